@@ -1,0 +1,24 @@
+# The pinned tree-sitter grammars (tools/grammars.lock), fetched and verified by
+# tools/fetch-grammars.sh, compiled as C into one static library.
+if(NOT EXISTS "${KCAT_GRAMMARS_DIR}/tree-sitter-cuda/src/parser.c")
+  message(STATUS "kcat: fetching tree-sitter grammars into ${KCAT_GRAMMARS_DIR}")
+  execute_process(COMMAND "${CMAKE_SOURCE_DIR}/tools/fetch-grammars.sh" "${KCAT_GRAMMARS_DIR}"
+                  RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "kcat: could not fetch the tree-sitter grammars; run tools/install.sh")
+  endif()
+endif()
+
+set(_grammar_sources)
+foreach(_g python cpp cuda)
+  set(_dir "${KCAT_GRAMMARS_DIR}/tree-sitter-${_g}/src")
+  add_library(kcat_grammar_${_g} STATIC "${_dir}/parser.c" "${_dir}/scanner.c")
+  target_include_directories(kcat_grammar_${_g} PRIVATE "${_dir}")
+  # Generated code: not ours to warn about, and optimised even in debug builds (it is large).
+  target_compile_options(kcat_grammar_${_g} PRIVATE -w -O2)
+  set_target_properties(kcat_grammar_${_g} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endforeach()
+# Each grammar prefixes its symbols with its own name (tree_sitter_cuda_*), so all three link together.
+add_library(kcat_grammars INTERFACE)
+target_link_libraries(kcat_grammars INTERFACE kcat_grammar_python kcat_grammar_cpp kcat_grammar_cuda
+                      PkgConfig::TREE_SITTER)

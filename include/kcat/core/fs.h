@@ -1,0 +1,26 @@
+#pragma once
+// File helpers shared by every layer: whole-file reads, atomic writes, confinement to a root.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kcat {
+
+namespace fs = std::filesystem;
+
+// Reads the whole file; throws Error(Io) naming the path on failure.
+std::string read_file(const fs::path& path);
+
+// Writes `bytes` to a temp file beside `path`, fsyncs it, gives it `path`'s mode (or `mode` when
+// the file is new), and renames it over `path`: a reader, or a crash, sees old or new, never half.
+void write_file_atomic(const fs::path& path, std::string_view bytes, std::optional<fs::perms> mode = {});
+
+// The canonical form of `path` if it lies inside `root` (both resolved through symlinks), else
+// nullopt. Used to refuse paths that escape a repository by "..", absolute paths or symlinks.
+std::optional<fs::path> resolve_within(const fs::path& root, const fs::path& path);
+
+// `path` relative to `root` with '/' separators.
+std::string relative_slash(const fs::path& root, const fs::path& path);
+
+}  // namespace kcat

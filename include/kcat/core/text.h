@@ -1,0 +1,41 @@
+#pragma once
+// Byte offsets <-> line:column for source text as it is on disk: CRLF, lone CR, a UTF-8 BOM and
+// bytes that are not valid UTF-8 all give the line:column an editor shows.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kcat {
+
+struct Position {
+  uint32_t line = 0;    // 1-based
+  uint32_t column = 0;  // 1-based, in characters (UTF-8 code points; an invalid byte counts as one)
+  bool operator==(const Position&) const = default;
+};
+
+class LineIndex {
+ public:
+  explicit LineIndex(std::string_view text);
+  Position position(uint32_t byte_offset) const;
+  // Byte offset of the start of 1-based `line` (clamped to the text's end).
+  uint32_t line_start(uint32_t line) const;
+  // The text of 1-based `line` without its line ending.
+  std::string_view line_text(uint32_t line) const;
+  uint32_t line_count() const { return static_cast<uint32_t>(starts_.size()); }
+  bool has_bom() const { return bom_; }
+  bool has_crlf() const { return crlf_; }
+
+ private:
+  std::string_view text_;
+  std::vector<uint32_t> starts_;
+  bool bom_ = false;
+  bool crlf_ = false;
+};
+
+// True when the bytes look like a binary file (a NUL byte in the first 8 KiB).
+bool looks_binary(std::string_view bytes);
+// True when every byte sequence is valid UTF-8.
+bool is_valid_utf8(std::string_view bytes);
+
+}  // namespace kcat

@@ -1,0 +1,98 @@
+// kcat: port CUDA-bound model code to Huawei Ascend NPUs, then make it fast there.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "kcat/cli/command.h"
+#include "kcat/core/error.h"
+#include "kcat/core/log.h"
+
+namespace {
+
+constexpr const char* kDescription =
+    "kcat ports CUDA-bound model code (PyTorch, transformers, vLLM, CUDA C++) to Huawei Ascend NPUs\n"
+    "and then makes it fast there.\n\n"
+    "Start with:\n"
+    "  kcat scan PATH                      find every CUDA tie, with file:line and what to do\n"
+    "  kcat migrate PATH --target ascend-a2  port what rules can port, as commits on kcat/ascend-a2\n"
+    "  kcat help COMMAND                   the options of one command\n";
+
+constexpr const char* kFooter =
+    "Exit codes: 0 done, 1 findings left or target missed, 2 usage error, 3 environment error,\n"
+    "4 LLM error, 5 budget exhausted, 6 loop detected, 130 interrupted.\n"
+    "Docs: docs/ in the kcat source tree.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kcat;
+  CLI::App app{kDescription, "kcat"};
+  app.footer(kFooter);
+  app.set_version_flag("-V,--version", std::string("kcat ") + KCAT_VERSION);
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+
+  cli::Globals g;
+  app.add_flag("-v,--verbose", [&](int64_t n) { g.verbosity = static_cast<int>(n); },
+               "More log output (repeat for more)");
+  app.add_flag("-q,--quiet", [&](int64_t) { g.verbosity = -1; }, "Only errors");
+  app.add_option("--color", g.color, "Colour output: auto, always or never (NO_COLOR is honoured)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("--ci", g.ci, "Never prompt; for unattended jobs (also when CI is set or there is no terminal)");
+  app.add_option("--log-format", g.log_format, "Log lines as text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--config", g.config, "Configuration file (default: kcat.toml in the repository, then ~/.config/kcat/)");
+
+  if (const char* ci = std::getenv("CI"); (ci && *ci) || !::isatty(0)) g.ci = true;
+  app.parse_complete_callback([&] { setup_logging(g.verbosity, g.log_format == "json"); });
+
+  auto& registry = cli::command_registry();
+  std::stable_sort(registry.begin(), registry.end(),
+                   [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (auto& entry : registry) entry.setup(app, g);
+
+  // `kcat help [COMMAND]`
+  std::string help_topic;
+  auto* help = app.add_subcommand("help", "Show help for kcat or for one command");
+  help->add_option("command", help_topic, "The command to explain");
+  help->callback([&] {
+    if (help_topic.empty()) {
+      std::cout << app.help();
+      return;
+    }
+    for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->get_name() == help_topic) {
+        std::cout << sub->help();
+        return;
+      }
+    }
+    throw Error(ErrorKind::Usage, "no command named '" + help_topic + "'", "", "run `kcat help` for the list");
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "kcat: error: " << e.what() << "\n  hint: run `kcat --help` or `kcat help COMMAND`\n";
+    return static_cast<int>(ExitCode::Usage);
+  } catch (const Error& e) {
+    std::cerr << "kcat: " << e.render() << "\n";
+    return static_cast<int>(e.exit_code());
+  } catch (const std::exception& e) {
+    std::cerr << "kcat: error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::Environment);
+  }
+  if (argc == 1) {
+    // No subcommand: the interactive session when one is registered and we are on a terminal.
+    std::cout << app.help();
+    return 0;
+  }
+  return g.exit_code;
+}

@@ -1,0 +1,88 @@
+#include "kcat/core/fs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "kcat/core/error.h"
+
+namespace kcat {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorKind::Io, "cannot read file: " + std::string(std::strerror(errno)), path.string(),
+                "check that the file exists and is readable");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes, std::optional<fs::perms> mode) {
+  std::error_code ec;
+  auto st = fs::status(path, ec);
+  fs::perms perms = mode.value_or(fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                  fs::perms::others_read);
+  if (!ec && fs::exists(st)) perms = st.permissions();
+
+  std::random_device rd;
+  auto tmp = path;
+  tmp += ".kcat-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error(ErrorKind::Io, "cannot create temporary file: " + std::string(std::strerror(errno)),
+                tmp.string(), "check that the directory is writable");
+  }
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(ErrorKind::Io, "cannot write file: " + std::string(std::strerror(err)), path.string());
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(ErrorKind::Io, "cannot flush file: " + std::string(std::strerror(err)), path.string());
+  }
+  fs::permissions(tmp, perms, ec);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(ErrorKind::Io, "cannot replace file: " + std::string(std::strerror(err)), path.string());
+  }
+}
+
+std::optional<fs::path> resolve_within(const fs::path& root, const fs::path& path) {
+  std::error_code ec;
+  auto croot = fs::weakly_canonical(root, ec);
+  if (ec) return std::nullopt;
+  auto full = path.is_absolute() ? path : croot / path;
+  auto cpath = fs::weakly_canonical(full, ec);
+  if (ec) return std::nullopt;
+  auto r = croot.lexically_normal().string();
+  auto p = cpath.lexically_normal().string();
+  if (p == r) return cpath;
+  if (!r.empty() && r.back() != '/') r += '/';
+  if (p.compare(0, r.size(), r) != 0) return std::nullopt;
+  return cpath;
+}
+
+std::string relative_slash(const fs::path& root, const fs::path& path) {
+  return path.lexically_relative(root).generic_string();
+}
+
+}  // namespace kcat

@@ -1,0 +1,81 @@
+#include "kcat/core/text.h"
+
+#include <algorithm>
+
+namespace kcat {
+
+namespace {
+
+// Length of the UTF-8 sequence starting at p (1 for an invalid lead or truncated sequence).
+size_t utf8_length(std::string_view s, size_t p) {
+  auto c = static_cast<unsigned char>(s[p]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+  if (n == 1 || p + n > s.size()) return 1;
+  for (size_t i = 1; i < n; ++i) {
+    if ((static_cast<unsigned char>(s[p + i]) & 0xC0) != 0x80) return 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+LineIndex::LineIndex(std::string_view text) : text_(text) {
+  bom_ = text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF";
+  starts_.push_back(0);
+  for (uint32_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      starts_.push_back(i + 1);
+    } else if (text[i] == '\r') {
+      if (i + 1 < text.size() && text[i + 1] == '\n') {
+        crlf_ = true;
+        continue;  // the '\n' ends the line
+      }
+      starts_.push_back(i + 1);
+    }
+  }
+}
+
+Position LineIndex::position(uint32_t byte_offset) const {
+  byte_offset = std::min<uint32_t>(byte_offset, static_cast<uint32_t>(text_.size()));
+  auto it = std::upper_bound(starts_.begin(), starts_.end(), byte_offset);
+  auto line = static_cast<uint32_t>(it - starts_.begin());
+  uint32_t p = starts_[line - 1];
+  if (line == 1 && bom_ && byte_offset >= 3) p = 3;
+  uint32_t column = 1;
+  while (p < byte_offset) {
+    p += static_cast<uint32_t>(utf8_length(text_, p));
+    ++column;
+  }
+  return {line, column};
+}
+
+uint32_t LineIndex::line_start(uint32_t line) const {
+  if (line == 0) return 0;
+  if (line > starts_.size()) return static_cast<uint32_t>(text_.size());
+  return starts_[line - 1];
+}
+
+std::string_view LineIndex::line_text(uint32_t line) const {
+  if (line == 0 || line > starts_.size()) return {};
+  uint32_t b = starts_[line - 1];
+  uint32_t e = line < starts_.size() ? starts_[line] : static_cast<uint32_t>(text_.size());
+  while (e > b && (text_[e - 1] == '\n' || text_[e - 1] == '\r')) --e;
+  if (line == 1 && bom_) b = std::min<uint32_t>(3, e);
+  return text_.substr(b, e - b);
+}
+
+bool looks_binary(std::string_view bytes) {
+  return bytes.substr(0, 8192).find('\0') != std::string_view::npos;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  for (size_t p = 0; p < bytes.size();) {
+    auto c = static_cast<unsigned char>(bytes[p]);
+    size_t n = utf8_length(bytes, p);
+    if (n == 1 && c >= 0x80) return false;
+    p += n;
+  }
+  return true;
+}
+
+}  // namespace kcat

@@ -1,0 +1,28 @@
+#include "kcat/kb/toml_json.h"
+
+namespace kcat::kb {
+
+nlohmann::json toml_to_json(const toml::node& node) {
+  if (auto* t = node.as_table()) {
+    auto j = nlohmann::json::object();
+    for (auto& [k, v] : *t) j[std::string(k.str())] = toml_to_json(v);
+    return j;
+  }
+  if (auto* a = node.as_array()) {
+    auto j = nlohmann::json::array();
+    for (auto& v : *a) j.push_back(toml_to_json(v));
+    return j;
+  }
+  if (auto s = node.value<std::string>()) return *s;
+  if (node.is_integer()) return node.value<int64_t>().value_or(0);
+  if (node.is_floating_point()) return node.value<double>().value_or(0.0);
+  if (auto b = node.value<bool>()) return *b;
+  // Dates and times: their TOML text form.
+  std::ostringstream ss;
+  if (auto* d = node.as_date()) ss << *d;
+  else if (auto* t = node.as_time()) ss << *t;
+  else if (auto* dt = node.as_date_time()) ss << *dt;
+  return ss.str();
+}
+
+}  // namespace kcat::kb

@@ -1,0 +1,53 @@
+#pragma once
+// Test helpers: a temp directory that cleans up, files, and running programs (kcat itself above all).
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kcat::test {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& rel) const { return path_ / rel; }
+
+ private:
+  fs::path path_;
+};
+
+// Creates parent directories as needed.
+void write(const fs::path& path, const std::string& bytes);
+std::string read(const fs::path& path);
+
+struct Result {
+  int exit_code = -1;  // exit status, or 128+signal
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (no shell) in cwd with extra environment variables; stdin is /dev/null.
+Result run(const std::vector<std::string>& argv, const fs::path& cwd = {},
+           const std::map<std::string, std::string>& env = {});
+// Runs a shell command line with /bin/sh -c.
+Result sh(const std::string& command, const fs::path& cwd = {});
+// Runs the kcat binary under test with args.
+Result kcat(const std::vector<std::string>& args, const fs::path& cwd = {},
+            const std::map<std::string, std::string>& env = {});
+
+fs::path source_dir();       // the kcat source tree
+fs::path fixtures_dir();     // tests/fixtures
+fs::path kcat_binary();
+
+// Copies a fixture tree into dir (symlinks copied as symlinks).
+void copy_tree(const fs::path& from, const fs::path& to);
+// `git init` + one commit of everything in dir, with a fixed author; for tests of the git layer.
+void git_init_commit(const fs::path& dir, const std::string& message = "initial");
+
+}  // namespace kcat::test

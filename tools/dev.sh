@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The two entry points of the README.
+#   tools/dev.sh demo        install what is missing, build, and run `kcat migrate` on examples/
+#   tools/dev.sh test        install, build, and run every test (plus an ASan+UBSan build in CI)
+#   tools/dev.sh build       just configure and build build/release
+# Options for test: --no-sanitize (skip the ASan+UBSan pass; CI always runs it), --filter REGEX (ctest -R).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cmd="${1:-}"; shift || true
+jobs="$(nproc)"
+
+configure_build() {  # dir, extra cmake args...
+  local dir="$1"; shift
+  if [[ ! -f "$root/$dir/build.ninja" ]]; then
+    cmake -S "$root" -B "$root/$dir" -G Ninja "$@" >/dev/null
+  fi
+  cmake --build "$root/$dir" -j "$jobs"
+}
+
+case "$cmd" in
+  demo)
+    "$root/tools/install.sh"
+    configure_build build/release -DCMAKE_BUILD_TYPE=Release -DKCAT_TESTS=OFF -DKCAT_BENCH=OFF
+    exec "$root/tools/run-example.sh" "$root/build/release/src/kcat"
+    ;;
+  build)
+    "$root/tools/install.sh"
+    configure_build build/release -DCMAKE_BUILD_TYPE=Release
+    ;;
+  test)
+    sanitize=1; filter=()
+    while (($#)); do
+      case "$1" in
+        --no-sanitize) sanitize=0 ;;
+        --filter) filter=(-R "$2"); shift ;;
+        *) echo "dev.sh test: unknown option $1" >&2; exit 2 ;;
+      esac
+      shift
+    done
+    [[ -n "${CI:-}" ]] && sanitize=1  # CI always runs the sanitizer pass
+    "$root/tools/install.sh" --test
+    configure_build build/release -DCMAKE_BUILD_TYPE=Release
+    (cd "$root/build/release" && ctest --output-on-failure -j "$jobs" "${filter[@]}")
+    if [[ -f "$root/tools/bench/test_harness.py" ]]; then
+      python3 -m unittest discover -s "$root/tools/bench" -p 'test_*.py'
+    fi
+    if ((sanitize)); then
+      configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DKCAT_SANITIZE=ON -DKCAT_BENCH=OFF
+      (cd "$root/build/asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs" "${filter[@]}")
+    fi
+    ;;
+  *)
+    echo "usage: tools/dev.sh demo | test [--no-sanitize] [--filter REGEX] | build" >&2
+    exit 2
+    ;;
+esac
