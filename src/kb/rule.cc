@@ -71,6 +71,7 @@ Rule parse_rule(const toml::table& t, const std::string& file) {
   r.recipe = str(t, "recipe");
   r.replacement = str(t, "replacement");
   r.source = str(t, "source");
+  r.prefilter = strings(t, "prefilter");
   r.examples = strings(t, "examples");
   r.counter_examples = strings(t, "counter_examples");
   return r;
@@ -105,6 +106,7 @@ std::string RuleSet::fingerprint() const {
     mix(r.recipe);
     mix(r.replacement);
     for (auto& l : r.languages) mix(l);
+    for (auto& p : r.prefilter) mix(p);
   }
   return fmt::format("{:016x}", h);
 }

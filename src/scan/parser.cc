@@ -73,6 +73,11 @@ Query compile_query(std::string_view language, std::string_view source, const st
   return Query(q);
 }
 
+namespace {
+// libtree-sitter 0.20 has no ts_node_is_error: an ERROR node has the builtin error symbol.
+bool is_error_node(TSNode n) { return ts_node_symbol(n) == static_cast<TSSymbol>(-1); }
+}  // namespace
+
 size_t count_syntax_errors(TSNode root) {
   if (!ts_node_has_error(root)) return 0;
   size_t n = 0;
@@ -80,10 +85,10 @@ size_t count_syntax_errors(TSNode root) {
   bool more = true;
   while (more) {
     TSNode node = ts_tree_cursor_current_node(&cur);
-    if (ts_node_is_error(node) || ts_node_is_missing(node)) {
+    if (is_error_node(node) || ts_node_is_missing(node)) {
       ++n;
     }
-    if (ts_node_has_error(node) && !ts_node_is_error(node) && ts_tree_cursor_goto_first_child(&cur)) continue;
+    if (ts_node_has_error(node) && !is_error_node(node) && ts_tree_cursor_goto_first_child(&cur)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {
       if (!ts_tree_cursor_goto_parent(&cur)) {
         more = false;

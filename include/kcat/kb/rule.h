@@ -29,6 +29,9 @@ struct Rule {
   std::string replacement;
   std::string source;                  // citation: repo:path or doc URL
   std::string origin;                  // where it was loaded from: file
+  // Literals of which at least one must occur in a file for this rule to match there: the
+  // scanner's fast prefilter. Empty means the rule can match any file of its languages.
+  std::vector<std::string> prefilter;
   std::vector<std::string> examples;   // code that must match (tested)
   std::vector<std::string> counter_examples;  // code that must not match (tested)
 

@@ -1,0 +1,61 @@
+#pragma once
+// The migration branch through libgit2: kcat never writes to the user's branch or over
+// uncommitted work. Every step is one commit; undo is a reset to the step's parent.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kcat::patch {
+
+struct CommitInfo {
+  std::string id;        // full hex oid
+  std::string summary;   // first line of the message
+  std::string message;
+  std::map<std::string, std::string> trailers;  // Kcat-Run, Kcat-Step, Kcat-Rules, Kcat-Metric
+};
+
+class GitRepo {
+ public:
+  // Opens the repository containing `path`. Throws Error(Git) with a hint when there is none.
+  static GitRepo open(const std::filesystem::path& path);
+  // `git init` + an initial commit of every file (used by `kcat migrate --init`).
+  static GitRepo init_with_initial_commit(const std::filesystem::path& path, const std::string& author_name,
+                                          const std::string& author_email);
+  static bool is_repository(const std::filesystem::path& path);
+
+  GitRepo(GitRepo&&) noexcept;
+  GitRepo& operator=(GitRepo&&) noexcept;
+  ~GitRepo();
+
+  std::filesystem::path workdir() const;
+  std::string current_branch() const;             // "" when detached
+  std::string head_id() const;
+  // Tracked files with uncommitted changes (index or work tree), repository-relative.
+  std::vector<std::string> dirty_files() const;
+  bool branch_exists(const std::string& name) const;
+  // Creates `name` at HEAD (or at `from`) if missing, and checks it out (safe checkout).
+  void checkout_new_or_existing(const std::string& name, const std::string& from = "");
+  void checkout(const std::string& name);
+  // Stages the given files (or all changes when empty) and commits on the current branch.
+  // Committer is "kcat"; author from the arguments. Trailers are appended as "Key: value".
+  std::string commit(const std::string& message, const std::map<std::string, std::string>& trailers,
+                     const std::vector<std::string>& files, const std::string& author_name,
+                     const std::string& author_email);
+  // Moves the current branch to `id` and resets index and work tree (used by undo and revert).
+  void reset_hard(const std::string& id);
+  std::vector<CommitInfo> log(const std::string& from, const std::string& until = "", size_t max = 1000) const;
+  // Unified diff between two commits (or commit and work tree when `to` is empty).
+  std::string diff(const std::string& from, const std::string& to) const;
+  // The commit where `branch` left `base` (merge base).
+  std::string merge_base(const std::string& a, const std::string& b) const;
+
+ private:
+  struct Impl;
+  explicit GitRepo(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kcat::patch

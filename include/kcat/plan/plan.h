@@ -1,0 +1,53 @@
+#pragma once
+// Plan / Step: the ordered work of a migration, from findings + target (+ environment).
+// `kcat plan` prints it; `kcat migrate` executes it step by step, one commit per step.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "kcat/core/finding.h"
+
+namespace kcat::plan {
+
+// Phases in execution order.
+enum class Phase { Environment, DeviceApi, Distributed, AttentionFusedOps, CustomKernelsBuild, Performance };
+
+enum class Action { Codemod, Recipe, Llm, Manual };
+
+enum class Status { Pending, Done, Failed, Skipped, NeedsPerson };
+
+struct Step {
+  std::string id;                  // stable: "<phase>-<n>", e.g. "device-api-1"
+  Phase phase = Phase::DeviceApi;
+  Action action = Action::Manual;
+  std::string title;               // one line: what this step changes
+  std::string rationale;           // why, and what verifies it
+  std::string risk;                // low | medium | high
+  std::string recipe;              // recipe id when action == Recipe
+  std::vector<Finding> findings;   // the findings this step covers
+  Status status = Status::Pending;
+  std::string status_reason;
+};
+
+struct Plan {
+  std::string repo;
+  std::string target;              // e.g. "ascend-a2"
+  std::vector<Step> steps;
+  std::vector<std::string> notes;  // route choices and other explanations
+};
+
+const char* to_string(Phase p) noexcept;
+const char* to_string(Action a) noexcept;
+const char* to_string(Status s) noexcept;
+// Which phase a finding category belongs to.
+Phase phase_for_category(std::string_view category) noexcept;
+
+// Deterministic: the same findings and target give the same plan (steps ordered by phase, then
+// action, findings in stable order).
+Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target);
+
+void to_json(nlohmann::json& j, const Step& s);
+void to_json(nlohmann::json& j, const Plan& p);
+std::string render_markdown(const Plan& p);
+
+}  // namespace kcat::plan
