@@ -1,0 +1,64 @@
+#include <fmt/format.h>
+
+#include "kcat/report/run_report.h"
+
+namespace kcat::report {
+
+namespace {
+
+// Table cells: a pipe or a newline would break the row.
+std::string cell(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_markdown(const RunReport& r) {
+  auto t = r.totals();
+  std::string md = fmt::format("# kcat migration report: {}\n\n", r.repo.empty() ? r.run_id : r.repo);
+  md += fmt::format("- run `{}`, target `{}`, branch `{}` from `{}`\n", r.run_id, r.target, r.branch,
+                    r.base_commit.substr(0, 12));
+  md += fmt::format("- outcome: **{}**\n\n", r.outcome);
+  md += "| found | fixed by codemod | fixed by recipe | fixed by LLM | left for a recipe | left for an LLM | left for a person | blocking left |\n";
+  md += "|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n\n", t.found, t.fixed_by_codemod, t.fixed_by_recipe,
+                    t.fixed_by_llm, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
+
+  if (!r.steps.empty()) {
+    md += "## Steps\n\n| step | action | status | commit | title |\n|---|---|---|---|---|\n";
+    for (auto& s : r.steps) {
+      md += fmt::format("| {} | {} | {} | {} | {}{} |\n", s.id, s.action, s.status, s.commit.substr(0, 10),
+                        cell(s.title), s.reason.empty() ? "" : " (" + cell(s.reason) + ")");
+    }
+    md += "\n";
+  }
+
+  if (!r.iterations.empty()) {
+    md += fmt::format("## Optimization ({})\n\n", r.metric_unit);
+    if (r.baseline) md += fmt::format("- baseline: {:.2f} {}\n", *r.baseline, r.metric_unit);
+    if (r.target_metric) md += fmt::format("- target: {:.2f} {}\n", *r.target_metric, r.metric_unit);
+    md += "\n| # | change | median | CV | runs | kept | why |\n|---:|---|---:|---:|---:|---|---|\n";
+    for (auto& it : r.iterations) {
+      md += fmt::format("| {} | {} | {:.2f} | {:.1f}% | {} | {} | {} |\n", it.n, cell(it.change), it.metric,
+                        it.cv * 100, it.runs, it.kept ? "yes" : "reverted", cell(it.reason));
+    }
+    md += "\n";
+  }
+
+  md += "## Sites\n\n| file:line | rule | severity | status | how | message |\n|---|---|---|---|---|---|\n";
+  for (auto& s : r.sites) {
+    auto& f = s.finding;
+    md += fmt::format("| {}:{}:{} | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line, f.span.start.column,
+                      f.rule_id, to_string(f.severity), s.status, cell(s.how),
+                      cell(s.status == "fixed" ? f.message : (f.action.empty() ? f.message : f.action)));
+  }
+  return md;
+}
+
+}  // namespace kcat::report
