@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
 #include "kcat/core/log.h"
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
     return static_cast<int>(ExitCode::Environment);
   }
   if (argc == 1) {
-    // No subcommand: the interactive session when one is registered and we are on a terminal.
+    // No subcommand: the interactive session on a terminal; help anywhere else (pipes, CI).
+    if (!g.ci && ::isatty(0) && ::isatty(1)) return cli::run_chat({});
     std::cout << app.help();
     return 0;
   }

@@ -50,7 +50,9 @@ std::string read(const fs::path& path) {
 Result run(const std::vector<std::string>& argv, const fs::path& cwd,
            const std::map<std::string, std::string>& env) {
   int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  // O_CLOEXEC: the pipe's own descriptors must not leak into grandchildren (a daemon such as a
+  // tmux server would hold them open and we would never see end of file).
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {

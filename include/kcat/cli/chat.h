@@ -1,0 +1,16 @@
+#pragma once
+#include <functional>
+#include <string>
+
+namespace kcat::cli {
+
+struct ChatOptions {
+  std::string repo = ".";
+  std::string target = "ascend-a2";
+  // Plain-language requests; set when an LLM is configured.
+  std::function<int(const std::string&)> request_handler;
+};
+
+int run_chat(const ChatOptions& options);
+
+}  // namespace kcat::cli

@@ -1,0 +1,30 @@
+#pragma once
+// Where the interactive session reads lines from: libedit on a terminal (line editing, history),
+// or plain standard input otherwise (pipes, tests).
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace kcat::session {
+
+enum class ReadStatus { Line, Interrupted, EndOfInput };
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::EndOfInput;
+  std::string line;
+};
+
+class LineReader {
+ public:
+  virtual ~LineReader() = default;
+  virtual ReadResult read(const std::string& prompt) = 0;
+  virtual void add_history(const std::string& line) { (void)line; }
+};
+
+// libedit with a history file (created on first use; never fatal when it cannot be written).
+std::unique_ptr<LineReader> terminal_reader(std::filesystem::path history_file);
+// Lines from an istream, no prompt echo (used when stdin is not a terminal, and in tests).
+std::unique_ptr<LineReader> stream_reader(std::istream& in);
+
+}  // namespace kcat::session
