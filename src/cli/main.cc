@@ -8,6 +8,7 @@
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
+#include "kcat/core/events.h"
 #include "kcat/core/log.h"
 
 namespace {
@@ -47,7 +48,10 @@ int main(int argc, char** argv) {
   app.add_option("--config", g.config, "Configuration file (default: kcat.toml in the repository, then ~/.config/kcat/)");
 
   if (const char* ci = std::getenv("CI"); (ci && *ci) || !::isatty(0)) g.ci = true;
-  app.parse_complete_callback([&] { setup_logging(g.verbosity, g.log_format == "json"); });
+  app.parse_complete_callback([&] {
+    setup_logging(g.verbosity, g.log_format == "json");
+    events::enable_json(g.log_format == "json");
+  });
 
   auto& registry = cli::command_registry();
   std::stable_sort(registry.begin(), registry.end(),
