@@ -1,0 +1,16 @@
+#pragma once
+// What `kcat scan` prints: a table for people (grouped by file, counts per category), JSON
+// (docs/scan-schema.json), SARIF 2.1.0 for code-scanning UIs, and Markdown.
+#include <string>
+
+#include "kcat/kb/rule.h"
+#include "kcat/scan/scanner.h"
+
+namespace kcat::scan {
+
+std::string render_table(const ScanResult& r, bool color);
+std::string render_json(const ScanResult& r);
+std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const std::string& version);
+std::string render_markdown(const ScanResult& r);
+
+}  // namespace kcat::scan

@@ -1,0 +1,84 @@
+#include "kcat/scan/notebook.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kcat/core/error.h"
+
+namespace kcat::scan {
+
+std::vector<Finding> analyze_notebook(const std::string& path, const std::string& bytes, const kb::RuleSet& rules,
+                                      AnalyzeStats* stats) {
+  nlohmann::json nb;
+  try {
+    nb = nlohmann::json::parse(bytes);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::Parse, std::string("not a valid notebook (JSON): ") + e.what(), path);
+  }
+  LineIndex file_index(bytes);
+  std::vector<Finding> out;
+  size_t search_from = 0;
+  int cell_no = 0;
+  for (auto& cell : nb.value("cells", nlohmann::json::array())) {
+    ++cell_no;
+    if (cell.value("cell_type", "") != "code") continue;
+    std::vector<std::string> lines;
+    auto src = cell.value("source", nlohmann::json());
+    std::string code;
+    if (src.is_array()) {
+      for (auto& l : src) code += l.is_string() ? l.get<std::string>() : "";
+    } else if (src.is_string()) {
+      code = src.get<std::string>();
+    }
+    // IPython magics and shell escapes are not Python: blank them so the cell still parses.
+    std::string py;
+    size_t p = 0;
+    while (p <= code.size()) {
+      size_t e = code.find('\n', p);
+      if (e == std::string::npos) e = code.size();
+      auto line = code.substr(p, e - p);
+      lines.push_back(line);
+      auto first = line.find_first_not_of(" \t");
+      if (first != std::string::npos && (line[first] == '%' || line[first] == '!')) line = std::string(line.size(), ' ');
+      py += line;
+      if (e < code.size()) py += '\n';
+      p = e + 1;
+    }
+    SourceFile cell_src(path, "python", py);
+    AnalyzeStats cell_stats;
+    auto found = analyze_python(cell_src, rules, &cell_stats);
+    if (stats) {
+      stats->parsed = true;
+      stats->syntax_errors += cell_stats.syntax_errors;
+    }
+    for (auto& f : found) {
+      uint32_t cl = f.span.start.line;
+      std::string where = fmt::format("cell {}, line {}: ", cell_no, cl);
+      // Find the cell line as a JSON string in the file, after the previous cell's lines.
+      std::string needle = cl <= lines.size() ? nlohmann::json(lines[cl - 1]).dump() : std::string();
+      if (needle.size() >= 2) needle = needle.substr(1, needle.size() - 2);
+      size_t at = needle.empty() ? std::string::npos : bytes.find(needle, search_from);
+      if (at != std::string::npos) {
+        auto pos = file_index.position(static_cast<uint32_t>(at));
+        f.span.start = {pos.line, pos.column + f.span.start.column - 1};
+        f.span.stop = {pos.line, pos.column + f.span.stop.column - 1};
+        f.span.begin = static_cast<uint32_t>(at);
+        f.span.end = static_cast<uint32_t>(at);
+      }
+      f.message = where + f.message;
+      f.codemod.clear();
+      f.replacement.clear();
+      out.push_back(std::move(f));
+    }
+    // Later cells come later in the file.
+    if (!lines.empty() && !lines[0].empty()) {
+      auto first = nlohmann::json(lines[0]).dump();
+      auto at = bytes.find(first.substr(1, first.size() - 2), search_from);
+      if (at != std::string::npos) search_from = at;
+    }
+  }
+  return out;
+}
+
+}  // namespace kcat::scan

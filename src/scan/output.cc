@@ -1,0 +1,197 @@
+#include "kcat/scan/output.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace kcat::scan {
+
+namespace {
+
+struct Counts {
+  std::map<std::string, size_t> by_category;
+  size_t blocking = 0, warning = 0, info = 0, fixable = 0;
+  std::map<std::string, size_t> by_verdict;
+};
+
+Counts count(const ScanResult& r) {
+  Counts c;
+  for (auto& f : r.findings) {
+    ++c.by_category[f.category];
+    if (f.severity == Severity::Blocking) ++c.blocking;
+    if (f.severity == Severity::Warning) ++c.warning;
+    if (f.severity == Severity::Info) ++c.info;
+    if (f.fixable()) ++c.fixable;
+    if (f.verdict != Verdict::None) ++c.by_verdict[to_string(f.verdict)];
+  }
+  return c;
+}
+
+const char* colour(Severity s) {
+  switch (s) {
+    case Severity::Blocking: return "\033[31m";
+    case Severity::Warning: return "\033[33m";
+    case Severity::Info: return "\033[2m";
+  }
+  return "";
+}
+
+std::string one_line(std::string_view s, size_t max = 60) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    out += c;
+    if (out.size() >= max) {
+      out += "…";
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_table(const ScanResult& r, bool color) {
+  std::string out;
+  std::string current;
+  const char* reset = color ? "\033[0m" : "";
+  for (auto& f : r.findings) {
+    if (f.file != current) {
+      current = f.file;
+      out += fmt::format("\n{}{}{}\n", color ? "\033[1m" : "", f.file, reset);
+    }
+    out += fmt::format("  {:>5}:{:<4} {}{:<8}{} {:<14} {}", f.span.start.line, f.span.start.column,
+                       color ? colour(f.severity) : "", to_string(f.severity), reset, f.category, f.message);
+    if (!f.matched.empty()) out += fmt::format(" [{}]", one_line(f.matched));
+    out += "\n";
+    std::string todo = f.fixable() ? "fix: " + (f.replacement.empty() ? f.codemod : "→ " + f.replacement) + " (kcat migrate)"
+                                   : (f.recipe.empty() ? f.action : "recipe " + f.recipe + ": " + f.action);
+    if (!f.equivalent.empty() && !f.fixable()) todo += " (Ascend: " + f.equivalent + ")";
+    if (!todo.empty()) out += fmt::format("               {}\n", one_line(todo, 140));
+  }
+  auto c = count(r);
+  out += fmt::format("\n{} findings: {} blocking, {} warning, {} info; {} fixable by `kcat migrate`\n",
+                     r.findings.size(), c.blocking, c.warning, c.info, c.fixable);
+  if (!c.by_category.empty()) {
+    out += "by category:";
+    for (auto& [cat, n] : c.by_category) out += fmt::format(" {} {},", cat, n);
+    out.back() = '\n';
+  }
+  if (!c.by_verdict.empty()) {
+    out += "Ascend verdicts:";
+    for (auto& [v, n] : c.by_verdict) out += fmt::format(" {} {},", v, n);
+    out.back() = '\n';
+  }
+  out += fmt::format("{} files of a scanned kind: {} parsed, {} from cache, {} without any CUDA literal; {:.2f} s\n",
+                     r.files_seen, r.files_parsed, r.files_from_cache, r.files_prefiltered_out, r.seconds);
+  if (!r.files_with_syntax_errors.empty()) {
+    out += fmt::format("{} file(s) have syntax errors and were scanned as far as they parse:", r.files_with_syntax_errors.size());
+    for (auto& f : r.files_with_syntax_errors) out += " " + f;
+    out += "\n";
+  }
+  for (auto& s : r.skipped) out += fmt::format("skipped {}: {}\n", s.path, s.reason);
+  return out;
+}
+
+std::string render_json(const ScanResult& r) {
+  auto c = count(r);
+  nlohmann::json j = {
+      {"schema", "kcat-scan/1"},
+      {"findings", r.findings},
+      {"skipped", nlohmann::json::array()},
+      {"files_with_syntax_errors", r.files_with_syntax_errors},
+      {"summary",
+       {{"total", r.findings.size()}, {"blocking", c.blocking}, {"warning", c.warning}, {"info", c.info},
+        {"fixable", c.fixable}, {"by_category", c.by_category}, {"by_verdict", c.by_verdict},
+        {"files_seen", r.files_seen}, {"files_parsed", r.files_parsed}, {"files_from_cache", r.files_from_cache},
+        {"files_prefiltered_out", r.files_prefiltered_out}, {"seconds", r.seconds}}}};
+  for (auto& s : r.skipped) j["skipped"].push_back({{"path", s.path}, {"reason", s.reason}});
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const std::string& version) {
+  auto level = [](Severity s) { return s == Severity::Blocking ? "error" : s == Severity::Warning ? "warning" : "note"; };
+  std::set<std::string> used;
+  for (auto& f : r.findings) used.insert(f.rule_id);
+  nlohmann::json driver_rules = nlohmann::json::array();
+  std::map<std::string, int> index;
+  for (auto& rule : rules.rules) {
+    if (!used.count(rule.id)) continue;
+    index[rule.id] = static_cast<int>(driver_rules.size());
+    driver_rules.push_back(
+        {{"id", rule.id},
+         {"name", rule.id},
+         {"shortDescription", {{"text", rule.message}}},
+         {"fullDescription", {{"text", rule.message + (rule.action.empty() ? "" : ". " + rule.action)}}},
+         {"help", {{"text", rule.action.empty() ? rule.message : rule.action}}},
+         {"defaultConfiguration", {{"level", level(rule.severity)}}},
+         {"properties", {{"category", rule.category}, {"source", rule.source}, {"tags", {rule.category, "ascend"}}}}});
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (auto& f : r.findings) {
+    nlohmann::json res = {
+        {"ruleId", f.rule_id},
+        {"level", level(f.severity)},
+        {"message", {{"text", f.message + (f.action.empty() ? "" : ". " + f.action)}}},
+        {"locations",
+         {{{"physicalLocation",
+            {{"artifactLocation", {{"uri", f.file}, {"uriBaseId", "%SRCROOT%"}}},
+             {"region",
+              {{"startLine", f.span.start.line}, {"startColumn", f.span.start.column},
+               {"endLine", f.span.stop.line}, {"endColumn", f.span.stop.column}}}}}}}}};
+    if (auto it = index.find(f.rule_id); it != index.end()) res["ruleIndex"] = it->second;
+    if (f.fixable() && !f.replacement.empty()) {
+      res["fixes"] = {{{"description", {{"text", "replace with " + f.replacement}}},
+                       {"artifactChanges",
+                        {{{"artifactLocation", {{"uri", f.file}, {"uriBaseId", "%SRCROOT%"}}},
+                          {"replacements",
+                           {{{"deletedRegion",
+                              {{"startLine", f.span.start.line}, {"startColumn", f.span.start.column},
+                               {"endLine", f.span.stop.line}, {"endColumn", f.span.stop.column}}},
+                             {"insertedContent", {{"text", f.replacement}}}}}}}}}}};
+    }
+    results.push_back(std::move(res));
+  }
+  nlohmann::json sarif = {
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs",
+       {{{"tool",
+          {{"driver",
+            {{"name", "kcat"},
+             {"version", version},
+             {"informationUri", "https://github.com/kcat-dev/kcat"},
+             {"rules", driver_rules}}}}},
+         {"results", results},
+         {"columnKind", "unicodeCodePoints"}}}}};
+  return sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string render_markdown(const ScanResult& r) {
+  auto c = count(r);
+  std::string md = "# kcat scan\n\n";
+  md += fmt::format("{} findings: **{} blocking**, {} warning, {} info; {} fixable by `kcat migrate`.\n\n",
+                    r.findings.size(), c.blocking, c.warning, c.info, c.fixable);
+  md += "| category | findings |\n|---|---:|\n";
+  for (auto& [cat, n] : c.by_category) md += fmt::format("| {} | {} |\n", cat, n);
+  md += "\n| file:line:col | severity | category | rule | what | to do |\n|---|---|---|---|---|---|\n";
+  auto cell = [](std::string_view s) {
+    std::string o;
+    for (char ch : s) o += ch == '|' ? std::string("\\|") : ch == '\n' ? std::string(" ") : std::string(1, ch);
+    return o;
+  };
+  for (auto& f : r.findings) {
+    md += fmt::format("| `{}:{}:{}` | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line, f.span.start.column,
+                      to_string(f.severity), f.category, f.rule_id, cell(f.message),
+                      cell(f.fixable() ? "codemod → " + f.replacement : f.action));
+  }
+  if (!r.skipped.empty()) {
+    md += "\n## Skipped\n\n";
+    for (auto& s : r.skipped) md += fmt::format("- `{}`: {}\n", cell(s.path), cell(s.reason));
+  }
+  return md;
+}
+
+}  // namespace kcat::scan
