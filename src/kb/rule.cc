@@ -105,6 +105,8 @@ std::string RuleSet::fingerprint() const {
     mix(r.codemod);
     mix(r.recipe);
     mix(r.replacement);
+    mix(r.source);
+    mix(r.matcher);
     for (auto& l : r.languages) mix(l);
     for (auto& p : r.prefilter) mix(p);
   }

@@ -34,7 +34,7 @@ std::vector<std::string> strings_of(const nlohmann::json& j, const char* key) {
 
 // A "python" rule with its parameters read once.
 struct PyRule {
-  const kb::Rule* rule = nullptr;
+  std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
   std::string kind;
   std::vector<std::string> names;    // api / import / method / keyword / sdpa: globs or identifiers
   std::vector<std::string> values;   // string: exact literal contents
@@ -47,26 +47,28 @@ struct PyRule {
 
 struct Compiled {
   std::vector<PyRule> rules;
-  std::vector<std::pair<const kb::Rule*, Query>> queries;
+  std::vector<std::pair<std::shared_ptr<const kb::Rule>, Query>> queries;
 };
 
-// Queries are expensive to compile: once per rule set, shared by every thread.
+// Queries are expensive to compile: once per distinct rule content (the fingerprint), shared by
+// every thread. Rules are copied in, so nothing points into the caller's RuleSet.
 std::shared_ptr<const Compiled> compile(const kb::RuleSet& rules) {
   static std::mutex mu;
-  static std::map<std::pair<const kb::RuleSet*, std::string>, std::shared_ptr<const Compiled>> cache;
-  auto key = std::make_pair(&rules, rules.fingerprint());
+  static std::map<std::string, std::shared_ptr<const Compiled>> cache;
+  auto key = rules.fingerprint();
   std::lock_guard lock(mu);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto c = std::make_shared<Compiled>();
   for (auto& r : rules.rules) {
     if (!r.applies_to("python")) continue;
     if (r.matcher == "query") {
-      c->queries.emplace_back(&r, compile_query("python", r.query, r.origin + " (rule " + r.id + ")"));
+      c->queries.emplace_back(std::make_shared<const kb::Rule>(r),
+                              compile_query("python", r.query, r.origin + " (rule " + r.id + ")"));
       continue;
     }
     if (r.matcher != "python") continue;
     PyRule p;
-    p.rule = &r;
+    p.rule = std::make_shared<const kb::Rule>(r);
     p.kind = r.match.value("kind", "");
     p.names = strings_of(r.match, "names");
     p.values = strings_of(r.match, "values");

@@ -16,14 +16,14 @@ namespace kcat::scan {
 namespace {
 
 struct TextRule {
-  const kb::Rule* rule;
+  std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
   std::unique_ptr<RE2> re;
 };
 
 std::shared_ptr<const std::vector<TextRule>> compile_text(const kb::RuleSet& rules) {
   static std::mutex mu;
-  static std::map<std::pair<const kb::RuleSet*, std::string>, std::shared_ptr<const std::vector<TextRule>>> cache;
-  auto key = std::make_pair(&rules, rules.fingerprint());
+  static std::map<std::string, std::shared_ptr<const std::vector<TextRule>>> cache;
+  auto key = rules.fingerprint();
   std::lock_guard lock(mu);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto out = std::make_shared<std::vector<TextRule>>();
@@ -36,7 +36,7 @@ std::shared_ptr<const std::vector<TextRule>> compile_text(const kb::RuleSet& rul
       throw Error(ErrorKind::Usage, "bad pattern: " + re->error(), r.origin + " (rule " + r.id + ")",
                   "patterns are RE2 syntax: https://github.com/google/re2/wiki/Syntax");
     }
-    out->push_back({&r, std::move(re)});
+    out->push_back({std::make_shared<const kb::Rule>(r), std::move(re)});
   }
   cache.emplace(key, out);
   return out;
