@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "testsupport/support.h"
+
+namespace kcat {
+
+namespace {
+struct Fixture {
+  test::TempDir dir;
+  Fixture() { test::copy_tree(test::fixtures_dir() / "scan" / "mixed", dir.path()); }
+};
+}  // namespace
+
+TEST(ScanCommand, TableGroupsByFileAndExitsOneOnBlocking) {
+  Fixture f;
+  auto r = test::kcat({"scan", f.dir.path().string(), "--no-cache"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("src/train.py\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("by category:"), std::string::npos);
+  EXPECT_NE(r.out.find("fixable by `kcat migrate`"), std::string::npos);
+  auto z = test::kcat({"scan", f.dir.path().string(), "--exit-zero"});
+  EXPECT_EQ(z.exit_code, 0);
+}
+
+TEST(ScanCommand, CleanRepositoryExitsZero) {
+  test::TempDir dir;
+  test::write(dir / "ok.py", "import torch\nx = torch.ones(1)\n");
+  auto r = test::kcat({"scan", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(ScanCommand, JsonHasTheDocumentedShape) {
+  Fixture f;
+  auto r = test::kcat({"scan", f.dir.path().string(), "--format", "json", "--exit-zero"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["schema"], "kcat-scan/1");
+  ASSERT_GT(j["findings"].size(), 20u);
+  auto& first = j["findings"][0];
+  for (auto key : {"rule", "category", "severity", "file", "span", "message", "action", "codemod", "verdict"}) {
+    EXPECT_TRUE(first.contains(key)) << key;
+  }
+  EXPECT_TRUE(first["span"].contains("line"));
+  EXPECT_GT(j["summary"]["blocking"].get<int>(), 10);
+  EXPECT_TRUE(j["summary"]["by_verdict"].contains("supported"));
+}
+
+TEST(ScanCommand, SarifIsUsableByCodeScanning) {
+  Fixture f;
+  auto out = f.dir / "kcat.sarif";
+  auto r = test::kcat({"scan", f.dir.path().string(), "--format", "sarif", "-o", out.string(), "--exit-zero"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(test::read(out));
+  EXPECT_EQ(j["version"], "2.1.0");
+  auto& run = j["runs"][0];
+  EXPECT_EQ(run["tool"]["driver"]["name"], "kcat");
+  auto& rules = run["tool"]["driver"]["rules"];
+  ASSERT_GT(rules.size(), 10u);
+  for (auto& rule : rules) {
+    EXPECT_TRUE(rule.contains("id"));
+    EXPECT_TRUE(rule["shortDescription"].contains("text"));
+    EXPECT_TRUE(rule.contains("help"));
+  }
+  for (auto& res : run["results"]) {
+    auto level = res["level"].get<std::string>();
+    EXPECT_TRUE(level == "error" || level == "warning" || level == "note") << level;
+    auto& loc = res["locations"][0]["physicalLocation"];
+    EXPECT_FALSE(loc["artifactLocation"]["uri"].get<std::string>().empty());
+    EXPECT_GE(loc["region"]["startLine"].get<int>(), 1);
+    EXPECT_EQ(rules[res["ruleIndex"].get<size_t>()]["id"], res["ruleId"]);
+  }
+}
+
+TEST(ScanCommand, MarkdownAndUsageErrors) {
+  Fixture f;
+  auto md = test::kcat({"scan", f.dir.path().string(), "--format", "markdown", "--exit-zero"});
+  EXPECT_NE(md.out.find("| file:line:col |"), std::string::npos);
+  EXPECT_EQ(test::kcat({"scan", f.dir.path().string(), "--format", "xml"}).exit_code, 2);
+  auto missing = test::kcat({"scan", "/nonexistent/kcat-repo"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("not a directory"), std::string::npos) << missing.err;
+}
+
+TEST(ScanCommand, UserRuleFileAddsARule) {
+  test::TempDir dir;
+  test::write(dir / "app.py", "import mylib\nmylib.gpu_only()\n");
+  test::write(dir / "my.toml", R"toml(
+[[rule]]
+id = "team.gpu-only"
+languages = ["python"]
+category = "cuda-api"
+severity = "blocking"
+match = { kind = "api", names = ["mylib.gpu_only"] }
+message = "our GPU-only helper"
+source = "team wiki"
+)toml");
+  auto r = test::kcat({"scan", dir.path().string(), "--rules", (dir / "my.toml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("our GPU-only helper"), std::string::npos) << r.out;
+  auto bad = test::kcat({"scan", dir.path().string(), "--rules", (dir / "none.toml").string()});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+TEST(RulesCommand, ListAndShow) {
+  auto ls = test::kcat({"rules", "list"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find("py.cuda-method"), std::string::npos);
+  EXPECT_NE(ls.out.find("cpp.kernel-launch"), std::string::npos);
+  auto show = test::kcat({"rules", "show", "py.nccl-backend"});
+  ASSERT_EQ(show.exit_code, 0);
+  EXPECT_NE(show.out.find("hccl"), std::string::npos);
+  EXPECT_NE(show.out.find("source"), std::string::npos);
+  EXPECT_EQ(test::kcat({"rules", "show", "no.such.rule"}).exit_code, 2);
+}
+
+}  // namespace kcat
