@@ -3,7 +3,7 @@
 # `kcat migrate` on it offline (no LLM configured). Prints kcat's summary and where the report is.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-kcat="${1:-$root/build/release/src/kcat}"
+kcat="$(realpath "${1:-$root/build/release/src/kcat}")"
 work="$(mktemp -d /tmp/kcat-example.XXXXXX)"
 cp -r "$root/examples/ddp-llm" "$work/ddp-llm"
 cd "$work/ddp-llm"

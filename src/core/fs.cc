@@ -26,6 +26,7 @@ std::string read_file(const fs::path& path) {
 
 void write_file_atomic(const fs::path& path, std::string_view bytes, std::optional<fs::perms> mode) {
   std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   auto st = fs::status(path, ec);
   fs::perms perms = mode.value_or(fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                                   fs::perms::others_read);

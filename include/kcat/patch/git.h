@@ -49,6 +49,8 @@ class GitRepo {
   std::vector<CommitInfo> log(const std::string& from, const std::string& until = "", size_t max = 1000) const;
   // Unified diff between two commits (or commit and work tree when `to` is empty).
   std::string diff(const std::string& from, const std::string& to) const;
+  // user.name / user.email from git config (repository, then global); empty when unset.
+  std::pair<std::string, std::string> configured_identity() const;
   // The commit where `branch` left `base` (merge base).
   std::string merge_base(const std::string& a, const std::string& b) const;
 

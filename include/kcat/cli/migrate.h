@@ -1,0 +1,35 @@
+#pragma once
+// kcat migrate: scan -> plan -> for each codemod step: edit -> verify -> commit (re-scanning after
+// every change), on the branch kcat/<target>, recorded in .kcat/runs/<id>/.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kcat/report/run_report.h"
+
+namespace kcat::cli {
+
+struct MigrateOptions {
+  std::filesystem::path path = ".";
+  std::string target = "ascend-a2";
+  std::string mode = "source";   // source | shim
+  std::string branch;            // default kcat/<target>
+  std::string author;            // "Name <email>"
+  bool init = false;
+  bool resume = false;
+  bool use_cache = true;
+  std::vector<std::string> rules;
+};
+
+struct MigrateOutcome {
+  report::RunReport report;
+  std::filesystem::path run_dir;
+  bool changed_anything = false;
+};
+
+MigrateOutcome run_migrate(const MigrateOptions& options);
+
+// The targets kcat knows, for validation and help.
+const std::vector<std::string>& known_targets();
+
+}  // namespace kcat::cli

@@ -1,0 +1,29 @@
+#pragma once
+// Turning findings into edits. A finding with codemod "replace" or "env-rename" and a
+// replacement swaps exactly its span; a Python file whose code now names the NPU gets
+// `import torch_npu` once, right after its first `import torch`.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kcat/core/finding.h"
+#include "kcat/patch/edit.h"
+
+namespace kcat::patch {
+
+// The edits for `findings` (those that carry a usable codemod), plus import insertions.
+// `applied` receives the findings the edits cover.
+Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding>& findings,
+                    std::vector<Finding>* applied = nullptr);
+
+// The edit that inserts `lines` (each without line ending) after the first module-level
+// `import torch...` / `from torch... import` statement of a Python file, or after the module
+// docstring and __future__ imports when there is none. Empty when every line is already there.
+std::vector<Edit> insert_after_torch_import(const std::string& file, const std::string& bytes,
+                                            const std::vector<std::string>& lines, bool require_torch_import);
+
+// --mode shim: `import torch_npu` + `from torch_npu.contrib import transfer_to_npu` at each entry
+// point (a module-level `if __name__ == "__main__":`), nothing else.
+Patch shim_patch(const std::filesystem::path& root, const std::vector<std::string>& python_files);
+
+}  // namespace kcat::patch

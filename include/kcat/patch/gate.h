@@ -1,0 +1,42 @@
+#pragma once
+// The one gate every change passes, whoever proposed it (a rule's codemod, a recipe, the LLM
+// agent, the optimize loop): apply the edits, verify (re-parse: no new syntax errors; Python
+// still compiles), then commit, or put every byte back and say why.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kcat/patch/edit.h"
+#include "kcat/patch/git.h"
+
+namespace kcat::patch {
+
+struct GateOptions {
+  std::string message;                          // first line + body of the commit
+  std::map<std::string, std::string> trailers;  // Kcat-Run, Kcat-Step, Kcat-Rules, ...
+  std::string author_name = "kcat";
+  std::string author_email = "kcat@localhost";
+  bool py_compile = true;                       // when python3 is on PATH
+};
+
+struct GateOutcome {
+  bool committed = false;
+  std::string commit;                      // the new commit, when committed
+  std::vector<std::string> files;          // files the patch changed
+  std::vector<std::string> checks;         // verifications run: reparse, py_compile
+  std::vector<std::string> failed_checks;
+  std::string reason;                      // why it was refused (names file and line)
+  std::string diff;                        // unified diff of the change
+};
+
+// Verification alone, on files already written: compares each file's syntax-error count and
+// compile status against `before` (path -> old bytes). Returns the failed checks with reasons.
+GateOutcome verify_files(const std::filesystem::path& root, const std::map<std::string, std::string>& before,
+                         bool py_compile);
+
+GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOptions& options);
+
+// Language of a file for re-parsing ("python", "cpp", "cuda" or "").
+std::string parse_language(const std::string& path);
+
+}  // namespace kcat::patch

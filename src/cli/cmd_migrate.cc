@@ -1,0 +1,91 @@
+// kcat migrate PATH --target T: port what rules can port, as reviewable commits on kcat/<target>.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <map>
+
+#include "kcat/cli/command.h"
+#include "kcat/cli/migrate.h"
+
+namespace kcat::cli {
+namespace {
+
+void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_path) {
+  auto& r = out.report;
+  auto t = r.totals();
+  std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch, r.base_commit.substr(0, 10));
+  size_t commits = 0;
+  for (auto& s : r.steps) {
+    if (s.action != "codemod" && s.action != "shim") continue;
+    std::cout << fmt::format("  {:<16} {:<8} {:<8} {}{}\n", s.id, s.action, s.status,
+                             s.commit.empty() ? "" : s.commit.substr(0, 10) + " ", s.reason.empty() ? s.title : s.reason);
+    commits += !s.commit.empty();
+  }
+  if (!out.changed_anything) {
+    std::cout << "  nothing to change: every finding a rule can port is already ported on this branch\n";
+  }
+  std::cout << fmt::format("\n  found {}; fixed by codemod {}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} blocking)\n",
+                           t.found, t.fixed_by_codemod, t.found - t.fixed_by_codemod, t.left_for_recipe, t.left_for_llm,
+                           t.left_for_person, t.blocking_left);
+  // The top of what is left, grouped by what will handle it.
+  std::map<std::string, std::vector<const report::Site*>> left;
+  for (auto& s : r.sites) {
+    if (s.status == "left") left[s.how.rfind("recipe:", 0) == 0 ? "recipe" : s.how].push_back(&s);
+  }
+  for (auto& [how, sites] : left) {
+    std::cout << fmt::format("\n  left for {}:\n", how == "llm" ? "an LLM (none configured; docs/llm.md)"
+                                                   : how == "manual" ? "a person" : "a recipe");
+    size_t shown = 0;
+    for (auto* s : sites) {
+      if (++shown > 6) {
+        std::cout << fmt::format("    … {} more (kcat report)\n", sites.size() - 6);
+        break;
+      }
+      auto& f = s->finding;
+      std::cout << fmt::format("    {}:{}  {}  {}\n", f.file, f.span.start.line, f.rule_id,
+                               how == "recipe" ? s->how.substr(7) : (f.action.empty() ? f.message : f.action).substr(0, 90));
+    }
+  }
+  auto rel = std::filesystem::relative(out.run_dir / "report.md", std::filesystem::absolute(repo_path));
+  std::cout << fmt::format("\n  report: {}  (kcat report --format html -o report.html)\n", (out.run_dir / "report.md").string());
+  std::cout << fmt::format("  review: git log --stat {}..{}    undo: kcat undo [--all]\n", r.base_commit.substr(0, 10), r.branch);
+  (void)rel;
+  (void)commits;
+}
+
+void setup(CLI::App& root, Globals& g) {
+  auto o = std::make_shared<MigrateOptions>();
+  auto* cmd = root.add_subcommand("migrate", "Port what rules can port to Ascend, as reviewable commits on the "
+                                             "branch kcat/<target>, and say what is left");
+  cmd->footer(
+      "Works on a branch created from HEAD (kcat/<target>, or --branch), one commit per plan step, each\n"
+      "verified (re-parse, python3 compile) before it is committed and rolled back if it fails. The\n"
+      "branch stays checked out; `git checkout -` returns to yours. Uncommitted changes stop the run.\n"
+      "Every step is recorded in .kcat/runs/<id>/ (ledger.jsonl, plan.json, report.md, report.json).\n\n"
+      "Examples:\n"
+      "  kcat migrate . --target ascend-a2\n"
+      "  kcat migrate . --mode shim          only add torch_npu + transfer_to_npu at entry points\n"
+      "  kcat migrate . --resume             continue an interrupted run\n\n"
+      "Exit: 0 nothing blocking left, 1 blocking findings left (they are listed), 2 usage, 3 environment.");
+  cmd->add_option("path", o->path, "The repository (default: .)");
+  cmd->add_option("-t,--target", o->target, "ascend-a2 (Atlas A2 / 910B), ascend-a3 or ascend-310p")
+      ->capture_default_str();
+  cmd->add_option("--mode", o->mode, "source: rewrite the code (default); shim: transfer_to_npu at entry points")
+      ->check(CLI::IsMember({"source", "shim"}));
+  cmd->add_option("--branch", o->branch, "Branch to work on (default: kcat/<target>)");
+  cmd->add_option("--author", o->author, "Commit author \"Name <email>\" (default: git config user.name/email)");
+  cmd->add_flag("--init", o->init, "Make the folder a git repository with an initial commit if it is not one");
+  cmd->add_flag("--resume", o->resume, "Continue the latest interrupted run");
+  cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
+  cmd->callback([o, &g] {
+    auto out = run_migrate(*o);
+    print_summary(out, o->path);
+    g.exit_code = out.report.totals().blocking_left ? 1 : 0;
+  });
+}
+
+}  // namespace
+
+KCAT_COMMAND(setup, 30);
+
+}  // namespace kcat::cli

@@ -1,0 +1,362 @@
+#include "kcat/cli/migrate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "kcat/cli/common.h"
+#include "kcat/core/error.h"
+#include "kcat/core/events.h"
+#include "kcat/core/fs.h"
+#include "kcat/patch/codemod.h"
+#include "kcat/patch/gate.h"
+#include "kcat/patch/git.h"
+#include "kcat/plan/plan.h"
+#include "kcat/report/ledger.h"
+#include "kcat/report/runs.h"
+#include "kcat/scan/scanner.h"
+
+namespace kcat::cli {
+
+const std::vector<std::string>& known_targets() {
+  static const std::vector<std::string> t = {"ascend-a2", "ascend-a3", "ascend-310p"};
+  return t;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Tests kill the process at a named point to prove that an interruption loses nothing:
+// KCAT_TEST_KILL_AT=<point>:<n> raises SIGKILL at the n-th time the point is reached.
+void kill_point(const char* point) {
+  static std::map<std::string, int> seen;
+  const char* spec = std::getenv("KCAT_TEST_KILL_AT");
+  if (!spec) return;
+  std::string s(spec);
+  auto colon = s.find(':');
+  if (s.substr(0, colon) != point) return;
+  int n = colon == std::string::npos ? 1 : std::atoi(s.c_str() + colon + 1);
+  if (++seen[point] == n) std::raise(SIGKILL);
+}
+
+std::pair<std::string, std::string> parse_author(const std::string& a, const patch::GitRepo& repo) {
+  if (!a.empty()) {
+    auto lt = a.find('<');
+    auto gt = a.find('>');
+    if (lt == std::string::npos || gt == std::string::npos || gt < lt) {
+      throw Error(ErrorKind::Usage, "--author must look like \"Name <email>\"", a);
+    }
+    auto name = a.substr(0, lt);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    return {name, a.substr(lt + 1, gt - lt - 1)};
+  }
+  auto id = repo.configured_identity();
+  if (id.first.empty() || id.second.empty()) return {"kcat", "kcat@localhost"};
+  return id;
+}
+
+// The key of a plan step that survives re-planning: phase, action and recipe.
+std::string step_key(const plan::Step& s) {
+  return std::string(plan::to_string(s.phase)) + "/" + plan::to_string(s.action) + "/" + s.recipe;
+}
+
+std::string step_message(const plan::Step& s, const std::vector<Finding>& applied, const std::string& target) {
+  std::map<std::string, size_t> by_rule;
+  for (auto& f : applied) ++by_rule[f.rule_id + ": " + f.message + (f.replacement.empty() ? "" : " -> " + f.replacement)];
+  std::string msg = fmt::format("kcat: {} for {}\n\n", s.title, target);
+  msg += "What changed, and why (each change is a rule's codemod; see `kcat rules show ID`):\n";
+  for (auto& [what, n] : by_rule) msg += fmt::format("- {} ({}x)\n", what, n);
+  return msg;
+}
+
+// An unfinished run: its ledger has no run-finished event.
+std::string unfinished_run(const fs::path& root) {
+  auto runs = report::list_runs(root);
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    auto events = report::Ledger::read(root / ".kcat" / "runs" / *it / "ledger.jsonl");
+    bool finished = std::any_of(events.begin(), events.end(), [](auto& e) { return e.value("type", "") == "run-finished"; });
+    if (!finished) return *it;
+  }
+  return {};
+}
+
+std::string how_left(const Finding& f) {
+  if (!f.recipe.empty()) return "recipe:" + f.recipe;
+  static const std::set<std::string> code = {".py", ".pyi", ".cu", ".cuh", ".cc", ".cpp", ".cxx", ".h", ".hpp"};
+  auto ext = fs::path(f.file).extension().string();
+  if (code.count(ext) && f.severity == Severity::Blocking) return "llm";
+  return "manual";
+}
+
+}  // namespace
+
+MigrateOutcome run_migrate(const MigrateOptions& o) {
+  if (std::find(known_targets().begin(), known_targets().end(), o.target) == known_targets().end()) {
+    throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
+                "known targets: ascend-a2 (Atlas A2 / 910B), ascend-a3, ascend-310p");
+  }
+  if (o.mode != "source" && o.mode != "shim") throw Error(ErrorKind::Usage, "--mode must be source or shim");
+  std::error_code ec;
+  if (!fs::is_directory(o.path, ec)) {
+    throw Error(ErrorKind::Usage, "not a directory", o.path.string(), "give the path of the repository to migrate");
+  }
+  auto path = fs::canonical(o.path);
+  if (!patch::GitRepo::is_repository(path) && !fs::exists(path / ".git")) {
+    bool inside_repo = true;
+    try {
+      patch::GitRepo::open(path);
+    } catch (const Error&) {
+      inside_repo = false;
+    }
+    if (!inside_repo) {
+      if (!o.init) {
+        throw Error(ErrorKind::Environment, "not a git repository", path.string(),
+                    "kcat works on a git branch so every change can be reviewed and undone: commit your code to git "
+                    "first, or run again with --init to let kcat make an initial commit");
+      }
+      write_file_atomic(path / ".kcat" / ".gitignore", "*\n");
+      patch::GitRepo::init_with_initial_commit(path, "kcat", "kcat@localhost");
+    }
+  }
+  auto repo = patch::GitRepo::open(path);
+  auto root = fs::canonical(repo.workdir());
+  auto [author_name, author_email] = parse_author(o.author, repo);
+  auto branch = o.branch.empty() ? "kcat/" + o.target : o.branch;
+
+  // Resume: the latest unfinished run, and roll back a step that was cut off before its commit.
+  std::string run_id;
+  std::vector<nlohmann::json> previous;
+  if (o.resume) {
+    run_id = unfinished_run(root);
+    if (run_id.empty()) {
+      throw Error(ErrorKind::Usage, "no interrupted run to resume", (root / ".kcat" / "runs").string(),
+                  "run `kcat migrate` without --resume");
+    }
+    previous = report::Ledger::read(root / ".kcat" / "runs" / run_id / "ledger.jsonl");
+  }
+  auto dirty = repo.dirty_files();
+  if (!dirty.empty() && o.resume && repo.current_branch() == branch) {
+    std::set<std::string> ours;
+    for (auto& e : previous) {
+      if (e.value("type", "") == "step-applying") {
+        for (auto& f : e.value("files", std::vector<std::string>{})) ours.insert(f);
+      }
+    }
+    bool all_ours = std::all_of(dirty.begin(), dirty.end(), [&](auto& f) { return ours.count(f) > 0; });
+    if (all_ours) {
+      repo.reset_hard("HEAD");
+      dirty.clear();
+    }
+  }
+  if (!dirty.empty()) {
+    std::string list;
+    for (size_t i = 0; i < dirty.size() && i < 5; ++i) list += (i ? ", " : "") + dirty[i];
+    if (dirty.size() > 5) list += fmt::format(" and {} more", dirty.size() - 5);
+    throw Error(ErrorKind::Environment, "uncommitted changes in tracked files: " + list, root.string(),
+                "kcat never touches uncommitted work: commit or stash it (`git stash`), then run again");
+  }
+
+  auto original_branch = repo.current_branch();
+  std::string base;
+  if (original_branch != branch) {
+    base = repo.head_id();
+    repo.checkout_new_or_existing(branch);
+  }
+  if (base.empty() || o.resume) {
+    for (auto& e : previous) {
+      if (e.value("type", "") == "run-started") base = e.value("base", base);
+    }
+  }
+  if (base.empty()) base = repo.head_id();
+  write_file_atomic(root / ".kcat" / ".gitignore", "*\n");
+
+  bool fresh_run = run_id.empty();
+  if (fresh_run) run_id = report::make_run_id();
+  auto run_dir = root / ".kcat" / "runs" / run_id;
+  report::Ledger ledger(run_dir / "ledger.jsonl");
+  ledger.append(fresh_run ? "run-started" : "run-resumed",
+                {{"repo", root.string()}, {"target", o.target}, {"branch", branch}, {"base", base}, {"mode", o.mode},
+                 {"from_branch", original_branch}});
+  events::emit("migrate-started", {{"run", run_id}, {"branch", branch}, {"target", o.target}});
+
+  auto rules = load_rule_catalog(o.rules);
+  auto kb = load_knowledge_base();
+  auto scan_all = [&] {
+    scan::ScanOptions so;
+    so.root = root;
+    so.use_cache = o.use_cache;
+    auto r = scan::scan(so, rules);
+    kb.annotate(r.findings);
+    return r;
+  };
+
+  MigrateOutcome out;
+  out.run_dir = run_dir;
+  auto& rep = out.report;
+  rep.run_id = run_id;
+  rep.repo = root.filename().string();
+  rep.target = o.target;
+  rep.branch = branch;
+  rep.base_commit = base;
+
+  // Steps already committed by this run (resume) or by earlier runs on the branch.
+  std::set<std::string> attempted;
+  std::map<std::string, report::StepRecord> records;
+  for (auto& e : previous) {
+    if (e.value("type", "") == "step-committed" || e.value("type", "") == "step-failed") {
+      attempted.insert(e.value("key", ""));
+      report::StepRecord r;
+      r.id = e.value("step", "");
+      r.title = e.value("title", "");
+      r.action = "codemod";
+      r.status = e.value("type", "") == "step-committed" ? "done" : "failed";
+      r.commit = e.value("commit", "");
+      r.reason = e.value("reason", "");
+      records[e.value("key", "")] = r;
+    }
+  }
+  std::vector<report::Site> fixed;
+  std::vector<std::string> order;
+
+  auto gate_options = [&](const std::string& message, const std::string& step_id, const std::string& rule_list) {
+    patch::GateOptions g;
+    g.message = message;
+    g.author_name = author_name;
+    g.author_email = author_email;
+    g.trailers = {{"Kcat-Run", run_id}, {"Kcat-Step", step_id}, {"Kcat-Rules", rule_list}};
+    return g;
+  };
+
+  auto run_step = [&](const std::string& key, const std::string& step_id, const std::string& title,
+                      const patch::Patch& p, const std::vector<Finding>& applied) {
+    std::set<std::string> files, rule_ids;
+    for (auto& e : p.edits) files.insert(e.file);
+    for (auto& f : applied) rule_ids.insert(f.rule_id);
+    std::string rule_list;
+    for (auto& r : rule_ids) rule_list += (rule_list.empty() ? "" : ", ") + r;
+    ledger.append("step-applying", {{"step", step_id}, {"key", key}, {"title", title}, {"edits", p.edits.size()},
+                                    {"files", std::vector<std::string>(files.begin(), files.end())}});
+    events::emit("step-started", {{"step", step_id}, {"edits", p.edits.size()}, {"files", files.size()}});
+    kill_point("before-apply");
+    patch::GateOutcome g;
+    report::StepRecord rec;
+    rec.id = step_id;
+    rec.title = title;
+    rec.action = "codemod";
+    try {
+      g = patch::apply_verify_commit(repo, p, gate_options(p.message, step_id, rule_list));
+    } catch (const Error& e) {
+      g.failed_checks.push_back("apply");
+      g.reason = e.what() + (e.where().empty() ? std::string() : " (" + e.where() + ")");
+    }
+    rec.checks = g.checks;
+    rec.failed_checks = g.failed_checks;
+    rec.diff = g.diff;
+    if (g.committed) {
+      kill_point("after-commit");
+      rec.status = "done";
+      rec.commit = g.commit;
+      for (auto& f : applied) fixed.push_back({f, "fixed", f.codemod, step_id, g.commit});
+      ledger.append("step-committed", {{"step", step_id}, {"key", key}, {"title", title}, {"commit", g.commit},
+                                       {"files", g.files}, {"checks", g.checks}, {"edits", p.edits.size()}});
+      events::emit("step-committed", {{"step", step_id}, {"commit", g.commit}});
+      out.changed_anything = true;
+    } else if (!g.failed_checks.empty()) {
+      rec.status = "failed";
+      rec.reason = g.reason;
+      ledger.append("step-failed", {{"step", step_id}, {"key", key}, {"title", title}, {"reason", g.reason},
+                                    {"failed_checks", g.failed_checks}});
+      events::emit("step-failed", {{"step", step_id}, {"reason", g.reason}});
+    } else {
+      rec.status = "skipped";
+      rec.reason = "nothing to change";
+    }
+    records[key] = rec;
+    order.push_back(key);
+  };
+
+  if (o.mode == "shim") {
+    std::string key = "shim";
+    if (!attempted.count(key)) {
+      auto r = scan_all();
+      std::set<std::string> py;
+      for (auto& f : r.findings) {
+        if (patch::parse_language(f.file) == "python") py.insert(f.file);
+      }
+      auto p = patch::shim_patch(root, std::vector<std::string>(py.begin(), py.end()));
+      p.message = fmt::format(
+          "kcat: shim mode for {}: import torch_npu and transfer_to_npu at each entry point\n\n"
+          "torch_npu.contrib.transfer_to_npu maps torch.cuda, device strings and NCCL to the NPU at run time\n"
+          "(Ascend/pytorch:torch_npu/contrib/transfer_to_npu.py). Nothing else is changed; the report lists\n"
+          "what the shim does not cover.\n",
+          o.target);
+      run_step(key, "shim-1", "Shim: torch_npu + transfer_to_npu at entry points", p, {});
+    }
+  } else {
+    // Re-scan and re-plan after every step: earlier edits move the byte offsets of later ones.
+    for (int guard = 0; guard < 32; ++guard) {
+      auto r = scan_all();
+      auto pl = plan::make_plan(r.findings, rep.repo, o.target);
+      const plan::Step* next = nullptr;
+      for (auto& s : pl.steps) {
+        if (s.action == plan::Action::Codemod && !attempted.count(step_key(s))) {
+          next = &s;
+          break;
+        }
+      }
+      if (!next) break;
+      auto key = step_key(*next);
+      attempted.insert(key);
+      std::vector<Finding> applied;
+      auto p = patch::codemod_patch(root, next->findings, &applied);
+      p.message = step_message(*next, applied, o.target);
+      run_step(key, next->id, next->title, p, applied);
+    }
+  }
+
+  // What is left, from a final scan of the migrated tree.
+  auto final_scan = scan_all();
+  auto final_plan = plan::make_plan(final_scan.findings, rep.repo, o.target);
+  nlohmann::json plan_json = final_plan;
+  write_file_atomic(run_dir / "plan.json", plan_json.dump(2));
+  write_file_atomic(root / ".kcat" / "plan.json", plan_json.dump(2));
+  rep.sites = fixed;
+  for (auto& f : final_scan.findings) {
+    if (f.severity == Severity::Info) continue;
+    rep.sites.push_back({f, "left", how_left(f), "", ""});
+  }
+  for (auto& [key, rec] : records) {
+    if (std::find(order.begin(), order.end(), key) == order.end()) rep.steps.push_back(rec);
+  }
+  for (auto& key : order) rep.steps.push_back(records[key]);
+  for (auto& s : final_plan.steps) {
+    if (s.action == plan::Action::Codemod) continue;
+    report::StepRecord r;
+    r.id = s.id;
+    r.title = s.title;
+    r.action = plan::to_string(s.action);
+    r.status = s.action == plan::Action::Manual ? "needs-person" : "pending";
+    r.reason = s.action == plan::Action::Llm ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
+               : s.action == plan::Action::Recipe ? "recipe " + s.recipe + " is applied by a later phase"
+                                                  : "needs a person: " + s.rationale;
+    rep.steps.push_back(r);
+  }
+  auto totals = rep.totals();
+  rep.outcome = totals.blocking_left ? "findings-left" : "done";
+  write_file_atomic(run_dir / "report.json", report::render_json(rep));
+  write_file_atomic(run_dir / "report.md", report::render_markdown(rep));
+  write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
+  write_file_atomic(root / ".kcat" / "report.md", report::render_markdown(rep));
+  ledger.append("run-finished", {{"outcome", rep.outcome}, {"fixed", totals.fixed_by_codemod},
+                                 {"left", totals.found - totals.fixed_by_codemod}, {"blocking_left", totals.blocking_left}});
+  events::emit("migrate-finished", {{"run", run_id}, {"outcome", rep.outcome}, {"blocking_left", totals.blocking_left}});
+  return out;
+}
+
+}  // namespace kcat::cli

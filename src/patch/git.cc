@@ -1,0 +1,304 @@
+#include "kcat/patch/git.h"
+
+#include <fmt/format.h>
+#include <git2.h>
+
+#include "kcat/core/error.h"
+
+namespace kcat::patch {
+
+namespace {
+
+std::string last_error() {
+  const git_error* e = git_error_last();
+  return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+void check(int rc, const std::string& what, const std::string& where = {}) {
+  if (rc < 0) throw Error(ErrorKind::Git, what + ": " + last_error(), where);
+}
+
+template <class T, void (*Free)(T*)>
+struct Owned {
+  T* p = nullptr;
+  Owned() = default;
+  explicit Owned(T* x) : p(x) {}
+  ~Owned() {
+    if (p) Free(p);
+  }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  T** out() { return &p; }
+  T* get() const { return p; }
+};
+
+using Reference = Owned<git_reference, git_reference_free>;
+using Commit = Owned<git_commit, git_commit_free>;
+using Tree = Owned<git_tree, git_tree_free>;
+using Index = Owned<git_index, git_index_free>;
+using Signature = Owned<git_signature, git_signature_free>;
+using StatusList = Owned<git_status_list, git_status_list_free>;
+using Revwalk = Owned<git_revwalk, git_revwalk_free>;
+using Diff = Owned<git_diff, git_diff_free>;
+using Object = Owned<git_object, git_object_free>;
+
+std::string oid_str(const git_oid* oid) {
+  char buf[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(buf, sizeof buf, oid);
+  return buf;
+}
+
+}  // namespace
+
+struct GitRepo::Impl {
+  git_repository* repo = nullptr;
+  Impl() { git_libgit2_init(); }
+  ~Impl() {
+    if (repo) git_repository_free(repo);
+    git_libgit2_shutdown();
+  }
+
+  git_oid resolve(const std::string& spec) const {
+    Object obj;
+    check(git_revparse_single(obj.out(), repo, spec.c_str()), "cannot resolve '" + spec + "'");
+    Object peeled;
+    check(git_object_peel(peeled.out(), obj.get(), GIT_OBJECT_COMMIT), "'" + spec + "' is not a commit");
+    return *git_object_id(peeled.get());
+  }
+};
+
+GitRepo::GitRepo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GitRepo::GitRepo(GitRepo&&) noexcept = default;
+GitRepo& GitRepo::operator=(GitRepo&&) noexcept = default;
+GitRepo::~GitRepo() = default;
+
+bool GitRepo::is_repository(const std::filesystem::path& path) {
+  git_libgit2_init();
+  git_repository* r = nullptr;
+  bool ok = git_repository_open_ext(&r, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) == 0;
+  if (r) git_repository_free(r);
+  git_libgit2_shutdown();
+  return ok;
+}
+
+GitRepo GitRepo::open(const std::filesystem::path& path) {
+  auto impl = std::make_unique<Impl>();
+  if (git_repository_open_ext(&impl->repo, path.c_str(), 0, nullptr) != 0) {
+    impl->repo = nullptr;
+    throw Error(ErrorKind::Environment, "not a git repository", path.string(),
+                "kcat works on a git branch so every change can be reviewed and undone: run `git init` and commit, "
+                "or pass --init to let kcat make the first commit");
+  }
+  if (git_repository_is_bare(impl->repo)) {
+    throw Error(ErrorKind::Environment, "a bare repository has no work tree", path.string(), "clone it first");
+  }
+  return GitRepo(std::move(impl));
+}
+
+GitRepo GitRepo::init_with_initial_commit(const std::filesystem::path& path, const std::string& author_name,
+                                          const std::string& author_email) {
+  auto impl = std::make_unique<Impl>();
+  check(git_repository_init(&impl->repo, path.c_str(), false), "git init failed", path.string());
+  GitRepo repo(std::move(impl));
+  repo.commit("Initial commit (made by kcat --init)", {}, {}, author_name, author_email);
+  return repo;
+}
+
+std::filesystem::path GitRepo::workdir() const {
+  const char* wd = git_repository_workdir(impl_->repo);
+  return wd ? std::filesystem::path(wd) : std::filesystem::path();
+}
+
+std::string GitRepo::current_branch() const {
+  Reference head;
+  if (git_repository_head(head.out(), impl_->repo) != 0) {
+    // An unborn branch: HEAD names it but it has no commit yet.
+    Reference sym;
+    if (git_reference_lookup(sym.out(), impl_->repo, "HEAD") == 0 && git_reference_symbolic_target(sym.get())) {
+      std::string t = git_reference_symbolic_target(sym.get());
+      return t.rfind("refs/heads/", 0) == 0 ? t.substr(11) : t;
+    }
+    return {};
+  }
+  if (!git_reference_is_branch(head.get())) return {};
+  return git_reference_shorthand(head.get());
+}
+
+std::string GitRepo::head_id() const {
+  git_oid oid;
+  if (git_reference_name_to_id(&oid, impl_->repo, "HEAD") != 0) return {};
+  return oid_str(&oid);
+}
+
+std::vector<std::string> GitRepo::dirty_files() const {
+  git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+  opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+  opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  StatusList list;
+  check(git_status_list_new(list.out(), impl_->repo, &opts), "git status failed");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
+    const git_status_entry* e = git_status_byindex(list.get(), i);
+    if (e->status == GIT_STATUS_CURRENT || (e->status & GIT_STATUS_IGNORED) || (e->status & GIT_STATUS_WT_NEW)) continue;
+    const git_diff_delta* d = e->head_to_index ? e->head_to_index : e->index_to_workdir;
+    if (d && d->new_file.path) out.push_back(d->new_file.path);
+  }
+  return out;
+}
+
+bool GitRepo::branch_exists(const std::string& name) const {
+  Reference ref;
+  return git_branch_lookup(ref.out(), impl_->repo, name.c_str(), GIT_BRANCH_LOCAL) == 0;
+}
+
+void GitRepo::checkout_new_or_existing(const std::string& name, const std::string& from) {
+  if (!branch_exists(name)) {
+    auto oid = impl_->resolve(from.empty() ? "HEAD" : from);
+    Commit c;
+    check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit");
+    Reference ref;
+    check(git_branch_create(ref.out(), impl_->repo, name.c_str(), c.get(), 0), "cannot create branch " + name);
+  }
+  checkout(name);
+}
+
+void GitRepo::checkout(const std::string& name) {
+  auto oid = impl_->resolve("refs/heads/" + name);
+  Commit c;
+  check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit");
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+  check(git_checkout_tree(impl_->repo, reinterpret_cast<git_object*>(c.get()), &opts),
+        "cannot check out " + name + " (local changes would be overwritten?)");
+  check(git_repository_set_head(impl_->repo, ("refs/heads/" + name).c_str()), "cannot switch HEAD to " + name);
+}
+
+std::string GitRepo::commit(const std::string& message, const std::map<std::string, std::string>& trailers,
+                            const std::vector<std::string>& files, const std::string& author_name,
+                            const std::string& author_email) {
+  Index index;
+  check(git_repository_index(index.out(), impl_->repo), "cannot open the index");
+  if (files.empty()) {
+    check(git_index_add_all(index.get(), nullptr, GIT_INDEX_ADD_DEFAULT, nullptr, nullptr), "git add failed");
+    check(git_index_update_all(index.get(), nullptr, nullptr, nullptr), "git add -u failed");
+  } else {
+    for (auto& f : files) check(git_index_add_bypath(index.get(), f.c_str()), "git add failed", f);
+  }
+  check(git_index_write(index.get()), "cannot write the index");
+  git_oid tree_id;
+  check(git_index_write_tree(&tree_id, index.get()), "cannot write the tree");
+  Tree tree;
+  check(git_tree_lookup(tree.out(), impl_->repo, &tree_id), "cannot read the tree");
+  Signature author, committer;
+  check(git_signature_now(author.out(), author_name.c_str(), author_email.c_str()),
+        "bad author '" + author_name + " <" + author_email + ">'");
+  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
+  std::string msg = message;
+  if (!trailers.empty()) {
+    msg += "\n\n";
+    for (auto& [k, v] : trailers) msg += k + ": " + v + "\n";
+  }
+  Commit parent;
+  git_oid head;
+  bool has_parent = git_reference_name_to_id(&head, impl_->repo, "HEAD") == 0;
+  if (has_parent) check(git_commit_lookup(parent.out(), impl_->repo, &head), "cannot read HEAD");
+  const git_commit* parents[] = {parent.get()};
+  git_oid id;
+  check(git_commit_create(&id, impl_->repo, "HEAD", author.get(), committer.get(), nullptr, msg.c_str(), tree.get(),
+                          has_parent ? 1 : 0, has_parent ? parents : nullptr),
+        "git commit failed");
+  return oid_str(&id);
+}
+
+void GitRepo::reset_hard(const std::string& id) {
+  auto oid = impl_->resolve(id);
+  Object obj;
+  check(git_object_lookup(obj.out(), impl_->repo, &oid, GIT_OBJECT_COMMIT), "cannot read commit " + id);
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_FORCE;
+  check(git_reset(impl_->repo, obj.get(), GIT_RESET_HARD, &opts), "git reset --hard failed");
+}
+
+std::vector<CommitInfo> GitRepo::log(const std::string& from, const std::string& until, size_t max) const {
+  Revwalk walk;
+  check(git_revwalk_new(walk.out(), impl_->repo), "cannot walk history");
+  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL);
+  auto start = impl_->resolve(from);
+  check(git_revwalk_push(walk.get(), &start), "cannot walk history");
+  if (!until.empty()) {
+    auto stop = impl_->resolve(until);
+    check(git_revwalk_hide(walk.get(), &stop), "cannot walk history");
+  }
+  std::vector<CommitInfo> out;
+  git_oid oid;
+  while (out.size() < max && git_revwalk_next(&oid, walk.get()) == 0) {
+    Commit c;
+    check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit");
+    CommitInfo info;
+    info.id = oid_str(&oid);
+    info.message = git_commit_message(c.get());
+    info.summary = git_commit_summary(c.get()) ? git_commit_summary(c.get()) : "";
+    git_message_trailer_array arr{};
+    if (git_message_trailers(&arr, info.message.c_str()) == 0) {
+      for (size_t i = 0; i < arr.count; ++i) info.trailers[arr.trailers[i].key] = arr.trailers[i].value;
+      git_message_trailer_array_free(&arr);
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::string GitRepo::diff(const std::string& from, const std::string& to) const {
+  auto a = impl_->resolve(from);
+  Commit ca;
+  check(git_commit_lookup(ca.out(), impl_->repo, &a), "cannot read commit");
+  Tree ta;
+  check(git_commit_tree(ta.out(), ca.get()), "cannot read tree");
+  Diff d;
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  if (to.empty()) {
+    check(git_diff_tree_to_workdir_with_index(d.out(), impl_->repo, ta.get(), &opts), "git diff failed");
+  } else {
+    auto b = impl_->resolve(to);
+    Commit cb;
+    check(git_commit_lookup(cb.out(), impl_->repo, &b), "cannot read commit");
+    Tree tb;
+    check(git_commit_tree(tb.out(), cb.get()), "cannot read tree");
+    check(git_diff_tree_to_tree(d.out(), impl_->repo, ta.get(), tb.get(), &opts), "git diff failed");
+  }
+  std::string out;
+  git_diff_print(
+      d.get(), GIT_DIFF_FORMAT_PATCH,
+      [](const git_diff_delta*, const git_diff_hunk*, const git_diff_line* l, void* payload) {
+        auto* s = static_cast<std::string*>(payload);
+        if (l->origin == GIT_DIFF_LINE_CONTEXT || l->origin == GIT_DIFF_LINE_ADDITION ||
+            l->origin == GIT_DIFF_LINE_DELETION) {
+          s->push_back(l->origin);
+        }
+        s->append(l->content, l->content_len);
+        return 0;
+      },
+      &out);
+  return out;
+}
+
+std::pair<std::string, std::string> GitRepo::configured_identity() const {
+  git_config* cfg = nullptr;
+  std::pair<std::string, std::string> out;
+  if (git_repository_config_snapshot(&cfg, impl_->repo) != 0) return out;
+  const char* v = nullptr;
+  if (git_config_get_string(&v, cfg, "user.name") == 0 && v) out.first = v;
+  if (git_config_get_string(&v, cfg, "user.email") == 0 && v) out.second = v;
+  git_config_free(cfg);
+  return out;
+}
+
+std::string GitRepo::merge_base(const std::string& a, const std::string& b) const {
+  auto x = impl_->resolve(a);
+  auto y = impl_->resolve(b);
+  git_oid base;
+  check(git_merge_base(&base, impl_->repo, &x, &y), "no common ancestor of " + a + " and " + b);
+  return oid_str(&base);
+}
+
+}  // namespace kcat::patch

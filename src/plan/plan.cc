@@ -1,0 +1,172 @@
+#include "kcat/plan/plan.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+namespace kcat::plan {
+
+const char* to_string(Phase p) noexcept {
+  switch (p) {
+    case Phase::Environment: return "environment";
+    case Phase::DeviceApi: return "device-api";
+    case Phase::Distributed: return "distributed";
+    case Phase::AttentionFusedOps: return "attention";
+    case Phase::CustomKernelsBuild: return "kernels-build";
+    case Phase::Performance: return "performance";
+  }
+  return "device-api";
+}
+
+const char* to_string(Action a) noexcept {
+  switch (a) {
+    case Action::Codemod: return "codemod";
+    case Action::Recipe: return "recipe";
+    case Action::Llm: return "llm";
+    case Action::Manual: return "manual";
+  }
+  return "manual";
+}
+
+const char* to_string(Status s) noexcept {
+  switch (s) {
+    case Status::Pending: return "pending";
+    case Status::Done: return "done";
+    case Status::Failed: return "failed";
+    case Status::Skipped: return "skipped";
+    case Status::NeedsPerson: return "needs-person";
+  }
+  return "pending";
+}
+
+Phase phase_for_category(std::string_view c) noexcept {
+  if (c == "requirements") return Phase::Environment;
+  if (c == "dist-backend") return Phase::Distributed;
+  if (c == "attn-impl") return Phase::AttentionFusedOps;
+  if (c == "kernel" || c == "build" || c == "triton-kernel") return Phase::CustomKernelsBuild;
+  return Phase::DeviceApi;
+}
+
+namespace {
+
+Phase phase_of(const Finding& f) {
+  if (f.recipe.find("attn") != std::string::npos || f.recipe.find("sdpa") != std::string::npos) {
+    return Phase::AttentionFusedOps;
+  }
+  if (f.category == "import" && f.recipe.empty()) return Phase::Environment;
+  return phase_for_category(f.category);
+}
+
+bool is_code(const std::string& file) {
+  for (auto ext : {".py", ".pyi", ".cu", ".cuh", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".ipynb"}) {
+    if (file.size() > std::strlen(ext) && file.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+Action action_of(const Finding& f) {
+  if (!f.codemod.empty() && !f.replacement.empty()) return Action::Codemod;
+  if (!f.recipe.empty()) return Action::Recipe;
+  if (is_code(f.file) && f.severity == Severity::Blocking) return Action::Llm;
+  return Action::Manual;
+}
+
+std::string title_for(Phase p, Action a, const std::string& recipe) {
+  static const std::map<Phase, std::string> names = {
+      {Phase::Environment, "environment (requirements, packages, images)"},
+      {Phase::DeviceApi, "device API (torch.cuda, device strings, environment variables)"},
+      {Phase::Distributed, "distributed backend (NCCL -> HCCL)"},
+      {Phase::AttentionFusedOps, "attention and fused operators"},
+      {Phase::CustomKernelsBuild, "custom kernels and build"},
+      {Phase::Performance, "performance"}};
+  switch (a) {
+    case Action::Codemod: return "Port " + names.at(p) + " by codemod";
+    case Action::Recipe: return "Apply recipe " + recipe + " (" + names.at(p) + ")";
+    case Action::Llm: return "Port by reading the code (LLM agent): " + names.at(p);
+    case Action::Manual: return "For a person: " + names.at(p);
+  }
+  return names.at(p);
+}
+
+std::string verification_for(Action a) {
+  switch (a) {
+    case Action::Codemod: return "re-parse every changed file (no new syntax errors), python3 compile, re-scan";
+    case Action::Recipe: return "re-parse, python3 compile, re-scan; numerically compare outputs on the NPU";
+    case Action::Llm: return "each edit through the same gate; the step ends when its findings are gone";
+    case Action::Manual: return "a person checks it; re-scan shows what is left";
+  }
+  return "";
+}
+
+}  // namespace
+
+Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target) {
+  std::sort(findings.begin(), findings.end());
+  Plan plan;
+  plan.repo = repo;
+  plan.target = target;
+  std::map<std::tuple<Phase, Action, std::string>, std::vector<Finding>> groups;
+  for (auto& f : findings) {
+    if (f.severity == Severity::Info) continue;
+    auto a = action_of(f);
+    groups[{phase_of(f), a, a == Action::Recipe ? f.recipe : std::string()}].push_back(f);
+  }
+  std::map<Phase, int> counter;
+  for (auto& [key, fs] : groups) {
+    auto [phase, action, recipe] = key;
+    Step s;
+    s.phase = phase;
+    s.action = action;
+    s.recipe = recipe;
+    s.id = fmt::format("{}-{}", to_string(phase), ++counter[phase]);
+    s.title = title_for(phase, action, recipe);
+    s.rationale = verification_for(action);
+    s.risk = action == Action::Codemod ? "low" : action == Action::Recipe ? "medium" : "high";
+    s.findings = fs;
+    plan.steps.push_back(std::move(s));
+  }
+  return plan;
+}
+
+void to_json(nlohmann::json& j, const Step& s) {
+  j = {{"id", s.id}, {"phase", to_string(s.phase)}, {"action", to_string(s.action)}, {"title", s.title},
+       {"verify", s.rationale}, {"risk", s.risk}, {"recipe", s.recipe}, {"status", to_string(s.status)},
+       {"status_reason", s.status_reason}, {"findings", s.findings}};
+}
+
+void to_json(nlohmann::json& j, const Plan& p) {
+  j = {{"schema", "kcat-plan/1"}, {"repo", p.repo}, {"target", p.target}, {"notes", p.notes},
+       {"steps", nlohmann::json::array()}};
+  for (auto& s : p.steps) j["steps"].push_back(s);
+}
+
+std::string render_markdown(const Plan& p) {
+  std::string md = fmt::format("# Migration plan: {} -> {}\n\n", p.repo, p.target);
+  for (auto& n : p.notes) md += "- " + n + "\n";
+  if (!p.notes.empty()) md += "\n";
+  md += "| step | phase | action | risk | findings | title |\n|---|---|---|---|---:|---|\n";
+  for (auto& s : p.steps) {
+    md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", s.id, to_string(s.phase), to_string(s.action), s.risk,
+                      s.findings.size(), s.title);
+  }
+  for (auto& s : p.steps) {
+    md += fmt::format("\n## {}: {}\n\nVerified by: {}.\n\n", s.id, s.title, s.rationale);
+    size_t shown = 0;
+    for (auto& f : s.findings) {
+      if (++shown > 20) {
+        md += fmt::format("- … and {} more\n", s.findings.size() - 20);
+        break;
+      }
+      md += fmt::format("- `{}:{}` {} — {}\n", f.file, f.span.start.line, f.rule_id,
+                        f.fixable() ? "→ " + f.replacement : (f.action.empty() ? f.message : f.action));
+    }
+  }
+  return md;
+}
+
+}  // namespace kcat::plan
