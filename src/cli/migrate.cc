@@ -169,7 +169,17 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     repo.checkout_new_or_existing(branch);
   }
   if (base.empty() || o.resume) {
-    for (auto& e : previous) {
+    // Already on the branch: the base is where an earlier run started it.
+    auto earlier = previous;
+    if (earlier.empty()) {
+      auto runs = report::list_runs(root);
+      for (auto it = runs.rbegin(); it != runs.rend() && earlier.empty(); ++it) {
+        for (auto& e : report::Ledger::read(root / ".kcat" / "runs" / *it / "ledger.jsonl")) {
+          if (e.value("type", "") == "run-started" && e.value("branch", "") == branch) earlier.push_back(e);
+        }
+      }
+    }
+    for (auto& e : earlier) {
       if (e.value("type", "") == "run-started") base = e.value("base", base);
     }
   }
@@ -230,6 +240,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     g.author_name = author_name;
     g.author_email = author_email;
     g.trailers = {{"Kcat-Run", run_id}, {"Kcat-Step", step_id}, {"Kcat-Rules", rule_list}};
+    g.before_commit = [] { kill_point("before-commit"); };
     return g;
   };
 

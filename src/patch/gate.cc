@@ -140,6 +140,7 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
     return g;
   }
   if (written.empty()) return g;
+  if (o.before_commit) o.before_commit();
   g.commit = repo.commit(o.message, o.trailers, written, o.author_name, o.author_email);
   g.committed = true;
   return g;

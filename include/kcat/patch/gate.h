@@ -2,6 +2,7 @@
 // The one gate every change passes, whoever proposed it (a rule's codemod, a recipe, the LLM
 // agent, the optimize loop): apply the edits, verify (re-parse: no new syntax errors; Python
 // still compiles), then commit, or put every byte back and say why.
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct GateOptions {
   std::string author_name = "kcat";
   std::string author_email = "kcat@localhost";
   bool py_compile = true;                       // when python3 is on PATH
+  std::function<void()> before_commit;          // called after verify passed, before the commit
 };
 
 struct GateOutcome {

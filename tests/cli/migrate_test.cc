@@ -1,0 +1,226 @@
+// kcat migrate end to end, through the real binary, on golden before/after repositories.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kcat/report/ledger.h"
+#include "kcat/report/runs.h"
+#include "testsupport/support.h"
+
+namespace kcat {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path golden(const std::string& which) { return test::fixtures_dir() / "migrate" / "basic" / which; }
+
+std::vector<std::string> files_of(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    auto rel = e.path().lexically_relative(dir).generic_string();
+    if (rel.rfind(".git", 0) == 0 || rel.rfind(".kcat", 0) == 0) continue;
+    if (e.is_regular_file()) out.push_back(rel);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Every file of `dir` equals the same file of `expected`, byte for byte.
+void expect_tree_equals(const fs::path& dir, const fs::path& expected) {
+  ASSERT_EQ(files_of(dir), files_of(expected));
+  for (auto& f : files_of(expected)) EXPECT_EQ(test::read(dir / f), test::read(expected / f)) << f;
+}
+
+struct Repo {
+  test::TempDir dir;
+  Repo() {
+    test::copy_tree(golden("before"), dir.path());
+    test::git_init_commit(dir.path());
+  }
+  test::Result migrate(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> args{"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "Tester <t@example.com>"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::kcat(args, {}, env);
+  }
+  std::string git(const std::string& args) { return test::sh("git " + args, dir.path()).out; }
+};
+
+}  // namespace
+
+TEST(Migrate, PortsTheGoldenRepositoryByteForByte) {
+  Repo repo;
+  auto r = repo.migrate();
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // torch.cuda.memory_usage has no NPU equivalent: left, blocking
+  expect_tree_equals(repo.dir.path(), golden("after"));
+  struct stat st {};
+  ASSERT_EQ(::stat((repo.dir / "scripts/run.sh").c_str(), &st), 0);
+  EXPECT_TRUE(st.st_mode & S_IXUSR);
+  EXPECT_EQ(repo.git("rev-parse --abbrev-ref HEAD"), "kcat/ascend-a2\n");
+  auto log = repo.git("log '--format=%an|%cn|%s%n%b' main..kcat/ascend-a2");
+  EXPECT_NE(log.find("Tester|kcat|kcat: Port device API"), std::string::npos) << log;
+  EXPECT_NE(log.find("Kcat-Step: device-api-1"), std::string::npos);
+  EXPECT_NE(log.find("Kcat-Step: distributed-1"), std::string::npos);
+  EXPECT_NE(log.find("Kcat-Rules: "), std::string::npos);
+  EXPECT_NE(log.find("Kcat-Run: "), std::string::npos);
+  // The user's branch is untouched.
+  EXPECT_EQ(repo.git("show main:train.py"), test::read(golden("before") / "train.py"));
+  EXPECT_NE(r.out.find("left for an LLM"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("train.py:16  py.torch-cuda-api"), std::string::npos) << r.out;
+  // .kcat/ holds the run and is never committed.
+  EXPECT_EQ(repo.git("ls-files .kcat"), "");
+  auto runs = report::list_runs(repo.dir.path());
+  ASSERT_EQ(runs.size(), 1u);
+  auto run = repo.dir / ".kcat" / "runs" / runs[0];
+  auto report = nlohmann::json::parse(test::read(run / "report.json"));
+  // train.py 8, crlf.py 2, bom.py 1, no_newline.py 1, run.sh 2, Dockerfile 2
+  EXPECT_EQ(report["totals"]["fixed_by_codemod"].get<int>(), 16);
+  EXPECT_EQ(report["totals"]["blocking_left"].get<int>(), 1);
+  EXPECT_TRUE(fs::exists(run / "report.md"));
+  EXPECT_TRUE(fs::exists(run / "plan.json"));
+  auto events = report::Ledger::read(run / "ledger.jsonl");
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front()["type"], "run-started");
+  EXPECT_EQ(events.back()["type"], "run-finished");
+}
+
+TEST(Migrate, SecondRunChangesNothingAndSaysSo) {
+  Repo repo;
+  repo.migrate();
+  auto head = repo.git("rev-parse HEAD");
+  auto r = repo.migrate();
+  EXPECT_NE(r.out.find("nothing to change"), std::string::npos) << r.out;
+  EXPECT_EQ(repo.git("rev-parse HEAD"), head);
+  expect_tree_equals(repo.dir.path(), golden("after"));
+  EXPECT_NE(r.out.find("from " + repo.git("rev-parse main").substr(0, 10)), std::string::npos) << r.out;
+}
+
+TEST(Migrate, DirtyTrackedFileStopsTheRunAndTouchesNothing) {
+  Repo repo;
+  test::write(repo.dir / "train.py", test::read(repo.dir / "train.py") + "# my unsaved work\n");
+  auto r = repo.migrate();
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("uncommitted changes in tracked files: train.py"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("git stash"), std::string::npos);
+  EXPECT_NE(test::read(repo.dir / "train.py").find("# my unsaved work"), std::string::npos);
+  EXPECT_EQ(repo.git("branch --list kcat/*"), "");
+}
+
+TEST(Migrate, NotAGitRepositoryNeedsInit) {
+  test::TempDir dir;
+  test::copy_tree(golden("before"), dir.path());
+  auto r = test::kcat({"migrate", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("--init"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / ".git"));
+  auto init = test::kcat({"migrate", dir.path().string(), "--init", "--author", "T <t@t.t>"});
+  EXPECT_EQ(init.exit_code, 1) << init.err;
+  expect_tree_equals(dir.path(), golden("after"));
+  EXPECT_NE(test::sh("git log --format=%s --reverse HEAD", dir.path()).out.find("Initial commit"), std::string::npos);
+}
+
+TEST(Migrate, UnknownTargetIsAUsageError) {
+  Repo repo;
+  auto r = test::kcat({"migrate", repo.dir.path().string(), "--target", "ascend-9000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("ascend-a2"), std::string::npos);
+}
+
+// A SIGKILL anywhere leaves each file old or new, and --resume finishes the same port.
+TEST(Migrate, ResumesAfterAKillAtEveryPoint) {
+  for (std::string point : {"after-commit:1", "before-apply:2", "before-commit:2", "after-commit:2"}) {
+    SCOPED_TRACE(point);
+    Repo repo;
+    auto killed = repo.migrate({}, {{"KCAT_TEST_KILL_AT", point}});
+    EXPECT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+    // Each file is whole: as it was, as the last commit has it, or as the interrupted step wrote it
+    // (which is the final content, since each file here is changed by one step at most per byte range).
+    for (auto& f : files_of(golden("before"))) {
+      auto now = test::read(repo.dir / f);
+      auto committed = repo.git("show HEAD:" + f);
+      bool whole = now == test::read(golden("before") / f) || now == test::read(golden("after") / f) || now == committed;
+      EXPECT_TRUE(whole) << f;
+    }
+    auto resumed = repo.migrate({"--resume"});
+    EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+    expect_tree_equals(repo.dir.path(), golden("after"));
+    auto runs = report::list_runs(repo.dir.path());
+    ASSERT_EQ(runs.size(), 1u);
+    auto events = report::Ledger::read(repo.dir / ".kcat" / "runs" / runs[0] / "ledger.jsonl");
+    bool resumed_event = false;
+    for (auto& e : events) resumed_event |= e["type"] == "run-resumed";
+    EXPECT_TRUE(resumed_event);
+    EXPECT_EQ(events.back()["type"], "run-finished");
+    EXPECT_EQ(repo.git("status --porcelain --untracked-files=no"), "");
+  }
+}
+
+TEST(Migrate, ResumeWithoutAnInterruptedRunIsAUsageError) {
+  Repo repo;
+  repo.migrate();
+  auto r = repo.migrate({"--resume"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no interrupted run"), std::string::npos);
+}
+
+TEST(Migrate, UndoStepByStepAndAll) {
+  Repo repo;
+  repo.migrate();
+  auto status = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_NE(status.out.find("2 step(s) committed"), std::string::npos) << status.out << status.err;
+  auto d = test::kcat({"diff", "distributed-1", "-C", repo.dir.path().string()});
+  EXPECT_NE(d.out.find("+    dist.init_process_group(\"hccl\", rank=rank)"), std::string::npos) << d.out;
+  auto u = test::kcat({"undo", repo.dir.path().string()});
+  EXPECT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_NE(test::read(repo.dir / "train.py").find("\"nccl\""), std::string::npos);
+  auto all = test::kcat({"undo", repo.dir.path().string(), "--all"});
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  expect_tree_equals(repo.dir.path(), golden("before"));
+  auto none = test::kcat({"undo", repo.dir.path().string()});
+  EXPECT_NE(none.out.find("nothing to undo"), std::string::npos);
+}
+
+TEST(Migrate, AStepThatBreaksSyntaxIsRolledBackAndRecorded) {
+  Repo repo;
+  // A user rule replacing the built-in backend rule with an edit that breaks the string literal.
+  test::write(repo.dir / "../bad-rule.toml", R"toml(
+[[rule]]
+id = "py.nccl-backend"
+languages = ["python"]
+category = "dist-backend"
+severity = "blocking"
+match = { kind = "string", values = ["nccl"] }
+message = "broken codemod"
+codemod = "replace"
+replacement = "hccl\", ("
+source = "test"
+)toml");
+  auto r = repo.migrate({"--rules", (repo.dir / "../bad-rule.toml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("distributed-1    codemod  failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("syntax error"), std::string::npos) << r.out;
+  auto train = test::read(repo.dir / "train.py");
+  EXPECT_NE(train.find("init_process_group(\"nccl\", rank=rank)"), std::string::npos);
+  EXPECT_NE(train.find(".npu(rank)"), std::string::npos);  // the device step still went in
+  EXPECT_EQ(repo.git("status --porcelain --untracked-files=no"), "");
+  auto runs = report::list_runs(repo.dir.path());
+  auto events = report::Ledger::read(repo.dir / ".kcat" / "runs" / runs[0] / "ledger.jsonl");
+  bool failed = false;
+  for (auto& e : events) failed |= e["type"] == "step-failed";
+  EXPECT_TRUE(failed);
+}
+
+TEST(Migrate, ShimModeOnlyTouchesEntryPoints) {
+  Repo repo;
+  auto r = repo.migrate({"--mode", "shim"});
+  auto train = test::read(repo.dir / "train.py");
+  EXPECT_NE(train.find("import torch\nimport torch_npu\nfrom torch_npu.contrib import transfer_to_npu\n"),
+            std::string::npos)
+      << train;
+  EXPECT_NE(train.find(".cuda(rank)"), std::string::npos);  // nothing else changes
+  EXPECT_EQ(test::read(repo.dir / "crlf.py"), test::read(golden("before") / "crlf.py"));  // not an entry point
+  EXPECT_NE(r.out.find("shim-1"), std::string::npos) << r.out;
+}
+
+}  // namespace kcat
