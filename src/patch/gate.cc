@@ -7,6 +7,9 @@
 
 #include <algorithm>
 
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/scan/parser.h"
@@ -30,52 +33,60 @@ size_t syntax_errors(const std::string& language, const std::string& bytes) {
 
 bool have_python() { return ::access("/usr/bin/python3", X_OK) == 0 || std::system("command -v python3 >/dev/null 2>&1") == 0; }
 
-// Compiles Python sources with python3's own compile() (nothing written next to them). Returns
-// the error message for each source that does not compile.
+// Compiles Python sources with python3's own compile() (nothing is written next to them), all in
+// one python3 process: sources go in as JSON on stdin, failures come back as JSON on stdout.
 std::map<std::string, std::string> python_errors(const std::map<std::string, std::string>& sources) {
   std::map<std::string, std::string> errors;
-  for (auto& [name, code] : sources) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0) continue;
-    if (pipe2(out, O_CLOEXEC) != 0) {
-      close(in[0]);
-      close(in[1]);
-      continue;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 2);
-      dup2(out[1], 1);
-      execlp("python3", "python3", "-c",
-             "import sys\nsrc=sys.stdin.buffer.read()\n"
-             "try:\n compile(src, sys.argv[1], 'exec')\n"
-             "except SyntaxError as e:\n print(f'{e.filename}:{e.lineno}: {e.msg}'); sys.exit(1)\n",
-             name.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
+  if (sources.empty()) return errors;
+  nlohmann::json in_json = nlohmann::json::object();
+  for (auto& [name, code] : sources) in_json[name] = code;
+  auto input = in_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return errors;
+  if (pipe2(out, O_CLOEXEC) != 0) {
     close(in[0]);
-    close(out[1]);
-    const char* p = code.data();
-    size_t left = code.size();
-    while (left > 0) {
-      ssize_t n = write(in[1], p, left);
-      if (n <= 0) break;
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
     close(in[1]);
-    std::string msg;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(out[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-    close(out[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
-      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-      errors[name] = msg;
-    }
+    return errors;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    execlp("python3", "python3", "-c",
+           "import sys, json\n"
+           "srcs = json.load(sys.stdin)\nbad = {}\n"
+           "for name, code in srcs.items():\n"
+           "    try:\n        compile(code, name, 'exec')\n"
+           "    except (SyntaxError, ValueError) as e:\n"
+           "        bad[name] = f'{name}:{getattr(e, \"lineno\", 0)}: {getattr(e, \"msg\", str(e))}'\n"
+           "json.dump(bad, sys.stdout)\n",
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  // Write and read concurrently would need poll; the reply is small, so write all, then read.
+  const char* p = input.data();
+  size_t left = input.size();
+  while (left > 0) {
+    ssize_t n = write(in[1], p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  close(in[1]);
+  std::string reply;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  try {
+    for (auto& [name, msg] : nlohmann::json::parse(reply).items()) errors[name] = msg.get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+    // python3 missing or crashed: no verdict rather than a false one
   }
   return errors;
 }
@@ -107,7 +118,10 @@ GateOutcome verify_files(const std::filesystem::path& root, const std::map<std::
     g.checks.push_back("py_compile");
     auto after = python_errors(py_after);
     if (!after.empty()) {
-      auto was = python_errors(py_before);
+      // Only the failures need their old version compiled: did they fail before too?
+      std::map<std::string, std::string> old;
+      for (auto& [file, msg] : after) old[file] = py_before[file];
+      auto was = python_errors(old);
       for (auto& [file, msg] : after) {
         if (was.count(file)) continue;  // it did not compile before either
         g.failed_checks.push_back("py_compile");

@@ -1,130 +1,71 @@
 // Python is resolved, not grepped: imports and aliases become qualified names, string literals
 // are judged by what they are (a device string, an environment variable, a backend name) and by
 // where they stand (code, comment, docstring), and only then are rules matched.
-#include <fmt/format.h>
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
-#include "kcat/core/error.h"
 #include "kcat/core/glob.h"
 #include "kcat/scan/analyzer.h"
 #include "kcat/scan/parser.h"
+#include "kcat/scan/python_scope.h"
+#include "python_mask.h"
+#include "python_query.h"
+#include "python_rules.h"
+#include "python_ts.h"
 
 namespace kcat::scan {
 
 namespace {
 
-std::vector<std::string> strings_of(const nlohmann::json& j, const char* key) {
-  std::vector<std::string> out;
-  if (!j.contains(key)) return out;
-  const auto& v = j.at(key);
-  if (v.is_string()) out.push_back(v.get<std::string>());
-  if (v.is_array()) {
-    for (auto& s : v) {
-      if (s.is_string()) out.push_back(s.get<std::string>());
-    }
-  }
-  return out;
-}
-
-// A "python" rule with its parameters read once.
-struct PyRule {
-  std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
-  std::string kind;
-  std::vector<std::string> names;    // api / import / method / keyword / sdpa: globs or identifiers
-  std::vector<std::string> values;   // string: exact literal contents
-  std::string swap;                  // api: qualified prefix whose last segment the codemod replaces
-  std::string name_replacement;      // import: replacement for `from X import <name>`
-  bool call = false;                 // method: only when called
-  std::optional<Severity> guarded;   // import inside try/except ImportError
-  std::optional<Severity> in_comparison;  // string / device: severity when compared with ==
-};
-
-struct Compiled {
-  std::vector<PyRule> rules;
-  std::vector<std::pair<std::shared_ptr<const kb::Rule>, Query>> queries;
-};
-
-// Queries are expensive to compile: once per distinct rule content (the fingerprint), shared by
-// every thread. Rules are copied in, so nothing points into the caller's RuleSet.
-std::shared_ptr<const Compiled> compile(const kb::RuleSet& rules) {
-  static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const Compiled>> cache;
-  auto key = rules.fingerprint();
-  std::lock_guard lock(mu);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  auto c = std::make_shared<Compiled>();
-  for (auto& r : rules.rules) {
-    if (!r.applies_to("python")) continue;
-    if (r.matcher == "query") {
-      c->queries.emplace_back(std::make_shared<const kb::Rule>(r),
-                              compile_query("python", r.query, r.origin + " (rule " + r.id + ")"));
-      continue;
-    }
-    if (r.matcher != "python") continue;
-    PyRule p;
-    p.rule = std::make_shared<const kb::Rule>(r);
-    p.kind = r.match.value("kind", "");
-    p.names = strings_of(r.match, "names");
-    p.values = strings_of(r.match, "values");
-    p.swap = r.match.value("swap", "");
-    p.name_replacement = r.match.value("name_replacement", "");
-    p.call = r.match.value("call", false);
-    if (r.match.contains("guarded_severity")) p.guarded = parse_severity(r.match.value("guarded_severity", ""));
-    if (r.match.contains("comparison_severity")) {
-      p.in_comparison = parse_severity(r.match.value("comparison_severity", ""));
-    }
-    static const std::vector<std::string> kinds = {"api", "import", "method", "device-string", "string", "env",
-                                                   "keyword", "sdpa-mask", "mention"};
-    if (std::find(kinds.begin(), kinds.end(), p.kind) == kinds.end()) {
-      throw Error(ErrorKind::Usage, "unknown python match kind '" + p.kind + "'", r.origin + " (rule " + r.id + ")",
-                  "use one of: api import method device-string string env keyword sdpa-mask mention");
-    }
-    c->rules.push_back(std::move(p));
-  }
-  cache.emplace(key, c);
-  return c;
-}
+using namespace py;  // NOLINT: the analyzer is made of the python_* files
 
 // Specificity of a glob: its literal characters. "torch.cuda.amp.*" beats "torch.cuda.*".
 size_t specificity(const std::string& pattern) {
   return static_cast<size_t>(std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*'; }));
 }
 
-bool is(TSNode n, const char* type) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), type) == 0; }
-
-TSNode field(TSNode n, const char* name) {
-  return ts_node_child_by_field_name(n, name, static_cast<uint32_t>(std::strlen(name)));
-}
-
 const RE2& device_re() {
-  // 'cuda', 'cuda:0', f'cuda:{rank}', 'cuda:%d', 'cuda:{}'. Interpolations are rendered as {}.
-  static const RE2 re(R"(cuda(:(\d+|%d|%s|%i|\{\})?)?)");
+  // 'cuda', 'cuda:0', f'cuda:{rank}', 'cuda:%d', 'cuda:{}', 'cuda:{0}'. f-string interpolations
+  // are rendered as {}.
+  static const RE2 re(R"(cuda(:(\d+|%d|%s|%i|\{[^{}]*\})?)?)");
   return re;
 }
 
 const RE2& mention_re() {
-  static const RE2 re(R"((?i)(^|[^a-z0-9_])(cuda|nccl|cudnn|nvidia|nvcc|cublas)([^a-z0-9_]|$))");
+  // A word, or the head of an identifier such as NCCL_DEBUG or cuda_graph, never "cudaless".
+  static const RE2 re(R"((?i)(^|[^a-z0-9_])(cuda|nccl|cudnn|nvidia|nvcc|cublas|nvtx)([^a-z0-9]|$))");
   return re;
 }
 
 class PythonAnalyzer {
  public:
-  PythonAnalyzer(const SourceFile& file, const Compiled& rules) : file_(file), src_(file.bytes), rules_(rules) {}
+  PythonAnalyzer(const SourceFile& file, const Compiled& rules) : file_(file), src_(file.bytes), rules_(rules) {
+    // flash_attn/ops/x.py importing flash_attn.y is the package itself, not a user of it.
+    auto slash = file.path.find('/');
+    if (slash != std::string::npos) package_ = file.path.substr(0, slash);
+  }
 
-  std::vector<Finding> run(AnalyzeStats* stats) {
+  std::vector<Finding> run(AnalyzeStats* stats, PythonScope* scope = nullptr) {
+    if (scope) {
+      bindings_.insert(scope->bindings.begin(), scope->bindings.end());
+      guarded_names_.insert(scope->guarded.begin(), scope->guarded.end());
+    }
     auto tree = parse("python", src_);
     TSNode root = ts_tree_root_node(tree.get());
     if (stats) {
       stats->parsed = true;
       stats->syntax_errors = count_syntax_errors(root);
     }
-    walk(root, [&](TSNode n, const std::vector<TSNode>&) { collect_import(n); });
+    walk(root, [&](TSNode n, const std::vector<TSNode>& parents) {
+      if (is(n, "import_statement") || is(n, "import_from_statement")) collect_import(n, guarded(parents));
+    });
+    if (scope) {
+      for (auto& [local, qualified] : bindings_) scope->bindings[local] = qualified;
+      scope->guarded.insert(guarded_names_.begin(), guarded_names_.end());
+    }
     walk(root, [&](TSNode n, const std::vector<TSNode>& parents) { visit(n, parents); });
     run_queries(root);
     std::sort(out_.begin(), out_.end());
@@ -140,25 +81,41 @@ class PythonAnalyzer {
  private:
   std::string_view text(TSNode n) const { return node_text(n, src_); }
 
-  // Depth-first with an explicit stack: deeply nested (or broken) code must not overflow ours.
+  // Depth-first with a tree cursor (linear: ts_node_child(n, i) would rescan siblings) and an
+  // explicit parent stack, so deeply nested or broken code cannot overflow ours.
   template <class F>
   void walk(TSNode root, F&& f) {
     std::vector<TSNode> parents;
-    std::vector<std::pair<TSNode, size_t>> stack{{root, 0}};
-    while (!stack.empty()) {
-      auto [n, depth] = stack.back();
-      stack.pop_back();
-      parents.resize(depth);
+    TSTreeCursor cur = ts_tree_cursor_new(root);
+    while (true) {
+      TSNode n = ts_tree_cursor_current_node(&cur);
       f(n, parents);
-      parents.push_back(n);
-      uint32_t count = ts_node_child_count(n);
-      for (uint32_t i = count; i > 0; --i) stack.emplace_back(ts_node_child(n, i - 1), depth + 1);
+      if (ts_tree_cursor_goto_first_child(&cur)) {
+        parents.push_back(n);
+        continue;
+      }
+      bool done = false;
+      while (!ts_tree_cursor_goto_next_sibling(&cur)) {
+        if (!ts_tree_cursor_goto_parent(&cur)) {
+          done = true;
+          break;
+        }
+        parents.pop_back();
+      }
+      if (done) break;
     }
+    ts_tree_cursor_delete(&cur);
   }
 
-  void bind(std::string local, std::string qualified) { bindings_[std::move(local)] = std::move(qualified); }
+  void bind(std::string local, std::string qualified) {
+    if (binding_guarded_) guarded_names_.insert(local);
+    bindings_[std::move(local)] = std::move(qualified);
+  }
 
-  void collect_import(TSNode n) {
+  // Imports bind names to qualified module paths; a name bound inside try/except ImportError is
+  // remembered, since its uses sit on a path with a fallback.
+  void collect_import(TSNode n, bool is_guarded) {
+    binding_guarded_ = is_guarded;
     if (is(n, "import_statement")) {
       for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
         TSNode c = ts_node_named_child(n, i);
@@ -252,6 +209,30 @@ class PythonAnalyzer {
     return is(owner, "function_definition") || is(owner, "class_definition");
   }
 
+  // "nvidia-smi --query-gpu=name": the rule's word when the literal starts with it as a word.
+  static std::string leading_word(const PyRule& r, const std::string& s) {
+    for (auto& w : r.words) {
+      if (s.compare(0, w.size(), w) == 0 && (s.size() == w.size() || s[w.size()] == ' ')) return w;
+    }
+    return {};
+  }
+
+  // An environment variable's name: upper-case letters, digits and underscores only.
+  static bool env_name(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+  }
+
+  // getattr(obj, "CUDA_IMPL"): the string names an attribute, not a variable.
+  bool attribute_name_argument(const std::vector<TSNode>& parents) const {
+    if (parents.size() < 2 || !is(parents.back(), "argument_list")) return false;
+    TSNode call = parents[parents.size() - 2];
+    if (!is(call, "call")) return false;
+    auto fn = text(field(call, "function"));
+    return fn == "getattr" || fn == "hasattr" || fn == "setattr" || fn == "delattr";
+  }
+
   std::optional<Severity> comparison_severity(const PyRule& r, const std::vector<TSNode>& parents) const {
     if (!parents.empty() && is(parents.back(), "comparison_operator")) return r.in_comparison;
     return std::nullopt;
@@ -277,7 +258,16 @@ class PythonAnalyzer {
           matched = true;
           break;
         }
-        if (r.kind == "env" && parts.rendered.find('{') == std::string::npos &&
+        if (r.kind == "string" && !r.words.empty()) {
+          auto w = leading_word(r, parts.rendered);
+          if (!w.empty()) {
+            add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(w.size()), w, Context::Code,
+                comparison_severity(r, parents));
+            matched = true;
+            break;
+          }
+        }
+        if (r.kind == "env" && env_name(parts.rendered) && !attribute_name_argument(parents) &&
             std::any_of(r.names.begin(), r.names.end(), [&](auto& g) { return glob_match(g, parts.rendered); })) {
           add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(parts.rendered.size()),
               parts.rendered);
@@ -289,16 +279,24 @@ class PythonAnalyzer {
     if (!matched) mention(s, doc ? Context::Docstring : Context::String);
   }
 
+  // One info finding per line of a comment, docstring or message that names CUDA.
   void mention(TSNode n, Context ctx) {
+    auto it = std::find_if(rules_.rules.begin(), rules_.rules.end(), [](auto& r) { return r.kind == "mention"; });
+    if (it == rules_.rules.end()) return;
     auto t = text(n);
-    re2::StringPiece sp(t.data(), t.size());
+    re2::StringPiece rest(t.data(), t.size());
     re2::StringPiece word;
-    if (!RE2::PartialMatch(sp, mention_re(), nullptr, &word)) return;
-    for (auto& r : rules_.rules) {
-      if (r.kind != "mention") continue;
+    uint32_t last_line = 0;
+    while (RE2::FindAndConsume(&rest, mention_re(), nullptr, &word)) {
       auto begin = static_cast<uint32_t>(ts_node_start_byte(n) + (word.data() - t.data()));
-      add(r, begin, begin + static_cast<uint32_t>(word.size()), std::string(word.data(), word.size()), ctx);
-      return;
+      auto line = file_.index.position(begin).line;
+      if (line != last_line) {
+        add(*it, begin, begin + static_cast<uint32_t>(word.size()), std::string(word.data(), word.size()), ctx);
+        last_line = line;
+      }
+      // The pattern consumed the character after the word: step back so "cuda cuda" finds both.
+      const char* word_end = word.data() + word.size();
+      rest = re2::StringPiece(word_end, static_cast<size_t>(t.data() + t.size() - word_end));
     }
   }
 
@@ -329,8 +327,14 @@ class PythonAnalyzer {
   // Qualified name of the first k parts, through the import bindings ("" when the head is unbound).
   std::string qualified(const Chain& c, size_t k) const {
     auto it = bindings_.find(c.parts[0]);
-    if (it == bindings_.end()) return {};
-    std::string q = it->second;
+    std::string q;
+    if (it != bindings_.end()) {
+      q = it->second;
+    } else if (c.parts[0] == "torch") {
+      q = "torch";  // a notebook cell or a snippet uses torch imported elsewhere
+    } else {
+      return {};
+    }
     for (size_t i = 1; i < k; ++i) q += "." + c.parts[i];
     return q;
   }
@@ -348,29 +352,41 @@ class PythonAnalyzer {
     if (inside(parents, "import_statement") || inside(parents, "import_from_statement")) return;
     auto c = chain_of(n);
     if (c.parts.empty()) return;
-    auto q = qualified(c, c.parts.size());
-    if (q.empty()) return;
-    const PyRule* best = nullptr;
-    size_t best_spec = 0;
-    for (auto& r : rules_.rules) {
-      if (r.kind != "api") continue;
-      for (auto& g : r.names) {
-        if (glob_match(g, q) && (!best || specificity(g) > best_spec)) {
-          best = &r;
-          best_spec = specificity(g);
+    // The longest prefix that a rule names: `torch.version.cuda.split(".")` is `torch.version.cuda`.
+    for (size_t k = c.parts.size(); k >= 1; --k) {
+      auto q = qualified(c, k);
+      if (q.empty() || own_package(q)) return;
+      const PyRule* best = nullptr;
+      size_t best_spec = 0;
+      for (auto& r : rules_.rules) {
+        if (r.kind != "api" || excluded(r, q)) continue;
+        if (r.cuda_sources && (k != c.parts.size() || !names_cuda_sources(n, parents))) continue;
+        for (auto& g : r.names) {
+          if (glob_match(g, q) && (!best || specificity(g) > best_spec)) {
+            best = &r;
+            best_spec = specificity(g);
+          }
         }
       }
+      if (!best) continue;
+      report_api(*best, c, k, std::move(q));
+      return;
     }
-    if (!best) return;
+  }
+
+  void report_api(const PyRule& rule, const Chain& c, size_t k, std::string q) {
+    std::optional<Severity> sev;
+    if (rule.guarded && guarded_names_.count(c.parts[0])) sev = rule.guarded;
     // The codemod swaps one segment written in the source, e.g. `cuda` of `torch.cuda`.
-    for (size_t k = 2; k <= c.parts.size() && !best->swap.empty(); ++k) {
-      if (qualified(c, k) == best->swap && c.parts[0] != c.parts[k - 1]) {
-        TSNode seg = field(c.nodes[k - 1], "attribute");
-        add(*best, ts_node_start_byte(seg), ts_node_end_byte(seg), q);
+    for (size_t i = 2; i <= k && !rule.swap.empty(); ++i) {
+      if (qualified(c, i) == rule.swap && c.parts[0] != c.parts[i - 1]) {
+        TSNode seg = field(c.nodes[i - 1], "attribute");
+        add(rule, ts_node_start_byte(seg), ts_node_end_byte(seg), std::move(q), Context::Code, sev);
         return;
       }
     }
-    add(*best, ts_node_start_byte(n), ts_node_end_byte(n), q, Context::Code, std::nullopt, false);
+    TSNode whole = c.nodes[k - 1];
+    add(rule, ts_node_start_byte(whole), ts_node_end_byte(whole), std::move(q), Context::Code, sev, false);
   }
 
   void visit_method(TSNode n, const std::vector<TSNode>& parents) {
@@ -398,10 +414,42 @@ class PythonAnalyzer {
     }
   }
 
+  bool own_package(const std::string& q) const {
+    return !package_.empty() && q.compare(0, package_.size(), package_) == 0 &&
+           (q.size() == package_.size() || q[package_.size()] == '.');
+  }
+
+  static bool excluded(const PyRule& r, const std::string& q) {
+    return std::any_of(r.excludes.begin(), r.excludes.end(), [&](auto& g) { return glob_match(g, q); });
+  }
+
+  // `load(name, sources=[...])` builds CUDA when a source is .cu or CUDA flags are passed.
+  bool names_cuda_sources(TSNode n, const std::vector<TSNode>& parents) const {
+    if (parents.empty() || !is(parents.back(), "call") || !ts_node_eq(field(parents.back(), "function"), n)) {
+      return false;
+    }
+    auto args = text(field(parents.back(), "arguments"));
+    auto has = [&](std::initializer_list<std::string_view> needles) {
+      return std::any_of(needles.begin(), needles.end(),
+                         [&](std::string_view x) { return args.find(x) != std::string_view::npos; });
+    };
+    if (has({".cu'", ".cu\"", "cuda_sources", "with_cuda=True", "extra_cuda_cflags"})) return true;
+    // Sources held in a variable may be .cu: only plainly C++-only calls are let go.
+    return !has({".cpp'", ".cpp\"", ".cc'", ".cc\""});
+  }
+
   // ---- imports --------------------------------------------------------------------------------
 
+  // Inside try/except ImportError, or under `if is_flash_attn_2_available():` (transformers'
+  // style) or an importlib find_spec check: the code has a path without the package.
   bool guarded(const std::vector<TSNode>& parents) const {
     for (auto it = parents.rbegin(); it != parents.rend(); ++it) {
+      if (is(*it, "if_statement")) {
+        auto cond = text(field(*it, "condition"));
+        if (cond.find("available") != std::string_view::npos || cond.find("find_spec") != std::string_view::npos) {
+          return true;
+        }
+      }
       if (!is(*it, "try_statement")) continue;
       for (uint32_t i = 0; i < ts_node_named_child_count(*it); ++i) {
         TSNode c = ts_node_named_child(*it, i);
@@ -419,9 +467,10 @@ class PythonAnalyzer {
   }
 
   const PyRule* import_rule(const std::string& module, size_t* spec) const {
+    if (own_package(module)) return nullptr;
     const PyRule* best = nullptr;
     for (auto& r : rules_.rules) {
-      if (r.kind != "import") continue;
+      if (r.kind != "import" || excluded(r, module)) continue;
       for (auto& g : r.names) {
         // "flash_attn" also covers "flash_attn.flash_attn_interface".
         if ((glob_match(g, module) || glob_match(g + ".*", module)) && (!best || specificity(g) > *spec)) {
@@ -480,49 +529,6 @@ class PythonAnalyzer {
 
   // ---- scaled_dot_product_attention masks ------------------------------------------------------
 
-  enum class MaskKind { Bool, Float, Unknown };
-
-  MaskKind classify(TSNode e, TSNode scope, int depth = 0) const {
-    if (ts_node_is_null(e) || depth > 4) return MaskKind::Unknown;
-    auto t = text(e);
-    if (is(e, "none") || is(e, "comparison_operator") || is(e, "not_operator") || is(e, "boolean_operator")) {
-      return MaskKind::Bool;
-    }
-    if (is(e, "unary_operator") && t.size() && t[0] == '~') return MaskKind::Bool;
-    if (is(e, "parenthesized_expression")) return classify(ts_node_named_child(e, 0), scope, depth + 1);
-    if (t.find(".bool()") != std::string_view::npos || t.find("torch.bool") != std::string_view::npos) {
-      return MaskKind::Bool;
-    }
-    if (is(e, "binary_operator")) {
-      auto op = text(ts_node_child(e, 1));
-      if (op == "&" || op == "|" || op == "^") return MaskKind::Unknown;
-      return MaskKind::Float;  // arithmetic yields a float bias
-    }
-    if (is(e, "identifier")) {
-      auto name = std::string(t);
-      if (name.find("bias") != std::string::npos) return MaskKind::Float;
-      // The last assignment to this name in the enclosing function decides.
-      MaskKind kind = MaskKind::Unknown;
-      std::vector<TSNode> stack{scope};
-      while (!stack.empty()) {
-        TSNode n = stack.back();
-        stack.pop_back();
-        if (ts_node_start_byte(n) >= ts_node_start_byte(e)) continue;
-        if (is(n, "assignment") && text(field(n, "left")) == name) {
-          kind = classify(field(n, "right"), scope, depth + 1);
-        }
-        for (uint32_t i = ts_node_named_child_count(n); i > 0; --i) stack.push_back(ts_node_named_child(n, i - 1));
-      }
-      return kind;
-    }
-    if (t.find("bias") != std::string_view::npos || t.find("dtype") != std::string_view::npos ||
-        t.find(".float()") != std::string_view::npos || t.find(".half()") != std::string_view::npos ||
-        t.find("-inf") != std::string_view::npos || t.find("masked_fill") != std::string_view::npos) {
-      return MaskKind::Float;
-    }
-    return MaskKind::Unknown;
-  }
-
   void visit_call(TSNode n, const std::vector<TSNode>& parents) {
     TSNode fn = field(n, "function");
     auto c = chain_of(fn);
@@ -553,7 +559,7 @@ class PythonAnalyzer {
           break;
         }
       }
-      auto kind = classify(mask, scope);
+      auto kind = classify_mask(mask, scope, src_);
       if (kind == MaskKind::Bool) return;
       auto f_sev = kind == MaskKind::Float ? Severity::Blocking : Severity::Warning;
       add(r, ts_node_start_byte(mask), ts_node_end_byte(mask), q + "(attn_mask=" + std::string(text(mask)) + ")",
@@ -589,12 +595,19 @@ class PythonAnalyzer {
       ts_query_cursor_exec(cur, q.get(), root);
       TSQueryMatch m;
       while (ts_query_cursor_next_match(cur, &m)) {
+        if (!predicates_hold(q.get(), m, src_)) continue;
         for (uint16_t i = 0; i < m.capture_count; ++i) {
           uint32_t len = 0;
           const char* name = ts_query_capture_name_for_id(q.get(), m.captures[i].index, &len);
           if (std::string_view(name, len) != "match") continue;
           TSNode node = m.captures[i].node;
-          out_.push_back(make_finding(*rule, file_, ts_node_start_byte(node), ts_node_end_byte(node)));
+          auto f = make_finding(*rule, file_, ts_node_start_byte(node), ts_node_end_byte(node));
+          if (is(node, "comment")) {  // a user's query may capture one: a comment never blocks
+            f.context = Context::Comment;
+            f.severity = Severity::Info;
+            f.codemod.clear();
+          }
+          out_.push_back(std::move(f));
         }
       }
     }
@@ -604,16 +617,26 @@ class PythonAnalyzer {
   const SourceFile& file_;
   std::string_view src_;
   const Compiled& rules_;
+  std::string package_;  // the top folder of the file's path: the package it belongs to
   std::unordered_map<std::string, std::string> bindings_;
+  std::unordered_set<std::string> guarded_names_;
+  bool binding_guarded_ = false;
   std::vector<Finding> out_;
 };
 
 }  // namespace
 
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats) {
-  auto compiled = compile(rules);
+  auto compiled = py::compile_python_rules(rules);
   PythonAnalyzer a(file, *compiled);
   return a.run(stats);
+}
+
+std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
+                                    PythonScope& scope) {
+  auto compiled = py::compile_python_rules(rules);
+  PythonAnalyzer a(file, *compiled);
+  return a.run(stats, &scope);
 }
 
 }  // namespace kcat::scan

@@ -199,7 +199,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   result.files_seen = files.size();
 
   Prefilter prefilter(rules);
-  ScanCache cache(root / ".kcat" / "cache" / "scan-v1.json", rules.fingerprint() + "/" + kScanCacheVersion);
+  ScanCache cache(root / ".kcat" / "cache" / "scan-v1.msgpack", rules.fingerprint() + "/" + kScanCacheVersion);
   if (o.use_cache) cache.load();
 
   std::mutex mu;

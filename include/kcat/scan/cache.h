@@ -1,5 +1,5 @@
 #pragma once
-// The scan cache: .kcat/cache/scan-v1.json, findings per file keyed by path, size and mtime,
+// The scan cache: .kcat/cache/scan-v1.msgpack, findings per file keyed by path, size and mtime,
 // valid only for the same rules and the same kcat (the key string). A missing, corrupt or
 // unwritable cache is never an error: the scan just parses again.
 #include <filesystem>
