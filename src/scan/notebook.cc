@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kcat/core/error.h"
+#include "kcat/scan/python_scope.h"
 
 namespace kcat::scan {
 
@@ -20,6 +21,7 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
   std::vector<Finding> out;
   size_t search_from = 0;
   int cell_no = 0;
+  PythonScope scope;  // cells share one namespace: an import in cell 1 resolves names in cell 3
   for (auto& cell : nb.value("cells", nlohmann::json::array())) {
     ++cell_no;
     if (cell.value("cell_type", "") != "code") continue;
@@ -47,7 +49,7 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
     }
     SourceFile cell_src(path, "python", py);
     AnalyzeStats cell_stats;
-    auto found = analyze_python(cell_src, rules, &cell_stats);
+    auto found = analyze_python(cell_src, rules, &cell_stats, scope);
     if (stats) {
       stats->parsed = true;
       stats->syntax_errors += cell_stats.syntax_errors;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 
@@ -163,6 +164,21 @@ TEST(Scanner, NotebookCellsAreScannedWithoutCodemods) {
   auto text = test::read(repo.dir / "nb/demo.ipynb");
   LineIndex idx(text);
   EXPECT_NE(idx.line_text(nb->span.start.line).find(".cuda()"), std::string_view::npos);
+}
+
+TEST(Scanner, NotebookCellsShareImports) {
+  test::TempDir dir;
+  nlohmann::json nb = {{"cells", {{{"cell_type", "code"}, {"source", {"import torch as th\n"}}},
+                                  {{"cell_type", "code"}, {"source", {"th.cuda.synchronize()\n"}}}}},
+                       {"nbformat", 4}};
+  test::write(dir / "a.ipynb", nb.dump(1));
+  ScanOptions o;
+  o.root = dir.path();
+  o.use_cache = false;
+  auto r = scan::scan(o, catalog());
+  bool found = false;
+  for (auto& f : r.findings) found |= f.rule_id == "py.torch-cuda-api" && f.message.find("cell 2") != std::string::npos;
+  EXPECT_TRUE(found);
 }
 
 TEST(Scanner, SkipsVendoredIgnoredBinaryHugeAndOutsideLinks) {
