@@ -116,3 +116,20 @@ TEST(RulesCommand, ListAndShow) {
 }
 
 }  // namespace kcat
+
+namespace kcat {
+
+TEST(PlanCommand, MarkdownAndJson) {
+  test::TempDir dir;
+  test::copy_tree(test::fixtures_dir() / "scan" / "mixed", dir.path());
+  auto md = test::kcat({"plan", dir.path().string(), "--target", "ascend-a2"});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("# Migration plan:"), std::string::npos);
+  auto js = test::kcat({"plan", dir.path().string(), "--format", "json"});
+  auto j = nlohmann::json::parse(js.out);
+  EXPECT_EQ(j["schema"], "kcat-plan/1");
+  EXPECT_GT(j["steps"].size(), 3u);
+  EXPECT_EQ(test::kcat({"plan", dir.path().string(), "--target", "gpu"}).exit_code, 2);
+}
+
+}  // namespace kcat

@@ -1,0 +1,72 @@
+// kcat plan PATH --target T: the ordered migration plan that `kcat migrate` executes.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "kcat/cli/command.h"
+#include "kcat/cli/common.h"
+#include "kcat/cli/migrate.h"
+#include "kcat/core/fs.h"
+#include "kcat/plan/plan.h"
+#include "kcat/scan/scanner.h"
+
+namespace kcat::cli {
+namespace {
+
+struct PlanCmd {
+  std::string path = ".";
+  std::string target = "ascend-a2";
+  std::string format = "markdown";
+  std::string output;
+  std::vector<std::string> rules;
+};
+
+void run(const PlanCmd& o) {
+  if (std::find(known_targets().begin(), known_targets().end(), o.target) == known_targets().end()) {
+    throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
+                "known targets: ascend-a2 (Atlas A2 / 910B), ascend-a3, ascend-310p");
+  }
+  auto rules = load_rule_catalog(o.rules);
+  scan::ScanOptions so;
+  so.root = o.path;
+  auto r = scan::scan(so, rules);
+  load_knowledge_base().annotate(r.findings);
+  auto root = std::filesystem::canonical(o.path);
+  auto p = plan::make_plan(r.findings, root.filename().string(), o.target);
+  std::string text;
+  if (o.format == "json") {
+    nlohmann::json j = p;
+    text = j.dump(2) + "\n";
+  } else {
+    text = plan::render_markdown(p);
+  }
+  if (o.output.empty() || o.output == "-") {
+    std::cout << text;
+  } else {
+    write_file_atomic(o.output, text);
+  }
+}
+
+void setup(CLI::App& root, Globals& g) {
+  auto o = std::make_shared<PlanCmd>();
+  auto* cmd = root.add_subcommand("plan", "The ordered migration plan: environment, device API, distributed, attention "
+                                          "and fused operators, kernels and build, performance");
+  cmd->footer(
+      "Each step names its findings, its action (codemod, recipe, llm, manual), its risk and how it is\n"
+      "verified. The same repository always gives the same plan. `kcat migrate` executes it.\n\n"
+      "Examples:\n  kcat plan . --target ascend-a2\n  kcat plan . --format json -o plan.json");
+  cmd->add_option("path", o->path, "The repository (default: .)");
+  cmd->add_option("-t,--target", o->target, "ascend-a2, ascend-a3 or ascend-310p")->capture_default_str();
+  cmd->add_option("-f,--format", o->format, "markdown or json")->check(CLI::IsMember({"markdown", "json"}));
+  cmd->add_option("-o,--output", o->output, "Write to FILE instead of standard output");
+  cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
+  cmd->callback([o, &g] {
+    run(*o);
+    g.exit_code = 0;
+  });
+}
+
+}  // namespace
+
+KCAT_COMMAND(setup, 20);
+
+}  // namespace kcat::cli

@@ -1,0 +1,67 @@
+#include "kcat/plan/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace kcat::plan {
+
+namespace {
+Finding finding(std::string file, uint32_t line, std::string rule, std::string category, std::string codemod,
+                std::string replacement, std::string recipe = "", Severity sev = Severity::Blocking) {
+  Finding f;
+  f.file = std::move(file);
+  f.span.begin = line * 10;
+  f.span.start.line = line;
+  f.rule_id = std::move(rule);
+  f.category = std::move(category);
+  f.codemod = std::move(codemod);
+  f.replacement = std::move(replacement);
+  f.recipe = std::move(recipe);
+  f.severity = sev;
+  return f;
+}
+
+std::vector<Finding> sample() {
+  return {finding("train.py", 3, "py.cuda-method", "device-call", "replace", "npu"),
+          finding("train.py", 9, "py.nccl-backend", "dist-backend", "replace", "hccl"),
+          finding("model.py", 2, "py.flash-attn-import", "import", "", "", "flash-attn-to-npu-fusion-attention"),
+          finding("k.cu", 5, "cpp.global-kernel", "kernel", "", "", ""),
+          finding("requirements.txt", 1, "req.cuda-local-version", "requirements", "", ""),
+          finding("a.py", 1, "py.cuda-mention", "mention", "", "", "", Severity::Info)};
+}
+}  // namespace
+
+TEST(Plan, StepsInPhaseOrderWithActions) {
+  auto p = make_plan(sample(), "repo", "ascend-a2");
+  ASSERT_EQ(p.steps.size(), 5u);  // the info mention is not a step
+  EXPECT_EQ(p.steps[0].id, "environment-1");
+  EXPECT_EQ(p.steps[0].action, Action::Manual);
+  EXPECT_EQ(p.steps[1].id, "device-api-1");
+  EXPECT_EQ(p.steps[1].action, Action::Codemod);
+  EXPECT_EQ(p.steps[1].risk, "low");
+  EXPECT_EQ(p.steps[2].phase, Phase::Distributed);
+  EXPECT_EQ(p.steps[3].phase, Phase::AttentionFusedOps);
+  EXPECT_EQ(p.steps[3].action, Action::Recipe);
+  EXPECT_EQ(p.steps[3].recipe, "flash-attn-to-npu-fusion-attention");
+  EXPECT_EQ(p.steps[4].phase, Phase::CustomKernelsBuild);
+  EXPECT_EQ(p.steps[4].action, Action::Llm);
+}
+
+TEST(Plan, DeterministicWhateverTheInputOrder) {
+  auto a = sample();
+  auto b = sample();
+  std::reverse(b.begin(), b.end());
+  nlohmann::json ja = make_plan(a, "r", "ascend-a2");
+  nlohmann::json jb = make_plan(b, "r", "ascend-a2");
+  EXPECT_EQ(ja, jb);
+}
+
+TEST(Plan, MarkdownNamesEveryStepAndHowItIsVerified) {
+  auto md = render_markdown(make_plan(sample(), "repo", "ascend-a2"));
+  EXPECT_NE(md.find("| device-api-1 | device-api | codemod | low | 1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Verified by: re-parse every changed file"), std::string::npos);
+  EXPECT_NE(md.find("`train.py:3` py.cuda-method — → npu"), std::string::npos);
+}
+
+}  // namespace kcat::plan
