@@ -84,7 +84,9 @@ std::map<std::string, std::string> python_errors(const std::map<std::string, std
   int status = 0;
   waitpid(pid, &status, 0);
   try {
-    for (auto& [name, msg] : nlohmann::json::parse(reply).items()) errors[name] = msg.get<std::string>();
+    // Keep the parsed value alive: a temporary inside a range-for expression dies before the loop.
+    auto parsed = nlohmann::json::parse(reply);
+    for (auto& [name, msg] : parsed.items()) errors[name] = msg.get<std::string>();
   } catch (const nlohmann::json::exception&) {
     // python3 missing or crashed: no verdict rather than a false one
   }

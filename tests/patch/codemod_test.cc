@@ -1,0 +1,66 @@
+#include "kcat/patch/codemod.h"
+
+#include <gtest/gtest.h>
+
+#include "testsupport/support.h"
+
+namespace kcat::patch {
+
+namespace {
+std::string insert(const std::string& src, bool require = true) {
+  auto edits = insert_after_torch_import("f.py", src, {"import torch_npu"}, require);
+  return apply_edits(src, edits);
+}
+}  // namespace
+
+TEST(Codemod, ImportTorchNpuGoesAfterTheFirstTorchImportOnce) {
+  EXPECT_EQ(insert("import os\nimport torch\nimport torch.nn as nn\n"),
+            "import os\nimport torch\nimport torch_npu\nimport torch.nn as nn\n");
+  EXPECT_EQ(insert("from torch import nn  # layers\nx = 1\n"), "from torch import nn  # layers\nimport torch_npu\nx = 1\n");
+  EXPECT_EQ(insert("import torch\r\nx = 1\r\n"), "import torch\r\nimport torch_npu\r\nx = 1\r\n");
+  EXPECT_EQ(insert("import torch"), "import torch\nimport torch_npu\n");
+  // Already there, torchvision is not torch, and no torch import at all: nothing to do.
+  EXPECT_EQ(insert("import torch\nimport torch_npu\n"), "import torch\nimport torch_npu\n");
+  EXPECT_EQ(insert("import torchvision\n"), "import torchvision\n");
+}
+
+TEST(Codemod, WithoutATorchImportTheShimGoesAfterDocstringAndFuture) {
+  EXPECT_EQ(insert("\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nx = 1\n", false),
+            "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nimport torch_npu\nx = 1\n");
+  EXPECT_EQ(insert("#!/usr/bin/env python3\nx = 1\n", false), "#!/usr/bin/env python3\nimport torch_npu\nx = 1\n");
+}
+
+TEST(Codemod, FindingsBecomeEditsOnlyWithAReplacement) {
+  test::TempDir dir;
+  test::write(dir / "t.py", "import torch\nx = torch.ones(1).cuda()\n");
+  Finding a;
+  a.file = "t.py";
+  a.rule_id = "py.cuda-method";
+  a.category = "device-call";
+  a.codemod = "replace";
+  a.replacement = "npu";
+  a.span.begin = 31;
+  a.span.end = 35;
+  Finding b = a;
+  b.replacement.clear();  // withdrawn by the knowledge base
+  b.span.begin = 0;
+  b.span.end = 1;
+  Finding c = a;
+  c.context = Context::Comment;
+  std::vector<Finding> applied;
+  auto p = codemod_patch(dir.path(), {a, b, c}, &applied);
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(apply_edits(test::read(dir / "t.py"), p.edits), "import torch\nimport torch_npu\nx = torch.ones(1).npu()\n");
+}
+
+TEST(Codemod, ShimOnlyAtEntryPoints) {
+  test::TempDir dir;
+  test::write(dir / "main.py", "import torch\n\nif __name__ == \"__main__\":\n    pass\n");
+  test::write(dir / "lib.py", "import torch\n");
+  auto p = shim_patch(dir.path(), {"main.py", "lib.py"});
+  ASSERT_EQ(p.edits.size(), 1u);
+  EXPECT_EQ(p.edits[0].file, "main.py");
+  EXPECT_EQ(p.edits[0].replacement, "import torch_npu\nfrom torch_npu.contrib import transfer_to_npu\n");
+}
+
+}  // namespace kcat::patch
