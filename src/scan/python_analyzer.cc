@@ -386,7 +386,9 @@ class PythonAnalyzer {
       }
     }
     TSNode whole = c.nodes[k - 1];
-    add(rule, ts_node_start_byte(whole), ts_node_end_byte(whole), std::move(q), Context::Code, sev, false);
+    // `whole`: the codemod rewrites the entire chain (torch.backends.cuda.matmul.allow_tf32 ->
+    // torch_npu.npu.matmul.allow_hf32), which is right whatever alias the chain starts from.
+    add(rule, ts_node_start_byte(whole), ts_node_end_byte(whole), std::move(q), Context::Code, sev, rule.whole);
   }
 
   void visit_method(TSNode n, const std::vector<TSNode>& parents) {

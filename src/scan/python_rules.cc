@@ -51,6 +51,7 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     p.excludes = strings_of(r.match, "exclude");
     p.cuda_sources = r.match.value("cuda_sources", false);
     p.swap = r.match.value("swap", "");
+    p.whole = r.match.value("whole", false);
     p.name_replacement = r.match.value("name_replacement", "");
     p.call = r.match.value("call", false);
     if (r.match.contains("guarded_severity")) p.guarded = parse_severity(r.match.value("guarded_severity", ""));

@@ -22,6 +22,7 @@ struct PyRule {
   std::vector<std::string> excludes; // api / import: globs that never match (more specific rules own them)
   bool cuda_sources = false;         // api: only a call whose arguments name CUDA sources (.cu, with_cuda)
   std::string swap;                  // api: qualified prefix whose last segment the codemod replaces
+  bool whole = false;                // api: the codemod replaces the whole matched chain
   std::string name_replacement;      // import: replacement for `from X import <name>`
   bool call = false;                 // method: only when called
   std::optional<Severity> guarded;   // import inside try/except ImportError
