@@ -76,6 +76,8 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--author", o->author, "Commit author \"Name <email>\" (default: git config user.name/email)");
   cmd->add_flag("--init", o->init, "Make the folder a git repository with an initial commit if it is not one");
   cmd->add_flag("--resume", o->resume, "Continue the latest interrupted run");
+  cmd->add_flag("--allow-dirty", o->allow_dirty,
+                "With uncommitted changes: migrate HEAD in a separate work tree (.kcat/worktrees/<target>)");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
   cmd->callback([o, &g] {
     auto out = run_migrate(*o);

@@ -154,12 +154,24 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       dirty.clear();
     }
   }
+  if (!dirty.empty() && o.allow_dirty) {
+    // The user's work stays where it is; the migration happens in a linked work tree of HEAD.
+    auto wt_path = root / ".kcat" / "worktrees" / o.target;
+    write_file_atomic(root / ".kcat" / ".gitignore", "*\n");
+    auto wt = repo.add_worktree("kcat-" + o.target, wt_path, branch);
+    MigrateOptions inner = o;
+    inner.path = wt_path;
+    inner.allow_dirty = false;
+    inner.init = false;
+    return run_migrate(inner);
+  }
   if (!dirty.empty()) {
     std::string list;
     for (size_t i = 0; i < dirty.size() && i < 5; ++i) list += (i ? ", " : "") + dirty[i];
     if (dirty.size() > 5) list += fmt::format(" and {} more", dirty.size() - 5);
     throw Error(ErrorKind::Environment, "uncommitted changes in tracked files: " + list, root.string(),
-                "kcat never touches uncommitted work: commit or stash it (`git stash`), then run again");
+                "kcat never touches uncommitted work: commit or stash it (`git stash`) and run again, or "
+                "pass --allow-dirty to migrate HEAD in a separate work tree (.kcat/worktrees/<target>)");
   }
 
   auto original_branch = repo.current_branch();

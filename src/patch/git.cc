@@ -282,6 +282,27 @@ std::string GitRepo::diff(const std::string& from, const std::string& to) const 
   return out;
 }
 
+GitRepo GitRepo::add_worktree(const std::string& name, const std::filesystem::path& path, const std::string& branch) {
+  std::error_code ec;
+  if (std::filesystem::exists(path / ".git", ec)) return open(path);
+  if (!branch_exists(branch)) {
+    auto oid = impl_->resolve("HEAD");
+    Commit c;
+    check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read HEAD");
+    Reference created;
+    check(git_branch_create(created.out(), impl_->repo, branch.c_str(), c.get(), 0), "cannot create branch " + branch);
+  }
+  Reference ref;
+  check(git_branch_lookup(ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL), "cannot find branch " + branch);
+  std::filesystem::create_directories(path.parent_path(), ec);
+  git_worktree_add_options opts = GIT_WORKTREE_ADD_OPTIONS_INIT;
+  opts.ref = ref.get();
+  git_worktree* wt = nullptr;
+  check(git_worktree_add(&wt, impl_->repo, name.c_str(), path.c_str(), &opts), "cannot add a work tree", path.string());
+  git_worktree_free(wt);
+  return open(path);
+}
+
 std::pair<std::string, std::string> GitRepo::configured_identity() const {
   git_config* cfg = nullptr;
   std::pair<std::string, std::string> out;

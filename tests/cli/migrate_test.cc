@@ -107,6 +107,19 @@ TEST(Migrate, DirtyTrackedFileStopsTheRunAndTouchesNothing) {
   EXPECT_EQ(repo.git("branch --list kcat/*"), "");
 }
 
+TEST(Migrate, AllowDirtyMigratesHeadInASeparateWorkTree) {
+  Repo repo;
+  auto mine = test::read(repo.dir / "train.py") + "# my unsaved work\n";
+  test::write(repo.dir / "train.py", mine);
+  auto r = repo.migrate({"--allow-dirty"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(test::read(repo.dir / "train.py"), mine);  // untouched, still uncommitted
+  EXPECT_EQ(repo.git("rev-parse --abbrev-ref HEAD"), "main\n");
+  auto wt = repo.dir / ".kcat/worktrees/ascend-a2";
+  expect_tree_equals(wt, golden("after"));  // HEAD ported, without the uncommitted line
+  EXPECT_EQ(repo.git("log --format=%s -1 kcat/ascend-a2").rfind("kcat: ", 0), 0u);
+}
+
 TEST(Migrate, NotAGitRepositoryNeedsInit) {
   test::TempDir dir;
   test::copy_tree(golden("before"), dir.path());

@@ -16,6 +16,7 @@ struct MigrateOptions {
   std::string branch;            // default kcat/<target>
   std::string author;            // "Name <email>"
   bool init = false;
+  bool allow_dirty = false;      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
   bool use_cache = true;
   std::vector<std::string> rules;

@@ -49,6 +49,9 @@ class GitRepo {
   std::vector<CommitInfo> log(const std::string& from, const std::string& until = "", size_t max = 1000) const;
   // Unified diff between two commits (or commit and work tree when `to` is empty).
   std::string diff(const std::string& from, const std::string& to) const;
+  // A linked work tree at `path` with `branch` checked out (the branch is created at HEAD when
+  // missing); reused when it already exists. Returns the work tree's repository.
+  GitRepo add_worktree(const std::string& name, const std::filesystem::path& path, const std::string& branch);
   // user.name / user.email from git config (repository, then global); empty when unset.
   std::pair<std::string, std::string> configured_identity() const;
   // The commit where `branch` left `base` (merge base).
