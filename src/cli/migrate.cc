@@ -87,11 +87,11 @@ std::string unfinished_run(const fs::path& root) {
 }
 
 std::string how_left(const Finding& f) {
-  if (!f.recipe.empty()) return "recipe:" + f.recipe;
-  static const std::set<std::string> code = {".py", ".pyi", ".cu", ".cuh", ".cc", ".cpp", ".cxx", ".h", ".hpp"};
-  auto ext = fs::path(f.file).extension().string();
-  if (code.count(ext) && f.severity == Severity::Blocking) return "llm";
-  return "manual";
+  switch (plan::action_for(f)) {
+    case plan::Action::Recipe: return "recipe:" + f.recipe;
+    case plan::Action::Llm: return "llm";
+    default: return "manual";
+  }
 }
 
 }  // namespace

@@ -69,13 +69,6 @@ bool is_code(const std::string& file) {
   return false;
 }
 
-Action action_of(const Finding& f) {
-  if (!f.codemod.empty() && !f.replacement.empty()) return Action::Codemod;
-  if (!f.recipe.empty()) return Action::Recipe;
-  if (is_code(f.file) && f.severity == Severity::Blocking) return Action::Llm;
-  return Action::Manual;
-}
-
 std::string title_for(Phase p, Action a, const std::string& recipe) {
   static const std::map<Phase, std::string> names = {
       {Phase::Environment, "environment (requirements, packages, images)"},
@@ -105,6 +98,13 @@ std::string verification_for(Action a) {
 
 }  // namespace
 
+Action action_for(const Finding& f) {
+  if (!f.codemod.empty() && !f.replacement.empty()) return Action::Codemod;
+  if (!f.recipe.empty()) return Action::Recipe;
+  if (is_code(f.file) && f.severity == Severity::Blocking) return Action::Llm;
+  return Action::Manual;
+}
+
 Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target) {
   std::sort(findings.begin(), findings.end());
   Plan plan;
@@ -113,7 +113,7 @@ Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std
   std::map<std::tuple<Phase, Action, std::string>, std::vector<Finding>> groups;
   for (auto& f : findings) {
     if (f.severity == Severity::Info) continue;
-    auto a = action_of(f);
+    auto a = action_for(f);
     groups[{phase_of(f), a, a == Action::Recipe ? f.recipe : std::string()}].push_back(f);
   }
   std::map<Phase, int> counter;

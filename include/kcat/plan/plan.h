@@ -39,6 +39,9 @@ struct Plan {
 const char* to_string(Phase p) noexcept;
 const char* to_string(Action a) noexcept;
 const char* to_string(Status s) noexcept;
+// What will handle a finding: its codemod, its recipe, the LLM agent (blocking code without
+// either) or a person.
+Action action_for(const Finding& f);
 // Which phase a finding category belongs to.
 Phase phase_for_category(std::string_view category) noexcept;
 
