@@ -65,7 +65,8 @@ void setup(CLI::App& root, Globals& g) {
       "Examples:\n"
       "  kcat migrate . --target ascend-a2\n"
       "  kcat migrate . --mode shim          only add torch_npu + transfer_to_npu at entry points\n"
-      "  kcat migrate . --resume             continue an interrupted run\n\n"
+      "  kcat migrate . --resume             continue an interrupted run\n"
+      "  kcat migrate . --update             nightly: rebase kcat/<target> onto the moved upstream, port what is new\n\n"
       "Exit: 0 nothing blocking left, 1 blocking findings left (they are listed), 2 usage, 3 environment.");
   cmd->add_option("path", o->path, "The repository (default: .)");
   cmd->add_option("-t,--target", o->target, "ascend-a2 (Atlas A2 / 910B), ascend-a3 or ascend-310p")
@@ -76,6 +77,9 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--author", o->author, "Commit author \"Name <email>\" (default: git config user.name/email)");
   cmd->add_flag("--init", o->init, "Make the folder a git repository with an initial commit if it is not one");
   cmd->add_flag("--resume", o->resume, "Continue the latest interrupted run");
+  cmd->add_flag("--update", o->update,
+                "Upstream moved on: replay the migration branch onto it (rebase), re-scan, port what is new");
+  cmd->add_option("--onto", o->onto, "With --update: the new upstream (default: the branch the migration started from)");
   cmd->add_flag("--allow-dirty", o->allow_dirty,
                 "With uncommitted changes: migrate HEAD in a separate work tree (.kcat/worktrees/<target>)");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");

@@ -176,11 +176,34 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
 
   auto original_branch = repo.current_branch();
   std::string base;
+  size_t replayed = 0;
+  std::string update_onto;
+  if (o.update) {
+    // The nightly case: upstream moved on. Replay kcat's commits onto it, then port what is new.
+    std::string from_branch;
+    auto runs = report::list_runs(root);
+    for (auto it = runs.rbegin(); it != runs.rend() && from_branch.empty(); ++it) {
+      for (auto& e : report::Ledger::read(root / ".kcat" / "runs" / *it / "ledger.jsonl")) {
+        if (e.value("type", "") == "run-started" && e.value("branch", "") == branch) {
+          from_branch = e.value("from_branch", "");
+        }
+      }
+    }
+    update_onto = o.onto.empty() ? from_branch : o.onto;
+    if (!repo.branch_exists(branch) || update_onto.empty() || update_onto == branch) {
+      throw Error(ErrorKind::Usage, "nothing to update: no earlier migration on " + branch + " to carry forward",
+                  root.string(), "run `kcat migrate` first, or name the upstream with --onto REV");
+    }
+    if (original_branch != branch) repo.checkout(branch);
+    replayed = repo.rebase_onto(branch, update_onto);
+    base = repo.log(update_onto, "", 1).at(0).id;
+    original_branch = branch;
+  }
   if (original_branch != branch) {
     base = repo.head_id();
     repo.checkout_new_or_existing(branch);
   }
-  if (base.empty() || o.resume) {
+  if ((base.empty() || o.resume) && !o.update) {
     // Already on the branch: the base is where an earlier run started it.
     auto earlier = previous;
     if (earlier.empty()) {
@@ -204,7 +227,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   report::Ledger ledger(run_dir / "ledger.jsonl");
   ledger.append(fresh_run ? "run-started" : "run-resumed",
                 {{"repo", root.string()}, {"target", o.target}, {"branch", branch}, {"base", base}, {"mode", o.mode},
-                 {"from_branch", original_branch}});
+                 {"from_branch", o.update ? update_onto : original_branch}});
+  if (o.update) ledger.append("rebased", {{"onto", update_onto}, {"base", base}, {"replayed", replayed}});
   events::emit("migrate-started", {{"run", run_id}, {"branch", branch}, {"target", o.target}});
 
   auto rules = load_rule_catalog(o.rules);

@@ -303,6 +303,71 @@ GitRepo GitRepo::add_worktree(const std::string& name, const std::filesystem::pa
   return open(path);
 }
 
+size_t GitRepo::rebase_onto(const std::string& branch, const std::string& onto) {
+  Reference branch_ref;
+  check(git_branch_lookup(branch_ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL), "no branch " + branch);
+  auto onto_id = impl_->resolve(onto);
+  git_annotated_commit* branch_ac = nullptr;
+  git_annotated_commit* onto_ac = nullptr;
+  check(git_annotated_commit_from_ref(&branch_ac, impl_->repo, branch_ref.get()), "cannot read " + branch);
+  if (git_annotated_commit_lookup(&onto_ac, impl_->repo, &onto_id) != 0) {
+    git_annotated_commit_free(branch_ac);
+    check(-1, "cannot read " + onto);
+  }
+  git_rebase_options opts = GIT_REBASE_OPTIONS_INIT;
+  git_rebase* rb = nullptr;
+  int rc = git_rebase_init(&rb, impl_->repo, branch_ac, onto_ac, nullptr, &opts);
+  git_annotated_commit_free(branch_ac);
+  git_annotated_commit_free(onto_ac);
+  check(rc, "cannot start the rebase of " + branch + " onto " + onto);
+  Signature committer;
+  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
+  size_t replayed = 0;
+  git_rebase_operation* op = nullptr;
+  while ((rc = git_rebase_next(&op, rb)) == 0) {
+    Index index;
+    check(git_repository_index(index.out(), impl_->repo), "cannot open the index");
+    if (git_index_has_conflicts(index.get())) {
+      std::string files;
+      git_index_conflict_iterator* it = nullptr;
+      const git_index_entry *anc, *ours, *theirs;
+      if (git_index_conflict_iterator_new(&it, index.get()) == 0) {
+        while (git_index_conflict_next(&anc, &ours, &theirs, it) == 0) {
+          const git_index_entry* e = ours ? ours : theirs ? theirs : anc;
+          if (e) files += (files.empty() ? "" : ", ") + std::string(e->path);
+        }
+        git_index_conflict_iterator_free(it);
+      }
+      git_rebase_abort(rb);
+      git_rebase_free(rb);
+      throw Error(ErrorKind::Git, "the migration does not replay cleanly onto " + onto + ": conflict in " + files,
+                  workdir().string(),
+                  "upstream changed the same lines; run `kcat migrate --target ...` on a new branch (--branch) "
+                  "from the new upstream, or resolve with git rebase");
+    }
+    git_oid id;
+    int crc = git_rebase_commit(&id, rb, nullptr, committer.get(), nullptr, nullptr);
+    if (crc == GIT_EAPPLIED) continue;  // upstream already has this change
+    if (crc < 0) {
+      std::string msg = last_error();
+      git_rebase_abort(rb);
+      git_rebase_free(rb);
+      throw Error(ErrorKind::Git, "rebase failed: " + msg, workdir().string());
+    }
+    ++replayed;
+  }
+  if (rc != GIT_ITEROVER) {
+    std::string msg = last_error();
+    git_rebase_abort(rb);
+    git_rebase_free(rb);
+    throw Error(ErrorKind::Git, "rebase failed: " + msg, workdir().string());
+  }
+  rc = git_rebase_finish(rb, committer.get());
+  git_rebase_free(rb);
+  check(rc, "cannot finish the rebase");
+  return replayed;
+}
+
 std::pair<std::string, std::string> GitRepo::configured_identity() const {
   git_config* cfg = nullptr;
   std::pair<std::string, std::string> out;

@@ -33,6 +33,13 @@ void expect_tree_equals(const fs::path& dir, const fs::path& expected) {
   for (auto& f : files_of(expected)) EXPECT_EQ(test::read(dir / f), test::read(expected / f)) << f;
 }
 
+void expect_tree_equals_except(const fs::path& dir, const fs::path& expected, const std::string& extra) {
+  auto files = files_of(dir);
+  files.erase(std::remove(files.begin(), files.end(), extra), files.end());
+  ASSERT_EQ(files, files_of(expected));
+  for (auto& f : files) EXPECT_EQ(test::read(dir / f), test::read(expected / f)) << f;
+}
+
 struct Repo {
   test::TempDir dir;
   Repo() {
@@ -118,6 +125,34 @@ TEST(Migrate, AllowDirtyMigratesHeadInASeparateWorkTree) {
   auto wt = repo.dir / ".kcat/worktrees/ascend-a2";
   expect_tree_equals(wt, golden("after"));  // HEAD ported, without the uncommitted line
   EXPECT_EQ(repo.git("log --format=%s -1 kcat/ascend-a2").rfind("kcat: ", 0), 0u);
+}
+
+TEST(Migrate, UpdateCarriesTheBranchForwardWhenUpstreamMoves) {
+  Repo repo;
+  repo.migrate();
+  auto old_steps = repo.git("log --format=%s main..kcat/ascend-a2");
+  // Upstream adds CUDA code on main.
+  test::sh("git checkout -q main", repo.dir.path());
+  test::write(repo.dir / "new_infer.py", "import torch\ny = torch.ones(1).cuda()\n");
+  test::sh("git add new_infer.py && git -c user.name=U -c user.email=u@x commit -qm 'upstream: new script'",
+           repo.dir.path());
+  auto upstream = repo.git("rev-parse main");
+  auto r = repo.migrate({"--update"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(repo.git("rev-parse --abbrev-ref HEAD"), "kcat/ascend-a2\n");
+  EXPECT_EQ(repo.git("merge-base main kcat/ascend-a2"), upstream);  // rebased onto the new upstream
+  auto log = repo.git("log --format=%s main..kcat/ascend-a2");
+  EXPECT_NE(log.find(old_steps.substr(0, old_steps.find('\n'))), std::string::npos) << log;
+  EXPECT_EQ(test::read(repo.dir / "new_infer.py"), "import torch\nimport torch_npu\ny = torch.ones(1).npu()\n");
+  expect_tree_equals_except(repo.dir.path(), golden("after"), "new_infer.py");
+  EXPECT_NE(r.out.find("from " + upstream.substr(0, 10)), std::string::npos) << r.out;
+}
+
+TEST(Migrate, UpdateWithoutAnEarlierMigrationIsAUsageError) {
+  Repo repo;
+  auto r = repo.migrate({"--update"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("nothing to update"), std::string::npos) << r.err;
 }
 
 TEST(Migrate, NotAGitRepositoryNeedsInit) {

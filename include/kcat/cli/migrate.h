@@ -16,7 +16,9 @@ struct MigrateOptions {
   std::string branch;            // default kcat/<target>
   std::string author;            // "Name <email>"
   bool init = false;
-  bool allow_dirty = false;      // migrate in a separate work tree (.kcat/worktrees/<target>)
+  bool allow_dirty = false;
+  bool update = false;           // carry the branch forward: rebase onto the new upstream, port what is new
+  std::string onto;              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
   bool use_cache = true;
   std::vector<std::string> rules;

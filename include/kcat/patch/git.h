@@ -52,6 +52,10 @@ class GitRepo {
   // A linked work tree at `path` with `branch` checked out (the branch is created at HEAD when
   // missing); reused when it already exists. Returns the work tree's repository.
   GitRepo add_worktree(const std::string& name, const std::filesystem::path& path, const std::string& branch);
+  // Replays the commits of the checked-out `branch` that are not in `onto` on top of `onto`
+  // (authors kept, committer kcat). On a conflict everything is put back as it was and
+  // Error(Git) names the conflicting files. Returns the number of commits replayed.
+  size_t rebase_onto(const std::string& branch, const std::string& onto);
   // user.name / user.email from git config (repository, then global); empty when unset.
   std::pair<std::string, std::string> configured_identity() const;
   // The commit where `branch` left `base` (merge base).
