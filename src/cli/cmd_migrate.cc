@@ -6,6 +6,7 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/cli/migrate.h"
+#include "kcat/core/error.h"
 
 namespace kcat::cli {
 namespace {
@@ -83,9 +84,16 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_flag("--allow-dirty", o->allow_dirty,
                 "With uncommitted changes: migrate HEAD in a separate work tree (.kcat/worktrees/<target>)");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
+  cmd->add_option("--max-minutes", o->max_minutes,
+                  "Budget: stop between steps after this many minutes (exit 5; --resume continues)");
   cmd->callback([o, &g] {
     auto out = run_migrate(*o);
     print_summary(out, o->path);
+    if (out.budget_exhausted) {
+      std::cout << "  stopped: --max-minutes reached; `kcat migrate --resume` continues\n";
+      g.exit_code = static_cast<int>(ExitCode::Budget);
+      return;
+    }
     g.exit_code = out.report.totals().blocking_left ? 1 : 0;
   });
 }

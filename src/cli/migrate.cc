@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <map>
@@ -97,6 +98,12 @@ std::string how_left(const Finding& f) {
 }  // namespace
 
 MigrateOutcome run_migrate(const MigrateOptions& o) {
+  auto started = std::chrono::steady_clock::now();
+  auto over_budget = [&] {
+    if (o.max_minutes <= 0) return false;
+    return std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - started).count() >=
+           o.max_minutes;
+  };
   if (std::find(known_targets().begin(), known_targets().end(), o.target) == known_targets().end()) {
     throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
                 "known targets: ascend-a2 (Atlas A2 / 910B), ascend-a3, ascend-310p");
@@ -291,6 +298,10 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
                                     {"files", std::vector<std::string>(files.begin(), files.end())}});
     events::emit("step-started", {{"step", step_id}, {"edits", p.edits.size()}, {"files", files.size()}});
     kill_point("before-apply");
+    auto step_t0 = std::chrono::steady_clock::now();
+    auto elapsed_ms = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - step_t0).count();
+    };
     patch::GateOutcome g;
     report::StepRecord rec;
     rec.id = step_id;
@@ -311,14 +322,15 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       rec.commit = g.commit;
       for (auto& f : applied) fixed.push_back({f, "fixed", f.codemod, step_id, g.commit});
       ledger.append("step-committed", {{"step", step_id}, {"key", key}, {"title", title}, {"commit", g.commit},
-                                       {"files", g.files}, {"checks", g.checks}, {"edits", p.edits.size()}});
+                                       {"files", g.files}, {"checks", g.checks}, {"edits", p.edits.size()},
+                                       {"ms", elapsed_ms()}});
       events::emit("step-committed", {{"step", step_id}, {"commit", g.commit}});
       out.changed_anything = true;
     } else if (!g.failed_checks.empty()) {
       rec.status = "failed";
       rec.reason = g.reason;
       ledger.append("step-failed", {{"step", step_id}, {"key", key}, {"title", title}, {"reason", g.reason},
-                                    {"failed_checks", g.failed_checks}});
+                                    {"failed_checks", g.failed_checks}, {"ms", elapsed_ms()}});
       events::emit("step-failed", {{"step", step_id}, {"reason", g.reason}});
     } else {
       rec.status = "skipped";
@@ -348,6 +360,11 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   } else {
     // Re-scan and re-plan after every step: earlier edits move the byte offsets of later ones.
     for (int guard = 0; guard < 32; ++guard) {
+      if (over_budget()) {
+        out.budget_exhausted = true;
+        ledger.append("budget-exhausted", {{"max_minutes", o.max_minutes}});
+        break;
+      }
       auto r = scan_all();
       auto pl = plan::make_plan(r.findings, rep.repo, o.target);
       const plan::Step* next = nullptr;
@@ -395,12 +412,14 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     rep.steps.push_back(r);
   }
   auto totals = rep.totals();
-  rep.outcome = totals.blocking_left ? "findings-left" : "done";
+  rep.outcome = out.budget_exhausted ? "budget-exhausted" : totals.blocking_left ? "findings-left" : "done";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md", report::render_markdown(rep));
   write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
   write_file_atomic(root / ".kcat" / "report.md", report::render_markdown(rep));
-  ledger.append("run-finished", {{"outcome", rep.outcome}, {"fixed", totals.fixed_by_codemod},
+  // A budget stop is a pause: no run-finished, so `--resume` picks this run up again.
+  ledger.append(out.budget_exhausted ? "run-paused" : "run-finished",
+                {{"outcome", rep.outcome}, {"fixed", totals.fixed_by_codemod},
                                  {"left", totals.found - totals.fixed_by_codemod}, {"blocking_left", totals.blocking_left}});
   events::emit("migrate-finished", {{"run", run_id}, {"outcome", rep.outcome}, {"blocking_left", totals.blocking_left}});
   return out;

@@ -155,6 +155,32 @@ TEST(Migrate, UpdateWithoutAnEarlierMigrationIsAUsageError) {
   EXPECT_NE(r.err.find("nothing to update"), std::string::npos) << r.err;
 }
 
+TEST(Migrate, ABudgetThatRunsOutStopsWithExitFiveAndResumes) {
+  Repo repo;
+  auto r = repo.migrate({"--max-minutes", "0.0000001"});
+  EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
+  EXPECT_NE(r.out.find("--max-minutes reached"), std::string::npos);
+  EXPECT_EQ(repo.git("status --porcelain --untracked-files=no"), "");
+  auto resumed = repo.migrate({"--resume"});
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+  expect_tree_equals(repo.dir.path(), golden("after"));
+}
+
+TEST(Migrate, LedgerTimesEveryStep) {
+  Repo repo;
+  repo.migrate();
+  auto runs = report::list_runs(repo.dir.path());
+  size_t timed = 0;
+  for (auto& e : report::Ledger::read(repo.dir / ".kcat" / "runs" / runs[0] / "ledger.jsonl")) {
+    if (e["type"] == "step-committed") {
+      EXPECT_TRUE(e.contains("ms"));
+      EXPECT_GE(e["ms"].get<int>(), 0);
+      ++timed;
+    }
+  }
+  EXPECT_EQ(timed, 2u);
+}
+
 TEST(Migrate, NotAGitRepositoryNeedsInit) {
   test::TempDir dir;
   test::copy_tree(golden("before"), dir.path());

@@ -18,7 +18,8 @@ struct MigrateOptions {
   bool init = false;
   bool allow_dirty = false;
   bool update = false;           // carry the branch forward: rebase onto the new upstream, port what is new
-  std::string onto;              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
+  std::string onto;
+  double max_minutes = 0;        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
   bool use_cache = true;
   std::vector<std::string> rules;
@@ -28,6 +29,7 @@ struct MigrateOutcome {
   report::RunReport report;
   std::filesystem::path run_dir;
   bool changed_anything = false;
+  bool budget_exhausted = false;  // --max-minutes stopped the run before its last step
 };
 
 MigrateOutcome run_migrate(const MigrateOptions& options);
