@@ -25,9 +25,11 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
   if (!out.changed_anything) {
     std::cout << "  nothing to change: every finding a rule can port is already ported on this branch\n";
   }
-  std::cout << fmt::format("\n  found {}; fixed by codemod {}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} blocking)\n",
-                           t.found, t.fixed_by_codemod, t.found - t.fixed_by_codemod, t.left_for_recipe, t.left_for_llm,
-                           t.left_for_person, t.blocking_left);
+  auto done = t.fixed_by_codemod + t.covered_by_shim;
+  std::cout << fmt::format("\n  found {}; fixed by codemod {}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} blocking)\n",
+                           t.found, t.fixed_by_codemod,
+                           t.covered_by_shim ? fmt::format("; covered by the shim at run time {}", t.covered_by_shim) : "",
+                           t.found - done, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
   // The top of what is left, grouped by what will handle it.
   std::map<std::string, std::vector<const report::Site*>> left;
   for (auto& s : r.sites) {

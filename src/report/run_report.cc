@@ -8,6 +8,7 @@ RunReport::Totals RunReport::totals() const {
   for (auto& s : sites) {
     if (s.status == "fixed") {
       if (s.how == "llm") ++t.fixed_by_llm;
+      else if (s.how.rfind("shim:", 0) == 0) ++t.covered_by_shim;
       else if (s.how.rfind("recipe:", 0) == 0) ++t.fixed_by_recipe;
       else ++t.fixed_by_codemod;
       continue;
@@ -28,6 +29,7 @@ void to_json(nlohmann::json& j, const RunReport& r) {
       {"finished", r.finished}, {"outcome", r.outcome},
       {"totals", {{"found", t.found}, {"fixed_by_codemod", t.fixed_by_codemod},
                   {"fixed_by_recipe", t.fixed_by_recipe}, {"fixed_by_llm", t.fixed_by_llm},
+                  {"covered_by_shim", t.covered_by_shim},
                   {"left_for_recipe", t.left_for_recipe}, {"left_for_llm", t.left_for_llm},
                   {"left_for_person", t.left_for_person}, {"blocking_left", t.blocking_left}}}};
   auto& sites = j["sites"] = nlohmann::json::array();

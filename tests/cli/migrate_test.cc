@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "kcat/report/ledger.h"
@@ -287,7 +288,28 @@ source = "test"
 
 TEST(Migrate, ShimModeOnlyTouchesEntryPoints) {
   Repo repo;
+  test::write(repo.dir / "gaps.py",
+              "import torch\nimport torch.distributed as dist\nf = torch.jit.script(g)\nx = y.to(0)\n"
+              "z = w.to(memory_format=torch.channels_last)\nok = dist.get_backend() == 'nccl'\n");
+  test::sh("git add gaps.py && git -c user.name=T -c user.email=t@t commit -qm gaps", repo.dir.path());
   auto r = repo.migrate({"--mode", "shim"});
+  // The report lists what the shim does not cover, and only that, as left.
+  auto runs = report::list_runs(repo.dir.path());
+  auto rep = nlohmann::json::parse(test::read(repo.dir / ".kcat" / "runs" / runs[0] / "report.json"));
+  std::map<std::string, std::string> status;
+  for (auto& site : rep["sites"]) {
+    auto& f = site["finding"];
+    status[f["file"].get<std::string>() + ":" + std::to_string(f["span"]["line"].get<int>()) + " " +
+           f["rule"].get<std::string>()] = site["status"].get<std::string>() + "/" + site["how"].get<std::string>();
+  }
+  EXPECT_EQ(status["gaps.py:3 shim.jit-script"].substr(0, 5), "left/") << r.out;
+  EXPECT_EQ(status["gaps.py:4 shim.to-int"].substr(0, 5), "left/");
+  EXPECT_EQ(status["gaps.py:5 shim.channels-last"].substr(0, 5), "left/");
+  EXPECT_EQ(status["gaps.py:6 py.nccl-backend"].substr(0, 5), "left/");  // a comparison: a shim gap
+  EXPECT_EQ(status["train.py:13 py.cuda-method"], "fixed/shim:transfer_to_npu");  // 2 shim lines above
+  EXPECT_EQ(status["train.py:17 py.torch-cuda-api"].substr(0, 5), "left/");  // memory_usage: no NPU equivalent
+  EXPECT_GT(rep["totals"]["covered_by_shim"].get<int>(), 5);
+  EXPECT_NE(r.out.find("covered by the shim at run time"), std::string::npos) << r.out;
   auto train = test::read(repo.dir / "train.py");
   EXPECT_NE(train.find("import torch\nimport torch_npu\nfrom torch_npu.contrib import transfer_to_npu\n"),
             std::string::npos)

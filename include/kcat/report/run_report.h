@@ -15,7 +15,7 @@ namespace kcat::report {
 struct Site {
   Finding finding;
   std::string status;  // fixed | left
-  std::string how;     // codemod id, "recipe:<id>", "llm", "manual"
+  std::string how;     // codemod id, "recipe:<id>", "llm", "manual", "shim:transfer_to_npu"
   std::string step;    // plan step id
   std::string commit;  // commit that fixed it, if fixed
 };
@@ -61,7 +61,7 @@ struct RunReport {
   std::vector<Iteration> iterations;
 
   struct Totals {
-    size_t found = 0, fixed_by_codemod = 0, fixed_by_recipe = 0, fixed_by_llm = 0;
+    size_t found = 0, fixed_by_codemod = 0, fixed_by_recipe = 0, fixed_by_llm = 0, covered_by_shim = 0;
     size_t left_for_recipe = 0, left_for_llm = 0, left_for_person = 0, blocking_left = 0;
   };
   Totals totals() const;
