@@ -1,0 +1,76 @@
+// The ssh Runner: the same Command, run on another host through the system ssh client. BatchMode
+// (never a password prompt), one multiplexed connection reused across commands, the remote cwd
+// and environment applied by a quoted shell line.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "kcat/exec/process.h"
+#include "kcat/exec/shell_quote.h"
+
+namespace kcat::exec {
+
+namespace {
+
+class SshRunner : public Runner {
+ public:
+  SshRunner(std::string destination, std::vector<std::string> extra)
+      : destination_(std::move(destination)), extra_(std::move(extra)), local_(local_runner()) {
+    auto dir = std::filesystem::temp_directory_path() / fmt::format("kcat-ssh-{}", ::getuid());
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    control_path_ = (dir / "%C").string();
+  }
+
+  Outcome run(const Command& cmd) override {
+    std::string line;
+    if (!cmd.cwd.empty()) line += "cd " + shell_quote(cmd.cwd.string()) + " && ";
+    if (!cmd.env.empty()) {
+      line += "env";
+      for (auto& [k, v] : cmd.env) line += " " + shell_quote(k + "=" + v);
+      line += " ";
+    }
+    if (!cmd.argv.empty()) {
+      for (size_t i = 0; i < cmd.argv.size(); ++i) line += (i ? " " : "") + shell_quote(cmd.argv[i]);
+    } else {
+      line += "/bin/sh -c " + shell_quote(cmd.shell);
+    }
+    Command ssh;
+    ssh.argv = {"ssh", "-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o", "ControlPath=" + control_path_,
+                "-o", "ControlPersist=60", "-o", "ConnectTimeout=15"};
+    ssh.argv.insert(ssh.argv.end(), extra_.begin(), extra_.end());
+    ssh.argv.push_back(destination_);
+    ssh.argv.push_back("--");
+    ssh.argv.push_back(line);
+    ssh.timeout = cmd.timeout;
+    ssh.kill_grace = cmd.kill_grace;
+    ssh.output_cap = cmd.output_cap;
+    ssh.on_output = cmd.on_output;
+    auto out = local_->run(ssh);
+    // ssh exits 255 for its own failures (cannot connect, host key, auth): say so.
+    if (out.exit_code == 255 && !out.timed_out) {
+      out.err += fmt::format("kcat: ssh to {} failed (exit 255): check that `ssh {}` works without a password "
+                             "(BatchMode) and that the host key is known\n",
+                             destination_, destination_);
+    }
+    return out;
+  }
+
+  std::string describe() const override { return "ssh " + destination_; }
+
+ private:
+  std::string destination_;
+  std::vector<std::string> extra_;
+  std::string control_path_;
+  std::unique_ptr<Runner> local_;
+};
+
+}  // namespace
+
+std::unique_ptr<Runner> ssh_runner(std::string destination, std::vector<std::string> extra_ssh_args) {
+  return std::make_unique<SshRunner>(std::move(destination), std::move(extra_ssh_args));
+}
+
+}  // namespace kcat::exec
