@@ -89,6 +89,7 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--max-minutes", o->max_minutes,
                   "Budget: stop between steps after this many minutes (exit 5; --resume continues)");
   cmd->callback([o, &g] {
+    o->config = g.config;
     auto out = run_migrate(*o);
     print_summary(out, o->path);
     if (out.budget_exhausted) {

@@ -11,6 +11,8 @@
 #include <set>
 
 #include "kcat/cli/common.h"
+#include "kcat/cli/config.h"
+#include "kcat/exec/process.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
@@ -292,6 +294,33 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   std::vector<report::Site> fixed;
   std::vector<std::string> order;
 
+  auto config = load_config(root, o.config);
+  std::string current_step;
+  // [hooks]: the team's own gates. Exit 2 vetoes the step; other failures are shown, not fatal.
+  auto run_hook = [&](const std::string& stage, const std::vector<std::string>& files) -> std::optional<std::string> {
+    auto it = config.hooks.find(stage);
+    if (it == config.hooks.end()) return std::nullopt;
+    std::string list;
+    for (auto& f : files) list += (list.empty() ? "" : " ") + f;
+    exec::Command c;
+    c.shell = it->second;
+    c.cwd = root;
+    c.env = {{"KCAT_STAGE", stage}, {"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}};
+    c.timeout = std::chrono::minutes(10);
+    auto res = exec::local_runner()->run(c);
+    auto output = res.out + res.err;
+    ledger.append("hook", {{"stage", stage}, {"step", current_step}, {"command", it->second},
+                           {"result", res.describe()}, {"output", output}});
+    if (res.exit_code == 2 && !res.timed_out) {
+      return fmt::format("vetoed by the {} hook `{}`: {}", stage, it->second, output.empty() ? "(no output)" : output);
+    }
+    if (!res.ok()) {
+      std::fprintf(stderr, "kcat: warning: %s hook `%s` %s (only exit 2 vetoes):\n%s", stage.c_str(),
+                   it->second.c_str(), res.describe().c_str(), output.c_str());
+    }
+    return std::nullopt;
+  };
+
   auto gate_options = [&](const std::string& message, const std::string& step_id, const std::string& rule_list) {
     patch::GateOptions g;
     g.message = message;
@@ -299,6 +328,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     g.author_email = author_email;
     g.trailers = {{"Kcat-Run", run_id}, {"Kcat-Step", step_id}, {"Kcat-Rules", rule_list}};
     g.before_commit = [] { kill_point("before-commit"); };
+    g.hook = run_hook;
+    current_step = step_id;
     return g;
   };
 

@@ -147,15 +147,37 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
   auto written = apply_patch(root, patch);
   std::map<std::string, std::string> changed;
   for (auto& f : written) changed[f] = before[f];
+  auto roll_back = [&] {
+    for (auto& [f, old] : changed) write_file_atomic(root / f, old);  // every byte as it was
+  };
+  auto vetoed = [&](const char* stage, GateOutcome& out) {
+    if (!o.hook || written.empty()) return false;
+    auto reason = o.hook(stage, written);
+    out.checks.push_back(std::string("hook:") + stage);
+    if (!reason) return false;
+    out.failed_checks.push_back(std::string("hook:") + stage);
+    out.reason = *reason;
+    return true;
+  };
+  GateOutcome pre;
+  if (vetoed("after_edit", pre)) {
+    pre.files = written;
+    roll_back();
+    return pre;
+  }
   GateOutcome g = verify_files(root, changed, o.py_compile);
+  g.checks.insert(g.checks.begin(), pre.checks.begin(), pre.checks.end());
   g.files = written;
   for (auto& f : written) g.diff += unified_diff(f, before[f], read_file(root / f));
   if (!g.failed_checks.empty()) {
-    // Roll back: every byte as it was.
-    for (auto& [f, old] : changed) write_file_atomic(root / f, old);
+    roll_back();
     return g;
   }
   if (written.empty()) return g;
+  if (vetoed("before_commit", g)) {
+    roll_back();
+    return g;
+  }
   if (o.before_commit) o.before_commit();
   g.commit = repo.commit(o.message, o.trailers, written, o.author_name, o.author_email);
   g.committed = true;

@@ -182,6 +182,33 @@ TEST(Migrate, LedgerTimesEveryStep) {
   EXPECT_EQ(timed, 2u);
 }
 
+TEST(Migrate, HooksRunAndExitTwoVetoesTheStep) {
+  Repo repo;
+  test::write(repo.dir / "kcat.toml", R"toml(
+[hooks]
+after_edit = "echo \"$KCAT_STEP: $KCAT_FILES\" >> .kcat/edits.log"
+before_commit = "if [ \"$KCAT_STEP\" = distributed-1 ]; then echo 'team policy: no backend changes'; exit 2; fi"
+)toml");
+  test::sh("git add kcat.toml && git -c user.name=T -c user.email=t@t commit -qm config", repo.dir.path());
+  auto r = repo.migrate();
+  EXPECT_NE(r.out.find("distributed-1    codemod  failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("team policy: no backend changes"), std::string::npos) << r.out;
+  EXPECT_NE(test::read(repo.dir / "train.py").find("\"nccl\""), std::string::npos);  // vetoed: rolled back
+  EXPECT_NE(test::read(repo.dir / "train.py").find(".npu(rank)"), std::string::npos);  // the other step went in
+  auto edits = test::read(repo.dir / ".kcat/edits.log");
+  EXPECT_NE(edits.find("device-api-1: "), std::string::npos) << edits;
+  EXPECT_NE(edits.find("train.py"), std::string::npos);
+  EXPECT_EQ(repo.git("status --porcelain --untracked-files=no"), "");
+}
+
+TEST(Migrate, AnUnknownHookIsAUsageErrorNamingTheLine) {
+  Repo repo;
+  test::write(repo.dir / "my.toml", "[hooks]\nafter_lunch = \"true\"\n");
+  auto r = test::kcat({"--config", (repo.dir / "my.toml").string(), "migrate", repo.dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("my.toml:2"), std::string::npos) << r.err;
+}
+
 TEST(Migrate, NotAGitRepositoryNeedsInit) {
   test::TempDir dir;
   test::copy_tree(golden("before"), dir.path());

@@ -19,7 +19,8 @@ struct MigrateOptions {
   bool allow_dirty = false;
   bool update = false;           // carry the branch forward: rebase onto the new upstream, port what is new
   std::string onto;
-  double max_minutes = 0;        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
+  double max_minutes = 0;
+  std::string config;            // --config FILE (kcat.toml)        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
   bool use_cache = true;
   std::vector<std::string> rules;

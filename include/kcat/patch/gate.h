@@ -4,6 +4,7 @@
 // still compiles), then commit, or put every byte back and say why.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct GateOptions {
   std::string author_email = "kcat@localhost";
   bool py_compile = true;                       // when python3 is on PATH
   std::function<void()> before_commit;          // called after verify passed, before the commit
+  // A team's gate, called at "after_edit" (edits written, before verification) and at
+  // "before_commit"; a returned reason vetoes the step (rolled back, recorded).
+  std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)> hook;
 };
 
 struct GateOutcome {
