@@ -35,3 +35,24 @@ TEST(BenchCommand, JsonMetricHangAndUsage) {
 }
 
 }  // namespace kcat
+
+#include "bench/tensor_files.h"
+
+namespace kcat {
+
+TEST(CompareCommand, WithinAndOutsideTolerance) {
+  using namespace bench::testfiles;
+  test::TempDir dir;
+  test::write(dir / "ref.npy", npy("<f4", "3,", f32_bytes({1, 2, 3})));
+  test::write(dir / "out.npy", npy("<f4", "3,", f32_bytes({1, 2.0001f, 3})));
+  test::write(dir / "bad.npy", npy("<f4", "3,", f32_bytes({1, 2.5f, 3})));
+  auto ok = test::kcat({"compare", (dir / "ref.npy").string(), (dir / "out.npy").string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("within tolerance"), std::string::npos);
+  auto bad = test::kcat({"compare", (dir / "ref.npy").string(), (dir / "bad.npy").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("[1] ref 2 out 2.5"), std::string::npos) << bad.out;
+  EXPECT_EQ(test::kcat({"compare", (dir / "ref.npy").string(), (dir / "none.npy").string()}).exit_code, 2);
+}
+
+}  // namespace kcat
