@@ -1,0 +1,41 @@
+#pragma once
+// The version matrix (patches/versions/*.toml): torch_npu <-> torch <-> CANN, torch <-> Python,
+// vllm-ascend <-> vllm <-> Python <-> CANN <-> torch / torch_npu. Rows exactly as their sources
+// state them, each with its source.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kcat::kb {
+
+struct TorchNpuRow {
+  std::string torch_npu, branch, torch, cann, source;
+};
+struct TorchPythonRow {
+  std::string torch;
+  std::vector<std::string> python;  // "3.9", "3.10", ...
+  std::string source;
+};
+struct VllmAscendRow {
+  std::string vllm_ascend, vllm, python, cann, torch, torch_npu, source;
+};
+
+struct VersionMatrix {
+  std::vector<TorchNpuRow> torch_npu;
+  std::vector<TorchPythonRow> torch_python;
+  std::vector<VllmAscendRow> vllm_ascend;
+
+  static VersionMatrix load(const std::filesystem::path& data_dir);
+  // The first (newest) row for a torch_npu version; a version's local part (+cpu) is ignored.
+  const TorchNpuRow* for_torch_npu(std::string_view version) const;
+  std::vector<const TorchNpuRow*> for_cann(std::string_view cann) const;
+  const TorchPythonRow* python_for_torch(std::string_view torch) const;
+  const VllmAscendRow* for_vllm_ascend(std::string_view version) const;
+  // Problems found in the data itself: missing sources, one version mapped two ways.
+  std::vector<std::string> contradictions() const;
+};
+
+// "2.5.1+cpu" -> "2.5.1"; "8.1.RC1.alpha001" -> "8.1.RC1" (a CANN build suffix is not its release).
+std::string release_of(std::string_view version);
+
+}  // namespace kcat::kb

@@ -1,0 +1,136 @@
+#include "kcat/kb/versions.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <map>
+
+#include "kcat/core/error.h"
+
+namespace kcat::kb {
+
+namespace {
+
+toml::table parse(const std::filesystem::path& file) {
+  try {
+    return toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
+                fmt::format("{}:{}", file.string(), e.source().begin.line));
+  }
+}
+
+std::string str(const toml::table& t, const char* k) { return t[k].value_or(std::string{}); }
+
+}  // namespace
+
+std::string release_of(std::string_view v) {
+  auto s = std::string(v.substr(0, v.find('+')));
+  // CANN builds: 8.1.RC1.alpha001 -> 8.1.RC1
+  auto rc = s.find(".RC");
+  if (rc != std::string::npos) {
+    auto dot = s.find('.', rc + 1);
+    if (dot != std::string::npos) s = s.substr(0, dot);
+  }
+  for (auto suffix : {".alpha", ".beta"}) {
+    auto p = s.find(suffix);
+    if (p != std::string::npos) s = s.substr(0, p);
+  }
+  return s;
+}
+
+VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
+  VersionMatrix m;
+  std::error_code ec;
+  auto tn = dir / "versions" / "torch_npu.toml";
+  if (std::filesystem::exists(tn, ec)) {
+    auto doc = parse(tn);
+    if (auto* a = doc["torch_npu"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.torch_npu.push_back({str(t, "torch_npu"), str(t, "branch"), str(t, "torch"), str(t, "cann"), str(t, "source")});
+      }
+    }
+    if (auto* a = doc["torch_python"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        TorchPythonRow r{str(t, "torch"), {}, str(t, "source")};
+        if (auto* py = t["python"].as_array()) {
+          for (auto& p : *py) r.python.push_back(p.value_or(std::string{}));
+        }
+        m.torch_python.push_back(std::move(r));
+      }
+    }
+  }
+  auto va = dir / "versions" / "vllm_ascend.toml";
+  if (std::filesystem::exists(va, ec)) {
+    auto doc = parse(va);
+    if (auto* a = doc["vllm_ascend"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.vllm_ascend.push_back({str(t, "vllm_ascend"), str(t, "vllm"), str(t, "python"), str(t, "cann"),
+                                 str(t, "torch"), str(t, "torch_npu"), str(t, "source")});
+      }
+    }
+  }
+  return m;
+}
+
+const TorchNpuRow* VersionMatrix::for_torch_npu(std::string_view v) const {
+  auto want = std::string(v.substr(0, v.find('+')));
+  for (auto& r : torch_npu) {
+    if (r.torch_npu == want) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<const TorchNpuRow*> VersionMatrix::for_cann(std::string_view cann) const {
+  std::vector<const TorchNpuRow*> out;
+  auto want = release_of(cann);
+  for (auto& r : torch_npu) {
+    if (r.cann == want) out.push_back(&r);
+  }
+  return out;
+}
+
+const TorchPythonRow* VersionMatrix::python_for_torch(std::string_view torch) const {
+  auto want = release_of(torch);
+  for (auto& r : torch_python) {
+    if (r.torch == want) return &r;
+  }
+  return nullptr;
+}
+
+const VllmAscendRow* VersionMatrix::for_vllm_ascend(std::string_view v) const {
+  auto want = std::string(v.substr(0, v.find('+')));
+  if (!want.empty() && want[0] == 'v') want.erase(0, 1);
+  for (auto& r : vllm_ascend) {
+    if (r.vllm_ascend == want) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> VersionMatrix::contradictions() const {
+  std::vector<std::string> out;
+  std::map<std::string, const TorchNpuRow*> seen;
+  for (auto& r : torch_npu) {
+    if (r.source.empty()) out.push_back("torch_npu " + r.torch_npu + " has no source");
+    auto [it, fresh] = seen.emplace(r.torch_npu, &r);
+    if (!fresh && (it->second->torch != r.torch || it->second->cann != r.cann)) {
+      out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}", r.torch_npu,
+                                it->second->torch, it->second->cann, r.torch, r.cann));
+    }
+  }
+  std::map<std::string, const VllmAscendRow*> va;
+  for (auto& r : vllm_ascend) {
+    if (r.source.empty()) out.push_back("vllm-ascend " + r.vllm_ascend + " has no source");
+    auto [it, fresh] = va.emplace(r.vllm_ascend, &r);
+    if (!fresh) out.push_back("vllm-ascend " + r.vllm_ascend + " appears twice");
+  }
+  for (auto& r : torch_python) {
+    if (r.source.empty()) out.push_back("torch " + r.torch + " (python table) has no source");
+  }
+  return out;
+}
+
+}  // namespace kcat::kb

@@ -1,0 +1,51 @@
+#include "kcat/kb/versions.h"
+
+#include <gtest/gtest.h>
+
+#include "testsupport/support.h"
+
+namespace kcat::kb {
+
+TEST(Versions, ShippedMatrixIsSourcedAndConsistent) {
+  auto m = VersionMatrix::load(test::source_dir() / "patches");
+  EXPECT_EQ(m.torch_npu.size(), 26u);
+  EXPECT_GE(m.vllm_ascend.size(), 30u);
+  EXPECT_GE(m.torch_python.size(), 10u);
+  EXPECT_EQ(m.contradictions(), std::vector<std::string>{});
+}
+
+TEST(Versions, LookupsAsTheSourcesStateThem) {
+  auto m = VersionMatrix::load(test::source_dir() / "patches");
+  auto* r = m.for_torch_npu("2.5.1");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->torch, "2.5.1");
+  EXPECT_EQ(r->cann, "8.1.RC1");
+  EXPECT_NE(m.for_torch_npu("2.5.1+cpu"), nullptr);
+  EXPECT_EQ(m.for_cann("8.1.RC1.alpha001").size(), 4u);  // 2.5.1, 2.4.0.post4, 2.3.1.post6, 2.1.0.post12
+  auto* py = m.python_for_torch("2.5.1+cpu");
+  ASSERT_NE(py, nullptr);
+  EXPECT_EQ(py->python, (std::vector<std::string>{"3.9", "3.10", "3.11"}));
+  auto* va = m.for_vllm_ascend("v0.8.5rc1");
+  ASSERT_NE(va, nullptr);
+  EXPECT_EQ(va->vllm, "0.8.5.post1");
+  EXPECT_EQ(va->cann, "8.1.RC1");
+  EXPECT_EQ(va->torch_npu, "2.5.1");
+}
+
+TEST(Versions, ContradictionsAreReported) {
+  VersionMatrix m;
+  m.torch_npu = {{"2.5.1", "b", "2.5.1", "8.1.RC1", "s"}, {"2.5.1", "b", "2.6.0", "8.2.RC1", "s"}};
+  m.vllm_ascend = {{"0.8.5rc1", "0.8.5", "", "8.1.RC1", "2.5.1", "2.5.1", ""}};
+  auto c = m.contradictions();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_NE(c[0].find("maps to torch 2.5.1"), std::string::npos);
+  EXPECT_NE(c[1].find("no source"), std::string::npos);
+}
+
+TEST(Versions, ReleaseOf) {
+  EXPECT_EQ(release_of("8.1.RC1.alpha001"), "8.1.RC1");
+  EXPECT_EQ(release_of("2.6.0+cu118"), "2.6.0");
+  EXPECT_EQ(release_of("8.0.0"), "8.0.0");
+}
+
+}  // namespace kcat::kb
