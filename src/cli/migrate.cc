@@ -17,6 +17,7 @@
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/kb/target.h"
 #include "kcat/patch/codemod.h"
 #include "kcat/patch/gate.h"
 #include "kcat/patch/git.h"
@@ -28,8 +29,12 @@
 namespace kcat::cli {
 
 const std::vector<std::string>& known_targets() {
-  static const std::vector<std::string> t = {"ascend-a2", "ascend-a3", "ascend-310p"};
-  return t;
+  static const std::vector<std::string> ids = [] {
+    std::vector<std::string> out;
+    for (auto& t : kb::load_targets(kb::default_data_dir())) out.push_back(t.id);
+    return out;
+  }();
+  return ids;
 }
 
 namespace {

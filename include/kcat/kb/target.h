@@ -1,0 +1,22 @@
+#pragma once
+// Target profiles (patches/targets/*.toml): device string, distributed backend, dtypes, SoC,
+// default environment, how to detect it.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kcat::kb {
+
+struct Target {
+  std::string id, name, device, dist_backend, soc_version, detect, source;
+  std::vector<std::string> dtypes;
+  std::map<std::string, std::string> env;
+  bool supports(std::string_view dtype) const;
+};
+
+std::vector<Target> load_targets(const std::filesystem::path& data_dir);
+// The target with `id`; throws Error(Usage) listing the known ids.
+const Target& find_target(const std::vector<Target>& targets, std::string_view id);
+
+}  // namespace kcat::kb

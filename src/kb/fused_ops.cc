@@ -1,0 +1,48 @@
+#include "kcat/kb/fused_ops.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "kcat/core/error.h"
+
+namespace kcat::kb {
+
+namespace {
+std::vector<std::string> list(const toml::table& t, const char* k) {
+  std::vector<std::string> out;
+  if (auto* a = t[k].as_array()) {
+    for (auto& v : *a) out.push_back(v.value_or(std::string{}));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<FusedOp> load_fused_ops(const std::filesystem::path& dir) {
+  std::vector<FusedOp> out;
+  auto file = dir / "fused_ops.toml";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return out;
+  toml::table doc;
+  try {
+    doc = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
+                fmt::format("{}:{}", file.string(), e.source().begin.line));
+  }
+  if (auto* arr = doc["op"].as_array()) {
+    for (auto& n : *arr) {
+      auto& t = *n.as_table();
+      FusedOp op{t["id"].value_or(std::string{}), t["signature"].value_or(std::string{}),
+                 t["notes"].value_or(std::string{}), t["source"].value_or(std::string{}),
+                 list(t, "replaces"), list(t, "layouts"), list(t, "mapping")};
+      if (op.id.empty() || op.source.empty() || op.replaces.empty() || op.signature.empty()) {
+        throw Error(ErrorKind::Usage, "a fused op needs id, signature, replaces and source",
+                    fmt::format("{}:{}", file.string(), t.source().begin.line));
+      }
+      out.push_back(std::move(op));
+    }
+  }
+  return out;
+}
+
+}  // namespace kcat::kb

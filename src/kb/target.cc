@@ -1,0 +1,70 @@
+#include "kcat/kb/target.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+
+#include "kcat/core/error.h"
+
+namespace kcat::kb {
+
+bool Target::supports(std::string_view dtype) const {
+  return std::find(dtypes.begin(), dtypes.end(), dtype) != dtypes.end();
+}
+
+std::vector<Target> load_targets(const std::filesystem::path& dir) {
+  std::vector<Target> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir / "targets", ec)) return out;
+  std::vector<std::filesystem::path> files;
+  for (auto& e : std::filesystem::directory_iterator(dir / "targets")) {
+    if (e.path().extension() == ".toml") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    toml::table doc;
+    try {
+      doc = toml::parse_file(f.string());
+    } catch (const toml::parse_error& e) {
+      throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
+                  fmt::format("{}:{}", f.string(), e.source().begin.line));
+    }
+    auto* arr = doc["target"].as_array();
+    if (!arr) continue;
+    for (auto& n : *arr) {
+      auto& t = *n.as_table();
+      Target x;
+      x.id = t["id"].value_or(std::string{});
+      x.name = t["name"].value_or(std::string{});
+      x.device = t["device"].value_or(std::string{});
+      x.dist_backend = t["dist_backend"].value_or(std::string{});
+      x.soc_version = t["soc_version"].value_or(std::string{});
+      x.detect = t["detect"].value_or(std::string{});
+      x.source = t["source"].value_or(std::string{});
+      if (auto* d = t["dtypes"].as_array()) {
+        for (auto& v : *d) x.dtypes.push_back(v.value_or(std::string{}));
+      }
+      if (auto* env = t["env"].as_table()) {
+        for (auto& [k, v] : *env) x.env[std::string(k.str())] = v.value_or(std::string{});
+      }
+      if (x.id.empty() || x.device.empty() || x.source.empty()) {
+        throw Error(ErrorKind::Usage, "a target needs id, device and source",
+                    fmt::format("{}:{}", f.string(), t.source().begin.line));
+      }
+      out.push_back(std::move(x));
+    }
+  }
+  return out;
+}
+
+const Target& find_target(const std::vector<Target>& targets, std::string_view id) {
+  for (auto& t : targets) {
+    if (t.id == id) return t;
+  }
+  std::string known;
+  for (auto& t : targets) known += (known.empty() ? "" : ", ") + t.id;
+  throw Error(ErrorKind::Usage, fmt::format("unknown target '{}'", id), "", "known targets: " + known);
+}
+
+}  // namespace kcat::kb

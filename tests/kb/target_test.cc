@@ -1,0 +1,32 @@
+#include "kcat/kb/target.h"
+
+#include <gtest/gtest.h>
+
+#include "kcat/core/error.h"
+#include "testsupport/support.h"
+
+namespace kcat::kb {
+
+TEST(Targets, ShippedProfiles) {
+  auto ts = load_targets(test::source_dir() / "patches");
+  ASSERT_EQ(ts.size(), 3u);
+  auto& a2 = find_target(ts, "ascend-a2");
+  EXPECT_EQ(a2.device, "npu");
+  EXPECT_EQ(a2.dist_backend, "hccl");
+  EXPECT_TRUE(a2.supports("bfloat16"));
+  EXPECT_FALSE(find_target(ts, "ascend-310p").supports("bfloat16"));  // 310P: fp16 instead
+  EXPECT_EQ(a2.env.at("TASK_QUEUE_ENABLE"), "1");
+  for (auto& t : ts) EXPECT_FALSE(t.source.empty()) << t.id;
+}
+
+TEST(Targets, UnknownTargetListsTheKnownOnes) {
+  auto ts = load_targets(test::source_dir() / "patches");
+  try {
+    find_target(ts, "gpu");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(e.hint().find("ascend-a2, ascend-a3, ascend-310p"), std::string::npos) << e.hint();
+  }
+}
+
+}  // namespace kcat::kb
