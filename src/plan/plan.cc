@@ -105,9 +105,32 @@ Action action_for(const Finding& f) {
   return Action::Manual;
 }
 
+std::string effort_for(const std::vector<Finding>& fs) {
+  size_t blocking_left = 0, recipes = 0, warnings = 0;
+  bool kernels = false;
+  for (auto& f : fs) {
+    if (f.severity == Severity::Info) continue;
+    auto a = action_for(f);
+    if (a == Action::Codemod) continue;
+    if (f.category == "kernel" || f.category == "build" || f.category == "triton-kernel") kernels = true;
+    if (a == Action::Recipe) ++recipes;
+    if (f.severity == Severity::Blocking && a != Action::Recipe && f.category != "requirements") ++blocking_left;
+    if (f.severity == Severity::Warning || f.category == "requirements") ++warnings;
+  }
+  if (kernels || blocking_left > 3) return "high";
+  if (recipes || blocking_left) return "medium";
+  if (warnings) return "low";
+  return "none";
+}
+
 Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target) {
   std::sort(findings.begin(), findings.end());
   Plan plan;
+  {
+    std::map<std::string, std::vector<Finding>> by_file;
+    for (auto& f : findings) by_file[f.file].push_back(f);
+    for (auto& [file, fs] : by_file) plan.effort[file] = effort_for(fs);
+  }
   plan.repo = repo;
   plan.target = target;
   std::map<std::tuple<Phase, Action, std::string>, std::vector<Finding>> groups;
@@ -141,7 +164,7 @@ void to_json(nlohmann::json& j, const Step& s) {
 
 void to_json(nlohmann::json& j, const Plan& p) {
   j = {{"schema", "kcat-plan/1"}, {"repo", p.repo}, {"target", p.target}, {"notes", p.notes},
-       {"steps", nlohmann::json::array()}};
+       {"effort", p.effort}, {"steps", nlohmann::json::array()}};
   for (auto& s : p.steps) j["steps"].push_back(s);
 }
 
@@ -149,7 +172,14 @@ std::string render_markdown(const Plan& p) {
   std::string md = fmt::format("# Migration plan: {} -> {}\n\n", p.repo, p.target);
   for (auto& n : p.notes) md += "- " + n + "\n";
   if (!p.notes.empty()) md += "\n";
-  md += "| step | phase | action | risk | findings | title |\n|---|---|---|---|---:|---|\n";
+  std::map<std::string, size_t> buckets;
+  for (auto& [file, e] : p.effort) ++buckets[e];
+  md += fmt::format("Effort by file after codemods: {} none, {} low, {} medium, {} high.\n\n", buckets["none"],
+                    buckets["low"], buckets["medium"], buckets["high"]);
+  for (auto& [file, e] : p.effort) {
+    if (e == "high") md += fmt::format("- high: `{}`\n", file);
+  }
+  md += "\n| step | phase | action | risk | findings | title |\n|---|---|---|---|---:|---|\n";
   for (auto& s : p.steps) {
     md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", s.id, to_string(s.phase), to_string(s.action), s.risk,
                       s.findings.size(), s.title);

@@ -64,4 +64,14 @@ TEST(Plan, MarkdownNamesEveryStepAndHowItIsVerified) {
   EXPECT_NE(md.find("`train.py:3` py.cuda-method — → npu"), std::string::npos);
 }
 
+TEST(Plan, EffortBucketsByWhatIsLeftAfterCodemods) {
+  auto p = make_plan(sample(), "repo", "ascend-a2");
+  EXPECT_EQ(p.effort["train.py"], "none");         // every site has a codemod
+  EXPECT_EQ(p.effort["model.py"], "medium");       // a recipe
+  EXPECT_EQ(p.effort["k.cu"], "high");             // a custom kernel
+  EXPECT_EQ(p.effort["requirements.txt"], "low");  // packaging only
+  auto md = render_markdown(p);
+  EXPECT_NE(md.find("Effort by file after codemods: 2 none, 1 low, 1 medium, 1 high."), std::string::npos) << md;
+}
+
 }  // namespace kcat::plan

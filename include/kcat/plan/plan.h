@@ -2,6 +2,7 @@
 // Plan / Step: the ordered work of a migration, from findings + target (+ environment).
 // `kcat plan` prints it; `kcat migrate` executes it step by step, one commit per step.
 #include <nlohmann/json_fwd.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,13 @@ struct Plan {
   std::string target;              // e.g. "ascend-a2"
   std::vector<Step> steps;
   std::vector<std::string> notes;  // route choices and other explanations
+  // Effort per file by what is left after codemods: none | low | medium | high.
+  std::map<std::string, std::string> effort;
 };
+
+// none: nothing left after codemods; low: only warnings or packaging; medium: recipes or up to
+// three blocking sites to read; high: more, or custom kernels / build changes.
+std::string effort_for(const std::vector<Finding>& file_findings);
 
 const char* to_string(Phase p) noexcept;
 const char* to_string(Action a) noexcept;
