@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "kcat/core/error.h"
@@ -23,6 +25,59 @@ toml::table parse(const std::filesystem::path& file) {
 std::string str(const toml::table& t, const char* k) { return t[k].value_or(std::string{}); }
 
 }  // namespace
+
+namespace {
+
+// Splits "0.9.0rc1.post2" into comparable pieces: numbers, and a rank for the letters between.
+std::vector<std::pair<int, long>> pieces(std::string_view v) {
+  v = v.substr(0, v.find('+'));
+  if (!v.empty() && (v[0] == 'v' || v[0] == 'V')) v.remove_prefix(1);
+  std::vector<std::pair<int, long>> out;
+  size_t i = 0;
+  while (i < v.size()) {
+    if (std::isdigit(static_cast<unsigned char>(v[i]))) {
+      long n = 0;
+      while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) n = n * 10 + (v[i++] - '0');
+      out.push_back({1, n});
+    } else if (std::isalpha(static_cast<unsigned char>(v[i]))) {
+      std::string w;
+      while (i < v.size() && std::isalpha(static_cast<unsigned char>(v[i]))) w += static_cast<char>(std::tolower(v[i++]));
+      // pre-releases sort before the release (rank < 1), post after; RC/alpha in CANN alike
+      int rank = w == "dev" ? -4 : (w == "a" || w == "alpha") ? -3 : (w == "b" || w == "beta") ? -2
+               : (w == "rc" || w == "c") ? -1 : w == "post" ? 2 : 0;
+      out.push_back({rank, 0});
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int compare_versions(std::string_view a, std::string_view b) {
+  auto x = pieces(a), y = pieces(b);
+  size_t n = std::max(x.size(), y.size());
+  for (size_t i = 0; i < n; ++i) {
+    // A missing piece compares as the release itself (rank 1, value 0): 0.8.5 == 0.8.5.0 < 0.8.5.post1
+    auto p = i < x.size() ? x[i] : std::pair<int, long>{1, 0};
+    auto q = i < y.size() ? y[i] : std::pair<int, long>{1, 0};
+    if (p.first != q.first) return p.first < q.first ? -1 : 1;
+    if (p.second != q.second) return p.second < q.second ? -1 : 1;
+  }
+  return 0;
+}
+
+bool satisfies(std::string_view version, std::string_view op, std::string_view bound) {
+  int c = compare_versions(version, bound);
+  if (op == "==") return c == 0;
+  if (op == "!=") return c != 0;
+  if (op == ">=") return c >= 0;
+  if (op == "<=") return c <= 0;
+  if (op == ">") return c > 0;
+  if (op == "<") return c < 0;
+  return true;
+}
 
 std::string release_of(std::string_view v) {
   auto s = std::string(v.substr(0, v.find('+')));
@@ -65,6 +120,18 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
   auto va = dir / "versions" / "vllm_ascend.toml";
   if (std::filesystem::exists(va, ec)) {
     auto doc = parse(va);
+    for (auto [key, pkg] : {std::pair{"vllm_ascend_note", "vllm-ascend"}, std::pair{"vllm_note", "vllm"}}) {
+      if (auto* a = doc[key].as_array()) {
+        for (auto& n : *a) {
+          auto& t = *n.as_table();
+          RequirementNote note{pkg, str(t, std::string(pkg) == "vllm" ? "vllm" : "vllm_ascend"), {}, str(t, "source")};
+          if (auto* r = t["requires"].as_array()) {
+            for (auto& x : *r) note.needs.push_back(x.value_or(std::string{}));
+          }
+          m.notes.push_back(std::move(note));
+        }
+      }
+    }
     if (auto* a = doc["vllm_ascend"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();

@@ -48,4 +48,29 @@ TEST(Versions, ReleaseOf) {
   EXPECT_EQ(release_of("8.0.0"), "8.0.0");
 }
 
+TEST(Versions, CompareAndSatisfy) {
+  EXPECT_LT(compare_versions("2.9.0", "2.10.0"), 0);
+  EXPECT_LT(compare_versions("0.8.5", "0.8.5.post1"), 0);
+  EXPECT_LT(compare_versions("0.9.0rc1", "0.9.0"), 0);
+  EXPECT_LT(compare_versions("0.9.0rc1", "0.9.0rc2"), 0);
+  EXPECT_EQ(compare_versions("2.6.0+cu118", "2.6.0"), 0);
+  EXPECT_EQ(compare_versions("v0.8.5", "0.8.5.0"), 0);
+  EXPECT_LT(compare_versions("8.1.RC1", "8.1.0"), 0);
+  EXPECT_FALSE(satisfies("4.46.3", ">=", "4.51.1"));
+  EXPECT_TRUE(satisfies("4.57.4", ">=", "4.51.1"));
+  EXPECT_TRUE(satisfies("1.26.4", "<", "2.0.0"));
+}
+
+TEST(Versions, RequirementNotesAreLoaded) {
+  auto m = VersionMatrix::load(test::source_dir() / "patches");
+  bool vllm = false, va = false;
+  for (auto& n : m.notes) {
+    EXPECT_FALSE(n.source.empty());
+    vllm |= n.package == "vllm" && n.version == "0.8.5" && n.needs == std::vector<std::string>{"transformers>=4.51.1"};
+    va |= n.package == "vllm-ascend" && n.version == "0.8.5rc1";
+  }
+  EXPECT_TRUE(vllm);
+  EXPECT_TRUE(va);
+}
+
 }  // namespace kcat::kb

@@ -20,10 +20,19 @@ struct VllmAscendRow {
   std::string vllm_ascend, vllm, python, cann, torch, torch_npu, source;
 };
 
+// Requirements of one release, e.g. vllm-ascend 0.8.5rc1 needs numpy<2.0.0.
+struct RequirementNote {
+  std::string package;   // "vllm-ascend" or "vllm"
+  std::string version;
+  std::vector<std::string> needs;  // e.g. "numpy<2.0.0"
+  std::string source;
+};
+
 struct VersionMatrix {
   std::vector<TorchNpuRow> torch_npu;
   std::vector<TorchPythonRow> torch_python;
   std::vector<VllmAscendRow> vllm_ascend;
+  std::vector<RequirementNote> notes;
 
   static VersionMatrix load(const std::filesystem::path& data_dir);
   // The first (newest) row for a torch_npu version; a version's local part (+cpu) is ignored.
@@ -34,6 +43,12 @@ struct VersionMatrix {
   // Problems found in the data itself: missing sources, one version mapped two ways.
   std::vector<std::string> contradictions() const;
 };
+
+// Compares release versions segment by segment ("2.10.0" > "2.9.0"; "0.8.5.post1" > "0.8.5";
+// "0.9.0rc1" < "0.9.0"); a local part (+cu118) is ignored. Returns <0, 0, >0.
+int compare_versions(std::string_view a, std::string_view b);
+// "transformers>=4.51.1" is satisfied by "4.46.3"? Operators: == != >= <= > < (one clause).
+bool satisfies(std::string_view version, std::string_view op, std::string_view bound);
 
 // "2.5.1+cpu" -> "2.5.1"; "8.1.RC1.alpha001" -> "8.1.RC1" (a CANN build suffix is not its release).
 std::string release_of(std::string_view version);

@@ -1,0 +1,70 @@
+#include "kcat/env/requirements.h"
+
+#include <gtest/gtest.h>
+
+#include "kcat/core/error.h"
+#include "testsupport/support.h"
+
+namespace kcat::env {
+
+namespace {
+kb::VersionMatrix matrix() { return kb::VersionMatrix::load(test::source_dir() / "patches"); }
+bool has_line(const Solution& s, const std::string& prefix) {
+  for (auto& l : s.lines) {
+    if (l.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST(Requirements, DeepSeekOcr2LikeOnCann81) {
+  auto s = solve(test::fixtures_dir() / "env/ocr2-like", "8.1.RC1", matrix());
+  EXPECT_EQ(s.cann, "8.1.RC1");
+  EXPECT_EQ(s.torch, "2.5.1");
+  EXPECT_EQ(s.torch_npu, "2.5.1");
+  ASSERT_TRUE(s.vllm_ascend);
+  EXPECT_EQ(s.vllm_ascend->vllm_ascend, "0.8.5rc1");
+  EXPECT_EQ(s.vllm_ascend->vllm, "0.8.5.post1");
+  EXPECT_EQ(s.python, ">= 3.9, < 3.12");
+  EXPECT_TRUE(has_line(s, "torch==2.5.1  # kcat:"));
+  EXPECT_TRUE(has_line(s, "torch-npu==2.5.1"));
+  EXPECT_TRUE(has_line(s, "vllm-ascend==0.8.5rc1"));
+  EXPECT_TRUE(has_line(s, "--extra-index-url https://download.pytorch.org/whl/cpu"));
+  bool flash = false;
+  for (auto& d : s.dropped) flash |= d.what.find("flash-attn") != std::string::npos && d.replacement.find("npu_fusion_attention") != std::string::npos;
+  EXPECT_TRUE(flash);
+  // Two real conflicts: vLLM 0.8.5 needs a newer transformers, vllm-ascend 0.8.5rc1 an older torchvision.
+  bool transformers = false, torchvision = false;
+  for (auto& c : s.conflicts) {
+    transformers |= c.explanation.find("transformers>=4.51.1") != std::string::npos &&
+                    c.source.find("DeepSeek-OCR-2") != std::string::npos;
+    torchvision |= c.explanation.find("torchvision<0.21.0") != std::string::npos;
+  }
+  EXPECT_TRUE(transformers);
+  EXPECT_TRUE(torchvision);
+  EXPECT_TRUE(has_line(s, "transformers==4.46.3"));  // kept as pinned: the conflict is for a person
+}
+
+TEST(Requirements, WithoutCannTheProjectsVllmChoosesTheRow) {
+  auto s = solve(test::fixtures_dir() / "env/ocr2-like", "", matrix());
+  ASSERT_TRUE(s.vllm_ascend);
+  EXPECT_EQ(s.vllm_ascend->vllm_ascend, "0.8.5rc1");
+}
+
+TEST(Requirements, PlainTorchProjectAndErrors) {
+  test::TempDir dir;
+  test::write(dir / "requirements.txt", "-r base.txt\n# a comment\nxformers>=0.0.20\n");
+  test::write(dir / "base.txt", "torch==2.1.2+cu118\nnumpy<2\n");
+  auto s = solve(dir.path(), "8.0.0", matrix());
+  EXPECT_EQ(s.torch_npu, "2.4.0.post2");
+  EXPECT_EQ(s.torch, "2.4.0");
+  EXPECT_FALSE(s.vllm_ascend);
+  EXPECT_TRUE(s.conflicts.empty());
+  EXPECT_TRUE(has_line(s, "numpy<2"));
+  EXPECT_TRUE(has_line(s, "# xformers>=0.0.20  # kcat: dropped"));
+  EXPECT_THROW(solve(dir.path(), "7.7.7", matrix()), Error);
+  test::TempDir empty;
+  EXPECT_THROW(solve(empty.path(), "", matrix()), Error);
+}
+
+}  // namespace kcat::env
