@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <toml++/toml.h>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
@@ -159,6 +160,66 @@ std::vector<Line> install_lines(const fs::path& file) {
   return out;
 }
 
+// pyproject.toml [project].dependencies and optional-dependencies.
+std::vector<Line> pyproject_lines(const fs::path& file) {
+  std::vector<Line> out;
+  toml::table doc;
+  try {
+    doc = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
+                fmt::format("{}:{}", file.string(), e.source().begin.line));
+  }
+  auto add = [&](const toml::array* a) {
+    if (!a) return;
+    for (auto& v : *a) {
+      if (auto str = v.value<std::string>()) out.push_back(parse_line(*str, "pyproject.toml"));
+    }
+  };
+  add(doc["project"]["dependencies"].as_array());
+  if (auto* opt = doc["project"]["optional-dependencies"].as_table()) {
+    for (auto& [k, v] : *opt) add(v.as_array());
+  }
+  return out;
+}
+
+// setup.py install_requires=[...]: the string literals of the list (not executed).
+std::vector<Line> setup_py_lines(const fs::path& file) {
+  std::vector<Line> out;
+  auto text = read_file(file);
+  std::string list;
+  static const RE2 re(R"(install_requires\s*=\s*\[([^\]]*)\])");
+  if (!RE2::PartialMatch(text, re, &list)) return out;
+  re2::StringPiece in(list);
+  std::string item;
+  while (RE2::FindAndConsume(&in, R"([\"']([^\"']+)[\"'])", &item)) out.push_back(parse_line(item, "setup.py"));
+  return out;
+}
+
+// environment.yml: `- name=1.0` conda entries and the `- pip:` list beneath them.
+std::vector<Line> conda_lines(const fs::path& file) {
+  std::vector<Line> out;
+  std::istringstream in(read_file(file));
+  std::string raw;
+  bool deps = false;
+  while (std::getline(in, raw)) {
+    if (raw.rfind("dependencies:", 0) == 0) {
+      deps = true;
+      continue;
+    }
+    if (!raw.empty() && !std::isspace(static_cast<unsigned char>(raw[0])) && raw[0] != '-') deps = false;
+    std::string item;
+    if (!deps || !RE2::FullMatch(raw, R"(\s*-\s+([^#:]+?)\s*)", &item)) continue;
+    // conda's `name=1.0` is pip's `name==1.0`
+    std::string name, ver;
+    if (RE2::FullMatch(item, R"(([A-Za-z0-9_.-]+)=([^=]\S*))", &name, &ver)) item = name + "==" + ver;
+    auto l = parse_line(item, file.filename().string());
+    if (l.name == "python" || l.name == "pip") continue;  // conda's own, not a pip requirement
+    out.push_back(l);
+  }
+  return out;
+}
+
 }  // namespace
 
 Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionMatrix& m) {
@@ -179,8 +240,17 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
     lines.insert(lines.end(), more.begin(), more.end());
     s.read.push_back(f.filename().string());
   }
+  // Declared dependencies the requirement files do not repeat.
+  std::vector<Line> declared;
+  for (auto [name, reader] : {std::pair{"pyproject.toml", &pyproject_lines}, std::pair{"setup.py", &setup_py_lines},
+                              std::pair{"environment.yml", &conda_lines}, std::pair{"environment.yaml", &conda_lines}}) {
+    if (!fs::is_regular_file(repo / name, ec)) continue;
+    auto more = reader(repo / name);
+    s.read.push_back(name);
+    declared.insert(declared.end(), more.begin(), more.end());
+  }
   // Install lines in the README and scripts add packages the requirement files do not list.
-  std::vector<Line> extra;
+  std::vector<Line> extra = declared;
   for (auto& e : fs::recursive_directory_iterator(repo, fs::directory_options::skip_permission_denied, ec)) {
     auto n = e.path().filename().string();
     if (e.path().string().find("/.") != std::string::npos) continue;

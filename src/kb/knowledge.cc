@@ -77,6 +77,14 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
         }
       }
     }
+    if (auto* arr = doc["perf"].as_array()) {
+      for (auto& node : *arr) {
+        auto* t = node.as_table();
+        if (!t) continue;
+        kb.perf_.push_back({need(*t, "name", env_file), need(*t, "value", env_file), (*t)["for"].value_or(std::string{}),
+                            need(*t, "what", env_file), need(*t, "source", env_file)});
+      }
+    }
   }
   return kb;
 }

@@ -67,4 +67,21 @@ TEST(Requirements, PlainTorchProjectAndErrors) {
   EXPECT_THROW(solve(empty.path(), "", matrix()), Error);
 }
 
+TEST(Requirements, ReadsPyprojectSetupPyAndEnvironmentYml) {
+  test::TempDir dir;
+  test::write(dir / "pyproject.toml", "[project]\nname = \"m\"\ndependencies = [\"torch==2.6.0\", \"flash-attn>=2\"]\n"
+                                      "[project.optional-dependencies]\nserve = [\"vllm==0.8.5\"]\n");
+  test::write(dir / "setup.py", "from setuptools import setup\nsetup(name='m', install_requires=['xformers', \"einops>=0.6\"])\n");
+  test::write(dir / "environment.yml", "name: m\ndependencies:\n  - python=3.10\n  - pip:\n    - bitsandbytes==0.41.0\n");
+  auto s = solve(dir.path(), "8.1.RC1", matrix());
+  EXPECT_EQ(s.read, (std::vector<std::string>{"pyproject.toml", "setup.py", "environment.yml"}));
+  std::vector<std::string> dropped;
+  for (auto& d : s.dropped) dropped.push_back(d.what);
+  EXPECT_EQ(dropped, (std::vector<std::string>{"flash-attn>=2", "xformers", "bitsandbytes==0.41.0"}));
+  ASSERT_TRUE(s.vllm_ascend);  // vLLM is used through the optional dependency
+  EXPECT_EQ(s.vllm_ascend->vllm_ascend, "0.8.5rc1");
+  EXPECT_TRUE(has_line(s, "einops>=0.6"));
+  EXPECT_FALSE(has_line(s, "python"));  // conda's python=3.10 is not a pip requirement
+}
+
 }  // namespace kcat::env

@@ -41,6 +41,18 @@ TEST(KnowledgeBase, ShippedMapsAreSourcedAndConsistent) {
   }
 }
 
+TEST(KnowledgeBase, RecommendedPerformanceVariablesSayWhatTheyDo) {
+  auto kb = KnowledgeBase::load(test::source_dir() / "patches");
+  ASSERT_GE(kb.performance_env().size(), 5u);
+  bool task_queue = false;
+  for (auto& p : kb.performance_env()) {
+    EXPECT_FALSE(p.what.empty()) << p.name;
+    EXPECT_FALSE(p.source.empty()) << p.name;
+    task_queue |= p.name == "TASK_QUEUE_ENABLE" && p.value == "2";
+  }
+  EXPECT_TRUE(task_queue);
+}
+
 TEST(KnowledgeBase, AnnotateKeepsSupportedCodemodsAndWithdrawsTheRest) {
   auto kb = KnowledgeBase::load(test::source_dir() / "patches");
   std::vector<Finding> fs = {api_finding("torch.cuda.synchronize"), api_finding("torch.cuda.memory_usage"),

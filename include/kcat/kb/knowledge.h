@@ -4,6 +4,7 @@
 // Ascend verdict, and a codemod that would produce a call without an NPU equivalent is withdrawn.
 #include <filesystem>
 #include <map>
+#include <vector>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct EnvEntry {
   std::string source;
 };
 
+// A recommended performance setting (not a rename of a CUDA variable).
+struct PerfEnv {
+  std::string name, value, applies_to, what, source;
+};
+
 class KnowledgeBase {
  public:
   // Loads api_map.toml and env_map.toml from data_dir (missing files mean an empty map).
@@ -39,10 +45,12 @@ class KnowledgeBase {
 
   const std::map<std::string, ApiEntry>& apis() const { return apis_; }
   const std::map<std::string, EnvEntry>& envs() const { return envs_; }
+  const std::vector<PerfEnv>& performance_env() const { return perf_; }
 
  private:
   std::map<std::string, ApiEntry> apis_;
   std::map<std::string, EnvEntry> envs_;
+  std::vector<PerfEnv> perf_;
 };
 
 }  // namespace kcat::kb
