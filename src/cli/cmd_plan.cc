@@ -5,6 +5,7 @@
 #include "kcat/cli/command.h"
 #include "kcat/cli/common.h"
 #include "kcat/cli/migrate.h"
+#include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/plan/plan.h"
 #include "kcat/scan/scanner.h"
@@ -18,6 +19,7 @@ struct PlanCmd {
   std::string format = "markdown";
   std::string output;
   std::vector<std::string> rules;
+  std::string doctor;  // JSON from `kcat doctor --format json`
 };
 
 void run(const PlanCmd& o) {
@@ -32,6 +34,19 @@ void run(const PlanCmd& o) {
   load_knowledge_base().annotate(r.findings);
   auto root = std::filesystem::canonical(o.path);
   auto p = plan::make_plan(r.findings, root.filename().string(), o.target);
+  if (!o.doctor.empty()) {
+    std::vector<env::Check> checks;
+    try {
+      auto j = nlohmann::json::parse(read_file(o.doctor));
+      for (auto& c : j.at("checks")) {
+        checks.push_back({c.value("what", ""), c.value("found", ""), c.value("expected", ""), c.value("status", ""),
+                          c.value("fix", "")});
+      }
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::Usage, std::string("not the output of `kcat doctor --format json`: ") + e.what(), o.doctor);
+    }
+    plan::add_environment(p, checks);
+  }
   std::string text;
   if (o.format == "json") {
     nlohmann::json j = p;
@@ -59,6 +74,8 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("-f,--format", o->format, "markdown or json")->check(CLI::IsMember({"markdown", "json"}));
   cmd->add_option("-o,--output", o->output, "Write to FILE instead of standard output");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
+  cmd->add_option("--doctor", o->doctor, "The host's environment: JSON from `kcat doctor --format json`")
+      ->check(CLI::ExistingFile);
   cmd->callback([o, &g] {
     run(*o);
     g.exit_code = 0;

@@ -156,6 +156,30 @@ Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std
   return plan;
 }
 
+void add_environment(Plan& plan, const std::vector<env::Check>& checks) {
+  Step s;
+  s.id = "environment-host";
+  s.phase = Phase::Environment;
+  s.action = Action::Manual;
+  s.risk = "low";
+  s.title = "Fix the host before porting: what kcat doctor found";
+  size_t failing = 0;
+  for (auto& c : checks) {
+    if (c.status != "mismatch" && c.status != "missing") continue;
+    ++failing;
+    s.rationale += fmt::format("{} {} (found {}, expected {}): {}; ", c.what, c.status, c.found,
+                               c.expected.empty() ? "-" : c.expected, c.fix);
+  }
+  if (failing == 0) {
+    plan.notes.push_back("kcat doctor: the host is ready (CANN, driver, torch / torch_npu match the version matrix)");
+    return;
+  }
+  s.rationale += "verified by running kcat doctor again";
+  s.status_reason = fmt::format("{} check(s) failed", failing);
+  plan.steps.insert(plan.steps.begin(), std::move(s));
+  plan.notes.push_back(fmt::format("kcat doctor: {} host check(s) fail; see step environment-host", failing));
+}
+
 void to_json(nlohmann::json& j, const Step& s) {
   j = {{"id", s.id}, {"phase", to_string(s.phase)}, {"action", to_string(s.action)}, {"title", s.title},
        {"verify", s.rationale}, {"risk", s.risk}, {"recipe", s.recipe}, {"status", to_string(s.status)},

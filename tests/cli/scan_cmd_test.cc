@@ -130,6 +130,12 @@ TEST(PlanCommand, MarkdownAndJson) {
   EXPECT_EQ(j["schema"], "kcat-plan/1");
   EXPECT_GT(j["steps"].size(), 3u);
   EXPECT_EQ(test::kcat({"plan", dir.path().string(), "--target", "gpu"}).exit_code, 2);
+  test::write(dir / "doctor.json", R"({"checks": [{"what": "torch_npu", "found": "not installed", "expected": "2.5.1",
+                                                  "status": "missing", "fix": "pip install torch-npu==2.5.1"}]})");
+  auto withenv = test::kcat({"plan", dir.path().string(), "--doctor", (dir / "doctor.json").string()});
+  EXPECT_NE(withenv.out.find("environment-host"), std::string::npos) << withenv.out;
+  test::write(dir / "bad.json", "{}");
+  EXPECT_EQ(test::kcat({"plan", dir.path().string(), "--doctor", (dir / "bad.json").string()}).exit_code, 2);
 }
 
 }  // namespace kcat

@@ -64,6 +64,20 @@ TEST(Plan, MarkdownNamesEveryStepAndHowItIsVerified) {
   EXPECT_NE(md.find("`train.py:3` py.cuda-method — → npu"), std::string::npos);
 }
 
+TEST(Plan, TheDoctorsFailingChecksComeFirst) {
+  auto p = make_plan(sample(), "repo", "ascend-a2");
+  add_environment(p, {{"torch", "2.6.0", "2.5.1", "mismatch", "pip install torch==2.5.1"},
+                      {"CANN toolkit", "8.1.RC1", "", "ok", ""}});
+  ASSERT_EQ(p.steps.front().id, "environment-host");
+  EXPECT_EQ(p.steps.front().action, Action::Manual);
+  EXPECT_NE(p.steps.front().rationale.find("pip install torch==2.5.1"), std::string::npos);
+  EXPECT_EQ(p.steps.front().rationale.find("CANN toolkit"), std::string::npos);
+  auto ready = make_plan(sample(), "repo", "ascend-a2");
+  add_environment(ready, {{"torch", "2.5.1", "2.5.1", "ok", ""}});
+  EXPECT_NE(ready.steps.front().id, "environment-host");
+  EXPECT_NE(ready.notes.back().find("ready"), std::string::npos);
+}
+
 TEST(Plan, EffortBucketsByWhatIsLeftAfterCodemods) {
   auto p = make_plan(sample(), "repo", "ascend-a2");
   EXPECT_EQ(p.effort["train.py"], "none");         // every site has a codemod

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kcat/core/finding.h"
+#include "kcat/env/doctor.h"
 
 namespace kcat::plan {
 
@@ -55,6 +56,10 @@ Phase phase_for_category(std::string_view category) noexcept;
 // Deterministic: the same findings and target give the same plan (steps ordered by phase, then
 // action, findings in stable order).
 Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target);
+
+// The doctor's environment in the plan: its failing checks become the first environment step
+// (for a person, each with its fix command), ahead of every code change.
+void add_environment(Plan& plan, const std::vector<env::Check>& checks);
 
 void to_json(nlohmann::json& j, const Step& s);
 void to_json(nlohmann::json& j, const Plan& p);
