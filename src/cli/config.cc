@@ -7,6 +7,7 @@
 #include <set>
 
 #include "kcat/core/error.h"
+#include "kcat/kb/toml_json.h"
 
 namespace kcat::cli {
 
@@ -25,13 +26,7 @@ Config load_config(const std::filesystem::path& repo, const std::string& explici
     c.file = std::filesystem::path(home) / ".config/kcat/kcat.toml";
   }
   if (c.file.empty()) return c;
-  toml::table doc;
-  try {
-    doc = toml::parse_file(c.file.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
-                fmt::format("{}:{}", c.file.string(), e.source().begin.line), "see docs/ci.md for kcat.toml");
-  }
+  auto doc = kb::parse_toml_file(c.file, "see docs/ci.md for kcat.toml");
   static const std::set<std::string> known = {"after_edit", "after_build", "after_bench", "before_commit"};
   if (auto* hooks = doc["hooks"].as_table()) {
     for (auto& [k, v] : *hooks) {

@@ -10,6 +10,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/glob.h"
+#include "kcat/kb/toml_json.h"
 
 namespace kcat::env {
 
@@ -163,13 +164,7 @@ std::vector<Line> install_lines(const fs::path& file) {
 // pyproject.toml [project].dependencies and optional-dependencies.
 std::vector<Line> pyproject_lines(const fs::path& file) {
   std::vector<Line> out;
-  toml::table doc;
-  try {
-    doc = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
-                fmt::format("{}:{}", file.string(), e.source().begin.line));
-  }
+  auto doc = kb::parse_toml_file(file);
   auto add = [&](const toml::array* a) {
     if (!a) return;
     for (auto& v : *a) {

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include "kcat/core/error.h"
+#include "kcat/kb/toml_json.h"
 
 namespace kcat::kb {
 
@@ -22,13 +23,7 @@ std::vector<FusedOp> load_fused_ops(const std::filesystem::path& dir) {
   auto file = dir / "fused_ops.toml";
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return out;
-  toml::table doc;
-  try {
-    doc = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
-                fmt::format("{}:{}", file.string(), e.source().begin.line));
-  }
+  auto doc = parse_toml_file(file);
   if (auto* arr = doc["op"].as_array()) {
     for (auto& n : *arr) {
       auto& t = *n.as_table();

@@ -4,19 +4,11 @@
 #include <toml++/toml.h>
 
 #include "kcat/core/error.h"
+#include "kcat/kb/toml_json.h"
 
 namespace kcat::kb {
 
 namespace {
-
-toml::table parse(const std::filesystem::path& file) {
-  try {
-    return toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::Usage, std::string("invalid TOML: ") + std::string(e.description()),
-                fmt::format("{}:{}", file.string(), e.source().begin.line));
-  }
-}
 
 std::string need(const toml::table& t, const char* key, const std::filesystem::path& file) {
   auto v = t[key].value<std::string>();
@@ -34,7 +26,7 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
   std::error_code ec;
   auto api_file = dir / "api_map.toml";
   if (std::filesystem::exists(api_file, ec)) {
-    auto doc = parse(api_file);
+    auto doc = parse_toml_file(api_file);
     if (auto* arr = doc["api"].as_array()) {
       for (auto& node : *arr) {
         auto* t = node.as_table();
@@ -58,7 +50,7 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
   }
   auto env_file = dir / "env_map.toml";
   if (std::filesystem::exists(env_file, ec)) {
-    auto doc = parse(env_file);
+    auto doc = parse_toml_file(env_file);
     if (auto* arr = doc["env"].as_array()) {
       for (auto& node : *arr) {
         auto* t = node.as_table();

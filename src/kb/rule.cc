@@ -114,14 +114,7 @@ std::string RuleSet::fingerprint() const {
 }
 
 std::vector<Rule> load_rule_file(const std::filesystem::path& file) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::Usage, std::string("invalid TOML: ") + std::string(e.description()),
-                fmt::format("{}:{}:{}", file.string(), e.source().begin.line, e.source().begin.column),
-                "fix the syntax; see docs/rules.md for the rule format");
-  }
+  auto doc = parse_toml_file(file, "fix the syntax; see docs/rules.md for the rule format");
   std::vector<Rule> out;
   auto* arr = doc["rule"].as_array();
   if (!arr) {

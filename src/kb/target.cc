@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kcat/core/error.h"
+#include "kcat/kb/toml_json.h"
 
 namespace kcat::kb {
 
@@ -23,13 +24,7 @@ std::vector<Target> load_targets(const std::filesystem::path& dir) {
   }
   std::sort(files.begin(), files.end());
   for (auto& f : files) {
-    toml::table doc;
-    try {
-      doc = toml::parse_file(f.string());
-    } catch (const toml::parse_error& e) {
-      throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
-                  fmt::format("{}:{}", f.string(), e.source().begin.line));
-    }
+    auto doc = parse_toml_file(f);
     auto* arr = doc["target"].as_array();
     if (!arr) continue;
     for (auto& n : *arr) {

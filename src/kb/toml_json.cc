@@ -1,5 +1,9 @@
 #include "kcat/kb/toml_json.h"
 
+#include <fmt/format.h>
+
+#include "kcat/core/error.h"
+
 namespace kcat::kb {
 
 nlohmann::json toml_to_json(const toml::node& node) {
@@ -23,6 +27,15 @@ nlohmann::json toml_to_json(const toml::node& node) {
   else if (auto* t = node.as_time()) ss << *t;
   else if (auto* dt = node.as_date_time()) ss << *dt;
   return ss.str();
+}
+
+toml::table parse_toml_file(const std::filesystem::path& file, const std::string& hint) {
+  try {
+    return toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
+                fmt::format("{}:{}:{}", file.string(), e.source().begin.line, e.source().begin.column), hint);
+  }
 }
 
 }  // namespace kcat::kb

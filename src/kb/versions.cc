@@ -8,19 +8,11 @@
 #include <map>
 
 #include "kcat/core/error.h"
+#include "kcat/kb/toml_json.h"
 
 namespace kcat::kb {
 
 namespace {
-
-toml::table parse(const std::filesystem::path& file) {
-  try {
-    return toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    throw Error(ErrorKind::Usage, "invalid TOML: " + std::string(e.description()),
-                fmt::format("{}:{}", file.string(), e.source().begin.line));
-  }
-}
 
 std::string str(const toml::table& t, const char* k) { return t[k].value_or(std::string{}); }
 
@@ -99,7 +91,7 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
   std::error_code ec;
   auto tn = dir / "versions" / "torch_npu.toml";
   if (std::filesystem::exists(tn, ec)) {
-    auto doc = parse(tn);
+    auto doc = parse_toml_file(tn);
     if (auto* a = doc["torch_npu"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
@@ -119,7 +111,7 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
   }
   auto va = dir / "versions" / "vllm_ascend.toml";
   if (std::filesystem::exists(va, ec)) {
-    auto doc = parse(va);
+    auto doc = parse_toml_file(va);
     for (auto [key, pkg] : {std::pair{"vllm_ascend_note", "vllm-ascend"}, std::pair{"vllm_note", "vllm"}}) {
       if (auto* a = doc[key].as_array()) {
         for (auto& n : *a) {
