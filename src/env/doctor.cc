@@ -60,6 +60,11 @@ void parse_npu_smi(const std::string& text, Probe& p) {
   }
 }
 
+void parse_npu_board(const std::string& text, Probe& p) {
+  RE2::PartialMatch(text, R"(Software Version\s*:\s*(\S+))", &p.driver);
+  RE2::PartialMatch(text, R"(Firmware Version\s*:\s*(\S+))", &p.firmware);
+}
+
 Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& python) {
   Probe p;
   p.where = r.describe();
@@ -68,6 +73,7 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
       r, "for f in " + home + "/ascend-toolkit/latest/*-linux/ascend_toolkit_install.info " + home +
              "/ascend-toolkit/latest/ascend_toolkit_install.info; do [ -f \"$f\" ] && cat \"$f\" && break; done"));
   parse_npu_smi(run_text(r, "npu-smi info 2>/dev/null"), p);
+  if (!p.npu_smi.empty()) parse_npu_board(run_text(r, "npu-smi info -t board -i 0 2>/dev/null"), p);
   auto py = exec::shell_quote(python);
   p.python = trim(run_text(r, py + " -c 'import sys; print(sys.version.split()[0])'"));
   auto pip = run_text(r, py + " -m pip list --format=json 2>/dev/null");
@@ -98,6 +104,7 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
                             "install the Ascend driver and firmware for the card, then check `npu-smi info`"}
                     : Check{"driver (npu-smi)", p.npu_smi + (p.chips.empty() ? "" : ", " + std::to_string(p.chips.size()) + " chip(s)"),
                             "", "ok", ""});
+  if (!p.firmware.empty()) out.push_back({"firmware", p.firmware, "", "ok", ""});
   for (auto& chip : p.chips) {
     bool ok = chip.find("(OK)") != std::string::npos;
     out.push_back({"chip " + chip.substr(0, chip.find(':')), chip.substr(chip.find(':') + 2), "Health OK",
@@ -170,7 +177,8 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
 }
 
 void to_json(nlohmann::json& j, const Probe& p) {
-  j = {{"where", p.where}, {"cann", p.cann}, {"npu_smi", p.npu_smi}, {"chips", p.chips},
+  j = {{"where", p.where}, {"cann", p.cann}, {"npu_smi", p.npu_smi}, {"driver", p.driver}, {"firmware", p.firmware},
+       {"chips", p.chips},
        {"python", p.python}, {"packages", p.packages}, {"env", p.env}};
 }
 

@@ -79,6 +79,8 @@ TEST(Doctor, ProbesARealProcessTreeThroughTheRunner) {
   auto p = probe(*runner, (test::fixtures_dir() / "env/ascend-8.1").string(), bin + "/fake-python");
   EXPECT_EQ(p.cann, "8.1.RC1.alpha001");
   EXPECT_EQ(p.npu_smi, "24.1.rc1");
+  EXPECT_EQ(p.driver, "24.1.rc1");
+  EXPECT_EQ(p.firmware, "7.5.0.1.129");
   EXPECT_EQ(p.python, "3.10.14");
   EXPECT_EQ(p.packages["torch-npu"], "2.5.1");
   auto cs = check(p, matrix());

@@ -16,6 +16,8 @@ struct Probe {
   std::string where;                              // "local" or "ssh user@host"
   std::string cann;                               // toolkit version from ascend_toolkit_install.info
   std::string npu_smi;                            // npu-smi version, empty when npu-smi did not run
+  std::string driver;                             // Software Version of `npu-smi info -t board -i 0`
+  std::string firmware;                           // Firmware Version of the same
   std::vector<std::string> chips;                 // "0: 910B3 (OK)"
   std::string python;                             // "3.10.14"
   std::map<std::string, std::string> packages;    // normalised name -> version (torch, torch-npu, ...)
@@ -36,6 +38,7 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m);
 // Parsers, exposed for tests.
 std::string parse_toolkit_info(const std::string& text);
 void parse_npu_smi(const std::string& text, Probe& p);
+void parse_npu_board(const std::string& text, Probe& p);
 
 void to_json(nlohmann::json& j, const Probe& p);
 void to_json(nlohmann::json& j, const Check& c);
