@@ -17,7 +17,9 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
   std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch, r.base_commit.substr(0, 10));
   size_t commits = 0;
   for (auto& s : r.steps) {
-    if (s.action != "codemod" && s.action != "shim") continue;
+    if (s.action != "codemod" && s.action != "shim" && !(s.action == "recipe" && !s.id.starts_with("optimize-"))) {
+      continue;
+    }
     std::cout << fmt::format("  {:<16} {:<8} {:<8} {}{}\n", s.id, s.action, s.status,
                              s.commit.empty() ? "" : s.commit.substr(0, 10) + " ", s.reason.empty() ? s.title : s.reason);
     commits += !s.commit.empty();
@@ -25,9 +27,10 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
   if (!out.changed_anything) {
     std::cout << "  nothing to change: every finding a rule can port is already ported on this branch\n";
   }
-  auto done = t.fixed_by_codemod + t.covered_by_shim;
-  std::cout << fmt::format("\n  found {}; fixed by codemod {}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} blocking)\n",
+  auto done = t.fixed_by_codemod + t.fixed_by_recipe + t.covered_by_shim;
+  std::cout << fmt::format("\n  found {}; fixed by codemod {}{}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} blocking)\n",
                            t.found, t.fixed_by_codemod,
+                           t.fixed_by_recipe ? fmt::format("; by recipe {}", t.fixed_by_recipe) : "",
                            t.covered_by_shim ? fmt::format("; covered by the shim at run time {}", t.covered_by_shim) : "",
                            t.found - done, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
   // The top of what is left, grouped by what will handle it.
@@ -80,6 +83,8 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--author", o->author, "Commit author \"Name <email>\" (default: git config user.name/email)");
   cmd->add_flag("--init", o->init, "Make the folder a git repository with an initial commit if it is not one");
   cmd->add_flag("--resume", o->resume, "Continue the latest interrupted run");
+  cmd->add_flag("!--no-optimize", o->optimize,
+                "Skip the optimize phase (it runs when kcat.toml has [bench]; see kcat help optimize)");
   cmd->add_flag("--update", o->update,
                 "Upstream moved on: replay the migration branch onto it (rebase), re-scan, port what is new");
   cmd->add_option("--onto", o->onto, "With --update: the new upstream (default: the branch the migration started from)");
@@ -97,7 +102,19 @@ void setup(CLI::App& root, Globals& g) {
       g.exit_code = static_cast<int>(ExitCode::Budget);
       return;
     }
-    g.exit_code = out.report.totals().blocking_left ? 1 : 0;
+    if (out.optimized && !out.report.iterations.empty()) {
+      auto& rep = out.report;
+      double best = rep.baseline.value_or(0);
+      for (auto& it : rep.iterations) {
+        if (it.kept) best = it.metric;
+      }
+      std::cout << fmt::format("  optimize: baseline {:.2f} {}, best {:.2f} {}{}\n", rep.baseline.value_or(0),
+                               rep.metric_unit, best, rep.metric_unit,
+                               rep.target_metric ? fmt::format(" (target {:.2f}: {})", *rep.target_metric,
+                                                               out.target_missed ? "missed" : "met")
+                                                 : "");
+    }
+    g.exit_code = out.report.totals().blocking_left || out.target_missed ? 1 : 0;
   });
 }
 

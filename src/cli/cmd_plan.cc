@@ -7,6 +7,8 @@
 #include "kcat/cli/migrate.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/route.h"
 #include "kcat/plan/plan.h"
 #include "kcat/scan/scanner.h"
 
@@ -20,6 +22,7 @@ struct PlanCmd {
   std::string output;
   std::vector<std::string> rules;
   std::string doctor;  // JSON from `kcat doctor --format json`
+  std::string route;   // a route id from patches/routes (default: the highest expected throughput)
 };
 
 void run(const PlanCmd& o) {
@@ -34,6 +37,7 @@ void run(const PlanCmd& o) {
   load_knowledge_base().annotate(r.findings);
   auto root = std::filesystem::canonical(o.path);
   auto p = plan::make_plan(r.findings, root.filename().string(), o.target);
+  plan::add_routes(p, root, kb::load_routes(kb::default_data_dir() / "routes"), o.route);
   if (!o.doctor.empty()) {
     std::vector<env::Check> checks;
     try {
@@ -76,6 +80,8 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
   cmd->add_option("--doctor", o->doctor, "The host's environment: JSON from `kcat doctor --format json`")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--route", o->route,
+                  "A route from patches/routes for a known model (default: the highest published throughput)");
   cmd->callback([o, &g] {
     run(*o);
     g.exit_code = 0;

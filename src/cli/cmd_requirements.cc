@@ -26,6 +26,8 @@ int run(const ReqCmd& o) {
     if (s.vllm_ascend) j["vllm_ascend"] = s.vllm_ascend->vllm_ascend, j["vllm"] = s.vllm_ascend->vllm;
     for (auto& d : s.dropped) j["dropped"].push_back({{"what", d.what}, {"file", d.file}, {"replacement", d.replacement}});
     for (auto& c : s.conflicts) j["conflicts"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
+    j["resolved"] = nlohmann::json::array();
+    for (auto& c : s.resolved) j["resolved"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << env::render_summary(s);

@@ -1,4 +1,6 @@
 #include "kcat/cli/migrate.h"
+#include "kcat/cli/hooks.h"
+#include "kcat/cli/optimize.h"
 
 #include <fmt/format.h>
 
@@ -17,6 +19,9 @@
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/kb/recipe.h"
+#include "kcat/kb/route.h"
+#include "kcat/optimize/optimize.h"
 #include "kcat/kb/target.h"
 #include "kcat/patch/codemod.h"
 #include "kcat/patch/gate.h"
@@ -262,6 +267,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto rules = load_rule_catalog(o.rules);
   if (o.mode == "shim") kb::merge_rules(rules, kb::load_rules(kb::default_data_dir() / "shim").rules);
   auto kb = load_knowledge_base();
+  auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
   auto scan_all = [&] {
     scan::ScanOptions so;
     so.root = root;
@@ -302,28 +308,11 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto config = load_config(root, o.config);
   std::string current_step;
   // [hooks]: the team's own gates. Exit 2 vetoes the step; other failures are shown, not fatal.
-  auto run_hook = [&](const std::string& stage, const std::vector<std::string>& files) -> std::optional<std::string> {
-    auto it = config.hooks.find(stage);
-    if (it == config.hooks.end()) return std::nullopt;
+  auto run_hook = [&](const std::string& stage, const std::vector<std::string>& files) {
     std::string list;
     for (auto& f : files) list += (list.empty() ? "" : " ") + f;
-    exec::Command c;
-    c.shell = it->second;
-    c.cwd = root;
-    c.env = {{"KCAT_STAGE", stage}, {"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}};
-    c.timeout = std::chrono::minutes(10);
-    auto res = exec::local_runner()->run(c);
-    auto output = res.out + res.err;
-    ledger.append("hook", {{"stage", stage}, {"step", current_step}, {"command", it->second},
-                           {"result", res.describe()}, {"output", output}});
-    if (res.exit_code == 2 && !res.timed_out) {
-      return fmt::format("vetoed by the {} hook `{}`: {}", stage, it->second, output.empty() ? "(no output)" : output);
-    }
-    if (!res.ok()) {
-      std::fprintf(stderr, "kcat: warning: %s hook `%s` %s (only exit 2 vetoes):\n%s", stage.c_str(),
-                   it->second.c_str(), res.describe().c_str(), output.c_str());
-    }
-    return std::nullopt;
+    return cli::run_hook(config, stage, root, {{"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}},
+                         &ledger);
   };
 
   auto gate_options = [&](const std::string& message, const std::string& step_id, const std::string& rule_list) {
@@ -339,7 +328,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   };
 
   auto run_step = [&](const std::string& key, const std::string& step_id, const std::string& title,
-                      const patch::Patch& p, const std::vector<Finding>& applied) {
+                      const patch::Patch& p, const std::vector<Finding>& applied, const std::string& recipe_id = "") {
     std::set<std::string> files, rule_ids;
     for (auto& e : p.edits) files.insert(e.file);
     for (auto& f : applied) rule_ids.insert(f.rule_id);
@@ -357,7 +346,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     report::StepRecord rec;
     rec.id = step_id;
     rec.title = title;
-    rec.action = "codemod";
+    rec.action = recipe_id.empty() ? "codemod" : "recipe";
     try {
       g = patch::apply_verify_commit(repo, p, gate_options(p.message, step_id, rule_list));
     } catch (const Error& e) {
@@ -371,7 +360,9 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       kill_point("after-commit");
       rec.status = "done";
       rec.commit = g.commit;
-      for (auto& f : applied) fixed.push_back({f, "fixed", f.codemod, step_id, g.commit});
+      for (auto& f : applied) {
+        fixed.push_back({f, "fixed", recipe_id.empty() ? f.codemod : "recipe:" + recipe_id, step_id, g.commit});
+      }
       ledger.append("step-committed", {{"step", step_id}, {"key", key}, {"title", title}, {"commit", g.commit},
                                        {"files", g.files}, {"checks", g.checks}, {"edits", p.edits.size()},
                                        {"ms", elapsed_ms()}});
@@ -385,7 +376,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       events::emit("step-failed", {{"step", step_id}, {"reason", g.reason}});
     } else {
       rec.status = "skipped";
-      rec.reason = "nothing to change";
+      rec.reason = recipe_id.empty() ? "nothing to change"
+                                     : "recipe " + recipe_id + " found nothing it can change in this code";
     }
     records[key] = rec;
     order.push_back(key);
@@ -425,9 +417,28 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
           break;
         }
       }
+      // Then the port recipes (kind = "port") the plan names, once the codemods are done.
+      const kb::Recipe* recipe = nullptr;
+      for (size_t i = 0; !next && i < pl.steps.size(); ++i) {
+        auto& s = pl.steps[i];
+        if (s.action != plan::Action::Recipe || attempted.count(step_key(s))) continue;
+        const auto* found = recipes.find(s.recipe);
+        if (found && found->kind == "port" && optimize::why_not_applicable(*found, root, r.findings).empty()) {
+          next = &s;
+          recipe = found;
+        }
+      }
       if (!next) break;
       auto key = step_key(*next);
       attempted.insert(key);
+      if (recipe) {
+        auto p = optimize::recipe_patch(*recipe, root, r.findings);
+        p.message = fmt::format("kcat: {} for {}\n\n{}\n\nRecipe: {} (patches/recipes)\nSource: {}\n", recipe->title,
+                                o.target, recipe->description, recipe->id, recipe->source);
+        ledger.append("recipe-applying", {{"recipe", recipe->id}, {"edits", p.edits.size()}});
+        run_step(key, next->id, recipe->title, p, next->findings, recipe->id);
+        continue;
+      }
       std::vector<Finding> applied;
       auto p = patch::codemod_patch(root, next->findings, &applied);
       p.message = step_message(*next, applied, o.target);
@@ -438,6 +449,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   // What is left, from a final scan of the migrated tree.
   auto final_scan = scan_all();
   auto final_plan = plan::make_plan(final_scan.findings, rep.repo, o.target);
+  plan::add_routes(final_plan, root, kb::load_routes(kb::default_data_dir() / "routes"));
   nlohmann::json plan_json = final_plan;
   write_file_atomic(run_dir / "plan.json", plan_json.dump(2));
   write_file_atomic(root / ".kcat" / "plan.json", plan_json.dump(2));
@@ -463,13 +475,32 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     r.title = s.title;
     r.action = plan::to_string(s.action);
     r.status = s.action == plan::Action::Manual ? "needs-person" : "pending";
+    const auto* rc = s.action == plan::Action::Recipe ? recipes.find(s.recipe) : nullptr;
     r.reason = s.action == plan::Action::Llm ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
-               : s.action == plan::Action::Recipe ? "recipe " + s.recipe + " is applied by a later phase"
-                                                  : "needs a person: " + s.rationale;
+               : s.action != plan::Action::Recipe ? "needs a person: " + s.rationale
+               : !rc ? "no recipe " + s.recipe + " in the knowledge base yet: needs an LLM or a person"
+               : rc->kind == "performance" ? "recipe " + s.recipe + " is tried by the optimize phase"
+                                           : "recipe " + s.recipe + " did not match this code: needs an LLM or a person";
     rep.steps.push_back(r);
   }
+  // The last phase: with a benchmark configured ([bench] in kcat.toml), optimize until the target.
+  if (o.optimize && !out.budget_exhausted && optimize_configured(config, {})) {
+    OptimizeOverrides ov;
+    if (o.max_minutes > 0) {
+      ov.max_minutes = std::max(0.1, o.max_minutes - std::chrono::duration<double, std::ratio<60>>(
+                                                          std::chrono::steady_clock::now() - started).count());
+    }
+    auto opt = optimize_phase(repo, config, ov, final_scan.findings, run_id, ledger, rep);
+    out.optimized = true;
+    out.target_missed = opt.target && !opt.target_met;
+    out.changed_anything = out.changed_anything || std::any_of(opt.iterations.begin(), opt.iterations.end(),
+                                                               [](auto& it) { return it.outcome == "kept"; });
+  }
   auto totals = rep.totals();
-  rep.outcome = out.budget_exhausted ? "budget-exhausted" : totals.blocking_left ? "findings-left" : "done";
+  rep.outcome = out.budget_exhausted ? "budget-exhausted" : totals.blocking_left ? "findings-left"
+                : out.target_missed                        ? "target-missed"
+                : out.optimized && rep.target_metric       ? "target-met"
+                                                           : "done";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md", report::render_markdown(rep));
   write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));

@@ -372,11 +372,23 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
       auto* pinned = find(normalise(pkg));
       if (!pinned || pinned->version.empty() || normalise(pkg) == "torch-npu" || normalise(pkg) == "torch") continue;
       if (!kb::satisfies(pinned->version, op, bound)) {
-        s.conflicts.push_back({pkg + " " + pinned->version,
-                               fmt::format("{} {} requires {}, the project pins {}=={} ({}); move the pin to a version "
-                                           "that satisfies it, and re-test the code that relied on the old one",
-                                           note.package, note.version, need, pkg, pinned->version, pinned->file),
-                               note.source});
+        // Resolved: the stack's requirement wins (vLLM / vllm-ascend will not run otherwise); the
+        // line says what it was, and the report says what to re-test.
+        auto it = std::find(s.lines.begin(), s.lines.end(), pinned->text);
+        Conflict c{pkg + " " + pinned->version,
+                   fmt::format("{} {} requires {}, the project pins {}=={} ({})", note.package, note.version, need,
+                               pkg, pinned->version, pinned->file),
+                   note.source};
+        if (it != s.lines.end()) {
+          *it = fmt::format("{}{}{}  # kcat: {} {} requires it (was: {}); re-test the code that used {} {}", pkg, op,
+                            bound, note.package, note.version, pinned->text, pkg, pinned->version);
+          c.explanation += fmt::format("; pinned to {}{}{} instead: re-test the code that relied on {} {}", pkg, op,
+                                       bound, pkg, pinned->version);
+          s.resolved.push_back(std::move(c));
+        } else {
+          c.explanation += "; move the pin to a version that satisfies it, and re-test the code that relied on the old one";
+          s.conflicts.push_back(std::move(c));
+        }
       }
     }
   }
@@ -399,6 +411,7 @@ std::string render_summary(const Solution& s) {
   if (s.vllm_ascend) out += fmt::format(", vllm {}, vllm-ascend {}", s.vllm_ascend->vllm, s.vllm_ascend->vllm_ascend);
   out += fmt::format("; Python {}\n", s.python);
   for (auto& d : s.dropped) out += fmt::format("dropped: {} ({}) -> {}\n", d.what, d.file, d.replacement);
+  for (auto& c : s.resolved) out += fmt::format("resolved: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
   for (auto& c : s.conflicts) out += fmt::format("conflict: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
   return out;
 }

@@ -42,12 +42,17 @@ std::string apply_edits(const std::string& bytes, std::vector<Edit> edits) {
   return out;
 }
 
+bool creates_file(const std::vector<Edit>& edits) {
+  return !edits.empty() && std::all_of(edits.begin(), edits.end(), [](const Edit& e) { return e.begin == 0 && e.end == 0; });
+}
+
 std::vector<std::string> apply_patch(const std::filesystem::path& root, const Patch& patch) {
   std::map<std::string, std::vector<Edit>> by_file;
   for (auto& e : patch.edits) by_file[e.file].push_back(e);
   struct Change {
     std::filesystem::path path;
     std::string before, after;
+    bool created = false;
   };
   std::vector<Change> changes;
   // Everything is read and computed before the first write: a bad edit leaves the tree as it was.
@@ -57,9 +62,10 @@ std::vector<std::string> apply_patch(const std::filesystem::path& root, const Pa
       throw Error(ErrorKind::Verify, "refusing to edit a path outside the repository", file,
                   "edits must name files inside the repository");
     }
-    auto before = read_file(*full);
+    bool created = !std::filesystem::exists(*full) && creates_file(edits);
+    auto before = created ? std::string() : read_file(*full);
     auto after = apply_edits(before, edits);
-    if (after != before) changes.push_back({*full, std::move(before), std::move(after)});
+    if (after != before || created) changes.push_back({*full, std::move(before), std::move(after), created});
   }
   std::vector<std::string> written;
   for (size_t i = 0; i < changes.size(); ++i) {
@@ -67,7 +73,14 @@ std::vector<std::string> apply_patch(const std::filesystem::path& root, const Pa
       write_file_atomic(changes[i].path, changes[i].after);
       written.push_back(relative_slash(root, changes[i].path));
     } catch (...) {
-      for (size_t j = 0; j < i; ++j) write_file_atomic(changes[j].path, changes[j].before);
+      for (size_t j = 0; j < i; ++j) {
+        if (changes[j].created) {
+          std::error_code ec;
+          std::filesystem::remove(changes[j].path, ec);
+        } else {
+          write_file_atomic(changes[j].path, changes[j].before);
+        }
+      }
       throw;
     }
   }

@@ -1,5 +1,7 @@
 #include "kcat/patch/gate.h"
 
+#include <set>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -138,17 +140,31 @@ GateOutcome verify_files(const std::filesystem::path& root, const std::map<std::
 GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOptions& o) {
   auto root = repo.workdir();
   std::map<std::string, std::string> before;
-  for (auto& e : patch.edits) {
-    if (before.count(e.file)) continue;
-    auto full = resolve_within(root, e.file);
-    if (!full) throw Error(ErrorKind::Verify, "refusing to edit a path outside the repository", e.file);
-    before[e.file] = read_file(*full);
+  std::map<std::string, std::vector<Edit>> by_file;
+  for (auto& e : patch.edits) by_file[e.file].push_back(e);
+  std::set<std::string> created;
+  for (auto& [file, edits] : by_file) {
+    auto full = resolve_within(root, file);
+    if (!full) throw Error(ErrorKind::Verify, "refusing to edit a path outside the repository", file);
+    if (!std::filesystem::exists(*full) && creates_file(edits)) {
+      created.insert(relative_slash(root, *full));
+      before[file] = "";
+    } else {
+      before[file] = read_file(*full);
+    }
   }
   auto written = apply_patch(root, patch);
   std::map<std::string, std::string> changed;
   for (auto& f : written) changed[f] = before[f];
   auto roll_back = [&] {
-    for (auto& [f, old] : changed) write_file_atomic(root / f, old);  // every byte as it was
+    for (auto& [f, old] : changed) {
+      if (created.count(f)) {
+        std::error_code ec;
+        std::filesystem::remove(root / f, ec);
+      } else {
+        write_file_atomic(root / f, old);  // every byte as it was
+      }
+    }
   };
   auto vetoed = [&](const char* stage, GateOutcome& out) {
     if (!o.hook || written.empty()) return false;

@@ -210,6 +210,27 @@ std::string GitRepo::commit(const std::string& message, const std::map<std::stri
   return oid_str(&id);
 }
 
+std::string GitRepo::add_trailers_to_head(const std::map<std::string, std::string>& trailers) {
+  git_oid head;
+  check(git_reference_name_to_id(&head, impl_->repo, "HEAD"), "HEAD has no commit");
+  Commit c;
+  check(git_commit_lookup(c.out(), impl_->repo, &head), "cannot read HEAD");
+  std::string msg = git_commit_message(c.get());
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  // Join an existing trailer block (the last paragraph made of "Key: value" lines) or start one.
+  auto para = msg.rfind("\n\n");
+  bool has_block = para != std::string::npos && msg.find(": ", para) != std::string::npos &&
+                   msg.substr(para + 2).find("Kcat-") == 0;
+  msg += has_block ? "\n" : "\n\n";
+  for (auto& [k, v] : trailers) msg += k + ": " + v + "\n";
+  Signature committer;
+  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
+  git_oid id;
+  check(git_commit_amend(&id, c.get(), "HEAD", nullptr, committer.get(), nullptr, msg.c_str(), nullptr),
+        "git commit --amend failed");
+  return oid_str(&id);
+}
+
 void GitRepo::reset_hard(const std::string& id) {
   auto oid = impl_->resolve(id);
   Object obj;

@@ -183,7 +183,7 @@ void add_environment(Plan& plan, const std::vector<env::Check>& checks) {
 void to_json(nlohmann::json& j, const Step& s) {
   j = {{"id", s.id}, {"phase", to_string(s.phase)}, {"action", to_string(s.action)}, {"title", s.title},
        {"verify", s.rationale}, {"risk", s.risk}, {"recipe", s.recipe}, {"status", to_string(s.status)},
-       {"status_reason", s.status_reason}, {"findings", s.findings}};
+       {"status_reason", s.status_reason}, {"findings", s.findings}, {"commands", s.commands}};
 }
 
 void to_json(nlohmann::json& j, const Plan& p) {
@@ -209,7 +209,13 @@ std::string render_markdown(const Plan& p) {
                       s.findings.size(), s.title);
   }
   for (auto& s : p.steps) {
-    md += fmt::format("\n## {}: {}\n\nVerified by: {}.\n\n", s.id, s.title, s.rationale);
+    if (s.commands.empty()) {
+      md += fmt::format("\n## {}: {}\n\nVerified by: {}.\n\n", s.id, s.title, s.rationale);
+    } else {
+      md += fmt::format("\n## {}: {}\n\n{}\n\n```sh\n", s.id, s.title, s.rationale);
+      for (auto& c : s.commands) md += c + "\n";
+      md += "```\n";
+    }
     size_t shown = 0;
     for (auto& f : s.findings) {
       if (++shown > 20) {

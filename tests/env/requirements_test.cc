@@ -33,16 +33,19 @@ TEST(Requirements, DeepSeekOcr2LikeOnCann81) {
   bool flash = false;
   for (auto& d : s.dropped) flash |= d.what.find("flash-attn") != std::string::npos && d.replacement.find("npu_fusion_attention") != std::string::npos;
   EXPECT_TRUE(flash);
-  // Two real conflicts: vLLM 0.8.5 needs a newer transformers, vllm-ascend 0.8.5rc1 an older torchvision.
+  // Two real conflicts, resolved in favour of the stack: vLLM 0.8.5 needs a newer transformers,
+  // vllm-ascend 0.8.5rc1 an older torchvision.
   bool transformers = false, torchvision = false;
-  for (auto& c : s.conflicts) {
+  EXPECT_TRUE(s.conflicts.empty());
+  for (auto& c : s.resolved) {
     transformers |= c.explanation.find("transformers>=4.51.1") != std::string::npos &&
                     c.source.find("DeepSeek-OCR-2") != std::string::npos;
     torchvision |= c.explanation.find("torchvision<0.21.0") != std::string::npos;
   }
   EXPECT_TRUE(transformers);
   EXPECT_TRUE(torchvision);
-  EXPECT_TRUE(has_line(s, "transformers==4.46.3"));  // kept as pinned: the conflict is for a person
+  EXPECT_TRUE(has_line(s, "transformers>=4.51.1  # kcat: vllm 0.8.5 requires it (was: transformers==4.46.3)"));
+  EXPECT_TRUE(has_line(s, "torchvision<0.21.0  # kcat: vllm-ascend 0.8.5rc1 requires it"));
 }
 
 TEST(Requirements, WithoutCannTheProjectsVllmChoosesTheRow) {

@@ -22,6 +22,7 @@ struct MigrateOptions {
   double max_minutes = 0;
   std::string config;            // --config FILE (kcat.toml)        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
+  bool optimize = true;          // run the optimize phase when kcat.toml configures [bench]
   bool use_cache = true;
   std::vector<std::string> rules;
 };
@@ -31,6 +32,8 @@ struct MigrateOutcome {
   std::filesystem::path run_dir;
   bool changed_anything = false;
   bool budget_exhausted = false;  // --max-minutes stopped the run before its last step
+  bool optimized = false;         // the optimize phase ran
+  bool target_missed = false;     // it ran with a target and did not reach it
 };
 
 MigrateOutcome run_migrate(const MigrateOptions& options);

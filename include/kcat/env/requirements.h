@@ -26,7 +26,8 @@ struct Solution {
   std::optional<kb::VllmAscendRow> vllm_ascend;
   std::vector<std::string> lines;      // requirements-ascend.txt, line by line
   std::vector<Dropped> dropped;
-  std::vector<Conflict> conflicts;
+  std::vector<Conflict> resolved;     // pins kcat moved to what the stack requires (re-test those paths)
+  std::vector<Conflict> conflicts;    // what a person must resolve
 };
 
 // cann: "" = the newest row (or the row matching the project's vLLM). Throws Error(Usage) for an

@@ -23,7 +23,10 @@ struct Patch {
 // Applies edits to one file's bytes. Throws Error(Verify) when two edits overlap, naming both.
 std::string apply_edits(const std::string& bytes, std::vector<Edit> edits);
 
-// Writes every edited file (temp + rename). Before writing, all files are read and all edits
+// True when the edits only insert at offset 0: on a file that does not exist they create it.
+bool creates_file(const std::vector<Edit>& edits);
+
+// Writes every edited file (temp + rename); a missing file whose edits only insert at 0 is created. Before writing, all files are read and all edits
 // applied in memory, so a bad edit leaves the tree untouched. Returns the changed files.
 std::vector<std::string> apply_patch(const std::filesystem::path& root, const Patch& patch);
 

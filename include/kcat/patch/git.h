@@ -44,6 +44,9 @@ class GitRepo {
   std::string commit(const std::string& message, const std::map<std::string, std::string>& trailers,
                      const std::vector<std::string>& files, const std::string& author_name,
                      const std::string& author_email);
+  // Adds trailers to the HEAD commit's message (amend; tree, author and parents unchanged), e.g.
+  // Kcat-Metric once the benchmark of a kept change is known. Returns the new commit id.
+  std::string add_trailers_to_head(const std::map<std::string, std::string>& trailers);
   // Moves the current branch to `id` and resets index and work tree (used by undo and revert).
   void reset_hard(const std::string& id);
   std::vector<CommitInfo> log(const std::string& from, const std::string& until = "", size_t max = 1000) const;

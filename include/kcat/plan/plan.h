@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kcat/core/finding.h"
+#include "kcat/kb/route.h"
 #include "kcat/env/doctor.h"
 
 namespace kcat::plan {
@@ -27,6 +28,7 @@ struct Step {
   std::string risk;                // low | medium | high
   std::string recipe;              // recipe id when action == Recipe
   std::vector<Finding> findings;   // the findings this step covers
+  std::vector<std::string> commands;  // for a person: what to run (install commands of a route)
   Status status = Status::Pending;
   std::string status_reason;
 };
@@ -60,6 +62,14 @@ Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std
 // The doctor's environment in the plan: its failing checks become the first environment step
 // (for a person, each with its fix command), ahead of every code change.
 void add_environment(Plan& plan, const std::vector<env::Check>& checks);
+
+// Routes (patches/routes) that fit the repository: some file under root contains one of their
+// detect texts. The one with the highest published throughput is the default, unless `chosen`
+// names another. Adds a note per route (what it is, its stack, why it is or is not the default)
+// and a first environment step with the chosen route's install commands and environment.
+// Returns the fitting routes, the chosen one first. Throws Error(Usage) for an unknown `chosen`.
+std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root, const std::vector<kb::Route>& routes,
+                                  const std::string& chosen = "");
 
 void to_json(nlohmann::json& j, const Step& s);
 void to_json(nlohmann::json& j, const Plan& p);

@@ -1,0 +1,103 @@
+#pragma once
+// The optimize loop: apply a performance recipe (one commit) -> build -> bench -> keep the commit
+// when the metric beats the best so far beyond the measured noise (and the output still matches
+// the reference), else revert it and record why. Stops when the target is met, the recipes are
+// exhausted, or a limit (iterations, minutes) is hit. Kept commits carry Kcat-Metric.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kcat/bench/bench.h"
+#include "kcat/core/finding.h"
+#include "kcat/exec/process.h"
+#include "kcat/kb/recipe.h"
+#include "kcat/patch/edit.h"
+#include "kcat/patch/git.h"
+
+namespace kcat::optimize {
+
+// Environment recipes write `export NAME='value'` lines here (committed like any change, so a
+// revert drops them too); build and bench commands run with these variables, and a launch script
+// on the NPU host sources the file.
+inline constexpr const char* kEnvFile = "kcat_ascend_env.sh";
+
+// Why a recipe does not apply to the repository ("" when it does): its when_findings,
+// when_files and when_text conditions.
+std::string why_not_applicable(const kb::Recipe& recipe, const std::filesystem::path& root,
+                               const std::vector<Finding>& findings);
+// The edits a recipe makes in the repository: its search/replace edits in matching files, its
+// env entries in kEnvFile, its files, and its imports in each edited Python file. Edits marked
+// at_findings change only matches that overlap a finding of the recipe's when_findings. Empty when
+// it is already applied or nothing matches.
+patch::Patch recipe_patch(const kb::Recipe& recipe, const std::filesystem::path& root,
+                          const std::vector<Finding>& findings = {});
+// The variables of kEnvFile at root (absent file: none). Throws Error(Parse) naming file:line.
+std::map<std::string, std::string> read_env_file(const std::filesystem::path& root);
+
+struct Reference {
+  std::filesystem::path output;     // the dump the bench command writes (relative to the repo)
+  std::filesystem::path reference;  // expected dump; empty: the baseline's output becomes it
+  double rtol = 1e-3, atol = 1e-5;
+};
+
+struct Iteration {
+  int index = 0;                    // 0 is the baseline
+  std::string recipe;               // recipe id ("" for the baseline)
+  std::string title;
+  std::string outcome;              // baseline | kept | reverted | failed
+  std::string reason;               // why reverted / failed; what improved when kept
+  std::string commit;               // the kept commit, or the reverted one (for the record)
+  std::optional<bench::Stats> stats;
+  double speedup = 0;               // median / baseline median
+  double expected_gain = 0;
+  std::string diff;
+};
+
+struct Options {
+  std::string build_command;        // run with /bin/sh -c in the repo; empty: nothing to build
+  std::chrono::milliseconds build_timeout{0};
+  bench::Spec bench;                // command, metric, runs; cwd defaults to the repo
+  std::optional<double> target;     // absolute metric to reach
+  double target_speedup = 0;        // or: this multiple of the baseline (0 = none)
+  int max_iterations = 10;
+  double max_minutes = 0;           // 0 = no limit
+  double min_gain = 0.02;           // a kept change beats the best by at least this fraction ...
+                                    // ... and by the sum of both runs' coefficients of variation
+  std::optional<Reference> reference;
+  std::vector<std::string> prefer;  // recipe ids tried first (e.g. from the profile's hints)
+  std::vector<std::string> only;    // when set: just these recipes
+  std::string author_name = "kcat";
+  std::string author_email = "kcat@localhost";
+  std::string run_id;
+  // A team's gate at "after_build" and "after_bench": a returned reason vetoes (reverts) the change.
+  std::function<std::optional<std::string>(const std::string& stage, const std::string& detail)> hook;
+  std::function<void(const Iteration&)> on_iteration;
+  std::function<void(const std::string& type, const nlohmann::json& fields)> record;  // the ledger
+  std::function<bool()> cancelled;
+};
+
+struct Outcome {
+  std::vector<Iteration> iterations;
+  std::optional<bench::Stats> baseline;
+  std::optional<bench::Stats> best;
+  std::optional<double> target;     // the absolute target, when there is one
+  bool target_met = false;
+  std::string stop_reason;          // target met | recipes exhausted | max iterations | time budget | cancelled
+  std::vector<std::string> not_applicable;  // "id: why"
+  std::string unit;
+};
+
+// Runs the loop on the checked-out branch of `repo`. Throws Error(Environment) when the baseline
+// does not build or the benchmark produces no number before any change.
+Outcome run(patch::GitRepo& repo, const kb::RecipeSet& recipes, const std::vector<Finding>& findings,
+            const Options& options, exec::Runner& runner);
+
+std::string render_markdown(const Outcome& outcome);
+nlohmann::json to_json(const Outcome& outcome);
+
+}  // namespace kcat::optimize

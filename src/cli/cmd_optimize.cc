@@ -1,0 +1,153 @@
+// kcat optimize [PATH]: the closed loop on the migration branch — apply a performance recipe,
+// build, bench, keep it when it helps beyond the noise, revert it when not — until the target.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "kcat/cli/command.h"
+#include "kcat/cli/common.h"
+#include "kcat/cli/optimize.h"
+#include "kcat/core/error.h"
+#include "kcat/core/events.h"
+#include "kcat/core/fs.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/report/runs.h"
+#include "kcat/scan/scanner.h"
+
+namespace kcat::cli {
+namespace {
+
+struct OptimizeCmd {
+  std::filesystem::path path = ".";
+  std::string target = "ascend-a2";
+  std::string branch;
+  OptimizeOverrides ov;
+  bool list = false;
+};
+
+int list_recipes(const std::filesystem::path& root, const Config& config) {
+  auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
+  for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+  std::cout << fmt::format("{:<34} {:<12} {:>6}  {}\n", "recipe", "kind", "gain", "title");
+  for (const char* kind : {"performance", "port"}) {
+    for (const auto* r : recipes.by_gain(kind)) {
+      std::cout << fmt::format("{:<34} {:<12} {:>5.2f}x  {}\n", r->id, r->kind, r->expected_gain, r->title);
+    }
+  }
+  return 0;
+}
+
+int run(const OptimizeCmd& c, Globals& g) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(c.path, ec)) {
+    throw Error(ErrorKind::Usage, "not a directory", c.path.string(), "give the path of the repository to optimize");
+  }
+  auto repo = patch::GitRepo::open(std::filesystem::canonical(c.path));
+  auto root = std::filesystem::canonical(repo.workdir());
+  auto config = load_config(root, g.config);
+  if (c.list) return list_recipes(root, config);
+  auto dirty = repo.dirty_files();
+  if (!dirty.empty()) {
+    throw Error(ErrorKind::Environment, "uncommitted changes in tracked files: " + dirty.front() +
+                                            (dirty.size() > 1 ? fmt::format(" and {} more", dirty.size() - 1) : ""),
+                root.string(), "the loop commits and reverts on the migration branch: commit or stash your work first");
+  }
+  if (!optimize_configured(config, c.ov)) {
+    throw Error(ErrorKind::Usage, "no benchmark command: the optimize loop needs a number to improve",
+                config.file.empty() ? root.string() : config.file.string(),
+                "add [bench] command and metric to kcat.toml, or pass --bench-cmd and --metric (docs/optimize.md)");
+  }
+  auto branch = c.branch.empty() ? "kcat/" + c.target : c.branch;
+  auto from = repo.current_branch();
+  if (from != branch) repo.checkout_new_or_existing(branch);
+  write_file_atomic(root / ".kcat" / ".gitignore", "*\n");
+
+  auto run_id = report::make_run_id();
+  auto run_dir = root / ".kcat" / "runs" / run_id;
+  report::Ledger ledger(run_dir / "ledger.jsonl");
+  ledger.append("run-started", {{"command", "optimize"}, {"repo", root.string()}, {"target", c.target},
+                                {"branch", branch}, {"base", repo.head_id()}, {"from_branch", from}});
+  events::emit("optimize-started", {{"run", run_id}, {"branch", branch}});
+
+  // Findings decide which recipes apply (when_findings).
+  auto rules = load_rule_catalog({});
+  scan::ScanOptions so;
+  so.root = root;
+  auto findings = scan::scan(so, rules).findings;
+
+  report::RunReport rep;
+  rep.run_id = run_id;
+  rep.repo = root.filename().string();
+  rep.target = c.target;
+  rep.branch = branch;
+  rep.base_commit = repo.head_id();
+  std::cerr << fmt::format("kcat optimize: {} on {}\n", rep.repo, branch);
+  auto out = optimize_phase(repo, config, c.ov, findings, run_id, ledger, rep);
+  rep.outcome = !out.target ? "done" : out.target_met ? "target-met" : "target-missed";
+  write_file_atomic(run_dir / "report.json", report::render_json(rep));
+  write_file_atomic(run_dir / "report.md", report::render_markdown(rep) + "\n" + optimize::render_markdown(out));
+  write_file_atomic(run_dir / "optimize.json", optimize::to_json(out).dump(2));
+  write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
+  ledger.append("run-finished", {{"outcome", rep.outcome}, {"stop_reason", out.stop_reason}});
+
+  if (g.log_format == "json") {
+    std::cout << optimize::to_json(out).dump() << "\n";
+  } else {
+    std::cout << optimize::render_markdown(out);
+    std::cout << fmt::format("\n  report: {}   review: git log {}\n", (run_dir / "report.md").string(), branch);
+  }
+  if (out.stop_reason == "cancelled") return static_cast<int>(ExitCode::Interrupted);
+  if (out.target && !out.target_met) {
+    bool limit = out.stop_reason == "max iterations" || out.stop_reason == "time budget";
+    return static_cast<int>(limit ? ExitCode::Budget : ExitCode::Findings);
+  }
+  return 0;
+}
+
+void setup(CLI::App& root, Globals& g) {
+  auto c = std::make_shared<OptimizeCmd>();
+  auto* cmd = root.add_subcommand("optimize", "Make the port fast: try performance recipes one at a time (build, "
+                                              "bench, keep or revert) until the throughput target is met");
+  cmd->footer(
+      "Each try is a commit on the migration branch: the recipe is applied and verified, the build\n"
+      "command runs, the benchmark runs (median of --runs), and the commit is kept only when the metric\n"
+      "beats the best so far by more than the measured noise and, when [optimize] output is set, the\n"
+      "output still matches the reference dump. Otherwise it is reverted and the reason recorded. Kept\n"
+      "commits carry `Kcat-Metric: 550.45 tok/s (median of 5)`. Environment recipes write\n"
+      "kcat_ascend_env.sh (source it before launching). Settings come from kcat.toml:\n\n"
+      "  [build]    command = \"pip install -e .\"\n"
+      "  [bench]    command = \"python tools/bench/vllm_throughput.py --model ./model\"\n"
+      "             metric_json = \"output_tokens_per_s\"   unit = \"tok/s\"   runs = 5   target = 550\n"
+      "  [optimize] max_iterations = 10   output = \"out.npy\"   rtol = 1e-3\n\n"
+      "Examples:\n"
+      "  kcat optimize .                                     with kcat.toml\n"
+      "  kcat optimize . --bench-cmd './bench.sh' --metric 'throughput: ([0-9.]+)' --target-speedup 5\n"
+      "  kcat optimize --list                                the recipes and their expected gains\n\n"
+      "Exit: 0 target met (or no target), 1 target missed with recipes exhausted, 5 a limit stopped it\n"
+      "(--max-iterations, --max-minutes), 2 usage, 3 environment (the baseline does not build or bench).");
+  cmd->add_option("path", c->path, "The repository (default: .)");
+  cmd->add_option("-t,--target", c->target, "Target profile; names the branch kcat/<target>")->capture_default_str();
+  cmd->add_option("--branch", c->branch, "Branch to work on (default: kcat/<target>)");
+  cmd->add_option("--build-cmd", c->ov.build_command, "Build command (overrides [build] command)");
+  cmd->add_option("--bench-cmd", c->ov.bench_command, "Benchmark command (overrides [bench] command)");
+  auto* m = cmd->add_option("--metric", c->ov.metric, "RE2 pattern with one capture group for the metric");
+  auto* mj = cmd->add_option("--metric-json", c->ov.metric_json, "Key of the last JSON line holding the metric");
+  m->excludes(mj);
+  cmd->add_option("--unit", c->ov.unit, "Unit to print, e.g. tok/s");
+  cmd->add_option("--runs", c->ov.runs, "Measured runs per benchmark")->check(CLI::Range(1, 1000));
+  auto* t = cmd->add_option("--target-metric", c->ov.target, "The metric to reach (absolute)");
+  auto* ts = cmd->add_option("--target-speedup", c->ov.target_speedup, "Or: reach this multiple of the baseline");
+  t->excludes(ts);
+  cmd->add_option("--max-iterations", c->ov.max_iterations, "Recipes to try at most")->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-minutes", c->ov.max_minutes, "Stop trying new recipes after this many minutes");
+  cmd->add_option("--recipe", c->ov.recipes, "Try only these recipes (repeatable)");
+  cmd->add_option("--prefer", c->ov.prefer, "Try these recipes first (repeatable), e.g. from a profile's hints");
+  cmd->add_flag("--list", c->list, "List the recipes with their expected gains and exit");
+  cmd->callback([c, &g] { g.exit_code = run(*c, g); });
+}
+
+}  // namespace
+
+KCAT_COMMAND(setup, 52);
+
+}  // namespace kcat::cli

@@ -1,0 +1,109 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "kcat/cli/hooks.h"
+#include "kcat/cli/optimize.h"
+#include "kcat/core/cancel.h"
+#include "kcat/core/error.h"
+#include "kcat/core/events.h"
+#include "kcat/kb/data_dir.h"
+
+namespace kcat::cli {
+
+bool optimize_configured(const Config& config, const OptimizeOverrides& o) {
+  return !o.bench_command.empty() || !config.bench.command.empty();
+}
+
+optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, const OptimizeOverrides& ov,
+                                 const std::vector<Finding>& findings, const std::string& run_id,
+                                 report::Ledger& ledger, report::RunReport& rep) {
+  auto root = repo.workdir();
+  const auto& b = config.bench;
+  optimize::Options o;
+  o.build_command = ov.build_command.empty() ? config.build_command : ov.build_command;
+  o.build_timeout = std::chrono::milliseconds(static_cast<long>(config.build_timeout_s * 1000));
+  o.bench.command = ov.bench_command.empty() ? b.command : ov.bench_command;
+  if (o.bench.command.empty()) {
+    throw Error(ErrorKind::Usage, "no benchmark command: the optimize loop needs a number to improve",
+                config.file.empty() ? root.string() : config.file.string(),
+                "add [bench] command = \"...\" and metric = \"...\" to kcat.toml, or pass --bench-cmd "
+                "(docs/optimize.md)");
+  }
+  o.bench.metric_regex = ov.metric.empty() ? b.metric : ov.metric;
+  o.bench.metric_json_key = ov.metric_json.empty() ? b.metric_json : ov.metric_json;
+  if (!ov.metric.empty()) o.bench.metric_json_key.clear();
+  if (!ov.metric_json.empty()) o.bench.metric_regex.clear();
+  o.bench.unit = ov.unit.empty() ? b.unit : ov.unit;
+  o.bench.runs = ov.runs > 0 ? ov.runs : b.runs;
+  o.bench.warmup = b.warmup;
+  o.bench.timeout = std::chrono::milliseconds(static_cast<long>(b.timeout_s * 1000));
+  o.target = ov.target ? ov.target : b.target;
+  o.target_speedup = ov.target_speedup > 0 ? ov.target_speedup : b.target_speedup;
+  o.max_iterations = ov.max_iterations > 0 ? ov.max_iterations : config.optimize.max_iterations;
+  o.max_minutes = ov.max_minutes;
+  o.min_gain = config.optimize.min_gain;
+  o.only = ov.recipes.empty() ? config.optimize.recipes : ov.recipes;
+  o.prefer = ov.prefer;
+  if (!config.optimize.output.empty()) {
+    o.reference = optimize::Reference{config.optimize.output, config.optimize.reference, config.optimize.rtol,
+                                      config.optimize.atol};
+    if (!o.reference->reference.empty() && o.reference->reference.is_relative()) {
+      o.reference->reference = root / o.reference->reference;
+    }
+  }
+  o.run_id = run_id;
+  o.hook = [&](const std::string& stage, const std::string& detail) {
+    return run_hook(config, stage, root, {{"KCAT_RUN", run_id}, {"KCAT_DETAIL", detail}}, &ledger);
+  };
+  o.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
+  o.cancelled = [] { return cancel::requested(); };
+  o.on_iteration = [&](const optimize::Iteration& it) {
+    events::emit("optimize-iteration", {{"index", it.index}, {"recipe", it.recipe}, {"outcome", it.outcome},
+                                        {"median", it.stats ? it.stats->median : 0.0}});
+    std::cerr << fmt::format("  [{}] {:<24} {:<9} {}\n", it.index, it.recipe.empty() ? it.title : it.recipe,
+                             it.outcome,
+                             it.stats ? fmt::format("{:.2f} {} ({:.2f}x)  {}", it.stats->median, o.bench.unit,
+                                                    it.speedup, it.reason)
+                                      : it.reason);
+  };
+
+  auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
+  for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+  ledger.append("optimize-started", {{"build", o.build_command}, {"bench", o.bench.command},
+                                     {"recipes", recipes.recipes.size()}, {"max_iterations", o.max_iterations}});
+  auto runner = exec::local_runner();
+  auto out = optimize::run(repo, recipes, findings, o, *runner);
+
+  rep.metric_unit = out.unit;
+  if (out.baseline) rep.baseline = out.baseline->median;
+  rep.target_metric = out.target;
+  rep.iterations.clear();
+  for (const auto& it : out.iterations) {
+    if (it.index == 0) continue;
+    report::Iteration ri;
+    ri.n = it.index;
+    ri.change = it.recipe;
+    ri.metric = it.stats ? it.stats->median : 0;
+    ri.cv = it.stats ? it.stats->cv : 0;
+    ri.runs = it.stats ? static_cast<int>(it.stats->n) : 0;
+    ri.kept = it.outcome == "kept";
+    ri.reason = it.reason;
+    ri.commit = it.commit;
+    rep.iterations.push_back(ri);
+    report::StepRecord step;
+    step.id = fmt::format("optimize-{}", it.index);
+    step.title = it.title;
+    step.action = "recipe";
+    step.status = it.outcome == "kept" ? "done" : it.outcome == "reverted" ? "skipped" : "failed";
+    step.reason = it.reason;
+    step.commit = it.outcome == "kept" ? it.commit : "";
+    step.diff = it.diff;
+    step.checks = {"build", "bench"};
+    if (o.reference) step.checks.push_back("compare");
+    rep.steps.push_back(step);
+  }
+  return out;
+}
+
+}  // namespace kcat::cli

@@ -1,0 +1,120 @@
+// Routes in the plan: which known stacks fit the repository, and which one is the default.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "kcat/core/error.h"
+#include "kcat/core/fs.h"
+#include "kcat/plan/plan.h"
+
+namespace kcat::plan {
+namespace {
+
+// Files where a model's name or architecture appears: code, configs, docs, scripts.
+bool searchable(const std::filesystem::path& p) {
+  static const char* exts[] = {".py", ".md", ".txt", ".json", ".toml", ".yaml", ".yml", ".sh", ".cfg"};
+  auto ext = p.extension().string();
+  return std::any_of(std::begin(exts), std::end(exts), [&](const char* e) { return ext == e; });
+}
+
+bool repo_contains_any(const std::filesystem::path& root, const std::vector<std::string>& texts) {
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (it->is_directory(ec)) {
+      if (!name.empty() && (name[0] == '.' || name == "node_modules" || name == "__pycache__")) {
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    if (it->is_symlink(ec) || !it->is_regular_file(ec) || !searchable(it->path())) continue;
+    if (it->file_size(ec) > (2u << 20)) continue;
+    std::string bytes;
+    try {
+      bytes = read_file(it->path());
+    } catch (const Error&) {
+      continue;
+    }
+    for (const auto& t : texts) {
+      if (bytes.find(t) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+std::string stack_text(const kb::Route& r) {
+  std::string out;
+  for (const char* k : {"engine", "vllm", "vllm_ascend", "cann", "torch", "torch_npu", "python", "transformers"}) {
+    auto it = r.stack.find(k);
+    if (it != r.stack.end()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", k, it->second);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root, const std::vector<kb::Route>& routes,
+                                  const std::string& chosen) {
+  std::vector<kb::Route> fit;
+  for (const auto& r : routes) {
+    if (repo_contains_any(root, r.detect)) fit.push_back(r);
+  }
+  if (!chosen.empty() && std::none_of(fit.begin(), fit.end(), [&](auto& r) { return r.id == chosen; })) {
+    std::string ids;
+    for (auto& r : fit) ids += (ids.empty() ? "" : ", ") + r.id;
+    throw Error(ErrorKind::Usage, "unknown route '" + chosen + "'", root.string(),
+                fit.empty() ? "no route in patches/routes fits this repository" : "routes that fit: " + ids);
+  }
+  if (fit.empty()) return fit;
+  // The default: the highest published throughput; routes without a figure rank below.
+  std::stable_sort(fit.begin(), fit.end(), [](const kb::Route& a, const kb::Route& b) {
+    return a.expected_throughput.value_or(0) > b.expected_throughput.value_or(0);
+  });
+  const std::string best_id = fit.front().id;
+  if (!chosen.empty()) {
+    auto it = std::find_if(fit.begin(), fit.end(), [&](auto& r) { return r.id == chosen; });
+    std::rotate(fit.begin(), it, it + 1);
+  }
+  const auto& pick = fit.front();
+  for (const auto& r : fit) {
+    std::string why;
+    if (&r == &fit.front()) {
+      why = !chosen.empty() ? "chosen with --route"
+            : fit.size() == 1 ? "the only route that fits"
+                              : fmt::format("the default: the highest expected throughput ({})",
+                                            r.expected_note.empty() ? "published figure" : r.expected_note);
+    } else {
+      why = r.expected_throughput
+                ? fmt::format("not the default: {}", r.expected_note)
+                : fmt::format("not the default: {}; choose it with --route {}",
+                              r.expected_note.empty() ? "no published NPU figure" : r.expected_note, r.id);
+      if (!chosen.empty() && r.id == best_id) why = "the default when no route is chosen: " + r.expected_note;
+    }
+    std::string summary = r.summary;
+    std::replace(summary.begin(), summary.end(), '\n', ' ');
+    plan.notes.push_back(fmt::format("route {} — {} [{}]: {} {}", r.id, r.title, stack_text(r), summary, why));
+  }
+  Step s;
+  s.id = "environment-route";
+  s.phase = Phase::Environment;
+  s.action = Action::Manual;
+  s.risk = "medium";
+  s.title = "Set up the Atlas host for route " + pick.id;
+  s.rationale = fmt::format("{}. Stack: {}.", pick.title, stack_text(pick));
+  if (!pick.env.empty()) {
+    std::string env;
+    for (auto& [k, v] : pick.env) env += fmt::format("{}{}={}", env.empty() ? "" : " ", k, v);
+    s.rationale += " Environment: " + env + ".";
+  }
+  if (!pick.run.empty()) s.rationale += " Run: " + pick.run;
+  for (const auto& c : pick.caveats) s.rationale += " Caveat: " + c + ".";
+  s.rationale += " Sources: " + fmt::format("{}", fmt::join(pick.sources, "; ")) +
+                 ". Verified by `kcat doctor` on the host and the bench phase.";
+  s.commands = pick.install;
+  plan.steps.insert(plan.steps.begin(), std::move(s));
+  return fit;
+}
+
+}  // namespace kcat::plan

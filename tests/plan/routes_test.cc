@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kcat/core/error.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/route.h"
+#include "kcat/plan/plan.h"
+#include "testsupport/support.h"
+
+namespace kcat::plan {
+namespace {
+
+std::vector<kb::Route> shipped() { return kb::load_routes(kb::default_data_dir() / "routes"); }
+
+TEST(Routes, ShippedRoutesLoadWithSources) {
+  auto routes = shipped();
+  ASSERT_GE(routes.size(), 2u);
+  for (const auto& r : routes) {
+    EXPECT_FALSE(r.sources.empty()) << r.id;
+    EXPECT_FALSE(r.install.empty()) << r.id;
+    EXPECT_TRUE(r.stack.count("vllm_ascend")) << r.id;
+  }
+}
+
+TEST(Routes, OcrShapedRepoGetsBothRoutesAndTheFasterOneByDefault) {
+  Plan p;
+  auto fit = add_routes(p, test::fixtures_dir() / "ocr2/repo", shipped());
+  ASSERT_EQ(fit.size(), 2u);
+  EXPECT_EQ(fit[0].id, "ocr2-native-vllm-ascend");
+  ASSERT_FALSE(p.steps.empty());
+  EXPECT_EQ(p.steps[0].id, "environment-route");
+  EXPECT_NE(p.steps[0].title.find("ocr2-native-vllm-ascend"), std::string::npos);
+  bool installs_ascend = false;
+  for (auto& c : p.steps[0].commands) installs_ascend |= c.find("pip install vllm-ascend==0.19.1rc1") != std::string::npos;
+  EXPECT_TRUE(installs_ascend);
+  ASSERT_EQ(p.notes.size(), 2u);
+  EXPECT_NE(p.notes[0].find("the default: the highest expected throughput"), std::string::npos) << p.notes[0];
+  EXPECT_NE(p.notes[0].find("864"), std::string::npos);
+  EXPECT_NE(p.notes[1].find("not the default"), std::string::npos) << p.notes[1];
+  EXPECT_NE(p.notes[1].find("--route ocr2-faithful-v085"), std::string::npos) << p.notes[1];
+  auto md = render_markdown(p);
+  EXPECT_NE(md.find("```sh\nnpu-smi info\n"), std::string::npos) << md;
+}
+
+TEST(Routes, ChoosingTheFaithfulRouteExplainsTheDefault) {
+  Plan p;
+  auto fit = add_routes(p, test::fixtures_dir() / "ocr2/repo", shipped(), "ocr2-faithful-v085");
+  ASSERT_EQ(fit[0].id, "ocr2-faithful-v085");
+  EXPECT_NE(p.steps[0].rationale.find("vllm_ascend 0.8.5rc1"), std::string::npos) << p.steps[0].rationale;
+  EXPECT_NE(p.notes[0].find("chosen with --route"), std::string::npos);
+  EXPECT_NE(p.notes[1].find("the default when no route is chosen"), std::string::npos) << p.notes[1];
+  nlohmann::json j = p;
+  EXPECT_FALSE(j["steps"][0]["commands"].empty());
+}
+
+TEST(Routes, UnrelatedRepoGetsNoRouteAndAnUnknownRouteIsAUsageError) {
+  test::TempDir d;
+  test::write(d / "train.py", "import torch\n");
+  Plan p;
+  EXPECT_TRUE(add_routes(p, d.path(), shipped()).empty());
+  EXPECT_TRUE(p.steps.empty());
+  EXPECT_THROW(add_routes(p, d.path(), shipped(), "nope"), Error);
+}
+
+TEST(Routes, BadRouteFilesNameTheFile) {
+  test::TempDir d;
+  test::write(d / "r.toml", "[[route]]\nid = 'x'\ntitle = 't'\ndetect = ['a']\n");
+  try {
+    kb::load_routes(d.path());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(e.where().find("r.toml:1"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cites no sources"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace kcat::plan

@@ -1,0 +1,214 @@
+"""Shared pieces of the NPU benchmark harnesses (vllm_throughput.py, hf_generate.py).
+
+Nothing here imports torch, vllm or transformers: argument parsing, prompt loading, the JSON
+result line and the token-id dumps must work (and be tested) on a machine without them.
+"""
+
+import argparse
+import contextlib
+import importlib.metadata
+import json
+import os
+import struct
+import sys
+
+# A fixed prompt set, so that two runs (or two harnesses) measure the same work.
+DEFAULT_PROMPTS = [
+    "Explain the difference between a process and a thread in three sentences.",
+    "Write a short poem about the sea at night.",
+    "Summarize the causes of the First World War.",
+    "What is the capital of Australia, and why was it chosen?",
+    "Translate into French: The weather is nice today, let's go for a walk.",
+    "List five practical tips for writing readable Python code.",
+    "Describe how a transformer language model generates text, step by step.",
+    "Give a recipe for a simple tomato soup.",
+]
+
+# DeepSeek-OCR-2's document prompt, verbatim from deepseek-ai/DeepSeek-OCR-2 README.md
+# ("Transformers-Inference") and DeepSeek-OCR2-master/DeepSeek-OCR2-hf/run_dpsk_ocr2.py.
+OCR2_PROMPT = "<image>\n<|grounding|>Convert the document to markdown. "
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_ENVIRONMENT = 3  # as kcat: the machine is not in a usable state (a package is missing)
+
+
+class HarnessError(Exception):
+    def __init__(self, message, code=EXIT_FAILURE):
+        super().__init__(message)
+        self.code = code
+
+
+def emit(obj):
+    """The one result line on stdout: a JSON object on a single line."""
+    line = json.dumps(obj, separators=(", ", ": "), allow_nan=False, default=str)
+    assert "\n" not in line
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def fail(harness, message, code=EXIT_FAILURE, **extra):
+    sys.stderr.write(f"{harness}: error: {message}\n")
+    emit({"harness": harness, "error": message, "exit_code": code, **extra})
+    sys.exit(code)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that also reports a usage error as a JSON line (exit 2), like every other failure."""
+
+    def __init__(self, harness, **kw):
+        super().__init__(**kw)
+        self.harness = harness
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        fail(self.harness, message, EXIT_USAGE, kind="usage")
+
+
+def positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def non_negative_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
+def json_object(text):
+    try:
+        v = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg} at column {e.colno}): {text!r}")
+    if not isinstance(v, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"architectures\": [\"X\"]}}', got {text!r}")
+    return v
+
+
+def load_prompts(path):
+    """A JSON list of strings (or of {"prompt": ...}), or one prompt per non-empty line."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            text = f.read()
+    except OSError as e:
+        raise HarnessError(f"cannot read the prompts file {path}: {e.strerror}", EXIT_USAGE)
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise HarnessError(f"{path}:{e.lineno}: the prompts file starts with '[' but is not valid JSON: {e.msg}",
+                               EXIT_USAGE)
+        prompts = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("prompt"), str):
+                item = item["prompt"]
+            if not isinstance(item, str):
+                raise HarnessError(f"{path}: item {i} is not a string (or an object with a \"prompt\" string)",
+                                   EXIT_USAGE)
+            prompts.append(item)
+    else:
+        prompts = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+    if not prompts:
+        raise HarnessError(f"{path}: no prompts in the file", EXIT_USAGE)
+    return prompts
+
+
+def take(prompts, n):
+    """n prompts, cycling through the list: the same requests every run."""
+    return [prompts[i % len(prompts)] for i in range(n)]
+
+
+def check_file(path, what):
+    if path is not None and not os.path.isfile(path):
+        raise HarnessError(f"{what} {path} does not exist or is not a file", EXIT_USAGE)
+
+
+def check_model(path):
+    # A hub id ("org/name") is allowed; something that looks like a local path must exist.
+    looks_local = path.startswith(("/", "./", "../", "~"))
+    if looks_local and not os.path.exists(os.path.expanduser(path)):
+        raise HarnessError(f"model directory {path} does not exist", EXIT_USAGE)
+
+
+def versions(*packages):
+    out = {}
+    for p in packages:
+        try:
+            out[p] = importlib.metadata.version(p.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            try:
+                out[p] = importlib.metadata.version(p)
+            except importlib.metadata.PackageNotFoundError:
+                out[p] = None
+    return out
+
+
+def require(harness, module, hint):
+    """Imports a package or fails with a JSON error line naming it (exit 3)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        fail(harness, f"{module} is not importable ({e}); {hint}", EXIT_ENVIRONMENT, missing=module)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Sends everything the libraries print (vLLM logs to stdout, model code prints its output) to
+    stderr -- file descriptor 1 itself, so worker processes are covered too -- so that stdout carries
+    the result line alone."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def rectangular(rows, pad=-1):
+    width = max((len(r) for r in rows), default=0)
+    return [list(r) + [pad] * (width - len(r)) for r in rows], width
+
+
+def dump_token_ids(path, rows):
+    """Writes token ids as int64 [requests, max_len] (-1 pads short rows) to .npy or .safetensors
+    (tensor "token_ids"), the formats `kcat compare` reads. Pure Python: no numpy needed."""
+    data, width = rectangular(rows)
+    shape = [len(data), width]
+    payload = b"".join(struct.pack("<" + "q" * width, *r) for r in data) if width else b""
+    if path.endswith(".npy"):
+        header = "{'descr': '<i8', 'fortran_order': False, 'shape': (%d, %d), }" % tuple(shape)
+        header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+        blob = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + payload
+    elif path.endswith(".safetensors"):
+        meta = json.dumps({"token_ids": {"dtype": "I64", "shape": shape, "data_offsets": [0, len(payload)]}},
+                          separators=(",", ":")).encode()
+        meta += b" " * ((8 - len(meta) % 8) % 8)
+        blob = struct.pack("<Q", len(meta)) + meta + payload
+    else:
+        raise HarnessError(f"--dump {path}: use a .npy or .safetensors file name", EXIT_USAGE)
+    with open(path, "wb") as f:
+        f.write(blob)
+
+
+def check_dump(path):
+    if path is not None and not path.endswith((".npy", ".safetensors")):
+        raise HarnessError(f"--dump {path}: use a .npy or .safetensors file name", EXIT_USAGE)
+
+
+def rate(n, seconds):
+    return round(n / seconds, 3) if seconds > 0 else None

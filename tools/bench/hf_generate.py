@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""transformers generate() baseline, one JSON line on stdout (same shape as vllm_throughput.py).
+
+    python3 hf_generate.py --model /models/Qwen2.5-7B-Instruct --batch 8 --output-len 256 --device npu
+    python3 hf_generate.py --model /models/DeepSeek-OCR-2 --image page.png --trust-remote-code --custom-infer
+
+generate() runs greedy with min_new_tokens = max_new_tokens = --output-len, so every sequence has
+a fixed length. --custom-infer calls the model's own infer() (DeepSeek-OCR-2's remote code), which
+stops where the model stops: its token count is what it produced. torch, torch_npu and
+transformers are imported only when actually running.
+"""
+
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness_common as hc  # noqa: E402
+
+HARNESS = "transformers"
+
+# DeepSeek-OCR-2's infer() arguments as its README / DeepSeek-OCR2-hf/run_dpsk_ocr2.py call it
+# (deepseek-ai/DeepSeek-OCR-2 @ 2f3699eb), with save_results off; eval_mode=True asks the remote code
+# to return the text instead of only printing it. infer() itself lives on the HF Hub, so only the
+# keywords its signature accepts are passed.
+OCR2_INFER_KWARGS = {"base_size": 1024, "image_size": 768, "crop_mode": True, "save_results": False, "eval_mode": True}
+
+DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
+
+
+def build_parser():
+    p = hc.Parser(HARNESS, description="transformers generate() baseline (one JSON line on stdout).")
+    p.add_argument("--model", required=True, help="model directory or hub id")
+    p.add_argument("--prompts", help="file: one prompt per line, or a JSON list (default: 8 built-in prompts; "
+                                     "with --image, the DeepSeek-OCR-2 document prompt)")
+    p.add_argument("--image", help="image file (processor input, or image_file= for --custom-infer)")
+    p.add_argument("--batch", type=hc.positive_int, default=1, help="prompts per generate() call; default 1")
+    p.add_argument("--num-prompts", type=hc.positive_int, help="prompts in the measured run (default: --batch)")
+    p.add_argument("--output-len", type=hc.positive_int, default=256, help="new tokens per sequence; default 256")
+    p.add_argument("--dtype", default="bfloat16", choices=sorted(DTYPES))
+    p.add_argument("--device", default="npu", choices=["npu", "cuda", "cpu"], help="npu imports torch_npu")
+    p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--attn-implementation", default="eager", choices=["eager", "sdpa"],
+                   help="eager (default) or sdpa; flash_attention_2 does not exist on the NPU")
+    p.add_argument("--custom-infer", action="store_true",
+                   help="call model.infer(tokenizer, prompt=, image_file=, ...) (DeepSeek-OCR-2 remote code)")
+    p.add_argument("--warmup", type=hc.non_negative_int, default=1)
+    p.add_argument("--dump", help="write the generated token ids to .npy or .safetensors for `kcat compare`")
+    p.add_argument("--dry-run", action="store_true", help="validate the arguments and print the plan as JSON")
+    return p
+
+
+def plan(args):
+    hc.check_model(args.model)
+    hc.check_file(args.image, "image")
+    hc.check_dump(args.dump)
+    if args.custom_infer:
+        if not args.image:
+            raise hc.HarnessError("--custom-infer needs --image (infer() reads image_file)", hc.EXIT_USAGE)
+        if args.batch != 1:
+            raise hc.HarnessError("--custom-infer runs one image at a time: use --batch 1 and --num-prompts N",
+                                  hc.EXIT_USAGE)
+    if args.prompts:
+        prompts, source = hc.load_prompts(args.prompts), args.prompts
+    elif args.image:
+        prompts, source = [hc.OCR2_PROMPT], "built-in (DeepSeek-OCR-2 document prompt)"
+    else:
+        prompts, source = hc.DEFAULT_PROMPTS, "built-in"
+    num = args.num_prompts or args.batch
+    return {
+        "harness": HARNESS,
+        "dry_run": True,
+        "model": args.model,
+        "device": args.device,
+        "dtype": args.dtype,
+        "batch": args.batch,
+        "num_prompts": num,
+        "output_len": None if args.custom_infer else args.output_len,
+        "warmup": args.warmup,
+        "image": args.image,
+        "prompt_source": source,
+        "prompts": hc.take(prompts, num),
+        "dump": args.dump,
+        "mode": "custom-infer" if args.custom_infer else "generate",
+        "from_pretrained": {"trust_remote_code": args.trust_remote_code,
+                            "attn_implementation": args.attn_implementation},
+        "generate": None if args.custom_infer else {"max_new_tokens": args.output_len,
+                                                    "min_new_tokens": args.output_len, "do_sample": False},
+        "infer": dict(OCR2_INFER_KWARGS) if args.custom_infer else None,
+    }
+
+
+def import_stack(device):
+    torch = hc.require(HARNESS, "torch", "install torch (on Ascend: the CPU build plus torch_npu)")
+    if device == "npu":
+        hc.require(HARNESS, "torch_npu", "install torch_npu matching torch and CANN (kcat env --help)")
+    transformers = hc.require(HARNESS, "transformers", "install transformers")
+    return torch, transformers
+
+
+def synchronize(torch, device):
+    if device == "npu":
+        torch.npu.synchronize()
+    elif device == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_custom_infer(p, torch, transformers):
+    import inspect
+
+    tok = transformers.AutoTokenizer.from_pretrained(p["model"], trust_remote_code=True)
+    model = transformers.AutoModel.from_pretrained(
+        p["model"], trust_remote_code=True, use_safetensors=True,
+        _attn_implementation=p["from_pretrained"]["attn_implementation"])
+    model = model.eval().to(p["device"]).to(getattr(torch, p["dtype"]))
+    params = inspect.signature(model.infer).parameters
+    takes_any = any(v.kind == inspect.Parameter.VAR_KEYWORD for v in params.values())
+    kwargs = {k: v for k, v in p["infer"].items() if takes_any or k in params}
+    outdir = tempfile.mkdtemp(prefix="kcat-infer-")
+
+    def once(prompt):
+        with torch.no_grad():
+            return model.infer(tok, prompt=prompt, image_file=p["image"], output_path=outdir, **kwargs)
+
+    for _ in range(p["warmup"]):
+        once(p["prompts"][0])
+    synchronize(torch, p["device"])
+    texts = []
+    start = time.perf_counter()
+    for prompt in p["prompts"]:
+        texts.append(once(prompt))
+    synchronize(torch, p["device"])
+    elapsed = time.perf_counter() - start
+    if not all(isinstance(t, str) for t in texts):
+        raise hc.HarnessError("model.infer() returned no text (needs eval_mode=True support in the model's remote "
+                              "code); cannot count output tokens")
+    ids = [tok.encode(t, add_special_tokens=False) for t in texts]
+    return ids, elapsed
+
+
+def run_generate(p, torch, transformers):
+    dtype = getattr(torch, p["dtype"])
+    fp = p["from_pretrained"]
+    image = None
+    if p["image"]:
+        pil = hc.require(HARNESS, "PIL.Image", "install Pillow")
+        image = pil.open(p["image"]).convert("RGB")
+        proc = transformers.AutoProcessor.from_pretrained(p["model"], trust_remote_code=fp["trust_remote_code"])
+        tok = getattr(proc, "tokenizer", proc)
+        cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
+    else:
+        proc = tok = transformers.AutoTokenizer.from_pretrained(p["model"], trust_remote_code=fp["trust_remote_code"])
+        cls = transformers.AutoModelForCausalLM
+    tok.padding_side = "left"  # decoder-only batches pad on the left
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = cls.from_pretrained(p["model"], torch_dtype=dtype, trust_remote_code=fp["trust_remote_code"],
+                                attn_implementation=fp["attn_implementation"]).to(p["device"]).eval()
+    gen = dict(p["generate"], pad_token_id=tok.pad_token_id)
+
+    def batches():
+        for i in range(0, len(p["prompts"]), p["batch"]):
+            chunk = p["prompts"][i: i + p["batch"]]
+            if image is not None:
+                enc = proc(text=chunk, images=[image] * len(chunk), return_tensors="pt", padding=True)
+            else:
+                enc = proc(chunk, return_tensors="pt", padding=True)
+            yield enc.to(p["device"])
+
+    with torch.no_grad():
+        for _ in range(p["warmup"]):
+            model.generate(**next(batches()), **gen)
+        synchronize(torch, p["device"])
+        ids = []
+        start = time.perf_counter()
+        for enc in batches():
+            out = model.generate(**enc, **gen)
+            ids.extend(out[:, enc["input_ids"].shape[1]:].tolist())
+        synchronize(torch, p["device"])
+        elapsed = time.perf_counter() - start
+    return ids, elapsed
+
+
+def run(p):
+    torch, transformers = import_stack(p["device"])
+    with hc.stdout_to_stderr():
+        if p["mode"] == "custom-infer":
+            ids, elapsed = run_custom_infer(p, torch, transformers)
+        else:
+            ids, elapsed = run_generate(p, torch, transformers)
+    if p["dump"]:
+        hc.dump_token_ids(p["dump"], ids)
+    out_tokens = sum(len(t) for t in ids)
+    return {
+        "harness": HARNESS,
+        "model": p["model"],
+        "output_tokens": out_tokens,
+        "num_requests": len(ids),
+        "elapsed_s": round(elapsed, 6),
+        "output_tokens_per_s": hc.rate(out_tokens, elapsed),
+        "requests_per_s": hc.rate(len(ids), elapsed),
+        "batch": p["batch"],
+        "output_len": p["output_len"],
+        "mode": p["mode"],
+        "attn_implementation": p["from_pretrained"]["attn_implementation"],
+        "dtype": p["dtype"],
+        "device": p["device"],
+        "versions": hc.versions("transformers", "torch", "torch_npu"),
+    }
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        p = plan(args)
+        if args.dry_run:
+            hc.emit(p)
+            return 0
+        hc.emit(run(p))
+        return 0
+    except hc.HarnessError as e:
+        hc.fail(HARNESS, str(e), e.code)
+    except Exception as e:
+        hc.fail(HARNESS, f"{type(e).__name__}: {e}", hc.EXIT_FAILURE, model=args.model)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
