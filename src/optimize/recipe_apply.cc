@@ -39,6 +39,29 @@ std::vector<std::string> repo_files(const std::filesystem::path& root) {
 
 bool is_text(const std::string& bytes) { return bytes.find('\0') == std::string::npos; }
 
+std::string parent_dir(const std::string& file) {
+  auto slash = file.rfind('/');
+  return slash == std::string::npos ? "" : file.substr(0, slash);
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// Placeholders in a recipe's replacement text: {pkg} is "." when the edited file sits in a Python
+// package (its directory has __init__.py), so a module the recipe writes next to it ({dir}/...)
+// is imported relatively and works whatever the working directory; else "".
+std::string expand(std::string text, const std::filesystem::path& root, const std::string& file) {
+  if (text.find("{pkg}") == std::string::npos) return text;
+  auto dir = parent_dir(file);
+  std::error_code ec;
+  bool package = std::filesystem::exists(root / dir / "__init__.py", ec);
+  replace_all(text, "{pkg}", package ? "." : "");
+  return text;
+}
+
 std::vector<std::string> matching(const std::vector<std::string>& files, const std::string& glob) {
   std::vector<std::string> out;
   for (const auto& f : files) {
@@ -246,6 +269,7 @@ patch::Patch recipe_patch(const kb::Recipe& r, const std::filesystem::path& root
       auto bytes = read_file(root / file);
       if (!is_text(bytes)) continue;
       auto edits = edits_for(r, e, file, bytes);
+      for (auto& ed : edits) ed.replacement = expand(std::move(ed.replacement), root, file);
       if (e.at_findings) {
         edits.erase(std::remove_if(edits.begin(), edits.end(),
                                    [&](const patch::Edit& ed) { return !overlaps_finding(r, findings, file, ed); }),
@@ -263,7 +287,23 @@ patch::Patch recipe_patch(const kb::Recipe& r, const std::filesystem::path& root
   }
   auto env = env_edits(r, root);
   p.edits.insert(p.edits.end(), env.begin(), env.end());
+  // Files: "{dir}/x.py" is written next to each edited file (once per directory).
+  std::vector<kb::RecipeFile> to_write;
   for (const auto& f : r.files) {
+    if (f.path.find("{dir}") == std::string::npos) {
+      to_write.push_back(f);
+      continue;
+    }
+    std::set<std::string> dirs;
+    for (const auto& [file, bytes] : edited) dirs.insert(parent_dir(file));
+    for (const auto& dir : dirs) {
+      auto path = f.path;
+      replace_all(path, "{dir}/", dir.empty() ? "" : dir + "/");
+      replace_all(path, "{dir}", dir);
+      to_write.push_back({path, f.content});
+    }
+  }
+  for (const auto& f : to_write) {
     auto path = resolve_within(root, f.path);
     if (!path) throw Error(ErrorKind::Usage, "recipe file path leaves the repository", r.origin, f.path);
     std::error_code ec;

@@ -68,20 +68,28 @@ TEST(ShippedRecipes, SdpaFloatBiasBecomesPromptFlashAttentionOnlyWhereFlagged) {
   EXPECT_TRUE(py_compiles(d / "sam.py"));
 }
 
-TEST(ShippedRecipes, FlashAttnImportPointsAtTheNpuModule) {
+TEST(ShippedRecipes, FlashAttnImportPointsAtAModuleWrittenNextToIt) {
   TempDir d;
   std::string src = "import torch\nfrom flash_attn import flash_attn_qkvpacked_func\n\nprint(1)\n";
-  test::write(d / "enc.py", src);
-  auto f = finding_at("py.flash-attn-import", "enc.py", src, "from flash_attn import flash_attn_qkvpacked_func");
-  auto p = recipe_patch(recipe("flash-attn-to-npu-fusion-attention"), d.path(), {f});
+  test::write(d / "enc.py", src);                   // a script: absolute import
+  test::write(d / "pkg/__init__.py", "");
+  test::write(d / "pkg/sam.py", src);               // inside a package: relative import
+  std::vector<Finding> fs = {
+      finding_at("py.flash-attn-import", "enc.py", src, "from flash_attn import flash_attn_qkvpacked_func"),
+      finding_at("py.flash-attn-import", "pkg/sam.py", src, "from flash_attn import flash_attn_qkvpacked_func")};
+  auto p = recipe_patch(recipe("flash-attn-to-npu-fusion-attention"), d.path(), fs);
   patch::apply_patch(d.path(), p);
-  EXPECT_NE(test::read(d / "enc.py").find("from kcat_ascend.flash_attn_npu import flash_attn_qkvpacked_func"),
+  EXPECT_NE(test::read(d / "enc.py").find("\nfrom flash_attn_npu import flash_attn_qkvpacked_func"), std::string::npos);
+  EXPECT_NE(test::read(d / "pkg/sam.py").find("\nfrom .flash_attn_npu import flash_attn_qkvpacked_func"),
             std::string::npos);
-  auto mod = test::read(d / "kcat_ascend/flash_attn_npu.py");
-  EXPECT_NE(mod.find("def flash_attn_qkvpacked_func"), std::string::npos);
-  EXPECT_NE(mod.find("\"BSND\""), std::string::npos);
-  EXPECT_TRUE(py_compiles(d / "kcat_ascend/flash_attn_npu.py"));
+  for (const char* mod_path : {"flash_attn_npu.py", "pkg/flash_attn_npu.py"}) {
+    auto mod = test::read(d / mod_path);
+    EXPECT_NE(mod.find("def flash_attn_qkvpacked_func"), std::string::npos) << mod_path;
+    EXPECT_NE(mod.find("\"BSND\""), std::string::npos);
+    EXPECT_TRUE(py_compiles(d / mod_path));
+  }
   EXPECT_TRUE(py_compiles(d / "enc.py"));
+  EXPECT_TRUE(recipe_patch(recipe("flash-attn-to-npu-fusion-attention"), d.path(), fs).edits.empty());
 }
 
 TEST(ShippedRecipes, OcrRegistrationV1AndGraphMode) {
