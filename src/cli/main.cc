@@ -8,6 +8,7 @@
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
+#include "kcat/llm/client.h"
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"
 
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "kcat: error: " << e.what() << "\n  hint: run `kcat --help` or `kcat help COMMAND`\n";
     return static_cast<int>(ExitCode::Usage);
+  } catch (const llm::Interrupted& e) {
+    std::cerr << "kcat: interrupted (Ctrl-C); every commit already made stays\n";
+    return static_cast<int>(ExitCode::Interrupted);
   } catch (const Error& e) {
     std::cerr << "kcat: " << e.render() << "\n";
     return static_cast<int>(e.exit_code());

@@ -1,0 +1,127 @@
+#pragma once
+// The agent: for each plan step no codemod or recipe covers, an LLM reads the code through tools
+// confined to the repository, proposes edits, and kcat applies each through the same
+// patch -> verify -> commit gate as a rule's edit. Repository text is data: nothing in a file
+// widens what the agent may do. Budgets, a loop guard and a circuit breaker end a step or the
+// run; a step that cannot be finished is marked for a person with the reason.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kcat/core/finding.h"
+#include "kcat/kb/knowledge.h"
+#include "kcat/kb/rule.h"
+#include "kcat/llm/client.h"
+#include "kcat/patch/gate.h"
+#include "kcat/patch/git.h"
+
+namespace kcat::agent {
+
+// What the agent may do beyond reading and editing.
+struct Policy {
+  bool interactive = false;
+  // CI: only these commands (exactly, after trimming) may run: the build, test and bench commands
+  // of kcat.toml. Interactive: the person approves each command.
+  std::vector<std::string> allowed_commands;
+  std::function<bool(const std::string& command)> approve_command;     // interactive
+  std::function<bool(const std::string& file, const std::string& diff)> approve_edit;  // interactive
+  std::chrono::milliseconds command_timeout{std::chrono::minutes(10)};
+};
+
+struct Budgets {
+  int max_turns = 16;          // model calls per step
+  long max_tokens = 0;         // prompt + completion tokens for the run; 0 = none
+  double max_cost = 0;         // run; 0 = none
+  double max_minutes = 0;      // run; 0 = none
+};
+
+struct Task {
+  std::string id;              // plan step id
+  std::string title;
+  std::string rationale;
+  std::vector<Finding> findings;
+};
+
+struct StepOutcome {
+  std::string id;
+  std::string status;          // done | needs-person
+  std::string reason;          // what was done, or why a person must take over
+  std::vector<std::string> commits;
+  int turns = 0;
+};
+
+struct Outcome {
+  std::vector<StepOutcome> steps;
+  bool llm_failed = false;       // the endpoint failed for good (exit 4)
+  bool budget_exhausted = false; // a budget stopped the run (exit 5)
+  bool loop_detected = false;    // the same failing edit twice (exit 6)
+  llm::Totals usage;
+};
+
+struct Options {
+  std::string target = "ascend-a2";
+  std::string author_name = "kcat";
+  std::string author_email = "kcat@localhost";
+  std::string run_id;
+  Policy policy;
+  Budgets budgets;
+  std::string bench_command;     // for the run_bench tool (kcat.toml [bench] command)
+  // A team's gate (after_edit, before_commit), as in migrate.
+  std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)> hook;
+  std::function<void(const std::string& type, const nlohmann::json& fields)> record;  // the ledger
+  std::function<void(std::string_view text)> on_text;  // the model's words as they stream (terminal)
+  std::function<bool()> cancelled;
+};
+
+// The tools offered to the model, each a JSON Schema function.
+std::vector<llm::ToolSpec> tool_specs();
+
+// The tools themselves, confined to the repository (tested on their own).
+class Workspace {
+ public:
+  Workspace(patch::GitRepo& repo, const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& options);
+  // Runs one tool call; returns the text for the model. Never throws for the model's mistakes
+  // (unknown tool, bad JSON, a path outside the repository, an edit that does not match): those
+  // come back as "error: ..." so the model can correct itself.
+  std::string call(const std::string& name, const std::string& arguments_json);
+  // Edits committed by this workspace (since construction or the last take_commits()).
+  std::vector<std::string> take_commits();
+  bool finished() const { return finished_; }
+  const std::string& finish_status() const { return finish_status_; }
+  const std::string& finish_summary() const { return finish_summary_; }
+  void reset_step(const Task& task);
+  // The last edit failure's fingerprint (file + search + replace), when the last edit failed.
+  const std::string& last_failed_edit() const { return last_failed_edit_; }
+
+ private:
+  std::optional<std::filesystem::path> confined(const std::string& path, std::string& error) const;
+  std::string list_files(const nlohmann::json& a);
+  std::string read_file(const nlohmann::json& a);
+  std::string search(const nlohmann::json& a);
+  std::string scan(const nlohmann::json& a);
+  std::string kb_lookup(const nlohmann::json& a);
+  std::string edit_file(const nlohmann::json& a);
+  std::string run_command(const nlohmann::json& a);
+  std::string run_bench(const nlohmann::json& a);
+  std::string finish_step(const nlohmann::json& a);
+
+  patch::GitRepo& repo_;
+  std::filesystem::path root_;
+  const kb::RuleSet& rules_;
+  const kb::KnowledgeBase& kb_;
+  const Options& o_;
+  Task task_;
+  std::vector<std::string> commits_;
+  bool finished_ = false;
+  std::string finish_status_, finish_summary_, last_failed_edit_;
+};
+
+// Runs the loop over the tasks, in order. Commits already made stay whatever happens later.
+Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks, const kb::RuleSet& rules,
+            const kb::KnowledgeBase& kb, const Options& options);
+
+}  // namespace kcat::agent
