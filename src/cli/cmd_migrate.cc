@@ -17,7 +17,8 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
   std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch, r.base_commit.substr(0, 10));
   size_t commits = 0;
   for (auto& s : r.steps) {
-    if (s.action != "codemod" && s.action != "shim" && !(s.action == "recipe" && !s.id.starts_with("optimize-"))) {
+    if (s.action != "codemod" && s.action != "shim" && s.action != "llm" &&
+        !(s.action == "recipe" && !s.id.starts_with("optimize-"))) {
       continue;
     }
     std::cout << fmt::format("  {:<16} {:<8} {:<8} {}{}\n", s.id, s.action, s.status,
@@ -51,6 +52,11 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
       std::cout << fmt::format("    {}:{}  {}  {}\n", f.file, f.span.start.line, f.rule_id,
                                how == "recipe" ? s->how.substr(7) : (f.action.empty() ? f.message : f.action).substr(0, 90));
     }
+  }
+  if (out.llm_usage.requests > 0 || out.llm_failed) {
+    std::cout << fmt::format("\n  LLM: {} requests, {} prompt + {} completion tokens, cost {:.4f}{}\n",
+                             out.llm_usage.requests, out.llm_usage.prompt_tokens, out.llm_usage.completion_tokens,
+                             out.llm_usage.cost, out.llm_failed ? " (the endpoint failed; see the ledger)" : "");
   }
   auto rel = std::filesystem::relative(out.run_dir / "report.md", std::filesystem::absolute(repo_path));
   std::cout << fmt::format("\n  report: {}  (kcat report --format html -o report.html)\n", (out.run_dir / "report.md").string());
@@ -93,13 +99,30 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
   cmd->add_option("--max-minutes", o->max_minutes,
                   "Budget: stop between steps after this many minutes (exit 5; --resume continues)");
+  cmd->add_flag("!--no-llm", o->use_llm, "Do not ask the LLM even when one is configured (docs/llm.md)");
+  cmd->add_option("--max-steps", o->max_turns, "Agent budget: model turns per plan step")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-tokens", o->max_tokens, "Agent budget: prompt + completion tokens for the run (exit 5)");
+  cmd->add_option("--max-cost", o->max_cost, "Agent budget: cost for the run, in the prices' unit (exit 5)");
   cmd->callback([o, &g] {
     o->config = g.config;
     auto out = run_migrate(*o);
     print_summary(out, o->path);
+    if (out.llm_failed) {
+      std::cout << "  stopped asking the LLM: the endpoint kept failing; the commits made stay, the rest is marked "
+                   "for a person\n";
+      g.exit_code = static_cast<int>(ExitCode::Llm);
+      return;
+    }
     if (out.budget_exhausted) {
-      std::cout << "  stopped: --max-minutes reached; `kcat migrate --resume` continues\n";
+      std::cout << "  stopped: a budget was reached (--max-minutes / --max-tokens / --max-cost); `kcat migrate "
+                   "--resume` continues\n";
       g.exit_code = static_cast<int>(ExitCode::Budget);
+      return;
+    }
+    if (out.loop_detected) {
+      std::cout << "  the agent repeated a failing edit and was stopped; that step is marked for a person\n";
+      g.exit_code = static_cast<int>(ExitCode::Loop);
       return;
     }
     if (out.optimized && !out.report.iterations.empty()) {

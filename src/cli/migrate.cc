@@ -1,6 +1,9 @@
 #include "kcat/cli/migrate.h"
 #include "kcat/cli/hooks.h"
 #include "kcat/cli/optimize.h"
+#include "kcat/agent/agent.h"
+#include "kcat/core/cancel.h"
+#include "kcat/llm/config.h"
 
 #include <fmt/format.h>
 
@@ -304,6 +307,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   }
   std::vector<report::Site> fixed;
   std::vector<std::string> order;
+  std::map<std::string, std::pair<std::vector<Finding>, std::string>> llm_fixed;  // step -> findings, commit
 
   auto config = load_config(root, o.config);
   std::string current_step;
@@ -446,6 +450,68 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     }
   }
 
+  // The LLM phase: plan steps that no codemod or recipe covers, when an endpoint is configured.
+  std::vector<report::StepRecord> agent_records;
+  if (o.mode == "source" && o.use_llm && !out.budget_exhausted) {
+    auto llm_config = llm::load_llm_config(root);
+    auto r = scan_all();
+    auto pl = plan::make_plan(r.findings, rep.repo, o.target);
+    std::vector<agent::Task> tasks;
+    for (auto& s : pl.steps) {
+      bool recipe_missing = s.action == plan::Action::Recipe &&
+                            (!recipes.find(s.recipe) || attempted.count(step_key(s)));
+      if (s.action != plan::Action::Llm && !recipe_missing) continue;
+      if (s.findings.empty()) continue;
+      tasks.push_back({s.id, s.title, s.rationale, s.findings});
+    }
+    if (!tasks.empty() && llm_config.configured()) {
+      if (!llm_config.api_key.empty()) ledger.add_secret(llm_config.api_key);
+      llm::Client client(llm_config);
+      agent::Options ao;
+      ao.target = o.target;
+      ao.author_name = author_name;
+      ao.author_email = author_email;
+      ao.run_id = run_id;
+      ao.budgets.max_turns = o.max_turns;
+      ao.budgets.max_tokens = o.max_tokens;
+      ao.budgets.max_cost = o.max_cost;
+      if (o.max_minutes > 0) {
+        ao.budgets.max_minutes = std::max(0.05, o.max_minutes - std::chrono::duration<double, std::ratio<60>>(
+                                                                    std::chrono::steady_clock::now() - started).count());
+      }
+      ao.policy.allowed_commands = config.allowed_commands;
+      if (!config.build_command.empty()) ao.policy.allowed_commands.push_back(config.build_command);
+      ao.bench_command = config.bench.command;
+      ao.hook = run_hook;
+      ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
+      ao.cancelled = [] { return cancel::requested(); };
+      ledger.append("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model},
+                                      {"endpoint", llm_config.base_url}});
+      events::emit("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model}});
+      auto res = agent::run(client, repo, tasks, rules, kb, ao);
+      out.llm_failed = res.llm_failed;
+      out.loop_detected = res.loop_detected;
+      out.budget_exhausted = out.budget_exhausted || res.budget_exhausted;
+      out.llm_usage = {res.usage.prompt_tokens, res.usage.completion_tokens, res.usage.cost, res.usage.requests};
+      for (size_t i = 0; i < res.steps.size(); ++i) {
+        auto& st = res.steps[i];
+        report::StepRecord rec;
+        rec.id = st.id;
+        rec.title = tasks[i].title;
+        rec.action = "llm";
+        rec.status = st.status == "done" ? "done" : "needs-person";
+        rec.reason = st.reason;
+        rec.commit = st.commits.empty() ? "" : st.commits.back();
+        if (!st.commits.empty()) {
+          rec.diff = repo.diff(st.commits.front() + "~1", st.commits.back());
+          out.changed_anything = true;
+        }
+        agent_records.push_back(rec);
+        if (!st.commits.empty()) llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
+      }
+    }
+  }
+
   // What is left, from a final scan of the migrated tree.
   auto final_scan = scan_all();
   auto final_plan = plan::make_plan(final_scan.findings, rep.repo, o.target);
@@ -454,6 +520,14 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   write_file_atomic(run_dir / "plan.json", plan_json.dump(2));
   write_file_atomic(root / ".kcat" / "plan.json", plan_json.dump(2));
   rep.sites = fixed;
+  for (auto& [step, entry] : llm_fixed) {
+    for (auto& f : entry.first) {
+      bool still = std::any_of(final_scan.findings.begin(), final_scan.findings.end(), [&](const Finding& g) {
+        return g.file == f.file && g.rule_id == f.rule_id && g.matched == f.matched;
+      });
+      if (!still) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
+    }
+  }
   for (auto& f : final_scan.findings) {
     if (f.severity == Severity::Info) continue;
     // In shim mode, what transfer_to_npu maps at run time is covered; the rest (its gaps and
@@ -468,8 +542,10 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     if (std::find(order.begin(), order.end(), key) == order.end()) rep.steps.push_back(rec);
   }
   for (auto& key : order) rep.steps.push_back(records[key]);
+  for (auto& r : agent_records) rep.steps.push_back(r);
   for (auto& s : final_plan.steps) {
     if (s.action == plan::Action::Codemod) continue;
+    if (std::any_of(agent_records.begin(), agent_records.end(), [&](auto& r) { return r.id == s.id; })) continue;
     report::StepRecord r;
     r.id = s.id;
     r.title = s.title;

@@ -23,6 +23,10 @@ struct MigrateOptions {
   std::string config;            // --config FILE (kcat.toml)        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
   bool optimize = true;          // run the optimize phase when kcat.toml configures [bench]
+  bool use_llm = true;           // run the agent on LLM steps when an endpoint is configured
+  int max_turns = 16;            // agent: model calls per step
+  long max_tokens = 0;           // agent: tokens for the run (0 = none)
+  double max_cost = 0;           // agent: cost for the run (0 = none)
   bool use_cache = true;
   std::vector<std::string> rules;
 };
@@ -33,6 +37,13 @@ struct MigrateOutcome {
   bool changed_anything = false;
   bool budget_exhausted = false;  // --max-minutes stopped the run before its last step
   bool optimized = false;         // the optimize phase ran
+  bool llm_failed = false;        // the LLM endpoint failed for good (exit 4)
+  bool loop_detected = false;     // the agent repeated a failing edit (exit 6)
+  struct Usage {
+    long prompt_tokens = 0, completion_tokens = 0;
+    double cost = 0;
+    int requests = 0;
+  } llm_usage;
   bool target_missed = false;     // it ran with a target and did not reach it
 };
 

@@ -1,0 +1,80 @@
+// kcat migrate with an LLM endpoint (the scripted server): the agent phase, its exit codes, and
+// that the key never reaches a file kcat wrote.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "testsupport/fake_llm.h"
+#include "testsupport/support.h"
+
+namespace kcat {
+namespace {
+
+namespace fs = std::filesystem;
+const char* kKey = "sk-migrate-test-KEY-987654321";
+const char* kOps = "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return torch.as_tensor(cp.asnumpy(cp.asarray(x) * 2))\n";
+
+struct LlmRepo {
+  test::TempDir dir;
+  explicit LlmRepo(const std::string& kcat_toml = "") {
+    test::write(dir / "ops.py", kOps);
+    if (!kcat_toml.empty()) test::write(dir / "kcat.toml", kcat_toml);
+    test::git_init_commit(dir.path());
+  }
+  test::Result migrate(const test::FakeLlm& fake, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"migrate", dir.path().string(), "--author", "T <t@example.com>"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::kcat(args, {}, {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"},
+                                 {"KCAT_LLM_API_KEY", kKey}, {"HOME", dir.path().string()}});
+  }
+  void expect_no_key() {
+    for (auto& e : fs::recursive_directory_iterator(dir.path())) {
+      if (!e.is_regular_file() || e.path().string().find("/.git/objects/") != std::string::npos) continue;
+      EXPECT_EQ(test::read(e.path()).find(kKey), std::string::npos) << e.path();
+    }
+  }
+};
+
+TEST(MigrateLlm, TheAgentPortsWhatRulesCannot) {
+  LlmRepo r;
+  test::FakeLlm fake({test::reply_tool_call("kb_lookup", R"({"name": "cupy"})"),
+                      test::reply_tool_call("edit_file", R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only; numpy has the same array API here"})"),
+                      test::reply_tool_call("edit_file", R"j({"path": "ops.py", "search": "cp.asnumpy(cp.asarray(x) * 2)", "replace": "cp.asarray(x) * 2"})j"),
+                      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})")});
+  auto res = r.migrate(fake);
+  EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
+  EXPECT_NE(res.out.find("llm      done"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("LLM: 4 requests"), std::string::npos) << res.out;
+  EXPECT_EQ(test::read(r.dir / "ops.py").find("cupy"), std::string::npos);
+  auto report = nlohmann::json::parse(test::read(r.dir / ".kcat/report.json"));
+  EXPECT_GE(report["totals"]["fixed_by_llm"].get<int>(), 1) << report["totals"].dump();
+  auto log = test::sh("git log --format=%B kcat/ascend-a2", r.dir.path()).out;
+  EXPECT_NE(log.find("Kcat-Agent: llm"), std::string::npos) << log;
+  r.expect_no_key();
+}
+
+TEST(MigrateLlm, AnEndpointThatFailsExitsFourAndLeavesTheRestForAPerson) {
+  LlmRepo r("[llm]\nmax_retries = 1\n");
+  std::vector<test::Reply> fails(12, test::reply_status(503, "overloaded"));
+  test::FakeLlm fake(fails);
+  auto res = r.migrate(fake);
+  EXPECT_EQ(res.exit_code, 4) << res.out << res.err;
+  EXPECT_NE(res.out.find("stopped asking the LLM"), std::string::npos) << res.out;
+  EXPECT_LE(fake.request_count(), 5u) << "a handful of requests, not a retry storm";
+  auto report = nlohmann::json::parse(test::read(r.dir / ".kcat/report.json"));
+  bool marked = false;
+  for (auto& s : report["steps"]) marked |= s.value("action", "") == "llm" && s.value("status", "") == "needs-person";
+  EXPECT_TRUE(marked) << report["steps"].dump();
+  r.expect_no_key();
+}
+
+TEST(MigrateLlm, NoLlmFlagKeepsTheRunOffline) {
+  LlmRepo r;
+  test::FakeLlm fake({});
+  auto res = r.migrate(fake, {"--no-llm"});
+  EXPECT_EQ(fake.request_count(), 0u);
+  EXPECT_NE(res.out.find("left for an LLM"), std::string::npos) << res.out;
+}
+
+}  // namespace
+}  // namespace kcat
