@@ -115,7 +115,7 @@ void setup(CLI::App& root, Globals& g) {
       return;
     }
     if (out.budget_exhausted) {
-      std::cout << "  stopped: a budget was reached (--max-minutes / --max-tokens / --max-cost); `kcat migrate "
+      std::cout << "  stopped: a budget was reached (--max-minutes reached, or --max-tokens / --max-cost); `kcat migrate "
                    "--resume` continues\n";
       g.exit_code = static_cast<int>(ExitCode::Budget);
       return;
