@@ -64,7 +64,8 @@ std::string numbered_context(const std::filesystem::path& root, const Finding& f
 }
 
 std::string task_prompt(const std::filesystem::path& root, const Task& t, const std::vector<std::string>& files) {
-  std::string p = fmt::format("Step {}: {}\n{}\n\nFindings of this step:\n", t.id, t.title, t.rationale);
+  std::string p = fmt::format("Step {}: {}\n{}\n\n{}:\n", t.id, t.title, t.rationale,
+                              t.check_findings ? "Findings of this step" : "kcat's findings in the repository (context)");
   for (const auto& f : t.findings) {
     p += fmt::format("- {}:{}:{} {} [{}]: {} — {}{}\n", f.file, f.span.start.line, f.span.start.column, f.rule_id,
                      f.matched, f.message, f.action, f.equivalent.empty() ? "" : " (Ascend: " + f.equivalent + ")");
@@ -252,7 +253,7 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
           so.reason = ws.finish_summary();
           break;
         }
-        auto left = remaining(root, task, rules, kb);
+        auto left = task.check_findings ? remaining(root, task, rules, kb) : std::vector<Finding>{};
         if (left.empty()) {
           so.status = "done";
           so.reason = ws.finish_summary();

@@ -4,9 +4,24 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kcat/agent/agent.h"
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
+#include "kcat/cli/common.h"
+#include "kcat/cli/config.h"
+#include "kcat/cli/hooks.h"
 #include "kcat/core/cancel.h"
+#include "kcat/core/error.h"
+#include "kcat/llm/client.h"
+#include "kcat/llm/config.h"
+#include "kcat/patch/git.h"
+#include "kcat/report/ledger.h"
+#include "kcat/scan/scanner.h"
+#include "kcat/session/approver.h"
 #include "kcat/session/child.h"
 #include "kcat/session/repl.h"
 
@@ -21,6 +36,104 @@ std::filesystem::path history_file() {
     return std::filesystem::path(home) / ".local" / "state" / "kcat" / "history";
   }
   return ".kcat-history";
+}
+
+
+llm::Totals& session_usage() {
+  static llm::Totals totals;
+  return totals;
+}
+
+// Plain-language requests go to the agent, on the migration branch, asking before every edit and
+// command. Empty when no LLM is configured (the session then says how to configure one).
+std::function<int(const std::string&)> agent_request_handler(const std::string& repo_path, const std::string& target,
+                                                              std::unique_ptr<session::LineReader>& reader) {
+  std::filesystem::path root;
+  try {
+    root = std::filesystem::canonical(patch::GitRepo::open(repo_path).workdir());
+  } catch (const Error&) {
+    return {};
+  }
+  llm::LlmConfig config;
+  try {
+    config = llm::load_llm_config(root);
+  } catch (const Error& e) {
+    std::cerr << "kcat: " << e.render() << "\n";
+    return {};
+  }
+  if (!config.configured()) return {};
+  return [root, target, config, &reader](const std::string& request) -> int {
+    auto repo = patch::GitRepo::open(root);
+    if (auto dirty = repo.dirty_files(); !dirty.empty()) {
+      std::cout << "kcat: uncommitted changes in " << dirty.front()
+                << (dirty.size() > 1 ? " and more" : "") << "; commit or stash them first (kcat never edits over them)\n";
+      return 3;
+    }
+    auto branch = "kcat/" + target;
+    if (repo.current_branch() != branch) {
+      repo.checkout_new_or_existing(branch);
+      std::cout << "working on branch " << branch << " (`git checkout -` returns to yours)\n";
+    }
+    auto cfg = load_config(root, "");
+    auto rules = load_rule_catalog({});
+    auto kb = load_knowledge_base();
+    scan::ScanOptions so;
+    so.root = root;
+    auto findings = scan::scan(so, rules).findings;
+    kb.annotate(findings);
+    if (findings.size() > 40) findings.resize(40);
+    auto run_id = report::make_run_id();
+    report::Ledger ledger(root / ".kcat" / "runs" / run_id / "ledger.jsonl");
+    if (!config.api_key.empty()) ledger.add_secret(config.api_key);
+    ledger.append("run-started", {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
+    auto approver = session::prompt_approver(*reader, std::cout);
+    bool all_edits = false;
+    agent::Options ao;
+    ao.target = target;
+    ao.run_id = run_id;
+    ao.policy.interactive = true;
+    ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
+      if (all_edits) return true;
+      std::cout << "\n" << diff;
+      auto a = approver->ask("Apply this edit to " + file + "?", diff);
+      if (a == session::Answer::All) all_edits = true;
+      return a != session::Answer::No;
+    };
+    ao.policy.approve_command = [&](const std::string& command) {
+      return approver->ask("Run `" + command + "` in " + root.string() + "?", command) != session::Answer::No;
+    };
+    ao.bench_command = cfg.bench.command;
+    ao.hook = [&](const std::string& stage, const std::vector<std::string>& files) {
+      std::string list;
+      for (auto& f : files) list += (list.empty() ? "" : " ") + f;
+      return run_hook(cfg, stage, root, {{"KCAT_RUN", run_id}, {"KCAT_FILES", list}}, &ledger);
+    };
+    ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
+    ao.on_text = [](std::string_view t) { std::cout << t << std::flush; };
+    ao.cancelled = [] { return cancel::requested(); };
+    llm::Client client(config);
+    agent::Task task{"request-" + run_id.substr(run_id.size() - 6), request,
+                     "A request from the person at the terminal; keep to it.", findings, false};
+    agent::Outcome out;
+    try {
+      out = agent::run(client, repo, {task}, rules, kb, ao);
+    } catch (const Error& e) {
+      std::cout << "kcat: " << e.render() << "\n";
+      return static_cast<int>(e.exit_code());
+    }
+    auto& u = session_usage();
+    u.requests += out.usage.requests;
+    u.attempts += out.usage.attempts;
+    u.prompt_tokens += out.usage.prompt_tokens;
+    u.completion_tokens += out.usage.completion_tokens;
+    u.cost += out.usage.cost;
+    auto& st = out.steps.at(0);
+    std::cout << fmt::format("\n{}: {}{}\n", st.status, st.reason,
+                             st.commits.empty() ? "" : fmt::format(" ({} commit(s); /diff shows them, /undo reverts)",
+                                                                   st.commits.size()));
+    ledger.append("run-finished", {{"outcome", st.status}, {"commits", st.commits}});
+    return out.llm_failed ? 4 : st.status == "done" ? 0 : 1;
+  };
 }
 
 }  // namespace
@@ -49,6 +162,9 @@ int run_chat(const ChatOptions& o) {
       return session::run_self(argv);
     };
   };
+  // One reader for the prompt and for the questions asked before an edit or a command.
+  std::unique_ptr<session::LineReader> reader_for_approval =
+      ::isatty(0) ? session::terminal_reader(history_file()) : session::stream_reader(std::cin);
   session::ReplOptions ro;
   ro.commands = {
       {"scan", "[OPTIONS]", "find every CUDA tie in the repository", sub({"scan"}, false)},
@@ -65,9 +181,6 @@ int run_chat(const ChatOptions& o) {
          argv.insert(argv.end(), a.begin(), a.end());
          return session::run_self(argv);
        }},
-      {"cost", "", "LLM tokens and cost of this repository's runs", [&repo](const std::vector<std::string>&) {
-         return session::run_self({"report", "-C", repo, "--format", "json"}) == 0 ? 0 : 1;
-       }},
       {"target", "NAME", "switch the target (ascend-a2, ascend-a3, ascend-310p)", [&target](const std::vector<std::string>& a) {
          if (a.size() != 1) {
            std::cout << "current target: " << target << "\n";
@@ -78,15 +191,21 @@ int run_chat(const ChatOptions& o) {
          return 0;
        }},
   };
-  if (o.request_handler) ro.on_request = o.request_handler;
+  if (o.request_handler) {
+    ro.on_request = o.request_handler;
+  } else if (auto handler = agent_request_handler(repo, target, reader_for_approval); handler) {
+    ro.on_request = handler;
+  }
+  ro.commands.push_back({"cost", "", "LLM requests, tokens and cost of this session", [](const std::vector<std::string>&) {
+                           auto& u = session_usage();
+                           std::cout << fmt::format("LLM this session: {} requests ({} tries), {} prompt + {} completion "
+                                                    "tokens, cost {:.4f}\n",
+                                                    u.requests, u.attempts, u.prompt_tokens, u.completion_tokens, u.cost);
+                           return 0;
+                         }});
   std::cout << "kcat " << KCAT_VERSION << " — repository " << repo << ", target " << target
             << ". /help lists commands, /quit leaves.\n";
-  if (::isatty(0)) {
-    auto reader = session::terminal_reader(history_file());
-    return session::run_repl(*reader, std::cout, ro);
-  }
-  auto reader = session::stream_reader(std::cin);
-  return session::run_repl(*reader, std::cout, ro);
+  return session::run_repl(*reader_for_approval, std::cout, ro);
 }
 
 namespace {

@@ -44,6 +44,9 @@ struct Task {
   std::string title;
   std::string rationale;
   std::vector<Finding> findings;
+  // A plan step is done when kcat's re-scan finds none of its findings; a person's free-form
+  // request (the interactive session) has no such check: the model's finish_step decides.
+  bool check_findings = true;
 };
 
 struct StepOutcome {

@@ -1,0 +1,68 @@
+// The interactive session's plain-language requests go to the agent, which asks before each edit.
+// Driven through standard input (the pseudo-terminal test covers line editing and Ctrl-C).
+#include <gtest/gtest.h>
+
+#include "testsupport/fake_llm.h"
+#include "testsupport/support.h"
+
+namespace kcat {
+namespace {
+
+const char* kOps = "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return cp.asarray(x) * 2\n";
+
+std::string chat(const test::TempDir& dir, const test::FakeLlm& fake, const std::string& input) {
+  return test::sh("printf '" + input + "' | KCAT_LLM_BASE_URL=" + fake.base_url() +
+                      " KCAT_LLM_MODEL=fake KCAT_LLM_API_KEY=sk-chat-secret HOME=" + dir.path().string() + " " +
+                      test::kcat_binary().string() + " chat " + dir.path().string() + " 2>&1",
+                  dir.path())
+      .out;
+}
+
+test::Reply edit() {
+  return test::reply_tool_call(
+      "edit_file", R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only"})");
+}
+
+TEST(ChatLlm, ARequestIsPortedAfterThePersonApprovesTheDiff) {
+  test::TempDir dir;
+  test::write(dir / "ops.py", kOps);
+  test::git_init_commit(dir.path());
+  test::FakeLlm fake({test::stream_text({"Looking at ops.py. "}), edit(),
+                      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
+  auto out = chat(dir, fake, "replace cupy in ops.py\\ny\\n/cost\\n/quit\\n");
+  EXPECT_NE(out.find("-import cupy as cp"), std::string::npos) << out;   // the diff was shown
+  EXPECT_NE(out.find("done: cupy replaced by numpy (1 commit(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("LLM this session: 3 requests"), std::string::npos) << out;
+  EXPECT_NE(test::read(dir / "ops.py").find("import numpy as cp"), std::string::npos);
+  EXPECT_EQ(test::sh("git rev-parse --abbrev-ref HEAD", dir.path()).out, "kcat/ascend-a2\n");
+  EXPECT_EQ(out.find("sk-chat-secret"), std::string::npos);
+  // The request itself was sent, as data, with the findings as context.
+  auto first = fake.requests().at(0)["messages"][1]["content"].get<std::string>();
+  EXPECT_NE(first.find("replace cupy in ops.py"), std::string::npos);
+}
+
+TEST(ChatLlm, DecliningTheEditLeavesTheFileAlone) {
+  test::TempDir dir;
+  test::write(dir / "ops.py", kOps);
+  test::git_init_commit(dir.path());
+  test::FakeLlm fake({edit(), test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "declined"})")});
+  auto out = chat(dir, fake, "replace cupy\\nn\\n/quit\\n");
+  EXPECT_EQ(test::read(dir / "ops.py"), kOps) << out;
+  auto second = fake.requests().at(1)["messages"].back()["content"].get<std::string>();
+  EXPECT_NE(second.find("declined: the person did not accept"), std::string::npos) << second;
+  EXPECT_NE(out.find("needs-person: declined"), std::string::npos) << out;
+}
+
+TEST(ChatLlm, WithoutAnLlmTheSessionSaysHowToConfigureOne) {
+  test::TempDir dir;
+  test::write(dir / "ops.py", kOps);
+  test::git_init_commit(dir.path());
+  auto out = test::sh("printf 'port it\\n/quit\\n' | HOME=" + dir.path().string() + " " + test::kcat_binary().string() +
+                          " chat " + dir.path().string() + " 2>&1",
+                      dir.path())
+                 .out;
+  EXPECT_NE(out.find("no LLM is configured"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace kcat
