@@ -1,12 +1,18 @@
-// kcat bench --cmd CMD: measure a command's throughput, against a target and a baseline.
+// kcat bench --cmd CMD: measure a command's throughput, against a target and a baseline; with
+// --host, on another host (an Atlas server) after sending it the current branch with git.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "kcat/bench/bench.h"
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
+#include "kcat/exec/sync.h"
 
 namespace kcat::cli {
 namespace {
@@ -18,7 +24,64 @@ struct BenchCmd {
   std::string baseline;
   std::string format = "text";
   bool lower_is_better = false;
+  std::string host;                   // user@host: sync the branch there and run the bench there
+  std::vector<std::string> ssh_args;  // extra ssh arguments, e.g. -p 2222 -i KEY
+  std::string remote_dir;             // the work tree on the host; default ~/kcat-work/<repo name>
 };
+
+struct Remote {
+  std::unique_ptr<exec::Runner> runner;
+  std::filesystem::path cwd;  // on the host
+  std::string commit;
+};
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Sends the current branch of the repository at `cwd` to the host and returns a runner there
+// whose cwd is the same directory of the synced work tree. Only commits travel: uncommitted
+// changes are reported, not sent.
+Remote sync_remote(const BenchCmd& o) {
+  auto local = exec::local_runner();
+  std::filesystem::path cwd = o.spec.cwd.empty() ? std::filesystem::path(".") : o.spec.cwd;
+  auto git = [&](std::vector<std::string> args) {
+    exec::Command c;
+    c.argv = {"git", "-C", cwd.string()};
+    c.argv.insert(c.argv.end(), args.begin(), args.end());
+    c.timeout = std::chrono::seconds(60);
+    return local->run(c);
+  };
+  auto top = git({"rev-parse", "--show-toplevel"});
+  if (!top.ok()) {
+    throw Error(ErrorKind::Environment,
+                fmt::format("--host sends the current branch with git, and {} is not in a git repository",
+                            cwd.string()),
+                cwd.string(), "run kcat bench --host from the repository (or give --cwd)");
+  }
+  auto prefix = first_line(git({"rev-parse", "--show-prefix"}).out);  // "sub/dir/" or ""
+  if (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  auto branch = git({"symbolic-ref", "-q", "--short", "HEAD"});
+  if (!branch.ok()) {
+    throw Error(ErrorKind::Environment, "--host sends the current branch, and HEAD is detached", cwd.string(),
+                "check out the branch to benchmark (git switch kcat/npu)");
+  }
+  if (!first_line(git({"status", "--porcelain", "--untracked-files=no"}).out).empty()) {
+    std::cerr << "kcat: uncommitted changes in " << cwd.string()
+              << " are not sent to the host; the bench runs the last commit\n";
+  }
+  exec::RemoteTree remote;
+  remote.destination = o.host;
+  remote.ssh_args = o.ssh_args;
+  std::filesystem::path top_path = first_line(top.out);
+  remote.dir = o.remote_dir.empty() ? "~/kcat-work/" + top_path.filename().string() : o.remote_dir;
+  auto synced = exec::sync_to_host(top_path, first_line(branch.out), remote, *local);
+  std::cerr << fmt::format("kcat: {} at {} is on {}:{}\n", first_line(branch.out), synced.commit.substr(0, 12),
+                           o.host, synced.dir);
+  Remote r;
+  r.runner = exec::ssh_runner(o.host, o.ssh_args);
+  r.cwd = prefix.empty() ? std::filesystem::path(synced.dir) : std::filesystem::path(synced.dir) / prefix;
+  r.commit = synced.commit;
+  return r;
+}
 
 std::string line_for(const std::string& label, const bench::Result& r) {
   if (!r.stats) return fmt::format("{:<10} no result: {}\n", label, r.failure);
@@ -32,7 +95,16 @@ std::string line_for(const std::string& label, const bench::Result& r) {
 int run(const BenchCmd& o) {
   auto spec = o.spec;
   spec.timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
-  auto runner = exec::local_runner();
+  std::unique_ptr<exec::Runner> runner;
+  std::string commit;
+  if (!o.host.empty()) {
+    auto remote = sync_remote(o);
+    runner = std::move(remote.runner);
+    spec.cwd = remote.cwd;
+    commit = remote.commit;
+  } else {
+    runner = exec::local_runner();
+  }
   auto result = bench::run(spec, *runner);
   std::optional<bench::Result> base;
   if (!o.baseline.empty()) {
@@ -48,12 +120,14 @@ int run(const BenchCmd& o) {
   }
   if (o.format == "json") {
     nlohmann::json j = {{"candidate", result}};
+    if (!o.host.empty()) j["host"] = {{"destination", o.host}, {"dir", spec.cwd.string()}, {"commit", commit}};
     if (base) j["baseline"] = *base;
     if (ratio) j["ratio"] = *ratio;
     if (o.target) j["target"] = *o.target;
     if (met) j["target_met"] = *met;
     std::cout << j.dump(2) << "\n";
   } else {
+    if (!o.host.empty()) std::cout << fmt::format("{:<10} {}:{} at {}\n", "host", o.host, spec.cwd.string(), commit);
     std::cout << line_for("candidate", result);
     if (base) std::cout << line_for("baseline", *base);
     if (ratio) std::cout << fmt::format("ratio      {:.2f}x the baseline\n", *ratio);
@@ -79,7 +153,12 @@ void setup(CLI::App& root, Globals& g) {
       "or a run without the metric is reported as such, never as a number.\n\n"
       "Examples:\n"
       "  kcat bench --cmd 'python bench.py' --metric 'throughput: ([0-9.]+)' --unit tok/s --target 550\n"
-      "  kcat bench --cmd './vllm_bench.sh' --metric-json output_tokens_per_s --baseline './hf_generate.sh'\n\n"
+      "  kcat bench --cmd './vllm_bench.sh' --metric-json output_tokens_per_s --baseline './hf_generate.sh'\n"
+      "  kcat bench --host me@atlas --ssh-arg=-p --ssh-arg=2222 --cmd './vllm_bench.sh' --metric-json tok_s\n\n"
+      "With --host the current branch of the repository (--cwd or .) is pushed with git to --remote-dir on\n"
+      "the host (default ~/kcat-work/<repo name>), checked out there (tracked and untracked changes on the\n"
+      "host are reset, ignored build outputs kept), and the commands run there over ssh (BatchMode).\n"
+      "Only commits are sent. An --ssh-arg that starts with '-' is written --ssh-arg=-p.\n\n"
       "Exit: 0 target met (or no target), 1 target missed, 3 no run produced a number, 2 usage.");
   cmd->add_option("--cmd", o->spec.command, "The command (run with /bin/sh -c)")->required();
   cmd->add_option("--warmup", o->spec.warmup, "Runs before measuring")->capture_default_str();
@@ -92,7 +171,13 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--target", o->target, "The number to reach");
   cmd->add_flag("--lower-is-better", o->lower_is_better, "The target is a maximum (latency)");
   cmd->add_option("--baseline", o->baseline, "A baseline command: the ratio candidate / baseline is reported");
-  cmd->add_option("--cwd", o->spec.cwd, "Working directory for the commands");
+  cmd->add_option("--cwd", o->spec.cwd, "Working directory for the commands (with --host: the repository to send)");
+  auto* host = cmd->add_option("--host", o->host, "Run on this host over ssh (user@host) after syncing the current branch there");
+  cmd->add_option("--ssh-arg", o->ssh_args, "An extra ssh argument (repeat; --ssh-arg=-p --ssh-arg=2222)")
+      ->allow_extra_args(false)
+      ->needs(host);
+  cmd->add_option("--remote-dir", o->remote_dir, "The work tree on the host (default ~/kcat-work/<repo name>)")
+      ->needs(host);
   cmd->add_option("-f,--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([o, &g] { g.exit_code = run(*o); });
 }

@@ -56,3 +56,129 @@ TEST(CompareCommand, WithinAndOutsideTolerance) {
 }
 
 }  // namespace kcat
+
+// kcat bench --host: the branch is sent to a "host" (a temp dir reached through a real sshd on
+// 127.0.0.1, started with its own host key and an authorized key) and the bench runs there.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace kcat {
+
+namespace {
+
+// The sshd of tests/exec/ssh_test.cc, copied.
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+struct Sshd {
+  test::TempDir dir;
+  int port = free_port();
+  pid_t pid = -1;
+  bool ok = false;
+  Sshd() {
+    auto d = dir.path().string();
+    if (test::sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host && ssh-keygen -q -t ed25519 -N '' -f " + d +
+                 "/client && cp " + d + "/client.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys")
+            .exit_code != 0) {
+      return;
+    }
+    test::write(dir / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " + d +
+                                         "/host\nAuthorizedKeysFile " + d + "/authorized_keys\nPermitRootLogin yes\n"
+                                         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPidFile " + d +
+                                         "/pid\n");
+    // sshd refuses to start without its privilege-separation directory.
+    std::error_code ec;
+    std::filesystem::create_directories("/run/sshd", ec);
+    pid = fork();
+    if (pid == 0) {
+      int log = open((d + "/sshd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (log >= 0) dup2(log, 2);
+      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", (d + "/sshd_config").c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Wait until it accepts connections (a slow machine, not a timing assertion).
+    for (int i = 0; i < 200 && !ok; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      close(fd);
+      if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  ~Sshd() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  std::vector<std::string> args() const {
+    return {"-p", std::to_string(port), "-i", (dir / "client").string(), "-o", "StrictHostKeyChecking=no", "-o",
+            "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"};
+  }
+};
+
+}  // namespace
+
+TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
+  if (!std::filesystem::exists("/usr/sbin/sshd")) {
+    GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
+  }
+  Sshd sshd;
+  ASSERT_TRUE(sshd.ok) << "sshd did not start";
+  test::TempDir dir;
+  auto repo = dir / "model";
+  test::write(repo / "bench/value.txt", "throughput: 123\n");
+  test::write(repo / "bench/base.txt", "throughput: 41\n");
+  test::git_init_commit(repo);
+  ASSERT_EQ(test::run({"git", "checkout", "-q", "-b", "kcat/npu"}, repo).exit_code, 0);
+  // Not committed: stays here.
+  test::write(repo / "bench/value.txt", "throughput: 999\n");
+  auto remote_dir = sshd.dir / "remote work";
+  std::vector<std::string> args = {"bench", "--cmd", "cat value.txt", "--baseline", "cat base.txt", "--metric",
+                                   "throughput: ([0-9.]+)", "--runs", "2", "--warmup", "0", "--cwd",
+                                   (repo / "bench").string(), "--host",
+                                   std::string(getenv("USER") ? getenv("USER") : "root") + "@127.0.0.1",
+                                   "--remote-dir", remote_dir.string(), "--format", "json"};
+  for (auto& a : sshd.args()) args.push_back("--ssh-arg=" + a);
+  auto r = test::kcat(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["candidate"]["median"], 123);
+  EXPECT_EQ(j["baseline"]["median"], 41);
+  EXPECT_EQ(j["ratio"], 3);
+  EXPECT_EQ(j["host"]["dir"], (std::filesystem::canonical(remote_dir) / "bench").string());
+  auto head = test::run({"git", "rev-parse", "HEAD"}, repo).out;
+  EXPECT_EQ(j["host"]["commit"].get<std::string>() + "\n", head);
+  EXPECT_EQ(test::read(remote_dir / "bench/value.txt"), "throughput: 123\n");
+  EXPECT_NE(r.err.find("uncommitted changes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("kcat/npu at " + head.substr(0, 12)), std::string::npos) << r.err;
+
+  // Outside a repository: nothing to send.
+  auto bare = test::kcat({"bench", "--cmd", "true", "--cwd", dir.path().string(), "--host", "nobody@127.0.0.1"});
+  EXPECT_EQ(bare.exit_code, 3) << bare.err;
+  EXPECT_NE(bare.err.find("not in a git repository"), std::string::npos) << bare.err;
+  EXPECT_EQ(test::kcat({"bench", "--cmd", "true", "--remote-dir", "/tmp/x"}).exit_code, 2);
+}
+
+}  // namespace kcat
