@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "kcat/bench/profile.h"
 #include "kcat/cli/command.h"
 #include "kcat/cli/common.h"
 #include "kcat/cli/optimize.h"
@@ -23,6 +24,8 @@ struct OptimizeCmd {
   std::string branch;
   OptimizeOverrides ov;
   bool list = false;
+  std::string profile;  // op_statistic.csv of the torch_npu profiler
+  std::string log;      // a run's log, for torch_npu's CPU-fallback warnings
 };
 
 int list_recipes(const std::filesystem::path& root, const Config& config) {
@@ -57,6 +60,20 @@ int run(const OptimizeCmd& c, Globals& g) {
                 config.file.empty() ? root.string() : config.file.string(),
                 "add [bench] command and metric to kcat.toml, or pass --bench-cmd and --metric (docs/optimize.md)");
   }
+  auto ov = c.ov;
+  if (!c.profile.empty() || !c.log.empty()) {
+    bench::Profile prof;
+    if (!c.profile.empty()) prof = bench::parse_op_statistic(c.profile);
+    std::vector<bench::CpuFallback> fallbacks;
+    if (!c.log.empty()) fallbacks = bench::find_cpu_fallbacks(read_file(c.log));
+    auto summary = bench::summarize(prof, fallbacks);
+    std::cerr << bench::render_text(summary);
+    auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
+    for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+    auto prefer = optimize::prefer_from_profile(summary, recipes);
+    if (!prefer.empty()) std::cerr << "  the profile puts these recipes first: " << fmt::format("{}", fmt::join(prefer, ", ")) << "\n";
+    ov.prefer.insert(ov.prefer.begin(), prefer.begin(), prefer.end());
+  }
   auto branch = c.branch.empty() ? "kcat/" + c.target : c.branch;
   auto from = repo.current_branch();
   if (from != branch) repo.checkout_new_or_existing(branch);
@@ -82,7 +99,7 @@ int run(const OptimizeCmd& c, Globals& g) {
   rep.branch = branch;
   rep.base_commit = repo.head_id();
   std::cerr << fmt::format("kcat optimize: {} on {}\n", rep.repo, branch);
-  auto out = optimize_phase(repo, config, c.ov, findings, run_id, ledger, rep);
+  auto out = optimize_phase(repo, config, ov, findings, run_id, ledger, rep);
   rep.outcome = !out.target ? "done" : out.target_met ? "target-met" : "target-missed";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md", report::render_markdown(rep) + "\n" + optimize::render_markdown(out));
@@ -142,6 +159,10 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--max-minutes", c->ov.max_minutes, "Stop trying new recipes after this many minutes");
   cmd->add_option("--recipe", c->ov.recipes, "Try only these recipes (repeatable)");
   cmd->add_option("--prefer", c->ov.prefer, "Try these recipes first (repeatable), e.g. from a profile's hints");
+  cmd->add_option("--profile", c->profile,
+                  "The torch_npu profiler's op_statistic.csv: the recipes for its top operators go first")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--log", c->log, "A run's log: torch_npu's CPU-fallback warnings are listed")->check(CLI::ExistingFile);
   cmd->add_flag("--list", c->list, "List the recipes with their expected gains and exit");
   cmd->callback([c, &g] { g.exit_code = run(*c, g); });
 }

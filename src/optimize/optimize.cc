@@ -307,6 +307,28 @@ Outcome run(patch::GitRepo& repo, const kb::RecipeSet& recipes, const std::vecto
   return Loop(repo, options, runner).run(recipes, findings);
 }
 
+std::vector<std::string> prefer_from_profile(const bench::Summary& profile, const kb::RecipeSet& recipes) {
+  // Share of device time per normalized operator type, of the top operators; each operator a
+  // recipe addresses counts once.
+  std::map<std::string, double> share;
+  for (const auto& op : profile.top) share[bench::normalize_op_type(op.op_type)] += op.share;
+  std::vector<std::pair<double, std::string>> ranked;
+  for (const auto* r : recipes.by_gain("performance")) {
+    double s = 0;
+    std::set<std::string> counted;
+    for (const auto& a : r->addresses) {
+      auto op = bench::normalize_op_type(a);
+      auto it = share.find(op);
+      if (it != share.end() && counted.insert(op).second) s += it->second;
+    }
+    if (s > 0) ranked.push_back({s, r->id});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& [s, id] : ranked) out.push_back(id);
+  return out;
+}
+
 nlohmann::json to_json(const Outcome& o) {
   nlohmann::json its = nlohmann::json::array();
   for (const auto& it : o.iterations) its.push_back(iteration_json(it));

@@ -116,3 +116,28 @@ TEST(ShippedRecipes, OcrRegistrationV1AndGraphMode) {
 
 }  // namespace
 }  // namespace kcat::optimize
+
+namespace kcat::optimize {
+namespace {
+
+TEST(ProfileOrder, RecipesForTheHotOperatorsGoFirst) {
+  auto summary = bench::summarize(bench::parse_op_statistic(test::fixtures_dir() / "profile/op_statistic.csv"), {});
+  kb::RecipeSet set;
+  auto mk = [](std::string id, std::vector<std::string> addresses, double gain) {
+    kb::Recipe r;
+    r.id = std::move(id);
+    r.kind = "performance";
+    r.addresses = std::move(addresses);
+    r.expected_gain = gain;
+    return r;
+  };
+  set.recipes = {mk("env-only", {}, 5.0), mk("rmsnorm", {"Pow", "ReduceMean"}, 1.1), mk("attention", {"SoftmaxV2"}, 1.2),
+                 mk("unrelated", {"Conv2D"}, 3.0)};
+  auto prefer = prefer_from_profile(summary, set);
+  ASSERT_EQ(prefer.size(), 2u);
+  EXPECT_EQ(prefer[0], "attention");  // Softmax holds 10% of device time, Pow + ReduceMean 9%
+  EXPECT_EQ(prefer[1], "rmsnorm");
+}
+
+}  // namespace
+}  // namespace kcat::optimize

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kcat/bench/bench.h"
+#include "kcat/bench/profile.h"
 #include "kcat/core/finding.h"
 #include "kcat/exec/process.h"
 #include "kcat/kb/recipe.h"
@@ -96,6 +97,10 @@ struct Outcome {
 // does not build or the benchmark produces no number before any change.
 Outcome run(patch::GitRepo& repo, const kb::RecipeSet& recipes, const std::vector<Finding>& findings,
             const Options& options, exec::Runner& runner);
+
+// The profile's say on the order: performance recipes whose `addresses` name an operator type the
+// profile's hints or top operators point at, by the share of device time behind them.
+std::vector<std::string> prefer_from_profile(const bench::Summary& profile, const kb::RecipeSet& recipes);
 
 std::string render_markdown(const Outcome& outcome);
 nlohmann::json to_json(const Outcome& outcome);

@@ -1,0 +1,85 @@
+// kcat optimize through the real binary on the CPU workload (tests/fixtures/optimize).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "testsupport/support.h"
+
+namespace kcat {
+namespace {
+
+struct Workload {
+  test::TempDir dir;
+  explicit Workload(const std::string& toml) {
+    test::copy_tree(test::fixtures_dir() / "optimize/workload", dir.path());
+    test::copy_tree(test::fixtures_dir() / "optimize/recipes", dir / "team-recipes");
+    test::write(dir / "kcat.toml", toml);
+    test::git_init_commit(dir.path());
+  }
+};
+
+const char* kToml = R"([build]
+command = "cc -O2 -o wl workload.c -lm"
+
+[bench]
+command = "./wl --tokens 3000 --dump out.npy"
+metric = 'throughput: ([0-9.]+)'
+unit = "tok/s"
+runs = 3
+target_speedup = 4
+
+[optimize]
+output = "out.npy"
+rtol = 1e-3
+atol = 1e-4
+recipe_dirs = ["team-recipes"]
+recipes = ["small-tiles", "approximate-mean", "fused-rmsnorm", "dispatch-batch"]
+)";
+
+TEST(OptimizeCommand, ReachesTheTargetFromKcatToml) {
+  Workload w(kToml);
+  auto r = test::kcat({"optimize", w.dir.path().string(), "--log-format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_TRUE(j["target_met"].get<bool>());
+  EXPECT_EQ(j["stop_reason"], "target met");
+  EXPECT_EQ(j["iterations"].size(), 5u) << j.dump(1);
+  auto log = test::sh("git log --format=%B kcat/ascend-a2", w.dir.path()).out;
+  EXPECT_NE(log.find("Kcat-Recipe: fused-rmsnorm"), std::string::npos) << log;
+  EXPECT_NE(log.find("Kcat-Metric: "), std::string::npos);
+  EXPECT_EQ(log.find("Kcat-Recipe: small-tiles"), std::string::npos);
+  auto report = nlohmann::json::parse(test::read(w.dir / ".kcat/report.json"));
+  EXPECT_EQ(report["outcome"], "target-met");
+  EXPECT_EQ(report["optimize"]["iterations"].size(), 4u) << report.dump(1);
+  // The HTML report draws the trajectory.
+  auto html = test::kcat({"report", "-C", w.dir.path().string(), "--format", "html"});
+  EXPECT_NE(html.out.find("<svg"), std::string::npos);
+}
+
+TEST(OptimizeCommand, AMissedTargetWithALimitExitsFiveAndUsageErrorsExitTwo) {
+  Workload w(kToml);
+  auto r = test::kcat({"optimize", w.dir.path().string(), "--target-speedup", "1000", "--max-iterations", "1", "--runs", "1"});
+  EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
+  EXPECT_NE(r.out.find("max iterations"), std::string::npos) << r.out;
+  test::TempDir empty;
+  test::write(empty / "a.py", "x = 1\n");
+  test::git_init_commit(empty.path());
+  auto none = test::kcat({"optimize", empty.path().string()});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("no benchmark command"), std::string::npos) << none.err;
+  auto list = test::kcat({"optimize", w.dir.path().string(), "--list"});
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find("npu-task-queue-level2"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("fused-rmsnorm"), std::string::npos);
+}
+
+TEST(OptimizeCommand, BadConfigurationNamesTheLine) {
+  Workload w("[bench]\ncommand = \"./wl\"\nruns = \"five\"\n");
+  auto r = test::kcat({"optimize", w.dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("kcat.toml:3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("runs must be"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kcat
