@@ -163,6 +163,13 @@ void setup(CLI::App& root, Globals& g) {
                   "The torch_npu profiler's op_statistic.csv: the recipes for its top operators go first")
       ->check(CLI::ExistingFile);
   cmd->add_option("--log", c->log, "A run's log: torch_npu's CPU-fallback warnings are listed")->check(CLI::ExistingFile);
+  auto* host = cmd->add_option("--host", c->ov.host,
+                                "Build and bench on this Atlas host over ssh (user@host); the branch is sent with git "
+                                "before every build ([remote] host)");
+  cmd->add_option("--ssh-arg", c->ov.ssh_args, "An extra ssh argument (repeat; --ssh-arg=-p --ssh-arg=2222)")
+      ->needs(host);
+  cmd->add_option("--remote-dir", c->ov.remote_dir, "The work tree on the host (default ~/kcat-work/<repo name>)")
+      ->needs(host);
   cmd->add_flag("--list", c->list, "List the recipes with their expected gains and exit");
   cmd->callback([c, &g] { g.exit_code = run(*c, g); });
 }

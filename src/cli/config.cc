@@ -134,6 +134,11 @@ Config load_config(const std::filesystem::path& repo, const std::string& explici
            if (k == "recipes") o.recipes = r.list(v, "optimize", k);
            if (k == "recipe_dirs") o.recipe_dirs = r.list(v, "optimize", k);
          });
+  r.each(doc, "remote", {"host", "ssh_args", "dir"}, [&](const std::string& k, const toml::node& v) {
+    if (k == "host") c.remote.host = r.str(v, "remote", k);
+    if (k == "ssh_args") c.remote.ssh_args = r.list(v, "remote", k);
+    if (k == "dir") c.remote.dir = r.str(v, "remote", k);
+  });
   if (const auto* agent = doc.get("agent"); agent && agent->as_table()) {
     if (const auto* cmds = agent->as_table()->get("commands")) c.allowed_commands = r.list(*cmds, "agent", "commands");
   }

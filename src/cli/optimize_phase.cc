@@ -7,6 +7,8 @@
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
+#include "kcat/core/fs.h"
+#include "kcat/exec/sync.h"
 #include "kcat/kb/data_dir.h"
 
 namespace kcat::cli {
@@ -72,8 +74,47 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
   for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
   ledger.append("optimize-started", {{"build", o.build_command}, {"bench", o.bench.command},
                                      {"recipes", recipes.recipes.size()}, {"max_iterations", o.max_iterations}});
-  auto runner = exec::local_runner();
+  auto local = exec::local_runner();
+  std::unique_ptr<exec::Runner> runner;
+  exec::RemoteTree remote;
+  remote.destination = ov.host.empty() ? config.remote.host : ov.host;
+  if (remote.destination.empty()) {
+    runner = exec::local_runner();
+  } else {
+    // The Atlas host: the branch is pushed to a work tree there before every build; build, bench
+    // and the output dump happen there.
+    remote.ssh_args = ov.host.empty() ? config.remote.ssh_args : ov.ssh_args;
+    remote.dir = !ov.remote_dir.empty() ? ov.remote_dir
+                 : !config.remote.dir.empty() ? config.remote.dir
+                                              : "~/kcat-work/" + root.filename().string();
+    runner = exec::ssh_runner(remote.destination, remote.ssh_args);
+    auto branch = repo.current_branch();
+    auto first = exec::sync_to_host(root, branch, remote, *local);
+    o.bench.cwd = first.dir;
+    ledger.append("remote-synced", {{"host", remote.destination}, {"dir", first.dir}, {"commit", first.commit}});
+    o.before_build = [&, branch] {
+      auto s = exec::sync_to_host(root, branch, remote, *local);
+      ledger.append("remote-synced", {{"host", remote.destination}, {"dir", s.dir}, {"commit", s.commit}});
+    };
+    auto fetch_dir = root / ".kcat" / "optimize" / "fetched";
+    o.fetch_output = [&, fetch_dir](const std::filesystem::path& remote_path) {
+      exec::Command c;
+      c.argv = {"cat", remote_path.string()};
+      c.output_cap = size_t{1} << 30;
+      auto r = runner->run(c);
+      if (!r.ok()) {
+        throw Error(ErrorKind::Environment, "cannot fetch the output dump from the host: " + r.describe(),
+                    remote.destination + ":" + remote_path.string(), "check [optimize] output");
+      }
+      auto local_copy = fetch_dir / remote_path.filename();
+      write_file_atomic(local_copy, r.out);
+      return local_copy;
+    };
+    std::cerr << "  on " << remote.destination << ":" << first.dir << " (branch " << branch << " sent with git)\n";
+  }
   auto out = optimize::run(repo, recipes, findings, o, *runner);
+  // Kept commits were amended with their Kcat-Metric: the host ends on exactly the branch's head.
+  if (o.before_build) o.before_build();
 
   rep.metric_unit = out.unit;
   if (out.baseline) rep.baseline = out.baseline->median;

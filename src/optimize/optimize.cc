@@ -73,6 +73,7 @@ class Loop {
 
   // "" when the build passed; else why not.
   std::string build() {
+    if (o_.before_build) o_.before_build();
     if (o_.build_command.empty()) return "";
     exec::Command c;
     c.shell = o_.build_command;
@@ -101,7 +102,8 @@ class Loop {
 
   std::filesystem::path output_path() const {
     auto base = o_.bench.cwd.empty() ? root_ : o_.bench.cwd;
-    return o_.reference->output.is_absolute() ? o_.reference->output : base / o_.reference->output;
+    auto path = o_.reference->output.is_absolute() ? o_.reference->output : base / o_.reference->output;
+    return o_.fetch_output ? o_.fetch_output(path) : path;
   }
 
   // "" when the output matches the reference (or there is none to check).

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testsupport/support.h"
+#include "testsupport/sshd.h"
 
 namespace kcat {
 
@@ -75,68 +76,6 @@ namespace kcat {
 namespace {
 
 // The sshd of tests/exec/ssh_test.cc, copied.
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-struct Sshd {
-  test::TempDir dir;
-  int port = free_port();
-  pid_t pid = -1;
-  bool ok = false;
-  Sshd() {
-    auto d = dir.path().string();
-    if (test::sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host && ssh-keygen -q -t ed25519 -N '' -f " + d +
-                 "/client && cp " + d + "/client.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys")
-            .exit_code != 0) {
-      return;
-    }
-    test::write(dir / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " + d +
-                                         "/host\nAuthorizedKeysFile " + d + "/authorized_keys\nPermitRootLogin yes\n"
-                                         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPidFile " + d +
-                                         "/pid\n");
-    // sshd refuses to start without its privilege-separation directory.
-    std::error_code ec;
-    std::filesystem::create_directories("/run/sshd", ec);
-    pid = fork();
-    if (pid == 0) {
-      int log = open((d + "/sshd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (log >= 0) dup2(log, 2);
-      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", (d + "/sshd_config").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    // Wait until it accepts connections (a slow machine, not a timing assertion).
-    for (int i = 0; i < 200 && !ok; ++i) {
-      int fd = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      close(fd);
-      if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-  }
-  ~Sshd() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-  std::vector<std::string> args() const {
-    return {"-p", std::to_string(port), "-i", (dir / "client").string(), "-o", "StrictHostKeyChecking=no", "-o",
-            "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"};
-  }
-};
 
 }  // namespace
 
@@ -144,8 +83,8 @@ TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
   if (!std::filesystem::exists("/usr/sbin/sshd")) {
     GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
   }
-  Sshd sshd;
-  ASSERT_TRUE(sshd.ok) << "sshd did not start";
+  test::Sshd sshd;
+  ASSERT_TRUE(sshd.ok()) << "sshd did not start";
   test::TempDir dir;
   auto repo = dir / "model";
   test::write(repo / "bench/value.txt", "throughput: 123\n");
@@ -154,7 +93,7 @@ TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
   ASSERT_EQ(test::run({"git", "checkout", "-q", "-b", "kcat/npu"}, repo).exit_code, 0);
   // Not committed: stays here.
   test::write(repo / "bench/value.txt", "throughput: 999\n");
-  auto remote_dir = sshd.dir / "remote work";
+  auto remote_dir = sshd.dir() / "remote work";
   std::vector<std::string> args = {"bench", "--cmd", "cat value.txt", "--baseline", "cat base.txt", "--metric",
                                    "throughput: ([0-9.]+)", "--runs", "2", "--warmup", "0", "--cwd",
                                    (repo / "bench").string(), "--host",

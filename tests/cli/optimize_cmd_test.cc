@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testsupport/sshd.h"
 #include "testsupport/support.h"
 
 namespace kcat {
@@ -79,6 +80,29 @@ TEST(OptimizeCommand, BadConfigurationNamesTheLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("kcat.toml:3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("runs must be"), std::string::npos) << r.err;
+}
+
+TEST(OptimizeCommand, OnAnAtlasHostOverSshTheBranchFollowsEveryKeepAndRevert) {
+  if (!test::Sshd::available()) GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
+  test::Sshd sshd;
+  ASSERT_TRUE(sshd.ok()) << "sshd did not start";
+  Workload w(kToml);
+  auto remote = sshd.dir() / "atlas work";
+  std::vector<std::string> args = {"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--recipe",
+                                   "fused-rmsnorm", "--target-speedup", "1.5", "--host", test::Sshd::user() + "@127.0.0.1",
+                                   "--remote-dir", remote.string()};
+  for (auto& a : sshd.args()) args.push_back("--ssh-arg=" + a);
+  auto r = test::kcat(args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("branch kcat/ascend-a2 sent with git"), std::string::npos) << r.err;
+  // The host's work tree holds the kept change and not the reverted one; it was built there.
+  auto config = test::read(remote / "config.h");
+  EXPECT_NE(config.find("KCAT_FUSED_RMSNORM 1"), std::string::npos) << config;
+  EXPECT_NE(config.find("KCAT_TILE 1024"), std::string::npos) << config;
+  EXPECT_TRUE(std::filesystem::exists(remote / "wl"));
+  EXPECT_TRUE(std::filesystem::exists(w.dir / ".kcat/optimize/fetched/out.npy"));  // the dump came back for the check
+  EXPECT_EQ(test::sh("git -C '" + remote.string() + "' rev-parse HEAD", w.dir.path()).out,
+            test::sh("git rev-parse kcat/ascend-a2", w.dir.path()).out);
 }
 
 }  // namespace

@@ -16,74 +16,13 @@
 #include "kcat/exec/process.h"
 #include "kcat/exec/sync.h"
 #include "testsupport/support.h"
+#include "testsupport/sshd.h"
 
 namespace kcat::exec {
 
 namespace {
 
 // The sshd of ssh_test.cc, copied: a test helper shared by copy keeps the test files independent.
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-struct Sshd {
-  test::TempDir dir;
-  int port = free_port();
-  pid_t pid = -1;
-  bool ok = false;
-  Sshd() {
-    auto d = dir.path().string();
-    if (test::sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host && ssh-keygen -q -t ed25519 -N '' -f " + d +
-                 "/client && cp " + d + "/client.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys")
-            .exit_code != 0) {
-      return;
-    }
-    test::write(dir / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " + d +
-                                         "/host\nAuthorizedKeysFile " + d + "/authorized_keys\nPermitRootLogin yes\n"
-                                         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPidFile " + d +
-                                         "/pid\n");
-    // sshd refuses to start without its privilege-separation directory.
-    std::error_code ec;
-    std::filesystem::create_directories("/run/sshd", ec);
-    pid = fork();
-    if (pid == 0) {
-      int log = open((d + "/sshd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (log >= 0) dup2(log, 2);
-      execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", (d + "/sshd_config").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    // Wait until it accepts connections (a slow machine, not a timing assertion).
-    for (int i = 0; i < 200 && !ok; ++i) {
-      int fd = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      close(fd);
-      if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-  }
-  ~Sshd() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-  std::vector<std::string> args() const {
-    return {"-p", std::to_string(port), "-i", (dir / "client").string(), "-o", "StrictHostKeyChecking=no", "-o",
-            "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"};
-  }
-};
 
 std::string user() { return getenv("USER") ? getenv("USER") : "root"; }
 
@@ -106,8 +45,8 @@ TEST(SyncBranch, TheRemoteWorkTreeFollowsCommitsRevertsAndDropsJunk) {
   if (!std::filesystem::exists("/usr/sbin/sshd")) {
     GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
   }
-  Sshd sshd;
-  ASSERT_TRUE(sshd.ok) << "sshd did not start";
+  test::Sshd sshd;
+  ASSERT_TRUE(sshd.ok()) << "sshd did not start";
   test::TempDir local_dir;
   auto repo = local_dir / "model";
   test::write(repo / "a.txt", "one\n");
@@ -115,7 +54,7 @@ TEST(SyncBranch, TheRemoteWorkTreeFollowsCommitsRevertsAndDropsJunk) {
   test::git_init_commit(repo);
   git(repo, {"checkout", "-q", "-b", "kcat/npu"});
   // A path the shell would split or expand, and that does not exist yet.
-  auto remote_dir = sshd.dir / "work dir/it's $HOME";
+  auto remote_dir = sshd.dir() / "work dir/it's $HOME";
   RemoteTree remote{user() + "@127.0.0.1", sshd.args(), remote_dir.string()};
   auto local = local_runner();
 
@@ -159,14 +98,14 @@ TEST(SyncBranch, AnExistingDirectoryWithFilesBecomesTheWorkTree) {
   if (!std::filesystem::exists("/usr/sbin/sshd")) {
     GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
   }
-  Sshd sshd;
-  ASSERT_TRUE(sshd.ok) << "sshd did not start";
+  test::Sshd sshd;
+  ASSERT_TRUE(sshd.ok()) << "sshd did not start";
   test::TempDir local_dir;
   test::write(local_dir / "a.txt", "committed\n");
   test::git_init_commit(local_dir.path());  // branch main
   // A fresh repository on the host whose unborn current branch is the one pushed, with a file in
   // the way: updateInstead alone would refuse this push.
-  auto remote_dir = sshd.dir / "existing";
+  auto remote_dir = sshd.dir() / "existing";
   test::write(remote_dir / "a.txt", "in the way\n");
   ASSERT_EQ(test::run({"git", "init", "-q", "-b", "main"}, remote_dir).exit_code, 0);
   auto local = local_runner();
@@ -197,7 +136,7 @@ TEST(SyncBranch, AnUnreachableHostIsAnEnvironmentErrorThatSaysWhatToCheck) {
   test::git_init_commit(dir.path());
   auto local = local_runner();
   RemoteTree remote{"nobody@127.0.0.1",
-                    {"-p", std::to_string(free_port()), "-o", "StrictHostKeyChecking=no", "-o",
+                    {"-p", std::to_string(test::free_port()), "-o", "StrictHostKeyChecking=no", "-o",
                      "UserKnownHostsFile=/dev/null", "-o", "SetEnv=API_TOKEN=s3cr3t-value"},
                     "~/kcat-work/model"};
   try {

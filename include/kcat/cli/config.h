@@ -33,6 +33,13 @@ struct OptimizeConfig {
   std::vector<std::string> recipe_dirs;  // extra recipe directories (relative to the repository)
 };
 
+// An Atlas host over ssh: build and bench run there after the branch is sent with git.
+struct RemoteConfig {
+  std::string host;                   // user@host; empty = run locally
+  std::vector<std::string> ssh_args;  // e.g. ["-p", "2222", "-i", "~/.ssh/atlas"]
+  std::string dir;                    // work tree on the host (default ~/kcat-work/<repo name>)
+};
+
 struct Config {
   std::filesystem::path file;                 // empty when none was found
   std::map<std::string, std::string> hooks;   // [hooks] after_edit, after_build, after_bench, before_commit
@@ -40,6 +47,7 @@ struct Config {
   double build_timeout_s = 0;                 // [build] timeout
   BenchConfig bench;                          // [bench]
   OptimizeConfig optimize;                    // [optimize]
+  RemoteConfig remote;                        // [remote]
   std::vector<std::string> allowed_commands;  // [agent] commands the agent may run unattended
 };
 

@@ -29,6 +29,9 @@ struct OptimizeOverrides {
   double max_minutes = 0;
   std::vector<std::string> recipes;
   std::vector<std::string> prefer;   // e.g. from a profile's hints
+  std::string host;                  // run build and bench on this host over ssh ([remote] host)
+  std::vector<std::string> ssh_args;
+  std::string remote_dir;
 };
 
 // True when a benchmark command is known (kcat.toml [bench] command or an override).

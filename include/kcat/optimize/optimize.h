@@ -77,6 +77,10 @@ struct Options {
   std::string run_id;
   // A team's gate at "after_build" and "after_bench": a returned reason vetoes (reverts) the change.
   std::function<std::optional<std::string>(const std::string& stage, const std::string& detail)> hook;
+  // Remote runs (an Atlas host over ssh): called before every build, after each commit or revert,
+  // to send the branch there; and to bring the output dump back for the reference check.
+  std::function<void()> before_build;
+  std::function<std::filesystem::path(const std::filesystem::path& output)> fetch_output;
   std::function<void(const Iteration&)> on_iteration;
   std::function<void(const std::string& type, const nlohmann::json& fields)> record;  // the ledger
   std::function<bool()> cancelled;

@@ -1,0 +1,82 @@
+#include "testsupport/sshd.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+namespace kcat::test {
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+bool Sshd::available() { return std::filesystem::exists("/usr/sbin/sshd"); }
+
+std::string Sshd::user() {
+  const char* u = std::getenv("USER");
+  return u && *u ? u : "root";
+}
+
+Sshd::Sshd() : port_(free_port()) {
+  auto d = dir_.path().string();
+  if (sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host && ssh-keygen -q -t ed25519 -N '' -f " + d +
+         "/client && cp " + d + "/client.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys")
+          .exit_code != 0) {
+    return;
+  }
+  write(dir_ / "sshd_config", "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + d +
+                                  "/host\nAuthorizedKeysFile " + d + "/authorized_keys\nPermitRootLogin yes\n"
+                                  "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPidFile " + d + "/pid\n");
+  // sshd refuses to start without its privilege-separation directory.
+  std::error_code ec;
+  std::filesystem::create_directories("/run/sshd", ec);
+  pid_ = fork();
+  if (pid_ == 0) {
+    int log = open((d + "/sshd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (log >= 0) dup2(log, 2);
+    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", (d + "/sshd_config").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until it accepts connections (a slow machine, not a timing assertion).
+  for (int i = 0; i < 200 && !ok_; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (!ok_) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+}
+
+Sshd::~Sshd() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::vector<std::string> Sshd::args() const {
+  return {"-p", std::to_string(port_), "-i", (dir_ / "client").string(), "-o", "StrictHostKeyChecking=no", "-o",
+          "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"};
+}
+
+}  // namespace kcat::test
