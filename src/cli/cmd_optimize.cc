@@ -67,7 +67,8 @@ int run(const OptimizeCmd& c, Globals& g) {
     std::vector<bench::CpuFallback> fallbacks;
     if (!c.log.empty()) fallbacks = bench::find_cpu_fallbacks(read_file(c.log));
     auto summary = bench::summarize(prof, fallbacks);
-    std::cerr << bench::render_text(summary);
+    ov.profile_text = bench::render_text(summary);
+    std::cerr << ov.profile_text;
     auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
     for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
     auto prefer = optimize::prefer_from_profile(summary, recipes);
@@ -170,6 +171,8 @@ void setup(CLI::App& root, Globals& g) {
       ->needs(host);
   cmd->add_option("--remote-dir", c->ov.remote_dir, "The work tree on the host (default ~/kcat-work/<repo name>)")
       ->needs(host);
+  cmd->add_flag("!--no-llm", c->ov.use_llm,
+                "Do not let the LLM propose changes once the recipes are exhausted (it does when one is configured)");
   cmd->add_flag("--list", c->list, "List the recipes with their expected gains and exit");
   cmd->callback([c, &g] { g.exit_code = run(*c, g); });
 }

@@ -562,6 +562,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   // The last phase: with a benchmark configured ([bench] in kcat.toml), optimize until the target.
   if (o.optimize && !out.budget_exhausted && optimize_configured(config, {})) {
     OptimizeOverrides ov;
+    ov.use_llm = o.use_llm;
     if (o.max_minutes > 0) {
       ov.max_minutes = std::max(0.1, o.max_minutes - std::chrono::duration<double, std::ratio<60>>(
                                                           std::chrono::steady_clock::now() - started).count());

@@ -2,7 +2,11 @@
 
 #include <iostream>
 
+#include "kcat/agent/agent.h"
+#include "kcat/cli/common.h"
 #include "kcat/cli/hooks.h"
+#include "kcat/llm/client.h"
+#include "kcat/llm/config.h"
 #include "kcat/cli/optimize.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
@@ -111,6 +115,58 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
       return local_copy;
     };
     std::cerr << "  on " << remote.destination << ":" << first.dir << " (branch " << branch << " sent with git)\n";
+  }
+  // With an LLM configured: once the recipes are exhausted, the agent proposes changes.
+  std::optional<llm::Client> client;
+  kb::RuleSet rules;
+  kb::KnowledgeBase kbase;
+  int proposals = 0;
+  if (ov.use_llm) {
+    auto llm_config = llm::load_llm_config(root);
+    if (llm_config.configured()) {
+      if (!llm_config.api_key.empty()) ledger.add_secret(llm_config.api_key);
+      client.emplace(llm_config);
+      rules = load_rule_catalog({});
+      kbase = load_knowledge_base();
+    }
+  }
+  if (client) {
+    o.propose = [&](const optimize::Outcome& so_far) -> std::optional<optimize::Proposal> {
+      if (proposals >= ov.max_proposals || client->tripped()) return std::nullopt;
+      ++proposals;
+      std::string history;
+      for (const auto& it : so_far.iterations) {
+        history += fmt::format("- {} {}: {}{}\n", it.recipe.empty() ? it.title : it.recipe, it.outcome, it.reason,
+                               it.stats ? fmt::format(" ({:.2f} {})", it.stats->median, so_far.unit) : "");
+      }
+      agent::Task task;
+      task.id = fmt::format("optimize-llm-{}", proposals);
+      task.title = fmt::format("Raise the benchmark's {} from {:.2f} to the target {:.2f}", so_far.unit,
+                               so_far.best ? so_far.best->median : 0.0, so_far.target.value_or(0));
+      task.rationale = fmt::format(
+          "kcat's performance recipes are exhausted. Make ONE focused change that should make the benchmark faster "
+          "on the NPU without changing its output (kcat builds, benchmarks and checks the output after you finish, "
+          "and reverts the change if it is not faster beyond the noise), then call finish_step with status done "
+          "and a one-line title of the change. If you see no promising change, finish as needs-person.\n"
+          "Build: {}\nBenchmark: {}\nWhat was tried:\n{}{}",
+          o.build_command.empty() ? "(none)" : o.build_command, o.bench.command, history,
+          ov.profile_text.empty() ? "" : "Profile:\n" + ov.profile_text);
+      task.check_findings = false;
+      agent::Options ao;
+      ao.run_id = run_id;
+      ao.policy.allowed_commands = config.allowed_commands;
+      if (!o.build_command.empty()) ao.policy.allowed_commands.push_back(o.build_command);
+      ao.bench_command = o.bench.command;
+      ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
+      ao.cancelled = [] { return cancel::requested(); };
+      auto res = agent::run(*client, repo, {task}, rules, kbase, ao);
+      const auto& st = res.steps.at(0);
+      if (res.llm_failed || st.status != "done" || st.commits.empty()) {
+        ledger.append("optimize.llm-stopped", {{"reason", st.reason}});
+        return std::nullopt;
+      }
+      return optimize::Proposal{task.id, st.reason.empty() ? "a change proposed by the LLM" : st.reason};
+    };
   }
   auto out = optimize::run(repo, recipes, findings, o, *runner);
   // Kept commits were amended with their Kcat-Metric: the host ends on exactly the branch's head.

@@ -54,6 +54,26 @@ class Loop {
       if (stop()) break;
       try_recipe(*r);
     }
+    // Recipes exhausted, target not met: the LLM proposes changes, judged the same way.
+    while (o_.propose && out_.target && !stop()) {
+      const auto before = repo_.head_id();
+      auto proposal = o_.propose(out_);
+      if (!proposal) break;
+      ++tries_;
+      Iteration it;
+      it.index = tries_;
+      it.recipe = proposal->id;
+      it.title = proposal->title;
+      it.commit = repo_.head_id();
+      if (it.commit == before) {
+        it.outcome = "failed";
+        it.reason = "the proposal changed nothing: " + proposal->title;
+        finish(it);
+        continue;
+      }
+      it.diff = repo_.diff(before, it.commit);
+      evaluate(it, before);
+    }
     if (out_.stop_reason.empty()) out_.stop_reason = out_.target_met ? "target met" : "recipes exhausted";
     record("optimize.stop", {{"reason", out_.stop_reason}, {"target_met", out_.target_met},
                              {"best", stats_json(out_.best)}, {"baseline", stats_json(out_.baseline)}});
@@ -250,6 +270,11 @@ class Loop {
       return;
     }
     it.commit = gate.commit;
+    evaluate(it, before);
+  }
+
+  // The change of `it` is committed on top of `before`: build, bench, check, keep or revert.
+  void evaluate(Iteration& it, const std::string& before) {
     auto revert = [&](std::string why) {
       repo_.reset_hard(before);
       it.outcome = "reverted";
@@ -257,7 +282,7 @@ class Loop {
       finish(it);
     };
     if (auto why = build(); !why.empty()) return revert(why);
-    if (auto v = veto("after_build", r.id)) return revert("the after_build hook vetoed it: " + *v);
+    if (auto v = veto("after_build", it.recipe)) return revert("the after_build hook vetoed it: " + *v);
     auto res = measure();
     if (!res.stats) return revert("the benchmark produced no number: " + res.failure);
     it.stats = res.stats;

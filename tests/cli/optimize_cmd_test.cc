@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testsupport/fake_llm.h"
 #include "testsupport/sshd.h"
 #include "testsupport/support.h"
 
@@ -80,6 +81,35 @@ TEST(OptimizeCommand, BadConfigurationNamesTheLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("kcat.toml:3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("runs must be"), std::string::npos) << r.err;
+}
+
+TEST(OptimizeCommand, OnceRecipesRunOutTheLlmProposesAndTheLoopJudges) {
+  Workload w(kToml);
+  // Only the harmful recipe is allowed, so the recipes run out below the target; the LLM proposes
+  // a harmful change first (reverted), then the fused path (kept, target met).
+  test::FakeLlm fake({
+      test::reply_tool_call("edit_file", R"({"path": "config.h", "search": "#define KCAT_TILE 1024", "replace": "#define KCAT_TILE 4"})"),
+      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "smaller tiles"})"),
+      test::reply_tool_call("read_file", R"({"path": "workload.c"})"),
+      test::reply_tool_call("edit_file", R"({"path": "config.h", "search": "#define KCAT_FUSED_RMSNORM 0", "replace": "#define KCAT_FUSED_RMSNORM 1"})"),
+      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "fused RMSNorm pass"})")});
+  auto r = test::kcat({"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.8",
+                       "--log-format", "json"},
+                      {}, {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"}, {"HOME", w.dir.path().string()}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  ASSERT_EQ(j["iterations"].size(), 4u) << j.dump(1);
+  EXPECT_EQ(j["iterations"][1]["recipe"], "small-tiles");
+  EXPECT_EQ(j["iterations"][2]["recipe"], "optimize-llm-1");
+  EXPECT_EQ(j["iterations"][2]["outcome"], "reverted");
+  EXPECT_EQ(j["iterations"][3]["recipe"], "optimize-llm-2");
+  EXPECT_EQ(j["iterations"][3]["outcome"], "kept");
+  EXPECT_EQ(j["iterations"][3]["title"], "fused RMSNorm pass");
+  EXPECT_NE(test::read(w.dir / "config.h").find("KCAT_FUSED_RMSNORM 1"), std::string::npos);
+  EXPECT_NE(test::read(w.dir / "config.h").find("KCAT_TILE 1024"), std::string::npos);
+  // The model saw what had been tried and why it was reverted.
+  auto second = fake.requests().at(2)["messages"][1]["content"].get<std::string>();
+  EXPECT_NE(second.find("optimize-llm-1 reverted"), std::string::npos) << second;
 }
 
 TEST(OptimizeCommand, OnAnAtlasHostOverSshTheBranchFollowsEveryKeepAndRevert) {

@@ -32,6 +32,9 @@ struct OptimizeOverrides {
   std::string host;                  // run build and bench on this host over ssh ([remote] host)
   std::vector<std::string> ssh_args;
   std::string remote_dir;
+  bool use_llm = true;               // with an LLM configured, it proposes changes once recipes run out
+  int max_proposals = 3;
+  std::string profile_text;          // the profile's summary, for the LLM's proposals
 };
 
 // True when a benchmark command is known (kcat.toml [bench] command or an override).

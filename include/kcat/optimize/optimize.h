@@ -59,6 +59,13 @@ struct Iteration {
   std::string diff;
 };
 
+struct Proposal {
+  std::string id;     // e.g. "llm-1"
+  std::string title;  // what the change does, one line
+};
+
+struct Outcome;
+
 struct Options {
   std::string build_command;        // run with /bin/sh -c in the repo; empty: nothing to build
   std::chrono::milliseconds build_timeout{0};
@@ -80,6 +87,10 @@ struct Options {
   // Remote runs (an Atlas host over ssh): called before every build, after each commit or revert,
   // to send the branch there; and to bring the output dump back for the reference check.
   std::function<void()> before_build;
+  // Once the recipes are exhausted and the target is not met: make one more change as commits on
+  // the branch (the LLM agent does, from the benchmark output and the profile) and say what it is;
+  // nullopt when there is nothing more to propose. Kept or reverted like a recipe.
+  std::function<std::optional<Proposal>(const Outcome& so_far)> propose;
   std::function<std::filesystem::path(const std::filesystem::path& output)> fetch_output;
   std::function<void(const Iteration&)> on_iteration;
   std::function<void(const std::string& type, const nlohmann::json& fields)> record;  // the ledger
