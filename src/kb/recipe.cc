@@ -21,18 +21,7 @@ constexpr const char* kHint = "see docs/recipes.md for the recipe format";
 std::string str(const toml::table& t, const char* key) { return t[key].value_or(std::string()); }
 
 std::vector<std::string> strings(const toml::table& t, const char* key, const std::string& where) {
-  std::vector<std::string> out;
-  const auto* node = t.get(key);
-  if (!node) return out;
-  if (auto s = node->value<std::string>()) return {*s};
-  const auto* arr = node->as_array();
-  if (!arr) throw Error(ErrorKind::Usage, fmt::format("'{}' must be a string or a list of strings", key), where, kHint);
-  for (const auto& v : *arr) {
-    auto s = v.value<std::string>();
-    if (!s) throw Error(ErrorKind::Usage, fmt::format("'{}' must list strings", key), where, kHint);
-    out.push_back(*s);
-  }
-  return out;
+  return string_list(t, key, where, kHint);
 }
 
 // Calls f(table, where) for each table of the array `key` ([[recipe.edit]] ...).

@@ -14,17 +14,7 @@ namespace {
 constexpr const char* kHint = "see docs/knowledge-base.md (routes)";
 
 std::vector<std::string> list(const toml::table& t, const char* key, const std::string& where) {
-  std::vector<std::string> out;
-  const auto* node = t.get(key);
-  if (!node) return out;
-  const auto* arr = node->as_array();
-  if (!arr) throw Error(ErrorKind::Usage, fmt::format("route: '{}' must be a list of strings", key), where, kHint);
-  for (const auto& v : *arr) {
-    auto s = v.value<std::string>();
-    if (!s) throw Error(ErrorKind::Usage, fmt::format("route: '{}' must be a list of strings", key), where, kHint);
-    out.push_back(*s);
-  }
-  return out;
+  return string_list(t, key, where, kHint);
 }
 
 std::map<std::string, std::string> table(const toml::table& t, const char* key, const std::string& where) {

@@ -38,4 +38,23 @@ toml::table parse_toml_file(const std::filesystem::path& file, const std::string
   }
 }
 
+std::vector<std::string> string_list(const toml::table& t, const char* key, const std::string& where,
+                                     const std::string& hint) {
+  std::vector<std::string> out;
+  const auto* node = t.get(key);
+  if (!node) return out;
+  if (auto s = node->value<std::string>()) return {*s};
+  const auto* arr = node->as_array();
+  auto bad = [&] {
+    return Error(ErrorKind::Usage, fmt::format("'{}' must be a string or a list of strings", key), where, hint);
+  };
+  if (!arr) throw bad();
+  for (const auto& v : *arr) {
+    auto s = v.value<std::string>();
+    if (!s) throw bad();
+    out.push_back(*s);
+  }
+  return out;
+}
+
 }  // namespace kcat::kb

@@ -75,7 +75,6 @@ namespace kcat {
 
 namespace {
 
-// The sshd of tests/exec/ssh_test.cc, copied.
 
 }  // namespace
 

@@ -65,24 +65,22 @@ class Parser(argparse.ArgumentParser):
         fail(self.harness, message, EXIT_USAGE, kind="usage")
 
 
-def positive_int(text):
+def _whole_number(text, minimum, requirement):
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"{requirement}, got {v}")
     return v
+
+
+def positive_int(text):
+    return _whole_number(text, 1, "must be at least 1")
 
 
 def non_negative_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
-    return v
+    return _whole_number(text, 0, "must be 0 or more")
 
 
 def json_object(text):
@@ -212,3 +210,20 @@ def check_dump(path):
 
 def rate(n, seconds):
     return round(n / seconds, 3) if seconds > 0 else None
+
+
+def main(harness, build_parser, plan, run, argv=None):
+    """The harnesses' entry point: parse, plan (--dry-run prints the plan), run, one JSON line out.
+    A failure is a JSON line with "error" and a non-zero exit, never a number."""
+    args = build_parser().parse_args(argv)
+    try:
+        p = plan(args)
+        if args.dry_run:
+            emit(p)
+            return 0
+        emit(run(p))
+        return 0
+    except HarnessError as e:
+        fail(harness, str(e), e.code)
+    except Exception as e:  # the run failed: say so as a JSON line
+        fail(harness, f"{type(e).__name__}: {e}", EXIT_FAILURE, model=getattr(args, "model", None))

@@ -158,18 +158,7 @@ def run(p):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        p = plan(args)
-        if args.dry_run:
-            hc.emit(p)
-            return 0
-        hc.emit(run(p))
-        return 0
-    except hc.HarnessError as e:
-        hc.fail(HARNESS, str(e), e.code)
-    except Exception as e:  # the run failed: say so as a JSON line, never as a number
-        hc.fail(HARNESS, f"{type(e).__name__}: {e}", hc.EXIT_FAILURE, model=args.model)
+    return hc.main(HARNESS, build_parser, plan, run, argv)
 
 
 if __name__ == "__main__":
