@@ -169,7 +169,7 @@ int run_chat(const ChatOptions& o) {
   ro.commands = {
       {"scan", "[OPTIONS]", "find every CUDA tie in the repository", sub({"scan"}, false)},
       {"plan", "[OPTIONS]", "the migration plan for the target", sub({"plan"}, true)},
-      {"migrate", "[OPTIONS]", "port on the kcat/<target> branch (asks before each step)", sub({"migrate"}, true)},
+      {"migrate", "[OPTIONS]", "port on the kcat/<target> branch (asks before each step)", sub({"migrate", "-i"}, true)},
       {"status", "", "branch, steps done, findings left", sub({"status"}, false)},
       {"diff", "[STEP]", "the migration's diff, or one step's", sub({"diff"}, false)},
       {"undo", "[--all]", "undo the last step (or all)", sub({"undo"}, false)},

@@ -1,5 +1,8 @@
 // kcat migrate PATH --target T: port what rules can port, as reviewable commits on kcat/<target>.
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <iostream>
 #include <map>
@@ -89,6 +92,8 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--author", o->author, "Commit author \"Name <email>\" (default: git config user.name/email)");
   cmd->add_flag("--init", o->init, "Make the folder a git repository with an initial commit if it is not one");
   cmd->add_flag("--resume", o->resume, "Continue the latest interrupted run");
+  cmd->add_flag("-i,--interactive", o->interactive,
+                "Show each step's diff and ask before committing it: y / n / a (all) / s (show more)");
   cmd->add_flag("!--no-optimize", o->optimize,
                 "Skip the optimize phase (it runs when kcat.toml has [bench]; see kcat help optimize)");
   cmd->add_flag("--update", o->update,
@@ -106,6 +111,11 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--max-cost", o->max_cost, "Agent budget: cost for the run, in the prices' unit (exit 5)");
   cmd->callback([o, &g] {
     o->config = g.config;
+    const char* ci_env = std::getenv("CI");
+    if (o->interactive && ((g.ci && ::isatty(0)) || (ci_env && *ci_env))) {
+      throw Error(ErrorKind::Usage, "-i asks before each step, and --ci (or CI set) never prompts", "",
+                  "drop one of them; in CI, [hooks] before_commit is the gate");
+    }
     auto out = run_migrate(*o);
     print_summary(out, o->path);
     if (out.llm_failed) {

@@ -1,5 +1,8 @@
 #include "kcat/cli/migrate.h"
 #include "kcat/cli/hooks.h"
+#include "kcat/session/approver.h"
+#include "kcat/session/line_reader.h"
+#include <iostream>
 #include "kcat/cli/optimize.h"
 #include "kcat/agent/agent.h"
 #include "kcat/core/cancel.h"
@@ -312,11 +315,30 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto config = load_config(root, o.config);
   std::string current_step;
   // [hooks]: the team's own gates. Exit 2 vetoes the step; other failures are shown, not fatal.
-  auto run_hook = [&](const std::string& stage, const std::vector<std::string>& files) {
+  // -i: before each step's commit, the person sees the diff and answers yes / no / all / show more.
+  std::unique_ptr<session::LineReader> reader;
+  std::unique_ptr<session::Approver> approver;
+  bool approve_all = false;
+  if (o.interactive) {
+    reader = session::stream_reader(std::cin);
+    approver = session::prompt_approver(*reader, std::cout);
+  }
+  auto run_hook = [&](const std::string& stage, const std::vector<std::string>& files) -> std::optional<std::string> {
     std::string list;
     for (auto& f : files) list += (list.empty() ? "" : " ") + f;
-    return cli::run_hook(config, stage, root, {{"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}},
-                         &ledger);
+    if (auto veto = cli::run_hook(config, stage, root,
+                                  {{"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}}, &ledger)) {
+      return veto;
+    }
+    if (stage == "before_commit" && approver && !approve_all) {
+      auto diff = repo.diff(repo.head_id(), "");
+      std::cout << "\n" << diff;
+      auto a = approver->ask(fmt::format("Commit step {} ({} file(s))?", current_step, files.size()), diff);
+      ledger.append("approval", {{"step", current_step}, {"answer", a == session::Answer::No ? "no" : "yes"}});
+      if (a == session::Answer::All) approve_all = true;
+      if (a == session::Answer::No) return std::string("declined by the person at the terminal");
+    }
+    return std::nullopt;
   };
 
   auto gate_options = [&](const std::string& message, const std::string& step_id, const std::string& rule_list) {

@@ -347,3 +347,31 @@ TEST(Migrate, ShimModeOnlyTouchesEntryPoints) {
 }
 
 }  // namespace kcat
+
+namespace kcat {
+namespace {
+
+TEST(MigrateInteractive, EachStepIsShownAndAskedBeforeItsCommit) {
+  Repo r;
+  auto res = test::sh("printf 's\\nn\\na\\n' | CI= " + test::kcat_binary().string() + " migrate " + r.dir.path().string() +
+                          " -i --author 'T <t@example.com>' 2>&1",
+                      r.dir.path());
+  // The first step's diff was shown (twice: before the question and on "s"), then declined.
+  EXPECT_NE(res.out.find("+++ b/"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("declined by the person at the terminal"), std::string::npos) << res.out;
+  auto events = report::Ledger::read(report::run_dir(r.dir.path(), report::list_runs(r.dir.path()).back()) / "ledger.jsonl");
+  int no = 0, yes = 0;
+  for (auto& e : events) {
+    if (e.value("type", "") != "approval") continue;
+    (e.value("answer", "") == "no" ? no : yes)++;
+  }
+  EXPECT_EQ(no, 1);
+  EXPECT_EQ(yes, 1);  // "a": yes to this one and every later step without asking
+  auto log = r.git("log --format=%s kcat/ascend-a2");
+  EXPECT_NE(log.find("kcat: "), std::string::npos) << log;
+  auto refused = test::kcat({"migrate", r.dir.path().string(), "-i"}, {}, {{"CI", "true"}});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+}
+
+}  // namespace
+}  // namespace kcat

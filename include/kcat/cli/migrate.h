@@ -22,6 +22,7 @@ struct MigrateOptions {
   double max_minutes = 0;
   std::string config;            // --config FILE (kcat.toml)        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
+  bool interactive = false;      // -i: show each step's diff and ask before committing it
   bool optimize = true;          // run the optimize phase when kcat.toml configures [bench]
   bool use_llm = true;           // run the agent on LLM steps when an endpoint is configured
   int max_turns = 16;            // agent: model calls per step
