@@ -9,6 +9,7 @@
 #include "kcat/llm/config.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -507,6 +508,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       ao.hook = run_hook;
       ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
       ao.cancelled = [] { return cancel::requested(); };
+      if (::isatty(1)) ao.on_text = [](std::string_view t) { std::cout << t << std::flush; };  // shown as it streams
       ledger.append("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model},
                                       {"endpoint", llm_config.base_url}});
       events::emit("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model}});
