@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kcat scan against ripgrep over the same files of a large repository, in the same run.
 #   bench/scan_vs_ripgrep.sh REPO [RUNS]      (REPO e.g. a checkout of microsoft/DeepSpeed)
-# Prints the median wall time of: ripgrep with an equivalent CUDA pattern, a cold kcat scan
+# Prints the median wall and CPU time of: ripgrep with an equivalent CUDA pattern, a cold kcat scan
 # (--no-cache), a warm kcat scan (cache filled), their ratios, and kcat's peak RSS.
 set -euo pipefail
 repo="$(realpath "${1:?usage: bench/scan_vs_ripgrep.sh REPO [RUNS]}")"
@@ -17,27 +17,40 @@ globs=(-g '*.py' -g '*.pyi' -g '*.ipynb' -g '*.cu' -g '*.cuh' -g '*.cpp' -g '*.c
        -g 'Dockerfile*' -g '*.sh')
 pattern='cuda|CUDA|nccl|NCCL|nvidia|NVIDIA|cudnn|nvcc|cublas|flash_attn|flash_attention|xformers|apex|triton|__global__|<<<|nvtx|bitsandbytes|cupy|pynvml'
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_runs() {  # command... -> median seconds
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l
-  done | median
+# Median wall time and median CPU time (user + system, all threads) of RUNS runs: "WALL CPU".
+# CPU time is the steadier figure when other work shares the machine.
+time_runs() {  # command... -> "wall cpu" in seconds
+  python3 - "$runs" "$@" <<'PY'
+import resource, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+walls, cpus = [], []
+for _ in range(runs):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN); t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t1 = time.perf_counter(); r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    walls.append(t1 - t0)
+    cpus.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+median = lambda a: sorted(a)[(len(a) - 1) // 2]
+print(f"{median(walls):.4f} {median(cpus):.4f}")
+PY
 }
 
-rg_t=$(time_runs rg -c --no-ignore-vcs "${globs[@]}" -e "$pattern" "$repo")
-cold_t=$(time_runs "$kcat" scan "$repo" --no-cache --format json --exit-zero)
+read -r rg_t rg_cpu < <(time_runs rg -c --no-ignore-vcs "${globs[@]}" -e "$pattern" "$repo")
+read -r cold_t cold_cpu < <(time_runs "$kcat" scan "$repo" --no-cache --format json --exit-zero)
 "$kcat" scan "$repo" --format json --exit-zero >/dev/null 2>&1   # fill the cache
-warm_t=$(time_runs "$kcat" scan "$repo" --format json --exit-zero)
+read -r warm_t warm_cpu < <(time_runs "$kcat" scan "$repo" --format json --exit-zero)
 rss_kb=$(/usr/bin/time -f '%M' "$kcat" scan "$repo" --no-cache --format json --exit-zero 2>&1 >/dev/null | tail -1)
-findings=$("$kcat" scan "$repo" --format json --exit-zero | python3 -c 'import json,sys; d=json.load(sys.stdin)["summary"]; print(d["total"], d["blocking"], d["files_seen"], d["files_parsed"])')
+findings=$("$kcat" scan "$repo" --no-cache --format json --exit-zero | python3 -c 'import json,sys; d=json.load(sys.stdin)["summary"]; print(d["total"], d["blocking"], d["files_seen"], d["files_parsed"])')
 rm -rf "$repo/.kcat"
 
 printf 'repo %s (%s runs each, median)\n' "$repo" "$runs"
 printf 'machine: %s cores, %s\n' "$(nproc)" "$(lscpu | sed -n 's/^Model name: *//p')"
-printf 'ripgrep            %.3f s\n' "$rg_t"
-printf 'kcat scan (cold)   %.3f s   %.2fx ripgrep   (goal: within 12x)\n' "$cold_t" "$(echo "$cold_t / $rg_t" | bc -l)"
-printf 'kcat scan (warm)   %.3f s   %.2fx ripgrep   (goal: within 1.5x)\n' "$warm_t" "$(echo "$warm_t / $rg_t" | bc -l)"
+ratio() { echo "$1 / $2" | bc -l; }
+printf '                   wall (median)               CPU user+sys (median)\n'
+printf 'ripgrep            %.3f s                     %.3f s\n' "$rg_t" "$rg_cpu"
+printf 'kcat scan (cold)   %.3f s  %5.2fx ripgrep     %.3f s  %5.2fx   (goal: within 12x)\n' \
+  "$cold_t" "$(ratio "$cold_t" "$rg_t")" "$cold_cpu" "$(ratio "$cold_cpu" "$rg_cpu")"
+printf 'kcat scan (warm)   %.3f s  %5.2fx ripgrep     %.3f s  %5.2fx   (goal: within 1.5x)\n' \
+  "$warm_t" "$(ratio "$warm_t" "$rg_t")" "$warm_cpu" "$(ratio "$warm_cpu" "$rg_cpu")"
 printf 'kcat peak RSS      %.1f MiB (goal: under 150)\n' "$(echo "$rss_kb / 1024" | bc -l)"
 printf 'findings total/blocking, files seen/parsed: %s\n' "$findings"

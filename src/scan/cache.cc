@@ -1,64 +1,229 @@
 #include "kcat/scan/cache.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <stdexcept>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 
 namespace kcat::scan {
 
+namespace {
+
+// Layout (little-endian, as written by this machine; another byte order just fails the magic):
+//   "KCATSCN2" | key | u32 string count, strings | u32 file count, files
+//   string = u32 length + bytes; file = u32 path | u64 size | i64 mtime_ns | u64 syntax_errors |
+//   u32 finding count, findings; finding = 11 u32 string indices (the fields in kStringFields
+//   order) | u8 severity, context, verdict | u32 begin, end, start.line, start.column, stop.line,
+//   stop.column
+constexpr char kMagic[8] = {'K', 'C', 'A', 'T', 'S', 'C', 'N', '2'};
+
+// Every std::string member of Finding, in file order. A new member of Finding must be added here
+// (and kScanCacheVersion bumped), or the cache would drop it: the size check below fails the build
+// as a reminder.
+constexpr std::string Finding::* kStringFields[] = {
+    &Finding::rule_id, &Finding::category, &Finding::file,        &Finding::matched,
+    &Finding::message, &Finding::action,   &Finding::codemod,     &Finding::recipe,
+    &Finding::replacement, &Finding::equivalent, &Finding::source};
+static_assert(sizeof(Finding) == 11 * sizeof(std::string) + sizeof(Span) + 3 * sizeof(int32_t) + 4,
+              "Finding changed: update kStringFields and the (de)serialisation in cache.cc");
+
+class Writer {
+ public:
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u32(uint32_t v) { raw(&v, sizeof v); }
+  void u64(uint64_t v) { raw(&v, sizeof v); }
+  void str(std::string_view s) {
+    u32(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+  }
+  void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  std::string& bytes() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  uint8_t u8() { return static_cast<uint8_t>(*take(1)); }
+  uint32_t u32() {
+    uint32_t v;
+    std::memcpy(&v, take(sizeof v), sizeof v);
+    return v;
+  }
+  uint64_t u64() {
+    uint64_t v;
+    std::memcpy(&v, take(sizeof v), sizeof v);
+    return v;
+  }
+  std::string_view str() {
+    uint32_t n = u32();
+    return {take(n), n};
+  }
+  const char* take(size_t n) {
+    if (in_.size() - pos_ < n) throw std::runtime_error("truncated");
+    const char* p = in_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+  bool done() const { return pos_ == in_.size(); }
+  size_t offset() const { return pos_; }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+// Bytes of one encoded finding: 11 string indices, 3 enums, 6 span numbers.
+constexpr size_t kFindingBytes = 11 * 4 + 3 + 6 * 4;
+
 void ScanCache::load() {
   std::error_code ec;
   if (!std::filesystem::exists(file_, ec)) return;
   try {
-    // MessagePack: the warm scan's cost is mostly reading this file, and binary parses faster.
-    auto bytes = read_file(file_);
-    auto j = nlohmann::json::from_msgpack(bytes);
-    if (j.value("key", "") != key_) {
+    bytes_ = read_file(file_);
+    Reader r(bytes_);
+    if (std::memcmp(r.take(sizeof kMagic), kMagic, sizeof kMagic) != 0) throw std::runtime_error("not a kcat cache");
+    if (r.str() != key_) {
       spdlog::debug("scan cache {}: made by other rules or another kcat; starting afresh", file_.string());
+      bytes_.clear();
       return;
     }
-    for (auto& [path, e] : j.at("files").items()) {
-      CacheEntry entry;
-      entry.size = e.at("size").get<uint64_t>();
-      entry.mtime_ns = e.at("mtime_ns").get<int64_t>();
-      entry.syntax_errors = e.value("syntax_errors", size_t{0});
-      entry.findings = e.at("findings").get<std::vector<Finding>>();
-      entries_.emplace(path, std::move(entry));
+    strings_.resize(r.u32());
+    for (auto& s : strings_) s = r.str();
+    // Everything is checked here, once, so lookup() decodes without checks.
+    auto index = [&]() {
+      uint32_t i = r.u32();
+      if (i >= strings_.size()) throw std::runtime_error("bad string index");
+      return i;
+    };
+    uint32_t files = r.u32();
+    loaded_.reserve(files);
+    for (uint32_t i = 0; i < files; ++i) {
+      const std::string& path = strings_[index()];
+      Loaded e;
+      e.size = r.u64();
+      e.mtime_ns = static_cast<int64_t>(r.u64());
+      e.syntax_errors = r.u64();
+      e.count = r.u32();
+      e.offset = r.offset();
+      for (uint32_t k = 0; k < e.count; ++k) {
+        for (size_t field = 0; field < std::size(kStringFields); ++field) index();
+        uint8_t severity = r.u8(), context = r.u8(), verdict = r.u8();
+        if (severity > 2 || context > 3 || verdict > 4) throw std::runtime_error("bad enum value");
+        r.take(6 * 4);
+      }
+      loaded_.emplace(path, e);
     }
+    if (!r.done()) throw std::runtime_error("trailing bytes");
   } catch (const std::exception& e) {
     spdlog::debug("scan cache {} ignored: {}", file_.string(), e.what());
-    entries_.clear();
+    loaded_.clear();
+    strings_.clear();
+    bytes_.clear();
   }
 }
 
-std::optional<CacheEntry> ScanCache::lookup(const std::string& path, uint64_t size, int64_t mtime_ns) const {
-  auto it = entries_.find(path);
-  if (it == entries_.end() || it->second.size != size || it->second.mtime_ns != mtime_ns) return std::nullopt;
-  return it->second;
+void ScanCache::decode(const Loaded& e, bool with_info, std::vector<Finding>& out) const {
+  auto u32_at = [](const char* q) {
+    uint32_t v;
+    std::memcpy(&v, q, sizeof v);
+    return v;
+  };
+  const char* base = bytes_.data() + e.offset;
+  out.reserve(out.size() + e.count);
+  for (uint32_t k = 0; k < e.count; ++k) {
+    const char* q = base + static_cast<size_t>(k) * kFindingBytes;
+    const char* enums = q + std::size(kStringFields) * 4;
+    auto severity = static_cast<Severity>(static_cast<uint8_t>(enums[0]));
+    if (severity == Severity::Info && !with_info) continue;
+    Finding& f = out.emplace_back();
+    for (size_t i = 0; i < std::size(kStringFields); ++i) f.*kStringFields[i] = strings_[u32_at(q + 4 * i)];
+    f.severity = severity;
+    f.context = static_cast<Context>(static_cast<uint8_t>(enums[1]));
+    f.verdict = static_cast<Verdict>(static_cast<uint8_t>(enums[2]));
+    const char* span = enums + 3;
+    f.span.begin = u32_at(span);
+    f.span.end = u32_at(span + 4);
+    f.span.start.line = u32_at(span + 8);
+    f.span.start.column = u32_at(span + 12);
+    f.span.stop.line = u32_at(span + 16);
+    f.span.stop.column = u32_at(span + 20);
+  }
 }
 
-void ScanCache::store(const std::string& path, CacheEntry entry) {
-  entries_[path] = std::move(entry);
-  dirty_ = true;
+bool ScanCache::lookup(const std::string& path, uint64_t size, int64_t mtime_ns, bool with_info,
+                       std::vector<Finding>& out, size_t& syntax_errors) const {
+  auto it = loaded_.find(path);
+  if (it == loaded_.end() || it->second.size != size || it->second.mtime_ns != mtime_ns) return false;
+  decode(it->second, with_info, out);
+  syntax_errors = it->second.syntax_errors;
+  return true;
 }
+
+void ScanCache::store(const std::string& path, CacheEntry entry) { stored_[path] = std::move(entry); }
 
 void ScanCache::save() {
-  if (!dirty_) return;
-  nlohmann::json j = {{"key", key_}, {"files", nlohmann::json::object()}};
-  for (auto& [path, e] : entries_) {
-    j["files"][path] = {{"size", e.size}, {"mtime_ns", e.mtime_ns}, {"syntax_errors", e.syntax_errors},
-                        {"findings", e.findings}};
+  if (stored_.empty()) return;
+  // Entries of this scan, then the loaded ones it did not replace (files since deleted included,
+  // as before: they cost a little space and nothing else).
+  std::map<std::string, CacheEntry> entries;
+  for (auto& [path, e] : stored_) entries.emplace(path, std::move(e));
+  stored_.clear();
+  for (auto& [path, l] : loaded_) {
+    if (entries.count(path)) continue;
+    CacheEntry e{l.size, l.mtime_ns, l.syntax_errors, {}};
+    decode(l, true, e.findings);
+    entries.emplace(path, std::move(e));
   }
+
+  std::unordered_map<std::string_view, uint32_t> index;
+  std::vector<std::string_view> table;
+  auto intern = [&](std::string_view s) {
+    auto [it, added] = index.emplace(s, static_cast<uint32_t>(table.size()));
+    if (added) table.push_back(s);
+    return it->second;
+  };
+  Writer body;
+  body.u32(static_cast<uint32_t>(entries.size()));
+  for (auto& [path, e] : entries) {
+    body.u32(intern(path));
+    body.u64(e.size);
+    body.u64(static_cast<uint64_t>(e.mtime_ns));
+    body.u64(e.syntax_errors);
+    body.u32(static_cast<uint32_t>(e.findings.size()));
+    for (auto& f : e.findings) {
+      for (auto field : kStringFields) body.u32(intern(f.*field));
+      body.u8(static_cast<uint8_t>(f.severity));
+      body.u8(static_cast<uint8_t>(f.context));
+      body.u8(static_cast<uint8_t>(f.verdict));
+      for (uint32_t v : {f.span.begin, f.span.end, f.span.start.line, f.span.start.column, f.span.stop.line,
+                         f.span.stop.column}) {
+        body.u32(v);
+      }
+    }
+  }
+  Writer out;
+  out.raw(kMagic, sizeof kMagic);
+  out.str(key_);
+  out.u32(static_cast<uint32_t>(table.size()));
+  for (auto s : table) out.str(s);
+  out.bytes() += body.bytes();
   try {
     std::filesystem::create_directories(file_.parent_path());
     // .kcat/ never belongs in the user's commits.
     auto ignore = file_.parent_path().parent_path() / ".gitignore";
     std::error_code ec;
     if (!std::filesystem::exists(ignore, ec)) write_file_atomic(ignore, "*\n");
-    auto bin = nlohmann::json::to_msgpack(j);
-    write_file_atomic(file_, std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
+    write_file_atomic(file_, out.bytes());
   } catch (const std::exception& e) {
     spdlog::debug("scan cache not written ({}): {}", file_.string(), e.what());
   }

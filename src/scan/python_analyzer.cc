@@ -59,9 +59,12 @@ class PythonAnalyzer {
       stats->parsed = true;
       stats->syntax_errors = count_syntax_errors(root);
     }
-    walk(root, [&](TSNode n, const std::vector<TSNode>& parents) {
-      if (is(n, "import_statement") || is(n, "import_from_statement")) collect_import(n, guarded(parents));
-    });
+    walk(
+        root,
+        [&](TSNode n, const std::vector<TSNode>& parents) {
+          if (is(n, "import_statement") || is(n, "import_from_statement")) collect_import(n, guarded(parents));
+        },
+        [](TSNode n) { return may_hold_import(n); });
     if (scope) {
       for (auto& [local, qualified] : bindings_) scope->bindings[local] = qualified;
       scope->guarded.insert(guarded_names_.begin(), guarded_names_.end());
@@ -83,14 +86,15 @@ class PythonAnalyzer {
 
   // Depth-first with a tree cursor (linear: ts_node_child(n, i) would rescan siblings) and an
   // explicit parent stack, so deeply nested or broken code cannot overflow ours.
-  template <class F>
-  void walk(TSNode root, F&& f) {
+  // `enter(n)` false: n's children are not visited.
+  template <class F, class E = bool (*)(TSNode)>
+  void walk(TSNode root, F&& f, E enter = [](TSNode) { return true; }) {
     std::vector<TSNode> parents;
     TSTreeCursor cur = ts_tree_cursor_new(root);
     while (true) {
       TSNode n = ts_tree_cursor_current_node(&cur);
       f(n, parents);
-      if (ts_tree_cursor_goto_first_child(&cur)) {
+      if (enter(n) && ts_tree_cursor_goto_first_child(&cur)) {
         parents.push_back(n);
         continue;
       }
@@ -105,6 +109,23 @@ class PythonAnalyzer {
       if (done) break;
     }
     ts_tree_cursor_delete(&cur);
+  }
+
+  // An import statement stands only in a module, a block, or (broken code) an ERROR node: these
+  // error-free statements and expressions never hold one, and make up most of a tree. Skipping
+  // them is what makes the import pass cheap.
+  static bool may_hold_import(TSNode n) {
+    if (ts_node_has_error(n)) return true;
+    const char* t = ts_node_type(n);
+    static constexpr const char* leaves[] = {"expression_statement", "return_statement", "assert_statement",
+                                             "raise_statement",      "delete_statement", "decorator",
+                                             "parameters",           "argument_list",    "string",
+                                             "comment",              "call",             "assignment",
+                                             "comparison_operator",  "boolean_operator", "attribute"};
+    for (const char* l : leaves) {
+      if (std::strcmp(t, l) == 0) return false;
+    }
+    return true;
   }
 
   void bind(std::string local, std::string qualified) {
@@ -340,6 +361,12 @@ class PythonAnalyzer {
   }
 
   void visit_name(TSNode n, const std::vector<TSNode>& parents) {
+    // A chain whose head is no bound name resolves to nothing (qualified() is ""): checked first
+    // (every check here only returns), since most names in a file are such.
+    TSNode head = n;
+    while (is(head, "attribute")) head = field(head, "object");
+    if (!is(head, "identifier")) return;
+    if (auto h = text(head); h != "torch" && !bindings_.count(std::string(h))) return;
     if (!parents.empty()) {
       TSNode p = parents.back();
       // Only the whole chain is matched, never its object part on its own.
@@ -394,6 +421,7 @@ class PythonAnalyzer {
   void visit_method(TSNode n, const std::vector<TSNode>& parents) {
     TSNode attr = field(n, "attribute");
     auto name = text(attr);
+    if (!rules_.method_names.count(std::string(name))) return;
     for (auto& r : rules_.rules) {
       if (r.kind != "method" || std::find(r.names.begin(), r.names.end(), name) == r.names.end()) continue;
       bool called = !parents.empty() && is(parents.back(), "call") && ts_node_eq(field(parents.back(), "function"), n);
@@ -408,6 +436,7 @@ class PythonAnalyzer {
 
   void visit_keyword(TSNode n) {
     auto name = text(field(n, "name"));
+    if (!rules_.keyword_names.count(std::string(name))) return;
     for (auto& r : rules_.rules) {
       if (r.kind == "keyword" && std::find(r.names.begin(), r.names.end(), name) != r.names.end()) {
         TSNode key = field(n, "name");

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "kcat/core/error.h"
+#include "rules_key.h"
 
 namespace kcat::scan::py {
 
@@ -30,7 +31,7 @@ std::vector<std::string> strings_of(const nlohmann::json& j, const char* key) {
 std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const Compiled>> cache;
-  auto key = rules.fingerprint();
+  auto key = rules_key(rules);
   std::lock_guard lock(mu);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto c = std::make_shared<Compiled>();
@@ -64,6 +65,8 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
       throw Error(ErrorKind::Usage, "unknown python match kind '" + p.kind + "'", r.origin + " (rule " + r.id + ")",
                   "use one of: api import method device-string string env keyword sdpa-mask mention");
     }
+    if (p.kind == "method") c->method_names.insert(p.names.begin(), p.names.end());
+    if (p.kind == "keyword") c->keyword_names.insert(p.names.begin(), p.names.end());
     c->rules.push_back(std::move(p));
   }
   cache.emplace(key, c);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct PyRule {
 
 struct Compiled {
   std::vector<PyRule> rules;
+  std::unordered_set<std::string> method_names;   // every name of a "method" rule: a quick no
+  std::unordered_set<std::string> keyword_names;  // every name of a "keyword" rule
   std::vector<std::pair<std::shared_ptr<const kb::Rule>, Query>> queries;
 };
 

@@ -2,14 +2,17 @@
 // string literals become spaces (same length), so a pattern matches code only and byte offsets
 // stay exact.
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "kcat/core/error.h"
 #include "kcat/scan/analyzer.h"
-#include "kcat/scan/parser.h"
+#include "kcat/scan/cpp_mask.h"
+#include "rules_key.h"
 
 namespace kcat::scan {
 
@@ -18,25 +21,57 @@ namespace {
 struct TextRule {
   std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
   std::unique_ptr<RE2> re;
+  int group = 0;    // the group named "match" when the pattern has one, else 0 (the whole match)
+  int groups = 1;   // capturing groups + 1
 };
 
-std::shared_ptr<const std::vector<TextRule>> compile_text(const kb::RuleSet& rules) {
+// A language's text rules in one RE2::Set: one pass per line says which rules match it at all,
+// so a line none matches (most lines) costs one search instead of one per rule.
+struct LanguageSet {
+  std::unique_ptr<RE2::Set> set;
+  std::vector<size_t> rule_of;  // set index -> index into TextRules::rules
+};
+
+struct TextRules {
+  std::vector<TextRule> rules;
+  std::map<std::string, LanguageSet, std::less<>> sets;
+};
+
+std::shared_ptr<const TextRules> compile_text(const kb::RuleSet& rules) {
   static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const std::vector<TextRule>>> cache;
-  auto key = rules.fingerprint();
+  static std::map<std::string, std::shared_ptr<const TextRules>> cache;
+  auto key = rules_key(rules);
   std::lock_guard lock(mu);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
-  auto out = std::make_shared<std::vector<TextRule>>();
+  auto out = std::make_shared<TextRules>();
+  RE2::Options opt;
+  opt.set_log_errors(false);
   for (auto& r : rules.rules) {
     if (r.matcher != "text") continue;
-    RE2::Options opt;
-    opt.set_log_errors(false);
     auto re = std::make_unique<RE2>(r.pattern, opt);
     if (!re->ok()) {
       throw Error(ErrorKind::Usage, "bad pattern: " + re->error(), r.origin + " (rule " + r.id + ")",
                   "patterns are RE2 syntax: https://github.com/google/re2/wiki/Syntax");
     }
-    out->push_back({std::make_shared<const kb::Rule>(r), std::move(re)});
+    TextRule tr{std::make_shared<const kb::Rule>(r), std::move(re)};
+    auto& names = tr.re->NamedCapturingGroups();
+    if (auto it = names.find("match"); it != names.end()) tr.group = it->second;
+    tr.groups = tr.re->NumberOfCapturingGroups() + 1;
+    out->rules.push_back(std::move(tr));
+  }
+  std::set<std::string> languages;
+  for (auto& tr : out->rules) languages.insert(tr.rule->languages.begin(), tr.rule->languages.end());
+  for (auto& lang : languages) {
+    LanguageSet ls;
+    ls.set = std::make_unique<RE2::Set>(opt, RE2::UNANCHORED);
+    bool ok = true;
+    for (size_t i = 0; i < out->rules.size() && ok; ++i) {
+      if (!out->rules[i].rule->applies_to(lang)) continue;
+      ok = ls.set->Add(out->rules[i].rule->pattern, nullptr) >= 0;
+      ls.rule_of.push_back(i);
+    }
+    // Without a set (a pattern it refuses) every rule is tried on every line, as it would be.
+    if (ok && ls.set->Compile()) out->sets.emplace(lang, std::move(ls));
   }
   cache.emplace(key, out);
   return out;
@@ -59,39 +94,15 @@ size_t hash_comment(std::string_view line) {
   return std::string_view::npos;
 }
 
-// Blanks comments and string literals (not #include paths) of C++ / CUDA source.
-std::string mask_cpp(const SourceFile& file, AnalyzeStats* stats) {
-  std::string masked = file.bytes;
-  auto tree = parse(file.language, file.bytes);
-  TSNode root = ts_tree_root_node(tree.get());
-  if (stats) {
-    stats->parsed = true;
-    stats->syntax_errors = count_syntax_errors(root);
-  }
-  std::vector<TSNode> stack{root};
-  while (!stack.empty()) {
-    TSNode n = stack.back();
-    stack.pop_back();
-    const char* t = ts_node_type(n);
-    bool blank = std::strcmp(t, "comment") == 0 || std::strcmp(t, "string_literal") == 0 ||
-                 std::strcmp(t, "raw_string_literal") == 0 || std::strcmp(t, "char_literal") == 0;
-    if (blank) {
-      TSNode p = ts_node_parent(n);
-      if (!ts_node_is_null(p) && std::strcmp(ts_node_type(p), "preproc_include") == 0) continue;
-      for (uint32_t i = ts_node_start_byte(n); i < ts_node_end_byte(n) && i < masked.size(); ++i) {
-        if (masked[i] != '\n' && masked[i] != '\r') masked[i] = ' ';
-      }
-      continue;
-    }
-    for (uint32_t i = 0; i < ts_node_child_count(n); ++i) stack.push_back(ts_node_child(n, i));
-  }
-  return masked;
-}
-
 std::vector<Finding> run_patterns(const SourceFile& file, std::string_view text, const kb::RuleSet& rules,
                                   bool strip_hash_comments) {
   auto compiled = compile_text(rules);
+  const LanguageSet* lang_set = nullptr;
+  if (auto it = compiled->sets.find(file.language); it != compiled->sets.end()) lang_set = &it->second;
   std::vector<Finding> out;
+  std::vector<int> hits;
+  std::vector<char> try_rule(compiled->rules.size(), 1);
+  std::vector<re2::StringPiece> groups;
   for (uint32_t line = 1; line <= file.index.line_count(); ++line) {
     auto orig = file.index.line_text(line);
     // line_text may skip a BOM on line 1: offset of the text inside the file.
@@ -102,19 +113,28 @@ std::vector<Finding> run_patterns(const SourceFile& file, std::string_view text,
       if (c != std::string_view::npos) view = view.substr(0, c);
     }
     if (view.find_first_not_of(" \t") == std::string_view::npos) continue;
-    for (auto& tr : *compiled) {
-      if (!tr.rule->applies_to(file.language)) continue;
-      re2::StringPiece input(view.data(), view.size());
-      re2::StringPiece m;
+    re2::StringPiece input(view.data(), view.size());
+    if (lang_set) {
+      hits.clear();
+      RE2::Set::ErrorInfo error{};
+      bool any = lang_set->set->Match(input, &hits, &error);
+      if (error.kind != RE2::Set::kNoError) {
+        std::fill(try_rule.begin(), try_rule.end(), 1);  // the set gave up: try every rule
+      } else if (!any) {
+        continue;
+      } else {
+        std::fill(try_rule.begin(), try_rule.end(), 0);
+        for (int h : hits) try_rule[lang_set->rule_of[static_cast<size_t>(h)]] = 1;
+      }
+    }
+    for (size_t ri = 0; ri < compiled->rules.size(); ++ri) {
+      auto& tr = compiled->rules[ri];
+      if (!try_rule[ri] || !tr.rule->applies_to(file.language)) continue;
       // A rule may capture the exact span to report with a group named "match"; else the whole match.
-      int group = 0;
-      auto& names = tr.re->NamedCapturingGroups();
-      if (auto it = names.find("match"); it != names.end()) group = it->second;
-      std::vector<re2::StringPiece> groups(static_cast<size_t>(tr.re->NumberOfCapturingGroups() + 1));
+      groups.assign(static_cast<size_t>(tr.groups), re2::StringPiece());
       size_t pos = 0;
-      while (pos <= view.size() &&
-             tr.re->Match(input, pos, view.size(), RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) {
-        m = groups[static_cast<size_t>(group)];
+      while (pos <= view.size() && tr.re->Match(input, pos, view.size(), RE2::UNANCHORED, groups.data(), tr.groups)) {
+        re2::StringPiece m = groups[static_cast<size_t>(tr.group)];
         if (m.data() == nullptr) m = groups[0];
         auto begin = offset + static_cast<uint32_t>(m.data() - view.data());
         out.push_back(make_finding(*tr.rule, file, begin, begin + static_cast<uint32_t>(m.size())));
@@ -128,9 +148,14 @@ std::vector<Finding> run_patterns(const SourceFile& file, std::string_view text,
 
 }  // namespace
 
-std::vector<Finding> analyze_cpp(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats) {
-  auto masked = mask_cpp(file, stats);
+std::vector<Finding> analyze_cpp_masked(const SourceFile& file, std::string_view masked,
+                                        const kb::RuleSet& rules) {
   return run_patterns(file, masked, rules, false);
+}
+
+std::vector<Finding> analyze_cpp(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats) {
+  (void)stats;  // the lexer does not parse: no syntax errors to count
+  return analyze_cpp_masked(file, mask_cpp(file.bytes), rules);
 }
 
 std::vector<Finding> analyze_text(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats) {

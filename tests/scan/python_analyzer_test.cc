@@ -288,3 +288,49 @@ TEST(PythonAnalyzer, DeeplyNestedCodeDoesNotOverflow) {
 
 }  // namespace
 }  // namespace kcat::scan
+
+namespace kcat::scan {
+
+// The import pass skips subtrees that cannot hold an import statement: imports in every kind of
+// block must still bind their names, wherever the use stands.
+TEST(PythonAnalyzer, ImportsInAnyBlockBindTheirNames) {
+  std::string code =
+      "def late():\n"
+      "    a1.synchronize(); a2.synchronize(); a3.synchronize(); a4.synchronize()\n"
+      "    a5.synchronize(); a6.synchronize(); a7.synchronize(); a8.synchronize()\n"
+      "class A:\n"
+      "    @decorator(x=1)\n"
+      "    def f(self):\n"
+      "        with open('x') as fh:\n"
+      "            import torch.cuda as a1\n"
+      "        for i in range(3):\n"
+      "            pass\n"
+      "        else:\n"
+      "            import torch.cuda as a2\n"
+      "        while False:\n"
+      "            import torch.cuda as a3\n"
+      "        match x:\n"
+      "            case 1:\n"
+      "                import torch.cuda as a4\n"
+      "        try:\n"
+      "            pass\n"
+      "        finally:\n"
+      "            import torch.cuda as a5\n"
+      "        if a: import torch.cuda as a6\n"
+      "        async def g():\n"
+      "            async with y:\n"
+      "                from torch import cuda as a7\n"
+      "x = 1; import torch.cuda as a8\n";
+  SourceFile f("t.py", "python", code);
+  auto all = analyze_python(f, kb::load_rules(test::source_dir() / "patches" / "rules"), nullptr);
+  size_t line2 = 0, line3 = 0;
+  for (auto& x : all) {
+    if (x.matched != "torch.cuda.synchronize") continue;
+    line2 += x.span.start.line == 2;
+    line3 += x.span.start.line == 3;
+  }
+  EXPECT_EQ(line2, 4u);
+  EXPECT_EQ(line3, 4u);
+}
+
+}  // namespace kcat::scan

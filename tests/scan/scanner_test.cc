@@ -222,7 +222,7 @@ TEST(Scanner, CacheGivesTheSameAnswerAndNoticesChanges) {
   EXPECT_TRUE(has(changed, "src/model.py", 2, "py.cuda-method"));
   EXPECT_FALSE(has(changed, "src/model.py", 2, "py.flash-attn-import"));
   // A corrupt cache is ignored, never fatal.
-  test::write(repo.dir / ".kcat/cache/scan-v1.msgpack", "{not json");
+  test::write(repo.dir / ".kcat/cache/scan-v2.bin", "{not a cache");
   auto after = repo.scan(false, 0, true);
   EXPECT_EQ(after.findings.size(), changed.findings.size());
 }
