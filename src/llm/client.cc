@@ -1,6 +1,8 @@
 #include "kcat/llm/client.h"
 
 #include <curl/curl.h>
+
+#include "curl_api.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -77,7 +79,7 @@ void default_sleep(milliseconds d) {
 
 void global_init() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { curl_api(); });  // loads libcurl and runs curl_global_init
 }
 
 struct CurlHandles {
@@ -85,10 +87,10 @@ struct CurlHandles {
   CURLM* multi = nullptr;
   curl_slist* headers = nullptr;
   ~CurlHandles() {
-    if (multi && easy) curl_multi_remove_handle(multi, easy);
-    if (easy) curl_easy_cleanup(easy);
-    if (multi) curl_multi_cleanup(multi);
-    if (headers) curl_slist_free_all(headers);
+    if (multi && easy) curl_api().multi_remove_handle(multi, easy);
+    if (easy) curl_api().easy_cleanup(easy);
+    if (multi) curl_api().multi_cleanup(multi);
+    if (headers) curl_api().slist_free_all(headers);
   }
 };
 
@@ -126,7 +128,7 @@ size_t on_write(char* ptr, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
   if (t->status == 0) {
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+    curl_api().easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
     t->sse = t->stream && t->status >= 200 && t->status < 300;
   }
   if (t->body.size() + len > kMaxBody) return 0;
@@ -235,30 +237,30 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   t.on_delta = on_delta ? &on_delta : &no_delta;
 
   CurlHandles h;
-  h.easy = curl_easy_init();
-  h.multi = curl_multi_init();
+  h.easy = curl_api().easy_init();
+  h.multi = curl_api().multi_init();
   if (!h.easy || !h.multi) throw Error(ErrorKind::Internal, "libcurl could not be initialised");
   t.easy = h.easy;
-  h.headers = curl_slist_append(h.headers, "Content-Type: application/json");
+  h.headers = curl_api().slist_append(h.headers, "Content-Type: application/json");
   h.headers =
-      curl_slist_append(h.headers, config_.stream ? "Accept: text/event-stream" : "Accept: application/json");
-  h.headers = curl_slist_append(h.headers, "Expect:");
+      curl_api().slist_append(h.headers, config_.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  h.headers = curl_api().slist_append(h.headers, "Expect:");
   if (!config_.api_key.empty()) {
-    h.headers = curl_slist_append(h.headers, ("Authorization: Bearer " + config_.api_key).c_str());
+    h.headers = curl_api().slist_append(h.headers, ("Authorization: Bearer " + config_.api_key).c_str());
   }
-  curl_easy_setopt(h.easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h.easy, CURLOPT_POST, 1L);
-  curl_easy_setopt(h.easy, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(h.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(h.easy, CURLOPT_HTTPHEADER, h.headers);
-  curl_easy_setopt(h.easy, CURLOPT_USERAGENT, "kcat");
-  curl_easy_setopt(h.easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
-  curl_easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(h.easy, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(h.easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h.easy, CURLOPT_HEADERDATA, &t);
-  curl_multi_add_handle(h.multi, h.easy);
+  curl_api().easy_setopt(h.easy, CURLOPT_URL, url.c_str());
+  curl_api().easy_setopt(h.easy, CURLOPT_POST, 1L);
+  curl_api().easy_setopt(h.easy, CURLOPT_POSTFIELDS, body.data());
+  curl_api().easy_setopt(h.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_api().easy_setopt(h.easy, CURLOPT_HTTPHEADER, h.headers);
+  curl_api().easy_setopt(h.easy, CURLOPT_USERAGENT, "kcat");
+  curl_api().easy_setopt(h.easy, CURLOPT_NOSIGNAL, 1L);
+  curl_api().easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
+  curl_api().easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, on_write);
+  curl_api().easy_setopt(h.easy, CURLOPT_WRITEDATA, &t);
+  curl_api().easy_setopt(h.easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_api().easy_setopt(h.easy, CURLOPT_HEADERDATA, &t);
+  curl_api().multi_add_handle(h.multi, h.easy);
 
   // Our own loop instead of curl_easy_perform: Ctrl-C and the read (idle) timeout are checked every
   // 50 ms, where CURLOPT_LOW_SPEED_TIME only counts whole seconds.
@@ -267,16 +269,16 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   curl_off_t last_up = -1, last_down = -1;
   int running = 1;
   while (running) {
-    curl_multi_perform(h.multi, &running);
+    curl_api().multi_perform(h.multi, &running);
     if (!running) break;
     if (cancel::requested()) {
       a.cancelled = true;
       return a;
     }
     curl_off_t pre = 0, up = 0, down = 0;
-    curl_easy_getinfo(h.easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-    curl_easy_getinfo(h.easy, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_easy_getinfo(h.easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_api().easy_getinfo(h.easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
     auto now = Clock::now();
     if (pre > 0 || up > 0) {
       if (!last_activity || up != last_up || down != last_down) last_activity = now;
@@ -287,16 +289,16 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
         break;
       }
     }
-    curl_multi_poll(h.multi, nullptr, 0, 50, nullptr);
+    curl_api().multi_poll(h.multi, nullptr, 0, 50, nullptr);
   }
   if (t.callback_error) std::rethrow_exception(t.callback_error);
 
   CURLcode code = CURLE_OK;
   int left = 0;
-  while (CURLMsg* m = curl_multi_info_read(h.multi, &left)) {
+  while (CURLMsg* m = curl_api().multi_info_read(h.multi, &left)) {
     if (m->msg == CURLMSG_DONE) code = m->data.result;
   }
-  if (t.status == 0) curl_easy_getinfo(h.easy, CURLINFO_RESPONSE_CODE, &t.status);
+  if (t.status == 0) curl_api().easy_getinfo(h.easy, CURLINFO_RESPONSE_CODE, &t.status);
   a.status = t.status;
 
   // A stream that finished its message is complete even if the connection then broke.
@@ -310,7 +312,7 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
     return a;
   }
   if (code != CURLE_OK && !stream_complete) {
-    std::string what = curl_easy_strerror(code);
+    std::string what = curl_api().easy_strerror(code);
     switch (code) {
       case CURLE_UNSUPPORTED_PROTOCOL:
       case CURLE_URL_MALFORMAT:
