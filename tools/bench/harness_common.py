@@ -65,6 +65,13 @@ class Parser(argparse.ArgumentParser):
         fail(self.harness, message, EXIT_USAGE, kind="usage")
 
 
+def add_model_and_prompts(parser):
+    """The arguments both harnesses take the same way: the model and the prompt set."""
+    parser.add_argument("--model", required=True, help="model directory or hub id")
+    parser.add_argument("--prompts", help="file: one prompt per line, or a JSON list (default: 8 built-in prompts; "
+                                          "with --image, the DeepSeek-OCR-2 document prompt)")
+
+
 def _whole_number(text, minimum, requirement):
     try:
         v = int(text)

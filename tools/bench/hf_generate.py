@@ -32,9 +32,7 @@ DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
 
 def build_parser():
     p = hc.Parser(HARNESS, description="transformers generate() baseline (one JSON line on stdout).")
-    p.add_argument("--model", required=True, help="model directory or hub id")
-    p.add_argument("--prompts", help="file: one prompt per line, or a JSON list (default: 8 built-in prompts; "
-                                     "with --image, the DeepSeek-OCR-2 document prompt)")
+    hc.add_model_and_prompts(p)
     p.add_argument("--image", help="image file (processor input, or image_file= for --custom-infer)")
     p.add_argument("--batch", type=hc.positive_int, default=1, help="prompts per generate() call; default 1")
     p.add_argument("--num-prompts", type=hc.positive_int, help="prompts in the measured run (default: --batch)")

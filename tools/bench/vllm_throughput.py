@@ -24,9 +24,7 @@ HARNESS = "vllm"
 
 def build_parser():
     p = hc.Parser(HARNESS, description="vLLM offline generation throughput (one JSON line on stdout).")
-    p.add_argument("--model", required=True, help="model directory or hub id")
-    p.add_argument("--prompts", help="file: one prompt per line, or a JSON list (default: 8 built-in prompts; "
-                                     "with --image, the DeepSeek-OCR-2 document prompt)")
+    hc.add_model_and_prompts(p)
     p.add_argument("--image", help="image file passed as multi_modal_data={'image': PIL image} to every request")
     p.add_argument("--batch", type=hc.positive_int, default=8, help="concurrent sequences (max_num_seqs); default 8")
     p.add_argument("--num-prompts", type=hc.positive_int, help="requests in the measured run (default: --batch); "
