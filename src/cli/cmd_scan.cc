@@ -1,12 +1,20 @@
 // kcat scan PATH: every place that ties the repository to CUDA / NVIDIA, with what to do there.
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include "kcat/cli/command.h"
 #include "kcat/cli/common.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
+#include "kcat/kb/data_dir.h"
 #include "kcat/scan/output.h"
 #include "kcat/scan/scanner.h"
 
@@ -25,9 +33,60 @@ struct ScanCmd {
   std::vector<std::string> rules;
 };
 
+// The rendered output of the last warm scan, reused while nothing it depends on changed: the tree
+// (scan::tree_digest), the knowledge base and rule files, the format and kcat itself. A warm scan
+// then walks the tree and prints, instead of decoding, annotating and rendering every finding.
+struct OutputCache {
+  std::filesystem::path file;
+  std::string key;
+  static constexpr const char* kSeconds = "987654.25";  // stands for the time in the stored text
+
+  // The stored file when its key matches: `body` is where the rendered text starts in it.
+  std::optional<std::string> get(size_t& blocking, size_t& findings, size_t& body) const {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+    std::string bytes;
+    try {
+      bytes = read_file(file);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+    auto nl = bytes.find('\n');
+    const std::string header = "kcat-scan-output 1 " + key;
+    if (nl != header.size() || bytes.compare(0, nl, header) != 0) return std::nullopt;
+    auto nl2 = bytes.find('\n', nl + 1);
+    if (nl2 == std::string::npos) return std::nullopt;
+    if (std::sscanf(bytes.c_str() + nl + 1, "%zu %zu", &blocking, &findings) != 2) return std::nullopt;
+    body = nl2 + 1;
+    return bytes;
+  }
+
+  void put(const std::string& text, size_t blocking, size_t findings) const {
+    try {
+      write_file_atomic(file, fmt::format("kcat-scan-output 1 {}\n{} {}\n{}", key, blocking, findings, text));
+    } catch (const Error&) {
+      // A read-only tree: no cache, same output.
+    }
+  }
+};
+
+std::string file_stamp(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(p, ec);
+  auto size = std::filesystem::file_size(p, ec);
+  return fmt::format("{}:{}:{}", p.string(), ec ? 0 : t.time_since_epoch().count(), ec ? 0 : size);
+}
+
+std::string render(const ScanCmd& o, const Globals& g, const scan::ScanResult& result, const kb::RuleSet& rules) {
+  if (o.format == "json") return scan::render_json(result);
+  if (o.format == "sarif") return scan::render_sarif(result, rules, KCAT_VERSION);
+  if (o.format == "markdown") return scan::render_markdown(result);
+  return scan::render_table(result, o.output.empty() && g.use_color(1));
+}
+
 int run(const ScanCmd& o, const Globals& g) {
+  auto t0 = std::chrono::steady_clock::now();
   auto rules = load_rule_catalog(o.rules);
-  auto kb = load_knowledge_base();
   scan::ScanOptions so;
   so.root = o.path;
   so.jobs = o.jobs;
@@ -35,23 +94,66 @@ int run(const ScanCmd& o, const Globals& g) {
   so.max_file_size = o.max_file_size;
   so.include_info = o.show_info;
   events::emit("scan-started", {{"root", o.path}});
-  auto result = scan::scan(so, rules);
-  kb.annotate(result.findings);
-  std::string text;
-  if (o.format == "json") text = scan::render_json(result);
-  else if (o.format == "sarif") text = scan::render_sarif(result, rules, KCAT_VERSION);
-  else if (o.format == "markdown") text = scan::render_markdown(result);
-  else text = scan::render_table(result, o.output.empty() && g.use_color(1));
-  if (o.output.empty() || o.output == "-") {
-    std::cout << text;
-  } else {
-    write_file_atomic(o.output, text);
-    std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
+
+  std::optional<OutputCache> cache;
+  std::error_code dir_ec;
+  if (so.use_cache && std::filesystem::is_directory(o.path, dir_ec)) {
+    auto data = kb::default_data_dir();
+    std::string stamp = fmt::format("{} {} {} {}", KCAT_VERSION, o.format, o.output.empty() && g.use_color(1),
+                                    file_stamp("/proc/self/exe"));
+    for (const char* f : {"api_map.toml", "env_map.toml"}) stamp += " " + file_stamp(data / f);
+    for (const auto& f : o.rules) stamp += " " + file_stamp(f);
+    auto root = std::filesystem::canonical(o.path);
+    cache = OutputCache{root / ".kcat" / "cache" / "scan-output.txt",
+                        scan::tree_digest(so, rules) + "-" + std::to_string(std::hash<std::string>{}(stamp))};
   }
-  size_t blocking = 0;
-  for (auto& f : result.findings) blocking += f.severity == Severity::Blocking;
-  events::emit("scan-finished", {{"findings", result.findings.size()}, {"blocking", blocking},
-                                 {"seconds", result.seconds}});
+  size_t blocking = 0, findings = 0;
+  bool done = false;
+  if (cache) {
+    size_t body = 0;
+    if (auto hit = cache->get(blocking, findings, body)) {
+      // The stored text with the time put in, written in pieces: no copy of a large output.
+      std::string_view all(*hit);
+      all.remove_prefix(body);
+      auto secs = fmt::format("{:.2f}", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      auto pos = all.find(OutputCache::kSeconds);
+      std::string_view head = all.substr(0, pos), tail;
+      if (pos != std::string_view::npos) tail = all.substr(pos + std::strlen(OutputCache::kSeconds));
+      else secs.clear();
+      if (o.output.empty() || o.output == "-") {
+        std::cout.write(head.data(), static_cast<std::streamsize>(head.size()));
+        std::cout << secs;
+        std::cout.write(tail.data(), static_cast<std::streamsize>(tail.size()));
+      } else {
+        write_file_atomic(o.output, std::string(head) + secs + std::string(tail));
+        std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
+      }
+      done = true;
+    }
+  }
+  if (!done) {
+    auto kb = load_knowledge_base();
+    auto result = scan::scan(so, rules);
+    kb.annotate(result.findings);
+    for (auto& f : result.findings) blocking += f.severity == Severity::Blocking;
+    findings = result.findings.size();
+    auto text = render(o, g, result, rules);
+    // Stored only when this run parsed nothing: the stored text then says what a warm run says.
+    if (cache && result.files_parsed == 0) {
+      auto real = result.seconds;
+      result.seconds = std::stod(OutputCache::kSeconds);
+      cache->put(render(o, g, result, rules), blocking, findings);
+      result.seconds = real;
+    }
+    if (o.output.empty() || o.output == "-") {
+      std::cout << text;
+    } else {
+      write_file_atomic(o.output, text);
+      std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
+    }
+  }
+  events::emit("scan-finished", {{"findings", findings}, {"blocking", blocking},
+                                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   return blocking && !o.exit_zero ? 1 : 0;
 }
 

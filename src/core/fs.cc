@@ -1,5 +1,7 @@
 #include "kcat/core/fs.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,14 +16,44 @@
 namespace kcat {
 
 std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     throw Error(ErrorKind::Io, "cannot read file: " + std::string(std::strerror(errno)), path.string(),
                 "check that the file exists and is readable");
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::move(ss).str();
+  // One buffer of the file's size and (mostly) one read; pipes and /proc files grow as they come.
+  struct stat st {};
+  std::string out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  size_t have = 0;
+  while (true) {
+    ssize_t n;
+    if (out.capacity() > have) {
+      out.resize(out.capacity());
+      n = ::read(fd, out.data() + have, out.size() - have);
+      if (n > 0) have += static_cast<size_t>(n);
+      out.resize(have);
+      if (n > 0) continue;
+    } else {
+      n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        out.append(buf, static_cast<size_t>(n));
+        have = out.size();
+        continue;
+      }
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw Error(ErrorKind::Io, "cannot read file: " + std::string(std::strerror(err)), path.string(),
+                  "check that the file exists and is readable");
+    }
+    break;
+  }
+  ::close(fd);
+  return out;
 }
 
 void write_file_atomic(const fs::path& path, std::string_view bytes, std::optional<fs::perms> mode) {

@@ -254,25 +254,17 @@ class Prefilter {
   std::map<std::string, std::unique_ptr<RE2>> res_;
 };
 
-}  // namespace
-
-ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
-  auto t0 = std::chrono::steady_clock::now();
-  std::error_code ec;
-  if (!fs::is_directory(o.root, ec)) {
-    throw Error(ErrorKind::Usage, "not a directory", o.root.string(), "give the path of a repository to scan");
-  }
-  auto root = fs::canonical(o.root);
-  ScanResult result;
-  std::vector<Candidate> files;
+// The files a scan looks at (walked, or the given ones), unsorted; what it passed over goes to skipped.
+void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>& files,
+             std::vector<SkippedFile>& skipped) {
   if (o.only_files.empty()) {
     IgnoreRules ignore(root);
-    walk(root, ignore, files, result.skipped);
+    walk(root, ignore, files, skipped);
   } else {
     for (auto& rel : o.only_files) {
       auto full = root / rel;
       if (!resolve_within(root, full)) {
-        result.skipped.push_back({rel, "outside the repository"});
+        skipped.push_back({rel, "outside the repository"});
         continue;
       }
       struct stat st {};
@@ -283,6 +275,52 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
                        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
     }
   }
+}
+
+}  // namespace
+
+std::string tree_digest(const ScanOptions& o, const kb::RuleSet& rules) {
+  std::error_code ec;
+  if (!fs::is_directory(o.root, ec)) {
+    throw Error(ErrorKind::Usage, "not a directory", o.root.string(), "give the path of a repository to scan");
+  }
+  auto root = fs::canonical(o.root);
+  std::vector<Candidate> files;
+  std::vector<SkippedFile> skipped;
+  collect(o, root, files, skipped);
+  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.rel < b.rel; });
+  std::sort(skipped.begin(), skipped.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  // FNV-1a over everything the result depends on besides file contents (which the size and mtime
+  // stand for, as in the per-file cache).
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  };
+  mix(rules.fingerprint());
+  mix(kScanCacheVersion);
+  mix(root.string());
+  mix(fmt::format("{} {}", o.include_info, o.max_file_size));
+  for (const auto& f : files) mix(fmt::format("{}\x1f{}\x1f{}\x1f{}", f.rel, f.language, f.size, f.mtime_ns));
+  for (const auto& sk : skipped) mix(sk.path + "\x1f" + sk.reason);
+  return fmt::format("{:016x}", h);
+}
+
+
+ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::error_code ec;
+  if (!fs::is_directory(o.root, ec)) {
+    throw Error(ErrorKind::Usage, "not a directory", o.root.string(), "give the path of a repository to scan");
+  }
+  auto root = fs::canonical(o.root);
+  ScanResult result;
+  std::vector<Candidate> files;
+  collect(o, root, files, result.skipped);
   std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.rel < b.rel; });
   result.files_seen = files.size();
 
