@@ -89,22 +89,6 @@ std::string task_prompt(const std::filesystem::path& root, const Task& t, const 
   return p;
 }
 
-std::vector<std::string> repo_files(const std::filesystem::path& root) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    auto name = it->path().filename().string();
-    if (it->is_directory(ec)) {
-      if ((!name.empty() && name[0] == '.') || name == "__pycache__") it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file(ec)) out.push_back(relative_slash(root, it->path()));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // Findings of the task's rules still present in the task's files.
 std::vector<Finding> remaining(const std::filesystem::path& root, const Task& t, const kb::RuleSet& rules,
                                const kb::KnowledgeBase& kb) {
@@ -175,7 +159,7 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
     }
     ws.reset_step(task);
     std::vector<llm::Message> messages = {llm::Message::system(replace_target(kSystem, o.target)),
-                                          llm::Message::user(task_prompt(root, task, repo_files(root)))};
+                                          llm::Message::user(task_prompt(root, task, repository_files(root)))};
     std::set<std::string> failed_edits;
     int idle = 0;
     record("agent-step-started", {{"step", task.id}, {"title", task.title}, {"findings", task.findings.size()}});

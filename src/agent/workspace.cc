@@ -55,24 +55,11 @@ std::string trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-// Repository files, relative, sorted; no dot directories (.git, .kcat, ...), no symlinks.
+// `under` itself when it is a file, else the repository's files below it.
 std::vector<std::string> walk(const fs::path& root, const fs::path& under) {
-  std::vector<std::string> out;
   std::error_code ec;
   if (fs::is_regular_file(under, ec)) return {relative_slash(root, under)};
-  fs::recursive_directory_iterator it(under, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    auto name = it->path().filename().string();
-    if (it->is_symlink(ec)) continue;
-    if (it->is_directory(ec)) {
-      if (!name.empty() && name[0] == '.') it.disable_recursion_pending();
-      if (name == "__pycache__" || name == "node_modules") it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file(ec)) out.push_back(relative_slash(root, it->path()));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return repository_files(root, under);
 }
 
 // The lines of `text` most like `search`: the window with the most equal (trimmed) lines, then the

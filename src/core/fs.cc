@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -112,6 +113,25 @@ std::optional<fs::path> resolve_within(const fs::path& root, const fs::path& pat
   if (!r.empty() && r.back() != '/') r += '/';
   if (p.compare(0, r.size(), r) != 0) return std::nullopt;
   return cpath;
+}
+
+std::vector<std::string> repository_files(const fs::path& root, const fs::path& under) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(under.empty() ? root : under, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_symlink(ec)) continue;
+    if (it->is_directory(ec)) {
+      auto name = it->path().filename().string();
+      if ((!name.empty() && name[0] == '.') || name == "__pycache__" || name == "node_modules") {
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    if (it->is_regular_file(ec)) out.push_back(relative_slash(root, it->path()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string relative_slash(const fs::path& root, const fs::path& path) {

@@ -17,23 +17,13 @@ namespace {
 
 constexpr uintmax_t kMaxFileBytes = 4u << 20;  // larger files are data, not code a recipe edits
 
-// Repository files (relative, '/'-separated, sorted), without .git, .kcat and other dot dirs.
+// The repository's files a recipe may edit: not data files larger than kMaxFileBytes.
 std::vector<std::string> repo_files(const std::filesystem::path& root) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    const auto& p = it->path();
-    auto name = p.filename().string();
-    if (it->is_directory(ec) && !name.empty() && name[0] == '.') {
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
-    if (it->file_size(ec) > kMaxFileBytes) continue;
-    out.push_back(relative_slash(root, p));
-  }
-  std::sort(out.begin(), out.end());
+  auto out = repository_files(root);
+  std::erase_if(out, [&](const std::string& rel) {
+    std::error_code ec;
+    return std::filesystem::file_size(root / rel, ec) > kMaxFileBytes;
+  });
   return out;
 }
 

@@ -19,21 +19,13 @@ bool searchable(const std::filesystem::path& p) {
 }
 
 bool repo_contains_any(const std::filesystem::path& root, const std::vector<std::string>& texts) {
-  std::error_code ec;
-  std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    auto name = it->path().filename().string();
-    if (it->is_directory(ec)) {
-      if (!name.empty() && (name[0] == '.' || name == "node_modules" || name == "__pycache__")) {
-        it.disable_recursion_pending();
-      }
-      continue;
-    }
-    if (it->is_symlink(ec) || !it->is_regular_file(ec) || !searchable(it->path())) continue;
-    if (it->file_size(ec) > (2u << 20)) continue;
+  for (const auto& rel : repository_files(root)) {
+    auto path = root / rel;
+    std::error_code ec;
+    if (!searchable(path) || std::filesystem::file_size(path, ec) > (2u << 20)) continue;
     std::string bytes;
     try {
-      bytes = read_file(it->path());
+      bytes = read_file(path);
     } catch (const Error&) {
       continue;
     }

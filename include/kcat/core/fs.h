@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kcat {
 
@@ -19,6 +20,12 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, std::option
 // The canonical form of `path` if it lies inside `root` (both resolved through symlinks), else
 // nullopt. Used to refuse paths that escape a repository by "..", absolute paths or symlinks.
 std::optional<fs::path> resolve_within(const fs::path& root, const fs::path& path);
+
+// The regular files below `under` (default: `root`), relative to `root` with '/' separators,
+// sorted. Symlinks are neither followed nor listed; dot directories (.git, .kcat, ...),
+// __pycache__ and node_modules are not entered. For tools that look at a repository's own files
+// (recipes, the agent, route detection); the scanner has its own walk with .gitignore.
+std::vector<std::string> repository_files(const fs::path& root, const fs::path& under = {});
 
 // `path` relative to `root` with '/' separators.
 std::string relative_slash(const fs::path& root, const fs::path& path);
