@@ -197,28 +197,6 @@ void walk(const fs::path& root, const IgnoreRules& ignore, std::vector<Candidate
   Walker(root, ignore, out, skipped).run();
 }
 
-// The whole file with one open and (mostly) one read into a buffer of the size the walk saw;
-// read_file goes through iostreams and copies twice. Errors as read_file reports them.
-std::string read_whole(const fs::path& path, uint64_t size_hint) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw Error(ErrorKind::Io, "cannot read file: " + std::string(std::strerror(errno)), path.string(),
-                "check that the file exists and is readable");
-  }
-  std::string out(static_cast<size_t>(size_hint) + 1, '\0');  // +1: a file that grew shows at once
-  size_t have = 0;
-  while (true) {
-    if (have == out.size()) out.resize(out.size() * 2 + 4096);
-    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // end, or an error: what was read, as the stream gave
-    have += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out.resize(have);
-  return out;
-}
-
 // One RE2 alternation of every literal of the rules of a language: a file none of whose literals
 // occur cannot match any of those rules and is never parsed.
 class Prefilter {
@@ -362,7 +340,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
       }
       std::string bytes;
       try {
-        bytes = read_whole(root / f.rel, f.size);
+        bytes = read_file(root / f.rel);
       } catch (const Error& e) {
         std::lock_guard lock(mu);
         result.skipped.push_back({f.rel, std::string("cannot read: ") + e.what()});
