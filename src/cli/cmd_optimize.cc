@@ -29,8 +29,7 @@ struct OptimizeCmd {
 };
 
 int list_recipes(const std::filesystem::path& root, const Config& config) {
-  auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
-  for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+  auto recipes = load_recipe_set(root, config);
   std::cout << fmt::format("{:<34} {:<12} {:>6}  {}\n", "recipe", "kind", "gain", "title");
   for (const char* kind : {"performance", "port"}) {
     for (const auto* r : recipes.by_gain(kind)) {
@@ -69,8 +68,7 @@ int run(const OptimizeCmd& c, Globals& g) {
     auto summary = bench::summarize(prof, fallbacks);
     ov.profile_text = bench::render_text(summary);
     std::cerr << ov.profile_text;
-    auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
-    for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+    auto recipes = load_recipe_set(root, config);
     auto prefer = optimize::prefer_from_profile(summary, recipes);
     if (!prefer.empty()) std::cerr << "  the profile puts these recipes first: " << fmt::format("{}", fmt::join(prefer, ", ")) << "\n";
     ov.prefer.insert(ov.prefer.begin(), prefer.begin(), prefer.end());

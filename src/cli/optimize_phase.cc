@@ -17,6 +17,12 @@
 
 namespace kcat::cli {
 
+kb::RecipeSet load_recipe_set(const std::filesystem::path& root, const Config& config) {
+  auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
+  for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+  return recipes;
+}
+
 bool optimize_configured(const Config& config, const OptimizeOverrides& o) {
   return !o.bench_command.empty() || !config.bench.command.empty();
 }
@@ -74,8 +80,7 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
                                       : it.reason);
   };
 
-  auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
-  for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+  auto recipes = load_recipe_set(root, config);
   ledger.append("optimize-started", {{"build", o.build_command}, {"bench", o.bench.command},
                                      {"recipes", recipes.recipes.size()}, {"max_iterations", o.max_iterations}});
   auto local = exec::local_runner();

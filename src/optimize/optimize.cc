@@ -44,7 +44,12 @@ nlohmann::json iteration_json(const Iteration& it) {
 class Loop {
  public:
   Loop(patch::GitRepo& repo, const Options& o, exec::Runner& runner)
-      : repo_(repo), o_(o), runner_(runner), root_(repo.workdir()), start_(Clock::now()) {}
+      : repo_(repo),
+        o_(o),
+        runner_(runner),
+        root_(repo.workdir()),
+        workdir_(o.bench.cwd.empty() ? root_ : o.bench.cwd),
+        start_(Clock::now()) {}
 
   Outcome run(const kb::RecipeSet& recipes, const std::vector<Finding>& findings) {
     out_.unit = o_.bench.unit;
@@ -97,7 +102,7 @@ class Loop {
     if (o_.build_command.empty()) return "";
     exec::Command c;
     c.shell = o_.build_command;
-    c.cwd = o_.bench.cwd.empty() ? root_ : o_.bench.cwd;
+    c.cwd = workdir_;
     c.env = env();
     c.timeout = o_.build_timeout;
     auto r = runner_.run(c);
@@ -108,7 +113,7 @@ class Loop {
 
   bench::Result measure() {
     auto spec = o_.bench;
-    if (spec.cwd.empty()) spec.cwd = root_;
+    spec.cwd = workdir_;
     spec.env = env();
     auto r = bench::run(spec, runner_);
     record("optimize.bench", {{"command", spec.command}, {"stats", stats_json(r.stats)}, {"failure", r.failure}});
@@ -121,8 +126,7 @@ class Loop {
   }
 
   std::filesystem::path output_path() const {
-    auto base = o_.bench.cwd.empty() ? root_ : o_.bench.cwd;
-    auto path = o_.reference->output.is_absolute() ? o_.reference->output : base / o_.reference->output;
+    auto path = o_.reference->output.is_absolute() ? o_.reference->output : workdir_ / o_.reference->output;
     return o_.fetch_output ? o_.fetch_output(path) : path;
   }
 
@@ -317,6 +321,7 @@ class Loop {
   const Options& o_;
   exec::Runner& runner_;
   std::filesystem::path root_;
+  std::filesystem::path workdir_;  // where build and bench run: the repository, or the host's work tree
   Clock::time_point start_;
   Outcome out_;
   int tries_ = 0;

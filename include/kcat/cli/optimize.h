@@ -9,6 +9,7 @@
 
 #include "kcat/cli/config.h"
 #include "kcat/core/finding.h"
+#include "kcat/kb/recipe.h"
 #include "kcat/optimize/optimize.h"
 #include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"
@@ -36,6 +37,9 @@ struct OptimizeOverrides {
   int max_proposals = 3;
   std::string profile_text;          // the profile's summary, for the LLM's proposals
 };
+
+// kcat's recipes (patches/recipes) with the repository's own ([optimize] recipe_dirs) merged in.
+kb::RecipeSet load_recipe_set(const std::filesystem::path& root, const Config& config);
 
 // True when a benchmark command is known (kcat.toml [bench] command or an override).
 bool optimize_configured(const Config& config, const OptimizeOverrides& o);
