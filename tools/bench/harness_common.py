@@ -215,6 +215,22 @@ def check_dump(path):
         raise HarnessError(f"--dump {path}: use a .npy or .safetensors file name", EXIT_USAGE)
 
 
+def throughput(harness, model, token_ids, elapsed, **extra):
+    """The result line both harnesses print: output tokens and requests per second over the
+    measured run, computed the same way so that their ratio means something, then `extra`."""
+    out_tokens = sum(len(t) for t in token_ids)
+    return {
+        "harness": harness,
+        "model": model,
+        "output_tokens": out_tokens,
+        "num_requests": len(token_ids),
+        "elapsed_s": round(elapsed, 6),
+        "output_tokens_per_s": rate(out_tokens, elapsed),
+        "requests_per_s": rate(len(token_ids), elapsed),
+        **extra,
+    }
+
+
 def rate(n, seconds):
     return round(n / seconds, 3) if seconds > 0 else None
 

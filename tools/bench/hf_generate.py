@@ -190,23 +190,16 @@ def run(p):
             ids, elapsed = run_generate(p, torch, transformers)
     if p["dump"]:
         hc.dump_token_ids(p["dump"], ids)
-    out_tokens = sum(len(t) for t in ids)
-    return {
-        "harness": HARNESS,
-        "model": p["model"],
-        "output_tokens": out_tokens,
-        "num_requests": len(ids),
-        "elapsed_s": round(elapsed, 6),
-        "output_tokens_per_s": hc.rate(out_tokens, elapsed),
-        "requests_per_s": hc.rate(len(ids), elapsed),
-        "batch": p["batch"],
-        "output_len": p["output_len"],
-        "mode": p["mode"],
-        "attn_implementation": p["from_pretrained"]["attn_implementation"],
-        "dtype": p["dtype"],
-        "device": p["device"],
-        "versions": hc.versions("transformers", "torch", "torch_npu"),
-    }
+    return hc.throughput(
+        HARNESS, p["model"], ids, elapsed,
+        batch=p["batch"],
+        output_len=p["output_len"],
+        mode=p["mode"],
+        attn_implementation=p["from_pretrained"]["attn_implementation"],
+        dtype=p["dtype"],
+        device=p["device"],
+        versions=hc.versions("transformers", "torch", "torch_npu"),
+    )
 
 
 def main(argv=None):

@@ -135,24 +135,16 @@ def run(p):
     token_ids = [list(o.outputs[0].token_ids) for o in outputs]
     if p["dump"]:
         hc.dump_token_ids(p["dump"], token_ids)
-    out_tokens = sum(len(t) for t in token_ids)
-    in_tokens = sum(len(o.prompt_token_ids or []) for o in outputs)
-    return {
-        "harness": HARNESS,
-        "model": p["model"],
-        "output_tokens": out_tokens,
-        "input_tokens": in_tokens,
-        "num_requests": len(outputs),
-        "elapsed_s": round(elapsed, 6),
-        "output_tokens_per_s": hc.rate(out_tokens, elapsed),
-        "requests_per_s": hc.rate(len(outputs), elapsed),
-        "batch": p["batch"],
-        "output_len": p["output_len"],
-        "input_len": p["input_len"],
-        "tensor_parallel_size": p["llm_kwargs"]["tensor_parallel_size"],
-        "device": p["device"],
-        "versions": hc.versions("vllm", "vllm_ascend", "torch", "torch_npu", "transformers"),
-    }
+    return hc.throughput(
+        HARNESS, p["model"], token_ids, elapsed,
+        input_tokens=sum(len(o.prompt_token_ids or []) for o in outputs),
+        batch=p["batch"],
+        output_len=p["output_len"],
+        input_len=p["input_len"],
+        tensor_parallel_size=p["llm_kwargs"]["tensor_parallel_size"],
+        device=p["device"],
+        versions=hc.versions("vllm", "vllm_ascend", "torch", "torch_npu", "transformers"),
+    )
 
 
 def main(argv=None):
