@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,6 +13,7 @@
 #include "kcat/scan/parser.h"
 #include "kcat/scan/python_scope.h"
 #include "python_mask.h"
+#include "python_partial.h"
 #include "python_query.h"
 #include "python_rules.h"
 #include "python_ts.h"
@@ -36,8 +38,14 @@ const RE2& device_re() {
 
 const RE2& mention_re() {
   // A word, or the head of an identifier such as NCCL_DEBUG or cuda_graph, never "cudaless".
-  static const RE2 re(R"((?i)(^|[^a-z0-9_])(cuda|nccl|cudnn|nvidia|nvcc|cublas|nvtx)([^a-z0-9]|$))");
+  static const RE2 re(std::string(R"((?i)(^|[^a-z0-9_])()") + kMentionWords + R"()([^a-z0-9]|$))");
   return re;
+}
+
+// The Python grammar's symbols, looked up once.
+const Symbols& python_symbols() {
+  static const Symbols s(grammar("python"));
+  return s;
 }
 
 class PythonAnalyzer {
@@ -48,28 +56,46 @@ class PythonAnalyzer {
     if (slash != std::string::npos) package_ = file.path.substr(0, slash);
   }
 
-  std::vector<Finding> run(AnalyzeStats* stats, PythonScope* scope = nullptr) {
+  // `whole`: parse every statement (a notebook cell always is: cells share their names).
+  std::vector<Finding> run(AnalyzeStats* stats, PythonScope* scope = nullptr, bool whole = false) {
     if (scope) {
       bindings_.insert(scope->bindings.begin(), scope->bindings.end());
       guarded_names_.insert(scope->guarded.begin(), scope->guarded.end());
     }
-    auto tree = parse("python", src_);
+    std::optional<PartialParse> partial;
+    if (!scope && !whole && rules_.triggers) partial = PartialParse::plan(src_, *rules_.triggers);
+    partial_ = partial.has_value();
+    auto tree = partial ? parse("python", src_, partial->ranges()) : parse("python", src_);
     TSNode root = ts_tree_root_node(tree.get());
-    if (stats) {
-      stats->parsed = true;
-      stats->syntax_errors = count_syntax_errors(root);
-    }
     walk(
         root,
         [&](TSNode n, const std::vector<TSNode>& parents) {
-          if (is(n, "import_statement") || is(n, "import_from_statement")) collect_import(n, guarded(parents));
+          if (is(n, S.import_statement) || is(n, S.import_from_statement)) collect_import(n, guarded(parents));
         },
         [](TSNode n) { return may_hold_import(n); });
+    if (partial) {
+      // Every import was in the tree, so the bindings are the file's; the statements that use a
+      // name bound to something CUDA-ish hold no literal themselves: parse again with them.
+      std::vector<std::string> names;
+      for (auto& [local, qualified] : bindings_) {
+        if (rules_.triggers->interesting_binding(local, qualified)) names.push_back(local);
+      }
+      if (partial->include_naming(names)) {
+        tree = parse("python", src_, partial->ranges());
+        root = ts_tree_root_node(tree.get());
+      }
+    }
+    if (stats) {
+      stats->parsed = true;
+      stats->syntax_errors = count_syntax_errors(root);
+      stats->bytes_parsed = partial ? partial->included_bytes() : src_.size();
+    }
     if (scope) {
       for (auto& [local, qualified] : bindings_) scope->bindings[local] = qualified;
       scope->guarded.insert(guarded_names_.begin(), guarded_names_.end());
     }
     walk(root, [&](TSNode n, const std::vector<TSNode>& parents) { visit(n, parents); });
+    if (needs_whole_) return PythonAnalyzer(file_, rules_).run(stats, nullptr, true);
     run_queries(root);
     std::sort(out_.begin(), out_.end());
     // One finding per span and rule; two rules on the same bytes keep the first (most specific).
@@ -116,16 +142,22 @@ class PythonAnalyzer {
   // them is what makes the import pass cheap.
   static bool may_hold_import(TSNode n) {
     if (ts_node_has_error(n)) return true;
-    const char* t = ts_node_type(n);
-    static constexpr const char* leaves[] = {"expression_statement", "return_statement", "assert_statement",
-                                             "raise_statement",      "delete_statement", "decorator",
-                                             "parameters",           "argument_list",    "string",
-                                             "comment",              "call",             "assignment",
-                                             "comparison_operator",  "boolean_operator", "attribute"};
-    for (const char* l : leaves) {
-      if (std::strcmp(t, l) == 0) return false;
-    }
-    return true;
+    static const std::vector<bool> leaves = [] {
+      static constexpr const char* names[] = {"expression_statement", "return_statement", "assert_statement",
+                                              "raise_statement",      "delete_statement", "decorator",
+                                              "parameters",           "argument_list",    "string",
+                                              "comment",              "call",             "assignment",
+                                              "comparison_operator",  "boolean_operator", "attribute"};
+      const TSLanguage* l = grammar("python");
+      std::vector<bool> v(ts_language_symbol_count(l), false);
+      for (const char* name : names) {
+        TSSymbol sym = ts_language_symbol_for_name(l, name, static_cast<uint32_t>(std::strlen(name)), true);
+        if (sym < v.size()) v[sym] = true;
+      }
+      return v;
+    }();
+    TSSymbol sym = ts_node_symbol(n);
+    return sym >= leaves.size() || !leaves[sym];
   }
 
   void bind(std::string local, std::string qualified) {
@@ -137,27 +169,27 @@ class PythonAnalyzer {
   // remembered, since its uses sit on a path with a fallback.
   void collect_import(TSNode n, bool is_guarded) {
     binding_guarded_ = is_guarded;
-    if (is(n, "import_statement")) {
+    if (is(n, S.import_statement)) {
       for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
         TSNode c = ts_node_named_child(n, i);
-        if (is(c, "dotted_name")) {
+        if (is(c, S.dotted_name)) {
           auto name = std::string(text(c));
           auto head = name.substr(0, name.find('.'));
           bind(head, head);
-        } else if (is(c, "aliased_import")) {
+        } else if (is(c, S.aliased_import)) {
           bind(std::string(text(field(c, "alias"))), std::string(text(field(c, "name"))));
         }
       }
-    } else if (is(n, "import_from_statement")) {
+    } else if (is(n, S.import_from_statement)) {
       TSNode mod = field(n, "module_name");
-      if (!is(mod, "dotted_name")) return;  // relative imports name the project's own modules
+      if (!is(mod, S.dotted_name)) return;  // relative imports name the project's own modules
       auto module = std::string(text(mod));
       for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
         TSNode c = ts_node_named_child(n, i);
         if (ts_node_eq(c, mod)) continue;
-        if (is(c, "dotted_name")) {
+        if (is(c, S.dotted_name)) {
           bind(std::string(text(c)), module + "." + std::string(text(c)));
-        } else if (is(c, "aliased_import")) {
+        } else if (is(c, S.aliased_import)) {
           bind(std::string(text(field(c, "alias"))), module + "." + std::string(text(field(c, "name"))));
         }
       }
@@ -180,7 +212,7 @@ class PythonAnalyzer {
     out_.push_back(std::move(f));
   }
 
-  bool inside(const std::vector<TSNode>& parents, const char* type) const {
+  bool inside(const std::vector<TSNode>& parents, TSSymbol type) const {
     return std::any_of(parents.begin(), parents.end(), [&](TSNode p) { return is(p, type); });
   }
 
@@ -196,14 +228,14 @@ class PythonAnalyzer {
     StringParts p;
     for (uint32_t i = 0; i < ts_node_child_count(s); ++i) {
       TSNode c = ts_node_child(s, i);
-      if (is(c, "string_content")) {
+      if (is(c, S.string_content)) {
         if (!p.has_content && p.rendered.empty()) p.content_begin = ts_node_start_byte(c);
         p.has_content = true;
         p.rendered += text(c);
-      } else if (is(c, "interpolation")) {
+      } else if (is(c, S.interpolation)) {
         if (!p.has_content && p.rendered.empty()) p.content_begin = ts_node_start_byte(c);
         p.rendered += "{}";
-      } else if (is(c, "escape_sequence")) {
+      } else if (is(c, S.escape_sequence)) {
         p.rendered += text(c);
       }
     }
@@ -213,21 +245,21 @@ class PythonAnalyzer {
   bool is_docstring(const std::vector<TSNode>& parents) const {
     if (parents.empty()) return false;
     TSNode stmt = parents.back();
-    if (is(stmt, "concatenated_string") && parents.size() >= 2) stmt = parents[parents.size() - 2];
-    if (!is(stmt, "expression_statement") || ts_node_named_child_count(stmt) != 1) return false;
+    if (is(stmt, S.concatenated_string) && parents.size() >= 2) stmt = parents[parents.size() - 2];
+    if (!is(stmt, S.expression_statement) || ts_node_named_child_count(stmt) != 1) return false;
     TSNode body = ts_node_parent(stmt);
     if (ts_node_is_null(body)) return false;
-    if (!is(body, "module") && !is(body, "block")) return false;
+    if (!is(body, S.module) && !is(body, S.block)) return false;
     // The first statement (comments aside) of a module, class or function.
     for (uint32_t i = 0; i < ts_node_named_child_count(body); ++i) {
       TSNode c = ts_node_named_child(body, i);
-      if (is(c, "comment")) continue;
+      if (is(c, S.comment)) continue;
       if (!ts_node_eq(c, stmt)) return false;
       break;
     }
-    if (is(body, "module")) return true;
+    if (is(body, S.module)) return true;
     TSNode owner = ts_node_parent(body);
-    return is(owner, "function_definition") || is(owner, "class_definition");
+    return is(owner, S.function_definition) || is(owner, S.class_definition);
   }
 
   // "nvidia-smi --query-gpu=name": the rule's word when the literal starts with it as a word.
@@ -247,9 +279,9 @@ class PythonAnalyzer {
 
   // getattr(obj, "CUDA_IMPL"): the string names an attribute, not a variable.
   bool attribute_name_argument(const std::vector<TSNode>& parents) const {
-    if (parents.size() < 2 || !is(parents.back(), "argument_list")) return false;
+    if (parents.size() < 2 || !is(parents.back(), S.argument_list)) return false;
     TSNode call = parents[parents.size() - 2];
-    if (!is(call, "call")) return false;
+    if (!is(call, S.call)) return false;
     auto fn = text(field(call, "function"));
     return fn == "getattr" || fn == "hasattr" || fn == "setattr" || fn == "delattr";
   }
@@ -260,26 +292,26 @@ class PythonAnalyzer {
   }
 
   void visit_string(TSNode s, const std::vector<TSNode>& parents) {
-    if (inside(parents, "import_statement") || inside(parents, "import_from_statement")) return;
+    if (inside(parents, S.import_statement) || inside(parents, S.import_from_statement)) return;
     auto parts = string_parts(s);
     bool doc = is_docstring(parents);
     bool matched = false;
     if (!doc && parts.has_content) {
       for (auto& r : rules_.rules) {
-        if (r.kind == "device-string" && RE2::FullMatch(parts.rendered, device_re())) {
+        if (r.kind == Kind::DeviceString && RE2::FullMatch(parts.rendered, device_re())) {
           add(r, parts.content_begin, parts.content_begin + 4, parts.rendered, Context::Code,
               comparison_severity(r, parents));
           matched = true;
           break;
         }
-        if (r.kind == "string" &&
+        if (r.kind == Kind::String &&
             std::find(r.values.begin(), r.values.end(), parts.rendered) != r.values.end()) {
           add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(parts.rendered.size()),
               parts.rendered, Context::Code, comparison_severity(r, parents));
           matched = true;
           break;
         }
-        if (r.kind == "string" && !r.words.empty()) {
+        if (r.kind == Kind::String && !r.words.empty()) {
           auto w = leading_word(r, parts.rendered);
           if (!w.empty()) {
             add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(w.size()), w, Context::Code,
@@ -288,7 +320,7 @@ class PythonAnalyzer {
             break;
           }
         }
-        if (r.kind == "env" && env_name(parts.rendered) && !attribute_name_argument(parents) &&
+        if (r.kind == Kind::Env && env_name(parts.rendered) && !attribute_name_argument(parents) &&
             std::any_of(r.names.begin(), r.names.end(), [&](auto& g) { return glob_match(g, parts.rendered); })) {
           add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(parts.rendered.size()),
               parts.rendered);
@@ -302,8 +334,8 @@ class PythonAnalyzer {
 
   // One info finding per line of a comment, docstring or message that names CUDA.
   void mention(TSNode n, Context ctx) {
-    auto it = std::find_if(rules_.rules.begin(), rules_.rules.end(), [](auto& r) { return r.kind == "mention"; });
-    if (it == rules_.rules.end()) return;
+    const PyRule* it = rules_.mention;
+    if (!it) return;
     auto t = text(n);
     re2::StringPiece rest(t.data(), t.size());
     re2::StringPiece word;
@@ -332,12 +364,12 @@ class PythonAnalyzer {
 
   Chain chain_of(TSNode n) const {
     Chain c;
-    while (is(n, "attribute")) {
+    while (is(n, S.attribute)) {
       c.nodes.push_back(n);
       c.parts.push_back(std::string(text(field(n, "attribute"))));
       n = field(n, "object");
     }
-    if (!is(n, "identifier")) return {};
+    if (!is(n, S.identifier)) return {};
     c.nodes.push_back(n);
     c.parts.push_back(std::string(text(n)));
     std::reverse(c.nodes.begin(), c.nodes.end());
@@ -364,19 +396,19 @@ class PythonAnalyzer {
     // A chain whose head is no bound name resolves to nothing (qualified() is ""): checked first
     // (every check here only returns), since most names in a file are such.
     TSNode head = n;
-    while (is(head, "attribute")) head = field(head, "object");
-    if (!is(head, "identifier")) return;
-    if (auto h = text(head); h != "torch" && !bindings_.count(std::string(h))) return;
+    while (is(head, S.attribute)) head = field(head, "object");
+    if (!is(head, S.identifier)) return;
+    if (auto h = text(head); h != "torch" && bindings_.find(h) == bindings_.end()) return;
     if (!parents.empty()) {
       TSNode p = parents.back();
       // Only the whole chain is matched, never its object part on its own.
-      if (is(p, "attribute") && ts_node_eq(field(p, "object"), n)) return;
-      if (is(p, "attribute") && ts_node_eq(field(p, "attribute"), n)) return;
-      if (is(p, "keyword_argument") && ts_node_eq(field(p, "name"), n)) return;
-      if ((is(p, "function_definition") || is(p, "class_definition")) && ts_node_eq(field(p, "name"), n)) return;
-      if (is(p, "parameters") || is(p, "default_parameter") || is(p, "typed_parameter")) return;
+      if (is(p, S.attribute) && ts_node_eq(field(p, "object"), n)) return;
+      if (is(p, S.attribute) && ts_node_eq(field(p, "attribute"), n)) return;
+      if (is(p, S.keyword_argument) && ts_node_eq(field(p, "name"), n)) return;
+      if ((is(p, S.function_definition) || is(p, S.class_definition)) && ts_node_eq(field(p, "name"), n)) return;
+      if (is(p, S.parameters) || is(p, S.default_parameter) || is(p, S.typed_parameter)) return;
     }
-    if (inside(parents, "import_statement") || inside(parents, "import_from_statement")) return;
+    if (inside(parents, S.import_statement) || inside(parents, S.import_from_statement)) return;
     auto c = chain_of(n);
     if (c.parts.empty()) return;
     // The longest prefix that a rule names: `torch.version.cuda.split(".")` is `torch.version.cuda`.
@@ -386,7 +418,7 @@ class PythonAnalyzer {
       const PyRule* best = nullptr;
       size_t best_spec = 0;
       for (auto& r : rules_.rules) {
-        if (r.kind != "api" || excluded(r, q)) continue;
+        if (r.kind != Kind::Api || excluded(r, q)) continue;
         if (r.cuda_sources && (k != c.parts.size() || !names_cuda_sources(n, parents))) continue;
         for (auto& g : r.names) {
           if (glob_match(g, q) && (!best || specificity(g) > best_spec)) {
@@ -421,10 +453,10 @@ class PythonAnalyzer {
   void visit_method(TSNode n, const std::vector<TSNode>& parents) {
     TSNode attr = field(n, "attribute");
     auto name = text(attr);
-    if (!rules_.method_names.count(std::string(name))) return;
+    if (!rules_.method_names.count(name)) return;
     for (auto& r : rules_.rules) {
-      if (r.kind != "method" || std::find(r.names.begin(), r.names.end(), name) == r.names.end()) continue;
-      bool called = !parents.empty() && is(parents.back(), "call") && ts_node_eq(field(parents.back(), "function"), n);
+      if (r.kind != Kind::Method || std::find(r.names.begin(), r.names.end(), name) == r.names.end()) continue;
+      bool called = !parents.empty() && is(parents.back(), S.call) && ts_node_eq(field(parents.back(), "function"), n);
       if (r.call && !called) continue;
       // `torch.cuda` is a module attribute (an api rule's business), not a tensor method.
       auto c = chain_of(field(n, "object"));
@@ -436,9 +468,9 @@ class PythonAnalyzer {
 
   void visit_keyword(TSNode n) {
     auto name = text(field(n, "name"));
-    if (!rules_.keyword_names.count(std::string(name))) return;
+    if (!rules_.keyword_names.count(name)) return;
     for (auto& r : rules_.rules) {
-      if (r.kind == "keyword" && std::find(r.names.begin(), r.names.end(), name) != r.names.end()) {
+      if (r.kind == Kind::Keyword && std::find(r.names.begin(), r.names.end(), name) != r.names.end()) {
         TSNode key = field(n, "name");
         add(r, ts_node_start_byte(key), ts_node_end_byte(n), std::string(text(n)));
       }
@@ -456,7 +488,7 @@ class PythonAnalyzer {
 
   // `load(name, sources=[...])` builds CUDA when a source is .cu or CUDA flags are passed.
   bool names_cuda_sources(TSNode n, const std::vector<TSNode>& parents) const {
-    if (parents.empty() || !is(parents.back(), "call") || !ts_node_eq(field(parents.back(), "function"), n)) {
+    if (parents.empty() || !is(parents.back(), S.call) || !ts_node_eq(field(parents.back(), "function"), n)) {
       return false;
     }
     auto args = text(field(parents.back(), "arguments"));
@@ -501,7 +533,7 @@ class PythonAnalyzer {
     if (own_package(module)) return nullptr;
     const PyRule* best = nullptr;
     for (auto& r : rules_.rules) {
-      if (r.kind != "import" || excluded(r, module)) continue;
+      if (r.kind != Kind::Import || excluded(r, module)) continue;
       for (auto& g : r.names) {
         // "flash_attn" also covers "flash_attn.flash_attn_interface".
         if ((glob_match(g, module) || glob_match(g + ".*", module)) && (!best || specificity(g) > *spec)) {
@@ -520,11 +552,11 @@ class PythonAnalyzer {
       if (is_guarded) sev = r.guarded;
       add(r, ts_node_start_byte(span), ts_node_end_byte(span), module, Context::Code, sev, true, std::move(replacement));
     };
-    if (is(n, "import_statement")) {
+    if (is(n, S.import_statement)) {
       for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
         TSNode c = ts_node_named_child(n, i);
-        TSNode name = is(c, "aliased_import") ? field(c, "name") : c;
-        if (!is(name, "dotted_name")) continue;
+        TSNode name = is(c, S.aliased_import) ? field(c, "name") : c;
+        if (!is(name, S.dotted_name)) continue;
         size_t spec = 0;
         auto module = std::string(text(name));
         if (auto* r = import_rule(module, &spec)) report(*r, name, module, {});
@@ -532,7 +564,7 @@ class PythonAnalyzer {
       return;
     }
     TSNode mod = field(n, "module_name");
-    if (!is(mod, "dotted_name")) return;
+    if (!is(mod, S.dotted_name)) return;
     auto module = std::string(text(mod));
     size_t spec = 0;
     if (auto* r = import_rule(module, &spec)) {
@@ -543,9 +575,9 @@ class PythonAnalyzer {
     for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
       TSNode c = ts_node_named_child(n, i);
       if (ts_node_eq(c, mod)) continue;
-      bool aliased = is(c, "aliased_import");
+      bool aliased = is(c, S.aliased_import);
       TSNode name = aliased ? field(c, "name") : c;
-      if (!is(name, "dotted_name")) continue;
+      if (!is(name, S.dotted_name)) continue;
       auto full = module + "." + std::string(text(name));
       size_t s2 = 0;
       auto* r = import_rule(full, &s2);
@@ -566,7 +598,7 @@ class PythonAnalyzer {
     if (c.parts.empty()) return;
     auto q = qualified(c, c.parts.size());
     for (auto& r : rules_.rules) {
-      if (r.kind != "sdpa-mask") continue;
+      if (r.kind != Kind::SdpaMask) continue;
       if (!std::any_of(r.names.begin(), r.names.end(), [&](auto& g) { return glob_match(g, q); })) continue;
       TSNode args = field(n, "arguments");
       TSNode mask{};
@@ -574,21 +606,25 @@ class PythonAnalyzer {
       uint32_t positional = 0;
       for (uint32_t i = 0; i < ts_node_named_child_count(args); ++i) {
         TSNode a = ts_node_named_child(args, i);
-        if (is(a, "keyword_argument")) {
+        if (is(a, S.keyword_argument)) {
           auto k = text(field(a, "name"));
           if (k == "attn_mask") mask = field(a, "value");
           if (k == "is_causal" && text(field(a, "value")) == "True") causal = true;
-        } else if (!is(a, "comment")) {
+        } else if (!is(a, S.comment)) {
           if (++positional == 4) mask = a;
         }
       }
       if (ts_node_is_null(mask) || causal) return;
       TSNode scope = n;
       for (auto it = parents.rbegin(); it != parents.rend(); ++it) {
-        if (is(*it, "function_definition") || is(*it, "module")) {
+        if (is(*it, S.function_definition) || is(*it, S.module)) {
           scope = *it;
           break;
         }
+      }
+      if (partial_ && is(scope, S.module)) {
+        needs_whole_ = true;  // the mask may be assigned in a statement that was not parsed
+        return;
       }
       auto kind = classify_mask(mask, scope, src_);
       if (kind == MaskKind::Bool) return;
@@ -600,21 +636,21 @@ class PythonAnalyzer {
   }
 
   void visit(TSNode n, const std::vector<TSNode>& parents) {
-    const char* type = ts_node_type(n);
-    if (std::strcmp(type, "comment") == 0) {
+    TSSymbol type = ts_node_symbol(n);
+    if (type == S.comment) {
       mention(n, Context::Comment);
-    } else if (std::strcmp(type, "string") == 0) {
+    } else if (type == S.string) {
       visit_string(n, parents);
-    } else if (std::strcmp(type, "attribute") == 0) {
+    } else if (type == S.attribute) {
       visit_method(n, parents);
       visit_name(n, parents);
-    } else if (std::strcmp(type, "identifier") == 0) {
+    } else if (type == S.identifier) {
       visit_name(n, parents);
-    } else if (std::strcmp(type, "keyword_argument") == 0) {
+    } else if (type == S.keyword_argument) {
       visit_keyword(n);
-    } else if (std::strcmp(type, "import_statement") == 0 || std::strcmp(type, "import_from_statement") == 0) {
+    } else if (type == S.import_statement || type == S.import_from_statement) {
       visit_import(n, parents);
-    } else if (std::strcmp(type, "call") == 0) {
+    } else if (type == S.call) {
       visit_call(n, parents);
     }
   }
@@ -633,7 +669,7 @@ class PythonAnalyzer {
           if (std::string_view(name, len) != "match") continue;
           TSNode node = m.captures[i].node;
           auto f = make_finding(*rule, file_, ts_node_start_byte(node), ts_node_end_byte(node));
-          if (is(node, "comment")) {  // a user's query may capture one: a comment never blocks
+          if (is(node, S.comment)) {  // a user's query may capture one: a comment never blocks
             f.context = Context::Comment;
             f.severity = Severity::Info;
             f.codemod.clear();
@@ -645,27 +681,38 @@ class PythonAnalyzer {
     ts_query_cursor_delete(cur);
   }
 
+  const Symbols& S = python_symbols();
   const SourceFile& file_;
   std::string_view src_;
   const Compiled& rules_;
   std::string package_;  // the top folder of the file's path: the package it belongs to
-  std::unordered_map<std::string, std::string> bindings_;
+  // Looked up by string_view (every identifier of the file is), without making a string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> bindings_;
   std::unordered_set<std::string> guarded_names_;
   bool binding_guarded_ = false;
+  bool partial_ = false;      // the tree holds only some statements (python_partial.h)
+  bool needs_whole_ = false;  // something in it depends on a statement that may be missing
   std::vector<Finding> out_;
 };
 
 }  // namespace
 
-std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats) {
+std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
+                                    PythonParse how) {
   auto compiled = py::compile_python_rules(rules);
+  ParseScope region;  // the tree and cursors below live and die in it
   PythonAnalyzer a(file, *compiled);
-  return a.run(stats);
+  return a.run(stats, nullptr, how == PythonParse::Whole);
 }
 
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
                                     PythonScope& scope) {
   auto compiled = py::compile_python_rules(rules);
+  ParseScope region;
   PythonAnalyzer a(file, *compiled);
   return a.run(stats, &scope);
 }

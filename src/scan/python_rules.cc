@@ -1,5 +1,7 @@
 #include "python_rules.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -35,9 +37,20 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
   std::lock_guard lock(mu);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   auto c = std::make_shared<Compiled>();
+  // The partial parse (python_partial.h) needs every match to be written as a literal of the
+  // rules, or reached through a binding that holds one.
+  std::vector<std::string> literals;
+  bool partial = true;
+  for (auto& r : rules.rules) {
+    if (!r.applies_to("python")) continue;
+    if (r.prefilter.empty()) partial = false;
+    literals.insert(literals.end(), r.prefilter.begin(), r.prefilter.end());
+  }
+  std::vector<std::string> globs;  // api / import / sdpa-mask names: checked against the literals below
   for (auto& r : rules.rules) {
     if (!r.applies_to("python")) continue;
     if (r.matcher == "query") {
+      partial = false;  // a query can match anything
       c->queries.emplace_back(std::make_shared<const kb::Rule>(r),
                               compile_query("python", r.query, r.origin + " (rule " + r.id + ")"));
       continue;
@@ -45,7 +58,7 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     if (r.matcher != "python") continue;
     PyRule p;
     p.rule = std::make_shared<const kb::Rule>(r);
-    p.kind = r.match.value("kind", "");
+    auto kind = r.match.value("kind", "");
     p.names = strings_of(r.match, "names");
     p.values = strings_of(r.match, "values");
     p.words = strings_of(r.match, "words");
@@ -59,15 +72,75 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     if (r.match.contains("comparison_severity")) {
       p.in_comparison = parse_severity(r.match.value("comparison_severity", ""));
     }
-    static const std::vector<std::string> kinds = {"api", "import", "method", "device-string", "string", "env",
-                                                   "keyword", "sdpa-mask", "mention"};
-    if (std::find(kinds.begin(), kinds.end(), p.kind) == kinds.end()) {
-      throw Error(ErrorKind::Usage, "unknown python match kind '" + p.kind + "'", r.origin + " (rule " + r.id + ")",
+    static const std::map<std::string, Kind, std::less<>> kinds = {
+        {"api", Kind::Api},         {"import", Kind::Import},   {"method", Kind::Method},
+        {"device-string", Kind::DeviceString}, {"string", Kind::String}, {"env", Kind::Env},
+        {"keyword", Kind::Keyword}, {"sdpa-mask", Kind::SdpaMask}, {"mention", Kind::Mention}};
+    auto known = kinds.find(kind);
+    if (known == kinds.end()) {
+      throw Error(ErrorKind::Usage, "unknown python match kind '" + kind + "'", r.origin + " (rule " + r.id + ")",
                   "use one of: api import method device-string string env keyword sdpa-mask mention");
     }
-    if (p.kind == "method") c->method_names.insert(p.names.begin(), p.names.end());
-    if (p.kind == "keyword") c->keyword_names.insert(p.names.begin(), p.names.end());
+    p.kind = known->second;
+    if (p.kind == Kind::Method) c->method_names.insert(p.names.begin(), p.names.end());
+    if (p.kind == Kind::Keyword) c->keyword_names.insert(p.names.begin(), p.names.end());
+    switch (p.kind) {
+      case Kind::Method:
+      case Kind::Keyword:
+        literals.insert(literals.end(), p.names.begin(), p.names.end());  // written as they are
+        break;
+      case Kind::String:
+        literals.insert(literals.end(), p.values.begin(), p.values.end());
+        literals.insert(literals.end(), p.words.begin(), p.words.end());
+        break;
+      case Kind::Env:
+        // The variable's name is written in the string: its longest literal run is too.
+        for (auto& g : p.names) {
+          std::string longest, run;
+          for (char ch : g + "*") {
+            if (ch == '*' || ch == '?') {
+              if (run.size() > longest.size()) longest = run;
+              run.clear();
+            } else {
+              run += ch;
+            }
+          }
+          if (longest.empty()) partial = false;
+          literals.push_back(longest);
+        }
+        break;
+      case Kind::Api:
+      case Kind::Import:
+      case Kind::SdpaMask:
+        globs.insert(globs.end(), p.names.begin(), p.names.end());
+        break;
+      case Kind::DeviceString:
+      case Kind::Mention:
+        break;  // "cuda" and the mention words are always triggers
+    }
     c->rules.push_back(std::move(p));
+  }
+  auto triggers = std::make_unique<Triggers>(literals, partial);
+  // A qualified name matched by a glob must hold a trigger in one of the glob's literal runs.
+  for (auto& g : globs) {
+    if (!triggers->usable()) break;
+    bool holds = false;
+    size_t start = 0;
+    while (start <= g.size() && !holds) {
+      size_t star = g.find_first_of("*?", start);
+      auto run = g.substr(start, star == std::string::npos ? std::string::npos : star - start);
+      holds = RE2::PartialMatch(run, triggers->re());
+      if (star == std::string::npos) break;
+      start = star + 1;
+    }
+    if (!holds) triggers = std::make_unique<Triggers>(literals, false);
+  }
+  c->triggers = std::move(triggers);
+  for (auto& r : c->rules) {
+    if (r.kind == Kind::Mention) {
+      c->mention = &r;
+      break;
+    }
   }
   cache.emplace(key, c);
   return c;

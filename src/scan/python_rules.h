@@ -1,22 +1,31 @@
 #pragma once
 // The "python" rules of a RuleSet, their match parameters read once, and the Python tree-sitter
 // queries compiled once: shared by every thread that analyzes Python.
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include "kcat/kb/rule.h"
 #include "kcat/scan/parser.h"
+#include "python_partial.h"
 
 namespace kcat::scan::py {
+
+// The words a comment, docstring or message is reported for (any letter case), as an RE2
+// alternation: the mention rule's pattern and the partial parse's triggers share it.
+inline constexpr const char* kMentionWords = "cuda|nccl|cudnn|nvidia|nvcc|cublas|nvtx";
+
+// What a "python" rule matches (its `match.kind`).
+enum class Kind : uint8_t { Api, Import, Method, DeviceString, String, Env, Keyword, SdpaMask, Mention };
 
 // A "python" rule with its parameters read once.
 struct PyRule {
   std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
-  std::string kind;
+  Kind kind = Kind::Api;
   std::vector<std::string> names;    // api / import / method / keyword / sdpa: globs or identifiers
   std::vector<std::string> values;   // string: exact literal contents
   std::vector<std::string> words;    // string: a literal starting with one of these as a word (a command line)
@@ -32,8 +41,10 @@ struct PyRule {
 
 struct Compiled {
   std::vector<PyRule> rules;
-  std::unordered_set<std::string> method_names;   // every name of a "method" rule: a quick no
-  std::unordered_set<std::string> keyword_names;  // every name of a "keyword" rule
+  std::set<std::string, std::less<>> method_names;   // every name of a "method" rule: a quick no
+  std::set<std::string, std::less<>> keyword_names;  // every name of a "keyword" rule
+  const PyRule* mention = nullptr;                   // the first "mention" rule, if any
+  std::unique_ptr<Triggers> triggers;                // what makes a statement worth parsing
   std::vector<std::pair<std::shared_ptr<const kb::Rule>, Query>> queries;
 };
 

@@ -16,9 +16,15 @@ namespace kcat::scan {
 struct AnalyzeStats {
   size_t syntax_errors = 0;  // ERROR / MISSING nodes seen (the file is still scanned)
   bool parsed = false;       // a tree-sitter parse happened
+  size_t bytes_parsed = 0;   // bytes given to the parser (Python: the statements that can hold a finding)
 };
 
-std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats);
+// Partial: tree-sitter parses only the statements that can hold a finding (src/scan/python_partial.h);
+// Whole: every statement. Both give the same findings; Whole is there to show it.
+enum class PythonParse { Partial, Whole };
+
+std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
+                                    PythonParse how = PythonParse::Partial);
 std::vector<Finding> analyze_cpp(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats);
 std::vector<Finding> analyze_text(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats);
 std::vector<Finding> analyze(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats);
