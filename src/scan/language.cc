@@ -5,32 +5,48 @@
 
 namespace kcat::scan {
 
-std::string language_for(const std::filesystem::path& rel) {
-  auto name = rel.filename().string();
-  auto ext = rel.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext == ".py" || ext == ".pyi") return "python";
-  if (ext == ".ipynb") return "notebook";
-  if (ext == ".cu" || ext == ".cuh") return "cuda";
-  if (ext == ".cpp" || ext == ".cc" || ext == ".cxx" || ext == ".h" || ext == ".hpp" || ext == ".hh" || ext == ".c") {
-    return "cpp";
+std::string_view language_of(std::string_view rel) {
+  // The walk asks for every file of the tree: names are taken apart as views, with
+  // std::filesystem's meaning of a file name's extension (none for ".env" or ".bashrc").
+  auto slash = rel.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? rel : rel.substr(slash + 1);
+  std::string_view parent = slash == std::string_view::npos ? std::string_view{} : rel.substr(0, slash);
+  if (auto s = parent.rfind('/'); s != std::string_view::npos) parent = parent.substr(s + 1);
+  std::string_view ext;
+  if (auto dot = name.rfind('.'); dot != std::string_view::npos && dot != 0 && name != "..")
+    ext = name.substr(dot);
+  char lower[8] = {};
+  if (ext.size() < sizeof lower) {
+    std::transform(ext.begin(), ext.end(), lower,
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
+  std::string_view e = ext.size() < sizeof lower ? std::string_view(lower, ext.size()) : std::string_view{};
+  if (e == ".py" || e == ".pyi") return "python";
+  if (e == ".ipynb") return "notebook";
+  if (e == ".cu" || e == ".cuh") return "cuda";
+  if (e == ".cpp" || e == ".cc" || e == ".cxx" || e == ".h" || e == ".hpp" || e == ".hh" || e == ".c")
+    return "cpp";
   if (name == "pyproject.toml") return "pyproject";
   if (name == "environment.yml" || name == "environment.yaml" || glob_match("conda*.yml", name) ||
       glob_match("conda*.yaml", name)) {
     return "conda";
   }
   if (glob_match("requirements*.txt", name) || glob_match("constraints*.txt", name) ||
-      glob_match("*requirements.txt", name) || (rel.parent_path().filename() == "requirements" && ext == ".txt")) {
+      glob_match("*requirements.txt", name) || (parent == "requirements" && e == ".txt")) {
     return "requirements";
   }
-  if (name == "CMakeLists.txt" || ext == ".cmake") return "cmake";
+  if (name == "CMakeLists.txt" || e == ".cmake") return "cmake";
   if (name == "Dockerfile" || glob_match("Dockerfile.*", name) || glob_match("*.Dockerfile", name) ||
       glob_match("*.dockerfile", name) || name == "Containerfile") {
     return "dockerfile";
   }
-  if (ext == ".sh" || ext == ".bash" || ext == ".zsh" || name == ".env" || glob_match("*.env", name)) return "shell";
+  if (e == ".sh" || e == ".bash" || e == ".zsh" || name == ".env" || glob_match("*.env", name))
+    return "shell";
   return "";
+}
+
+std::string language_for(const std::filesystem::path& rel) {
+  return std::string(language_of(rel.generic_string()));
 }
 
 }  // namespace kcat::scan

@@ -174,9 +174,8 @@ class Walker {
         continue;
       }
       if (type != DT_REG) continue;
-      fs::path relpath(rel);
-      auto lang = language_for(relpath);
-      if (lang.empty() && relpath.extension().empty()) lang = sniff_shebang(root_ / rel);
+      std::string lang(language_of(rel));
+      if (lang.empty() && std::strchr(name + 1, '.') == nullptr) lang = sniff_shebang(root_ / rel);
       if (lang.empty() || ignore_.ignored(rel, false)) continue;
       struct stat st {};
       if (::fstatat(::dirfd(d), name, &st, 0) != 0) continue;
@@ -257,7 +256,7 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
 
 }  // namespace
 
-std::string tree_digest(const ScanOptions& o, const kb::RuleSet& rules) {
+std::string tree_digest(const ScanOptions& o, std::string_view rules_key) {
   std::error_code ec;
   if (!fs::is_directory(o.root, ec)) {
     throw Error(ErrorKind::Usage, "not a directory", o.root.string(), "give the path of a repository to scan");
@@ -279,7 +278,7 @@ std::string tree_digest(const ScanOptions& o, const kb::RuleSet& rules) {
     h ^= 0xff;
     h *= 1099511628211ull;
   };
-  mix(rules.fingerprint());
+  mix(rules_key);
   mix(kScanCacheVersion);
   mix(root.string());
   mix(fmt::format("{} {}", o.include_info, o.max_file_size));

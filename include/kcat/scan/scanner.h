@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kcat/core/finding.h"
@@ -39,12 +40,15 @@ struct ScanResult {
 
 ScanResult scan(const ScanOptions& options, const kb::RuleSet& rules);
 
-// A digest of what a scan's result depends on apart from file contents: the rules, the options,
-// and every file the scan would look at with its size and mtime (and what it would skip). Walks
-// the tree but reads and decodes nothing: the key of `kcat scan`'s rendered-output cache.
-std::string tree_digest(const ScanOptions& options, const kb::RuleSet& rules);
+// A digest of what a scan's result depends on apart from file contents: the rules (`rules_key`
+// stands for them: their fingerprint, or a stamp of their files), the options, and every file the
+// scan would look at with its size and mtime (and what it would skip). Walks the tree but reads
+// and decodes nothing: the key of `kcat scan`'s rendered-output cache.
+std::string tree_digest(const ScanOptions& options, std::string_view rules_key);
 
 // The language kcat scans a file as ("" for files it does not scan), from its name.
 std::string language_for(const std::filesystem::path& relative_path);
+// The same for a '/'-separated relative path, without making a path: "" when kcat does not scan it.
+std::string_view language_of(std::string_view relative_path);
 
 }  // namespace kcat::scan
