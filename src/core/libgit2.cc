@@ -114,4 +114,6 @@ KCAT_GIT(void, git_tree_free, (git_tree *tree), (tree))
 KCAT_GIT(int, git_tree_lookup, (git_tree **out, git_repository *repo, const git_oid *id), (out, repo, id))
 KCAT_GIT(int, git_worktree_add, (git_worktree **out, git_repository *repo, const char *name, const char *path, const git_worktree_add_options *opts), (out, repo, name, path, opts))
 KCAT_GIT(void, git_worktree_free, (git_worktree *wt), (wt))
+KCAT_GIT(const char *, git_repository_path, (const git_repository *repo), (repo))
+KCAT_GIT(const char *, git_repository_commondir, (const git_repository *repo), (repo))
 // clang-format on

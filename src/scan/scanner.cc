@@ -1,13 +1,9 @@
 #include "kcat/scan/scanner.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <git2.h>
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,176 +21,13 @@
 #include "kcat/scan/cache.h"
 #include "kcat/scan/notebook.h"
 #include "rules_key.h"
+#include "walk.h"
 
 namespace kcat::scan {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// Folders that hold other people's code or build output: never the project's own sources.
-bool skipped_dir(const std::string& name) {
-  static const std::set<std::string> names = {".git", ".hg", ".svn", "node_modules", "third_party", "third-party",
-                                              "vendor", "vendored", "build", "dist", ".venv", "venv", "site-packages",
-                                              "__pycache__", ".kcat", ".tox", ".nox", ".mypy_cache", ".eggs",
-                                              ".pytest_cache", ".idea", ".vscode", "3rdparty", "externals"};
-  return names.count(name) > 0 || (name.size() > 9 && name.ends_with(".egg-info"));
-}
-
-// .gitignore and .git/info/exclude through libgit2, when the root is inside a git repository.
-class IgnoreRules {
- public:
-  explicit IgnoreRules(const fs::path& root) {
-    if (!maybe_in_repository(root)) return;
-    git_libgit2_init();
-    initialised_ = true;
-    if (git_repository_open_ext(&repo_, root.c_str(), 0, nullptr) != 0) {
-      repo_ = nullptr;
-      return;
-    }
-    if (const char* wd = git_repository_workdir(repo_)) {
-      std::error_code ec;
-      auto rel = fs::weakly_canonical(root, ec).lexically_relative(fs::weakly_canonical(wd, ec));
-      prefix_ = rel == "." ? "" : rel.generic_string() + "/";
-    }
-  }
-  ~IgnoreRules() {
-    if (repo_) git_repository_free(repo_);
-    if (initialised_) git_libgit2_shutdown();
-  }
-  IgnoreRules(const IgnoreRules&) = delete;
-  IgnoreRules& operator=(const IgnoreRules&) = delete;
-
-  bool ignored(const std::string& rel, bool dir) const {
-    if (!repo_) return false;
-    int ignored = 0;
-    auto path = prefix_ + rel + (dir ? "/" : "");
-    if (git_ignore_path_is_ignored(&ignored, repo_, path.c_str()) != 0) return false;
-    return ignored != 0;
-  }
-
- private:
-  // libgit2's init loads the TLS certificates (~10 ms, a tenth of a warm scan); a folder with
-  // no repository around it needs none of that. True when libgit2 might find one: a .git, or a
-  // bare repository, in the root or above it (libgit2 itself also stops at a filesystem boundary).
-  static bool maybe_in_repository(const fs::path& root) {
-    std::error_code ec;
-    for (fs::path p = root;; p = p.parent_path()) {
-      if (fs::exists(p / ".git", ec)) return true;
-      if (fs::exists(p / "HEAD", ec) && fs::is_directory(p / "objects", ec) && fs::is_directory(p / "refs", ec)) {
-        return true;
-      }
-      if (!p.has_parent_path() || p.parent_path() == p) return false;
-    }
-  }
-
-  git_repository* repo_ = nullptr;
-  bool initialised_ = false;
-  std::string prefix_;
-};
-
-struct Candidate {
-  std::string rel;
-  std::string language;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-};
-
-// Extensionless scripts with a shell shebang are shell.
-std::string sniff_shebang(const fs::path& p) {
-  std::FILE* f = std::fopen(p.c_str(), "rb");
-  if (!f) return {};
-  char buf[64] = {};
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  std::string_view head(buf, n);
-  if (!head.starts_with("#!")) return {};
-  auto line = head.substr(0, head.find('\n'));
-  if (line.find("python") != std::string_view::npos) return "python";
-  if (line.find("sh") != std::string_view::npos) return "shell";
-  return {};
-}
-
-// The walk reads directories with openat/readdir and names files relative to their directory's
-// descriptor: std::filesystem's iterator built and compared whole paths per entry, a sixth of a
-// warm scan. Same decisions as before: symlinks are never followed (one that leaves the
-// repository is listed), skipped and ignored folders are not entered, unreadable folders are
-// passed over (permission) or listed (anything else).
-class Walker {
- public:
-  Walker(const fs::path& root, const IgnoreRules& ignore, std::vector<Candidate>& out,
-         std::vector<SkippedFile>& skipped)
-      : root_(root), ignore_(ignore), out_(out), skipped_(skipped) {}
-
-  void run() {
-    int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-      throw Error(ErrorKind::Io, std::string("cannot read the directory: ") + std::strerror(errno), root_.string(),
-                  "check the path and its permissions");
-    }
-    dir(fd, "");
-  }
-
- private:
-  // Reads the directory open as `fd` (and closes it); `prefix` is its relative path plus '/'.
-  void dir(int fd, const std::string& prefix) {
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      ::close(fd);
-      return;
-    }
-    while (dirent* e = ::readdir(d)) {
-      const char* name = e->d_name;
-      if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
-      std::string rel = prefix + name;
-      unsigned char type = e->d_type;
-      struct stat lst {};
-      if (type == DT_UNKNOWN) {
-        if (::fstatat(::dirfd(d), name, &lst, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        type = S_ISLNK(lst.st_mode)   ? DT_LNK
-               : S_ISDIR(lst.st_mode) ? DT_DIR
-               : S_ISREG(lst.st_mode) ? DT_REG
-                                      : DT_UNKNOWN;
-      }
-      if (type == DT_LNK) {
-        if (!resolve_within(root_, root_ / rel)) skipped_.push_back({rel, "symlink points outside the repository"});
-        // A link inside the repository points at something the walk reaches anyway.
-        continue;
-      }
-      if (type == DT_DIR) {
-        if (skipped_dir(name) || ignore_.ignored(rel, true)) continue;
-        int sub = ::openat(::dirfd(d), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (sub < 0) {
-          if (errno != EACCES && errno != EPERM) {
-            skipped_.push_back({rel, std::string("cannot read: ") + std::strerror(errno)});
-          }
-          continue;
-        }
-        dir(sub, rel + "/");
-        continue;
-      }
-      if (type != DT_REG) continue;
-      std::string lang(language_of(rel));
-      if (lang.empty() && std::strchr(name + 1, '.') == nullptr) lang = sniff_shebang(root_ / rel);
-      if (lang.empty() || ignore_.ignored(rel, false)) continue;
-      struct stat st {};
-      if (::fstatat(::dirfd(d), name, &st, 0) != 0) continue;
-      out_.push_back({std::move(rel), lang, static_cast<uint64_t>(st.st_size),
-                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
-    }
-    ::closedir(d);
-  }
-
-  const fs::path& root_;
-  const IgnoreRules& ignore_;
-  std::vector<Candidate>& out_;
-  std::vector<SkippedFile>& skipped_;
-};
-
-void walk(const fs::path& root, const IgnoreRules& ignore, std::vector<Candidate>& out,
-          std::vector<SkippedFile>& skipped) {
-  Walker(root, ignore, out, skipped).run();
-}
 
 // One RE2 alternation of every literal of the rules of a language: a file none of whose literals
 // occur cannot match any of those rules and is never parsed.
@@ -235,8 +68,7 @@ class Prefilter {
 void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>& files,
              std::vector<SkippedFile>& skipped) {
   if (o.only_files.empty()) {
-    IgnoreRules ignore(root);
-    walk(root, ignore, files, skipped);
+    walk_repository(root, o.use_cache ? root / ".kcat" / "cache" / kWalkCacheFile : fs::path(), files, skipped);
   } else {
     for (auto& rel : o.only_files) {
       auto full = root / rel;
