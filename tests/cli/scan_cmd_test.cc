@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "testsupport/support.h"
@@ -175,6 +178,31 @@ TEST(ScanOutputCache, SameOutputUntilSomethingChanges) {
   EXPECT_NE(after.out.find("b.py"), std::string::npos) << after.out;
   auto again = test::kcat({"scan", dir.path().string()});
   EXPECT_EQ(strip_time(after.out), strip_time(again.out));
+}
+
+
+// In a git checkout the walk itself is remembered (.kcat/cache/walk-v1.bin); a file added or a
+// .gitignore edited afterwards is still seen by the next scan.
+TEST(ScanWalkCache, ChangesAfterAWarmScanAreSeen) {
+  test::TempDir dir;
+  test::write(dir / "a.py", "import torch\nx = torch.ones(2).cuda()\n");
+  test::write(dir / "pkg" / "b.py", "import torch\n");
+  test::write(dir / ".gitignore", "out/\n");
+  test::git_init_commit(dir.path());
+  std::filesystem::create_directories(dir / ".kcat" / "cache");
+  // The walk is remembered only when what it read is older than two seconds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto first = test::kcat({"scan", dir.path().string(), "-f", "json"});
+  ASSERT_TRUE(std::filesystem::exists(dir / ".kcat/cache/walk-v1.bin")) << first.err;
+  auto warm = test::kcat({"scan", dir.path().string(), "-f", "json"});
+  EXPECT_EQ(warm.out.find("pkg/c.py"), std::string::npos);
+  test::write(dir / "pkg" / "c.py", "import torch\ny = torch.zeros(3).cuda()\n");
+  auto added = test::kcat({"scan", dir.path().string(), "-f", "json"});
+  EXPECT_NE(added.out.find("pkg/c.py"), std::string::npos) << added.out;
+  test::write(dir / ".gitignore", "out/\npkg/\n");
+  auto ignored = test::kcat({"scan", dir.path().string(), "-f", "json"});
+  EXPECT_EQ(ignored.out.find("pkg/c.py"), std::string::npos) << ignored.out;
+  EXPECT_NE(ignored.out.find("a.py"), std::string::npos) << ignored.out;
 }
 
 }  // namespace
