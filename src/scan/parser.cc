@@ -32,6 +32,8 @@ namespace {
 // Blocks are kept for the thread and reused by the next scope. Plain data (no destructor), so a
 // tree-sitter free that runs during thread exit still finds a valid (empty) block list; the
 // Reaper below returns the blocks when the thread ends.
+void arm_reaper();  // below: the thread's blocks are returned when it ends
+
 struct Region {
   static constexpr size_t kMaxBlocks = 40;
   static constexpr size_t kHeader = 16;  // the allocation's size, keeping 16-byte alignment
@@ -71,6 +73,7 @@ struct Region {
       size_t size = std::max<size_t>({size_t{1} << 20, count ? blocks[count - 1].size * 2 : 0, need});
       auto* base = static_cast<char*>(std::malloc(size));
       if (!base) return nullptr;
+      arm_reaper();
       blocks[count++] = {base, size};
       used = 0;
     }
@@ -104,9 +107,14 @@ struct Region {
 thread_local Region region{};
 
 struct Reaper {
+  bool armed = false;
   ~Reaper() { region.release(); }
 };
+// A thread_local with a destructor is only made (and so destroyed) in a thread that uses it:
+// every thread that takes a block arms its own.
 thread_local Reaper reaper;
+
+void arm_reaper() { reaper.armed = true; }
 
 [[noreturn]] void out_of_memory() {
   std::fputs("kcat: out of memory in tree-sitter\n", stderr);
@@ -152,10 +160,7 @@ void ts_dealloc(void* p) {
 // these functions, which hand heap memory to the heap and ignore the region's.
 void install_allocator() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    (void)reaper;
-    ts_set_allocator(ts_alloc, ts_calloc, ts_realloc, ts_dealloc);
-  });
+  std::call_once(once, [] { ts_set_allocator(ts_alloc, ts_calloc, ts_realloc, ts_dealloc); });
 }
 
 struct ParserDeleter {
