@@ -38,7 +38,13 @@ PY
 # Both honour .gitignore (in a git work tree; elsewhere neither has one to honour).
 read -r rg_t rg_cpu < <(time_runs rg -c "${globs[@]}" -e "$pattern" "$repo")
 read -r cold_t cold_cpu < <(time_runs "$kcat" scan "$repo" --no-cache --format json --exit-zero)
-"$kcat" scan "$repo" --format json --exit-zero >/dev/null 2>&1   # fill the cache
+# Fill the caches. The walk cache (docs/scan.md) keeps a walk only when what it read is older than
+# two seconds, and the first scan has just made .kcat/ in the root: scan again after that, so the
+# warm runs measure the steady state of a tree scanned before and unchanged since.
+"$kcat" scan "$repo" --format json --exit-zero >/dev/null 2>&1
+read -r first_warm_t _ < <(runs=1 time_runs "$kcat" scan "$repo" --format json --exit-zero)
+sleep 2.5
+"$kcat" scan "$repo" --format json --exit-zero >/dev/null 2>&1
 read -r warm_t warm_cpu < <(time_runs "$kcat" scan "$repo" --format json --exit-zero)
 rss_kb=$(/usr/bin/time -f '%M' "$kcat" scan "$repo" --no-cache --format json --exit-zero 2>&1 >/dev/null | tail -1)
 findings=$("$kcat" scan "$repo" --no-cache --format json --exit-zero | python3 -c 'import json,sys; d=json.load(sys.stdin)["summary"]; print(d["total"], d["blocking"], d["files_seen"], d["files_parsed"])')
@@ -54,5 +60,7 @@ printf 'kcat scan (cold)   %.3f s  %5.2fx ripgrep     %.3f s  %5.2fx   (goal: wi
   "$cold_t" "$(ratio "$cold_t" "$rg_t")" "$cold_cpu" "$(ratio "$cold_cpu" "$rg_cpu")"
 printf 'kcat scan (warm)   %.3f s  %5.2fx ripgrep     %.3f s  %5.2fx   (goal: within 1.5x)\n' \
   "$warm_t" "$(ratio "$warm_t" "$rg_t")" "$warm_cpu" "$(ratio "$warm_cpu" "$rg_cpu")"
+printf 'kcat scan (warm, first after the cold one: findings from the per-file cache, output rendered)  %.3f s  %5.2fx ripgrep\n' \
+  "$first_warm_t" "$(ratio "$first_warm_t" "$rg_t")"
 printf 'kcat peak RSS      %.1f MiB (goal: under 150)\n' "$(echo "$rss_kb / 1024" | bc -l)"
 printf 'findings total/blocking, files seen/parsed: %s\n' "$findings"
