@@ -17,11 +17,11 @@ namespace {
 
 // Layout (little-endian, as written by this machine; another byte order just fails the magic):
 //   "KCATSCN2" | key | u32 string count, strings | u32 file count, files
-//   string = u32 length + bytes; file = u32 path | u64 size | i64 mtime_ns | u64 syntax_errors |
+//   string = u32 length + bytes; file = u32 path | u64 size | i64 mtime_ns | u64 hash | u64 syntax_errors |
 //   u32 finding count, findings; finding = 11 u32 string indices (the fields in kStringFields
 //   order) | u8 severity, context, verdict | u32 begin, end, start.line, start.column, stop.line,
 //   stop.column
-constexpr char kMagic[8] = {'K', 'C', 'A', 'T', 'S', 'C', 'N', '2'};
+constexpr char kMagic[8] = {'K', 'C', 'A', 'T', 'S', 'C', 'N', '3'};
 
 // Every std::string member of Finding, in file order. A new member of Finding must be added here
 // (and kScanCacheVersion bumped), or the cache would drop it: the size check below fails the build
@@ -66,6 +66,7 @@ void ScanCache::load() {
       Loaded e;
       e.size = r.u64();
       e.mtime_ns = static_cast<int64_t>(r.u64());
+      e.hash = r.u64();
       e.syntax_errors = r.u64();
       e.count = r.u32();
       e.offset = r.offset();
@@ -123,7 +124,24 @@ bool ScanCache::lookup(const std::string& path, uint64_t size, int64_t mtime_ns,
   return true;
 }
 
+bool ScanCache::lookup_content(const std::string& path, uint64_t size, uint64_t hash, CacheEntry& entry) const {
+  auto it = loaded_.find(path);
+  if (it == loaded_.end() || it->second.size != size || it->second.hash != hash) return false;
+  entry.findings.clear();
+  decode(it->second, true, entry.findings);
+  entry.size = size;
+  entry.hash = hash;
+  entry.syntax_errors = it->second.syntax_errors;
+  return true;
+}
+
 void ScanCache::store(const std::string& path, CacheEntry entry) { stored_[path] = std::move(entry); }
+
+uint64_t content_hash(std::string_view bytes) {
+  // libstdc++'s string hash is MurmurHash64A: fast, and only ever compared with what this same
+  // kcat wrote (the cache key names kcat).
+  return static_cast<uint64_t>(std::hash<std::string_view>{}(bytes));
+}
 
 void ScanCache::save() {
   if (stored_.empty()) return;
@@ -134,7 +152,7 @@ void ScanCache::save() {
   stored_.clear();
   for (auto& [path, l] : loaded_) {
     if (entries.count(path)) continue;
-    CacheEntry e{l.size, l.mtime_ns, l.syntax_errors, {}};
+    CacheEntry e{l.size, l.mtime_ns, l.hash, l.syntax_errors, {}};
     decode(l, true, e.findings);
     entries.emplace(path, std::move(e));
   }
@@ -152,6 +170,7 @@ void ScanCache::save() {
     body.u32(intern(path));
     body.u64(e.size);
     body.u64(static_cast<uint64_t>(e.mtime_ns));
+    body.u64(e.hash);
     body.u64(e.syntax_errors);
     body.u32(static_cast<uint32_t>(e.findings.size()));
     for (auto& f : e.findings) {

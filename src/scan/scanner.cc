@@ -185,6 +185,17 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
       CacheEntry entry;
       entry.size = f.size;
       entry.mtime_ns = f.mtime_ns;
+      entry.hash = o.use_cache ? content_hash(bytes) : 0;
+      if (o.use_cache && cache.lookup_content(f.rel, f.size, entry.hash, entry)) {
+        // The same bytes under a new mtime: the findings stand, and are kept under the new one.
+        entry.mtime_ns = f.mtime_ns;
+        cached.fetch_add(1);
+        std::lock_guard lock(mu);
+        if (entry.syntax_errors) result.files_with_syntax_errors.push_back(f.rel);
+        result.findings.insert(result.findings.end(), entry.findings.begin(), entry.findings.end());
+        cache.store(f.rel, std::move(entry));
+        continue;
+      }
       if (!prefilter.may_match(f.language, bytes)) {
         filtered.fetch_add(1);
       } else {

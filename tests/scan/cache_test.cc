@@ -48,9 +48,41 @@ void expect_same(const Finding& a, const Finding& b) {
 
 }  // namespace
 
+TEST(ScanCache, SameBytesAreFoundByTheirHashWhenTheMtimeMoved) {
+  test::TempDir dir;
+  auto file = dir / ".kcat/cache/scan-v3.bin";
+  auto info = full_finding(3);
+  info.severity = Severity::Info;
+  {
+    ScanCache c(file, "key-1");
+    CacheEntry e;
+    e.size = 10;
+    e.mtime_ns = 100;
+    e.hash = content_hash("0123456789");
+    e.syntax_errors = 1;
+    e.findings = {full_finding(1), info};
+    c.store("a.py", e);
+    c.save();
+  }
+  ScanCache c(file, "key-1");
+  c.load();
+  std::vector<Finding> hit;
+  size_t syntax_errors = 0;
+  EXPECT_FALSE(c.lookup("a.py", 10, 200, true, hit, syntax_errors));  // the mtime moved
+  CacheEntry entry;
+  ASSERT_TRUE(c.lookup_content("a.py", 10, content_hash("0123456789"), entry));
+  ASSERT_EQ(entry.findings.size(), 2u);  // info findings too: the entry is stored again whole
+  expect_same(entry.findings[1], info);
+  EXPECT_EQ(entry.syntax_errors, 1u);
+  EXPECT_FALSE(c.lookup_content("a.py", 10, content_hash("0123456780"), entry));
+  EXPECT_FALSE(c.lookup_content("a.py", 11, content_hash("0123456789"), entry));
+  EXPECT_FALSE(c.lookup_content("b.py", 10, content_hash("0123456789"), entry));
+  EXPECT_NE(content_hash("0123456789"), content_hash("0123456780"));
+}
+
 TEST(ScanCache, RoundTripsEveryFieldOfEveryFinding) {
   test::TempDir dir;
-  auto file = dir / ".kcat/cache/scan-v2.bin";
+  auto file = dir / ".kcat/cache/scan-v3.bin";
   {
     ScanCache c(file, "key-1");
     c.load();
@@ -60,7 +92,7 @@ TEST(ScanCache, RoundTripsEveryFieldOfEveryFinding) {
     e.syntax_errors = 2;
     e.findings = {full_finding(1), full_finding(2), Finding{}};
     c.store("src/m.py", e);
-    c.store("empty.py", CacheEntry{7, 8, 0, {}});
+    c.store("empty.py", CacheEntry{7, 8, 0, 0, {}});
     c.save();
   }
   ScanCache c(file, "key-1");
@@ -94,14 +126,14 @@ TEST(ScanCache, KeepsLoadedEntriesWhenOthersAreStored) {
   auto file = dir / "c.bin";
   {
     ScanCache c(file, "k");
-    c.store("a.py", CacheEntry{1, 2, 0, {full_finding(1)}});
-    c.store("b.py", CacheEntry{3, 4, 1, {full_finding(2)}});
+    c.store("a.py", CacheEntry{1, 2, 0, 0, {full_finding(1)}});
+    c.store("b.py", CacheEntry{3, 4, 0, 1, {full_finding(2)}});
     c.save();
   }
   {
     ScanCache c(file, "k");
     c.load();
-    c.store("b.py", CacheEntry{5, 6, 0, {full_finding(3)}});
+    c.store("b.py", CacheEntry{5, 6, 0, 0, {full_finding(3)}});
     c.save();
   }
   ScanCache c(file, "k");
@@ -122,7 +154,7 @@ TEST(ScanCache, TruncatedOrForeignFileIsIgnored) {
   auto file = dir / "c.bin";
   {
     ScanCache c(file, "k");
-    c.store("a.py", CacheEntry{1, 2, 0, {full_finding(1)}});
+    c.store("a.py", CacheEntry{1, 2, 0, 0, {full_finding(1)}});
     c.save();
   }
   auto bytes = test::read(file);

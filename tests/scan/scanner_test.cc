@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
@@ -222,9 +224,39 @@ TEST(Scanner, CacheGivesTheSameAnswerAndNoticesChanges) {
   EXPECT_TRUE(has(changed, "src/model.py", 2, "py.cuda-method"));
   EXPECT_FALSE(has(changed, "src/model.py", 2, "py.flash-attn-import"));
   // A corrupt cache is ignored, never fatal.
-  test::write(repo.dir / ".kcat/cache/scan-v2.bin", "{not a cache");
+  test::write(repo.dir / ".kcat/cache/scan-v3.bin", "{not a cache");
   auto after = repo.scan(false, 0, true);
   EXPECT_EQ(after.findings.size(), changed.findings.size());
+}
+
+// A file whose mtime moved but whose bytes did not (a branch switched and back, `touch`) is read
+// and hashed, not parsed: the findings come from the cache, including the info ones.
+TEST(Scanner, SameBytesUnderANewMtimeComeFromTheCache) {
+  Repo repo;
+  auto cold = repo.scan(true, 0, true);
+  auto path = repo.dir / "src/model.py";
+  auto bytes = test::read(path);
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(10));
+  auto touched = repo.scan(true, 0, true);
+  EXPECT_EQ(touched.files_parsed, 0u);
+  ASSERT_EQ(touched.findings.size(), cold.findings.size());
+  for (size_t i = 0; i < cold.findings.size(); ++i) {
+    EXPECT_EQ(touched.findings[i].rule_id, cold.findings[i].rule_id);
+    EXPECT_EQ(touched.findings[i].span, cold.findings[i].span);
+    EXPECT_EQ(touched.findings[i].severity, cold.findings[i].severity);
+  }
+  // Kept under the new mtime: the next scan finds it by its stamp.
+  EXPECT_EQ(repo.scan(true, 0, true).files_parsed, 0u);
+  // Same size, other bytes: parsed again.
+  std::string other = bytes;
+  auto at = other.find("flash_attn");
+  ASSERT_NE(at, std::string::npos);
+  other.replace(at, 10, "flash_attx");
+  test::write(path, other);
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(20));
+  auto edited = repo.scan(true, 0, true);
+  EXPECT_EQ(edited.files_parsed, 1u);
+  EXPECT_FALSE(has(edited, "src/model.py", 2, "py.flash-attn-import"));
 }
 
 TEST(Scanner, OneJobAndTwoJobsGiveTheSameOutput) {

@@ -1,6 +1,7 @@
 #pragma once
-// The scan cache: .kcat/cache/scan-v2.bin, findings per file keyed by path, size and mtime,
-// valid only for the same rules and the same kcat (the key string). A missing, corrupt or
+// The scan cache: .kcat/cache/scan-v3.bin, findings per file keyed by path, size and mtime, and
+// by content hash when those moved but the bytes did not (a branch switched and back, `touch`,
+// a fresh clone of the same commit); valid only for the same rules and the same kcat (the key). A missing, corrupt or
 // unwritable cache is never an error: the scan just parses again.
 //
 // The format is kcat's own (cache.cc): a table of distinct strings, then per file its key and its
@@ -9,6 +10,7 @@
 // and the strings that every finding of a rule shares (message, action, source) are read once.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -17,12 +19,16 @@
 namespace kcat::scan {
 
 // Bumped whenever analyzers change what they report for the same rules.
-inline constexpr const char* kScanCacheVersion = "kcat-scan-4";
-inline constexpr const char* kScanCacheFile = "scan-v2.bin";
+inline constexpr const char* kScanCacheVersion = "kcat-scan-5";
+inline constexpr const char* kScanCacheFile = "scan-v3.bin";
+
+// The content hash the cache keeps (64 bits; a cache key, not a security check).
+uint64_t content_hash(std::string_view bytes);
 
 struct CacheEntry {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  uint64_t hash = 0;  // content_hash of the bytes the findings are of
   size_t syntax_errors = 0;
   std::vector<Finding> findings;
 };
@@ -36,6 +42,10 @@ class ScanCache {
   // what load() read, so threads may look up while one stores.
   bool lookup(const std::string& path, uint64_t size, int64_t mtime_ns, bool with_info, std::vector<Finding>& out,
               size_t& syntax_errors) const;
+  // When size and mtime moved but `path`'s entry is of the same bytes (size and content hash):
+  // fills `entry` with all its findings (info ones too) and returns true; the caller stores it
+  // with the new mtime.
+  bool lookup_content(const std::string& path, uint64_t size, uint64_t hash, CacheEntry& entry) const;
   // Not thread-safe: callers serialise store() among themselves.
   void store(const std::string& path, CacheEntry entry);
   void save();
@@ -45,6 +55,7 @@ class ScanCache {
   struct Loaded {
     uint64_t size = 0;
     int64_t mtime_ns = 0;
+    uint64_t hash = 0;
     uint64_t syntax_errors = 0;
     uint32_t count = 0;
     size_t offset = 0;

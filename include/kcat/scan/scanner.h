@@ -16,7 +16,7 @@ namespace kcat::scan {
 struct ScanOptions {
   std::filesystem::path root;
   unsigned jobs = 0;                        // 0 = all cores
-  bool use_cache = true;                    // .kcat/cache/scan-v2.bin
+  bool use_cache = true;                    // .kcat/cache/scan-v3.bin
   uint64_t max_file_size = 5ull << 20;      // larger files are skipped (listed)
   bool include_info = false;                // keep info findings (comments, docstrings, messages)
   std::vector<std::string> only_files;      // repository-relative; empty = walk everything
