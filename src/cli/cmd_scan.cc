@@ -126,7 +126,7 @@ int run(const ScanCmd& o, const Globals& g) {
   if (so.use_cache && std::filesystem::is_directory(o.path, dir_ec)) {
     auto data = kb::default_data_dir();
     std::string stamp = fmt::format("{} {} {} {}", KCAT_VERSION, o.format, o.output.empty() && g.use_color(1),
-                                    file_stamp("/proc/self/exe"));
+                                    self_stamp());
     for (const char* f : {"api_map.toml", "env_map.toml"}) stamp += " " + file_stamp(data / f);
     auto root = std::filesystem::canonical(o.path);
     cache = OutputCache{root / ".kcat" / "cache" / "scan-output.txt",

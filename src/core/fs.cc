@@ -1,8 +1,7 @@
 #include "kcat/core/fs.h"
 
-#include <sys/stat.h>
-
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -136,6 +135,13 @@ std::vector<std::string> repository_files(const fs::path& root, const fs::path& 
 
 std::string relative_slash(const fs::path& root, const fs::path& path) {
   return path.lexically_relative(root).generic_string();
+}
+
+std::string self_stamp() {
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) != 0) return "unknown";
+  return std::to_string(st.st_size) + ":" +
+         std::to_string(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
 }
 
 }  // namespace kcat

@@ -139,7 +139,9 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
                    [](const Candidate& a, const Candidate& b) { return a.size > b.size; });
   Prefilter prefilter(rules);
   const std::string fingerprint = rules.fingerprint();
-  ScanCache cache(root / ".kcat" / "cache" / kScanCacheFile, fingerprint + "/" + kScanCacheVersion);
+  // Another build of kcat may find otherwise: its cache is not trusted (self_stamp).
+  ScanCache cache(root / ".kcat" / "cache" / kScanCacheFile,
+                  fingerprint + "/" + kScanCacheVersion + "/" + self_stamp());
   if (o.use_cache) cache.load();
 
   std::mutex mu;

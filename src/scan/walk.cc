@@ -268,9 +268,7 @@ std::string walk_key(const fs::path& root) {
     const char* v = std::getenv(var);
     key += std::string("\n") + var + "=" + (v ? v : "");
   }
-  // A rebuilt kcat may walk differently (skipped folders, file kinds).
-  auto exe = stamp_of("/proc/self/exe", true);
-  key += "\n" + std::to_string(exe.mtime_ns) + " " + std::to_string(exe.size);
+  key += "\n" + self_stamp();  // a rebuilt kcat may walk differently (skipped folders, file kinds)
   return key;
 }
 

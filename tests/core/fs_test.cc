@@ -45,3 +45,18 @@ TEST(Fs, ResolveWithinRefusesEscapes) {
 }
 
 }  // namespace kcat
+
+namespace kcat {
+namespace {
+
+// The key part that makes every cache kcat keeps belong to one build of kcat.
+TEST(SelfStamp, NamesThisProgramsSizeAndMtime) {
+  auto stamp = self_stamp();
+  EXPECT_EQ(stamp, self_stamp());
+  struct stat st {};
+  ASSERT_EQ(::stat("/proc/self/exe", &st), 0);
+  EXPECT_EQ(stamp.substr(0, stamp.find(':')), std::to_string(st.st_size));
+}
+
+}  // namespace
+}  // namespace kcat

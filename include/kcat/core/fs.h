@@ -30,4 +30,8 @@ std::vector<std::string> repository_files(const fs::path& root, const fs::path& 
 // `path` relative to `root` with '/' separators.
 std::string relative_slash(const fs::path& root, const fs::path& path);
 
+// The running program's size and mtime ("13612848:1764640000123456789"): part of the key of
+// every cache kcat keeps, so a cache another build of kcat wrote is not trusted.
+std::string self_stamp();
+
 }  // namespace kcat
