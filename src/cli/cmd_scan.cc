@@ -102,6 +102,30 @@ std::string rule_files_stamp(const ScanCmd& o) {
   return fmt::format("{}", fmt::join(stamps, " "));
 }
 
+// Prints the scan's text, or writes it to --output. `seconds`: the time to put where the text holds
+// OutputCache::kSeconds (a stored rendering); printed in pieces, so a large output is not copied.
+void emit(const ScanCmd& o, std::string_view text, std::optional<double> seconds) {
+  std::string_view head = text, tail;
+  std::string secs;
+  // Only json and table print the time, after every finding: the last stand-in is the one (a
+  // finding's own text could hold the same digits).
+  if (seconds && (o.format == "json" || o.format == "table")) {
+    if (auto pos = text.rfind(OutputCache::kSeconds); pos != std::string_view::npos) {
+      head = text.substr(0, pos);
+      tail = text.substr(pos + std::strlen(OutputCache::kSeconds));
+      secs = fmt::format("{:.2f}", *seconds);
+    }
+  }
+  if (o.output.empty() || o.output == "-") {
+    std::cout.write(head.data(), static_cast<std::streamsize>(head.size()));
+    std::cout << secs;
+    std::cout.write(tail.data(), static_cast<std::streamsize>(tail.size()));
+  } else {
+    write_file_atomic(o.output, std::string(head) + secs + std::string(tail));
+    std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
+  }
+}
+
 int run(const ScanCmd& o, const Globals& g) {
   auto t0 = std::chrono::steady_clock::now();
   std::optional<kb::RuleSet> loaded;
@@ -138,22 +162,9 @@ int run(const ScanCmd& o, const Globals& g) {
   if (cache) {
     size_t body = 0;
     if (auto hit = cache->get(blocking, findings, body)) {
-      // The stored text with the time put in, written in pieces: no copy of a large output.
       std::string_view all(*hit);
       all.remove_prefix(body);
-      auto secs = fmt::format("{:.2f}", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      auto pos = all.find(OutputCache::kSeconds);
-      std::string_view head = all.substr(0, pos), tail;
-      if (pos != std::string_view::npos) tail = all.substr(pos + std::strlen(OutputCache::kSeconds));
-      else secs.clear();
-      if (o.output.empty() || o.output == "-") {
-        std::cout.write(head.data(), static_cast<std::streamsize>(head.size()));
-        std::cout << secs;
-        std::cout.write(tail.data(), static_cast<std::streamsize>(tail.size()));
-      } else {
-        write_file_atomic(o.output, std::string(head) + secs + std::string(tail));
-        std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
-      }
+      emit(o, all, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       done = true;
     }
   }
@@ -163,20 +174,14 @@ int run(const ScanCmd& o, const Globals& g) {
     kb.annotate(result.findings);
     for (auto& f : result.findings) blocking += f.severity == Severity::Blocking;
     findings = result.findings.size();
-    auto text = render(o, g, result, rules());
     // Stored only when this run parsed nothing: the stored text then says what a warm run says.
-    if (cache && result.files_parsed == 0) {
-      auto real = result.seconds;
-      result.seconds = std::stod(OutputCache::kSeconds);
-      cache->put(render(o, g, result, rules()), blocking, findings);
-      result.seconds = real;
-    }
-    if (o.output.empty() || o.output == "-") {
-      std::cout << text;
-    } else {
-      write_file_atomic(o.output, text);
-      std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
-    }
+    // Rendered once, with the stand-in time, which emit() replaces.
+    bool store = cache && result.files_parsed == 0;
+    auto real = result.seconds;
+    if (store) result.seconds = std::stod(OutputCache::kSeconds);
+    auto text = render(o, g, result, rules());
+    if (store) cache->put(text, blocking, findings);
+    emit(o, text, store ? std::optional<double>(real) : std::nullopt);
   }
   events::emit("scan-finished", {{"findings", findings}, {"blocking", blocking},
                                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
