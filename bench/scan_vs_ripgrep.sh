@@ -11,6 +11,8 @@ kcat="${KCAT:-$root/build/release/src/kcat}"
 export KCAT_DATA_DIR="$root/patches"
 command -v rg >/dev/null || { echo "needs ripgrep (apt-get install ripgrep)" >&2; exit 3; }
 
+rm -rf "$repo/.kcat"   # caches of an earlier run would make the first scans below warm
+
 # The same file kinds kcat scans, and the literals its rules prefilter on.
 globs=(-g '*.py' -g '*.pyi' -g '*.ipynb' -g '*.cu' -g '*.cuh' -g '*.cpp' -g '*.cc' -g '*.cxx' -g '*.h' -g '*.hpp'
        -g '*.c' -g 'requirements*.txt' -g 'pyproject.toml' -g 'environment.yml' -g 'CMakeLists.txt' -g '*.cmake'
