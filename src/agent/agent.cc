@@ -9,6 +9,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/scan/scanner.h"
+#include "lines.h"
 
 namespace kcat::agent {
 namespace {
@@ -38,29 +39,15 @@ std::string replace_target(std::string s, const std::string& target) {
   return s;
 }
 
-std::string numbered_context(const std::filesystem::path& root, const Finding& f, int radius = 12) {
+std::string numbered_context(const std::filesystem::path& root, const Finding& f, size_t radius = 12) {
   std::string bytes;
   try {
     bytes = read_file(root / f.file);
   } catch (const Error&) {
     return "";
   }
-  std::string out;
-  int line = 1;
-  size_t start = 0;
-  int from = static_cast<int>(f.span.start.line) - radius, to = static_cast<int>(f.span.start.line) + radius;
-  while (start <= bytes.size()) {
-    auto nl = bytes.find('\n', start);
-    if (line >= from && line <= to) {
-      auto text = bytes.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-      if (!text.empty() && text.back() == '\r') text.pop_back();
-      out += fmt::format("{:>5}| {}\n", line, text);
-    }
-    if (nl == std::string::npos || line > to) break;
-    start = nl + 1;
-    ++line;
-  }
-  return out;
+  size_t line = f.span.start.line;
+  return numbered_lines(split_lines(bytes), line > radius ? line - radius : 1, line + radius);
 }
 
 std::string task_prompt(const std::filesystem::path& root, const Task& t, const std::vector<std::string>& files) {

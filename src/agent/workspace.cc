@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <set>
-#include <sstream>
 
 #include "kcat/agent/agent.h"
 #include "kcat/core/error.h"
@@ -15,6 +14,7 @@
 #include "kcat/kb/fused_ops.h"
 #include "kcat/patch/edit.h"
 #include "kcat/scan/scanner.h"
+#include "lines.h"
 
 namespace kcat::agent {
 namespace {
@@ -37,17 +37,6 @@ std::string cap(std::string s, size_t n = kMaxToolOutput) {
 }
 
 std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "…" + s.substr(s.size() - n); }
-
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::string line;
-  std::istringstream in(s);
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    out.push_back(line);
-  }
-  return out;
-}
 
 std::string trim(std::string s) {
   auto b = s.find_first_not_of(" \t\r\n");
@@ -87,10 +76,7 @@ std::string nearest(const std::string& text, const std::string& search) {
       best = i;
     }
   }
-  std::string out;
-  size_t from = best, to = std::min(lines.size(), best + want.size() + 2);
-  for (size_t i = from; i < to; ++i) out += fmt::format("{:>5}| {}\n", i + 1, lines[i]);
-  return out;
+  return numbered_lines(lines, best + 1, best + want.size() + 2);
 }
 
 }  // namespace
@@ -232,8 +218,7 @@ std::string Workspace::read_file(const json& a) {
   size_t end = static_cast<size_t>(std::max<int64_t>(0, a.value("end_line", int64_t{0})));
   if (end == 0 || end > lines.size()) end = lines.size();
   if (end >= start && end - start + 1 > kMaxReadLines) end = start + kMaxReadLines - 1;
-  std::string out;
-  for (size_t i = start; i <= end && i <= lines.size(); ++i) out += fmt::format("{:>5}| {}\n", i, lines[i - 1]);
+  std::string out = numbered_lines(lines, start, end);
   if (end < lines.size()) out += fmt::format("… {} lines in all\n", lines.size());
   return cap(out.empty() ? "(empty)" : out);
 }
