@@ -78,7 +78,7 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
       }
       struct stat st {};
       if (::stat(full.c_str(), &st) != 0) continue;
-      auto lang = language_for(rel);
+      std::string lang(language_of(rel));
       if (lang.empty()) continue;
       files.push_back({rel, lang, static_cast<uint64_t>(st.st_size),
                        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
@@ -192,13 +192,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
         // The same bytes under a new mtime: the findings stand, and are kept under the new one.
         entry.mtime_ns = f.mtime_ns;
         cached.fetch_add(1);
-        std::lock_guard lock(mu);
-        if (entry.syntax_errors) result.files_with_syntax_errors.push_back(f.rel);
-        result.findings.insert(result.findings.end(), entry.findings.begin(), entry.findings.end());
-        cache.store(f.rel, std::move(entry));
-        continue;
-      }
-      if (!prefilter.may_match(f.language, bytes)) {
+      } else if (!prefilter.may_match(f.language, bytes)) {
         filtered.fetch_add(1);
       } else {
         AnalyzeStats stats;

@@ -75,30 +75,6 @@ class IgnoreRules {
       std::error_code ec;
       auto rel = fs::weakly_canonical(root, ec).lexically_relative(fs::weakly_canonical(wd, ec));
       prefix_ = rel == "." ? "" : rel.generic_string() + "/";
-      // .gitignore files of the folders between the work tree and the root apply too.
-      fs::path top = fs::weakly_canonical(wd, ec);
-      if (!top.has_filename()) top = top.parent_path();  // "/repo/" as libgit2 gives it
-      for (fs::path p = fs::weakly_canonical(root, ec).parent_path();
-           p.string().size() >= top.string().size() && p.has_relative_path(); p = p.parent_path()) {
-        sources_.push_back(p / ".gitignore");
-        if (p == top) break;
-      }
-    }
-    for (const char* dir : {git_repository_path(repo_), git_repository_commondir(repo_)}) {
-      if (!dir) continue;
-      sources_.push_back(fs::path(dir) / "info" / "exclude");
-      sources_.push_back(fs::path(dir) / "config");
-    }
-    git_config* config = nullptr;
-    if (git_repository_config_snapshot(&config, repo_) == 0) {
-      const char* excludes = nullptr;
-      if (git_config_get_string(&excludes, config, "core.excludesFile") == 0 && excludes) {
-        std::string path = excludes;
-        if (path.starts_with("~/") && std::getenv("HOME"))
-          path = std::string(std::getenv("HOME")) + path.substr(1);
-        sources_.push_back(path);
-      }
-      git_config_free(config);
     }
   }
   ~IgnoreRules() {
@@ -108,8 +84,40 @@ class IgnoreRules {
   IgnoreRules(const IgnoreRules&) = delete;
   IgnoreRules& operator=(const IgnoreRules&) = delete;
 
-  // Files besides the walked folders' .gitignore whose change can change what is ignored.
-  const std::vector<fs::path>& sources() const { return sources_; }
+  // Files besides the walked folders' .gitignore whose change can change what is ignored: the
+  // .gitignore of the folders between the work tree and the root, info/exclude, the repository's
+  // config, core.excludesFile. Asked only by the walk cache.
+  std::vector<fs::path> sources(const fs::path& root) const {
+    std::vector<fs::path> out;
+    if (!repo_) return out;
+    if (const char* wd = git_repository_workdir(repo_)) {
+      std::error_code ec;
+      fs::path top = fs::weakly_canonical(wd, ec);
+      if (!top.has_filename()) top = top.parent_path();  // "/repo/" as libgit2 gives it
+      for (fs::path p = fs::weakly_canonical(root, ec).parent_path();
+           p.string().size() >= top.string().size() && p.has_relative_path(); p = p.parent_path()) {
+        out.push_back(p / ".gitignore");
+        if (p == top) break;
+      }
+    }
+    for (const char* dir : {git_repository_path(repo_), git_repository_commondir(repo_)}) {
+      if (!dir) continue;
+      out.push_back(fs::path(dir) / "info" / "exclude");
+      out.push_back(fs::path(dir) / "config");
+    }
+    git_config* config = nullptr;
+    if (git_repository_config_snapshot(&config, repo_) == 0) {
+      const char* excludes = nullptr;
+      if (git_config_get_string(&excludes, config, "core.excludesFile") == 0 && excludes) {
+        std::string path = excludes;
+        if (path.starts_with("~/") && std::getenv("HOME"))
+          path = std::string(std::getenv("HOME")) + path.substr(1);
+        out.push_back(path);
+      }
+      git_config_free(config);
+    }
+    return out;
+  }
 
   bool ignored(const std::string& rel, bool dir) const {
     if (!repo_) return false;
@@ -138,7 +146,6 @@ class IgnoreRules {
   git_repository* repo_ = nullptr;
   bool initialised_ = false;
   std::string prefix_;
-  std::vector<fs::path> sources_;
 };
 
 // Extensionless scripts with a shell shebang are shell.
@@ -262,7 +269,7 @@ void outside_sources(const fs::path& root, std::vector<Stamp>& seen) {
 
 // The walk cache's key: what the walk depends on that no stamp shows.
 std::string walk_key(const fs::path& root) {
-  std::string key = std::string("kcat-walk-1 ") + kScanCacheVersion + "\n" + root.string();
+  std::string key = std::string("kcat-walk-2 ") + kScanCacheVersion + "\n" + root.string();
   for (const char* var : {"HOME", "XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
                           "GIT_CONFIG_NOSYSTEM", "GIT_CEILING_DIRECTORIES"}) {
     const char* v = std::getenv(var);
@@ -298,8 +305,8 @@ Stamp read_stamp(Reader& r) {
 
 // The remembered walk when nothing it depended on changed: true with `files` (sizes and mtimes as
 // they are now) and `skipped` filled.
-bool replay(const fs::path& cache, const std::string& key, std::vector<Candidate>& files,
-            std::vector<SkippedFile>& skipped) {
+bool replay(const fs::path& root, const fs::path& cache, const std::string& key,
+            std::vector<Candidate>& files, std::vector<SkippedFile>& skipped) {
   std::error_code ec;
   if (!fs::is_regular_file(cache, ec)) return false;
   try {
@@ -314,7 +321,6 @@ bool replay(const fs::path& cache, const std::string& key, std::vector<Candidate
     std::vector<Candidate> out;
     uint32_t count = r.u32();
     out.reserve(count);
-    auto root = fs::path(std::string(r.str()));
     for (uint32_t n = count; n > 0; --n) {
       Candidate c;
       c.rel = std::string(r.str());
@@ -348,7 +354,7 @@ bool replay(const fs::path& cache, const std::string& key, std::vector<Candidate
 bool walk_repository(const fs::path& root, const fs::path& cache, std::vector<Candidate>& files,
                      std::vector<SkippedFile>& skipped, std::chrono::nanoseconds settle) {
   std::string key = cache.empty() ? std::string() : walk_key(root);
-  if (!cache.empty() && replay(cache, key, files, skipped)) return true;
+  if (!cache.empty() && replay(root, cache, key, files, skipped)) return true;
   auto started = std::chrono::system_clock::now();
   std::vector<Stamp> seen;
   size_t first_file = files.size(), first_skipped = skipped.size();
@@ -356,7 +362,7 @@ bool walk_repository(const fs::path& root, const fs::path& cache, std::vector<Ca
     IgnoreRules ignore(root);
     Walker(root, ignore, files, skipped, cache.empty() ? nullptr : &seen).run();
     if (cache.empty()) return false;
-    for (auto& source : ignore.sources()) seen.push_back(stamp_of(source, true));
+    for (auto& source : ignore.sources(root)) seen.push_back(stamp_of(source, true));
   }
   outside_sources(root, seen);
   // A stamp taken in the same clock tick as a change can miss a second change in that tick: what
@@ -372,7 +378,6 @@ bool walk_repository(const fs::path& root, const fs::path& cache, std::vector<Ca
   w.u32(static_cast<uint32_t>(seen.size()));
   for (auto& s : seen) write_stamp(w, s);
   w.u32(static_cast<uint32_t>(files.size() - first_file));
-  w.str(root.string());
   for (size_t i = first_file; i < files.size(); ++i) {
     w.str(files[i].rel);
     w.str(files[i].language);
