@@ -141,7 +141,7 @@ std::string self_stamp() {
   struct stat st {};
   if (::stat("/proc/self/exe", &st) != 0) return "unknown";
   return std::to_string(st.st_size) + ":" +
-         std::to_string(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+         std::to_string(nanoseconds(st.st_mtim));
 }
 
 }  // namespace kcat

@@ -148,10 +148,10 @@ class PythonAnalyzer {
                                               "parameters",           "argument_list",    "string",
                                               "comment",              "call",             "assignment",
                                               "comparison_operator",  "boolean_operator", "attribute"};
-      const TSLanguage* l = grammar("python");
-      std::vector<bool> v(ts_language_symbol_count(l), false);
+      const Symbols& syms = python_symbols();
+      std::vector<bool> v(ts_language_symbol_count(syms.language), false);
       for (const char* name : names) {
-        TSSymbol sym = ts_language_symbol_for_name(l, name, static_cast<uint32_t>(std::strlen(name)), true);
+        TSSymbol sym = syms.of(name);
         if (sym < v.size()) v[sym] = true;
       }
       return v;

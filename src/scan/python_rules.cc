@@ -26,6 +26,19 @@ std::vector<std::string> strings_of(const nlohmann::json& j, const char* key) {
   return out;
 }
 
+// The text between a glob's wildcards: "torch.cuda.*" -> "torch.cuda.", "".
+std::vector<std::string> literal_runs(const std::string& glob) {
+  std::vector<std::string> runs(1);
+  for (char ch : glob) {
+    if (ch == '*' || ch == '?') {
+      runs.emplace_back();
+    } else {
+      runs.back() += ch;
+    }
+  }
+  return runs;
+}
+
 }  // namespace
 
 // Queries are expensive to compile: once per distinct rule content (the fingerprint), shared by
@@ -96,15 +109,9 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
       case Kind::Env:
         // The variable's name is written in the string: its longest literal run is too.
         for (auto& g : p.names) {
-          std::string longest, run;
-          for (char ch : g + "*") {
-            if (ch == '*' || ch == '?') {
-              if (run.size() > longest.size()) longest = run;
-              run.clear();
-            } else {
-              run += ch;
-            }
-          }
+          auto runs = literal_runs(g);
+          auto longest = *std::max_element(runs.begin(), runs.end(),
+                                           [](auto& a, auto& b) { return a.size() < b.size(); });
           if (longest.empty()) partial = false;
           literals.push_back(longest);
         }
@@ -122,19 +129,13 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
   }
   auto triggers = std::make_unique<Triggers>(literals, partial);
   // A qualified name matched by a glob must hold a trigger in one of the glob's literal runs.
-  for (auto& g : globs) {
-    if (!triggers->usable()) break;
-    bool holds = false;
-    size_t start = 0;
-    while (start <= g.size() && !holds) {
-      size_t star = g.find_first_of("*?", start);
-      auto run = g.substr(start, star == std::string::npos ? std::string::npos : star - start);
-      holds = RE2::PartialMatch(run, triggers->re());
-      if (star == std::string::npos) break;
-      start = star + 1;
-    }
-    if (!holds) triggers = std::make_unique<Triggers>(literals, false);
-  }
+  bool globs_hold = std::all_of(globs.begin(), globs.end(), [&](const std::string& g) {
+    auto runs = literal_runs(g);
+    return triggers->usable() && std::any_of(runs.begin(), runs.end(), [&](const std::string& run) {
+             return RE2::PartialMatch(run, triggers->re());
+           });
+  });
+  if (triggers->usable() && !globs_hold) triggers = std::make_unique<Triggers>(literals, false);
   c->triggers = std::move(triggers);
   for (auto& r : c->rules) {
     if (r.kind == Kind::Mention) {

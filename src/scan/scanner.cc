@@ -81,7 +81,7 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
       std::string lang(language_of(rel));
       if (lang.empty()) continue;
       files.push_back({rel, lang, static_cast<uint64_t>(st.st_size),
-                       static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+                       nanoseconds(st.st_mtim)});
     }
   }
 }

@@ -44,8 +44,8 @@ Stamp stamp_of(const fs::path& path, bool follow) {
   if ((follow ? ::stat(s.path.c_str(), &st) : ::lstat(s.path.c_str(), &st)) != 0) return s;
   s.exists = true;
   s.type = st.st_mode & S_IFMT;
-  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  s.mtime_ns = nanoseconds(st.st_mtim);
+  s.ctime_ns = nanoseconds(st.st_ctim);
   s.size = s.type == S_IFDIR ? 0 : static_cast<uint64_t>(st.st_size);
   return s;
 }
@@ -236,7 +236,7 @@ class Walker {
       struct stat st {};
       if (::fstatat(::dirfd(d), name, &st, 0) != 0) continue;
       out_.push_back({std::move(rel), lang, static_cast<uint64_t>(st.st_size),
-                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+                      nanoseconds(st.st_mtim)});
     }
     ::closedir(d);
   }
@@ -328,7 +328,7 @@ bool replay(const fs::path& root, const fs::path& cache, const std::string& key,
       struct stat st {};
       if (::stat((root / c.rel).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
       c.size = static_cast<uint64_t>(st.st_size);
-      c.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      c.mtime_ns = nanoseconds(st.st_mtim);
       out.push_back(std::move(c));
     }
     std::vector<SkippedFile> passed;

@@ -1,5 +1,8 @@
 #pragma once
 // File helpers shared by every layer: whole-file reads, atomic writes, confinement to a root.
+#include <time.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,6 +32,11 @@ std::vector<std::string> repository_files(const fs::path& root, const fs::path& 
 
 // `path` relative to `root` with '/' separators.
 std::string relative_slash(const fs::path& root, const fs::path& path);
+
+// A stat time (st_mtim, st_ctim) in nanoseconds since 1970.
+inline int64_t nanoseconds(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
 
 // The running program's size and mtime ("13612848:1764640000123456789"): part of the key of
 // every cache kcat keeps, so a cache another build of kcat wrote is not trusted.
