@@ -17,7 +17,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-const char* kSystem = R"(You port code written for NVIDIA GPUs (CUDA) to Huawei Ascend NPUs ({target}) with torch_npu,
+const char* kSystem =
+    R"(You port code written for NVIDIA GPUs (CUDA) to Huawei Ascend NPUs ({target}) with torch_npu,
 working in a git repository through tools. kcat, the program you work for, has already applied every
 mechanical rule; you handle the step below, which needs reading the code.
 
@@ -50,12 +51,15 @@ std::string numbered_context(const std::filesystem::path& root, const Finding& f
   return numbered_lines(split_lines(bytes), line > radius ? line - radius : 1, line + radius);
 }
 
-std::string task_prompt(const std::filesystem::path& root, const Task& t, const std::vector<std::string>& files) {
-  std::string p = fmt::format("Step {}: {}\n{}\n\n{}:\n", t.id, t.title, t.rationale,
-                              t.check_findings ? "Findings of this step" : "kcat's findings in the repository (context)");
+std::string task_prompt(const std::filesystem::path& root, const Task& t,
+                        const std::vector<std::string>& files) {
+  std::string p =
+      fmt::format("Step {}: {}\n{}\n\n{}:\n", t.id, t.title, t.rationale,
+                  t.check_findings ? "Findings of this step" : "kcat's findings in the repository (context)");
   for (const auto& f : t.findings) {
-    p += fmt::format("- {}:{}:{} {} [{}]: {} — {}{}\n", f.file, f.span.start.line, f.span.start.column, f.rule_id,
-                     f.matched, f.message, f.action, f.equivalent.empty() ? "" : " (Ascend: " + f.equivalent + ")");
+    p += fmt::format("- {}:{}:{} {} [{}]: {} — {}{}\n", f.file, f.span.start.line, f.span.start.column,
+                     f.rule_id, f.matched, f.message, f.action,
+                     f.equivalent.empty() ? "" : " (Ascend: " + f.equivalent + ")");
   }
   p += "\nRepository files:\n";
   size_t shown = 0;
@@ -105,15 +109,17 @@ std::string truncate(const std::string& s, size_t n) { return s.size() <= n ? s 
 
 }  // namespace
 
-Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks, const kb::RuleSet& rules,
-            const kb::KnowledgeBase& kb, const Options& o) {
+Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks,
+            const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& o) {
   Outcome out;
   auto root = std::filesystem::canonical(repo.workdir());
   Workspace ws(repo, rules, kb, o);
   auto record = [&](const std::string& type, json j) {
     if (o.record) o.record(type, j);
   };
-  client.set_on_exchange([&](const json& req, const json& resp) { record("llm-exchange", {{"request", req}, {"response", resp}}); });
+  client.set_on_exchange([&](const json& req, const json& resp) {
+    record("llm-exchange", {{"request", req}, {"response", resp}});
+  });
   const auto specs = tool_specs();
   const auto start = Clock::now();
   std::string stop_reason;  // once set, the remaining steps go to a person with it
@@ -128,7 +134,8 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
       return fmt::format("the cost budget is spent ({:.4f} of {:.4f})", u.cost, o.budgets.max_cost);
     }
     if (o.budgets.max_minutes > 0 &&
-        std::chrono::duration<double, std::ratio<60>>(Clock::now() - start).count() >= o.budgets.max_minutes) {
+        std::chrono::duration<double, std::ratio<60>>(Clock::now() - start).count() >=
+            o.budgets.max_minutes) {
       return fmt::format("the time budget is spent ({} minutes)", o.budgets.max_minutes);
     }
     return "";
@@ -145,11 +152,13 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
       continue;
     }
     ws.reset_step(task);
-    std::vector<llm::Message> messages = {llm::Message::system(replace_target(kSystem, o.target)),
-                                          llm::Message::user(task_prompt(root, task, repository_files(root)))};
+    std::vector<llm::Message> messages = {
+        llm::Message::system(replace_target(kSystem, o.target)),
+        llm::Message::user(task_prompt(root, task, repository_files(root)))};
     std::set<std::string> failed_edits;
     int idle = 0;
-    record("agent-step-started", {{"step", task.id}, {"title", task.title}, {"findings", task.findings.size()}});
+    record("agent-step-started",
+           {{"step", task.id}, {"title", task.title}, {"findings", task.findings.size()}});
     while (so.status.empty()) {
       if (o.cancelled && o.cancelled()) {
         stop_reason = "interrupted";
@@ -187,24 +196,32 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
       }
       ++so.turns;
       messages.push_back(c.message);
-      record("agent-turn", {{"step", task.id}, {"turn", so.turns}, {"content", truncate(c.message.content, 2000)},
-                            {"tool_calls", c.message.tool_calls.size()}, {"prompt_tokens", c.usage.prompt_tokens},
-                            {"completion_tokens", c.usage.completion_tokens}, {"cost", c.cost}});
+      record("agent-turn", {{"step", task.id},
+                            {"turn", so.turns},
+                            {"content", truncate(c.message.content, 2000)},
+                            {"tool_calls", c.message.tool_calls.size()},
+                            {"prompt_tokens", c.usage.prompt_tokens},
+                            {"completion_tokens", c.usage.completion_tokens},
+                            {"cost", c.cost}});
       if (c.message.tool_calls.empty()) {
         if (++idle >= 2) {
           so.status = "needs-person";
-          so.reason = "the model stopped using the tools without finishing the step: " + truncate(c.message.content, 300);
+          so.reason = "the model stopped using the tools without finishing the step: " +
+                      truncate(c.message.content, 300);
           break;
         }
-        messages.push_back(llm::Message::user(
-            "Use the tools to make the change, then call finish_step (done, or needs-person with the reason)."));
+        messages.push_back(
+            llm::Message::user("Use the tools to make the change, then call finish_step (done, or "
+                               "needs-person with the reason)."));
         continue;
       }
       idle = 0;
       bool loop = false;
       for (const auto& call : c.message.tool_calls) {
         auto result = ws.call(call.name, call.arguments);
-        record("agent-tool", {{"step", task.id}, {"tool", call.name}, {"arguments", truncate(call.arguments, 4000)},
+        record("agent-tool", {{"step", task.id},
+                              {"tool", call.name},
+                              {"arguments", truncate(call.arguments, 4000)},
                               {"result", truncate(result, 4000)}});
         messages.push_back(llm::Message::tool(call.id, result));
         if (call.name == "edit_file" && !ws.last_failed_edit().empty() &&
@@ -231,20 +248,28 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
           break;
         }
         std::string list;
-        for (const auto& f : left) list += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
+        for (const auto& f : left)
+          list += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
         ws.reset_step(task);
-        messages.push_back(llm::Message::user("kcat re-scanned the step's files; these findings remain:\n" + list +
+        messages.push_back(llm::Message::user("kcat re-scanned the step's files; these findings remain:\n" +
+                                              list +
                                               "Resolve them, or finish as needs-person with the reason."));
       }
     }
     so.commits = ws.take_commits();
-    record("agent-step", {{"step", so.id}, {"status", so.status}, {"reason", so.reason}, {"commits", so.commits},
+    record("agent-step", {{"step", so.id},
+                          {"status", so.status},
+                          {"reason", so.reason},
+                          {"commits", so.commits},
                           {"turns", so.turns}});
     out.steps.push_back(so);
   }
   out.usage = client.totals();
-  record("agent-usage", {{"prompt_tokens", out.usage.prompt_tokens}, {"completion_tokens", out.usage.completion_tokens},
-                         {"cost", out.usage.cost}, {"requests", out.usage.requests}, {"attempts", out.usage.attempts}});
+  record("agent-usage", {{"prompt_tokens", out.usage.prompt_tokens},
+                         {"completion_tokens", out.usage.completion_tokens},
+                         {"cost", out.usage.cost},
+                         {"requests", out.usage.requests},
+                         {"attempts", out.usage.attempts}});
   return out;
 }
 

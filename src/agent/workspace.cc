@@ -27,7 +27,9 @@ constexpr size_t kMaxToolOutput = 12000;  // characters returned to the model pe
 constexpr uintmax_t kMaxFile = 2u << 20;
 
 json object(std::string description, json properties, std::vector<std::string> required) {
-  return {{"type", "object"}, {"description", std::move(description)}, {"properties", std::move(properties)},
+  return {{"type", "object"},
+          {"description", std::move(description)},
+          {"properties", std::move(properties)},
           {"required", std::move(required)}};
 }
 
@@ -88,35 +90,47 @@ std::vector<llm::ToolSpec> tool_specs() {
       {"list_files", "List repository files under a directory (default: the whole repository).",
        object("", {{"path", path}, {"glob", {{"type", "string"}, {"description", "e.g. **/*.py"}}}}, {})},
       {"read_file", "Read a file's lines (numbered), optionally a range. At most 400 lines per call.",
-       object("", {{"path", path}, {"start_line", {{"type", "integer"}}}, {"end_line", {{"type", "integer"}}}},
+       object("",
+              {{"path", path}, {"start_line", {{"type", "integer"}}}, {"end_line", {{"type", "integer"}}}},
               {"path"})},
       {"search", "Search the repository with an RE2 regular expression; returns file:line: text.",
        object("", {{"pattern", {{"type", "string"}}}, {"glob", {{"type", "string"}}}}, {"pattern"})},
       {"scan", "kcat's CUDA scan of a file or directory: the findings still there.",
        object("", {{"path", path}}, {})},
       {"kb_lookup",
-       "The knowledge base: the Ascend equivalent of a CUDA API, environment variable or operator, with its source.",
-       object("", {{"name", {{"type", "string"}, {"description", "e.g. torch.cuda.Stream, NCCL_DEBUG, flash_attn"}}}},
+       "The knowledge base: the Ascend equivalent of a CUDA API, environment variable or operator, with its "
+       "source.",
+       object("",
+              {{"name",
+                {{"type", "string"}, {"description", "e.g. torch.cuda.Stream, NCCL_DEBUG, flash_attn"}}}},
               {"name"})},
       {"edit_file",
        "Replace one exact occurrence of `search` with `replace` in a file (search must match exactly once, "
        "whitespace included; an empty search creates a new file). The change is verified (re-parse, compile) "
        "and committed, or refused with the reason.",
-       object("", {{"path", path}, {"search", {{"type", "string"}}}, {"replace", {{"type", "string"}}},
-                   {"why", {{"type", "string"}, {"description", "one line for the commit message"}}}},
+       object("",
+              {{"path", path},
+               {"search", {{"type", "string"}}},
+               {"replace", {{"type", "string"}}},
+               {"why", {{"type", "string"}, {"description", "one line for the commit message"}}}},
               {"path", "search", "replace"})},
-      {"run_command", "Run a shell command in the repository (policy: approved by the person, or listed in kcat.toml).",
+      {"run_command",
+       "Run a shell command in the repository (policy: approved by the person, or listed in kcat.toml).",
        object("", {{"command", {{"type", "string"}}}}, {"command"})},
-      {"run_bench", "Run the configured benchmark command once and return its output.", object("", json::object(), {})},
+      {"run_bench", "Run the configured benchmark command once and return its output.",
+       object("", json::object(), {})},
       {"finish_step",
-       "End this step: status 'done' when its findings are resolved, or 'needs-person' with what a person must do.",
-       object("", {{"status", {{"type", "string"}, {"enum", {"done", "needs-person"}}}},
-                   {"summary", {{"type", "string"}}}},
+       "End this step: status 'done' when its findings are resolved, or 'needs-person' with what a person "
+       "must do.",
+       object("",
+              {{"status", {{"type", "string"}, {"enum", {"done", "needs-person"}}}},
+               {"summary", {{"type", "string"}}}},
               {"status", "summary"})},
   };
 }
 
-Workspace::Workspace(patch::GitRepo& repo, const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& o)
+Workspace::Workspace(patch::GitRepo& repo, const kb::RuleSet& rules, const kb::KnowledgeBase& kb,
+                     const Options& o)
     : repo_(repo), root_(fs::canonical(repo.workdir())), rules_(rules), kb_(kb), o_(o) {}
 
 void Workspace::reset_step(const Task& task) {
@@ -162,7 +176,8 @@ std::string Workspace::call(const std::string& name, const std::string& argument
   try {
     a = arguments.empty() ? json::object() : json::parse(arguments);
   } catch (const json::exception& e) {
-    return fmt::format("error: the arguments of {} are not valid JSON ({}); send a JSON object", name, e.what());
+    return fmt::format("error: the arguments of {} are not valid JSON ({}); send a JSON object", name,
+                       e.what());
   }
   if (!a.is_object()) return "error: the arguments must be a JSON object";
   try {
@@ -264,8 +279,8 @@ std::string Workspace::scan(const json& a) {
   std::string out;
   for (const auto& f : r.findings) {
     if (rel_norm != "." && !rel_norm.empty() && f.file.rfind(rel_norm, 0) != 0) continue;
-    out += fmt::format("{}:{}:{} {} [{}] {} — {}\n", f.file, f.span.start.line, f.span.start.column, f.rule_id,
-                       f.matched, f.message, f.action);
+    out += fmt::format("{}:{}:{} {} [{}] {} — {}\n", f.file, f.span.start.line, f.span.start.column,
+                       f.rule_id, f.matched, f.message, f.action);
   }
   return cap(out.empty() ? "no findings" : out);
 }
@@ -275,24 +290,26 @@ std::string Workspace::kb_lookup(const json& a) {
   if (name.empty()) return "error: give a name";
   std::string out;
   if (const auto* api = kb_.api(name)) {
-    out += fmt::format("API {}: verdict {}, equivalent {}; {} (source: {})\n", api->name, to_string(api->verdict),
-                       api->equivalent.empty() ? "none" : api->equivalent, api->note, api->source);
+    out += fmt::format("API {}: verdict {}, equivalent {}; {} (source: {})\n", api->name,
+                       to_string(api->verdict), api->equivalent.empty() ? "none" : api->equivalent, api->note,
+                       api->source);
   }
   if (const auto* env = kb_.env(name)) {
-    out += fmt::format("environment variable {}: {} {}; {} (source: {})\n", env->name, env->action, env->ascend,
-                       env->note, env->source);
+    out += fmt::format("environment variable {}: {} {}; {} (source: {})\n", env->name, env->action,
+                       env->ascend, env->note, env->source);
   }
   static const auto fused = kb::load_fused_ops(kb::default_data_dir());
   for (const auto& op : fused) {
     bool hit = op.id.find(name) != std::string::npos;
     for (const auto& r : op.replaces) hit |= r.find(name) != std::string::npos;
     if (!hit) continue;
-    out += fmt::format("fused operator torch_npu.{}: {}\n  replaces: {}\n  layouts: {}\n  notes: {}\n  source: {}\n",
-                       op.id, op.signature, fmt::join(op.replaces, "; "), fmt::join(op.layouts, ", "), op.notes,
-                       op.source);
+    out += fmt::format(
+        "fused operator torch_npu.{}: {}\n  replaces: {}\n  layouts: {}\n  notes: {}\n  source: {}\n", op.id,
+        op.signature, fmt::join(op.replaces, "; "), fmt::join(op.layouts, ", "), op.notes, op.source);
   }
   for (const auto& r : rules_.rules) {
-    if (r.id == name) out += fmt::format("rule {}: {} — {} (source: {})\n", r.id, r.message, r.action, r.source);
+    if (r.id == name)
+      out += fmt::format("rule {}: {} — {} (source: {})\n", r.id, r.message, r.action, r.source);
   }
   return out.empty() ? "nothing in the knowledge base for '" + name + "'" : cap(out);
 }
@@ -316,7 +333,9 @@ std::string Workspace::edit_file(const json& a) {
   patch::Patch p;
   std::string before;
   if (search.empty()) {
-    if (exists) return fail("error: an empty search creates a new file, but " + file + " exists; give the text to replace");
+    if (exists)
+      return fail("error: an empty search creates a new file, but " + file +
+                  " exists; give the text to replace");
     p.edits.push_back({file, 0, 0, replace, "llm"});
   } else {
     if (!exists) return fail("error: no such file: " + file);
@@ -324,26 +343,30 @@ std::string Workspace::edit_file(const json& a) {
     auto pos = before.find(search);
     if (pos == std::string::npos) {
       return fail("error: the search text does not occur in " + file +
-                  " (it must match exactly, whitespace included). The nearest text is:\n" + nearest(before, search));
+                  " (it must match exactly, whitespace included). The nearest text is:\n" +
+                  nearest(before, search));
     }
     size_t count = 0;
     for (auto q = pos; q != std::string::npos; q = before.find(search, q + 1)) ++count;
     if (count > 1) {
-      return fail(fmt::format("error: the search text occurs {} times in {}; include more surrounding lines so it "
-                              "matches once",
-                              count, file));
+      return fail(
+          fmt::format("error: the search text occurs {} times in {}; include more surrounding lines so it "
+                      "matches once",
+                      count, file));
     }
-    p.edits.push_back({file, static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + search.size()), replace, "llm"});
+    p.edits.push_back(
+        {file, static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + search.size()), replace, "llm"});
   }
   if (o_.policy.interactive && o_.policy.approve_edit) {
     std::string after = search.empty() ? replace : patch::apply_edits(before, p.edits);
     if (!o_.policy.approve_edit(file, patch::unified_diff(file, before, after))) {
-      return "declined: the person did not accept this edit; ask what they want or finish the step as needs-person";
+      return "declined: the person did not accept this edit; ask what they want or finish the step as "
+             "needs-person";
     }
   }
   patch::GateOptions g;
-  g.message = fmt::format("kcat agent: {}{}\n\nStep {} ({}), proposed by the LLM and verified by kcat.", task_.title,
-                          why.empty() ? "" : ": " + why, task_.id, o_.target);
+  g.message = fmt::format("kcat agent: {}{}\n\nStep {} ({}), proposed by the LLM and verified by kcat.",
+                          task_.title, why.empty() ? "" : ": " + why, task_.id, o_.target);
   g.trailers = {{"Kcat-Step", task_.id}, {"Kcat-Agent", "llm"}};
   if (!o_.run_id.empty()) g.trailers["Kcat-Run"] = o_.run_id;
   g.author_name = o_.author_name;
@@ -355,9 +378,10 @@ std::string Workspace::edit_file(const json& a) {
                 (out.reason.empty() ? fmt::format("{}", fmt::join(out.failed_checks, ", ")) : out.reason));
   }
   commits_.push_back(out.commit);
-  if (o_.record) o_.record("agent-edit", {{"step", task_.id}, {"file", file}, {"commit", out.commit}, {"diff", out.diff}});
-  return fmt::format("ok: committed {} (checks: {})\n{}", out.commit.substr(0, 10), fmt::join(out.checks, ", "),
-                     cap(out.diff, 4000));
+  if (o_.record)
+    o_.record("agent-edit", {{"step", task_.id}, {"file", file}, {"commit", out.commit}, {"diff", out.diff}});
+  return fmt::format("ok: committed {} (checks: {})\n{}", out.commit.substr(0, 10),
+                     fmt::join(out.checks, ", "), cap(out.diff, 4000));
 }
 
 std::string Workspace::run_command(const json& a) {

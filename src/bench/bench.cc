@@ -48,7 +48,8 @@ std::optional<double> extract_metric(const Spec& spec, const std::string& text) 
   if (!spec.metric_json_key.empty()) return from_json_line(text, spec.metric_json_key);
   RE2 re(spec.metric_regex.empty() ? R"(([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?))" : spec.metric_regex);
   if (!re.ok() || re.NumberOfCapturingGroups() < 1) {
-    throw Error(ErrorKind::Usage, "--metric must be an RE2 pattern with one capture group: " + spec.metric_regex, "",
+    throw Error(ErrorKind::Usage,
+                "--metric must be an RE2 pattern with one capture group: " + spec.metric_regex, "",
                 "for example --metric 'throughput: ([0-9.]+)'");
   }
   // The last match: progress lines come first, the summary last.
@@ -124,20 +125,23 @@ Result run(const Spec& spec, exec::Runner& runner) {
     return r;
   }
   r.stats = statistics(values);
-  if (failed) r.failure = fmt::format("{} of {} runs failed (first: {})", failed, r.runs.size(), [&] {
-    for (auto& x : r.runs) {
-      if (!x.value) return x.failure;
-    }
-    return std::string();
-  }());
+  if (failed)
+    r.failure = fmt::format("{} of {} runs failed (first: {})", failed, r.runs.size(), [&] {
+      for (auto& x : r.runs) {
+        if (!x.value) return x.failure;
+      }
+      return std::string();
+    }());
   return r;
 }
 
 void to_json(nlohmann::json& j, const Result& r) {
   j = {{"command", r.command}, {"unit", r.unit}, {"runs", nlohmann::json::array()}};
   for (auto& x : r.runs) {
-    if (x.value) j["runs"].push_back({{"value", *x.value}});
-    else j["runs"].push_back({{"failure", x.failure}});
+    if (x.value)
+      j["runs"].push_back({{"value", *x.value}});
+    else
+      j["runs"].push_back({{"failure", x.failure}});
   }
   if (r.stats) {
     j["median"] = r.stats->median;

@@ -5,15 +5,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <cctype>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "kcat/core/error.h"
 
@@ -87,7 +87,8 @@ std::vector<Record> read_csv(std::string_view text, std::string_view source) {
       field_started = true;
     }
   }
-  if (quoted) throw Error(ErrorKind::Parse, "unterminated quoted field", fmt::format("{}:{}", source, rec.line));
+  if (quoted)
+    throw Error(ErrorKind::Parse, "unterminated quoted field", fmt::format("{}:{}", source, rec.line));
   if (field_started || !field.empty() || !rec.fields.empty()) end_record();
   return out;
 }
@@ -115,7 +116,8 @@ class Columns {
     if (auto i = find(names)) return *i;
     throw Error(ErrorKind::Parse, fmt::format("{} has no \"{}\" column", what, *names.begin()),
                 fmt::format("{}:{}", source_, line_),
-                "pass ASCEND_PROFILER_OUTPUT/op_statistic.csv or kernel_details.csv as written by the torch_npu profiler");
+                "pass ASCEND_PROFILER_OUTPUT/op_statistic.csv or kernel_details.csv as written by the "
+                "torch_npu profiler");
   }
 
  private:
@@ -129,7 +131,8 @@ double number(const Record& r, std::optional<size_t> col, std::string_view name,
   std::string_view v = (col && *col < r.fields.size()) ? trim(r.fields[*col]) : std::string_view{};
   if (v.empty() || v == "N/A") {
     if (!required) return 0;
-    throw Error(ErrorKind::Parse, fmt::format("no value in column \"{}\"", name), fmt::format("{}:{}", source, r.line));
+    throw Error(ErrorKind::Parse, fmt::format("no value in column \"{}\"", name),
+                fmt::format("{}:{}", source, r.line));
   }
   double d = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
@@ -158,22 +161,36 @@ struct HintRule {
 
 // Attention needs BatchMatMul, not MatMul: the linear layers are MatMul(V2) and would drown the signal.
 constexpr std::array<HintRule, 6> kHintRules{{
-    {"fused-attention", {"Softmax", "BatchMatMul", ""},
-     {"FlashAttentionScore", "PromptFlashAttention", "IncreFlashAttention", "FusedInferAttentionScore", "PagedAttention"},
-     "attention computed as matmul + softmax + matmul; torch_npu.npu_fusion_attention / npu_prompt_flash_attention fuse it"},
-    {"fused-rmsnorm", {"Pow", "ReduceMean", "Mul"}, {"RmsNorm", "AddRmsNorm", "", "", ""},
+    {"fused-attention",
+     {"Softmax", "BatchMatMul", ""},
+     {"FlashAttentionScore", "PromptFlashAttention", "IncreFlashAttention", "FusedInferAttentionScore",
+      "PagedAttention"},
+     "attention computed as matmul + softmax + matmul; torch_npu.npu_fusion_attention / "
+     "npu_prompt_flash_attention fuse it"},
+    {"fused-rmsnorm",
+     {"Pow", "ReduceMean", "Mul"},
+     {"RmsNorm", "AddRmsNorm", "", "", ""},
      "RMSNorm built from pow + mean + rsqrt + mul; torch_npu.npu_rms_norm is one kernel"},
-    {"fused-rotary", {"Neg", "Concat", "Mul"}, {"RotaryMul", "RotaryPositionEmbedding", "ApplyRotaryPosEmb", "", ""},
-     "rotary embedding built from rotate_half (neg + cat) and mul/add; torch_npu.npu_rotary_mul is one kernel"},
-    {"native-moe", {"TopK", "Index", ""},
+    {"fused-rotary",
+     {"Neg", "Concat", "Mul"},
+     {"RotaryMul", "RotaryPositionEmbedding", "ApplyRotaryPosEmb", "", ""},
+     "rotary embedding built from rotate_half (neg + cat) and mul/add; torch_npu.npu_rotary_mul is one "
+     "kernel"},
+    {"native-moe",
+     {"TopK", "Index", ""},
      {"GroupedMatmul", "MoeGatingTopKSoftmax", "MoeInitRouting", "MoeFinalizeRouting", "MoeGatingTopK"},
-     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) avoid the loop"},
-    {"native-moe", {"TopK", "Gather", ""},
+     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) "
+     "avoid the loop"},
+    {"native-moe",
+     {"TopK", "Gather", ""},
      {"GroupedMatmul", "MoeGatingTopKSoftmax", "MoeInitRouting", "MoeFinalizeRouting", "MoeGatingTopK"},
-     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) avoid the loop"},
-    {"native-moe", {"TopK", "IndexPut", ""},
+     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) "
+     "avoid the loop"},
+    {"native-moe",
+     {"TopK", "IndexPut", ""},
      {"GroupedMatmul", "MoeGatingTopKSoftmax", "MoeInitRouting", "MoeFinalizeRouting", "MoeGatingTopK"},
-     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) avoid the loop"},
+     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) "
+     "avoid the loop"},
 }};
 
 // Generic ops that count towards a recipe's share besides its signature (the rest of the pattern).
@@ -212,8 +229,9 @@ std::string normalize_op_type(std::string_view op) {
 Profile parse_op_statistic_text(std::string_view text, std::string_view source) {
   auto records = read_csv(text, source);
   if (records.empty()) {
-    throw Error(ErrorKind::Parse, "empty profile: no header row", fmt::format("{}:1", source),
-                "the profiler writes op_statistic.csv only after the profiling session is stopped and parsed");
+    throw Error(
+        ErrorKind::Parse, "empty profile: no header row", fmt::format("{}:1", source),
+        "the profiler writes op_statistic.csv only after the profiling session is stopped and parsed");
   }
   Columns cols(records.front(), source);
   // op_statistic.csv fields, per CANN's profiling reference "op_statistic (Operator Calling Times and Time
@@ -222,7 +240,8 @@ Profile parse_op_statistic_text(std::string_view text, std::string_view source) 
   // Avg/Min/Max Time(us), Ratio(%). CANN 6.0 wrote "Total Time" without the unit. Columns are looked up by
   // name, so their order does not matter. kernel_details.csv has one row per kernel launch (Name, Type,
   // Accelerator Core, Duration(us), ...) and is summed per Type here.
-  bool kernel_details = !cols.find({"OP Type", "Op Type"}) && cols.find({"Type"}) && cols.find({"Duration(us)"});
+  bool kernel_details =
+      !cols.find({"OP Type", "Op Type"}) && cols.find({"Type"}) && cols.find({"Duration(us)"});
   struct Key {
     std::string op, core;
     bool operator<(const Key& o) const { return std::tie(op, core) < std::tie(o.op, o.core); }
@@ -302,8 +321,8 @@ std::vector<CpuFallback> find_cpu_fallbacks(std::string_view log) {
   //                  "on the NPU backend and will fall back to run on the CPU.", " This may have performance
   //                  implications.");
   // which shows up in logs as e.g. "[W610 18:26:03.05 VariableFallbackKernel.cpp:250] Warning: CAUTION: The
-  // operator 'aten::bitwise_left_shift.Tensor_out' is not currently supported on the NPU backend and will fall
-  // back to run on the CPU. ...". "CAUTION: " is optional so older builds' wording (upstream PyTorch's
+  // operator 'aten::bitwise_left_shift.Tensor_out' is not currently supported on the NPU backend and will
+  // fall back to run on the CPU. ...". "CAUTION: " is optional so older builds' wording (upstream PyTorch's
   // fallback text, which torch_npu's is derived from) matches too.
   static const RE2 re(
       R"((?:CAUTION: )?The operator '([^']+)' is not currently (?:supported|implemented) on the NPU backend and will fall back to run on the CPU)");
@@ -313,7 +332,8 @@ std::vector<CpuFallback> find_cpu_fallbacks(std::string_view log) {
   while (RE2::FindAndConsume(&input, re, &op)) ++counts[op];
   std::vector<CpuFallback> out;
   for (auto& [name, n] : counts) out.push_back({name, n});
-  std::stable_sort(out.begin(), out.end(), [](const CpuFallback& a, const CpuFallback& b) { return a.count > b.count; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const CpuFallback& a, const CpuFallback& b) { return a.count > b.count; });
   return out;
 }
 
@@ -358,25 +378,27 @@ Summary summarize(const Profile& profile, const std::vector<CpuFallback>& fallba
     }
   }
   for (auto& [_, h] : hints) s.hints.push_back(std::move(h));
-  std::stable_sort(s.hints.begin(), s.hints.end(), [](const RecipeHint& a, const RecipeHint& b) { return a.share > b.share; });
+  std::stable_sort(s.hints.begin(), s.hints.end(),
+                   [](const RecipeHint& a, const RecipeHint& b) { return a.share > b.share; });
   return s;
 }
 
 std::string render_text(const Summary& s) {
-  std::string out = fmt::format("{}: {:.1f} ms of device time in {} operator types\n", s.source, s.total_us / 1000.0,
-                                s.op_types);
+  std::string out = fmt::format("{}: {:.1f} ms of device time in {} operator types\n", s.source,
+                                s.total_us / 1000.0, s.op_types);
   if (!s.top.empty()) {
     out += fmt::format("top {} ({:.1f}% of the time):\n", s.top.size(), s.top_share * 100);
     for (const auto& op : s.top) {
-      out += fmt::format("  {:>5.1f}%  {:>10.1f} us  {:>7} x  {}{}\n", op.share * 100, op.total_us, op.count, op.op_type,
-                         op.core_type.empty() ? "" : " (" + op.core_type + ")");
+      out += fmt::format("  {:>5.1f}%  {:>10.1f} us  {:>7} x  {}{}\n", op.share * 100, op.total_us, op.count,
+                         op.op_type, op.core_type.empty() ? "" : " (" + op.core_type + ")");
     }
   }
   if (s.fallbacks.empty()) {
     out += "CPU fallbacks: none seen\n";
   } else {
-    out += fmt::format("CPU fallbacks ({}): these operators ran on the CPU, copying tensors to and from the NPU:\n",
-                       s.fallbacks.size());
+    out += fmt::format(
+        "CPU fallbacks ({}): these operators ran on the CPU, copying tensors to and from the NPU:\n",
+        s.fallbacks.size());
     for (const auto& f : s.fallbacks) out += fmt::format("  {} ({}x)\n", f.op, f.count);
   }
   for (const auto& h : s.hints) {
@@ -395,13 +417,20 @@ void to_json(nlohmann::json& j, const Summary& s) {
   j["top_share"] = s.top_share;
   auto& top = j["top"] = nlohmann::json::array();
   for (const auto& op : s.top) {
-    top.push_back({{"op_type", op.op_type}, {"core_type", op.core_type}, {"count", op.count}, {"total_us", op.total_us},
-                   {"avg_us", op.avg_us}, {"min_us", op.min_us}, {"max_us", op.max_us}, {"share", op.share}});
+    top.push_back({{"op_type", op.op_type},
+                   {"core_type", op.core_type},
+                   {"count", op.count},
+                   {"total_us", op.total_us},
+                   {"avg_us", op.avg_us},
+                   {"min_us", op.min_us},
+                   {"max_us", op.max_us},
+                   {"share", op.share}});
   }
   auto& fb = j["cpu_fallbacks"] = nlohmann::json::array();
   for (const auto& f : s.fallbacks) fb.push_back({{"op", f.op}, {"count", f.count}});
   auto& hs = j["hints"] = nlohmann::json::array();
-  for (const auto& h : s.hints) hs.push_back({{"recipe", h.recipe}, {"ops", h.ops}, {"share", h.share}, {"why", h.why}});
+  for (const auto& h : s.hints)
+    hs.push_back({{"recipe", h.recipe}, {"ops", h.ops}, {"share", h.share}, {"why", h.why}});
 }
 
 }  // namespace kcat::bench

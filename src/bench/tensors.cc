@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <re2/re2.h>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <re2/re2.h>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
@@ -25,9 +25,12 @@ size_t dtype_size(const std::string& d) {
 double half_to_double(uint16_t h) {
   int sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   double v;
-  if (exp == 0) v = std::ldexp(mant, -24);
-  else if (exp == 31) v = mant ? NAN : INFINITY;
-  else v = std::ldexp(mant + 1024, exp - 25);
+  if (exp == 0)
+    v = std::ldexp(mant, -24);
+  else if (exp == 31)
+    v = mant ? NAN : INFINITY;
+  else
+    v = std::ldexp(mant + 1024, exp - 25);
   return sign ? -v : v;
 }
 
@@ -40,24 +43,58 @@ double bf16_to_double(uint16_t b) {
 
 // Little-endian element `i` of `dtype` at `p` (x86 and aarch64 are little-endian, as the formats are).
 double element(const std::string& d, const char* p) {
-  if (d == "f64") { double v; std::memcpy(&v, p, 8); return v; }
-  if (d == "f32") { float v; std::memcpy(&v, p, 4); return v; }
-  if (d == "f16") { uint16_t v; std::memcpy(&v, p, 2); return half_to_double(v); }
-  if (d == "bf16") { uint16_t v; std::memcpy(&v, p, 2); return bf16_to_double(v); }
-  if (d == "i64") { int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
-  if (d == "i32") { int32_t v; std::memcpy(&v, p, 4); return v; }
-  if (d == "i16") { int16_t v; std::memcpy(&v, p, 2); return v; }
-  if (d == "i8") { return static_cast<int8_t>(*p); }
+  if (d == "f64") {
+    double v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  if (d == "f32") {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  if (d == "f16") {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return half_to_double(v);
+  }
+  if (d == "bf16") {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return bf16_to_double(v);
+  }
+  if (d == "i64") {
+    int64_t v;
+    std::memcpy(&v, p, 8);
+    return static_cast<double>(v);
+  }
+  if (d == "i32") {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  if (d == "i16") {
+    int16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+  }
+  if (d == "i8") {
+    return static_cast<int8_t>(*p);
+  }
   return static_cast<uint8_t>(*p);  // u8, bool
 }
 
-Tensor decode(const std::string& file, const std::string& dtype, std::vector<int64_t> shape, std::string_view data) {
+Tensor decode(const std::string& file, const std::string& dtype, std::vector<int64_t> shape,
+              std::string_view data) {
   size_t n = 1;
   for (auto s : shape) n *= static_cast<size_t>(s);
   size_t es = dtype_size(dtype);
-  if (es == 0) throw Error(ErrorKind::Parse, "unsupported dtype " + dtype, file, "supported: f64 f32 f16 bf16 i64 i32 i16 i8 u8 bool");
+  if (es == 0)
+    throw Error(ErrorKind::Parse, "unsupported dtype " + dtype, file,
+                "supported: f64 f32 f16 bf16 i64 i32 i16 i8 u8 bool");
   if (data.size() < n * es) {
-    throw Error(ErrorKind::Parse, fmt::format("truncated: {} bytes for {} elements of {}", data.size(), n, dtype), file);
+    throw Error(ErrorKind::Parse,
+                fmt::format("truncated: {} bytes for {} elements of {}", data.size(), n, dtype), file);
   }
   Tensor t{dtype, std::move(shape), {}};
   t.values.reserve(n);
@@ -66,9 +103,9 @@ Tensor decode(const std::string& file, const std::string& dtype, std::vector<int
 }
 
 std::string npy_dtype(const std::string& descr, const std::string& file) {
-  static const std::map<std::string, std::string> m = {{"<f8", "f64"}, {"<f4", "f32"}, {"<f2", "f16"}, {"<i8", "i64"},
-                                                       {"<i4", "i32"}, {"<i2", "i16"}, {"|i1", "i8"}, {"|u1", "u8"},
-                                                       {"|b1", "bool"}};
+  static const std::map<std::string, std::string> m = {{"<f8", "f64"}, {"<f4", "f32"}, {"<f2", "f16"},
+                                                       {"<i8", "i64"}, {"<i4", "i32"}, {"<i2", "i16"},
+                                                       {"|i1", "i8"},  {"|u1", "u8"},  {"|b1", "bool"}};
   auto it = m.find(descr);
   if (it == m.end()) throw Error(ErrorKind::Parse, "unsupported .npy dtype '" + descr + "'", file);
   return it->second;
@@ -76,16 +113,19 @@ std::string npy_dtype(const std::string& descr, const std::string& file) {
 
 std::map<std::string, Tensor> load_npy(const std::filesystem::path& path, const std::string& bytes) {
   auto file = path.string();
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw Error(ErrorKind::Parse, "not a .npy file", file);
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    throw Error(ErrorKind::Parse, "not a .npy file", file);
   int major = static_cast<unsigned char>(bytes[6]);
   size_t hlen, off;
   if (major == 1) {
-    hlen = static_cast<unsigned char>(bytes[8]) | (static_cast<size_t>(static_cast<unsigned char>(bytes[9])) << 8);
+    hlen = static_cast<unsigned char>(bytes[8]) |
+           (static_cast<size_t>(static_cast<unsigned char>(bytes[9])) << 8);
     off = 10;
   } else {
     if (bytes.size() < 12) throw Error(ErrorKind::Parse, "truncated .npy header", file);
     hlen = 0;
-    for (int i = 0; i < 4; ++i) hlen |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      hlen |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
     off = 12;
   }
   if (bytes.size() < off + hlen) throw Error(ErrorKind::Parse, "truncated .npy header", file);
@@ -96,13 +136,16 @@ std::map<std::string, Tensor> load_npy(const std::filesystem::path& path, const 
       !RE2::PartialMatch(header, R"('shape':\s*\(([^)]*)\))", &shape_text)) {
     throw Error(ErrorKind::Parse, "bad .npy header: " + header, file);
   }
-  if (order == "True") throw Error(ErrorKind::Parse, "Fortran-order arrays are not supported", file, "save with np.ascontiguousarray");
+  if (order == "True")
+    throw Error(ErrorKind::Parse, "Fortran-order arrays are not supported", file,
+                "save with np.ascontiguousarray");
   std::vector<int64_t> shape;
   re2::StringPiece sp(shape_text);
   int64_t dim;
   while (RE2::FindAndConsume(&sp, R"((\d+))", &dim)) shape.push_back(dim);
   std::map<std::string, Tensor> out;
-  out.emplace(path.stem().string(), decode(file, npy_dtype(descr, file), shape, std::string_view(bytes).substr(off + hlen)));
+  out.emplace(path.stem().string(),
+              decode(file, npy_dtype(descr, file), shape, std::string_view(bytes).substr(off + hlen)));
   return out;
 }
 
@@ -110,7 +153,8 @@ std::map<std::string, Tensor> load_safetensors(const std::filesystem::path& path
   auto file = path.string();
   if (bytes.size() < 8) throw Error(ErrorKind::Parse, "not a .safetensors file (too short)", file);
   uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
   if (n > bytes.size() - 8) throw Error(ErrorKind::Parse, "truncated .safetensors header", file);
   nlohmann::json header;
   try {
@@ -118,18 +162,20 @@ std::map<std::string, Tensor> load_safetensors(const std::filesystem::path& path
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Parse, std::string("bad .safetensors header: ") + e.what(), file);
   }
-  static const std::map<std::string, std::string> dtypes = {{"F64", "f64"}, {"F32", "f32"}, {"F16", "f16"},
-                                                            {"BF16", "bf16"}, {"I64", "i64"}, {"I32", "i32"},
-                                                            {"I16", "i16"}, {"I8", "i8"}, {"U8", "u8"}, {"BOOL", "bool"}};
+  static const std::map<std::string, std::string> dtypes = {
+      {"F64", "f64"}, {"F32", "f32"}, {"F16", "f16"}, {"BF16", "bf16"}, {"I64", "i64"},
+      {"I32", "i32"}, {"I16", "i16"}, {"I8", "i8"},   {"U8", "u8"},     {"BOOL", "bool"}};
   std::string_view data = std::string_view(bytes).substr(8 + n);
   std::map<std::string, Tensor> out;
   for (auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     // get_ref, not value(): GCC 12 reports a false null dereference inside json::value here.
     auto dt_it = info.find("dtype");
-    std::string dtype_name = dt_it != info.end() && dt_it->is_string() ? dt_it->get_ref<const std::string&>() : "?";
+    std::string dtype_name =
+        dt_it != info.end() && dt_it->is_string() ? dt_it->get_ref<const std::string&>() : "?";
     auto dt = dtypes.find(dtype_name);
-    if (dt == dtypes.end()) throw Error(ErrorKind::Parse, "unsupported dtype " + dtype_name + " of " + name, file);
+    if (dt == dtypes.end())
+      throw Error(ErrorKind::Parse, "unsupported dtype " + dtype_name + " of " + name, file);
     auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
     if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data.size()) {
       throw Error(ErrorKind::Parse, "bad data_offsets of " + name, file);
@@ -149,8 +195,8 @@ std::map<std::string, Tensor> load_tensors(const std::filesystem::path& file) {
   throw Error(ErrorKind::Usage, "unknown dump format", file.string(), "give a .npy or .safetensors file");
 }
 
-std::vector<Difference> compare(const std::map<std::string, Tensor>& ref, const std::map<std::string, Tensor>& out,
-                                double rtol, double atol) {
+std::vector<Difference> compare(const std::map<std::string, Tensor>& ref,
+                                const std::map<std::string, Tensor>& out, double rtol, double atol) {
   std::vector<Difference> diffs;
   // Single tensors compare with each other whatever their file names.
   bool single = ref.size() == 1 && out.size() == 1;

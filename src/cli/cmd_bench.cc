@@ -74,8 +74,8 @@ Remote sync_remote(const BenchCmd& o) {
   std::filesystem::path top_path = first_line(top.out);
   remote.dir = o.remote_dir.empty() ? "~/kcat-work/" + top_path.filename().string() : o.remote_dir;
   auto synced = exec::sync_to_host(top_path, first_line(branch.out), remote, *local);
-  std::cerr << fmt::format("kcat: {} at {} is on {}:{}\n", first_line(branch.out), synced.commit.substr(0, 12),
-                           o.host, synced.dir);
+  std::cerr << fmt::format("kcat: {} at {} is on {}:{}\n", first_line(branch.out),
+                           synced.commit.substr(0, 12), o.host, synced.dir);
   Remote r;
   r.runner = exec::ssh_runner(o.host, o.ssh_args);
   r.cwd = prefix.empty() ? std::filesystem::path(synced.dir) : std::filesystem::path(synced.dir) / prefix;
@@ -86,8 +86,8 @@ Remote sync_remote(const BenchCmd& o) {
 std::string line_for(const std::string& label, const bench::Result& r) {
   if (!r.stats) return fmt::format("{:<10} no result: {}\n", label, r.failure);
   auto& s = *r.stats;
-  std::string out = fmt::format("{:<10} median {:.2f} {} (min {:.2f}, max {:.2f}, CV {:.1f}%, {} runs)\n", label,
-                                s.median, r.unit, s.min, s.max, s.cv * 100, s.n);
+  std::string out = fmt::format("{:<10} median {:.2f} {} (min {:.2f}, max {:.2f}, CV {:.1f}%, {} runs)\n",
+                                label, s.median, r.unit, s.min, s.max, s.cv * 100, s.n);
   if (!r.failure.empty()) out += fmt::format("{:<10} warning: {}\n", "", r.failure);
   return out;
 }
@@ -113,21 +113,24 @@ int run(const BenchCmd& o) {
     base = bench::run(bspec, *runner);
   }
   std::optional<double> ratio;
-  if (result.stats && base && base->stats && base->stats->median != 0) ratio = result.stats->median / base->stats->median;
+  if (result.stats && base && base->stats && base->stats->median != 0)
+    ratio = result.stats->median / base->stats->median;
   std::optional<bool> met;
   if (o.target && result.stats) {
     met = o.lower_is_better ? result.stats->median <= *o.target : result.stats->median >= *o.target;
   }
   if (o.format == "json") {
     nlohmann::json j = {{"candidate", result}};
-    if (!o.host.empty()) j["host"] = {{"destination", o.host}, {"dir", spec.cwd.string()}, {"commit", commit}};
+    if (!o.host.empty())
+      j["host"] = {{"destination", o.host}, {"dir", spec.cwd.string()}, {"commit", commit}};
     if (base) j["baseline"] = *base;
     if (ratio) j["ratio"] = *ratio;
     if (o.target) j["target"] = *o.target;
     if (met) j["target_met"] = *met;
     std::cout << j.dump(2) << "\n";
   } else {
-    if (!o.host.empty()) std::cout << fmt::format("{:<10} {}:{} at {}\n", "host", o.host, spec.cwd.string(), commit);
+    if (!o.host.empty())
+      std::cout << fmt::format("{:<10} {}:{} at {}\n", "host", o.host, spec.cwd.string(), commit);
     std::cout << line_for("candidate", result);
     if (base) std::cout << line_for("baseline", *base);
     if (ratio) std::cout << fmt::format("ratio      {:.2f}x the baseline\n", *ratio);
@@ -144,8 +147,9 @@ int run(const BenchCmd& o) {
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<BenchCmd>();
-  auto* cmd = root.add_subcommand("bench", "Run a benchmark command several times and report its metric: median, "
-                                           "spread, against a target and a baseline");
+  auto* cmd = root.add_subcommand("bench",
+                                  "Run a benchmark command several times and report its metric: median, "
+                                  "spread, against a target and a baseline");
   cmd->footer(
       "The metric is the last match of --metric (an RE2 pattern with one capture group; default: the\n"
       "last number printed) or a key of the last JSON line (--metric-json tokens_per_s). Runs are added\n"
@@ -154,7 +158,8 @@ void setup(CLI::App& root, Globals& g) {
       "Examples:\n"
       "  kcat bench --cmd 'python bench.py' --metric 'throughput: ([0-9.]+)' --unit tok/s --target 550\n"
       "  kcat bench --cmd './vllm_bench.sh' --metric-json output_tokens_per_s --baseline './hf_generate.sh'\n"
-      "  kcat bench --host me@atlas --ssh-arg=-p --ssh-arg=2222 --cmd './vllm_bench.sh' --metric-json tok_s\n\n"
+      "  kcat bench --host me@atlas --ssh-arg=-p --ssh-arg=2222 --cmd './vllm_bench.sh' --metric-json "
+      "tok_s\n\n"
       "With --host the current branch of the repository (--cwd or .) is pushed with git to --remote-dir on\n"
       "the host (default ~/kcat-work/<repo name>), checked out there (tracked and untracked changes on the\n"
       "host are reset, ignored build outputs kept), and the commands run there over ssh (BatchMode).\n"
@@ -165,18 +170,23 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--runs", o->spec.runs, "Measured runs")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--timeout", o->timeout_s, "Seconds before a run is killed (its process group)");
   auto* m = cmd->add_option("--metric", o->spec.metric_regex, "RE2 pattern with one capture group");
-  auto* mj = cmd->add_option("--metric-json", o->spec.metric_json_key, "Key of the last JSON line (a.b nests)");
+  auto* mj =
+      cmd->add_option("--metric-json", o->spec.metric_json_key, "Key of the last JSON line (a.b nests)");
   m->excludes(mj);
   cmd->add_option("--unit", o->spec.unit, "Unit to print, e.g. tok/s");
   cmd->add_option("--target", o->target, "The number to reach");
   cmd->add_flag("--lower-is-better", o->lower_is_better, "The target is a maximum (latency)");
-  cmd->add_option("--baseline", o->baseline, "A baseline command: the ratio candidate / baseline is reported");
-  cmd->add_option("--cwd", o->spec.cwd, "Working directory for the commands (with --host: the repository to send)");
-  auto* host = cmd->add_option("--host", o->host, "Run on this host over ssh (user@host) after syncing the current branch there");
+  cmd->add_option("--baseline", o->baseline,
+                  "A baseline command: the ratio candidate / baseline is reported");
+  cmd->add_option("--cwd", o->spec.cwd,
+                  "Working directory for the commands (with --host: the repository to send)");
+  auto* host = cmd->add_option(
+      "--host", o->host, "Run on this host over ssh (user@host) after syncing the current branch there");
   cmd->add_option("--ssh-arg", o->ssh_args, "An extra ssh argument (repeat; --ssh-arg=-p --ssh-arg=2222)")
       ->allow_extra_args(false)
       ->needs(host);
-  cmd->add_option("--remote-dir", o->remote_dir, "The work tree on the host (default ~/kcat-work/<repo name>)")
+  cmd->add_option("--remote-dir", o->remote_dir,
+                  "The work tree on the host (default ~/kcat-work/<repo name>)")
       ->needs(host);
   cmd->add_option("-f,--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([o, &g] { g.exit_code = run(*o); });

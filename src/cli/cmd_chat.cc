@@ -31,13 +31,13 @@ namespace {
 
 std::filesystem::path history_file() {
   if (const char* h = std::getenv("KCAT_HISTORY"); h && *h) return h;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::filesystem::path(x) / "kcat" / "history";
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
+    return std::filesystem::path(x) / "kcat" / "history";
   if (const char* home = std::getenv("HOME"); home && *home) {
     return std::filesystem::path(home) / ".local" / "state" / "kcat" / "history";
   }
   return ".kcat-history";
 }
-
 
 llm::Totals& session_usage() {
   static llm::Totals totals;
@@ -46,8 +46,9 @@ llm::Totals& session_usage() {
 
 // Plain-language requests go to the agent, on the migration branch, asking before every edit and
 // command. Empty when no LLM is configured (the session then says how to configure one).
-std::function<int(const std::string&)> agent_request_handler(const std::string& repo_path, const std::string& target,
-                                                              std::unique_ptr<session::LineReader>& reader) {
+std::function<int(const std::string&)> agent_request_handler(const std::string& repo_path,
+                                                             const std::string& target,
+                                                             std::unique_ptr<session::LineReader>& reader) {
   std::filesystem::path root;
   try {
     root = std::filesystem::canonical(patch::GitRepo::open(repo_path).workdir());
@@ -65,8 +66,8 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
   return [root, target, config, &reader](const std::string& request) -> int {
     auto repo = patch::GitRepo::open(root);
     if (auto dirty = repo.dirty_files(); !dirty.empty()) {
-      std::cout << "kcat: uncommitted changes in " << dirty.front()
-                << (dirty.size() > 1 ? " and more" : "") << "; commit or stash them first (kcat never edits over them)\n";
+      std::cout << "kcat: uncommitted changes in " << dirty.front() << (dirty.size() > 1 ? " and more" : "")
+                << "; commit or stash them first (kcat never edits over them)\n";
       return 3;
     }
     auto branch = "kcat/" + target;
@@ -85,7 +86,8 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     auto run_id = report::make_run_id();
     report::Ledger ledger(root / ".kcat" / "runs" / run_id / "ledger.jsonl");
     if (!config.api_key.empty()) ledger.add_secret(config.api_key);
-    ledger.append("run-started", {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
+    ledger.append("run-started",
+                  {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
     auto approver = session::prompt_approver(*reader, std::cout);
     bool all_edits = false;
     agent::Options ao;
@@ -128,9 +130,11 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     u.completion_tokens += out.usage.completion_tokens;
     u.cost += out.usage.cost;
     auto& st = out.steps.at(0);
-    std::cout << fmt::format("\n{}: {}{}\n", st.status, st.reason,
-                             st.commits.empty() ? "" : fmt::format(" ({} commit(s); /diff shows them, /undo reverts)",
-                                                                   st.commits.size()));
+    std::cout << fmt::format(
+        "\n{}: {}{}\n", st.status, st.reason,
+        st.commits.empty()
+            ? ""
+            : fmt::format(" ({} commit(s); /diff shows them, /undo reverts)", st.commits.size()));
     ledger.append("run-finished", {{"outcome", st.status}, {"commits", st.commits}});
     return out.llm_failed ? 4 : st.status == "done" ? 0 : 1;
   };
@@ -169,19 +173,22 @@ int run_chat(const ChatOptions& o) {
   ro.commands = {
       {"scan", "[OPTIONS]", "find every CUDA tie in the repository", sub({"scan"}, false)},
       {"plan", "[OPTIONS]", "the migration plan for the target", sub({"plan"}, true)},
-      {"migrate", "[OPTIONS]", "port on the kcat/<target> branch (asks before each step)", sub({"migrate", "-i"}, true)},
+      {"migrate", "[OPTIONS]", "port on the kcat/<target> branch (asks before each step)",
+       sub({"migrate", "-i"}, true)},
       {"status", "", "branch, steps done, findings left", sub({"status"}, false)},
       {"diff", "[STEP]", "the migration's diff, or one step's", sub({"diff"}, false)},
       {"undo", "[--all]", "undo the last step (or all)", sub({"undo"}, false)},
       {"bench", "--cmd CMD ...", "benchmark a command", plain({"bench"})},
       {"optimize", "[OPTIONS]", "apply performance recipes until the target is met", sub({"optimize"}, true)},
       {"doctor", "[--host USER@HOST]", "check CANN, driver and Python packages", plain({"doctor"})},
-      {"report", "[--format html -o FILE]", "render the latest run's report", [&repo](const std::vector<std::string>& a) {
+      {"report", "[--format html -o FILE]", "render the latest run's report",
+       [&repo](const std::vector<std::string>& a) {
          std::vector<std::string> argv{"report", "-C", repo};
          argv.insert(argv.end(), a.begin(), a.end());
          return session::run_self(argv);
        }},
-      {"target", "NAME", "switch the target (ascend-a2, ascend-a3, ascend-310p)", [&target](const std::vector<std::string>& a) {
+      {"target", "NAME", "switch the target (ascend-a2, ascend-a3, ascend-310p)",
+       [&target](const std::vector<std::string>& a) {
          if (a.size() != 1) {
            std::cout << "current target: " << target << "\n";
            return a.empty() ? 0 : 2;
@@ -196,13 +203,15 @@ int run_chat(const ChatOptions& o) {
   } else if (auto handler = agent_request_handler(repo, target, reader_for_approval); handler) {
     ro.on_request = handler;
   }
-  ro.commands.push_back({"cost", "", "LLM requests, tokens and cost of this session", [](const std::vector<std::string>&) {
-                           auto& u = session_usage();
-                           std::cout << fmt::format("LLM this session: {} requests ({} tries), {} prompt + {} completion "
-                                                    "tokens, cost {:.4f}\n",
-                                                    u.requests, u.attempts, u.prompt_tokens, u.completion_tokens, u.cost);
-                           return 0;
-                         }});
+  ro.commands.push_back(
+      {"cost", "", "LLM requests, tokens and cost of this session", [](const std::vector<std::string>&) {
+         auto& u = session_usage();
+         std::cout << fmt::format(
+             "LLM this session: {} requests ({} tries), {} prompt + {} completion "
+             "tokens, cost {:.4f}\n",
+             u.requests, u.attempts, u.prompt_tokens, u.completion_tokens, u.cost);
+         return 0;
+       }});
   std::cout << "kcat " << KCAT_VERSION << " — repository " << repo << ", target " << target
             << ". /help lists commands, /quit leaves.\n";
   return session::run_repl(*reader_for_approval, std::cout, ro);
@@ -212,8 +221,9 @@ namespace {
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<ChatOptions>();
-  auto* cmd = root.add_subcommand("chat", "Interactive session: see the plan and findings, run slash commands, "
-                                          "ask the agent in plain language (also `kcat` alone on a terminal)");
+  auto* cmd = root.add_subcommand("chat",
+                                  "Interactive session: see the plan and findings, run slash commands, "
+                                  "ask the agent in plain language (also `kcat` alone on a terminal)");
   cmd->add_option("path", o->repo, "The repository (default: the current directory)");
   cmd->add_option("-t,--target", o->target, "Target profile")->capture_default_str();
   cmd->callback([o, &g] { g.exit_code = run_chat(*o); });

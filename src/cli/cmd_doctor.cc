@@ -42,17 +42,23 @@ int run(const DoctorCmd& o) {
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<DoctorCmd>();
-  auto* cmd = root.add_subcommand("doctor", "Check the machine that will run the model: CANN, driver and chips, "
-                                            "Python, torch / torch_npu / vllm / vllm-ascend, against the version matrix");
+  auto* cmd =
+      root.add_subcommand("doctor",
+                          "Check the machine that will run the model: CANN, driver and chips, "
+                          "Python, torch / torch_npu / vllm / vllm-ascend, against the version matrix");
   cmd->footer(
       "Reads the toolkit's own version file (<ascend-home>/ascend-toolkit/latest/<arch>-linux/\n"
-      "ascend_toolkit_install.info), `npu-smi info`, `python -m pip list --format=json` and the environment.\n"
+      "ascend_toolkit_install.info), `npu-smi info`, `python -m pip list --format=json` and the "
+      "environment.\n"
       "Every mismatch comes with the command that fixes it. With --host it runs the same probe over ssh.\n\n"
-      "Examples:\n  kcat doctor\n  kcat doctor --host me@atlas-a2 --python /opt/venv/bin/python --format json\n\n"
+      "Examples:\n  kcat doctor\n  kcat doctor --host me@atlas-a2 --python /opt/venv/bin/python --format "
+      "json\n\n"
       "Exit: 0 ready, 1 a mismatch or something missing, 2 usage.");
   cmd->add_option("--host", o->host, "USER@HOST: probe an Atlas host over ssh (BatchMode, key auth)");
-  cmd->add_option("--ssh-arg", o->ssh_args, "Extra ssh argument (repeatable), e.g. --ssh-arg=-p --ssh-arg=2222");
-  cmd->add_option("--ascend-home", o->ascend_home, "Where Ascend software is installed")->capture_default_str();
+  cmd->add_option("--ssh-arg", o->ssh_args,
+                  "Extra ssh argument (repeatable), e.g. --ssh-arg=-p --ssh-arg=2222");
+  cmd->add_option("--ascend-home", o->ascend_home, "Where Ascend software is installed")
+      ->capture_default_str();
   cmd->add_option("--python", o->python, "The Python that will run the model")->capture_default_str();
   cmd->add_option("-f,--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([o, &g] { g.exit_code = run(*o); });

@@ -61,14 +61,16 @@ struct Opts {
 void status(const Opts& o) {
   auto m = load(o.path, o.branch);
   auto current = m.repo.current_branch();
-  std::cout << fmt::format("branch {} ({}), base {}\n", m.branch, current == m.branch ? "checked out" : "not checked out",
-                           m.base.substr(0, 10));
+  std::cout << fmt::format("branch {} ({}), base {}\n", m.branch,
+                           current == m.branch ? "checked out" : "not checked out", m.base.substr(0, 10));
   std::cout << fmt::format("{} step(s) committed:\n", m.steps.size());
   for (auto it = m.steps.rbegin(); it != m.steps.rend(); ++it) {
-    std::cout << fmt::format("  {} {:<16} {}\n", it->id.substr(0, 10), it->trailers["Kcat-Step"], it->summary);
+    std::cout << fmt::format("  {} {:<16} {}\n", it->id.substr(0, 10), it->trailers["Kcat-Step"],
+                             it->summary);
   }
   if (current != m.branch) {
-    std::cout << fmt::format("findings left: check out {} to count them (git checkout {})\n", m.branch, m.branch);
+    std::cout << fmt::format("findings left: check out {} to count them (git checkout {})\n", m.branch,
+                             m.branch);
     return;
   }
   scan::ScanOptions so;
@@ -112,7 +114,8 @@ void undo(const Opts& o) {
   }
   auto dirty = m.repo.dirty_files();
   if (!dirty.empty()) {
-    throw Error(ErrorKind::Environment, "uncommitted changes in " + dirty.front() + (dirty.size() > 1 ? " and others" : ""),
+    throw Error(ErrorKind::Environment,
+                "uncommitted changes in " + dirty.front() + (dirty.size() > 1 ? " and others" : ""),
                 m.repo.workdir().string(), "commit or stash them first; undo never discards your work");
   }
   if (m.steps.empty()) {
@@ -121,12 +124,13 @@ void undo(const Opts& o) {
   }
   auto head = m.repo.head_id();
   if (head != m.steps.front().id) {
-    throw Error(ErrorKind::Environment, "the branch has commits after kcat's last step", m.repo.workdir().string(),
-                "undo them with git first (git log " + m.branch + ")");
+    throw Error(ErrorKind::Environment, "the branch has commits after kcat's last step",
+                m.repo.workdir().string(), "undo them with git first (git log " + m.branch + ")");
   }
   if (o.all) {
     m.repo.reset_hard(m.base);
-    std::cout << fmt::format("undid {} step(s): {} is back at {}\n", m.steps.size(), m.branch, m.base.substr(0, 10));
+    std::cout << fmt::format("undid {} step(s): {} is back at {}\n", m.steps.size(), m.branch,
+                             m.base.substr(0, 10));
     return;
   }
   auto parents = m.repo.log(head, "", 2);
@@ -138,14 +142,16 @@ void undo(const Opts& o) {
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<Opts>();
-  auto* st = root.add_subcommand("status", "The migration branch: steps committed and findings left by category");
+  auto* st =
+      root.add_subcommand("status", "The migration branch: steps committed and findings left by category");
   st->add_option("path", o->path, "The repository (default: .)");
   st->add_option("--branch", o->branch, "Migration branch (default: the latest run's)");
   st->callback([o, &g] {
     status(*o);
     g.exit_code = 0;
   });
-  auto* df = root.add_subcommand("diff", "The whole migration against its base, or one step (kcat diff STEP)");
+  auto* df =
+      root.add_subcommand("diff", "The whole migration against its base, or one step (kcat diff STEP)");
   df->add_option("step", o->step, "A step id (device-api-1) or commit prefix");
   df->add_option("-C,--repo", o->path, "The repository (default: .)");
   df->add_option("--branch", o->branch, "Migration branch (default: the latest run's)");

@@ -17,7 +17,8 @@ namespace {
 void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_path) {
   auto& r = out.report;
   auto t = r.totals();
-  std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch, r.base_commit.substr(0, 10));
+  std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch,
+                           r.base_commit.substr(0, 10));
   size_t commits = 0;
   for (auto& s : r.steps) {
     if (s.action != "codemod" && s.action != "shim" && s.action != "llm" &&
@@ -25,26 +26,29 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
       continue;
     }
     std::cout << fmt::format("  {:<16} {:<8} {:<8} {}{}\n", s.id, s.action, s.status,
-                             s.commit.empty() ? "" : s.commit.substr(0, 10) + " ", s.reason.empty() ? s.title : s.reason);
+                             s.commit.empty() ? "" : s.commit.substr(0, 10) + " ",
+                             s.reason.empty() ? s.title : s.reason);
     commits += !s.commit.empty();
   }
   if (!out.changed_anything) {
     std::cout << "  nothing to change: every finding a rule can port is already ported on this branch\n";
   }
   auto done = t.fixed_by_codemod + t.fixed_by_recipe + t.covered_by_shim;
-  std::cout << fmt::format("\n  found {}; fixed by codemod {}{}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} blocking)\n",
-                           t.found, t.fixed_by_codemod,
-                           t.fixed_by_recipe ? fmt::format("; by recipe {}", t.fixed_by_recipe) : "",
-                           t.covered_by_shim ? fmt::format("; covered by the shim at run time {}", t.covered_by_shim) : "",
-                           t.found - done, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
+  std::cout << fmt::format(
+      "\n  found {}; fixed by codemod {}{}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} "
+      "blocking)\n",
+      t.found, t.fixed_by_codemod, t.fixed_by_recipe ? fmt::format("; by recipe {}", t.fixed_by_recipe) : "",
+      t.covered_by_shim ? fmt::format("; covered by the shim at run time {}", t.covered_by_shim) : "",
+      t.found - done, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
   // The top of what is left, grouped by what will handle it.
   std::map<std::string, std::vector<const report::Site*>> left;
   for (auto& s : r.sites) {
     if (s.status == "left") left[s.how.rfind("recipe:", 0) == 0 ? "recipe" : s.how].push_back(&s);
   }
   for (auto& [how, sites] : left) {
-    std::cout << fmt::format("\n  left for {}:\n", how == "llm" ? "an LLM (none configured; docs/llm.md)"
-                                                   : how == "manual" ? "a person" : "a recipe");
+    std::cout << fmt::format("\n  left for {}:\n", how == "llm"      ? "an LLM (none configured; docs/llm.md)"
+                                                   : how == "manual" ? "a person"
+                                                                     : "a recipe");
     size_t shown = 0;
     for (auto* s : sites) {
       if (++shown > 6) {
@@ -52,26 +56,31 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
         break;
       }
       auto& f = s->finding;
-      std::cout << fmt::format("    {}:{}  {}  {}\n", f.file, f.span.start.line, f.rule_id,
-                               how == "recipe" ? s->how.substr(7) : (f.action.empty() ? f.message : f.action).substr(0, 90));
+      std::cout << fmt::format(
+          "    {}:{}  {}  {}\n", f.file, f.span.start.line, f.rule_id,
+          how == "recipe" ? s->how.substr(7) : (f.action.empty() ? f.message : f.action).substr(0, 90));
     }
   }
   if (out.llm_usage.requests > 0 || out.llm_failed) {
     std::cout << fmt::format("\n  LLM: {} requests, {} prompt + {} completion tokens, cost {:.4f}{}\n",
-                             out.llm_usage.requests, out.llm_usage.prompt_tokens, out.llm_usage.completion_tokens,
-                             out.llm_usage.cost, out.llm_failed ? " (the endpoint failed; see the ledger)" : "");
+                             out.llm_usage.requests, out.llm_usage.prompt_tokens,
+                             out.llm_usage.completion_tokens, out.llm_usage.cost,
+                             out.llm_failed ? " (the endpoint failed; see the ledger)" : "");
   }
   auto rel = std::filesystem::relative(out.run_dir / "report.md", std::filesystem::absolute(repo_path));
-  std::cout << fmt::format("\n  report: {}  (kcat report --format html -o report.html)\n", (out.run_dir / "report.md").string());
-  std::cout << fmt::format("  review: git log --stat {}..{}    undo: kcat undo [--all]\n", r.base_commit.substr(0, 10), r.branch);
+  std::cout << fmt::format("\n  report: {}  (kcat report --format html -o report.html)\n",
+                           (out.run_dir / "report.md").string());
+  std::cout << fmt::format("  review: git log --stat {}..{}    undo: kcat undo [--all]\n",
+                           r.base_commit.substr(0, 10), r.branch);
   (void)rel;
   (void)commits;
 }
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<MigrateOptions>();
-  auto* cmd = root.add_subcommand("migrate", "Port what rules can port to Ascend, as reviewable commits on the "
-                                             "branch kcat/<target>, and say what is left");
+  auto* cmd = root.add_subcommand("migrate",
+                                  "Port what rules can port to Ascend, as reviewable commits on the "
+                                  "branch kcat/<target>, and say what is left");
   cmd->footer(
       "Works on a branch created from HEAD (kcat/<target>, or --branch), one commit per plan step, each\n"
       "verified (re-parse, python3 compile) before it is committed and rolled back if it fails. The\n"
@@ -81,16 +90,20 @@ void setup(CLI::App& root, Globals& g) {
       "  kcat migrate . --target ascend-a2\n"
       "  kcat migrate . --mode shim          only add torch_npu + transfer_to_npu at entry points\n"
       "  kcat migrate . --resume             continue an interrupted run\n"
-      "  kcat migrate . --update             nightly: rebase kcat/<target> onto the moved upstream, port what is new\n\n"
+      "  kcat migrate . --update             nightly: rebase kcat/<target> onto the moved upstream, port "
+      "what is new\n\n"
       "Exit: 0 nothing blocking left, 1 blocking findings left (they are listed), 2 usage, 3 environment.");
   cmd->add_option("path", o->path, "The repository (default: .)");
   cmd->add_option("-t,--target", o->target, "ascend-a2 (Atlas A2 / 910B), ascend-a3 or ascend-310p")
       ->capture_default_str();
-  cmd->add_option("--mode", o->mode, "source: rewrite the code (default); shim: transfer_to_npu at entry points")
+  cmd->add_option("--mode", o->mode,
+                  "source: rewrite the code (default); shim: transfer_to_npu at entry points")
       ->check(CLI::IsMember({"source", "shim"}));
   cmd->add_option("--branch", o->branch, "Branch to work on (default: kcat/<target>)");
-  cmd->add_option("--author", o->author, "Commit author \"Name <email>\" (default: git config user.name/email)");
-  cmd->add_flag("--init", o->init, "Make the folder a git repository with an initial commit if it is not one");
+  cmd->add_option("--author", o->author,
+                  "Commit author \"Name <email>\" (default: git config user.name/email)");
+  cmd->add_flag("--init", o->init,
+                "Make the folder a git repository with an initial commit if it is not one");
   cmd->add_flag("--resume", o->resume, "Continue the latest interrupted run");
   cmd->add_flag("-i,--interactive", o->interactive,
                 "Show each step's diff and ask before committing it: y / n / a (all) / s (show more)");
@@ -98,7 +111,8 @@ void setup(CLI::App& root, Globals& g) {
                 "Skip the optimize phase (it runs when kcat.toml has [bench]; see kcat help optimize)");
   cmd->add_flag("--update", o->update,
                 "Upstream moved on: replay the migration branch onto it (rebase), re-scan, port what is new");
-  cmd->add_option("--onto", o->onto, "With --update: the new upstream (default: the branch the migration started from)");
+  cmd->add_option("--onto", o->onto,
+                  "With --update: the new upstream (default: the branch the migration started from)");
   cmd->add_flag("--allow-dirty", o->allow_dirty,
                 "With uncommitted changes: migrate HEAD in a separate work tree (.kcat/worktrees/<target>)");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
@@ -106,8 +120,10 @@ void setup(CLI::App& root, Globals& g) {
                   "Budget: stop between steps after this many minutes (exit 5; --resume continues)");
   cmd->add_flag("!--no-llm", o->use_llm, "Do not ask the LLM even when one is configured (docs/llm.md)");
   cmd->add_option("--max-steps", o->max_turns, "Agent budget: model turns per plan step")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_option("--max-tokens", o->max_tokens, "Agent budget: prompt + completion tokens for the run (exit 5)");
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-tokens", o->max_tokens,
+                  "Agent budget: prompt + completion tokens for the run (exit 5)");
   cmd->add_option("--max-cost", o->max_cost, "Agent budget: cost for the run, in the prices' unit (exit 5)");
   cmd->callback([o, &g] {
     o->config = g.config;
@@ -119,13 +135,15 @@ void setup(CLI::App& root, Globals& g) {
     auto out = run_migrate(*o);
     print_summary(out, o->path);
     if (out.llm_failed) {
-      std::cout << "  stopped asking the LLM: the endpoint kept failing; the commits made stay, the rest is marked "
-                   "for a person\n";
+      std::cout
+          << "  stopped asking the LLM: the endpoint kept failing; the commits made stay, the rest is marked "
+             "for a person\n";
       g.exit_code = static_cast<int>(ExitCode::Llm);
       return;
     }
     if (out.budget_exhausted) {
-      std::cout << "  stopped: a budget was reached (--max-minutes reached, or --max-tokens / --max-cost); `kcat migrate "
+      std::cout << "  stopped: a budget was reached (--max-minutes reached, or --max-tokens / --max-cost); "
+                   "`kcat migrate "
                    "--resume` continues\n";
       g.exit_code = static_cast<int>(ExitCode::Budget);
       return;

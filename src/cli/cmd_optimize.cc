@@ -42,7 +42,8 @@ int list_recipes(const std::filesystem::path& root, const Config& config) {
 int run(const OptimizeCmd& c, Globals& g) {
   std::error_code ec;
   if (!std::filesystem::is_directory(c.path, ec)) {
-    throw Error(ErrorKind::Usage, "not a directory", c.path.string(), "give the path of the repository to optimize");
+    throw Error(ErrorKind::Usage, "not a directory", c.path.string(),
+                "give the path of the repository to optimize");
   }
   auto repo = patch::GitRepo::open(std::filesystem::canonical(c.path));
   auto root = std::filesystem::canonical(repo.workdir());
@@ -50,14 +51,17 @@ int run(const OptimizeCmd& c, Globals& g) {
   if (c.list) return list_recipes(root, config);
   auto dirty = repo.dirty_files();
   if (!dirty.empty()) {
-    throw Error(ErrorKind::Environment, "uncommitted changes in tracked files: " + dirty.front() +
-                                            (dirty.size() > 1 ? fmt::format(" and {} more", dirty.size() - 1) : ""),
-                root.string(), "the loop commits and reverts on the migration branch: commit or stash your work first");
+    throw Error(ErrorKind::Environment,
+                "uncommitted changes in tracked files: " + dirty.front() +
+                    (dirty.size() > 1 ? fmt::format(" and {} more", dirty.size() - 1) : ""),
+                root.string(),
+                "the loop commits and reverts on the migration branch: commit or stash your work first");
   }
   if (!optimize_configured(config, c.ov)) {
-    throw Error(ErrorKind::Usage, "no benchmark command: the optimize loop needs a number to improve",
-                config.file.empty() ? root.string() : config.file.string(),
-                "add [bench] command and metric to kcat.toml, or pass --bench-cmd and --metric (docs/optimize.md)");
+    throw Error(
+        ErrorKind::Usage, "no benchmark command: the optimize loop needs a number to improve",
+        config.file.empty() ? root.string() : config.file.string(),
+        "add [bench] command and metric to kcat.toml, or pass --bench-cmd and --metric (docs/optimize.md)");
   }
   auto ov = c.ov;
   if (!c.profile.empty() || !c.log.empty()) {
@@ -70,7 +74,9 @@ int run(const OptimizeCmd& c, Globals& g) {
     std::cerr << ov.profile_text;
     auto recipes = load_recipe_set(root, config);
     auto prefer = optimize::prefer_from_profile(summary, recipes);
-    if (!prefer.empty()) std::cerr << "  the profile puts these recipes first: " << fmt::format("{}", fmt::join(prefer, ", ")) << "\n";
+    if (!prefer.empty())
+      std::cerr << "  the profile puts these recipes first: " << fmt::format("{}", fmt::join(prefer, ", "))
+                << "\n";
     ov.prefer.insert(ov.prefer.begin(), prefer.begin(), prefer.end());
   }
   auto branch = c.branch.empty() ? "kcat/" + c.target : c.branch;
@@ -81,8 +87,12 @@ int run(const OptimizeCmd& c, Globals& g) {
   auto run_id = report::make_run_id();
   auto run_dir = root / ".kcat" / "runs" / run_id;
   report::Ledger ledger(run_dir / "ledger.jsonl");
-  ledger.append("run-started", {{"command", "optimize"}, {"repo", root.string()}, {"target", c.target},
-                                {"branch", branch}, {"base", repo.head_id()}, {"from_branch", from}});
+  ledger.append("run-started", {{"command", "optimize"},
+                                {"repo", root.string()},
+                                {"target", c.target},
+                                {"branch", branch},
+                                {"base", repo.head_id()},
+                                {"from_branch", from}});
   events::emit("optimize-started", {{"run", run_id}, {"branch", branch}});
 
   // Findings decide which recipes apply (when_findings).
@@ -101,7 +111,8 @@ int run(const OptimizeCmd& c, Globals& g) {
   auto out = optimize_phase(repo, config, ov, findings, run_id, ledger, rep);
   rep.outcome = !out.target ? "done" : out.target_met ? "target-met" : "target-missed";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
-  write_file_atomic(run_dir / "report.md", report::render_markdown(rep) + "\n" + optimize::render_markdown(out));
+  write_file_atomic(run_dir / "report.md",
+                    report::render_markdown(rep) + "\n" + optimize::render_markdown(out));
   write_file_atomic(run_dir / "optimize.json", optimize::to_json(out).dump(2));
   write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
   ledger.append("run-finished", {{"outcome", rep.outcome}, {"stop_reason", out.stop_reason}});
@@ -110,7 +121,8 @@ int run(const OptimizeCmd& c, Globals& g) {
     std::cout << optimize::to_json(out).dump() << "\n";
   } else {
     std::cout << optimize::render_markdown(out);
-    std::cout << fmt::format("\n  report: {}   review: git log {}\n", (run_dir / "report.md").string(), branch);
+    std::cout << fmt::format("\n  report: {}   review: git log {}\n", (run_dir / "report.md").string(),
+                             branch);
   }
   if (out.stop_reason == "cancelled") return static_cast<int>(ExitCode::Interrupted);
   if (out.target && !out.target_met) {
@@ -122,8 +134,9 @@ int run(const OptimizeCmd& c, Globals& g) {
 
 void setup(CLI::App& root, Globals& g) {
   auto c = std::make_shared<OptimizeCmd>();
-  auto* cmd = root.add_subcommand("optimize", "Make the port fast: try performance recipes one at a time (build, "
-                                              "bench, keep or revert) until the throughput target is met");
+  auto* cmd = root.add_subcommand("optimize",
+                                  "Make the port fast: try performance recipes one at a time (build, "
+                                  "bench, keep or revert) until the throughput target is met");
   cmd->footer(
       "Each try is a commit on the migration branch: the recipe is applied and verified, the build\n"
       "command runs, the benchmark runs (median of --runs), and the commit is kept only when the metric\n"
@@ -142,35 +155,44 @@ void setup(CLI::App& root, Globals& g) {
       "Exit: 0 target met (or no target), 1 target missed with recipes exhausted, 5 a limit stopped it\n"
       "(--max-iterations, --max-minutes), 2 usage, 3 environment (the baseline does not build or bench).");
   cmd->add_option("path", c->path, "The repository (default: .)");
-  cmd->add_option("-t,--target", c->target, "Target profile; names the branch kcat/<target>")->capture_default_str();
+  cmd->add_option("-t,--target", c->target, "Target profile; names the branch kcat/<target>")
+      ->capture_default_str();
   cmd->add_option("--branch", c->branch, "Branch to work on (default: kcat/<target>)");
   cmd->add_option("--build-cmd", c->ov.build_command, "Build command (overrides [build] command)");
   cmd->add_option("--bench-cmd", c->ov.bench_command, "Benchmark command (overrides [bench] command)");
   auto* m = cmd->add_option("--metric", c->ov.metric, "RE2 pattern with one capture group for the metric");
-  auto* mj = cmd->add_option("--metric-json", c->ov.metric_json, "Key of the last JSON line holding the metric");
+  auto* mj =
+      cmd->add_option("--metric-json", c->ov.metric_json, "Key of the last JSON line holding the metric");
   m->excludes(mj);
   cmd->add_option("--unit", c->ov.unit, "Unit to print, e.g. tok/s");
   cmd->add_option("--runs", c->ov.runs, "Measured runs per benchmark")->check(CLI::Range(1, 1000));
   auto* t = cmd->add_option("--target-metric", c->ov.target, "The metric to reach (absolute)");
-  auto* ts = cmd->add_option("--target-speedup", c->ov.target_speedup, "Or: reach this multiple of the baseline");
+  auto* ts =
+      cmd->add_option("--target-speedup", c->ov.target_speedup, "Or: reach this multiple of the baseline");
   t->excludes(ts);
-  cmd->add_option("--max-iterations", c->ov.max_iterations, "Recipes to try at most")->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-iterations", c->ov.max_iterations, "Recipes to try at most")
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--max-minutes", c->ov.max_minutes, "Stop trying new recipes after this many minutes");
   cmd->add_option("--recipe", c->ov.recipes, "Try only these recipes (repeatable)");
-  cmd->add_option("--prefer", c->ov.prefer, "Try these recipes first (repeatable), e.g. from a profile's hints");
+  cmd->add_option("--prefer", c->ov.prefer,
+                  "Try these recipes first (repeatable), e.g. from a profile's hints");
   cmd->add_option("--profile", c->profile,
                   "The torch_npu profiler's op_statistic.csv: the recipes for its top operators go first")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--log", c->log, "A run's log: torch_npu's CPU-fallback warnings are listed")->check(CLI::ExistingFile);
-  auto* host = cmd->add_option("--host", c->ov.host,
-                                "Build and bench on this Atlas host over ssh (user@host); the branch is sent with git "
-                                "before every build ([remote] host)");
+  cmd->add_option("--log", c->log, "A run's log: torch_npu's CPU-fallback warnings are listed")
+      ->check(CLI::ExistingFile);
+  auto* host =
+      cmd->add_option("--host", c->ov.host,
+                      "Build and bench on this Atlas host over ssh (user@host); the branch is sent with git "
+                      "before every build ([remote] host)");
   cmd->add_option("--ssh-arg", c->ov.ssh_args, "An extra ssh argument (repeat; --ssh-arg=-p --ssh-arg=2222)")
       ->needs(host);
-  cmd->add_option("--remote-dir", c->ov.remote_dir, "The work tree on the host (default ~/kcat-work/<repo name>)")
+  cmd->add_option("--remote-dir", c->ov.remote_dir,
+                  "The work tree on the host (default ~/kcat-work/<repo name>)")
       ->needs(host);
-  cmd->add_flag("!--no-llm", c->ov.use_llm,
-                "Do not let the LLM propose changes once the recipes are exhausted (it does when one is configured)");
+  cmd->add_flag(
+      "!--no-llm", c->ov.use_llm,
+      "Do not let the LLM propose changes once the recipes are exhausted (it does when one is configured)");
   cmd->add_flag("--list", c->list, "List the recipes with their expected gains and exit");
   cmd->callback([c, &g] { g.exit_code = run(*c, g); });
 }

@@ -43,11 +43,12 @@ void run(const PlanCmd& o) {
     try {
       auto j = nlohmann::json::parse(read_file(o.doctor));
       for (auto& c : j.at("checks")) {
-        checks.push_back({c.value("what", ""), c.value("found", ""), c.value("expected", ""), c.value("status", ""),
-                          c.value("fix", "")});
+        checks.push_back({c.value("what", ""), c.value("found", ""), c.value("expected", ""),
+                          c.value("status", ""), c.value("fix", "")});
       }
     } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::Usage, std::string("not the output of `kcat doctor --format json`: ") + e.what(), o.doctor);
+      throw Error(ErrorKind::Usage, std::string("not the output of `kcat doctor --format json`: ") + e.what(),
+                  o.doctor);
     }
     plan::add_environment(p, checks);
   }
@@ -67,8 +68,10 @@ void run(const PlanCmd& o) {
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<PlanCmd>();
-  auto* cmd = root.add_subcommand("plan", "The ordered migration plan: environment, device API, distributed, attention "
-                                          "and fused operators, kernels and build, performance");
+  auto* cmd =
+      root.add_subcommand("plan",
+                          "The ordered migration plan: environment, device API, distributed, attention "
+                          "and fused operators, kernels and build, performance");
   cmd->footer(
       "Each step names its findings, its action (codemod, recipe, llm, manual), its risk and how it is\n"
       "verified. The same repository always gives the same plan. `kcat migrate` executes it.\n\n"
@@ -80,8 +83,9 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
   cmd->add_option("--doctor", o->doctor, "The host's environment: JSON from `kcat doctor --format json`")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--route", o->route,
-                  "A route from patches/routes for a known model (default: the highest published throughput)");
+  cmd->add_option(
+      "--route", o->route,
+      "A route from patches/routes for a known model (default: the highest published throughput)");
   cmd->callback([o, &g] {
     run(*o);
     g.exit_code = 0;

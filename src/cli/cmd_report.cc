@@ -35,22 +35,28 @@ void run_report(const ReportOptions& o) {
                 "it may have been edited by hand; re-run `kcat migrate --resume` to write it again");
   }
   std::string text;
-  if (o.format == "markdown") text = report::render_markdown(r);
-  else if (o.format == "json") text = report::render_json(r);
-  else if (o.format == "junit") text = report::render_junit(r);
-  else text = report::render_html(r);
+  if (o.format == "markdown")
+    text = report::render_markdown(r);
+  else if (o.format == "json")
+    text = report::render_json(r);
+  else if (o.format == "junit")
+    text = report::render_junit(r);
+  else
+    text = report::render_html(r);
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
   } else {
     write_file_atomic(o.output, text);
-    std::cerr << fmt::format("kcat: wrote {} report of run {} to {}\n", o.format, dir.filename().string(), o.output);
+    std::cerr << fmt::format("kcat: wrote {} report of run {} to {}\n", o.format, dir.filename().string(),
+                             o.output);
   }
 }
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<ReportOptions>();
-  auto* cmd = root.add_subcommand("report", "Render the report of a run (default: the latest) as Markdown, JSON, "
-                                            "JUnit XML or one self-contained HTML file");
+  auto* cmd = root.add_subcommand("report",
+                                  "Render the report of a run (default: the latest) as Markdown, JSON, "
+                                  "JUnit XML or one self-contained HTML file");
   cmd->footer(
       "Examples:\n"
       "  kcat report                          the latest run, as Markdown\n"

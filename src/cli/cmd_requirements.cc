@@ -21,13 +21,16 @@ struct ReqCmd {
 int run(const ReqCmd& o) {
   auto s = env::solve(o.path, o.cann, kb::VersionMatrix::load(kb::default_data_dir()));
   if (o.format == "json") {
-    nlohmann::json j = {{"cann", s.cann}, {"torch", s.torch}, {"torch_npu", s.torch_npu}, {"python", s.python},
-                        {"lines", s.lines}, {"read", s.read}};
+    nlohmann::json j = {{"cann", s.cann},     {"torch", s.torch}, {"torch_npu", s.torch_npu},
+                        {"python", s.python}, {"lines", s.lines}, {"read", s.read}};
     if (s.vllm_ascend) j["vllm_ascend"] = s.vllm_ascend->vllm_ascend, j["vllm"] = s.vllm_ascend->vllm;
-    for (auto& d : s.dropped) j["dropped"].push_back({{"what", d.what}, {"file", d.file}, {"replacement", d.replacement}});
-    for (auto& c : s.conflicts) j["conflicts"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
+    for (auto& d : s.dropped)
+      j["dropped"].push_back({{"what", d.what}, {"file", d.file}, {"replacement", d.replacement}});
+    for (auto& c : s.conflicts)
+      j["conflicts"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
     j["resolved"] = nlohmann::json::array();
-    for (auto& c : s.resolved) j["resolved"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
+    for (auto& c : s.resolved)
+      j["resolved"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << env::render_summary(s);
@@ -44,14 +47,17 @@ int run(const ReqCmd& o) {
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<ReqCmd>();
-  auto* cmd = root.add_subcommand("requirements", "Pins for Ascend consistent with a CANN version: CUDA-only packages "
-                                                  "dropped, torch / torch-npu / vllm-ascend pinned, conflicts explained");
-  cmd->footer("Reads requirements*.txt (with -r), constraints*.txt, and `pip install` lines in README.md and *.sh.\n"
-              "Exit: 0 consistent, 1 conflicts a person must resolve (listed), 2 usage (e.g. an unknown CANN).\n"
-              "Example: kcat requirements . --cann 8.1.RC1 --write");
+  auto* cmd = root.add_subcommand("requirements",
+                                  "Pins for Ascend consistent with a CANN version: CUDA-only packages "
+                                  "dropped, torch / torch-npu / vllm-ascend pinned, conflicts explained");
+  cmd->footer(
+      "Reads requirements*.txt (with -r), constraints*.txt, and `pip install` lines in README.md and *.sh.\n"
+      "Exit: 0 consistent, 1 conflicts a person must resolve (listed), 2 usage (e.g. an unknown CANN).\n"
+      "Example: kcat requirements . --cann 8.1.RC1 --write");
   cmd->add_option("path", o->path, "The repository (default: .)");
   cmd->add_option("-t,--target", o->target, "Target profile")->capture_default_str();
-  cmd->add_option("--cann", o->cann, "CANN version of the host (default: from the project's vLLM, else the newest)");
+  cmd->add_option("--cann", o->cann,
+                  "CANN version of the host (default: from the project's vLLM, else the newest)");
   cmd->add_flag("--write", o->write, "Write requirements-ascend.txt next to the project's requirements");
   cmd->add_option("-f,--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([o, &g] { g.exit_code = run(*o); });

@@ -80,7 +80,8 @@ std::string file_stamp(const std::filesystem::path& p) {
   return fmt::format("{}:{}:{}", p.string(), ec ? 0 : t.time_since_epoch().count(), ec ? 0 : size);
 }
 
-std::string render(const ScanCmd& o, const Globals& g, const scan::ScanResult& result, const kb::RuleSet& rules) {
+std::string render(const ScanCmd& o, const Globals& g, const scan::ScanResult& result,
+                   const kb::RuleSet& rules) {
   if (o.format == "json") return scan::render_json(result);
   if (o.format == "sarif") return scan::render_sarif(result, rules, KCAT_VERSION);
   if (o.format == "markdown") return scan::render_markdown(result);
@@ -93,8 +94,8 @@ std::string rule_files_stamp(const ScanCmd& o) {
   auto dir = kb::default_data_dir() / "rules";
   std::vector<std::string> stamps{file_stamp(dir)};
   std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     stamps.push_back(file_stamp(it->path()));
   }
   std::sort(stamps.begin(), stamps.end());
@@ -149,13 +150,13 @@ int run(const ScanCmd& o, const Globals& g) {
   std::error_code dir_ec;
   if (so.use_cache && std::filesystem::is_directory(o.path, dir_ec)) {
     auto data = kb::default_data_dir();
-    std::string stamp = fmt::format("{} {} {} {}", KCAT_VERSION, o.format, o.output.empty() && g.use_color(1),
-                                    self_stamp());
+    std::string stamp =
+        fmt::format("{} {} {} {}", KCAT_VERSION, o.format, o.output.empty() && g.use_color(1), self_stamp());
     for (const char* f : {"api_map.toml", "env_map.toml"}) stamp += " " + file_stamp(data / f);
     auto root = std::filesystem::canonical(o.path);
-    cache = OutputCache{root / ".kcat" / "cache" / "scan-output.txt",
-                        scan::tree_digest(so, rule_files_stamp(o)) + "-" +
-                            std::to_string(std::hash<std::string>{}(stamp))};
+    cache = OutputCache{
+        root / ".kcat" / "cache" / "scan-output.txt",
+        scan::tree_digest(so, rule_files_stamp(o)) + "-" + std::to_string(std::hash<std::string>{}(stamp))};
   }
   size_t blocking = 0, findings = 0;
   bool done = false;
@@ -183,15 +184,18 @@ int run(const ScanCmd& o, const Globals& g) {
     if (store) cache->put(text, blocking, findings);
     emit(o, text, store ? std::optional<double>(real) : std::nullopt);
   }
-  events::emit("scan-finished", {{"findings", findings}, {"blocking", blocking},
-                                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+  events::emit("scan-finished",
+               {{"findings", findings},
+                {"blocking", blocking},
+                {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   return blocking && !o.exit_zero ? 1 : 0;
 }
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<ScanCmd>();
-  auto* cmd = root.add_subcommand("scan", "Find every place that ties a repository to CUDA / NVIDIA, with file:line "
-                                          "and what to do on Ascend");
+  auto* cmd = root.add_subcommand("scan",
+                                  "Find every place that ties a repository to CUDA / NVIDIA, with file:line "
+                                  "and what to do on Ascend");
   cmd->footer(
       "Scans Python (.py, .pyi, notebooks), C++/CUDA, requirements and constraints, pyproject.toml,\n"
       "environment.yml, CMake, Dockerfiles and shell scripts; honours .gitignore; skips vendored and\n"
@@ -209,8 +213,10 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_flag("--no-cache", o->no_cache, "Parse every file again (ignore .kcat/cache)");
   cmd->add_flag("--show-info", o->show_info, "Also list mentions in comments, docstrings and messages");
   cmd->add_flag("--exit-zero", o->exit_zero, "Exit 0 even when blocking findings are found");
-  cmd->add_option("--max-file-size", o->max_file_size, "Skip files larger than this many bytes (default 5 MiB)");
-  cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable); a rule with a built-in id replaces it");
+  cmd->add_option("--max-file-size", o->max_file_size,
+                  "Skip files larger than this many bytes (default 5 MiB)");
+  cmd->add_option("--rules", o->rules,
+                  "Extra rule file (TOML, repeatable); a rule with a built-in id replaces it");
   cmd->callback([o, &g] { g.exit_code = run(*o, g); });
 }
 

@@ -10,7 +10,8 @@ kb::RuleSet load_rule_catalog(const std::vector<std::string>& user_rule_files) {
   for (auto& f : user_rule_files) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(f, ec)) {
-      throw Error(ErrorKind::Usage, "rule file not found", f, "give a TOML file of [[rule]] tables (docs/rules.md)");
+      throw Error(ErrorKind::Usage, "rule file not found", f,
+                  "give a TOML file of [[rule]] tables (docs/rules.md)");
     }
     kb::merge_rules(set, kb::load_rule_file(f));
   }

@@ -17,7 +17,9 @@ constexpr const char* kHint = "see docs/ci.md for kcat.toml";
 struct Reader {
   const std::filesystem::path& file;
 
-  std::string where(const toml::node& n) const { return fmt::format("{}:{}", file.string(), n.source().begin.line); }
+  std::string where(const toml::node& n) const {
+    return fmt::format("{}:{}", file.string(), n.source().begin.line);
+  }
 
   [[noreturn]] void wrong(const toml::node& n, const std::string& section, const std::string& key,
                           const char* type) const {
@@ -25,7 +27,8 @@ struct Reader {
   }
 
   template <class F>
-  void each(const toml::table& doc, const std::string& section, const std::set<std::string>& keys, F&& f) const {
+  void each(const toml::table& doc, const std::string& section, const std::set<std::string>& keys,
+            F&& f) const {
     const auto* node = doc.get(section);
     if (!node) return;
     const auto* t = node->as_table();
@@ -83,7 +86,8 @@ Config load_config(const std::filesystem::path& repo, const std::string& explici
   } else if (std::filesystem::is_regular_file(repo / "kcat.toml", ec)) {
     c.file = repo / "kcat.toml";
   } else if (const char* home = std::getenv("HOME");
-             home && std::filesystem::is_regular_file(std::filesystem::path(home) / ".config/kcat/kcat.toml", ec)) {
+             home &&
+             std::filesystem::is_regular_file(std::filesystem::path(home) / ".config/kcat/kcat.toml", ec)) {
     c.file = std::filesystem::path(home) / ".config/kcat/kcat.toml";
   }
   if (c.file.empty()) return c;
@@ -140,7 +144,8 @@ Config load_config(const std::filesystem::path& repo, const std::string& explici
     if (k == "dir") c.remote.dir = r.str(v, "remote", k);
   });
   if (const auto* agent = doc.get("agent"); agent && agent->as_table()) {
-    if (const auto* cmds = agent->as_table()->get("commands")) c.allowed_commands = r.list(*cmds, "agent", "commands");
+    if (const auto* cmds = agent->as_table()->get("commands"))
+      c.allowed_commands = r.list(*cmds, "agent", "commands");
   }
   return c;
 }

@@ -8,9 +8,9 @@
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
-#include "kcat/llm/client.h"
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"
+#include "kcat/llm/client.h"
 
 namespace {
 
@@ -38,15 +38,19 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   cli::Globals g;
-  app.add_flag("-v,--verbose", [&](int64_t n) { g.verbosity = static_cast<int>(n); },
-               "More log output (repeat for more)");
-  app.add_flag("-q,--quiet", [&](int64_t) { g.verbosity = -1; }, "Only errors");
+  app.add_flag(
+      "-v,--verbose", [&](int64_t n) { g.verbosity = static_cast<int>(n); },
+      "More log output (repeat for more)");
+  app.add_flag(
+      "-q,--quiet", [&](int64_t) { g.verbosity = -1; }, "Only errors");
   app.add_option("--color", g.color, "Colour output: auto, always or never (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_flag("--ci", g.ci, "Never prompt; for unattended jobs (also when CI is set or there is no terminal)");
+  app.add_flag("--ci", g.ci,
+               "Never prompt; for unattended jobs (also when CI is set or there is no terminal)");
   app.add_option("--log-format", g.log_format, "Log lines as text or json")
       ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--config", g.config, "Configuration file (default: kcat.toml in the repository, then ~/.config/kcat/)");
+  app.add_option("--config", g.config,
+                 "Configuration file (default: kcat.toml in the repository, then ~/.config/kcat/)");
 
   if (const char* ci = std::getenv("CI"); (ci && *ci) || !::isatty(0)) g.ci = true;
   app.parse_complete_callback([&] {
@@ -74,7 +78,8 @@ int main(int argc, char** argv) {
         return;
       }
     }
-    throw Error(ErrorKind::Usage, "no command named '" + help_topic + "'", "", "run `kcat help` for the list");
+    throw Error(ErrorKind::Usage, "no command named '" + help_topic + "'", "",
+                "run `kcat help` for the list");
   });
 
   try {

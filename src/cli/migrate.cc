@@ -1,12 +1,12 @@
 #include "kcat/cli/migrate.h"
-#include "kcat/cli/hooks.h"
-#include "kcat/session/approver.h"
-#include "kcat/session/line_reader.h"
 #include <iostream>
-#include "kcat/cli/optimize.h"
 #include "kcat/agent/agent.h"
+#include "kcat/cli/hooks.h"
+#include "kcat/cli/optimize.h"
 #include "kcat/core/cancel.h"
 #include "kcat/llm/config.h"
+#include "kcat/session/approver.h"
+#include "kcat/session/line_reader.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -21,15 +21,15 @@
 
 #include "kcat/cli/common.h"
 #include "kcat/cli/config.h"
-#include "kcat/exec/process.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
+#include "kcat/exec/process.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/recipe.h"
 #include "kcat/kb/route.h"
-#include "kcat/optimize/optimize.h"
 #include "kcat/kb/target.h"
+#include "kcat/optimize/optimize.h"
 #include "kcat/patch/codemod.h"
 #include "kcat/patch/gate.h"
 #include "kcat/patch/git.h"
@@ -87,9 +87,11 @@ std::string step_key(const plan::Step& s) {
   return std::string(plan::to_string(s.phase)) + "/" + plan::to_string(s.action) + "/" + s.recipe;
 }
 
-std::string step_message(const plan::Step& s, const std::vector<Finding>& applied, const std::string& target) {
+std::string step_message(const plan::Step& s, const std::vector<Finding>& applied,
+                         const std::string& target) {
   std::map<std::string, size_t> by_rule;
-  for (auto& f : applied) ++by_rule[f.rule_id + ": " + f.message + (f.replacement.empty() ? "" : " -> " + f.replacement)];
+  for (auto& f : applied)
+    ++by_rule[f.rule_id + ": " + f.message + (f.replacement.empty() ? "" : " -> " + f.replacement)];
   std::string msg = fmt::format("kcat: {} for {}\n\n", s.title, target);
   msg += "What changed, and why (each change is a rule's codemod; see `kcat rules show ID`):\n";
   for (auto& [what, n] : by_rule) msg += fmt::format("- {} ({}x)\n", what, n);
@@ -101,7 +103,8 @@ std::string unfinished_run(const fs::path& root) {
   auto runs = report::list_runs(root);
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     auto events = report::Ledger::read(root / ".kcat" / "runs" / *it / "ledger.jsonl");
-    bool finished = std::any_of(events.begin(), events.end(), [](auto& e) { return e.value("type", "") == "run-finished"; });
+    bool finished = std::any_of(events.begin(), events.end(),
+                                [](auto& e) { return e.value("type", "") == "run-finished"; });
     if (!finished) return *it;
   }
   return {};
@@ -112,19 +115,24 @@ std::string unfinished_run(const fs::path& root) {
 // torch.cuda names torch_npu provides, torch.cuda.amp, and the backend argument of
 // init_process_group. A comparison with 'nccl' is one of its documented gaps.
 bool covered_by_shim(const Finding& f) {
-  static const std::set<std::string> rules = {"py.cuda-method", "py.is-cuda", "py.device-string",
-                                              "py.torch-cuda-amp", "py.torch-cuda-amp-import",
-                                              "py.torch-cuda-module-import", "py.nccl-backend"};
+  static const std::set<std::string> rules = {"py.cuda-method",           "py.is-cuda",
+                                              "py.device-string",         "py.torch-cuda-amp",
+                                              "py.torch-cuda-amp-import", "py.torch-cuda-module-import",
+                                              "py.nccl-backend"};
   if (f.rule_id == "py.torch-cuda-api") return f.verdict == Verdict::Supported;
-  if (f.rule_id == "py.nccl-backend" || f.rule_id == "py.device-string") return f.severity == Severity::Blocking;
+  if (f.rule_id == "py.nccl-backend" || f.rule_id == "py.device-string")
+    return f.severity == Severity::Blocking;
   return rules.count(f.rule_id) > 0;
 }
 
 std::string how_left(const Finding& f) {
   switch (plan::action_for(f)) {
-    case plan::Action::Recipe: return "recipe:" + f.recipe;
-    case plan::Action::Llm: return "llm";
-    default: return "manual";
+    case plan::Action::Recipe:
+      return "recipe:" + f.recipe;
+    case plan::Action::Llm:
+      return "llm";
+    default:
+      return "manual";
   }
 }
 
@@ -134,8 +142,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto started = std::chrono::steady_clock::now();
   auto over_budget = [&] {
     if (o.max_minutes <= 0) return false;
-    return std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - started).count() >=
-           o.max_minutes;
+    return std::chrono::duration<double, std::ratio<60>>(std::chrono::steady_clock::now() - started)
+               .count() >= o.max_minutes;
   };
   if (std::find(known_targets().begin(), known_targets().end(), o.target) == known_targets().end()) {
     throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
@@ -144,7 +152,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   if (o.mode != "source" && o.mode != "shim") throw Error(ErrorKind::Usage, "--mode must be source or shim");
   std::error_code ec;
   if (!fs::is_directory(o.path, ec)) {
-    throw Error(ErrorKind::Usage, "not a directory", o.path.string(), "give the path of the repository to migrate");
+    throw Error(ErrorKind::Usage, "not a directory", o.path.string(),
+                "give the path of the repository to migrate");
   }
   auto path = fs::canonical(o.path);
   if (!patch::GitRepo::is_repository(path) && !fs::exists(path / ".git")) {
@@ -156,9 +165,10 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     }
     if (!inside_repo) {
       if (!o.init) {
-        throw Error(ErrorKind::Environment, "not a git repository", path.string(),
-                    "kcat works on a git branch so every change can be reviewed and undone: commit your code to git "
-                    "first, or run again with --init to let kcat make an initial commit");
+        throw Error(
+            ErrorKind::Environment, "not a git repository", path.string(),
+            "kcat works on a git branch so every change can be reviewed and undone: commit your code to git "
+            "first, or run again with --init to let kcat make an initial commit");
       }
       write_file_atomic(path / ".kcat" / ".gitignore", "*\n");
       patch::GitRepo::init_with_initial_commit(path, "kcat", "kcat@localhost");
@@ -231,8 +241,9 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     }
     update_onto = o.onto.empty() ? from_branch : o.onto;
     if (!repo.branch_exists(branch) || update_onto.empty() || update_onto == branch) {
-      throw Error(ErrorKind::Usage, "nothing to update: no earlier migration on " + branch + " to carry forward",
-                  root.string(), "run `kcat migrate` first, or name the upstream with --onto REV");
+      throw Error(ErrorKind::Usage,
+                  "nothing to update: no earlier migration on " + branch + " to carry forward", root.string(),
+                  "run `kcat migrate` first, or name the upstream with --onto REV");
     }
     if (original_branch != branch) repo.checkout(branch);
     replayed = repo.rebase_onto(branch, update_onto);
@@ -266,7 +277,11 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto run_dir = root / ".kcat" / "runs" / run_id;
   report::Ledger ledger(run_dir / "ledger.jsonl");
   ledger.append(fresh_run ? "run-started" : "run-resumed",
-                {{"repo", root.string()}, {"target", o.target}, {"branch", branch}, {"base", base}, {"mode", o.mode},
+                {{"repo", root.string()},
+                 {"target", o.target},
+                 {"branch", branch},
+                 {"base", base},
+                 {"mode", o.mode},
                  {"from_branch", o.update ? update_onto : original_branch}});
   if (o.update) ledger.append("rebased", {{"onto", update_onto}, {"base", base}, {"replayed", replayed}});
   events::emit("migrate-started", {{"run", run_id}, {"branch", branch}, {"target", o.target}});
@@ -324,25 +339,29 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     reader = session::stream_reader(std::cin);
     approver = session::prompt_approver(*reader, std::cout);
   }
-  auto run_hook = [&](const std::string& stage, const std::vector<std::string>& files) -> std::optional<std::string> {
+  auto run_hook = [&](const std::string& stage,
+                      const std::vector<std::string>& files) -> std::optional<std::string> {
     std::string list;
     for (auto& f : files) list += (list.empty() ? "" : " ") + f;
     if (auto veto = cli::run_hook(config, stage, root,
-                                  {{"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}}, &ledger)) {
+                                  {{"KCAT_STEP", current_step}, {"KCAT_FILES", list}, {"KCAT_RUN", run_id}},
+                                  &ledger)) {
       return veto;
     }
     if (stage == "before_commit" && approver && !approve_all) {
       auto diff = repo.diff(repo.head_id(), "");
       std::cout << "\n" << diff;
       auto a = approver->ask(fmt::format("Commit step {} ({} file(s))?", current_step, files.size()), diff);
-      ledger.append("approval", {{"step", current_step}, {"answer", a == session::Answer::No ? "no" : "yes"}});
+      ledger.append("approval",
+                    {{"step", current_step}, {"answer", a == session::Answer::No ? "no" : "yes"}});
       if (a == session::Answer::All) approve_all = true;
       if (a == session::Answer::No) return std::string("declined by the person at the terminal");
     }
     return std::nullopt;
   };
 
-  auto gate_options = [&](const std::string& message, const std::string& step_id, const std::string& rule_list) {
+  auto gate_options = [&](const std::string& message, const std::string& step_id,
+                          const std::string& rule_list) {
     patch::GateOptions g;
     g.message = message;
     g.author_name = author_name;
@@ -355,19 +374,24 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   };
 
   auto run_step = [&](const std::string& key, const std::string& step_id, const std::string& title,
-                      const patch::Patch& p, const std::vector<Finding>& applied, const std::string& recipe_id = "") {
+                      const patch::Patch& p, const std::vector<Finding>& applied,
+                      const std::string& recipe_id = "") {
     std::set<std::string> files, rule_ids;
     for (auto& e : p.edits) files.insert(e.file);
     for (auto& f : applied) rule_ids.insert(f.rule_id);
     std::string rule_list;
     for (auto& r : rule_ids) rule_list += (rule_list.empty() ? "" : ", ") + r;
-    ledger.append("step-applying", {{"step", step_id}, {"key", key}, {"title", title}, {"edits", p.edits.size()},
+    ledger.append("step-applying", {{"step", step_id},
+                                    {"key", key},
+                                    {"title", title},
+                                    {"edits", p.edits.size()},
                                     {"files", std::vector<std::string>(files.begin(), files.end())}});
     events::emit("step-started", {{"step", step_id}, {"edits", p.edits.size()}, {"files", files.size()}});
     kill_point("before-apply");
     auto step_t0 = std::chrono::steady_clock::now();
     auto elapsed_ms = [&] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - step_t0).count();
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - step_t0)
+          .count();
     };
     patch::GateOutcome g;
     report::StepRecord rec;
@@ -388,18 +412,28 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       rec.status = "done";
       rec.commit = g.commit;
       for (auto& f : applied) {
-        fixed.push_back({f, "fixed", recipe_id.empty() ? f.codemod : "recipe:" + recipe_id, step_id, g.commit});
+        fixed.push_back(
+            {f, "fixed", recipe_id.empty() ? f.codemod : "recipe:" + recipe_id, step_id, g.commit});
       }
-      ledger.append("step-committed", {{"step", step_id}, {"key", key}, {"title", title}, {"commit", g.commit},
-                                       {"files", g.files}, {"checks", g.checks}, {"edits", p.edits.size()},
+      ledger.append("step-committed", {{"step", step_id},
+                                       {"key", key},
+                                       {"title", title},
+                                       {"commit", g.commit},
+                                       {"files", g.files},
+                                       {"checks", g.checks},
+                                       {"edits", p.edits.size()},
                                        {"ms", elapsed_ms()}});
       events::emit("step-committed", {{"step", step_id}, {"commit", g.commit}});
       out.changed_anything = true;
     } else if (!g.failed_checks.empty()) {
       rec.status = "failed";
       rec.reason = g.reason;
-      ledger.append("step-failed", {{"step", step_id}, {"key", key}, {"title", title}, {"reason", g.reason},
-                                    {"failed_checks", g.failed_checks}, {"ms", elapsed_ms()}});
+      ledger.append("step-failed", {{"step", step_id},
+                                    {"key", key},
+                                    {"title", title},
+                                    {"reason", g.reason},
+                                    {"failed_checks", g.failed_checks},
+                                    {"ms", elapsed_ms()}});
       events::emit("step-failed", {{"step", step_id}, {"reason", g.reason}});
     } else {
       rec.status = "skipped";
@@ -421,7 +455,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       auto p = patch::shim_patch(root, std::vector<std::string>(py.begin(), py.end()));
       p.message = fmt::format(
           "kcat: shim mode for {}: import torch_npu and transfer_to_npu at each entry point\n\n"
-          "torch_npu.contrib.transfer_to_npu maps torch.cuda, device strings and NCCL to the NPU at run time\n"
+          "torch_npu.contrib.transfer_to_npu maps torch.cuda, device strings and NCCL to the NPU at run "
+          "time\n"
           "(Ascend/pytorch:torch_npu/contrib/transfer_to_npu.py). Nothing else is changed; the report lists\n"
           "what the shim does not cover.\n",
           o.target);
@@ -450,7 +485,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
         auto& s = pl.steps[i];
         if (s.action != plan::Action::Recipe || attempted.count(step_key(s))) continue;
         const auto* found = recipes.find(s.recipe);
-        if (found && found->kind == "port" && optimize::why_not_applicable(*found, root, r.findings).empty()) {
+        if (found && found->kind == "port" &&
+            optimize::why_not_applicable(*found, root, r.findings).empty()) {
           next = &s;
           recipe = found;
         }
@@ -460,8 +496,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       attempted.insert(key);
       if (recipe) {
         auto p = optimize::recipe_patch(*recipe, root, r.findings);
-        p.message = fmt::format("kcat: {} for {}\n\n{}\n\nRecipe: {} (patches/recipes)\nSource: {}\n", recipe->title,
-                                o.target, recipe->description, recipe->id, recipe->source);
+        p.message = fmt::format("kcat: {} for {}\n\n{}\n\nRecipe: {} (patches/recipes)\nSource: {}\n",
+                                recipe->title, o.target, recipe->description, recipe->id, recipe->source);
         ledger.append("recipe-applying", {{"recipe", recipe->id}, {"edits", p.edits.size()}});
         run_step(key, next->id, recipe->title, p, next->findings, recipe->id);
         continue;
@@ -481,8 +517,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     auto pl = plan::make_plan(r.findings, rep.repo, o.target);
     std::vector<agent::Task> tasks;
     for (auto& s : pl.steps) {
-      bool recipe_missing = s.action == plan::Action::Recipe &&
-                            (!recipes.find(s.recipe) || attempted.count(step_key(s)));
+      bool recipe_missing =
+          s.action == plan::Action::Recipe && (!recipes.find(s.recipe) || attempted.count(step_key(s)));
       if (s.action != plan::Action::Llm && !recipe_missing) continue;
       if (s.findings.empty()) continue;
       tasks.push_back({s.id, s.title, s.rationale, s.findings});
@@ -499,8 +535,10 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       ao.budgets.max_tokens = o.max_tokens;
       ao.budgets.max_cost = o.max_cost;
       if (o.max_minutes > 0) {
-        ao.budgets.max_minutes = std::max(0.05, o.max_minutes - std::chrono::duration<double, std::ratio<60>>(
-                                                                    std::chrono::steady_clock::now() - started).count());
+        ao.budgets.max_minutes =
+            std::max(0.05, o.max_minutes - std::chrono::duration<double, std::ratio<60>>(
+                                               std::chrono::steady_clock::now() - started)
+                                               .count());
       }
       ao.policy.allowed_commands = config.allowed_commands;
       if (!config.build_command.empty()) ao.policy.allowed_commands.push_back(config.build_command);
@@ -508,15 +546,18 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       ao.hook = run_hook;
       ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
       ao.cancelled = [] { return cancel::requested(); };
-      if (::isatty(1)) ao.on_text = [](std::string_view t) { std::cout << t << std::flush; };  // shown as it streams
-      ledger.append("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model},
-                                      {"endpoint", llm_config.base_url}});
+      if (::isatty(1))
+        ao.on_text = [](std::string_view t) { std::cout << t << std::flush; };  // shown as it streams
+      ledger.append(
+          "agent-started",
+          {{"steps", tasks.size()}, {"model", llm_config.model}, {"endpoint", llm_config.base_url}});
       events::emit("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model}});
       auto res = agent::run(client, repo, tasks, rules, kb, ao);
       out.llm_failed = res.llm_failed;
       out.loop_detected = res.loop_detected;
       out.budget_exhausted = out.budget_exhausted || res.budget_exhausted;
-      out.llm_usage = {res.usage.prompt_tokens, res.usage.completion_tokens, res.usage.cost, res.usage.requests};
+      out.llm_usage = {res.usage.prompt_tokens, res.usage.completion_tokens, res.usage.cost,
+                       res.usage.requests};
       for (size_t i = 0; i < res.steps.size(); ++i) {
         auto& st = res.steps[i];
         report::StepRecord rec;
@@ -569,18 +610,21 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   for (auto& r : agent_records) rep.steps.push_back(r);
   for (auto& s : final_plan.steps) {
     if (s.action == plan::Action::Codemod) continue;
-    if (std::any_of(agent_records.begin(), agent_records.end(), [&](auto& r) { return r.id == s.id; })) continue;
+    if (std::any_of(agent_records.begin(), agent_records.end(), [&](auto& r) { return r.id == s.id; }))
+      continue;
     report::StepRecord r;
     r.id = s.id;
     r.title = s.title;
     r.action = plan::to_string(s.action);
     r.status = s.action == plan::Action::Manual ? "needs-person" : "pending";
     const auto* rc = s.action == plan::Action::Recipe ? recipes.find(s.recipe) : nullptr;
-    r.reason = s.action == plan::Action::Llm ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
+    r.reason = s.action == plan::Action::Llm
+                   ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
                : s.action != plan::Action::Recipe ? "needs a person: " + s.rationale
                : !rc ? "no recipe " + s.recipe + " in the knowledge base yet: needs an LLM or a person"
-               : rc->kind == "performance" ? "recipe " + s.recipe + " is tried by the optimize phase"
-                                           : "recipe " + s.recipe + " did not match this code: needs an LLM or a person";
+               : rc->kind == "performance"
+                   ? "recipe " + s.recipe + " is tried by the optimize phase"
+                   : "recipe " + s.recipe + " did not match this code: needs an LLM or a person";
     rep.steps.push_back(r);
   }
   // The last phase: with a benchmark configured ([bench] in kcat.toml), optimize until the target.
@@ -589,7 +633,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     ov.use_llm = o.use_llm;
     if (o.max_minutes > 0) {
       ov.max_minutes = std::max(0.1, o.max_minutes - std::chrono::duration<double, std::ratio<60>>(
-                                                          std::chrono::steady_clock::now() - started).count());
+                                                         std::chrono::steady_clock::now() - started)
+                                                         .count());
     }
     auto opt = optimize_phase(repo, config, ov, final_scan.findings, run_id, ledger, rep);
     out.optimized = true;
@@ -598,19 +643,23 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
                                                                [](auto& it) { return it.outcome == "kept"; });
   }
   auto totals = rep.totals();
-  rep.outcome = out.budget_exhausted ? "budget-exhausted" : totals.blocking_left ? "findings-left"
-                : out.target_missed                        ? "target-missed"
-                : out.optimized && rep.target_metric       ? "target-met"
-                                                           : "done";
+  rep.outcome = out.budget_exhausted                 ? "budget-exhausted"
+                : totals.blocking_left               ? "findings-left"
+                : out.target_missed                  ? "target-missed"
+                : out.optimized && rep.target_metric ? "target-met"
+                                                     : "done";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md", report::render_markdown(rep));
   write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
   write_file_atomic(root / ".kcat" / "report.md", report::render_markdown(rep));
   // A budget stop is a pause: no run-finished, so `--resume` picks this run up again.
   ledger.append(out.budget_exhausted ? "run-paused" : "run-finished",
-                {{"outcome", rep.outcome}, {"fixed", totals.fixed_by_codemod},
-                                 {"left", totals.found - totals.fixed_by_codemod}, {"blocking_left", totals.blocking_left}});
-  events::emit("migrate-finished", {{"run", run_id}, {"outcome", rep.outcome}, {"blocking_left", totals.blocking_left}});
+                {{"outcome", rep.outcome},
+                 {"fixed", totals.fixed_by_codemod},
+                 {"left", totals.found - totals.fixed_by_codemod},
+                 {"blocking_left", totals.blocking_left}});
+  events::emit("migrate-finished",
+               {{"run", run_id}, {"outcome", rep.outcome}, {"blocking_left", totals.blocking_left}});
   return out;
 }
 

@@ -5,8 +5,6 @@
 #include "kcat/agent/agent.h"
 #include "kcat/cli/common.h"
 #include "kcat/cli/hooks.h"
-#include "kcat/llm/client.h"
-#include "kcat/llm/config.h"
 #include "kcat/cli/optimize.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
@@ -14,12 +12,15 @@
 #include "kcat/core/fs.h"
 #include "kcat/exec/sync.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/llm/client.h"
+#include "kcat/llm/config.h"
 
 namespace kcat::cli {
 
 kb::RecipeSet load_recipe_set(const std::filesystem::path& root, const Config& config) {
   auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
-  for (const auto& dir : config.optimize.recipe_dirs) kb::merge_recipes(recipes, kb::load_recipes(root / dir));
+  for (const auto& dir : config.optimize.recipe_dirs)
+    kb::merge_recipes(recipes, kb::load_recipes(root / dir));
   return recipes;
 }
 
@@ -71,18 +72,22 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
   o.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
   o.cancelled = [] { return cancel::requested(); };
   o.on_iteration = [&](const optimize::Iteration& it) {
-    events::emit("optimize-iteration", {{"index", it.index}, {"recipe", it.recipe}, {"outcome", it.outcome},
+    events::emit("optimize-iteration", {{"index", it.index},
+                                        {"recipe", it.recipe},
+                                        {"outcome", it.outcome},
                                         {"median", it.stats ? it.stats->median : 0.0}});
-    std::cerr << fmt::format("  [{}] {:<24} {:<9} {}\n", it.index, it.recipe.empty() ? it.title : it.recipe,
-                             it.outcome,
-                             it.stats ? fmt::format("{:.2f} {} ({:.2f}x)  {}", it.stats->median, o.bench.unit,
-                                                    it.speedup, it.reason)
-                                      : it.reason);
+    std::cerr << fmt::format(
+        "  [{}] {:<24} {:<9} {}\n", it.index, it.recipe.empty() ? it.title : it.recipe, it.outcome,
+        it.stats
+            ? fmt::format("{:.2f} {} ({:.2f}x)  {}", it.stats->median, o.bench.unit, it.speedup, it.reason)
+            : it.reason);
   };
 
   auto recipes = load_recipe_set(root, config);
-  ledger.append("optimize-started", {{"build", o.build_command}, {"bench", o.bench.command},
-                                     {"recipes", recipes.recipes.size()}, {"max_iterations", o.max_iterations}});
+  ledger.append("optimize-started", {{"build", o.build_command},
+                                     {"bench", o.bench.command},
+                                     {"recipes", recipes.recipes.size()},
+                                     {"max_iterations", o.max_iterations}});
   auto local = exec::local_runner();
   std::unique_ptr<exec::Runner> runner;
   exec::RemoteTree remote;
@@ -93,14 +98,15 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
     // The Atlas host: the branch is pushed to a work tree there before every build; build, bench
     // and the output dump happen there.
     remote.ssh_args = ov.host.empty() ? config.remote.ssh_args : ov.ssh_args;
-    remote.dir = !ov.remote_dir.empty() ? ov.remote_dir
+    remote.dir = !ov.remote_dir.empty()       ? ov.remote_dir
                  : !config.remote.dir.empty() ? config.remote.dir
                                               : "~/kcat-work/" + root.filename().string();
     runner = exec::ssh_runner(remote.destination, remote.ssh_args);
     auto branch = repo.current_branch();
     auto first = exec::sync_to_host(root, branch, remote, *local);
     o.bench.cwd = first.dir;
-    ledger.append("remote-synced", {{"host", remote.destination}, {"dir", first.dir}, {"commit", first.commit}});
+    ledger.append("remote-synced",
+                  {{"host", remote.destination}, {"dir", first.dir}, {"commit", first.commit}});
     o.before_build = [&, branch] {
       auto s = exec::sync_to_host(root, branch, remote, *local);
       ledger.append("remote-synced", {{"host", remote.destination}, {"dir", s.dir}, {"commit", s.commit}});
@@ -119,7 +125,8 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
       write_file_atomic(local_copy, r.out);
       return local_copy;
     };
-    std::cerr << "  on " << remote.destination << ":" << first.dir << " (branch " << branch << " sent with git)\n";
+    std::cerr << "  on " << remote.destination << ":" << first.dir << " (branch " << branch
+              << " sent with git)\n";
   }
   // With an LLM configured: once the recipes are exhausted, the agent proposes changes.
   std::optional<llm::Client> client;
@@ -141,17 +148,21 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
       ++proposals;
       std::string history;
       for (const auto& it : so_far.iterations) {
-        history += fmt::format("- {} {}: {}{}\n", it.recipe.empty() ? it.title : it.recipe, it.outcome, it.reason,
-                               it.stats ? fmt::format(" ({:.2f} {})", it.stats->median, so_far.unit) : "");
+        history +=
+            fmt::format("- {} {}: {}{}\n", it.recipe.empty() ? it.title : it.recipe, it.outcome, it.reason,
+                        it.stats ? fmt::format(" ({:.2f} {})", it.stats->median, so_far.unit) : "");
       }
       agent::Task task;
       task.id = fmt::format("optimize-llm-{}", proposals);
       task.title = fmt::format("Raise the benchmark's {} from {:.2f} to the target {:.2f}", so_far.unit,
                                so_far.best ? so_far.best->median : 0.0, so_far.target.value_or(0));
       task.rationale = fmt::format(
-          "kcat's performance recipes are exhausted. Make ONE focused change that should make the benchmark faster "
-          "on the NPU without changing its output (kcat builds, benchmarks and checks the output after you finish, "
-          "and reverts the change if it is not faster beyond the noise), then call finish_step with status done "
+          "kcat's performance recipes are exhausted. Make ONE focused change that should make the benchmark "
+          "faster "
+          "on the NPU without changing its output (kcat builds, benchmarks and checks the output after you "
+          "finish, "
+          "and reverts the change if it is not faster beyond the noise), then call finish_step with status "
+          "done "
           "and a one-line title of the change. If you see no promising change, finish as needs-person.\n"
           "Build: {}\nBenchmark: {}\nWhat was tried:\n{}{}",
           o.build_command.empty() ? "(none)" : o.build_command, o.bench.command, history,

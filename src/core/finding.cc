@@ -12,30 +12,42 @@ bool operator<(const Finding& a, const Finding& b) {
 
 const char* to_string(Severity s) noexcept {
   switch (s) {
-    case Severity::Blocking: return "blocking";
-    case Severity::Warning: return "warning";
-    case Severity::Info: return "info";
+    case Severity::Blocking:
+      return "blocking";
+    case Severity::Warning:
+      return "warning";
+    case Severity::Info:
+      return "info";
   }
   return "info";
 }
 
 const char* to_string(Context c) noexcept {
   switch (c) {
-    case Context::Code: return "code";
-    case Context::Comment: return "comment";
-    case Context::Docstring: return "docstring";
-    case Context::String: return "string";
+    case Context::Code:
+      return "code";
+    case Context::Comment:
+      return "comment";
+    case Context::Docstring:
+      return "docstring";
+    case Context::String:
+      return "string";
   }
   return "code";
 }
 
 const char* to_string(Verdict v) noexcept {
   switch (v) {
-    case Verdict::None: return "";
-    case Verdict::Supported: return "supported";
-    case Verdict::Unsupported: return "unsupported";
-    case Verdict::Unknown: return "unknown";
-    case Verdict::CpuFallback: return "cpu-fallback";
+    case Verdict::None:
+      return "";
+    case Verdict::Supported:
+      return "supported";
+    case Verdict::Unsupported:
+      return "unsupported";
+    case Verdict::Unknown:
+      return "unknown";
+    case Verdict::CpuFallback:
+      return "cpu-fallback";
   }
   return "";
 }
@@ -64,8 +76,8 @@ static Context parse_context(std::string_view s) {
 }
 
 void to_json(nlohmann::json& j, const Span& s) {
-  j = {{"begin", s.begin}, {"end", s.end},
-       {"line", s.start.line}, {"column", s.start.column},
+  j = {{"begin", s.begin},        {"end", s.end},
+       {"line", s.start.line},    {"column", s.start.column},
        {"end_line", s.stop.line}, {"end_column", s.stop.column}};
 }
 
@@ -77,11 +89,21 @@ void from_json(const nlohmann::json& j, Span& s) {
 }
 
 void to_json(nlohmann::json& j, const Finding& f) {
-  j = {{"rule", f.rule_id}, {"category", f.category}, {"severity", to_string(f.severity)},
-       {"file", f.file}, {"span", f.span}, {"matched", f.matched}, {"message", f.message},
-       {"action", f.action}, {"codemod", f.codemod}, {"recipe", f.recipe},
-       {"replacement", f.replacement}, {"context", to_string(f.context)},
-       {"verdict", to_string(f.verdict)}, {"equivalent", f.equivalent}, {"source", f.source}};
+  j = {{"rule", f.rule_id},
+       {"category", f.category},
+       {"severity", to_string(f.severity)},
+       {"file", f.file},
+       {"span", f.span},
+       {"matched", f.matched},
+       {"message", f.message},
+       {"action", f.action},
+       {"codemod", f.codemod},
+       {"recipe", f.recipe},
+       {"replacement", f.replacement},
+       {"context", to_string(f.context)},
+       {"verdict", to_string(f.verdict)},
+       {"equivalent", f.equivalent},
+       {"source", f.source}};
 }
 
 void from_json(const nlohmann::json& j, Finding& f) {

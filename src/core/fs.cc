@@ -24,7 +24,8 @@ std::string read_file(const fs::path& path) {
   // One buffer of the file's size and (mostly) one read; pipes and /proc files grow as they come.
   struct stat st {};
   std::string out;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    out.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
   size_t have = 0;
   while (true) {
@@ -117,7 +118,8 @@ std::optional<fs::path> resolve_within(const fs::path& root, const fs::path& pat
 std::vector<std::string> repository_files(const fs::path& root, const fs::path& under) {
   std::vector<std::string> out;
   std::error_code ec;
-  fs::recursive_directory_iterator it(under.empty() ? root : under, fs::directory_options::skip_permission_denied, ec);
+  fs::recursive_directory_iterator it(under.empty() ? root : under,
+                                      fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_symlink(ec)) continue;
     if (it->is_directory(ec)) {
@@ -140,8 +142,7 @@ std::string relative_slash(const fs::path& root, const fs::path& path) {
 std::string self_stamp() {
   struct stat st {};
   if (::stat("/proc/self/exe", &st) != 0) return "unknown";
-  return std::to_string(st.st_size) + ":" +
-         std::to_string(nanoseconds(st.st_mtim));
+  return std::to_string(st.st_size) + ":" + std::to_string(nanoseconds(st.st_mtim));
 }
 
 }  // namespace kcat

@@ -14,7 +14,8 @@ namespace kcat::env {
 namespace {
 
 std::string normalise(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return c == '_' ? '-' : std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return c == '_' ? '-' : std::tolower(c); });
   return name;
 }
 
@@ -32,11 +33,14 @@ std::string trim(std::string s) {
 }
 
 // The CANN release a torch_npu row names ("CANN 8.1.RC1" in the table; "8.1.RC1" here).
-bool same_cann(const std::string& detected, const std::string& row) { return kb::release_of(detected) == row; }
+bool same_cann(const std::string& detected, const std::string& row) {
+  return kb::release_of(detected) == row;
+}
 
 std::string install_torch_npu(const kb::TorchNpuRow& r) {
-  return fmt::format("pip install torch=={} --index-url https://download.pytorch.org/whl/cpu && pip install torch-npu=={}",
-                     r.torch, r.torch_npu);
+  return fmt::format(
+      "pip install torch=={} --index-url https://download.pytorch.org/whl/cpu && pip install torch-npu=={}",
+      r.torch, r.torch_npu);
 }
 
 }  // namespace
@@ -69,9 +73,10 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
   Probe p;
   p.where = r.describe();
   auto home = exec::shell_quote(ascend_home);
-  p.cann = parse_toolkit_info(run_text(
-      r, "for f in " + home + "/ascend-toolkit/latest/*-linux/ascend_toolkit_install.info " + home +
-             "/ascend-toolkit/latest/ascend_toolkit_install.info; do [ -f \"$f\" ] && cat \"$f\" && break; done"));
+  p.cann = parse_toolkit_info(
+      run_text(r, "for f in " + home + "/ascend-toolkit/latest/*-linux/ascend_toolkit_install.info " + home +
+                      "/ascend-toolkit/latest/ascend_toolkit_install.info; do [ -f \"$f\" ] && cat \"$f\" && "
+                      "break; done"));
   parse_npu_smi(run_text(r, "npu-smi info 2>/dev/null"), p);
   if (!p.npu_smi.empty()) parse_npu_board(run_text(r, "npu-smi info -t board -i 0 2>/dev/null"), p);
   auto py = exec::shell_quote(python);
@@ -99,21 +104,26 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
 
 std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
   std::vector<Check> out;
-  out.push_back(p.npu_smi.empty()
-                    ? Check{"driver (npu-smi)", "not found", "npu-smi info works", "missing",
-                            "install the Ascend driver and firmware for the card, then check `npu-smi info`"}
-                    : Check{"driver (npu-smi)", p.npu_smi + (p.chips.empty() ? "" : ", " + std::to_string(p.chips.size()) + " chip(s)"),
-                            "", "ok", ""});
+  out.push_back(
+      p.npu_smi.empty()
+          ? Check{"driver (npu-smi)", "not found", "npu-smi info works", "missing",
+                  "install the Ascend driver and firmware for the card, then check `npu-smi info`"}
+          : Check{"driver (npu-smi)",
+                  p.npu_smi + (p.chips.empty() ? "" : ", " + std::to_string(p.chips.size()) + " chip(s)"), "",
+                  "ok", ""});
   if (!p.firmware.empty()) out.push_back({"firmware", p.firmware, "", "ok", ""});
   for (auto& chip : p.chips) {
     bool ok = chip.find("(OK)") != std::string::npos;
     out.push_back({"chip " + chip.substr(0, chip.find(':')), chip.substr(chip.find(':') + 2), "Health OK",
                    ok ? "ok" : "warning", ok ? "" : "see `npu-smi info -t health -i <id>`"});
   }
-  out.push_back(p.cann.empty() ? Check{"CANN toolkit", "not found", "a CANN toolkit", "missing",
-                                       "install the CANN toolkit, then `source /usr/local/Ascend/ascend-toolkit/set_env.sh`"}
-                               : Check{"CANN toolkit", p.cann, "", "ok", ""});
-  out.push_back(p.python.empty() ? Check{"python", "not found", "python3", "missing", "install python3 (3.9-3.11 for torch 2.5)"}
+  out.push_back(
+      p.cann.empty()
+          ? Check{"CANN toolkit", "not found", "a CANN toolkit", "missing",
+                  "install the CANN toolkit, then `source /usr/local/Ascend/ascend-toolkit/set_env.sh`"}
+          : Check{"CANN toolkit", p.cann, "", "ok", ""});
+  out.push_back(p.python.empty() ? Check{"python", "not found", "python3", "missing",
+                                         "install python3 (3.9-3.11 for torch 2.5)"}
                                  : Check{"python", p.python, "", "ok", ""});
 
   auto pkg = [&](const std::string& n) {
@@ -129,18 +139,27 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
   auto tn = pkg("torch-npu");
   auto torch = pkg("torch");
   if (tn.empty()) {
-    out.push_back({"torch_npu", "not installed", for_cann ? for_cann->torch_npu : "a torch_npu release", "missing",
-                   for_cann ? install_torch_npu(*for_cann) : "install a CANN toolkit first (kcat doctor finds none in the matrix)"});
+    out.push_back({"torch_npu", "not installed", for_cann ? for_cann->torch_npu : "a torch_npu release",
+                   "missing",
+                   for_cann ? install_torch_npu(*for_cann)
+                            : "install a CANN toolkit first (kcat doctor finds none in the matrix)"});
   } else if (auto* row = m.for_torch_npu(tn)) {
     out.push_back({"torch_npu", tn, "", "ok", ""});
     bool torch_ok = kb::release_of(torch) == row->torch;
-    out.push_back({"torch", torch.empty() ? "not installed" : torch, row->torch, torch_ok ? "ok" : torch.empty() ? "missing" : "mismatch",
-                   torch_ok ? "" : fmt::format("pip install torch=={} --index-url https://download.pytorch.org/whl/cpu", row->torch)});
+    out.push_back({"torch", torch.empty() ? "not installed" : torch, row->torch,
+                   torch_ok        ? "ok"
+                   : torch.empty() ? "missing"
+                                   : "mismatch",
+                   torch_ok
+                       ? ""
+                       : fmt::format("pip install torch=={} --index-url https://download.pytorch.org/whl/cpu",
+                                     row->torch)});
     if (!p.cann.empty()) {
       bool cann_ok = same_cann(p.cann, row->cann);
       out.push_back({"CANN for torch_npu " + tn, p.cann, row->cann, cann_ok ? "ok" : "mismatch",
-                     cann_ok ? ""
-                     : for_cann ? "install CANN " + row->cann + ", or match the installed CANN: " + install_torch_npu(*for_cann)
+                     cann_ok    ? ""
+                     : for_cann ? "install CANN " + row->cann +
+                                      ", or match the installed CANN: " + install_torch_npu(*for_cann)
                                 : "install CANN " + row->cann});
     }
     if (auto* py = m.python_for_torch(row->torch); py && !p.python.empty()) {
@@ -149,7 +168,9 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
       std::string list;
       for (auto& v : py->python) list += (list.empty() ? "" : ", ") + v;
       out.push_back({"python for torch " + row->torch, p.python, list, py_ok ? "ok" : "mismatch",
-                     py_ok ? "" : "use a Python " + list + " environment (e.g. conda create -n npu python=" + py->python.back() + ")"});
+                     py_ok ? ""
+                           : "use a Python " + list +
+                                 " environment (e.g. conda create -n npu python=" + py->python.back() + ")"});
     }
   } else {
     out.push_back({"torch_npu", tn, "a release in the matrix", "warning",
@@ -160,8 +181,13 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
       auto vllm = pkg("vllm");
       bool vllm_ok = kb::release_of(vllm) == row->vllm || vllm.rfind(row->vllm, 0) == 0;
       out.push_back({"vllm for vllm-ascend " + va, vllm.empty() ? "not installed" : vllm, row->vllm,
-                     vllm_ok ? "ok" : vllm.empty() ? "missing" : "mismatch",
-                     vllm_ok ? "" : fmt::format("VLLM_TARGET_DEVICE=empty pip install vllm=={}  (from source, as vllm-ascend's install guide says)", row->vllm)});
+                     vllm_ok        ? "ok"
+                     : vllm.empty() ? "missing"
+                                    : "mismatch",
+                     vllm_ok ? ""
+                             : fmt::format("VLLM_TARGET_DEVICE=empty pip install vllm=={}  (from source, as "
+                                           "vllm-ascend's install guide says)",
+                                           row->vllm)});
       if (!p.cann.empty()) {
         bool cann_ok = same_cann(p.cann, row->cann);
         out.push_back({"CANN for vllm-ascend " + va, p.cann, row->cann, cann_ok ? "ok" : "mismatch",
@@ -170,15 +196,17 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m) {
     }
   }
   if (p.env.count("CUDA_VISIBLE_DEVICES")) {
-    out.push_back({"CUDA_VISIBLE_DEVICES", p.env.at("CUDA_VISIBLE_DEVICES"), "ASCEND_RT_VISIBLE_DEVICES", "warning",
-                   "export ASCEND_RT_VISIBLE_DEVICES=" + p.env.at("CUDA_VISIBLE_DEVICES") + " (the NPU ignores CUDA_VISIBLE_DEVICES)"});
+    out.push_back({"CUDA_VISIBLE_DEVICES", p.env.at("CUDA_VISIBLE_DEVICES"), "ASCEND_RT_VISIBLE_DEVICES",
+                   "warning",
+                   "export ASCEND_RT_VISIBLE_DEVICES=" + p.env.at("CUDA_VISIBLE_DEVICES") +
+                       " (the NPU ignores CUDA_VISIBLE_DEVICES)"});
   }
   return out;
 }
 
 void to_json(nlohmann::json& j, const Probe& p) {
-  j = {{"where", p.where}, {"cann", p.cann}, {"npu_smi", p.npu_smi}, {"driver", p.driver}, {"firmware", p.firmware},
-       {"chips", p.chips},
+  j = {{"where", p.where},   {"cann", p.cann},         {"npu_smi", p.npu_smi},
+       {"driver", p.driver}, {"firmware", p.firmware}, {"chips", p.chips},
        {"python", p.python}, {"packages", p.packages}, {"env", p.env}};
 }
 

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
@@ -48,10 +48,10 @@ const std::vector<std::pair<std::string, std::string>>& cuda_only() {
 }
 
 struct Line {
-  std::string text;      // as written
-  std::string kind;      // package | wheel | index | option | comment | blank
-  std::string name;      // normalised package name
-  std::string version;   // pinned version (== or from a wheel file name)
+  std::string text;     // as written
+  std::string kind;     // package | wheel | index | option | comment | blank
+  std::string name;     // normalised package name
+  std::string version;  // pinned version (== or from a wheel file name)
   std::string file;
 };
 
@@ -187,7 +187,8 @@ std::vector<Line> setup_py_lines(const fs::path& file) {
   if (!RE2::PartialMatch(text, re, &list)) return out;
   re2::StringPiece in(list);
   std::string item;
-  while (RE2::FindAndConsume(&in, R"([\"']([^\"']+)[\"'])", &item)) out.push_back(parse_line(item, "setup.py"));
+  while (RE2::FindAndConsume(&in, R"([\"']([^\"']+)[\"'])", &item))
+    out.push_back(parse_line(item, "setup.py"));
   return out;
 }
 
@@ -237,8 +238,9 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
   }
   // Declared dependencies the requirement files do not repeat.
   std::vector<Line> declared;
-  for (auto [name, reader] : {std::pair{"pyproject.toml", &pyproject_lines}, std::pair{"setup.py", &setup_py_lines},
-                              std::pair{"environment.yml", &conda_lines}, std::pair{"environment.yaml", &conda_lines}}) {
+  for (auto [name, reader] :
+       {std::pair{"pyproject.toml", &pyproject_lines}, std::pair{"setup.py", &setup_py_lines},
+        std::pair{"environment.yml", &conda_lines}, std::pair{"environment.yaml", &conda_lines}}) {
     if (!fs::is_regular_file(repo / name, ec)) continue;
     auto more = reader(repo / name);
     s.read.push_back(name);
@@ -261,8 +263,9 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
     if (!listed) lines.push_back(x);
   }
   if (lines.empty()) {
-    throw Error(ErrorKind::Usage, "no requirements found", repo.string(),
-                "kcat reads requirements*.txt, constraints*.txt and `pip install` lines in README.md and *.sh");
+    throw Error(
+        ErrorKind::Usage, "no requirements found", repo.string(),
+        "kcat reads requirements*.txt, constraints*.txt and `pip install` lines in README.md and *.sh");
   }
 
   auto find = [&](const std::string& name) -> const Line* {
@@ -276,7 +279,8 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
   // Choose the row: vllm-ascend's when vLLM is used (preferring the project's vLLM release), else
   // the newest torch_npu row for the CANN.
   if (!cann.empty() && m.for_cann(cann).empty() &&
-      std::none_of(m.vllm_ascend.begin(), m.vllm_ascend.end(), [&](auto& r) { return r.cann == kb::release_of(cann); })) {
+      std::none_of(m.vllm_ascend.begin(), m.vllm_ascend.end(),
+                   [&](auto& r) { return r.cann == kb::release_of(cann); })) {
     std::string known;
     for (auto& r : m.torch_npu) {
       if (known.find(r.cann) == std::string::npos) known += (known.empty() ? "" : ", ") + r.cann;
@@ -287,21 +291,24 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
     const kb::VllmAscendRow* best = nullptr;
     for (auto& r : m.vllm_ascend) {
       if (!cann.empty() && r.cann != kb::release_of(cann)) continue;
-      bool same = !vllm->version.empty() && kb::release_of(r.vllm).rfind(kb::release_of(vllm->version), 0) == 0;
+      bool same =
+          !vllm->version.empty() && kb::release_of(r.vllm).rfind(kb::release_of(vllm->version), 0) == 0;
       if (same) {
         best = &r;
         break;
       }
       if (!best) best = &r;  // rows are newest first
     }
-    if (!best) throw Error(ErrorKind::Usage, "no vllm-ascend release for CANN " + cann, "", "pick another --cann");
+    if (!best)
+      throw Error(ErrorKind::Usage, "no vllm-ascend release for CANN " + cann, "", "pick another --cann");
     s.vllm_ascend = *best;
     if (!vllm->version.empty() && kb::release_of(best->vllm).rfind(kb::release_of(vllm->version), 0) != 0) {
-      s.conflicts.push_back({"vllm " + vllm->version,
-                             fmt::format("vllm-ascend for CANN {} supports vLLM {}, the project pins {}: its vLLM code must "
-                                         "be ported to {}",
-                                         best->cann, best->vllm, vllm->version, best->vllm),
-                             best->source});
+      s.conflicts.push_back(
+          {"vllm " + vllm->version,
+           fmt::format("vllm-ascend for CANN {} supports vLLM {}, the project pins {}: its vLLM code must "
+                       "be ported to {}",
+                       best->cann, best->vllm, vllm->version, best->vllm),
+           best->source});
     }
     s.cann = best->cann;
     s.torch = best->torch;
@@ -324,7 +331,10 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
     if (l.kind == "index" && l.text.find("download.pytorch.org/whl/cu") != std::string::npos) {
       s.dropped.push_back({l.text, l.file, "the CPU wheel index (torch) plus torch-npu from PyPI"});
       if (!cpu_index) {
-        s.lines.push_back("--extra-index-url https://download.pytorch.org/whl/cpu  # kcat: CPU torch wheels; the NPU comes from torch-npu (was: " + l.text + ")");
+        s.lines.push_back(
+            "--extra-index-url https://download.pytorch.org/whl/cpu  # kcat: CPU torch wheels; the NPU comes "
+            "from torch-npu (was: " +
+            l.text + ")");
         cpu_index = true;
       }
       continue;
@@ -339,13 +349,15 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
       continue;
     }
     if (l.name == "torch") {
-      s.lines.push_back(fmt::format("torch=={}  # kcat: the CPU build that torch-npu {} needs (was: {})", s.torch, s.torch_npu, l.text));
+      s.lines.push_back(fmt::format("torch=={}  # kcat: the CPU build that torch-npu {} needs (was: {})",
+                                    s.torch, s.torch_npu, l.text));
       continue;
     }
     if (l.name == "vllm") {
-      s.lines.push_back(fmt::format("# vllm=={}  # kcat: build from source with VLLM_TARGET_DEVICE=empty, then vllm-ascend "
-                                    "(vllm-ascend installation guide); was: {}",
-                                    s.vllm_ascend ? s.vllm_ascend->vllm : "", l.text));
+      s.lines.push_back(
+          fmt::format("# vllm=={}  # kcat: build from source with VLLM_TARGET_DEVICE=empty, then vllm-ascend "
+                      "(vllm-ascend installation guide); was: {}",
+                      s.vllm_ascend ? s.vllm_ascend->vllm : "", l.text));
       continue;
     }
     if (l.kind == "wheel" || l.text.find("+cu") != std::string::npos) {
@@ -355,38 +367,45 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
     }
     s.lines.push_back(l.text);
   }
-  s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)", s.torch_npu, s.cann));
+  s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)",
+                                s.torch_npu, s.cann));
   if (s.vllm_ascend) {
-    s.lines.push_back(fmt::format("vllm-ascend=={}  # kcat: for vLLM {}, CANN {}, Python {} ({})", s.vllm_ascend->vllm_ascend,
-                                  s.vllm_ascend->vllm, s.vllm_ascend->cann, s.vllm_ascend->python, s.vllm_ascend->source));
+    s.lines.push_back(fmt::format("vllm-ascend=={}  # kcat: for vLLM {}, CANN {}, Python {} ({})",
+                                  s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,
+                                  s.vllm_ascend->python, s.vllm_ascend->source));
   }
 
   // Conflicts the pins imply: what the chosen vLLM and vllm-ascend need against what is pinned.
   for (auto& note : m.notes) {
-    bool applies = (note.package == "vllm" && vllm && kb::release_of(vllm->version) == note.version) ||
-                   (note.package == "vllm-ascend" && s.vllm_ascend && s.vllm_ascend->vllm_ascend == note.version);
+    bool applies =
+        (note.package == "vllm" && vllm && kb::release_of(vllm->version) == note.version) ||
+        (note.package == "vllm-ascend" && s.vllm_ascend && s.vllm_ascend->vllm_ascend == note.version);
     if (!applies) continue;
     for (auto& need : note.needs) {
       std::string pkg, op, bound;
-      if (!RE2::FullMatch(need, R"(([A-Za-z0-9_.-]+)\s*(==|>=|<=|!=|<|>)\s*(\S+))", &pkg, &op, &bound)) continue;
+      if (!RE2::FullMatch(need, R"(([A-Za-z0-9_.-]+)\s*(==|>=|<=|!=|<|>)\s*(\S+))", &pkg, &op, &bound))
+        continue;
       auto* pinned = find(normalise(pkg));
-      if (!pinned || pinned->version.empty() || normalise(pkg) == "torch-npu" || normalise(pkg) == "torch") continue;
+      if (!pinned || pinned->version.empty() || normalise(pkg) == "torch-npu" || normalise(pkg) == "torch")
+        continue;
       if (!kb::satisfies(pinned->version, op, bound)) {
         // Resolved: the stack's requirement wins (vLLM / vllm-ascend will not run otherwise); the
         // line says what it was, and the report says what to re-test.
         auto it = std::find(s.lines.begin(), s.lines.end(), pinned->text);
         Conflict c{pkg + " " + pinned->version,
-                   fmt::format("{} {} requires {}, the project pins {}=={} ({})", note.package, note.version, need,
-                               pkg, pinned->version, pinned->file),
+                   fmt::format("{} {} requires {}, the project pins {}=={} ({})", note.package, note.version,
+                               need, pkg, pinned->version, pinned->file),
                    note.source};
         if (it != s.lines.end()) {
-          *it = fmt::format("{}{}{}  # kcat: {} {} requires it (was: {}); re-test the code that used {} {}", pkg, op,
-                            bound, note.package, note.version, pinned->text, pkg, pinned->version);
-          c.explanation += fmt::format("; pinned to {}{}{} instead: re-test the code that relied on {} {}", pkg, op,
-                                       bound, pkg, pinned->version);
+          *it = fmt::format("{}{}{}  # kcat: {} {} requires it (was: {}); re-test the code that used {} {}",
+                            pkg, op, bound, note.package, note.version, pinned->text, pkg, pinned->version);
+          c.explanation += fmt::format("; pinned to {}{}{} instead: re-test the code that relied on {} {}",
+                                       pkg, op, bound, pkg, pinned->version);
           s.resolved.push_back(std::move(c));
         } else {
-          c.explanation += "; move the pin to a version that satisfies it, and re-test the code that relied on the old one";
+          c.explanation +=
+              "; move the pin to a version that satisfies it, and re-test the code that relied on the old "
+              "one";
           s.conflicts.push_back(std::move(c));
         }
       }
@@ -399,7 +418,8 @@ std::string render_file(const Solution& s) {
   std::string out = fmt::format(
       "# requirements-ascend.txt, written by kcat for CANN {} (torch {}, torch-npu {}{}). Python: {}.\n"
       "# Install torch from the CPU index and torch-npu from PyPI; every line kcat changed says why.\n",
-      s.cann, s.torch, s.torch_npu, s.vllm_ascend ? ", vllm-ascend " + s.vllm_ascend->vllm_ascend : "", s.python);
+      s.cann, s.torch, s.torch_npu, s.vllm_ascend ? ", vllm-ascend " + s.vllm_ascend->vllm_ascend : "",
+      s.python);
   for (auto& l : s.lines) out += l + "\n";
   return out;
 }
@@ -408,11 +428,14 @@ std::string render_summary(const Solution& s) {
   std::string out = fmt::format("read: ");
   for (auto& r : s.read) out += r + " ";
   out += fmt::format("\nchosen: CANN {}, torch {}, torch-npu {}", s.cann, s.torch, s.torch_npu);
-  if (s.vllm_ascend) out += fmt::format(", vllm {}, vllm-ascend {}", s.vllm_ascend->vllm, s.vllm_ascend->vllm_ascend);
+  if (s.vllm_ascend)
+    out += fmt::format(", vllm {}, vllm-ascend {}", s.vllm_ascend->vllm, s.vllm_ascend->vllm_ascend);
   out += fmt::format("; Python {}\n", s.python);
   for (auto& d : s.dropped) out += fmt::format("dropped: {} ({}) -> {}\n", d.what, d.file, d.replacement);
-  for (auto& c : s.resolved) out += fmt::format("resolved: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
-  for (auto& c : s.conflicts) out += fmt::format("conflict: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
+  for (auto& c : s.resolved)
+    out += fmt::format("resolved: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
+  for (auto& c : s.conflicts)
+    out += fmt::format("conflict: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
   return out;
 }
 

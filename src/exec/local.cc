@@ -90,7 +90,9 @@ class LocalRunner : public Runner {
           }
           continue;
         }
-        wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+        wait_ms =
+            static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
+            1;
       }
       int rc = poll(fds, 2, wait_ms);
       if (rc < 0) {
@@ -136,7 +138,8 @@ class LocalRunner : public Runner {
 }  // namespace
 
 std::string Outcome::describe() const {
-  if (timed_out) return fmt::format("timed out after {:.1f} s", static_cast<double>(elapsed.count()) / 1000.0);
+  if (timed_out)
+    return fmt::format("timed out after {:.1f} s", static_cast<double>(elapsed.count()) / 1000.0);
   if (signal != 0) return fmt::format("killed by signal {} ({})", signal, strsignal(signal));
   return fmt::format("exit {}", exit_code);
 }

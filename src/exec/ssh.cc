@@ -38,8 +38,17 @@ class SshRunner : public Runner {
       line += "/bin/sh -c " + shell_quote(cmd.shell);
     }
     Command ssh;
-    ssh.argv = {"ssh", "-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o", "ControlPath=" + control_path_,
-                "-o", "ControlPersist=60", "-o", "ConnectTimeout=15"};
+    ssh.argv = {"ssh",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                "ControlPath=" + control_path_,
+                "-o",
+                "ControlPersist=60",
+                "-o",
+                "ConnectTimeout=15"};
     ssh.argv.insert(ssh.argv.end(), extra_.begin(), extra_.end());
     ssh.argv.push_back(destination_);
     ssh.argv.push_back("--");
@@ -51,9 +60,10 @@ class SshRunner : public Runner {
     auto out = local_->run(ssh);
     // ssh exits 255 for its own failures (cannot connect, host key, auth): say so.
     if (out.exit_code == 255 && !out.timed_out) {
-      out.err += fmt::format("kcat: ssh to {} failed (exit 255): check that `ssh {}` works without a password "
-                             "(BatchMode) and that the host key is known\n",
-                             destination_, destination_);
+      out.err += fmt::format(
+          "kcat: ssh to {} failed (exit 255): check that `ssh {}` works without a password "
+          "(BatchMode) and that the host key is known\n",
+          destination_, destination_);
     }
     return out;
   }

@@ -74,8 +74,10 @@ class Sync {
       : repo_(repo), branch_(branch), remote_(remote), local_(local), base_(ssh_base_argv(remote.ssh_args)) {}
 
   Synced run() {
-    if (remote_.destination.empty()) throw Error(ErrorKind::Usage, "no host to sync to", {}, "give user@host");
-    if (remote_.dir.empty()) throw Error(ErrorKind::Usage, "no remote directory to sync to", remote_.destination);
+    if (remote_.destination.empty())
+      throw Error(ErrorKind::Usage, "no host to sync to", {}, "give user@host");
+    if (remote_.dir.empty())
+      throw Error(ErrorKind::Usage, "no remote directory to sync to", remote_.destination);
     if (branch_.empty() || branch_.front() == '-') {
       throw Error(ErrorKind::Usage, fmt::format("'{}' is not a branch name", branch_), repo_.string());
     }
@@ -86,9 +88,10 @@ class Sync {
     s.commit = check_out(s.dir);
     if (s.commit != head) {
       throw Error(ErrorKind::Environment,
-                  fmt::format("after the sync the work tree on {} is at {}, not at {} ({} here)", remote_.destination,
-                              s.commit, head, branch_),
-                  where(s.dir), "look at `git -C DIR status` on the host; a hook or another process may have moved it");
+                  fmt::format("after the sync the work tree on {} is at {}, not at {} ({} here)",
+                              remote_.destination, s.commit, head, branch_),
+                  where(s.dir),
+                  "look at `git -C DIR status` on the host; a hook or another process may have moved it");
     }
     return s;
   }
@@ -96,12 +99,14 @@ class Sync {
  private:
   std::string local_head() {
     Command c;
-    c.argv = {"git", "-C", repo_.string(), "rev-parse", "--verify", "-q", "refs/heads/" + branch_ + "^{commit}"};
+    c.argv = {
+        "git", "-C", repo_.string(), "rev-parse", "--verify", "-q", "refs/heads/" + branch_ + "^{commit}"};
     c.timeout = 60s;
     auto o = local_.run(c);
     if (!o.ok()) {
-      throw Error(ErrorKind::Usage, fmt::format("no branch '{}' in {}", branch_, repo_.string()) + tail(o.err),
-                  repo_.string(), "commit on the branch first (`git branch --list` shows the branches)");
+      throw Error(ErrorKind::Usage,
+                  fmt::format("no branch '{}' in {}", branch_, repo_.string()) + tail(o.err), repo_.string(),
+                  "commit on the branch first (`git branch --list` shows the branches)");
     }
     return last_line(o.out);
   }
@@ -122,9 +127,10 @@ class Sync {
     if (!o.ok()) fail("preparing the work tree (mkdir, git init)", o, remote_.dir);
     auto abs = last_line(o.out);
     if (abs.empty() || abs.front() != '/') {
-      throw Error(ErrorKind::Environment,
-                  fmt::format("{} did not report the path of {} (got '{}')", remote_.destination, remote_.dir, abs),
-                  where(remote_.dir), "check that the login shell on the host prints nothing of its own");
+      throw Error(
+          ErrorKind::Environment,
+          fmt::format("{} did not report the path of {} (got '{}')", remote_.destination, remote_.dir, abs),
+          where(remote_.dir), "check that the login shell on the host prints nothing of its own");
     }
     return abs;
   }
@@ -180,16 +186,20 @@ class Sync {
     auto& err = o.err;
     std::string hint;
     if (o.timed_out) {
-      hint = fmt::format("{} did not finish in time; check the network path to the host (`ssh {} true`)", step,
-                         remote_.destination);
-    } else if (o.exit_code == 127 || contains(err, "command not found") || contains(err, "git-receive-pack: not found") ||
-               contains(err, "git: not found")) {
-      hint = "install git on the host (apt-get install git, yum install git) and make sure it is on the PATH of a "
-             "non-interactive ssh session (`ssh " + remote_.destination + " git --version`)";
+      hint = fmt::format("{} did not finish in time; check the network path to the host (`ssh {} true`)",
+                         step, remote_.destination);
+    } else if (o.exit_code == 127 || contains(err, "command not found") ||
+               contains(err, "git-receive-pack: not found") || contains(err, "git: not found")) {
+      hint =
+          "install git on the host (apt-get install git, yum install git) and make sure it is on the PATH of "
+          "a "
+          "non-interactive ssh session (`ssh " +
+          remote_.destination + " git --version`)";
     } else if (o.exit_code == 255 || contains(err, "Could not read from remote repository") ||
                contains(err, "Permission denied") || contains(err, "Host key verification failed")) {
       hint = fmt::format(
-          "check that `ssh {} true` works without a password: kcat runs ssh with BatchMode=yes, so the key must be "
+          "check that `ssh {} true` works without a password: kcat runs ssh with BatchMode=yes, so the key "
+          "must be "
           "in ssh-agent or given with -i (ssh args), and the host key must already be in known_hosts",
           remote_.destination);
     } else {
@@ -197,8 +207,8 @@ class Sync {
                          shell_quote(dir));
     }
     throw Error(ErrorKind::Environment,
-                fmt::format("could not sync branch {} to {}: {} failed ({}){}", branch_, remote_.destination, step,
-                            o.describe(), tail(err)),
+                fmt::format("could not sync branch {} to {}: {} failed ({}){}", branch_, remote_.destination,
+                            step, o.describe(), tail(err)),
                 where(dir), hint);
   }
 
@@ -217,20 +227,32 @@ std::vector<std::string> ssh_base_argv(const std::vector<std::string>& extra_ssh
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-  std::vector<std::string> argv = {"ssh", "-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o",
-                                   "ControlPath=" + (dir / "%C").string(), "-o", "ControlPersist=60", "-o",
-                                   "ConnectTimeout=15", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"};
+  std::vector<std::string> argv = {"ssh",
+                                   "-o",
+                                   "BatchMode=yes",
+                                   "-o",
+                                   "ControlMaster=auto",
+                                   "-o",
+                                   "ControlPath=" + (dir / "%C").string(),
+                                   "-o",
+                                   "ControlPersist=60",
+                                   "-o",
+                                   "ConnectTimeout=15",
+                                   "-o",
+                                   "ServerAliveInterval=15",
+                                   "-o",
+                                   "ServerAliveCountMax=4"};
   argv.insert(argv.end(), extra_ssh_args.begin(), extra_ssh_args.end());
   return argv;
 }
 
-Synced sync_to_host(const std::filesystem::path& local_repo, const std::string& branch, const RemoteTree& remote,
-                    Runner& local) {
+Synced sync_to_host(const std::filesystem::path& local_repo, const std::string& branch,
+                    const RemoteTree& remote, Runner& local) {
   return Sync(local_repo, branch, remote, local).run();
 }
 
-std::string sync_branch(const std::filesystem::path& local_repo, const std::string& branch, const RemoteTree& remote,
-                        Runner& local) {
+std::string sync_branch(const std::filesystem::path& local_repo, const std::string& branch,
+                        const RemoteTree& remote, Runner& local) {
   return sync_to_host(local_repo, branch, remote, local).commit;
 }
 

@@ -27,9 +27,13 @@ std::vector<FusedOp> load_fused_ops(const std::filesystem::path& dir) {
   if (auto* arr = doc["op"].as_array()) {
     for (auto& n : *arr) {
       auto& t = *n.as_table();
-      FusedOp op{t["id"].value_or(std::string{}), t["signature"].value_or(std::string{}),
-                 t["notes"].value_or(std::string{}), t["source"].value_or(std::string{}),
-                 list(t, "replaces"), list(t, "layouts"), list(t, "mapping")};
+      FusedOp op{t["id"].value_or(std::string{}),
+                 t["signature"].value_or(std::string{}),
+                 t["notes"].value_or(std::string{}),
+                 t["source"].value_or(std::string{}),
+                 list(t, "replaces"),
+                 list(t, "layouts"),
+                 list(t, "mapping")};
       if (op.id.empty() || op.source.empty() || op.replaces.empty() || op.signature.empty()) {
         throw Error(ErrorKind::Usage, "a fused op needs id, signature, replaces and source",
                     fmt::format("{}:{}", file.string(), t.source().begin.line));

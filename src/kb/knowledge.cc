@@ -14,7 +14,8 @@ std::string need(const toml::table& t, const char* key, const std::filesystem::p
   auto v = t[key].value<std::string>();
   if (!v || v->empty()) {
     throw Error(ErrorKind::Usage, fmt::format("entry without '{}'", key),
-                fmt::format("{}:{}", file.string(), t.source().begin.line), "every entry needs a name and a source");
+                fmt::format("{}:{}", file.string(), t.source().begin.line),
+                "every entry needs a name and a source");
   }
   return *v;
 }
@@ -62,7 +63,8 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
         e.ascend = (*t)["ascend"].value_or(std::string{});
         e.note = (*t)["note"].value_or(std::string{});
         if (e.action == "rename" && e.ascend.empty()) {
-          throw Error(ErrorKind::Usage, "rename entry '" + e.name + "' has no 'ascend' name", env_file.string());
+          throw Error(ErrorKind::Usage, "rename entry '" + e.name + "' has no 'ascend' name",
+                      env_file.string());
         }
         if (!kb.envs_.emplace(e.name, e).second) {
           throw Error(ErrorKind::Usage, "duplicate env entry '" + e.name + "'", env_file.string());
@@ -73,8 +75,9 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
       for (auto& node : *arr) {
         auto* t = node.as_table();
         if (!t) continue;
-        kb.perf_.push_back({need(*t, "name", env_file), need(*t, "value", env_file), (*t)["for"].value_or(std::string{}),
-                            need(*t, "what", env_file), need(*t, "source", env_file)});
+        kb.perf_.push_back({need(*t, "name", env_file), need(*t, "value", env_file),
+                            (*t)["for"].value_or(std::string{}), need(*t, "what", env_file),
+                            need(*t, "source", env_file)});
       }
     }
   }
@@ -107,7 +110,8 @@ void KnowledgeBase::annotate(std::vector<Finding>& findings) const {
       }
       continue;
     }
-    if (f.category == "cuda-api" || f.category == "amp" || f.category == "cuda-graph" || f.category == "nvtx") {
+    if (f.category == "cuda-api" || f.category == "amp" || f.category == "cuda-graph" ||
+        f.category == "nvtx") {
       const ApiEntry* a = api(f.matched);
       // torch.cuda.amp.autocast is judged by its module when the map has no line for it.
       std::string name = f.matched;
@@ -123,7 +127,8 @@ void KnowledgeBase::annotate(std::vector<Finding>& findings) const {
           f.verdict = Verdict::Unknown;
           if (f.codemod == "replace" && f.category == "cuda-api") {
             f.codemod.clear();
-            f.action = "check whether torch.npu provides " + f.matched.substr(11) + " (not in kcat's API map)";
+            f.action =
+                "check whether torch.npu provides " + f.matched.substr(11) + " (not in kcat's API map)";
           }
         }
         continue;

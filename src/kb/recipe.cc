@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <map>
 #include <set>
-#include <toml++/toml.h>
 
 #include "kcat/core/error.h"
 #include "kcat/kb/toml_json.h"
@@ -13,8 +13,8 @@
 namespace kcat::kb {
 namespace {
 
-const std::set<std::string> kPhases = {"environment", "device-api", "distributed", "attention", "kernels-build",
-                                       "performance"};
+const std::set<std::string> kPhases = {"environment", "device-api",    "distributed",
+                                       "attention",   "kernels-build", "performance"};
 const std::set<std::string> kKinds = {"port", "performance"};
 constexpr const char* kHint = "see docs/recipes.md for the recipe format";
 
@@ -77,26 +77,30 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
       throw Error(ErrorKind::Usage, fmt::format("recipe '{}': an edit has no replace", r.id), w, kHint);
     }
     if (edit.at_findings && r.when_findings.empty()) {
-      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': at_findings needs when_findings", r.id), w, kHint);
+      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': at_findings needs when_findings", r.id), w,
+                  kHint);
     }
     r.edits.push_back(std::move(edit));
   });
   each_table(t, "env", file, [&](const toml::table& e, const std::string& w) {
     RecipeEnv env{str(e, "name"), str(e, "value")};
     if (env.name.empty() || env.name.find_first_of("= \t\n") != std::string::npos) {
-      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': an env entry needs a valid name", r.id), w, kHint);
+      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': an env entry needs a valid name", r.id), w,
+                  kHint);
     }
     r.env.push_back(std::move(env));
   });
   each_table(t, "file", file, [&](const toml::table& e, const std::string& w) {
     RecipeFile f{str(e, "path"), str(e, "content")};
     if (f.path.empty() || f.path.front() == '/' || f.path.find("..") != std::string::npos) {
-      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': a file needs a relative path inside the repository", r.id),
-                  w, kHint);
+      throw Error(ErrorKind::Usage,
+                  fmt::format("recipe '{}': a file needs a relative path inside the repository", r.id), w,
+                  kHint);
     }
     r.files.push_back(std::move(f));
   });
-  if (r.edits.empty() && r.env.empty() && r.files.empty()) throw bad("changes nothing (no edit, env or file)");
+  if (r.edits.empty() && r.env.empty() && r.files.empty())
+    throw bad("changes nothing (no edit, env or file)");
   return r;
 }
 
@@ -155,7 +159,8 @@ RecipeSet load_recipes(const std::filesystem::path& dir) {
 
 void merge_recipes(RecipeSet& into, RecipeSet extra) {
   for (auto& r : extra.recipes) {
-    auto it = std::find_if(into.recipes.begin(), into.recipes.end(), [&](const Recipe& x) { return x.id == r.id; });
+    auto it =
+        std::find_if(into.recipes.begin(), into.recipes.end(), [&](const Recipe& x) { return x.id == r.id; });
     if (it != into.recipes.end()) {
       *it = std::move(r);
     } else {

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <toml++/toml.h>
+#include <algorithm>
 
 #include "kcat/core/error.h"
 #include "kcat/kb/toml_json.h"
@@ -22,10 +22,12 @@ std::map<std::string, std::string> table(const toml::table& t, const char* key, 
   const auto* node = t.get(key);
   if (!node) return out;
   const auto* tab = node->as_table();
-  if (!tab) throw Error(ErrorKind::Usage, fmt::format("route: '{}' must be a table of strings", key), where, kHint);
+  if (!tab)
+    throw Error(ErrorKind::Usage, fmt::format("route: '{}' must be a table of strings", key), where, kHint);
   for (const auto& [k, v] : *tab) {
     auto s = v.value<std::string>();
-    if (!s) throw Error(ErrorKind::Usage, fmt::format("route: {}.{} must be a string", key, k.str()), where, kHint);
+    if (!s)
+      throw Error(ErrorKind::Usage, fmt::format("route: {}.{} must be a string", key, k.str()), where, kHint);
     out[std::string(k.str())] = *s;
   }
   return out;
@@ -42,7 +44,8 @@ Route parse(const toml::table& t, const std::string& file) {
   r.run = t["run"].value_or(std::string());
   if (const auto* e = t.get("expected_throughput")) {
     auto v = e->value<double>();
-    if (!v || *v <= 0) throw Error(ErrorKind::Usage, "route: expected_throughput must be a number above 0", r.origin);
+    if (!v || *v <= 0)
+      throw Error(ErrorKind::Usage, "route: expected_throughput must be a number above 0", r.origin);
     r.expected_throughput = *v;
   }
   r.detect = list(t, "detect", r.origin);
@@ -52,9 +55,12 @@ Route parse(const toml::table& t, const std::string& file) {
   r.sources = list(t, "sources", r.origin);
   r.stack = table(t, "stack", r.origin);
   r.env = table(t, "env", r.origin);
-  if (r.id.empty() || r.title.empty()) throw Error(ErrorKind::Usage, "route needs id and title", r.origin, kHint);
-  if (r.detect.empty()) throw Error(ErrorKind::Usage, "route '" + r.id + "' has no detect texts", r.origin, kHint);
-  if (r.sources.empty()) throw Error(ErrorKind::Usage, "route '" + r.id + "' cites no sources", r.origin, kHint);
+  if (r.id.empty() || r.title.empty())
+    throw Error(ErrorKind::Usage, "route needs id and title", r.origin, kHint);
+  if (r.detect.empty())
+    throw Error(ErrorKind::Usage, "route '" + r.id + "' has no detect texts", r.origin, kHint);
+  if (r.sources.empty())
+    throw Error(ErrorKind::Usage, "route '" + r.id + "' cites no sources", r.origin, kHint);
   return r;
 }
 

@@ -1,9 +1,9 @@
 #include "kcat/kb/rule.h"
 
-#include <algorithm>
 #include <fmt/format.h>
-#include <functional>
 #include <toml++/toml.h>
+#include <algorithm>
+#include <functional>
 
 #include "kcat/core/error.h"
 #include "kcat/kb/toml_json.h"
@@ -12,12 +12,10 @@ namespace kcat::kb {
 
 namespace {
 
-const std::vector<std::string> kLanguages = {"python", "cpp", "cuda", "requirements", "pyproject",
-                                             "conda", "cmake", "dockerfile", "shell"};
+const std::vector<std::string> kLanguages = {"python", "cpp",   "cuda",       "requirements", "pyproject",
+                                             "conda",  "cmake", "dockerfile", "shell"};
 
-std::string str(const toml::table& t, std::string_view key) {
-  return t[key].value_or(std::string{});
-}
+std::string str(const toml::table& t, std::string_view key) { return t[key].value_or(std::string{}); }
 
 std::vector<std::string> strings(const toml::table& t, std::string_view key) {
   std::vector<std::string> out;
@@ -43,7 +41,8 @@ Rule parse_rule(const toml::table& t, const std::string& file) {
   r.languages = strings(t, "languages");
   if (r.languages.empty()) {
     throw Error(ErrorKind::Usage, "rule has no languages", where(r.id),
-                "add languages = [\"python\"] (one of: python cpp cuda requirements pyproject conda cmake dockerfile shell)");
+                "add languages = [\"python\"] (one of: python cpp cuda requirements pyproject conda cmake "
+                "dockerfile shell)");
   }
   for (auto& l : r.languages) {
     if (std::find(kLanguages.begin(), kLanguages.end(), l) == kLanguages.end()) {
@@ -118,7 +117,8 @@ std::vector<Rule> load_rule_file(const std::filesystem::path& file) {
   std::vector<Rule> out;
   auto* arr = doc["rule"].as_array();
   if (!arr) {
-    throw Error(ErrorKind::Usage, "no [[rule]] tables", file.string(), "see docs/rules.md for the rule format");
+    throw Error(ErrorKind::Usage, "no [[rule]] tables", file.string(),
+                "see docs/rules.md for the rule format");
   }
   for (auto& node : *arr) {
     if (auto* t = node.as_table()) out.push_back(parse_rule(*t, file.string()));

@@ -23,9 +23,12 @@ nlohmann::json toml_to_json(const toml::node& node) {
   if (auto b = node.value<bool>()) return *b;
   // Dates and times: their TOML text form.
   std::ostringstream ss;
-  if (auto* d = node.as_date()) ss << *d;
-  else if (auto* t = node.as_time()) ss << *t;
-  else if (auto* dt = node.as_date_time()) ss << *dt;
+  if (auto* d = node.as_date())
+    ss << *d;
+  else if (auto* t = node.as_time())
+    ss << *t;
+  else if (auto* dt = node.as_date_time())
+    ss << *dt;
   return ss.str();
 }
 
@@ -46,7 +49,8 @@ std::vector<std::string> string_list(const toml::table& t, const char* key, cons
   if (auto s = node->value<std::string>()) return {*s};
   const auto* arr = node->as_array();
   auto bad = [&] {
-    return Error(ErrorKind::Usage, fmt::format("'{}' must be a string or a list of strings", key), where, hint);
+    return Error(ErrorKind::Usage, fmt::format("'{}' must be a string or a list of strings", key), where,
+                 hint);
   };
   if (!arr) throw bad();
   for (const auto& v : *arr) {

@@ -33,10 +33,15 @@ std::vector<std::pair<int, long>> pieces(std::string_view v) {
       out.push_back({1, n});
     } else if (std::isalpha(static_cast<unsigned char>(v[i]))) {
       std::string w;
-      while (i < v.size() && std::isalpha(static_cast<unsigned char>(v[i]))) w += static_cast<char>(std::tolower(v[i++]));
+      while (i < v.size() && std::isalpha(static_cast<unsigned char>(v[i])))
+        w += static_cast<char>(std::tolower(v[i++]));
       // pre-releases sort before the release (rank < 1), post after; RC/alpha in CANN alike
-      int rank = w == "dev" ? -4 : (w == "a" || w == "alpha") ? -3 : (w == "b" || w == "beta") ? -2
-               : (w == "rc" || w == "c") ? -1 : w == "post" ? 2 : 0;
+      int rank = w == "dev"                   ? -4
+                 : (w == "a" || w == "alpha") ? -3
+                 : (w == "b" || w == "beta")  ? -2
+                 : (w == "rc" || w == "c")    ? -1
+                 : w == "post"                ? 2
+                                              : 0;
       out.push_back({rank, 0});
     } else {
       ++i;
@@ -95,7 +100,8 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
     if (auto* a = doc["torch_npu"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        m.torch_npu.push_back({str(t, "torch_npu"), str(t, "branch"), str(t, "torch"), str(t, "cann"), str(t, "source")});
+        m.torch_npu.push_back(
+            {str(t, "torch_npu"), str(t, "branch"), str(t, "torch"), str(t, "cann"), str(t, "source")});
       }
     }
     if (auto* a = doc["torch_python"].as_array()) {
@@ -116,7 +122,8 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
       if (auto* a = doc[key].as_array()) {
         for (auto& n : *a) {
           auto& t = *n.as_table();
-          RequirementNote note{pkg, str(t, std::string(pkg) == "vllm" ? "vllm" : "vllm_ascend"), {}, str(t, "source")};
+          RequirementNote note{
+              pkg, str(t, std::string(pkg) == "vllm" ? "vllm" : "vllm_ascend"), {}, str(t, "source")};
           if (auto* r = t["requires"].as_array()) {
             for (auto& x : *r) note.needs.push_back(x.value_or(std::string{}));
           }
@@ -176,8 +183,8 @@ std::vector<std::string> VersionMatrix::contradictions() const {
     if (r.source.empty()) out.push_back("torch_npu " + r.torch_npu + " has no source");
     auto [it, fresh] = seen.emplace(r.torch_npu, &r);
     if (!fresh && (it->second->torch != r.torch || it->second->cann != r.cann)) {
-      out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}", r.torch_npu,
-                                it->second->torch, it->second->cann, r.torch, r.cann));
+      out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}",
+                                r.torch_npu, it->second->torch, it->second->cann, r.torch, r.cann));
     }
   }
   std::map<std::string, const VllmAscendRow*> va;

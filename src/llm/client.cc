@@ -2,9 +2,9 @@
 
 #include <curl/curl.h>
 
-#include "curl_api.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include "curl_api.h"
 
 #include <algorithm>
 #include <cctype>
@@ -242,8 +242,8 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   if (!h.easy || !h.multi) throw Error(ErrorKind::Internal, "libcurl could not be initialised");
   t.easy = h.easy;
   h.headers = curl_api().slist_append(h.headers, "Content-Type: application/json");
-  h.headers =
-      curl_api().slist_append(h.headers, config_.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  h.headers = curl_api().slist_append(
+      h.headers, config_.stream ? "Accept: text/event-stream" : "Accept: application/json");
   h.headers = curl_api().slist_append(h.headers, "Expect:");
   if (!config_.api_key.empty()) {
     h.headers = curl_api().slist_append(h.headers, ("Authorization: Bearer " + config_.api_key).c_str());
@@ -255,7 +255,8 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   curl_api().easy_setopt(h.easy, CURLOPT_HTTPHEADER, h.headers);
   curl_api().easy_setopt(h.easy, CURLOPT_USERAGENT, "kcat");
   curl_api().easy_setopt(h.easy, CURLOPT_NOSIGNAL, 1L);
-  curl_api().easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
+  curl_api().easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(config_.connect_timeout.count()));
   curl_api().easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, on_write);
   curl_api().easy_setopt(h.easy, CURLOPT_WRITEDATA, &t);
   curl_api().easy_setopt(h.easy, CURLOPT_HEADERFUNCTION, on_header);

@@ -9,12 +9,15 @@
 namespace kcat::llm {
 
 const CurlApi& curl_api() {
-  static SharedLibrary lib("libcurl.so.4", "the LLM client",
-                           "install libcurl 7.66 or newer (Debian: apt install libcurl4), or run without an LLM");
+  static SharedLibrary lib(
+      "libcurl.so.4", "the LLM client",
+      "install libcurl 7.66 or newer (Debian: apt install libcurl4), or run without an LLM");
   static CurlApi api{};
   static std::once_flag once;
   std::call_once(once, [] {
-    auto load = [](auto& fn, const char* name) { fn = lib.function<std::remove_reference_t<decltype(fn)>>(name); };
+    auto load = [](auto& fn, const char* name) {
+      fn = lib.function<std::remove_reference_t<decltype(fn)>>(name);
+    };
     load(api.global_init, "curl_global_init");
     load(api.easy_init, "curl_easy_init");
     load(api.easy_setopt, "curl_easy_setopt");

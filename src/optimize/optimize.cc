@@ -36,9 +36,15 @@ nlohmann::json stats_json(const std::optional<bench::Stats>& s) {
 }
 
 nlohmann::json iteration_json(const Iteration& it) {
-  return {{"index", it.index},   {"recipe", it.recipe},       {"title", it.title},
-          {"outcome", it.outcome}, {"reason", it.reason},     {"commit", it.commit},
-          {"stats", stats_json(it.stats)}, {"speedup", it.speedup}, {"expected_gain", it.expected_gain}};
+  return {{"index", it.index},
+          {"recipe", it.recipe},
+          {"title", it.title},
+          {"outcome", it.outcome},
+          {"reason", it.reason},
+          {"commit", it.commit},
+          {"stats", stats_json(it.stats)},
+          {"speedup", it.speedup},
+          {"expected_gain", it.expected_gain}};
 }
 
 class Loop {
@@ -80,8 +86,10 @@ class Loop {
       evaluate(it, before);
     }
     if (out_.stop_reason.empty()) out_.stop_reason = out_.target_met ? "target met" : "recipes exhausted";
-    record("optimize.stop", {{"reason", out_.stop_reason}, {"target_met", out_.target_met},
-                             {"best", stats_json(out_.best)}, {"baseline", stats_json(out_.baseline)}});
+    record("optimize.stop", {{"reason", out_.stop_reason},
+                             {"target_met", out_.target_met},
+                             {"best", stats_json(out_.best)},
+                             {"baseline", stats_json(out_.baseline)}});
     return std::move(out_);
   }
 
@@ -106,7 +114,8 @@ class Loop {
     c.env = env();
     c.timeout = o_.build_timeout;
     auto r = runner_.run(c);
-    record("optimize.build", {{"command", o_.build_command}, {"result", r.describe()}, {"elapsed_ms", r.elapsed.count()}});
+    record("optimize.build",
+           {{"command", o_.build_command}, {"result", r.describe()}, {"elapsed_ms", r.elapsed.count()}});
     if (r.ok()) return "";
     return fmt::format("the build failed ({}): {}", r.describe(), tail(r.err.empty() ? r.out : r.err, 6));
   }
@@ -116,7 +125,8 @@ class Loop {
     spec.cwd = workdir_;
     spec.env = env();
     auto r = bench::run(spec, runner_);
-    record("optimize.bench", {{"command", spec.command}, {"stats", stats_json(r.stats)}, {"failure", r.failure}});
+    record("optimize.bench",
+           {{"command", spec.command}, {"stats", stats_json(r.stats)}, {"failure", r.failure}});
     return r;
   }
 
@@ -135,16 +145,19 @@ class Loop {
     if (!o_.reference) return "";
     auto out_file = output_path();
     std::error_code ec;
-    if (!std::filesystem::exists(out_file, ec)) return "the benchmark wrote no output dump at " + out_file.string();
+    if (!std::filesystem::exists(out_file, ec))
+      return "the benchmark wrote no output dump at " + out_file.string();
     auto diffs = bench::compare(bench::load_tensors(reference_file_), bench::load_tensors(out_file),
                                 o_.reference->rtol, o_.reference->atol);
     for (const auto& d : diffs) {
       if (d.within) continue;
-      if (!d.problem.empty()) return fmt::format("the output differs from the reference: {}: {}", d.name, d.problem);
-      return fmt::format("the output differs from the reference: {} has {} elements outside rtol {} / atol {} "
-                         "(max abs error {:.3g} at index {}: {:.6g} vs {:.6g})",
-                         d.name, d.mismatches, o_.reference->rtol, o_.reference->atol, d.max_abs, d.worst_index,
-                         d.worst_out, d.worst_ref);
+      if (!d.problem.empty())
+        return fmt::format("the output differs from the reference: {}: {}", d.name, d.problem);
+      return fmt::format(
+          "the output differs from the reference: {} has {} elements outside rtol {} / atol {} "
+          "(max abs error {:.3g} at index {}: {:.6g} vs {:.6g})",
+          d.name, d.mismatches, o_.reference->rtol, o_.reference->atol, d.max_abs, d.worst_index, d.worst_out,
+          d.worst_ref);
     }
     return "";
   }
@@ -156,8 +169,8 @@ class Loop {
     }
     auto r = measure();
     if (!r.stats) {
-      throw Error(ErrorKind::Environment, "the baseline benchmark produced no number: " + r.failure, o_.bench.command,
-                  "run the bench command by hand; check [bench] metric against its output");
+      throw Error(ErrorKind::Environment, "the baseline benchmark produced no number: " + r.failure,
+                  o_.bench.command, "run the bench command by hand; check [bench] metric against its output");
     }
     out_.baseline = out_.best = r.stats;
     if (o_.target) {
@@ -172,13 +185,15 @@ class Loop {
         auto produced = output_path();
         std::error_code ec;
         if (!std::filesystem::exists(produced, ec)) {
-          throw Error(ErrorKind::Environment, "the baseline benchmark wrote no output dump", produced.string(),
+          throw Error(ErrorKind::Environment, "the baseline benchmark wrote no output dump",
+                      produced.string(),
                       "make the bench command write its output (--dump) or drop [optimize] output");
         }
         auto dir = root_ / ".kcat" / "optimize";
         std::filesystem::create_directories(dir);
         reference_file_ = dir / ("reference" + produced.extension().string());
-        std::filesystem::copy_file(produced, reference_file_, std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::copy_file(produced, reference_file_,
+                                   std::filesystem::copy_options::overwrite_existing);
       }
     }
     Iteration it;
@@ -300,12 +315,13 @@ class Loop {
     const double needed = out_.best->median * (1 + noise);
     if (res.stats->median < needed) {
       return revert(fmt::format("{} is not above the best so far, {}, by more than the noise ({:.1f}%)",
-                                metric_text(*res.stats, out_.unit), metric_text(*out_.best, out_.unit), noise * 100));
+                                metric_text(*res.stats, out_.unit), metric_text(*out_.best, out_.unit),
+                                noise * 100));
     }
     it.commit = repo_.add_trailers_to_head({{"Kcat-Metric", metric_text(*res.stats, out_.unit)}});
     it.outcome = "kept";
-    it.reason = fmt::format("{:.2f}x the best so far ({:.2f}x the baseline)", res.stats->median / out_.best->median,
-                            it.speedup);
+    it.reason = fmt::format("{:.2f}x the best so far ({:.2f}x the baseline)",
+                            res.stats->median / out_.best->median, it.speedup);
     out_.best = res.stats;
     update_target();
     finish(it);
@@ -334,7 +350,8 @@ class Loop {
 Outcome run(patch::GitRepo& repo, const kb::RecipeSet& recipes, const std::vector<Finding>& findings,
             const Options& options, exec::Runner& runner) {
   if (options.bench.command.empty()) {
-    throw Error(ErrorKind::Usage, "no benchmark command", "", "set [bench] command in kcat.toml or --bench-cmd");
+    throw Error(ErrorKind::Usage, "no benchmark command", "",
+                "set [bench] command in kcat.toml or --bench-cmd");
   }
   return Loop(repo, options, runner).run(recipes, findings);
 }
@@ -364,9 +381,12 @@ std::vector<std::string> prefer_from_profile(const bench::Summary& profile, cons
 nlohmann::json to_json(const Outcome& o) {
   nlohmann::json its = nlohmann::json::array();
   for (const auto& it : o.iterations) its.push_back(iteration_json(it));
-  nlohmann::json j = {{"iterations", its},        {"baseline", stats_json(o.baseline)},
-                      {"best", stats_json(o.best)}, {"target_met", o.target_met},
-                      {"stop_reason", o.stop_reason}, {"not_applicable", o.not_applicable},
+  nlohmann::json j = {{"iterations", its},
+                      {"baseline", stats_json(o.baseline)},
+                      {"best", stats_json(o.best)},
+                      {"target_met", o.target_met},
+                      {"stop_reason", o.stop_reason},
+                      {"not_applicable", o.not_applicable},
                       {"unit", o.unit}};
   j["target"] = o.target ? nlohmann::json(*o.target) : nlohmann::json(nullptr);
   if (o.baseline && o.best && o.baseline->median != 0) j["speedup"] = o.best->median / o.baseline->median;
@@ -376,9 +396,11 @@ nlohmann::json to_json(const Outcome& o) {
 std::string render_markdown(const Outcome& o) {
   std::string md = "## Optimization\n\n";
   if (o.baseline && o.best) {
-    md += fmt::format("Baseline {:.2f} {}, best {:.2f} {} ({:.2f}x)", o.baseline->median, o.unit, o.best->median, o.unit,
+    md += fmt::format("Baseline {:.2f} {}, best {:.2f} {} ({:.2f}x)", o.baseline->median, o.unit,
+                      o.best->median, o.unit,
                       o.baseline->median != 0 ? o.best->median / o.baseline->median : 0.0);
-    if (o.target) md += fmt::format(", target {:.2f} {}: {}", *o.target, o.unit, o.target_met ? "met" : "missed");
+    if (o.target)
+      md += fmt::format(", target {:.2f} {}: {}", *o.target, o.unit, o.target_met ? "met" : "missed");
     md += fmt::format(". Stopped: {}.\n\n", o.stop_reason);
   }
   md += "| # | change | result | metric | vs baseline | why |\n|---|---|---|---|---|---|\n";

@@ -78,8 +78,10 @@ std::vector<patch::Edit> edits_for(const kb::Recipe& r, const kb::RecipeEdit& e,
   std::vector<patch::Edit> out;
   std::string origin = "recipe:" + r.id;
   if (!e.regex) {
-    for (size_t pos = bytes.find(e.search); pos != std::string::npos; pos = bytes.find(e.search, pos + e.search.size())) {
-      out.push_back({file, static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + e.search.size()), e.replace, origin});
+    for (size_t pos = bytes.find(e.search); pos != std::string::npos;
+         pos = bytes.find(e.search, pos + e.search.size())) {
+      out.push_back({file, static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + e.search.size()),
+                     e.replace, origin});
     }
     return out;
   }
@@ -117,8 +119,10 @@ std::vector<patch::Edit> env_edits(const kb::Recipe& r, const std::filesystem::p
   if (!std::filesystem::exists(path, ec)) {
     std::string text =
         "# Environment for the Ascend NPU, written by kcat (each variable cites the recipe that set it).\n"
-        "# Source it before launching: . ./" + std::string(kEnvFile) + "\n";
-    for (const auto& v : r.env) text += fmt::format("export {}={}  # {}\n", v.name, sh_single_quote(v.value), r.id);
+        "# Source it before launching: . ./" +
+        std::string(kEnvFile) + "\n";
+    for (const auto& v : r.env)
+      text += fmt::format("export {}={}  # {}\n", v.name, sh_single_quote(v.value), r.id);
     out.push_back({kEnvFile, 0, 0, text, origin});
     return out;
   }
@@ -153,7 +157,8 @@ bool overlaps_finding(const kb::Recipe& r, const std::vector<Finding>& findings,
                       const patch::Edit& e) {
   return std::any_of(findings.begin(), findings.end(), [&](const Finding& f) {
     if (f.file != file) return false;
-    if (std::find(r.when_findings.begin(), r.when_findings.end(), f.rule_id) == r.when_findings.end()) return false;
+    if (std::find(r.when_findings.begin(), r.when_findings.end(), f.rule_id) == r.when_findings.end())
+      return false;
     return f.span.begin < e.end && e.begin < f.span.end;
   });
 }
@@ -190,12 +195,18 @@ std::map<std::string, std::string> read_env_file(const std::filesystem::path& ro
       char c = rest[i];
       if (c == '\'') {
         auto close = rest.find('\'', i + 1);
-        if (close == std::string::npos) { closed = false; break; }
+        if (close == std::string::npos) {
+          closed = false;
+          break;
+        }
         value += rest.substr(i + 1, close - i - 1);
         i = close + 1;
       } else if (c == '"') {
         auto close = rest.find('"', i + 1);
-        if (close == std::string::npos) { closed = false; break; }
+        if (close == std::string::npos) {
+          closed = false;
+          break;
+        }
         value += rest.substr(i + 1, close - i - 1);
         i = close + 1;
       } else if (c == '\\' && i + 1 < rest.size()) {
@@ -245,7 +256,8 @@ std::string why_not_applicable(const kb::Recipe& r, const std::filesystem::path&
   return "no file contains '" + r.when_text + "'";
 }
 
-patch::Patch recipe_patch(const kb::Recipe& r, const std::filesystem::path& root, const std::vector<Finding>& findings) {
+patch::Patch recipe_patch(const kb::Recipe& r, const std::filesystem::path& root,
+                          const std::vector<Finding>& findings) {
   patch::Patch p;
   p.message = r.title;
   std::vector<std::string> files;
@@ -261,9 +273,10 @@ patch::Patch recipe_patch(const kb::Recipe& r, const std::filesystem::path& root
       auto edits = edits_for(r, e, file, bytes);
       for (auto& ed : edits) ed.replacement = expand(std::move(ed.replacement), root, file);
       if (e.at_findings) {
-        edits.erase(std::remove_if(edits.begin(), edits.end(),
-                                   [&](const patch::Edit& ed) { return !overlaps_finding(r, findings, file, ed); }),
-                    edits.end());
+        edits.erase(
+            std::remove_if(edits.begin(), edits.end(),
+                           [&](const patch::Edit& ed) { return !overlaps_finding(r, findings, file, ed); }),
+            edits.end());
       }
       if (edits.empty()) continue;
       edited[file] = bytes;

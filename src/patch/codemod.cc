@@ -18,7 +18,8 @@ bool imports_torch(std::string_view stmt_text) {
   for (auto prefix : {"import torch", "from torch"}) {
     if (stmt_text.rfind(prefix, 0) == 0) {
       auto rest = stmt_text.substr(std::strlen(prefix));
-      if (rest.empty() || rest[0] == ' ' || rest[0] == '.' || rest[0] == ',' || rest[0] == '\n' || rest[0] == '\r') {
+      if (rest.empty() || rest[0] == ' ' || rest[0] == '.' || rest[0] == ',' || rest[0] == '\n' ||
+          rest[0] == '\r') {
         return true;
       }
     }
@@ -45,7 +46,8 @@ bool parse_language_is_python(const std::string& file) {
 }  // namespace
 
 std::vector<Edit> insert_after_torch_import(const std::string& file, const std::string& bytes,
-                                            const std::vector<std::string>& lines, bool require_torch_import) {
+                                            const std::vector<std::string>& lines,
+                                            bool require_torch_import) {
   auto tree = scan::parse("python", bytes);
   TSNode root = ts_tree_root_node(tree.get());
   std::set<std::string> present;
@@ -107,7 +109,8 @@ Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding
     if (f.context != Context::Code) continue;
     p.edits.push_back(Edit{f.file, f.span.begin, f.span.end, f.replacement, f.rule_id});
     if (applied) applied->push_back(f);
-    if (parse_language_is_python(f.file) && npu_categories().count(f.category)) needs_torch_npu[f.file] = true;
+    if (parse_language_is_python(f.file) && npu_categories().count(f.category))
+      needs_torch_npu[f.file] = true;
   }
   for (auto& [file, needed] : needs_torch_npu) {
     if (!needed) continue;
@@ -128,12 +131,12 @@ Patch shim_patch(const std::filesystem::path& root, const std::vector<std::strin
       TSNode c = ts_node_named_child(r, i);
       if (!is(c, "if_statement")) continue;
       auto cond = scan::node_text(ts_node_child_by_field_name(c, "condition", 9), bytes);
-      entry = cond.find("__name__") != std::string_view::npos && cond.find("__main__") != std::string_view::npos;
+      entry =
+          cond.find("__name__") != std::string_view::npos && cond.find("__main__") != std::string_view::npos;
     }
     if (!entry) continue;
-    for (auto& e : insert_after_torch_import(file, bytes,
-                                             {"import torch_npu", "from torch_npu.contrib import transfer_to_npu"},
-                                             false)) {
+    for (auto& e : insert_after_torch_import(
+             file, bytes, {"import torch_npu", "from torch_npu.contrib import transfer_to_npu"}, false)) {
       p.edits.push_back(e);
     }
   }

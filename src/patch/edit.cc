@@ -19,15 +19,16 @@ std::string apply_edits(const std::string& bytes, std::vector<Edit> edits) {
     auto& e = edits[i];
     if (e.begin > e.end || e.end > bytes.size()) {
       throw Error(ErrorKind::Verify,
-                  fmt::format("edit [{}, {}) is outside the file ({} bytes)", e.begin, e.end, bytes.size()), e.file,
-                  "the file changed since it was scanned: scan again");
+                  fmt::format("edit [{}, {}) is outside the file ({} bytes)", e.begin, e.end, bytes.size()),
+                  e.file, "the file changed since it was scanned: scan again");
     }
     if (i > 0 && edits[i - 1].end > e.begin) {
       auto& p = edits[i - 1];
       throw Error(ErrorKind::Verify,
-                  fmt::format("overlapping edits: [{}, {}) from {} and [{}, {}) from {}", p.begin, p.end, p.origin,
-                              e.begin, e.end, e.origin),
-                  e.file, "two rules want to change the same bytes; disable one of them or fix the rule's span");
+                  fmt::format("overlapping edits: [{}, {}) from {} and [{}, {}) from {}", p.begin, p.end,
+                              p.origin, e.begin, e.end, e.origin),
+                  e.file,
+                  "two rules want to change the same bytes; disable one of them or fix the rule's span");
     }
   }
   std::string out;
@@ -43,7 +44,8 @@ std::string apply_edits(const std::string& bytes, std::vector<Edit> edits) {
 }
 
 bool creates_file(const std::vector<Edit>& edits) {
-  return !edits.empty() && std::all_of(edits.begin(), edits.end(), [](const Edit& e) { return e.begin == 0 && e.end == 0; });
+  return !edits.empty() &&
+         std::all_of(edits.begin(), edits.end(), [](const Edit& e) { return e.begin == 0 && e.end == 0; });
 }
 
 std::vector<std::string> apply_patch(const std::filesystem::path& root, const Patch& patch) {
@@ -107,14 +109,17 @@ std::string unified_diff(const std::string& file, const std::string& before, con
   auto a = "a/" + file;
   auto b = "b/" + file;
   std::string out;
-  if (git_patch_from_buffers(&p, before.data(), before.size(), file.c_str(), after.data(), after.size(), file.c_str(),
-                             &opts) == 0) {
+  if (git_patch_from_buffers(&p, before.data(), before.size(), file.c_str(), after.data(), after.size(),
+                             file.c_str(), &opts) == 0) {
     if (git_patch_num_hunks(p) > 0) {
       out = "--- " + a + "\n+++ " + b + "\n";
-      git_patch_print(p, [](const git_diff_delta* d, const git_diff_hunk* h, const git_diff_line* l, void* payload) {
-        if (l->origin == GIT_DIFF_LINE_FILE_HDR) return 0;
-        return collect(d, h, l, payload);
-      }, &out);
+      git_patch_print(
+          p,
+          [](const git_diff_delta* d, const git_diff_hunk* h, const git_diff_line* l, void* payload) {
+            if (l->origin == GIT_DIFF_LINE_FILE_HDR) return 0;
+            return collect(d, h, l, payload);
+          },
+          &out);
     }
     git_patch_free(p);
   }

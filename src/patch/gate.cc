@@ -33,7 +33,9 @@ size_t syntax_errors(const std::string& language, const std::string& bytes) {
   return scan::count_syntax_errors(ts_tree_root_node(tree.get()));
 }
 
-bool have_python() { return ::access("/usr/bin/python3", X_OK) == 0 || std::system("command -v python3 >/dev/null 2>&1") == 0; }
+bool have_python() {
+  return ::access("/usr/bin/python3", X_OK) == 0 || std::system("command -v python3 >/dev/null 2>&1") == 0;
+}
 
 // Compiles Python sources with python3's own compile() (nothing is written next to them), all in
 // one python3 process: sources go in as JSON on stdin, failures come back as JSON on stdout.

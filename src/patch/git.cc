@@ -85,12 +85,14 @@ GitRepo GitRepo::open(const std::filesystem::path& path) {
   auto impl = std::make_unique<Impl>();
   if (git_repository_open_ext(&impl->repo, path.c_str(), 0, nullptr) != 0) {
     impl->repo = nullptr;
-    throw Error(ErrorKind::Environment, "not a git repository", path.string(),
-                "kcat works on a git branch so every change can be reviewed and undone: run `git init` and commit, "
-                "or pass --init to let kcat make the first commit");
+    throw Error(
+        ErrorKind::Environment, "not a git repository", path.string(),
+        "kcat works on a git branch so every change can be reviewed and undone: run `git init` and commit, "
+        "or pass --init to let kcat make the first commit");
   }
   if (git_repository_is_bare(impl->repo)) {
-    throw Error(ErrorKind::Environment, "a bare repository has no work tree", path.string(), "clone it first");
+    throw Error(ErrorKind::Environment, "a bare repository has no work tree", path.string(),
+                "clone it first");
   }
   return GitRepo(std::move(impl));
 }
@@ -114,7 +116,8 @@ std::string GitRepo::current_branch() const {
   if (git_repository_head(head.out(), impl_->repo) != 0) {
     // An unborn branch: HEAD names it but it has no commit yet.
     Reference sym;
-    if (git_reference_lookup(sym.out(), impl_->repo, "HEAD") == 0 && git_reference_symbolic_target(sym.get())) {
+    if (git_reference_lookup(sym.out(), impl_->repo, "HEAD") == 0 &&
+        git_reference_symbolic_target(sym.get())) {
       std::string t = git_reference_symbolic_target(sym.get());
       return t.rfind("refs/heads/", 0) == 0 ? t.substr(11) : t;
     }
@@ -139,7 +142,9 @@ std::vector<std::string> GitRepo::dirty_files() const {
   std::vector<std::string> out;
   for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
     const git_status_entry* e = git_status_byindex(list.get(), i);
-    if (e->status == GIT_STATUS_CURRENT || (e->status & GIT_STATUS_IGNORED) || (e->status & GIT_STATUS_WT_NEW)) continue;
+    if (e->status == GIT_STATUS_CURRENT || (e->status & GIT_STATUS_IGNORED) ||
+        (e->status & GIT_STATUS_WT_NEW))
+      continue;
     const git_diff_delta* d = e->head_to_index ? e->head_to_index : e->index_to_workdir;
     if (d && d->new_file.path) out.push_back(d->new_file.path);
   }
@@ -157,7 +162,8 @@ void GitRepo::checkout_new_or_existing(const std::string& name, const std::strin
     Commit c;
     check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit");
     Reference ref;
-    check(git_branch_create(ref.out(), impl_->repo, name.c_str(), c.get(), 0), "cannot create branch " + name);
+    check(git_branch_create(ref.out(), impl_->repo, name.c_str(), c.get(), 0),
+          "cannot create branch " + name);
   }
   checkout(name);
 }
@@ -170,7 +176,8 @@ void GitRepo::checkout(const std::string& name) {
   opts.checkout_strategy = GIT_CHECKOUT_SAFE;
   check(git_checkout_tree(impl_->repo, reinterpret_cast<git_object*>(c.get()), &opts),
         "cannot check out " + name + " (local changes would be overwritten?)");
-  check(git_repository_set_head(impl_->repo, ("refs/heads/" + name).c_str()), "cannot switch HEAD to " + name);
+  check(git_repository_set_head(impl_->repo, ("refs/heads/" + name).c_str()),
+        "cannot switch HEAD to " + name);
 }
 
 std::string GitRepo::commit(const std::string& message, const std::map<std::string, std::string>& trailers,
@@ -204,8 +211,8 @@ std::string GitRepo::commit(const std::string& message, const std::map<std::stri
   if (has_parent) check(git_commit_lookup(parent.out(), impl_->repo, &head), "cannot read HEAD");
   const git_commit* parents[] = {parent.get()};
   git_oid id;
-  check(git_commit_create(&id, impl_->repo, "HEAD", author.get(), committer.get(), nullptr, msg.c_str(), tree.get(),
-                          has_parent ? 1 : 0, has_parent ? parents : nullptr),
+  check(git_commit_create(&id, impl_->repo, "HEAD", author.get(), committer.get(), nullptr, msg.c_str(),
+                          tree.get(), has_parent ? 1 : 0, has_parent ? parents : nullptr),
         "git commit failed");
   return oid_str(&id);
 }
@@ -303,7 +310,8 @@ std::string GitRepo::diff(const std::string& from, const std::string& to) const 
   return out;
 }
 
-GitRepo GitRepo::add_worktree(const std::string& name, const std::filesystem::path& path, const std::string& branch) {
+GitRepo GitRepo::add_worktree(const std::string& name, const std::filesystem::path& path,
+                              const std::string& branch) {
   std::error_code ec;
   if (std::filesystem::exists(path / ".git", ec)) return open(path);
   if (!branch_exists(branch)) {
@@ -311,22 +319,26 @@ GitRepo GitRepo::add_worktree(const std::string& name, const std::filesystem::pa
     Commit c;
     check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read HEAD");
     Reference created;
-    check(git_branch_create(created.out(), impl_->repo, branch.c_str(), c.get(), 0), "cannot create branch " + branch);
+    check(git_branch_create(created.out(), impl_->repo, branch.c_str(), c.get(), 0),
+          "cannot create branch " + branch);
   }
   Reference ref;
-  check(git_branch_lookup(ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL), "cannot find branch " + branch);
+  check(git_branch_lookup(ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL),
+        "cannot find branch " + branch);
   std::filesystem::create_directories(path.parent_path(), ec);
   git_worktree_add_options opts = GIT_WORKTREE_ADD_OPTIONS_INIT;
   opts.ref = ref.get();
   git_worktree* wt = nullptr;
-  check(git_worktree_add(&wt, impl_->repo, name.c_str(), path.c_str(), &opts), "cannot add a work tree", path.string());
+  check(git_worktree_add(&wt, impl_->repo, name.c_str(), path.c_str(), &opts), "cannot add a work tree",
+        path.string());
   git_worktree_free(wt);
   return open(path);
 }
 
 size_t GitRepo::rebase_onto(const std::string& branch, const std::string& onto) {
   Reference branch_ref;
-  check(git_branch_lookup(branch_ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL), "no branch " + branch);
+  check(git_branch_lookup(branch_ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL),
+        "no branch " + branch);
   auto onto_id = impl_->resolve(onto);
   git_annotated_commit* branch_ac = nullptr;
   git_annotated_commit* onto_ac = nullptr;
@@ -361,10 +373,11 @@ size_t GitRepo::rebase_onto(const std::string& branch, const std::string& onto) 
       }
       git_rebase_abort(rb);
       git_rebase_free(rb);
-      throw Error(ErrorKind::Git, "the migration does not replay cleanly onto " + onto + ": conflict in " + files,
-                  workdir().string(),
-                  "upstream changed the same lines; run `kcat migrate --target ...` on a new branch (--branch) "
-                  "from the new upstream, or resolve with git rebase");
+      throw Error(
+          ErrorKind::Git, "the migration does not replay cleanly onto " + onto + ": conflict in " + files,
+          workdir().string(),
+          "upstream changed the same lines; run `kcat migrate --target ...` on a new branch (--branch) "
+          "from the new upstream, or resolve with git rebase");
     }
     git_oid id;
     int crc = git_rebase_commit(&id, rb, nullptr, committer.get(), nullptr, nullptr);

@@ -13,33 +13,48 @@ namespace kcat::plan {
 
 const char* to_string(Phase p) noexcept {
   switch (p) {
-    case Phase::Environment: return "environment";
-    case Phase::DeviceApi: return "device-api";
-    case Phase::Distributed: return "distributed";
-    case Phase::AttentionFusedOps: return "attention";
-    case Phase::CustomKernelsBuild: return "kernels-build";
-    case Phase::Performance: return "performance";
+    case Phase::Environment:
+      return "environment";
+    case Phase::DeviceApi:
+      return "device-api";
+    case Phase::Distributed:
+      return "distributed";
+    case Phase::AttentionFusedOps:
+      return "attention";
+    case Phase::CustomKernelsBuild:
+      return "kernels-build";
+    case Phase::Performance:
+      return "performance";
   }
   return "device-api";
 }
 
 const char* to_string(Action a) noexcept {
   switch (a) {
-    case Action::Codemod: return "codemod";
-    case Action::Recipe: return "recipe";
-    case Action::Llm: return "llm";
-    case Action::Manual: return "manual";
+    case Action::Codemod:
+      return "codemod";
+    case Action::Recipe:
+      return "recipe";
+    case Action::Llm:
+      return "llm";
+    case Action::Manual:
+      return "manual";
   }
   return "manual";
 }
 
 const char* to_string(Status s) noexcept {
   switch (s) {
-    case Status::Pending: return "pending";
-    case Status::Done: return "done";
-    case Status::Failed: return "failed";
-    case Status::Skipped: return "skipped";
-    case Status::NeedsPerson: return "needs-person";
+    case Status::Pending:
+      return "pending";
+    case Status::Done:
+      return "done";
+    case Status::Failed:
+      return "failed";
+    case Status::Skipped:
+      return "skipped";
+    case Status::NeedsPerson:
+      return "needs-person";
   }
   return "pending";
 }
@@ -78,20 +93,28 @@ std::string title_for(Phase p, Action a, const std::string& recipe) {
       {Phase::CustomKernelsBuild, "custom kernels and build"},
       {Phase::Performance, "performance"}};
   switch (a) {
-    case Action::Codemod: return "Port " + names.at(p) + " by codemod";
-    case Action::Recipe: return "Apply recipe " + recipe + " (" + names.at(p) + ")";
-    case Action::Llm: return "Port by reading the code (LLM agent): " + names.at(p);
-    case Action::Manual: return "For a person: " + names.at(p);
+    case Action::Codemod:
+      return "Port " + names.at(p) + " by codemod";
+    case Action::Recipe:
+      return "Apply recipe " + recipe + " (" + names.at(p) + ")";
+    case Action::Llm:
+      return "Port by reading the code (LLM agent): " + names.at(p);
+    case Action::Manual:
+      return "For a person: " + names.at(p);
   }
   return names.at(p);
 }
 
 std::string verification_for(Action a) {
   switch (a) {
-    case Action::Codemod: return "re-parse every changed file (no new syntax errors), python3 compile, re-scan";
-    case Action::Recipe: return "re-parse, python3 compile, re-scan; numerically compare outputs on the NPU";
-    case Action::Llm: return "each edit through the same gate; the step ends when its findings are gone";
-    case Action::Manual: return "a person checks it; re-scan shows what is left";
+    case Action::Codemod:
+      return "re-parse every changed file (no new syntax errors), python3 compile, re-scan";
+    case Action::Recipe:
+      return "re-parse, python3 compile, re-scan; numerically compare outputs on the NPU";
+    case Action::Llm:
+      return "each edit through the same gate; the step ends when its findings are gone";
+    case Action::Manual:
+      return "a person checks it; re-scan shows what is left";
   }
   return "";
 }
@@ -114,7 +137,8 @@ std::string effort_for(const std::vector<Finding>& fs) {
     if (a == Action::Codemod) continue;
     if (f.category == "kernel" || f.category == "build" || f.category == "triton-kernel") kernels = true;
     if (a == Action::Recipe) ++recipes;
-    if (f.severity == Severity::Blocking && a != Action::Recipe && f.category != "requirements") ++blocking_left;
+    if (f.severity == Severity::Blocking && a != Action::Recipe && f.category != "requirements")
+      ++blocking_left;
     if (f.severity == Severity::Warning || f.category == "requirements") ++warnings;
   }
   if (kernels || blocking_left > 3) return "high";
@@ -171,7 +195,8 @@ void add_environment(Plan& plan, const std::vector<env::Check>& checks) {
                                c.expected.empty() ? "-" : c.expected, c.fix);
   }
   if (failing == 0) {
-    plan.notes.push_back("kcat doctor: the host is ready (CANN, driver, torch / torch_npu match the version matrix)");
+    plan.notes.push_back(
+        "kcat doctor: the host is ready (CANN, driver, torch / torch_npu match the version matrix)");
     return;
   }
   s.rationale += "verified by running kcat doctor again";
@@ -181,14 +206,22 @@ void add_environment(Plan& plan, const std::vector<env::Check>& checks) {
 }
 
 void to_json(nlohmann::json& j, const Step& s) {
-  j = {{"id", s.id}, {"phase", to_string(s.phase)}, {"action", to_string(s.action)}, {"title", s.title},
-       {"verify", s.rationale}, {"risk", s.risk}, {"recipe", s.recipe}, {"status", to_string(s.status)},
-       {"status_reason", s.status_reason}, {"findings", s.findings}, {"commands", s.commands}};
+  j = {{"id", s.id},
+       {"phase", to_string(s.phase)},
+       {"action", to_string(s.action)},
+       {"title", s.title},
+       {"verify", s.rationale},
+       {"risk", s.risk},
+       {"recipe", s.recipe},
+       {"status", to_string(s.status)},
+       {"status_reason", s.status_reason},
+       {"findings", s.findings},
+       {"commands", s.commands}};
 }
 
 void to_json(nlohmann::json& j, const Plan& p) {
-  j = {{"schema", "kcat-plan/1"}, {"repo", p.repo}, {"target", p.target}, {"notes", p.notes},
-       {"effort", p.effort}, {"steps", nlohmann::json::array()}};
+  j = {{"schema", "kcat-plan/1"}, {"repo", p.repo},     {"target", p.target},
+       {"notes", p.notes},        {"effort", p.effort}, {"steps", nlohmann::json::array()}};
   for (auto& s : p.steps) j["steps"].push_back(s);
 }
 
@@ -198,15 +231,15 @@ std::string render_markdown(const Plan& p) {
   if (!p.notes.empty()) md += "\n";
   std::map<std::string, size_t> buckets;
   for (auto& [file, e] : p.effort) ++buckets[e];
-  md += fmt::format("Effort by file after codemods: {} none, {} low, {} medium, {} high.\n\n", buckets["none"],
-                    buckets["low"], buckets["medium"], buckets["high"]);
+  md += fmt::format("Effort by file after codemods: {} none, {} low, {} medium, {} high.\n\n",
+                    buckets["none"], buckets["low"], buckets["medium"], buckets["high"]);
   for (auto& [file, e] : p.effort) {
     if (e == "high") md += fmt::format("- high: `{}`\n", file);
   }
   md += "\n| step | phase | action | risk | findings | title |\n|---|---|---|---|---:|---|\n";
   for (auto& s : p.steps) {
-    md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", s.id, to_string(s.phase), to_string(s.action), s.risk,
-                      s.findings.size(), s.title);
+    md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", s.id, to_string(s.phase), to_string(s.action),
+                      s.risk, s.findings.size(), s.title);
   }
   for (auto& s : p.steps) {
     if (s.commands.empty()) {

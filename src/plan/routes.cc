@@ -38,7 +38,8 @@ bool repo_contains_any(const std::filesystem::path& root, const std::vector<std:
 
 std::string stack_text(const kb::Route& r) {
   std::string out;
-  for (const char* k : {"engine", "vllm", "vllm_ascend", "cann", "torch", "torch_npu", "python", "transformers"}) {
+  for (const char* k :
+       {"engine", "vllm", "vllm_ascend", "cann", "torch", "torch_npu", "python", "transformers"}) {
     auto it = r.stack.find(k);
     if (it != r.stack.end()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", k, it->second);
   }
@@ -47,8 +48,8 @@ std::string stack_text(const kb::Route& r) {
 
 }  // namespace
 
-std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root, const std::vector<kb::Route>& routes,
-                                  const std::string& chosen) {
+std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
+                                  const std::vector<kb::Route>& routes, const std::string& chosen) {
   std::vector<kb::Route> fit;
   for (const auto& r : routes) {
     if (repo_contains_any(root, r.detect)) fit.push_back(r);
@@ -73,7 +74,7 @@ std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
   for (const auto& r : fit) {
     std::string why;
     if (&r == &fit.front()) {
-      why = !chosen.empty() ? "chosen with --route"
+      why = !chosen.empty()   ? "chosen with --route"
             : fit.size() == 1 ? "the only route that fits"
                               : fmt::format("the default: the highest expected throughput ({})",
                                             r.expected_note.empty() ? "published figure" : r.expected_note);
@@ -86,7 +87,8 @@ std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
     }
     std::string summary = r.summary;
     std::replace(summary.begin(), summary.end(), '\n', ' ');
-    plan.notes.push_back(fmt::format("route {} — {} [{}]: {} {}", r.id, r.title, stack_text(r), summary, why));
+    plan.notes.push_back(
+        fmt::format("route {} — {} [{}]: {} {}", r.id, r.title, stack_text(r), summary, why));
   }
   Step s;
   s.id = "environment-route";

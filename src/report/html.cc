@@ -37,9 +37,12 @@ std::string render_diff(const std::string& diff) {
     if (e == std::string::npos) e = diff.size();
     std::string_view line(diff.data() + p, e - p);
     std::string esc = xml_escape(line);
-    if (!line.empty() && line[0] == '+' && line.substr(0, 3) != "+++") out += "<span class=\"add\">" + esc + "</span>";
-    else if (!line.empty() && line[0] == '-' && line.substr(0, 3) != "---") out += "<span class=\"del\">" + esc + "</span>";
-    else out += esc;
+    if (!line.empty() && line[0] == '+' && line.substr(0, 3) != "+++")
+      out += "<span class=\"add\">" + esc + "</span>";
+    else if (!line.empty() && line[0] == '-' && line.substr(0, 3) != "---")
+      out += "<span class=\"del\">" + esc + "</span>";
+    else
+      out += esc;
     out += '\n';
     p = e + 1;
   }
@@ -60,42 +63,50 @@ std::string render_chart_svg(const RunReport& r, int width, int height) {
   double y_max = std::ceil(max_v * 1.05 / step) * step;
   size_t n = r.iterations.size();
   double plot_w = width - left - right, plot_h = height - top - bottom;
-  auto x_of = [&](size_t i) { return left + (n == 1 ? plot_w / 2 : plot_w * static_cast<double>(i) / static_cast<double>(n - 1)); };
+  auto x_of = [&](size_t i) {
+    return left + (n == 1 ? plot_w / 2 : plot_w * static_cast<double>(i) / static_cast<double>(n - 1));
+  };
   auto y_of = [&](double v) { return top + plot_h * (1 - v / y_max); };
 
   std::string svg = fmt::format(
-      "<svg id=\"kcat-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "<svg id=\"kcat-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 "
+      "{} {}\" "
       "role=\"img\" aria-label=\"{} per optimization iteration\">\n",
       width, height, width, height, xml_escape(r.metric_unit));
   for (double v = 0; v <= y_max + step / 2; v += step) {
-    svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eaeef2\"/>"
-                       "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\">{:g}</text>\n",
-                       left, width - right, y_of(v), y_of(v), left - 6, y_of(v) + 4, v);
+    svg += fmt::format(
+        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eaeef2\"/>"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\">{:g}</text>\n",
+        left, width - right, y_of(v), y_of(v), left - 6, y_of(v) + 4, v);
   }
   for (size_t i = 0; i < n; ++i) {
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n", x_of(i),
-                       height - bottom + 16, r.iterations[i].n);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n",
+                       x_of(i), height - bottom + 16, r.iterations[i].n);
   }
   svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">iteration</text>\n",
                      left + plot_w / 2, height - 6);
   auto hline = [&](double v, const char* colour, const char* label, const char* id) {
-    svg += fmt::format("<line id=\"{}\" x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
-                       "stroke-dasharray=\"6 4\"/><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"{}\" "
-                       "text-anchor=\"end\">{} {:g}</text>\n",
-                       id, left, width - right, y_of(v), y_of(v), colour, width - right, y_of(v) - 4, colour, label, v);
+    svg += fmt::format(
+        "<line id=\"{}\" x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+        "stroke-dasharray=\"6 4\"/><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"{}\" "
+        "text-anchor=\"end\">{} {:g}</text>\n",
+        id, left, width - right, y_of(v), y_of(v), colour, width - right, y_of(v) - 4, colour, label, v);
   };
   if (r.target_metric) hline(*r.target_metric, "#1a7f37", "target", "kcat-target");
   if (r.baseline) hline(*r.baseline, "#6e7781", "baseline", "kcat-baseline");
   std::string points;
-  for (size_t i = 0; i < n; ++i) points += fmt::format("{:.1f},{:.1f} ", x_of(i), y_of(r.iterations[i].metric));
-  svg += fmt::format("<polyline id=\"kcat-series\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\" points=\"{}\"/>\n",
-                     points);
+  for (size_t i = 0; i < n; ++i)
+    points += fmt::format("{:.1f},{:.1f} ", x_of(i), y_of(r.iterations[i].metric));
+  svg += fmt::format(
+      "<polyline id=\"kcat-series\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\" points=\"{}\"/>\n",
+      points);
   for (size_t i = 0; i < n; ++i) {
     auto& it = r.iterations[i];
-    svg += fmt::format("<circle class=\"point {}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"><title>#{} {}: "
-                       "{:.2f} {} ({})</title></circle>\n",
-                       it.kept ? "kept" : "reverted", x_of(i), y_of(it.metric), it.kept ? "#1a7f37" : "#cf222e", it.n,
-                       xml_escape(it.change), it.metric, xml_escape(r.metric_unit), it.kept ? "kept" : "reverted");
+    svg += fmt::format(
+        "<circle class=\"point {}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"><title>#{} {}: "
+        "{:.2f} {} ({})</title></circle>\n",
+        it.kept ? "kept" : "reverted", x_of(i), y_of(it.metric), it.kept ? "#1a7f37" : "#cf222e", it.n,
+        xml_escape(it.change), it.metric, xml_escape(r.metric_unit), it.kept ? "kept" : "reverted");
   }
   svg += "</svg>\n";
   return svg;
@@ -104,12 +115,14 @@ std::string render_chart_svg(const RunReport& r, int width, int height) {
 std::string render_html(const RunReport& r) {
   auto t = r.totals();
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
-  h += fmt::format("<title>kcat report {}</title>\n<style>{}</style></head>\n<body>\n", xml_escape(r.run_id), kStyle);
+  h += fmt::format("<title>kcat report {}</title>\n<style>{}</style></head>\n<body>\n", xml_escape(r.run_id),
+                   kStyle);
   h += fmt::format("<h1>kcat migration report: {}</h1>\n", xml_escape(r.repo));
-  h += fmt::format("<p>Run <code>{}</code>, target <code>{}</code>, branch <code>{}</code> from <code>{}</code>. "
-                   "Outcome: <b id=\"kcat-outcome\">{}</b>.</p>\n",
-                   xml_escape(r.run_id), xml_escape(r.target), xml_escape(r.branch),
-                   xml_escape(r.base_commit.substr(0, 12)), xml_escape(r.outcome));
+  h += fmt::format(
+      "<p>Run <code>{}</code>, target <code>{}</code>, branch <code>{}</code> from <code>{}</code>. "
+      "Outcome: <b id=\"kcat-outcome\">{}</b>.</p>\n",
+      xml_escape(r.run_id), xml_escape(r.target), xml_escape(r.branch),
+      xml_escape(r.base_commit.substr(0, 12)), xml_escape(r.outcome));
   auto card = [&](const char* label, size_t v, const char* cls) {
     h += fmt::format("<div class=\"card {}\"><b>{}</b>{}</div>", cls, v, label);
   };
@@ -134,20 +147,22 @@ std::string render_html(const RunReport& r) {
   for (auto& s : r.sites) {
     auto& f = s.finding;
     bool fixed = s.status == "fixed";
-    h += fmt::format("<tr class=\"{}\"><td><code>{}:{}:{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                     "<td>{}</td></tr>\n",
-                     fixed ? "fixed" : "left", xml_escape(f.file), f.span.start.line, f.span.start.column,
-                     xml_escape(f.rule_id), to_string(f.severity), xml_escape(f.message),
-                     fixed ? xml_escape(s.how + (s.commit.empty() ? "" : " in " + s.commit.substr(0, 10))) : "",
-                     fixed ? "" : xml_escape(f.action.empty() ? s.how : f.action));
+    h += fmt::format(
+        "<tr class=\"{}\"><td><code>{}:{}:{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
+        fixed ? "fixed" : "left", xml_escape(f.file), f.span.start.line, f.span.start.column,
+        xml_escape(f.rule_id), to_string(f.severity), xml_escape(f.message),
+        fixed ? xml_escape(s.how + (s.commit.empty() ? "" : " in " + s.commit.substr(0, 10))) : "",
+        fixed ? "" : xml_escape(f.action.empty() ? s.how : f.action));
   }
   h += "</tbody></table>\n";
 
   if (!r.steps.empty()) {
     h += "<h2>Steps</h2>\n";
     for (auto& s : r.steps) {
-      h += fmt::format("<details{}><summary><b>{}</b> [{}] {} &mdash; {}{}</summary>\n", s.diff.empty() ? "" : " open",
-                       xml_escape(s.id), xml_escape(s.action), xml_escape(s.title), xml_escape(s.status),
+      h += fmt::format("<details{}><summary><b>{}</b> [{}] {} &mdash; {}{}</summary>\n",
+                       s.diff.empty() ? "" : " open", xml_escape(s.id), xml_escape(s.action),
+                       xml_escape(s.title), xml_escape(s.status),
                        s.reason.empty() ? "" : ": " + xml_escape(s.reason));
       if (!s.diff.empty()) h += "<pre>" + render_diff(s.diff) + "</pre>\n";
       h += "</details>\n";

@@ -14,7 +14,8 @@ std::string render_junit(const RunReport& r) {
   for (auto& s : r.steps) {
     for (auto& c : s.checks) {
       bool failed = std::find(s.failed_checks.begin(), s.failed_checks.end(), c) != s.failed_checks.end();
-      cases.push_back({"verify", s.id + "." + c, failed ? (s.reason.empty() ? "check failed" : s.reason) : ""});
+      cases.push_back(
+          {"verify", s.id + "." + c, failed ? (s.reason.empty() ? "check failed" : s.reason) : ""});
     }
     if (s.checks.empty() && (s.status == "failed" || s.status == "needs-person")) {
       cases.push_back({"verify", s.id, s.reason.empty() ? s.status : s.reason});
@@ -28,10 +29,9 @@ std::string render_junit(const RunReport& r) {
     if (best == 0) best = r.iterations.front().metric;
     if (r.target_metric) {
       cases.push_back({"bench", "target",
-                       best >= *r.target_metric
-                           ? ""
-                           : fmt::format("best {:.2f} {} is below the target {:.2f}", best, r.metric_unit,
-                                         *r.target_metric)});
+                       best >= *r.target_metric ? ""
+                                                : fmt::format("best {:.2f} {} is below the target {:.2f}",
+                                                              best, r.metric_unit, *r.target_metric)});
     }
     if (r.baseline && *r.baseline > 0) {
       cases.push_back({"bench", fmt::format("ratio over baseline {:.2f}x", best / *r.baseline),

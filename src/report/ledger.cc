@@ -32,8 +32,8 @@ Ledger::Ledger(std::filesystem::path file) : file_(std::move(file)) {
   std::error_code ec;
   std::filesystem::create_directories(file_.parent_path(), ec);
   if (ec) {
-    throw Error(ErrorKind::Io, "cannot create the run directory: " + ec.message(), file_.parent_path().string(),
-                "check that the repository is writable");
+    throw Error(ErrorKind::Io, "cannot create the run directory: " + ec.message(),
+                file_.parent_path().string(), "check that the repository is writable");
   }
 }
 
@@ -73,7 +73,8 @@ void Ledger::append(const std::string& type, nlohmann::json fields) {
   auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw Error(ErrorKind::Io, std::string("cannot write the ledger: ") + std::strerror(errno), file_.string());
+    throw Error(ErrorKind::Io, std::string("cannot write the ledger: ") + std::strerror(errno),
+                file_.string());
   }
   const char* p = text.data();
   size_t left = text.size();

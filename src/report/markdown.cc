@@ -10,9 +10,12 @@ namespace {
 std::string cell(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -25,10 +28,13 @@ std::string render_markdown(const RunReport& r) {
   md += fmt::format("- run `{}`, target `{}`, branch `{}` from `{}`\n", r.run_id, r.target, r.branch,
                     r.base_commit.substr(0, 12));
   md += fmt::format("- outcome: **{}**\n\n", r.outcome);
-  md += "| found | fixed by codemod | fixed by recipe | fixed by LLM | left for a recipe | left for an LLM | left for a person | blocking left |\n";
+  md +=
+      "| found | fixed by codemod | fixed by recipe | fixed by LLM | left for a recipe | left for an LLM | "
+      "left for a person | blocking left |\n";
   md += "|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n\n", t.found, t.fixed_by_codemod, t.fixed_by_recipe,
-                    t.fixed_by_llm, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
+  md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n\n", t.found, t.fixed_by_codemod,
+                    t.fixed_by_recipe, t.fixed_by_llm, t.left_for_recipe, t.left_for_llm, t.left_for_person,
+                    t.blocking_left);
 
   if (!r.steps.empty()) {
     md += "## Steps\n\n| step | action | status | commit | title |\n|---|---|---|---|---|\n";
@@ -54,8 +60,8 @@ std::string render_markdown(const RunReport& r) {
   md += "## Sites\n\n| file:line | rule | severity | status | how | message |\n|---|---|---|---|---|---|\n";
   for (auto& s : r.sites) {
     auto& f = s.finding;
-    md += fmt::format("| {}:{}:{} | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line, f.span.start.column,
-                      f.rule_id, to_string(f.severity), s.status, cell(s.how),
+    md += fmt::format("| {}:{}:{} | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line,
+                      f.span.start.column, f.rule_id, to_string(f.severity), s.status, cell(s.how),
                       cell(s.status == "fixed" ? f.message : (f.action.empty() ? f.message : f.action)));
   }
   return md;

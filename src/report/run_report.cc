@@ -7,48 +7,79 @@ RunReport::Totals RunReport::totals() const {
   t.found = sites.size();
   for (auto& s : sites) {
     if (s.status == "fixed") {
-      if (s.how == "llm") ++t.fixed_by_llm;
-      else if (s.how.rfind("shim:", 0) == 0) ++t.covered_by_shim;
-      else if (s.how.rfind("recipe:", 0) == 0) ++t.fixed_by_recipe;
-      else ++t.fixed_by_codemod;
+      if (s.how == "llm")
+        ++t.fixed_by_llm;
+      else if (s.how.rfind("shim:", 0) == 0)
+        ++t.covered_by_shim;
+      else if (s.how.rfind("recipe:", 0) == 0)
+        ++t.fixed_by_recipe;
+      else
+        ++t.fixed_by_codemod;
       continue;
     }
     if (s.finding.severity == Severity::Blocking) ++t.blocking_left;
-    if (s.how == "llm") ++t.left_for_llm;
-    else if (s.how.rfind("recipe:", 0) == 0) ++t.left_for_recipe;
-    else ++t.left_for_person;
+    if (s.how == "llm")
+      ++t.left_for_llm;
+    else if (s.how.rfind("recipe:", 0) == 0)
+      ++t.left_for_recipe;
+    else
+      ++t.left_for_person;
   }
   return t;
 }
 
 void to_json(nlohmann::json& j, const RunReport& r) {
   auto t = r.totals();
-  j = nlohmann::json{
-      {"schema", "kcat-report/1"}, {"run_id", r.run_id}, {"repo", r.repo}, {"target", r.target},
-      {"branch", r.branch}, {"base_commit", r.base_commit}, {"started", r.started},
-      {"finished", r.finished}, {"outcome", r.outcome},
-      {"totals", {{"found", t.found}, {"fixed_by_codemod", t.fixed_by_codemod},
-                  {"fixed_by_recipe", t.fixed_by_recipe}, {"fixed_by_llm", t.fixed_by_llm},
-                  {"covered_by_shim", t.covered_by_shim},
-                  {"left_for_recipe", t.left_for_recipe}, {"left_for_llm", t.left_for_llm},
-                  {"left_for_person", t.left_for_person}, {"blocking_left", t.blocking_left}}}};
+  j = nlohmann::json{{"schema", "kcat-report/1"},
+                     {"run_id", r.run_id},
+                     {"repo", r.repo},
+                     {"target", r.target},
+                     {"branch", r.branch},
+                     {"base_commit", r.base_commit},
+                     {"started", r.started},
+                     {"finished", r.finished},
+                     {"outcome", r.outcome},
+                     {"totals",
+                      {{"found", t.found},
+                       {"fixed_by_codemod", t.fixed_by_codemod},
+                       {"fixed_by_recipe", t.fixed_by_recipe},
+                       {"fixed_by_llm", t.fixed_by_llm},
+                       {"covered_by_shim", t.covered_by_shim},
+                       {"left_for_recipe", t.left_for_recipe},
+                       {"left_for_llm", t.left_for_llm},
+                       {"left_for_person", t.left_for_person},
+                       {"blocking_left", t.blocking_left}}}};
   auto& sites = j["sites"] = nlohmann::json::array();
   for (auto& s : r.sites) {
-    sites.push_back({{"finding", s.finding}, {"status", s.status}, {"how", s.how}, {"step", s.step},
+    sites.push_back({{"finding", s.finding},
+                     {"status", s.status},
+                     {"how", s.how},
+                     {"step", s.step},
                      {"commit", s.commit}});
   }
   auto& steps = j["steps"] = nlohmann::json::array();
   for (auto& s : r.steps) {
-    steps.push_back({{"id", s.id}, {"title", s.title}, {"action", s.action}, {"status", s.status},
-                     {"reason", s.reason}, {"commit", s.commit}, {"diff", s.diff}, {"checks", s.checks},
+    steps.push_back({{"id", s.id},
+                     {"title", s.title},
+                     {"action", s.action},
+                     {"status", s.status},
+                     {"reason", s.reason},
+                     {"commit", s.commit},
+                     {"diff", s.diff},
+                     {"checks", s.checks},
                      {"failed_checks", s.failed_checks}});
   }
   auto& opt = j["optimize"] = {{"unit", r.metric_unit}, {"iterations", nlohmann::json::array()}};
   if (r.baseline) opt["baseline"] = *r.baseline;
   if (r.target_metric) opt["target"] = *r.target_metric;
   for (auto& it : r.iterations) {
-    opt["iterations"].push_back({{"n", it.n}, {"change", it.change}, {"metric", it.metric}, {"cv", it.cv},
-                                 {"runs", it.runs}, {"kept", it.kept}, {"reason", it.reason},
+    opt["iterations"].push_back({{"n", it.n},
+                                 {"change", it.change},
+                                 {"metric", it.metric},
+                                 {"cv", it.cv},
+                                 {"runs", it.runs},
+                                 {"kept", it.kept},
+                                 {"reason", it.reason},
                                  {"commit", it.commit}});
   }
 }
@@ -114,11 +145,21 @@ std::string xml_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         // XML 1.0 forbids most control characters; drop them rather than emit invalid XML.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\r' && c != '\t') continue;

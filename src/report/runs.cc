@@ -33,8 +33,7 @@ std::filesystem::path run_dir(const std::filesystem::path& repo, const std::stri
   if (hits.size() == 1) return repo / ".kcat" / "runs" / hits[0];
   std::string known;
   for (auto& r : ids) known += (known.empty() ? "" : ", ") + r;
-  throw Error(ErrorKind::Usage,
-              hits.empty() ? "no run '" + id + "'" : "run id '" + id + "' is ambiguous",
+  throw Error(ErrorKind::Usage, hits.empty() ? "no run '" + id + "'" : "run id '" + id + "' is ambiguous",
               (repo / ".kcat" / "runs").string(), "known runs: " + known);
 }
 

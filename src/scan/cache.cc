@@ -7,9 +7,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "binary_io.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
-#include "binary_io.h"
 
 namespace kcat::scan {
 
@@ -26,13 +26,12 @@ constexpr char kMagic[8] = {'K', 'C', 'A', 'T', 'S', 'C', 'N', '3'};
 // Every std::string member of Finding, in file order. A new member of Finding must be added here
 // (and kScanCacheVersion bumped), or the cache would drop it: the size check below fails the build
 // as a reminder.
-constexpr std::string Finding::* kStringFields[] = {
-    &Finding::rule_id, &Finding::category, &Finding::file,        &Finding::matched,
-    &Finding::message, &Finding::action,   &Finding::codemod,     &Finding::recipe,
+constexpr std::string Finding::*kStringFields[] = {
+    &Finding::rule_id,     &Finding::category,   &Finding::file,    &Finding::matched,
+    &Finding::message,     &Finding::action,     &Finding::codemod, &Finding::recipe,
     &Finding::replacement, &Finding::equivalent, &Finding::source};
 static_assert(sizeof(Finding) == 11 * sizeof(std::string) + sizeof(Span) + 3 * sizeof(int32_t) + 4,
               "Finding changed: update kStringFields and the (de)serialisation in cache.cc");
-
 
 }  // namespace
 
@@ -45,7 +44,8 @@ void ScanCache::load() {
   try {
     bytes_ = read_file(file_);
     Reader r(bytes_);
-    if (std::memcmp(r.take(sizeof kMagic), kMagic, sizeof kMagic) != 0) throw std::runtime_error("not a kcat cache");
+    if (std::memcmp(r.take(sizeof kMagic), kMagic, sizeof kMagic) != 0)
+      throw std::runtime_error("not a kcat cache");
     if (r.str() != key_) {
       spdlog::debug("scan cache {}: made by other rules or another kcat; starting afresh", file_.string());
       bytes_.clear();
@@ -124,7 +124,8 @@ bool ScanCache::lookup(const std::string& path, uint64_t size, int64_t mtime_ns,
   return true;
 }
 
-bool ScanCache::lookup_content(const std::string& path, uint64_t size, uint64_t hash, CacheEntry& entry) const {
+bool ScanCache::lookup_content(const std::string& path, uint64_t size, uint64_t hash,
+                               CacheEntry& entry) const {
   auto it = loaded_.find(path);
   if (it == loaded_.end() || it->second.size != size || it->second.hash != hash) return false;
   entry.findings.clear();

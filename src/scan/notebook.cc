@@ -9,8 +9,8 @@
 
 namespace kcat::scan {
 
-std::vector<Finding> analyze_notebook(const std::string& path, const std::string& bytes, const kb::RuleSet& rules,
-                                      AnalyzeStats* stats) {
+std::vector<Finding> analyze_notebook(const std::string& path, const std::string& bytes,
+                                      const kb::RuleSet& rules, AnalyzeStats* stats) {
   nlohmann::json nb;
   try {
     nb = nlohmann::json::parse(bytes);
@@ -42,7 +42,8 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
       auto line = code.substr(p, e - p);
       lines.push_back(line);
       auto first = line.find_first_not_of(" \t");
-      if (first != std::string::npos && (line[first] == '%' || line[first] == '!')) line = std::string(line.size(), ' ');
+      if (first != std::string::npos && (line[first] == '%' || line[first] == '!'))
+        line = std::string(line.size(), ' ');
       py += line;
       if (e < code.size()) py += '\n';
       p = e + 1;

@@ -33,9 +33,12 @@ Counts count(const ScanResult& r) {
 
 const char* colour(Severity s) {
   switch (s) {
-    case Severity::Blocking: return "\033[31m";
-    case Severity::Warning: return "\033[33m";
-    case Severity::Info: return "\033[2m";
+    case Severity::Blocking:
+      return "\033[31m";
+    case Severity::Warning:
+      return "\033[33m";
+    case Severity::Info:
+      return "\033[2m";
   }
   return "";
 }
@@ -68,8 +71,9 @@ std::string render_table(const ScanResult& r, bool color) {
                        color ? colour(f.severity) : "", to_string(f.severity), reset, f.category, f.message);
     if (!f.matched.empty()) out += fmt::format(" [{}]", one_line(f.matched));
     out += "\n";
-    std::string todo = f.fixable() ? "fix: " + (f.replacement.empty() ? f.codemod : "→ " + f.replacement) + " (kcat migrate)"
-                                   : (f.recipe.empty() ? f.action : "recipe " + f.recipe + ": " + f.action);
+    std::string todo =
+        f.fixable() ? "fix: " + (f.replacement.empty() ? f.codemod : "→ " + f.replacement) + " (kcat migrate)"
+                    : (f.recipe.empty() ? f.action : "recipe " + f.recipe + ": " + f.action);
     if (!f.equivalent.empty() && !f.fixable()) todo += " (Ascend: " + f.equivalent + ")";
     if (!todo.empty()) out += fmt::format("               {}\n", one_line(todo, 140));
   }
@@ -86,10 +90,12 @@ std::string render_table(const ScanResult& r, bool color) {
     for (auto& [v, n] : c.by_verdict) out += fmt::format(" {} {},", v, n);
     out.back() = '\n';
   }
-  out += fmt::format("{} files of a scanned kind: {} parsed, {} from cache, {} without any CUDA literal; {:.2f} s\n",
-                     r.files_seen, r.files_parsed, r.files_from_cache, r.files_prefiltered_out, r.seconds);
+  out += fmt::format(
+      "{} files of a scanned kind: {} parsed, {} from cache, {} without any CUDA literal; {:.2f} s\n",
+      r.files_seen, r.files_parsed, r.files_from_cache, r.files_prefiltered_out, r.seconds);
   if (!r.files_with_syntax_errors.empty()) {
-    out += fmt::format("{} file(s) have syntax errors and were scanned as far as they parse:", r.files_with_syntax_errors.size());
+    out += fmt::format("{} file(s) have syntax errors and were scanned as far as they parse:",
+                       r.files_with_syntax_errors.size());
     for (auto& f : r.files_with_syntax_errors) out += " " + f;
     out += "\n";
   }
@@ -183,16 +189,23 @@ std::string render_json(const ScanResult& r) {
   // The findings are spliced in where this placeholder lands (its dump is unique: a control
   // character never comes out of dump unescaped, and no other value holds it).
   static const std::string placeholder = "\x01kcat-findings\x01";
-  nlohmann::json j = {
-      {"schema", "kcat-scan/1"},
-      {"findings", placeholder},
-      {"skipped", nlohmann::json::array()},
-      {"files_with_syntax_errors", r.files_with_syntax_errors},
-      {"summary",
-       {{"total", r.findings.size()}, {"blocking", c.blocking}, {"warning", c.warning}, {"info", c.info},
-        {"fixable", c.fixable}, {"by_category", c.by_category}, {"by_verdict", c.by_verdict},
-        {"files_seen", r.files_seen}, {"files_parsed", r.files_parsed}, {"files_from_cache", r.files_from_cache},
-        {"files_prefiltered_out", r.files_prefiltered_out}, {"seconds", r.seconds}}}};
+  nlohmann::json j = {{"schema", "kcat-scan/1"},
+                      {"findings", placeholder},
+                      {"skipped", nlohmann::json::array()},
+                      {"files_with_syntax_errors", r.files_with_syntax_errors},
+                      {"summary",
+                       {{"total", r.findings.size()},
+                        {"blocking", c.blocking},
+                        {"warning", c.warning},
+                        {"info", c.info},
+                        {"fixable", c.fixable},
+                        {"by_category", c.by_category},
+                        {"by_verdict", c.by_verdict},
+                        {"files_seen", r.files_seen},
+                        {"files_parsed", r.files_parsed},
+                        {"files_from_cache", r.files_from_cache},
+                        {"files_prefiltered_out", r.files_prefiltered_out},
+                        {"seconds", r.seconds}}}};
   for (auto& s : r.skipped) j["skipped"].push_back({{"path", s.path}, {"reason", s.reason}});
   auto rest = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   auto quoted = nlohmann::json(placeholder).dump();
@@ -206,7 +219,9 @@ std::string render_json(const ScanResult& r) {
 }
 
 std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const std::string& version) {
-  auto level = [](Severity s) { return s == Severity::Blocking ? "error" : s == Severity::Warning ? "warning" : "note"; };
+  auto level = [](Severity s) {
+    return s == Severity::Blocking ? "error" : s == Severity::Warning ? "warning" : "note";
+  };
   std::set<std::string> used;
   for (auto& f : r.findings) used.insert(f.rule_id);
   nlohmann::json driver_rules = nlohmann::json::array();
@@ -221,20 +236,22 @@ std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const st
          {"fullDescription", {{"text", rule.message + (rule.action.empty() ? "" : ". " + rule.action)}}},
          {"help", {{"text", rule.action.empty() ? rule.message : rule.action}}},
          {"defaultConfiguration", {{"level", level(rule.severity)}}},
-         {"properties", {{"category", rule.category}, {"source", rule.source}, {"tags", {rule.category, "ascend"}}}}});
+         {"properties",
+          {{"category", rule.category}, {"source", rule.source}, {"tags", {rule.category, "ascend"}}}}});
   }
   nlohmann::json results = nlohmann::json::array();
   for (auto& f : r.findings) {
-    nlohmann::json res = {
-        {"ruleId", f.rule_id},
-        {"level", level(f.severity)},
-        {"message", {{"text", f.message + (f.action.empty() ? "" : ". " + f.action)}}},
-        {"locations",
-         {{{"physicalLocation",
-            {{"artifactLocation", {{"uri", f.file}, {"uriBaseId", "%SRCROOT%"}}},
-             {"region",
-              {{"startLine", f.span.start.line}, {"startColumn", f.span.start.column},
-               {"endLine", f.span.stop.line}, {"endColumn", f.span.stop.column}}}}}}}}};
+    nlohmann::json res = {{"ruleId", f.rule_id},
+                          {"level", level(f.severity)},
+                          {"message", {{"text", f.message + (f.action.empty() ? "" : ". " + f.action)}}},
+                          {"locations",
+                           {{{"physicalLocation",
+                              {{"artifactLocation", {{"uri", f.file}, {"uriBaseId", "%SRCROOT%"}}},
+                               {"region",
+                                {{"startLine", f.span.start.line},
+                                 {"startColumn", f.span.start.column},
+                                 {"endLine", f.span.stop.line},
+                                 {"endColumn", f.span.stop.column}}}}}}}}};
     if (auto it = index.find(f.rule_id); it != index.end()) res["ruleIndex"] = it->second;
     if (f.fixable() && !f.replacement.empty()) {
       res["fixes"] = {{{"description", {{"text", "replace with " + f.replacement}}},
@@ -242,24 +259,25 @@ std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const st
                         {{{"artifactLocation", {{"uri", f.file}, {"uriBaseId", "%SRCROOT%"}}},
                           {"replacements",
                            {{{"deletedRegion",
-                              {{"startLine", f.span.start.line}, {"startColumn", f.span.start.column},
-                               {"endLine", f.span.stop.line}, {"endColumn", f.span.stop.column}}},
+                              {{"startLine", f.span.start.line},
+                               {"startColumn", f.span.start.column},
+                               {"endLine", f.span.stop.line},
+                               {"endColumn", f.span.stop.column}}},
                              {"insertedContent", {{"text", f.replacement}}}}}}}}}}};
     }
     results.push_back(std::move(res));
   }
-  nlohmann::json sarif = {
-      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-      {"version", "2.1.0"},
-      {"runs",
-       {{{"tool",
-          {{"driver",
-            {{"name", "kcat"},
-             {"version", version},
-             {"informationUri", "https://github.com/kcat-dev/kcat"},
-             {"rules", driver_rules}}}}},
-         {"results", results},
-         {"columnKind", "unicodeCodePoints"}}}}};
+  nlohmann::json sarif = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+                          {"version", "2.1.0"},
+                          {"runs",
+                           {{{"tool",
+                              {{"driver",
+                                {{"name", "kcat"},
+                                 {"version", version},
+                                 {"informationUri", "https://github.com/kcat-dev/kcat"},
+                                 {"rules", driver_rules}}}}},
+                             {"results", results},
+                             {"columnKind", "unicodeCodePoints"}}}}};
   return sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -273,12 +291,13 @@ std::string render_markdown(const ScanResult& r) {
   md += "\n| file:line:col | severity | category | rule | what | to do |\n|---|---|---|---|---|---|\n";
   auto cell = [](std::string_view s) {
     std::string o;
-    for (char ch : s) o += ch == '|' ? std::string("\\|") : ch == '\n' ? std::string(" ") : std::string(1, ch);
+    for (char ch : s)
+      o += ch == '|' ? std::string("\\|") : ch == '\n' ? std::string(" ") : std::string(1, ch);
     return o;
   };
   for (auto& f : r.findings) {
-    md += fmt::format("| `{}:{}:{}` | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line, f.span.start.column,
-                      to_string(f.severity), f.category, f.rule_id, cell(f.message),
+    md += fmt::format("| `{}:{}:{}` | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line,
+                      f.span.start.column, to_string(f.severity), f.category, f.rule_id, cell(f.message),
                       cell(f.fixable() ? "codemod → " + f.replacement : f.action));
   }
   if (!r.skipped.empty()) {

@@ -42,11 +42,11 @@ struct Region {
     size_t size;
   };
   Block blocks[kMaxBlocks];
-  size_t count;   // blocks held
-  size_t block;   // the block being filled
-  size_t used;    // bytes of it taken
-  char* last;     // the latest allocation (grown in place by realloc)
-  int depth;      // open ParseScopes
+  size_t count;  // blocks held
+  size_t block;  // the block being filled
+  size_t used;   // bytes of it taken
+  char* last;    // the latest allocation (grown in place by realloc)
+  int depth;     // open ParseScopes
 
   bool owns(const void* p) const {
     auto* c = static_cast<const char*>(p);
@@ -184,13 +184,20 @@ TSParser* thread_parser() {
 
 const char* query_error_name(TSQueryError e) {
   switch (e) {
-    case TSQueryErrorSyntax: return "syntax error";
-    case TSQueryErrorNodeType: return "unknown node type";
-    case TSQueryErrorField: return "unknown field";
-    case TSQueryErrorCapture: return "unknown capture";
-    case TSQueryErrorStructure: return "impossible pattern";
-    case TSQueryErrorLanguage: return "language mismatch";
-    default: return "error";
+    case TSQueryErrorSyntax:
+      return "syntax error";
+    case TSQueryErrorNodeType:
+      return "unknown node type";
+    case TSQueryErrorField:
+      return "unknown field";
+    case TSQueryErrorCapture:
+      return "unknown capture";
+    case TSQueryErrorStructure:
+      return "impossible pattern";
+    case TSQueryErrorLanguage:
+      return "language mismatch";
+    default:
+      return "error";
   }
 }
 
@@ -250,9 +257,10 @@ Query compile_query(std::string_view language, std::string_view source, const st
   TSQuery* q = ts_query_new(lang, source.data(), static_cast<uint32_t>(source.size()), &offset, &err);
   if (!q) {
     auto snippet = source.substr(offset, 40);
-    throw Error(ErrorKind::Usage,
-                fmt::format("tree-sitter query: {} at offset {} near '{}'", query_error_name(err), offset, snippet),
-                where, "check the node names against the grammar (tree-sitter-" + std::string(language) + ")");
+    throw Error(
+        ErrorKind::Usage,
+        fmt::format("tree-sitter query: {} at offset {} near '{}'", query_error_name(err), offset, snippet),
+        where, "check the node names against the grammar (tree-sitter-" + std::string(language) + ")");
   }
   return Query(q);
 }

@@ -50,7 +50,8 @@ const Symbols& python_symbols() {
 
 class PythonAnalyzer {
  public:
-  PythonAnalyzer(const SourceFile& file, const Compiled& rules) : file_(file), src_(file.bytes), rules_(rules) {
+  PythonAnalyzer(const SourceFile& file, const Compiled& rules)
+      : file_(file), src_(file.bytes), rules_(rules) {
     // flash_attn/ops/x.py importing flash_attn.y is the package itself, not a user of it.
     auto slash = file.path.find('/');
     if (slash != std::string::npos) package_ = file.path.substr(0, slash);
@@ -70,7 +71,8 @@ class PythonAnalyzer {
     walk(
         root,
         [&](TSNode n, const std::vector<TSNode>& parents) {
-          if (is(n, S.import_statement) || is(n, S.import_from_statement)) collect_import(n, guarded(parents));
+          if (is(n, S.import_statement) || is(n, S.import_from_statement))
+            collect_import(n, guarded(parents));
         },
         [](TSNode n) { return may_hold_import(n); });
     if (partial) {
@@ -114,7 +116,8 @@ class PythonAnalyzer {
   // explicit parent stack, so deeply nested or broken code cannot overflow ours.
   // `enter(n)` false: n's children are not visited.
   template <class F, class E = bool (*)(TSNode)>
-  void walk(TSNode root, F&& f, E enter = [](TSNode) { return true; }) {
+  void walk(
+      TSNode root, F&& f, E enter = [](TSNode) { return true; }) {
     std::vector<TSNode> parents;
     TSTreeCursor cur = ts_tree_cursor_new(root);
     while (true) {
@@ -143,11 +146,21 @@ class PythonAnalyzer {
   static bool may_hold_import(TSNode n) {
     if (ts_node_has_error(n)) return true;
     static const std::vector<bool> leaves = [] {
-      static constexpr const char* names[] = {"expression_statement", "return_statement", "assert_statement",
-                                              "raise_statement",      "delete_statement", "decorator",
-                                              "parameters",           "argument_list",    "string",
-                                              "comment",              "call",             "assignment",
-                                              "comparison_operator",  "boolean_operator", "attribute"};
+      static constexpr const char* names[] = {"expression_statement",
+                                              "return_statement",
+                                              "assert_statement",
+                                              "raise_statement",
+                                              "delete_statement",
+                                              "decorator",
+                                              "parameters",
+                                              "argument_list",
+                                              "string",
+                                              "comment",
+                                              "call",
+                                              "assignment",
+                                              "comparison_operator",
+                                              "boolean_operator",
+                                              "attribute"};
       const Symbols& syms = python_symbols();
       std::vector<bool> v(ts_language_symbol_count(syms.language), false);
       for (const char* name : names) {
@@ -219,8 +232,8 @@ class PythonAnalyzer {
   // ---- strings --------------------------------------------------------------------------------
 
   struct StringParts {
-    std::string rendered;       // content with each interpolation rendered as {}
-    uint32_t content_begin = 0; // byte offset of the first content byte
+    std::string rendered;        // content with each interpolation rendered as {}
+    uint32_t content_begin = 0;  // byte offset of the first content byte
     bool has_content = false;
   };
 
@@ -314,14 +327,15 @@ class PythonAnalyzer {
         if (r.kind == Kind::String && !r.words.empty()) {
           auto w = leading_word(r, parts.rendered);
           if (!w.empty()) {
-            add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(w.size()), w, Context::Code,
-                comparison_severity(r, parents));
+            add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(w.size()), w,
+                Context::Code, comparison_severity(r, parents));
             matched = true;
             break;
           }
         }
         if (r.kind == Kind::Env && env_name(parts.rendered) && !attribute_name_argument(parents) &&
-            std::any_of(r.names.begin(), r.names.end(), [&](auto& g) { return glob_match(g, parts.rendered); })) {
+            std::any_of(r.names.begin(), r.names.end(),
+                        [&](auto& g) { return glob_match(g, parts.rendered); })) {
           add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(parts.rendered.size()),
               parts.rendered);
           matched = true;
@@ -344,7 +358,8 @@ class PythonAnalyzer {
       auto begin = static_cast<uint32_t>(ts_node_start_byte(n) + (word.data() - t.data()));
       auto line = file_.index.position(begin).line;
       if (line != last_line) {
-        add(*it, begin, begin + static_cast<uint32_t>(word.size()), std::string(word.data(), word.size()), ctx);
+        add(*it, begin, begin + static_cast<uint32_t>(word.size()), std::string(word.data(), word.size()),
+            ctx);
         last_line = line;
       }
       // The pattern consumed the character after the word: step back so "cuda cuda" finds both.
@@ -358,7 +373,7 @@ class PythonAnalyzer {
   // The dotted chain of an attribute or identifier, with the nodes of each prefix. Empty when the
   // chain starts at something other than a name (a call, a subscript, a literal).
   struct Chain {
-    std::vector<TSNode> nodes;     // nodes[0] = head identifier, nodes[i] = attribute for prefix i
+    std::vector<TSNode> nodes;  // nodes[0] = head identifier, nodes[i] = attribute for prefix i
     std::vector<std::string> parts;
   };
 
@@ -405,7 +420,8 @@ class PythonAnalyzer {
       if (is(p, S.attribute) && ts_node_eq(field(p, "object"), n)) return;
       if (is(p, S.attribute) && ts_node_eq(field(p, "attribute"), n)) return;
       if (is(p, S.keyword_argument) && ts_node_eq(field(p, "name"), n)) return;
-      if ((is(p, S.function_definition) || is(p, S.class_definition)) && ts_node_eq(field(p, "name"), n)) return;
+      if ((is(p, S.function_definition) || is(p, S.class_definition)) && ts_node_eq(field(p, "name"), n))
+        return;
       if (is(p, S.parameters) || is(p, S.default_parameter) || is(p, S.typed_parameter)) return;
     }
     if (inside(parents, S.import_statement) || inside(parents, S.import_from_statement)) return;
@@ -447,7 +463,8 @@ class PythonAnalyzer {
     TSNode whole = c.nodes[k - 1];
     // `whole`: the codemod rewrites the entire chain (torch.backends.cuda.matmul.allow_tf32 ->
     // torch_npu.npu.matmul.allow_hf32), which is right whatever alias the chain starts from.
-    add(rule, ts_node_start_byte(whole), ts_node_end_byte(whole), std::move(q), Context::Code, sev, rule.whole);
+    add(rule, ts_node_start_byte(whole), ts_node_end_byte(whole), std::move(q), Context::Code, sev,
+        rule.whole);
   }
 
   void visit_method(TSNode n, const std::vector<TSNode>& parents) {
@@ -455,13 +472,16 @@ class PythonAnalyzer {
     auto name = text(attr);
     if (!rules_.method_names.count(name)) return;
     for (auto& r : rules_.rules) {
-      if (r.kind != Kind::Method || std::find(r.names.begin(), r.names.end(), name) == r.names.end()) continue;
-      bool called = !parents.empty() && is(parents.back(), S.call) && ts_node_eq(field(parents.back(), "function"), n);
+      if (r.kind != Kind::Method || std::find(r.names.begin(), r.names.end(), name) == r.names.end())
+        continue;
+      bool called =
+          !parents.empty() && is(parents.back(), S.call) && ts_node_eq(field(parents.back(), "function"), n);
       if (r.call && !called) continue;
       // `torch.cuda` is a module attribute (an api rule's business), not a tensor method.
       auto c = chain_of(field(n, "object"));
       if (!c.parts.empty() && !qualified(c, c.parts.size()).empty()) continue;
-      add(r, ts_node_start_byte(attr), ts_node_end_byte(attr), "." + std::string(name) + (called ? "()" : ""));
+      add(r, ts_node_start_byte(attr), ts_node_end_byte(attr),
+          "." + std::string(name) + (called ? "()" : ""));
       return;
     }
   }
@@ -509,7 +529,8 @@ class PythonAnalyzer {
     for (auto it = parents.rbegin(); it != parents.rend(); ++it) {
       if (is(*it, "if_statement")) {
         auto cond = text(field(*it, "condition"));
-        if (cond.find("available") != std::string_view::npos || cond.find("find_spec") != std::string_view::npos) {
+        if (cond.find("available") != std::string_view::npos ||
+            cond.find("find_spec") != std::string_view::npos) {
           return true;
         }
       }
@@ -520,7 +541,8 @@ class PythonAnalyzer {
         TSNode v = field(c, "value");
         if (ts_node_is_null(v)) return true;  // bare except
         auto t = text(v);
-        if (t.find("ImportError") != std::string_view::npos || t.find("ModuleNotFoundError") != std::string_view::npos ||
+        if (t.find("ImportError") != std::string_view::npos ||
+            t.find("ModuleNotFoundError") != std::string_view::npos ||
             t.find("Exception") != std::string_view::npos) {
           return true;
         }
@@ -550,7 +572,8 @@ class PythonAnalyzer {
     auto report = [&](const PyRule& r, TSNode span, const std::string& module, std::string replacement) {
       std::optional<Severity> sev;
       if (is_guarded) sev = r.guarded;
-      add(r, ts_node_start_byte(span), ts_node_end_byte(span), module, Context::Code, sev, true, std::move(replacement));
+      add(r, ts_node_start_byte(span), ts_node_end_byte(span), module, Context::Code, sev, true,
+          std::move(replacement));
     };
     if (is(n, S.import_statement)) {
       for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
@@ -629,8 +652,8 @@ class PythonAnalyzer {
       auto kind = classify_mask(mask, scope, src_);
       if (kind == MaskKind::Bool) return;
       auto f_sev = kind == MaskKind::Float ? Severity::Blocking : Severity::Warning;
-      add(r, ts_node_start_byte(mask), ts_node_end_byte(mask), q + "(attn_mask=" + std::string(text(mask)) + ")",
-          Context::Code, f_sev, false);
+      add(r, ts_node_start_byte(mask), ts_node_end_byte(mask),
+          q + "(attn_mask=" + std::string(text(mask)) + ")", Context::Code, f_sev, false);
       return;
     }
   }

@@ -15,7 +15,8 @@ MaskKind classify_mask(TSNode e, TSNode scope, std::string_view src, int depth) 
     return MaskKind::Bool;
   }
   if (is(e, "unary_operator") && t.size() && t[0] == '~') return MaskKind::Bool;
-  if (is(e, "parenthesized_expression")) return classify_mask(ts_node_named_child(e, 0), scope, src, depth + 1);
+  if (is(e, "parenthesized_expression"))
+    return classify_mask(ts_node_named_child(e, 0), scope, src, depth + 1);
   if (t.find(".bool()") != std::string_view::npos || t.find("torch.bool") != std::string_view::npos) {
     return MaskKind::Bool;
   }
@@ -37,7 +38,8 @@ MaskKind classify_mask(TSNode e, TSNode scope, std::string_view src, int depth) 
       if (is(n, "assignment") && node_text(field(n, "left"), src) == name) {
         kind = classify_mask(field(n, "right"), scope, src, depth + 1);
       }
-      for (uint32_t i = ts_node_named_child_count(n); i > 0; --i) stack.push_back(ts_node_named_child(n, i - 1));
+      for (uint32_t i = ts_node_named_child_count(n); i > 0; --i)
+        stack.push_back(ts_node_named_child(n, i - 1));
     }
     return kind;
   }

@@ -81,17 +81,21 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     p.whole = r.match.value("whole", false);
     p.name_replacement = r.match.value("name_replacement", "");
     p.call = r.match.value("call", false);
-    if (r.match.contains("guarded_severity")) p.guarded = parse_severity(r.match.value("guarded_severity", ""));
+    if (r.match.contains("guarded_severity"))
+      p.guarded = parse_severity(r.match.value("guarded_severity", ""));
     if (r.match.contains("comparison_severity")) {
       p.in_comparison = parse_severity(r.match.value("comparison_severity", ""));
     }
     static const std::map<std::string, Kind, std::less<>> kinds = {
-        {"api", Kind::Api},         {"import", Kind::Import},   {"method", Kind::Method},
-        {"device-string", Kind::DeviceString}, {"string", Kind::String}, {"env", Kind::Env},
-        {"keyword", Kind::Keyword}, {"sdpa-mask", Kind::SdpaMask}, {"mention", Kind::Mention}};
+        {"api", Kind::Api},         {"import", Kind::Import},
+        {"method", Kind::Method},   {"device-string", Kind::DeviceString},
+        {"string", Kind::String},   {"env", Kind::Env},
+        {"keyword", Kind::Keyword}, {"sdpa-mask", Kind::SdpaMask},
+        {"mention", Kind::Mention}};
     auto known = kinds.find(kind);
     if (known == kinds.end()) {
-      throw Error(ErrorKind::Usage, "unknown python match kind '" + kind + "'", r.origin + " (rule " + r.id + ")",
+      throw Error(ErrorKind::Usage, "unknown python match kind '" + kind + "'",
+                  r.origin + " (rule " + r.id + ")",
                   "use one of: api import method device-string string env keyword sdpa-mask mention");
     }
     p.kind = known->second;

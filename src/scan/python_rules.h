@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <string>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -26,16 +26,16 @@ enum class Kind : uint8_t { Api, Import, Method, DeviceString, String, Env, Keyw
 struct PyRule {
   std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
   Kind kind = Kind::Api;
-  std::vector<std::string> names;    // api / import / method / keyword / sdpa: globs or identifiers
-  std::vector<std::string> values;   // string: exact literal contents
-  std::vector<std::string> words;    // string: a literal starting with one of these as a word (a command line)
-  std::vector<std::string> excludes; // api / import: globs that never match (more specific rules own them)
-  bool cuda_sources = false;         // api: only a call whose arguments name CUDA sources (.cu, with_cuda)
-  std::string swap;                  // api: qualified prefix whose last segment the codemod replaces
-  bool whole = false;                // api: the codemod replaces the whole matched chain
-  std::string name_replacement;      // import: replacement for `from X import <name>`
-  bool call = false;                 // method: only when called
-  std::optional<Severity> guarded;   // import inside try/except ImportError
+  std::vector<std::string> names;   // api / import / method / keyword / sdpa: globs or identifiers
+  std::vector<std::string> values;  // string: exact literal contents
+  std::vector<std::string> words;   // string: a literal starting with one of these as a word (a command line)
+  std::vector<std::string> excludes;  // api / import: globs that never match (more specific rules own them)
+  bool cuda_sources = false;          // api: only a call whose arguments name CUDA sources (.cu, with_cuda)
+  std::string swap;                   // api: qualified prefix whose last segment the codemod replaces
+  bool whole = false;                 // api: the codemod replaces the whole matched chain
+  std::string name_replacement;       // import: replacement for `from X import <name>`
+  bool call = false;                  // method: only when called
+  std::optional<Severity> guarded;    // import inside try/except ImportError
   std::optional<Severity> in_comparison;  // string / device: severity when compared with ==
 };
 

@@ -7,7 +7,9 @@
 
 namespace kcat::scan::py {
 
-inline bool is(TSNode n, const char* type) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), type) == 0; }
+inline bool is(TSNode n, const char* type) {
+  return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), type) == 0;
+}
 
 // The same test by symbol: a number comparison where `is` looks up the type's name and compares
 // text, for the node types the analyzer tests on every node.
@@ -46,10 +48,10 @@ struct Symbols {
   }
 
   const TSLanguage* language;
-  TSSymbol comment, string, attribute, identifier, keyword_argument, import_statement, import_from_statement, call,
-      concatenated_string, expression_statement, module, block, function_definition, class_definition, parameters,
-      default_parameter, typed_parameter, argument_list, string_content, interpolation, escape_sequence, dotted_name,
-      aliased_import;
+  TSSymbol comment, string, attribute, identifier, keyword_argument, import_statement, import_from_statement,
+      call, concatenated_string, expression_statement, module, block, function_definition, class_definition,
+      parameters, default_parameter, typed_parameter, argument_list, string_content, interpolation,
+      escape_sequence, dotted_name, aliased_import;
 };
 
 // `name` must be a string literal: its field id is remembered by address, because
@@ -66,7 +68,8 @@ inline TSNode field(TSNode n, const char* name) {
   thread_local size_t count = 0;
   const TSLanguage* language = ts_tree_language(n.tree);
   for (size_t i = 0; i < count; ++i) {
-    if (known[i].name == name && known[i].language == language) return ts_node_child_by_field_id(n, known[i].id);
+    if (known[i].name == name && known[i].language == language)
+      return ts_node_child_by_field_id(n, known[i].id);
   }
   TSFieldId id = ts_language_field_id_for_name(language, name, static_cast<uint32_t>(std::strlen(name)));
   if (count < std::size(known)) known[count++] = {name, language, id};

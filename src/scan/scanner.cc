@@ -68,7 +68,8 @@ class Prefilter {
 void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>& files,
              std::vector<SkippedFile>& skipped) {
   if (o.only_files.empty()) {
-    walk_repository(root, o.use_cache ? root / ".kcat" / "cache" / kWalkCacheFile : fs::path(), files, skipped);
+    walk_repository(root, o.use_cache ? root / ".kcat" / "cache" / kWalkCacheFile : fs::path(), files,
+                    skipped);
   } else {
     for (auto& rel : o.only_files) {
       auto full = root / rel;
@@ -80,8 +81,7 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
       if (::stat(full.c_str(), &st) != 0) continue;
       std::string lang(language_of(rel));
       if (lang.empty()) continue;
-      files.push_back({rel, lang, static_cast<uint64_t>(st.st_size),
-                       nanoseconds(st.st_mtim)});
+      files.push_back({rel, lang, static_cast<uint64_t>(st.st_size), nanoseconds(st.st_mtim)});
     }
   }
 }
@@ -91,7 +91,8 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
 std::string tree_digest(const ScanOptions& o, std::string_view rules_key) {
   std::error_code ec;
   if (!fs::is_directory(o.root, ec)) {
-    throw Error(ErrorKind::Usage, "not a directory", o.root.string(), "give the path of a repository to scan");
+    throw Error(ErrorKind::Usage, "not a directory", o.root.string(),
+                "give the path of a repository to scan");
   }
   auto root = fs::canonical(o.root);
   std::vector<Candidate> files;
@@ -119,12 +120,12 @@ std::string tree_digest(const ScanOptions& o, std::string_view rules_key) {
   return fmt::format("{:016x}", h);
 }
 
-
 ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   if (!fs::is_directory(o.root, ec)) {
-    throw Error(ErrorKind::Usage, "not a directory", o.root.string(), "give the path of a repository to scan");
+    throw Error(ErrorKind::Usage, "not a directory", o.root.string(),
+                "give the path of a repository to scan");
   }
   auto root = fs::canonical(o.root);
   ScanResult result;
@@ -154,8 +155,9 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
       auto& f = files[i];
       if (f.size > o.max_file_size) {
         std::lock_guard lock(mu);
-        result.skipped.push_back({f.rel, fmt::format("larger than {} bytes ({} bytes); raise --max-file-size to scan it",
-                                                     o.max_file_size, f.size)});
+        result.skipped.push_back(
+            {f.rel, fmt::format("larger than {} bytes ({} bytes); raise --max-file-size to scan it",
+                                o.max_file_size, f.size)});
         continue;
       }
       if (o.use_cache) {

@@ -21,8 +21,8 @@ namespace {
 struct TextRule {
   std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
   std::unique_ptr<RE2> re;
-  int group = 0;    // the group named "match" when the pattern has one, else 0 (the whole match)
-  int groups = 1;   // capturing groups + 1
+  int group = 0;   // the group named "match" when the pattern has one, else 0 (the whole match)
+  int groups = 1;  // capturing groups + 1
 };
 
 // A language's text rules in one RE2::Set: one pass per line says which rules match it at all,
@@ -83,8 +83,10 @@ size_t hash_comment(std::string_view line) {
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (quote) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
     } else if (c == '"' || c == '\'') {
       quote = c;
     } else if (c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
@@ -133,7 +135,8 @@ std::vector<Finding> run_patterns(const SourceFile& file, std::string_view text,
       // A rule may capture the exact span to report with a group named "match"; else the whole match.
       groups.assign(static_cast<size_t>(tr.groups), re2::StringPiece());
       size_t pos = 0;
-      while (pos <= view.size() && tr.re->Match(input, pos, view.size(), RE2::UNANCHORED, groups.data(), tr.groups)) {
+      while (pos <= view.size() &&
+             tr.re->Match(input, pos, view.size(), RE2::UNANCHORED, groups.data(), tr.groups)) {
         re2::StringPiece m = groups[static_cast<size_t>(tr.group)];
         if (m.data() == nullptr) m = groups[0];
         auto begin = offset + static_cast<uint32_t>(m.data() - view.data());

@@ -235,8 +235,7 @@ class Walker {
       if (lang.empty() || ignore_.ignored(rel, false)) continue;
       struct stat st {};
       if (::fstatat(::dirfd(d), name, &st, 0) != 0) continue;
-      out_.push_back({std::move(rel), lang, static_cast<uint64_t>(st.st_size),
-                      nanoseconds(st.st_mtim)});
+      out_.push_back({std::move(rel), lang, static_cast<uint64_t>(st.st_size), nanoseconds(st.st_mtim)});
     }
     ::closedir(d);
   }

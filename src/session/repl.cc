@@ -14,9 +14,12 @@ std::vector<std::string> split_words(const std::string& line) {
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (quote) {
-      if (c == quote) quote = 0;
-      else if (c == '\\' && quote == '"' && i + 1 < line.size()) cur += line[++i];
-      else cur += c;
+      if (c == quote)
+        quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < line.size())
+        cur += line[++i];
+      else
+        cur += c;
       continue;
     }
     if (c == '\'' || c == '"') {

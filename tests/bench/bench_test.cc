@@ -31,7 +31,8 @@ TEST(Bench, MetricFromRegexTakesTheLastMatch) {
 TEST(Bench, MetricFromTheLastJsonLine) {
   Spec s;
   s.metric_json_key = "result.tokens_per_s";
-  EXPECT_EQ(extract_metric(s, "log\n{\"result\": {\"tokens_per_s\": 1}}\n{\"result\": {\"tokens_per_s\": 864.5}}\n"),
+  EXPECT_EQ(extract_metric(
+                s, "log\n{\"result\": {\"tokens_per_s\": 1}}\n{\"result\": {\"tokens_per_s\": 864.5}}\n"),
             864.5);
   EXPECT_EQ(extract_metric(s, "{\"result\": {\"tokens_per_s\": \"fast\"}}\n"), std::nullopt);
   EXPECT_EQ(extract_metric(s, "{broken\n"), std::nullopt);
@@ -41,8 +42,8 @@ TEST(Bench, FailedRunsAreReportedNotCounted) {
   test::TempDir dir;
   Spec s;
   // Alternates a good run and a crash.
-  s.command = "if [ -f " + (dir / "flag").string() + " ]; then rm " + (dir / "flag").string() + "; kill -9 $$; fi; touch " +
-              (dir / "flag").string() + "; echo 100";
+  s.command = "if [ -f " + (dir / "flag").string() + " ]; then rm " + (dir / "flag").string() +
+              "; kill -9 $$; fi; touch " + (dir / "flag").string() + "; echo 100";
   s.warmup = 0;
   s.runs = 4;
   auto runner = exec::local_runner();
@@ -70,8 +71,8 @@ TEST(Bench, WideSpreadAddsRunsUpToTheBound) {
   test::TempDir dir;
   Spec s;
   // 1, 100, 1, 100, ...: the spread never settles, so runs stop at the bound.
-  s.command = "n=$(cat " + (dir / "n").string() + " 2>/dev/null || echo 0); echo $((n+1)) > " + (dir / "n").string() +
-              "; if [ $((n % 2)) = 0 ]; then echo 1; else echo 100; fi";
+  s.command = "n=$(cat " + (dir / "n").string() + " 2>/dev/null || echo 0); echo $((n+1)) > " +
+              (dir / "n").string() + "; if [ $((n % 2)) = 0 ]; then echo 1; else echo 100; fi";
   s.warmup = 0;
   s.runs = 3;
   s.max_runs = 7;

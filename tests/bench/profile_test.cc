@@ -42,7 +42,7 @@ TEST(Profile, OpStatisticIsSortedByTotalTimeWithShares) {
 
 TEST(Profile, BomCrlfQuotesAndTabsAreTolerated_DevicesAreSummed) {
   auto p = parse_op_statistic(fixture("op_statistic_crlf_bom.csv"));
-  ASSERT_EQ(p.ops.size(), 3u);  // two devices, three op types; the trailing blank line is no row
+  ASSERT_EQ(p.ops.size(), 3u);              // two devices, three op types; the trailing blank line is no row
   EXPECT_EQ(p.ops[0].op_type, "MatMulV2");  // no BOM bytes or quotes left in the names
   EXPECT_EQ(p.ops[0].core_type, "AI_CORE");
   EXPECT_EQ(p.ops[0].count, 2 * 5376);
@@ -76,7 +76,8 @@ TEST(Profile, BadNumberNamesTheLine) {
 TEST(Profile, UnreadableAndEmptyInputsAreErrors) {
   EXPECT_THROW(parse_op_statistic(fixture("does-not-exist.csv")), Error);
   EXPECT_THROW(parse_op_statistic_text("", "empty.csv"), Error);
-  EXPECT_THROW(parse_op_statistic_text("OP Type,Count,Total Time(us)\n\"MatMul,1,2\n", "open-quote.csv"), Error);
+  EXPECT_THROW(parse_op_statistic_text("OP Type,Count,Total Time(us)\n\"MatMul,1,2\n", "open-quote.csv"),
+               Error);
 }
 
 TEST(Profile, TextInputAndQuotedCommas) {

@@ -27,10 +27,11 @@ TEST(Tensors, ReadsSafetensorsWithF16AndBf16) {
   test::TempDir dir;
   // f16 1.0 = 0x3C00, -2.0 = 0xC000; bf16 1.5 = 0x3FC0.
   std::string data = std::string("\x00\x3C\x00\xC0", 4) + std::string("\xC0\x3F", 2);
-  test::write(dir / "m.safetensors",
-              safetensors(R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
-                          R"("b":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]},"__metadata__":{"x":"y"}})",
-                          data));
+  test::write(
+      dir / "m.safetensors",
+      safetensors(R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                  R"("b":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]},"__metadata__":{"x":"y"}})",
+                  data));
   auto t = load_tensors(dir / "m.safetensors");
   EXPECT_EQ(t["h"].values, (std::vector<double>{1.0, -2.0}));
   EXPECT_EQ(t["b"].values, (std::vector<double>{1.5}));

@@ -2,15 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "testsupport/support.h"
 #include "testsupport/sshd.h"
+#include "testsupport/support.h"
 
 namespace kcat {
 
 TEST(BenchCommand, TargetMetAndMissedAndTheBaselineRatio) {
-  auto met = test::kcat({"bench", "--cmd", "echo 'throughput: 100.0 tok/s'", "--metric", "throughput: ([0-9.]+)",
-                         "--unit", "tok/s", "--runs", "3", "--warmup", "0", "--target", "90", "--baseline",
-                         "echo 'throughput: 25'"});
+  auto met = test::kcat({"bench", "--cmd", "echo 'throughput: 100.0 tok/s'", "--metric",
+                         "throughput: ([0-9.]+)", "--unit", "tok/s", "--runs", "3", "--warmup", "0",
+                         "--target", "90", "--baseline", "echo 'throughput: 25'"});
   EXPECT_EQ(met.exit_code, 0) << met.err;
   EXPECT_NE(met.out.find("median 100.00 tok/s"), std::string::npos) << met.out;
   EXPECT_NE(met.out.find("ratio      4.00x the baseline"), std::string::npos) << met.out;
@@ -73,10 +73,7 @@ TEST(CompareCommand, WithinAndOutsideTolerance) {
 
 namespace kcat {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
   if (!std::filesystem::exists("/usr/sbin/sshd")) {
@@ -93,11 +90,25 @@ TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
   // Not committed: stays here.
   test::write(repo / "bench/value.txt", "throughput: 999\n");
   auto remote_dir = sshd.dir() / "remote work";
-  std::vector<std::string> args = {"bench", "--cmd", "cat value.txt", "--baseline", "cat base.txt", "--metric",
-                                   "throughput: ([0-9.]+)", "--runs", "2", "--warmup", "0", "--cwd",
-                                   (repo / "bench").string(), "--host",
+  std::vector<std::string> args = {"bench",
+                                   "--cmd",
+                                   "cat value.txt",
+                                   "--baseline",
+                                   "cat base.txt",
+                                   "--metric",
+                                   "throughput: ([0-9.]+)",
+                                   "--runs",
+                                   "2",
+                                   "--warmup",
+                                   "0",
+                                   "--cwd",
+                                   (repo / "bench").string(),
+                                   "--host",
                                    std::string(getenv("USER") ? getenv("USER") : "root") + "@127.0.0.1",
-                                   "--remote-dir", remote_dir.string(), "--format", "json"};
+                                   "--remote-dir",
+                                   remote_dir.string(),
+                                   "--format",
+                                   "json"};
   for (auto& a : sshd.args()) args.push_back("--ssh-arg=" + a);
   auto r = test::kcat(args);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
@@ -113,7 +124,8 @@ TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
   EXPECT_NE(r.err.find("kcat/npu at " + head.substr(0, 12)), std::string::npos) << r.err;
 
   // Outside a repository: nothing to send.
-  auto bare = test::kcat({"bench", "--cmd", "true", "--cwd", dir.path().string(), "--host", "nobody@127.0.0.1"});
+  auto bare =
+      test::kcat({"bench", "--cmd", "true", "--cwd", dir.path().string(), "--host", "nobody@127.0.0.1"});
   EXPECT_EQ(bare.exit_code, 3) << bare.err;
   EXPECT_NE(bare.err.find("not in a git repository"), std::string::npos) << bare.err;
   EXPECT_EQ(test::kcat({"bench", "--cmd", "true", "--remote-dir", "/tmp/x"}).exit_code, 2);

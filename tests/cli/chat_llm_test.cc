@@ -12,25 +12,27 @@ const char* kOps = "import torch\nimport cupy as cp\n\n\ndef double(x):\n    ret
 
 std::string chat(const test::TempDir& dir, const test::FakeLlm& fake, const std::string& input) {
   return test::sh("printf '" + input + "' | KCAT_LLM_BASE_URL=" + fake.base_url() +
-                      " KCAT_LLM_MODEL=fake KCAT_LLM_API_KEY=sk-chat-secret HOME=" + dir.path().string() + " " +
-                      test::kcat_binary().string() + " chat " + dir.path().string() + " 2>&1",
+                      " KCAT_LLM_MODEL=fake KCAT_LLM_API_KEY=sk-chat-secret HOME=" + dir.path().string() +
+                      " " + test::kcat_binary().string() + " chat " + dir.path().string() + " 2>&1",
                   dir.path())
       .out;
 }
 
 test::Reply edit() {
   return test::reply_tool_call(
-      "edit_file", R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only"})");
+      "edit_file",
+      R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only"})");
 }
 
 TEST(ChatLlm, ARequestIsPortedAfterThePersonApprovesTheDiff) {
   test::TempDir dir;
   test::write(dir / "ops.py", kOps);
   test::git_init_commit(dir.path());
-  test::FakeLlm fake({test::stream_text({"Looking at ops.py. "}), edit(),
-                      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
+  test::FakeLlm fake(
+      {test::stream_text({"Looking at ops.py. "}), edit(),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
   auto out = chat(dir, fake, "replace cupy in ops.py\\ny\\n/cost\\n/quit\\n");
-  EXPECT_NE(out.find("-import cupy as cp"), std::string::npos) << out;   // the diff was shown
+  EXPECT_NE(out.find("-import cupy as cp"), std::string::npos) << out;  // the diff was shown
   EXPECT_NE(out.find("done: cupy replaced by numpy (1 commit(s)"), std::string::npos) << out;
   EXPECT_NE(out.find("LLM this session: 3 requests"), std::string::npos) << out;
   EXPECT_NE(test::read(dir / "ops.py").find("import numpy as cp"), std::string::npos);
@@ -45,7 +47,8 @@ TEST(ChatLlm, DecliningTheEditLeavesTheFileAlone) {
   test::TempDir dir;
   test::write(dir / "ops.py", kOps);
   test::git_init_commit(dir.path());
-  test::FakeLlm fake({edit(), test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "declined"})")});
+  test::FakeLlm fake(
+      {edit(), test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "declined"})")});
   auto out = chat(dir, fake, "replace cupy\\nn\\n/quit\\n");
   EXPECT_EQ(test::read(dir / "ops.py"), kOps) << out;
   auto second = fake.requests().at(1)["messages"].back()["content"].get<std::string>();
@@ -57,8 +60,8 @@ TEST(ChatLlm, WithoutAnLlmTheSessionSaysHowToConfigureOne) {
   test::TempDir dir;
   test::write(dir / "ops.py", kOps);
   test::git_init_commit(dir.path());
-  auto out = test::sh("printf 'port it\\n/quit\\n' | HOME=" + dir.path().string() + " " + test::kcat_binary().string() +
-                          " chat " + dir.path().string() + " 2>&1",
+  auto out = test::sh("printf 'port it\\n/quit\\n' | HOME=" + dir.path().string() + " " +
+                          test::kcat_binary().string() + " chat " + dir.path().string() + " 2>&1",
                       dir.path())
                  .out;
   EXPECT_NE(out.find("no LLM is configured"), std::string::npos) << out;

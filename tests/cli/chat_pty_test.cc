@@ -66,9 +66,9 @@ class Tmux {
 };
 
 std::string session_command(const test::TempDir& dir) {
-  return "env NO_COLOR=1 KCAT_HISTORY=" + (dir / "history").string() + " KCAT_DATA_DIR=" +
-         (test::source_dir() / "patches").string() + " " + test::kcat_binary().string() + " chat " +
-         dir.path().string();
+  return "env NO_COLOR=1 KCAT_HISTORY=" + (dir / "history").string() +
+         " KCAT_DATA_DIR=" + (test::source_dir() / "patches").string() + " " + test::kcat_binary().string() +
+         " chat " + dir.path().string();
 }
 
 }  // namespace

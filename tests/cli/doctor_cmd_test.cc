@@ -12,9 +12,11 @@ TEST(DoctorCommand, ReadyAndNotReady) {
   auto bin = (test::fixtures_dir() / "env/bin").string();
   std::map<std::string, std::string> env = {{"PATH", bin + ":" + std::getenv("PATH")},
                                             {"KCAT_FAKE_PIP", (dir / "pip.json").string()}};
-  test::write(dir / "pip.json", R"([{"name": "torch", "version": "2.5.1"}, {"name": "torch-npu", "version": "2.5.1"}])");
-  auto args = std::vector<std::string>{"doctor", "--ascend-home", (test::fixtures_dir() / "env/ascend-8.1").string(),
-                                       "--python", bin + "/fake-python"};
+  test::write(dir / "pip.json",
+              R"([{"name": "torch", "version": "2.5.1"}, {"name": "torch-npu", "version": "2.5.1"}])");
+  auto args =
+      std::vector<std::string>{"doctor", "--ascend-home", (test::fixtures_dir() / "env/ascend-8.1").string(),
+                               "--python", bin + "/fake-python"};
   auto ok = test::kcat(args, {}, env);
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("ready"), std::string::npos);

@@ -12,7 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 const char* kKey = "sk-migrate-test-KEY-987654321";
-const char* kOps = "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return torch.as_tensor(cp.asnumpy(cp.asarray(x) * 2))\n";
+const char* kOps =
+    "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return "
+    "torch.as_tensor(cp.asnumpy(cp.asarray(x) * 2))\n";
 
 struct LlmRepo {
   test::TempDir dir;
@@ -24,8 +26,11 @@ struct LlmRepo {
   test::Result migrate(const test::FakeLlm& fake, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"migrate", dir.path().string(), "--author", "T <t@example.com>"};
     args.insert(args.end(), extra.begin(), extra.end());
-    return test::kcat(args, {}, {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"},
-                                 {"KCAT_LLM_API_KEY", kKey}, {"HOME", dir.path().string()}});
+    return test::kcat(args, {},
+                      {{"KCAT_LLM_BASE_URL", fake.base_url()},
+                       {"KCAT_LLM_MODEL", "fake"},
+                       {"KCAT_LLM_API_KEY", kKey},
+                       {"HOME", dir.path().string()}});
   }
   void expect_no_key() {
     for (auto& e : fs::recursive_directory_iterator(dir.path())) {
@@ -37,10 +42,15 @@ struct LlmRepo {
 
 TEST(MigrateLlm, TheAgentPortsWhatRulesCannot) {
   LlmRepo r;
-  test::FakeLlm fake({test::reply_tool_call("kb_lookup", R"({"name": "cupy"})"),
-                      test::reply_tool_call("edit_file", R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only; numpy has the same array API here"})"),
-                      test::reply_tool_call("edit_file", R"j({"path": "ops.py", "search": "cp.asnumpy(cp.asarray(x) * 2)", "replace": "cp.asarray(x) * 2"})j"),
-                      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})")});
+  test::FakeLlm fake(
+      {test::reply_tool_call("kb_lookup", R"({"name": "cupy"})"),
+       test::reply_tool_call(
+           "edit_file",
+           R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only; numpy has the same array API here"})"),
+       test::reply_tool_call(
+           "edit_file",
+           R"j({"path": "ops.py", "search": "cp.asnumpy(cp.asarray(x) * 2)", "replace": "cp.asarray(x) * 2"})j"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})")});
   auto res = r.migrate(fake);
   EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
   EXPECT_NE(res.out.find("llm      done"), std::string::npos) << res.out;
@@ -63,7 +73,8 @@ TEST(MigrateLlm, AnEndpointThatFailsExitsFourAndLeavesTheRestForAPerson) {
   EXPECT_LE(fake.request_count(), 5u) << "a handful of requests, not a retry storm";
   auto report = nlohmann::json::parse(test::read(r.dir / ".kcat/report.json"));
   bool marked = false;
-  for (auto& s : report["steps"]) marked |= s.value("action", "") == "llm" && s.value("status", "") == "needs-person";
+  for (auto& s : report["steps"])
+    marked |= s.value("action", "") == "llm" && s.value("status", "") == "needs-person";
   EXPECT_TRUE(marked) << report["steps"].dump();
   r.expect_no_key();
 }

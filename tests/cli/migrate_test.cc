@@ -48,7 +48,8 @@ struct Repo {
     test::git_init_commit(dir.path());
   }
   test::Result migrate(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> args{"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "Tester <t@example.com>"};
+    std::vector<std::string> args{"migrate",   dir.path().string(), "--target",
+                                  "ascend-a2", "--author",          "Tester <t@example.com>"};
     args.insert(args.end(), extra.begin(), extra.end());
     return test::kcat(args, {}, env);
   }
@@ -144,7 +145,8 @@ TEST(Migrate, UpdateCarriesTheBranchForwardWhenUpstreamMoves) {
   EXPECT_EQ(repo.git("merge-base main kcat/ascend-a2"), upstream);  // rebased onto the new upstream
   auto log = repo.git("log --format=%s main..kcat/ascend-a2");
   EXPECT_NE(log.find(old_steps.substr(0, old_steps.find('\n'))), std::string::npos) << log;
-  EXPECT_EQ(test::read(repo.dir / "new_infer.py"), "import torch\nimport torch_npu\ny = torch.ones(1).npu()\n");
+  EXPECT_EQ(test::read(repo.dir / "new_infer.py"),
+            "import torch\nimport torch_npu\ny = torch.ones(1).npu()\n");
   expect_tree_equals_except(repo.dir.path(), golden("after"), "new_infer.py");
   EXPECT_NE(r.out.find("from " + upstream.substr(0, 10)), std::string::npos) << r.out;
 }
@@ -194,7 +196,8 @@ before_commit = "if [ \"$KCAT_STEP\" = distributed-1 ]; then echo 'team policy: 
   EXPECT_NE(r.out.find("distributed-1    codemod  failed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("team policy: no backend changes"), std::string::npos) << r.out;
   EXPECT_NE(test::read(repo.dir / "train.py").find("\"nccl\""), std::string::npos);  // vetoed: rolled back
-  EXPECT_NE(test::read(repo.dir / "train.py").find(".npu(rank)"), std::string::npos);  // the other step went in
+  EXPECT_NE(test::read(repo.dir / "train.py").find(".npu(rank)"),
+            std::string::npos);  // the other step went in
   auto edits = test::read(repo.dir / ".kcat/edits.log");
   EXPECT_NE(edits.find("device-api-1: "), std::string::npos) << edits;
   EXPECT_NE(edits.find("train.py"), std::string::npos);
@@ -219,7 +222,8 @@ TEST(Migrate, NotAGitRepositoryNeedsInit) {
   auto init = test::kcat({"migrate", dir.path().string(), "--init", "--author", "T <t@t.t>"});
   EXPECT_EQ(init.exit_code, 1) << init.err;
   expect_tree_equals(dir.path(), golden("after"));
-  EXPECT_NE(test::sh("git log --format=%s --reverse HEAD", dir.path()).out.find("Initial commit"), std::string::npos);
+  EXPECT_NE(test::sh("git log --format=%s --reverse HEAD", dir.path()).out.find("Initial commit"),
+            std::string::npos);
 }
 
 TEST(Migrate, UnknownTargetIsAUsageError) {
@@ -241,7 +245,8 @@ TEST(Migrate, ResumesAfterAKillAtEveryPoint) {
     for (auto& f : files_of(golden("before"))) {
       auto now = test::read(repo.dir / f);
       auto committed = repo.git("show HEAD:" + f);
-      bool whole = now == test::read(golden("before") / f) || now == test::read(golden("after") / f) || now == committed;
+      bool whole = now == test::read(golden("before") / f) || now == test::read(golden("after") / f) ||
+                   now == committed;
       EXPECT_TRUE(whole) << f;
     }
     auto resumed = repo.migrate({"--resume"});
@@ -327,14 +332,16 @@ TEST(Migrate, ShimModeOnlyTouchesEntryPoints) {
   for (auto& site : rep["sites"]) {
     auto& f = site["finding"];
     status[f["file"].get<std::string>() + ":" + std::to_string(f["span"]["line"].get<int>()) + " " +
-           f["rule"].get<std::string>()] = site["status"].get<std::string>() + "/" + site["how"].get<std::string>();
+           f["rule"].get<std::string>()] =
+        site["status"].get<std::string>() + "/" + site["how"].get<std::string>();
   }
   EXPECT_EQ(status["gaps.py:3 shim.jit-script"].substr(0, 5), "left/") << r.out;
   EXPECT_EQ(status["gaps.py:4 shim.to-int"].substr(0, 5), "left/");
   EXPECT_EQ(status["gaps.py:5 shim.channels-last"].substr(0, 5), "left/");
-  EXPECT_EQ(status["gaps.py:6 py.nccl-backend"].substr(0, 5), "left/");  // a comparison: a shim gap
+  EXPECT_EQ(status["gaps.py:6 py.nccl-backend"].substr(0, 5), "left/");           // a comparison: a shim gap
   EXPECT_EQ(status["train.py:13 py.cuda-method"], "fixed/shim:transfer_to_npu");  // 2 shim lines above
-  EXPECT_EQ(status["train.py:17 py.torch-cuda-api"].substr(0, 5), "left/");  // memory_usage: no NPU equivalent
+  EXPECT_EQ(status["train.py:17 py.torch-cuda-api"].substr(0, 5),
+            "left/");  // memory_usage: no NPU equivalent
   EXPECT_GT(rep["totals"]["covered_by_shim"].get<int>(), 5);
   EXPECT_NE(r.out.find("covered by the shim at run time"), std::string::npos) << r.out;
   auto train = test::read(repo.dir / "train.py");
@@ -342,7 +349,8 @@ TEST(Migrate, ShimModeOnlyTouchesEntryPoints) {
             std::string::npos)
       << train;
   EXPECT_NE(train.find(".cuda(rank)"), std::string::npos);  // nothing else changes
-  EXPECT_EQ(test::read(repo.dir / "crlf.py"), test::read(golden("before") / "crlf.py"));  // not an entry point
+  EXPECT_EQ(test::read(repo.dir / "crlf.py"),
+            test::read(golden("before") / "crlf.py"));  // not an entry point
   EXPECT_NE(r.out.find("shim-1"), std::string::npos) << r.out;
 }
 
@@ -353,13 +361,14 @@ namespace {
 
 TEST(MigrateInteractive, EachStepIsShownAndAskedBeforeItsCommit) {
   Repo r;
-  auto res = test::sh("printf 's\\nn\\na\\n' | CI= " + test::kcat_binary().string() + " migrate " + r.dir.path().string() +
-                          " -i --author 'T <t@example.com>' 2>&1",
+  auto res = test::sh("printf 's\\nn\\na\\n' | CI= " + test::kcat_binary().string() + " migrate " +
+                          r.dir.path().string() + " -i --author 'T <t@example.com>' 2>&1",
                       r.dir.path());
   // The first step's diff was shown (twice: before the question and on "s"), then declined.
   EXPECT_NE(res.out.find("+++ b/"), std::string::npos) << res.out;
   EXPECT_NE(res.out.find("declined by the person at the terminal"), std::string::npos) << res.out;
-  auto events = report::Ledger::read(report::run_dir(r.dir.path(), report::list_runs(r.dir.path()).back()) / "ledger.jsonl");
+  auto events = report::Ledger::read(report::run_dir(r.dir.path(), report::list_runs(r.dir.path()).back()) /
+                                     "ledger.jsonl");
   int no = 0, yes = 0;
   for (auto& e : events) {
     if (e.value("type", "") != "approval") continue;

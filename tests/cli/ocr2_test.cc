@@ -24,14 +24,16 @@ struct Ocr2 {
 
 TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
   Ocr2 r;
-  auto res = test::kcat({"migrate", r.dir.path().string(), "--target", "ascend-a2", "--author", "T <t@example.com>"});
+  auto res = test::kcat(
+      {"migrate", r.dir.path().string(), "--target", "ascend-a2", "--author", "T <t@example.com>"});
   ASSERT_NE(res.exit_code, 2) << res.out << res.err;
   ASSERT_NE(res.exit_code, 3) << res.out << res.err;
 
   auto sam = r.file("ocr_vllm/deepencoder/sam_sdpa.py");
   EXPECT_EQ(sam.find("from flash_attn import"), std::string::npos) << sam;
   EXPECT_NE(sam.find("from .flash_attn_npu import flash_attn_qkvpacked_func"), std::string::npos) << sam;
-  EXPECT_NE(sam.find("torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias"), std::string::npos) << sam;
+  EXPECT_NE(sam.find("torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias"), std::string::npos)
+      << sam;
   EXPECT_NE(sam.find("import torch_npu"), std::string::npos);
   EXPECT_TRUE(fs::exists(r.dir / "ocr_vllm/deepencoder/flash_attn_npu.py"));
 
@@ -51,7 +53,8 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
   // Every Python file still parses.
   for (auto& e : fs::recursive_directory_iterator(r.dir.path())) {
     if (e.path().extension() != ".py" || e.path().string().find("/.kcat/") != std::string::npos) continue;
-    auto rc = test::run({"python3", "-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())", e.path().string()});
+    auto rc = test::run(
+        {"python3", "-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())", e.path().string()});
     EXPECT_EQ(rc.exit_code, 0) << e.path() << rc.err;
   }
 
@@ -65,10 +68,13 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
 
   // Commits carry what did it.
   auto log = test::sh("git log --format=%B kcat/ascend-a2", r.dir.path()).out;
-  EXPECT_NE(log.find("Source: vllm-project/vllm-ascend:vllm_ascend/ops/rel_pos_attention.py"), std::string::npos) << log;
+  EXPECT_NE(log.find("Source: vllm-project/vllm-ascend:vllm_ascend/ops/rel_pos_attention.py"),
+            std::string::npos)
+      << log;
 
   // A second run changes nothing.
-  auto again = test::kcat({"migrate", r.dir.path().string(), "--target", "ascend-a2", "--author", "T <t@example.com>"});
+  auto again = test::kcat(
+      {"migrate", r.dir.path().string(), "--target", "ascend-a2", "--author", "T <t@example.com>"});
   EXPECT_NE(again.out.find("nothing to change"), std::string::npos) << again.out << again.err;
 }
 

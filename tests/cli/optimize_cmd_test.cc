@@ -60,7 +60,8 @@ TEST(OptimizeCommand, ReachesTheTargetFromKcatToml) {
 
 TEST(OptimizeCommand, AMissedTargetWithALimitExitsFiveAndUsageErrorsExitTwo) {
   Workload w(kToml);
-  auto r = test::kcat({"optimize", w.dir.path().string(), "--target-speedup", "1000", "--max-iterations", "1", "--runs", "1"});
+  auto r = test::kcat({"optimize", w.dir.path().string(), "--target-speedup", "1000", "--max-iterations", "1",
+                       "--runs", "1"});
   EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
   EXPECT_NE(r.out.find("max iterations"), std::string::npos) << r.out;
   test::TempDir empty;
@@ -87,15 +88,21 @@ TEST(OptimizeCommand, OnceRecipesRunOutTheLlmProposesAndTheLoopJudges) {
   Workload w(kToml);
   // Only the harmful recipe is allowed, so the recipes run out below the target; the LLM proposes
   // a harmful change first (reverted), then the fused path (kept, target met).
-  test::FakeLlm fake({
-      test::reply_tool_call("edit_file", R"({"path": "config.h", "search": "#define KCAT_TILE 1024", "replace": "#define KCAT_TILE 4"})"),
-      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "smaller tiles"})"),
-      test::reply_tool_call("read_file", R"({"path": "workload.c"})"),
-      test::reply_tool_call("edit_file", R"({"path": "config.h", "search": "#define KCAT_FUSED_RMSNORM 0", "replace": "#define KCAT_FUSED_RMSNORM 1"})"),
-      test::reply_tool_call("finish_step", R"({"status": "done", "summary": "fused RMSNorm pass"})")});
-  auto r = test::kcat({"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.8",
-                       "--log-format", "json"},
-                      {}, {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"}, {"HOME", w.dir.path().string()}});
+  test::FakeLlm fake(
+      {test::reply_tool_call(
+           "edit_file",
+           R"({"path": "config.h", "search": "#define KCAT_TILE 1024", "replace": "#define KCAT_TILE 4"})"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "smaller tiles"})"),
+       test::reply_tool_call("read_file", R"({"path": "workload.c"})"),
+       test::reply_tool_call(
+           "edit_file",
+           R"({"path": "config.h", "search": "#define KCAT_FUSED_RMSNORM 0", "replace": "#define KCAT_FUSED_RMSNORM 1"})"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "fused RMSNorm pass"})")});
+  auto r = test::kcat(
+      {"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.8",
+       "--log-format", "json"},
+      {},
+      {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"}, {"HOME", w.dir.path().string()}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   ASSERT_EQ(j["iterations"].size(), 4u) << j.dump(1);
@@ -113,14 +120,16 @@ TEST(OptimizeCommand, OnceRecipesRunOutTheLlmProposesAndTheLoopJudges) {
 }
 
 TEST(OptimizeCommand, OnAnAtlasHostOverSshTheBranchFollowsEveryKeepAndRevert) {
-  if (!test::Sshd::available()) GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
+  if (!test::Sshd::available())
+    GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
   test::Sshd sshd;
   ASSERT_TRUE(sshd.ok()) << "sshd did not start";
   Workload w(kToml);
   auto remote = sshd.dir() / "atlas work";
-  std::vector<std::string> args = {"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--recipe",
-                                   "fused-rmsnorm", "--target-speedup", "1.5", "--host", test::Sshd::user() + "@127.0.0.1",
-                                   "--remote-dir", remote.string()};
+  std::vector<std::string> args = {
+      "optimize",      w.dir.path().string(), "--recipe", "small-tiles", "--recipe",
+      "fused-rmsnorm", "--target-speedup",    "1.5",      "--host",      test::Sshd::user() + "@127.0.0.1",
+      "--remote-dir",  remote.string()};
   for (auto& a : sshd.args()) args.push_back("--ssh-arg=" + a);
   auto r = test::kcat(args);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -130,7 +139,8 @@ TEST(OptimizeCommand, OnAnAtlasHostOverSshTheBranchFollowsEveryKeepAndRevert) {
   EXPECT_NE(config.find("KCAT_FUSED_RMSNORM 1"), std::string::npos) << config;
   EXPECT_NE(config.find("KCAT_TILE 1024"), std::string::npos) << config;
   EXPECT_TRUE(std::filesystem::exists(remote / "wl"));
-  EXPECT_TRUE(std::filesystem::exists(w.dir / ".kcat/optimize/fetched/out.npy"));  // the dump came back for the check
+  EXPECT_TRUE(
+      std::filesystem::exists(w.dir / ".kcat/optimize/fetched/out.npy"));  // the dump came back for the check
   EXPECT_EQ(test::sh("git -C '" + remote.string() + "' rev-parse HEAD", w.dir.path()).out,
             test::sh("git rev-parse kcat/ascend-a2", w.dir.path()).out);
 }

@@ -26,7 +26,8 @@ TEST_F(ReportCommand, LatestRunAsMarkdown) {
 
 TEST_F(ReportCommand, HtmlToAFile) {
   auto out = dir_ / "r.html";
-  auto r = test::kcat({"report", "20261124T22", "-C", dir_.path().string(), "--format", "html", "-o", out.string()});
+  auto r = test::kcat(
+      {"report", "20261124T22", "-C", dir_.path().string(), "--format", "html", "-o", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto html = test::read(out);
   EXPECT_NE(html.find("<svg id=\"kcat-chart\""), std::string::npos);

@@ -42,7 +42,8 @@ TEST(ScanCommand, JsonHasTheDocumentedShape) {
   EXPECT_EQ(j["schema"], "kcat-scan/1");
   ASSERT_GT(j["findings"].size(), 20u);
   auto& first = j["findings"][0];
-  for (auto key : {"rule", "category", "severity", "file", "span", "message", "action", "codemod", "verdict"}) {
+  for (auto key :
+       {"rule", "category", "severity", "file", "span", "message", "action", "codemod", "verdict"}) {
     EXPECT_TRUE(first.contains(key)) << key;
   }
   EXPECT_TRUE(first["span"].contains("line"));
@@ -53,7 +54,8 @@ TEST(ScanCommand, JsonHasTheDocumentedShape) {
 TEST(ScanCommand, SarifIsUsableByCodeScanning) {
   Fixture f;
   auto out = f.dir / "kcat.sarif";
-  auto r = test::kcat({"scan", f.dir.path().string(), "--format", "sarif", "-o", out.string(), "--exit-zero"});
+  auto r =
+      test::kcat({"scan", f.dir.path().string(), "--format", "sarif", "-o", out.string(), "--exit-zero"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(test::read(out));
   EXPECT_EQ(j["version"], "2.1.0");
@@ -133,7 +135,8 @@ TEST(PlanCommand, MarkdownAndJson) {
   EXPECT_EQ(j["schema"], "kcat-plan/1");
   EXPECT_GT(j["steps"].size(), 3u);
   EXPECT_EQ(test::kcat({"plan", dir.path().string(), "--target", "gpu"}).exit_code, 2);
-  test::write(dir / "doctor.json", R"({"checks": [{"what": "torch_npu", "found": "not installed", "expected": "2.5.1",
+  test::write(dir / "doctor.json",
+              R"({"checks": [{"what": "torch_npu", "found": "not installed", "expected": "2.5.1",
                                                   "status": "missing", "fix": "pip install torch-npu==2.5.1"}]})");
   auto withenv = test::kcat({"plan", dir.path().string(), "--doctor", (dir / "doctor.json").string()});
   EXPECT_NE(withenv.out.find("environment-host"), std::string::npos) << withenv.out;
@@ -161,7 +164,7 @@ TEST(ScanOutputCache, SameOutputUntilSomethingChanges) {
   auto first = test::kcat({"scan", dir.path().string()});   // parses, fills the per-file cache
   auto second = test::kcat({"scan", dir.path().string()});  // all from cache: stores the output
   auto third = test::kcat({"scan", dir.path().string()});   // prints the stored output
-  EXPECT_EQ(third.exit_code, 1);  // blocking findings: the exit code comes back too
+  EXPECT_EQ(third.exit_code, 1);                            // blocking findings: the exit code comes back too
   EXPECT_EQ(strip_time(second.out), strip_time(third.out));
   EXPECT_TRUE(std::filesystem::exists(dir / ".kcat/cache/scan-output.txt"));
   EXPECT_NE(third.out.find("a.py"), std::string::npos);
@@ -179,7 +182,6 @@ TEST(ScanOutputCache, SameOutputUntilSomethingChanges) {
   auto again = test::kcat({"scan", dir.path().string()});
   EXPECT_EQ(strip_time(after.out), strip_time(again.out));
 }
-
 
 // In a git checkout the walk itself is remembered (.kcat/cache/walk-v1.bin); a file added or a
 // .gitignore edited afterwards is still seen by the next scan.

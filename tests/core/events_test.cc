@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <functional>
-#include <unistd.h>
 
 namespace kcat {
 

@@ -24,7 +24,8 @@ Check find(const std::vector<Check>& cs, const std::string& what) {
 }  // namespace
 
 TEST(Doctor, ParsesTheToolkitInfoAndNpuSmi) {
-  EXPECT_EQ(parse_toolkit_info("package_name=x\nversion=8.1.RC1.alpha001\narch=aarch64\n"), "8.1.RC1.alpha001");
+  EXPECT_EQ(parse_toolkit_info("package_name=x\nversion=8.1.RC1.alpha001\narch=aarch64\n"),
+            "8.1.RC1.alpha001");
   Probe p;
   auto smi = test::run({(test::fixtures_dir() / "env/bin/npu-smi").string(), "info"});
   parse_npu_smi(smi.out, p);
@@ -54,7 +55,8 @@ TEST(Doctor, ChecksAgainstTheMatrixAndSaysHowToFix) {
   auto cann = find(cs, "CANN for torch_npu 2.5.1");
   EXPECT_EQ(cann.status, "mismatch");
   EXPECT_NE(cann.fix.find("install CANN 8.1.RC1"), std::string::npos);
-  EXPECT_NE(cann.fix.find("torch-npu==2.4.0.post2"), std::string::npos) << cann.fix;  // what CANN 8.0.0 can run
+  EXPECT_NE(cann.fix.find("torch-npu==2.4.0.post2"), std::string::npos)
+      << cann.fix;  // what CANN 8.0.0 can run
   EXPECT_EQ(find(cs, "python for torch 2.5.1").status, "mismatch");
 }
 
@@ -65,12 +67,15 @@ TEST(Doctor, NothingInstalledSaysWhatToInstall) {
   EXPECT_EQ(find(cs, "driver (npu-smi)").status, "missing");
   auto tn = find(cs, "torch_npu");
   EXPECT_EQ(tn.status, "missing");
-  EXPECT_EQ(tn.fix, "pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu && pip install torch-npu==2.5.1");
+  EXPECT_EQ(tn.fix,
+            "pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu && pip install "
+            "torch-npu==2.5.1");
 }
 
 TEST(Doctor, ProbesARealProcessTreeThroughTheRunner) {
   test::TempDir dir;
-  test::write(dir / "pip.json", R"([{"name": "torch", "version": "2.5.1+cpu"}, {"name": "torch_npu", "version": "2.5.1"},
+  test::write(dir / "pip.json",
+              R"([{"name": "torch", "version": "2.5.1+cpu"}, {"name": "torch_npu", "version": "2.5.1"},
                                   {"name": "vllm", "version": "0.8.5.post1"}, {"name": "vllm-ascend", "version": "0.8.5rc1"}])");
   auto bin = (test::fixtures_dir() / "env/bin").string();
   setenv("PATH", (bin + ":" + std::getenv("PATH")).c_str(), 1);

@@ -31,7 +31,9 @@ TEST(Requirements, DeepSeekOcr2LikeOnCann81) {
   EXPECT_TRUE(has_line(s, "vllm-ascend==0.8.5rc1"));
   EXPECT_TRUE(has_line(s, "--extra-index-url https://download.pytorch.org/whl/cpu"));
   bool flash = false;
-  for (auto& d : s.dropped) flash |= d.what.find("flash-attn") != std::string::npos && d.replacement.find("npu_fusion_attention") != std::string::npos;
+  for (auto& d : s.dropped)
+    flash |= d.what.find("flash-attn") != std::string::npos &&
+             d.replacement.find("npu_fusion_attention") != std::string::npos;
   EXPECT_TRUE(flash);
   // Two real conflicts, resolved in favour of the stack: vLLM 0.8.5 needs a newer transformers,
   // vllm-ascend 0.8.5rc1 an older torchvision.
@@ -44,7 +46,8 @@ TEST(Requirements, DeepSeekOcr2LikeOnCann81) {
   }
   EXPECT_TRUE(transformers);
   EXPECT_TRUE(torchvision);
-  EXPECT_TRUE(has_line(s, "transformers>=4.51.1  # kcat: vllm 0.8.5 requires it (was: transformers==4.46.3)"));
+  EXPECT_TRUE(
+      has_line(s, "transformers>=4.51.1  # kcat: vllm 0.8.5 requires it (was: transformers==4.46.3)"));
   EXPECT_TRUE(has_line(s, "torchvision<0.21.0  # kcat: vllm-ascend 0.8.5rc1 requires it"));
 }
 
@@ -72,10 +75,14 @@ TEST(Requirements, PlainTorchProjectAndErrors) {
 
 TEST(Requirements, ReadsPyprojectSetupPyAndEnvironmentYml) {
   test::TempDir dir;
-  test::write(dir / "pyproject.toml", "[project]\nname = \"m\"\ndependencies = [\"torch==2.6.0\", \"flash-attn>=2\"]\n"
-                                      "[project.optional-dependencies]\nserve = [\"vllm==0.8.5\"]\n");
-  test::write(dir / "setup.py", "from setuptools import setup\nsetup(name='m', install_requires=['xformers', \"einops>=0.6\"])\n");
-  test::write(dir / "environment.yml", "name: m\ndependencies:\n  - python=3.10\n  - pip:\n    - bitsandbytes==0.41.0\n");
+  test::write(dir / "pyproject.toml",
+              "[project]\nname = \"m\"\ndependencies = [\"torch==2.6.0\", \"flash-attn>=2\"]\n"
+              "[project.optional-dependencies]\nserve = [\"vllm==0.8.5\"]\n");
+  test::write(
+      dir / "setup.py",
+      "from setuptools import setup\nsetup(name='m', install_requires=['xformers', \"einops>=0.6\"])\n");
+  test::write(dir / "environment.yml",
+              "name: m\ndependencies:\n  - python=3.10\n  - pip:\n    - bitsandbytes==0.41.0\n");
   auto s = solve(dir.path(), "8.1.RC1", matrix());
   EXPECT_EQ(s.read, (std::vector<std::string>{"pyproject.toml", "setup.py", "environment.yml"}));
   std::vector<std::string> dropped;

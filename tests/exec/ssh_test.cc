@@ -1,11 +1,11 @@
 // The ssh Runner against a real sshd on 127.0.0.1, started by the test with its own host key and
 // an authorized key in a temp dir.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,8 +14,8 @@
 
 #include "kcat/exec/process.h"
 #include "kcat/exec/shell_quote.h"
-#include "testsupport/support.h"
 #include "testsupport/sshd.h"
+#include "testsupport/support.h"
 
 namespace kcat::exec {
 
@@ -26,13 +26,11 @@ TEST(ShellQuote, HardStringsSurviveTheShell) {
   }
 }
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(SshRunner, RunsRemotelyWithCwdEnvAndExitCode) {
-  if (!std::filesystem::exists("/usr/sbin/sshd")) GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
+  if (!std::filesystem::exists("/usr/sbin/sshd"))
+    GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
   test::Sshd sshd;
   ASSERT_TRUE(sshd.ok()) << "sshd did not start";
   auto user = std::string(getenv("USER") ? getenv("USER") : "root");
@@ -51,8 +49,8 @@ TEST(SshRunner, RunsRemotelyWithCwdEnvAndExitCode) {
 }
 
 TEST(SshRunner, AnUnreachableHostSaysWhatToCheck) {
-  auto r = ssh_runner("nobody@127.0.0.1", {"-p", std::to_string(test::free_port()), "-o", "StrictHostKeyChecking=no",
-                                            "-o", "UserKnownHostsFile=/dev/null"});
+  auto r = ssh_runner("nobody@127.0.0.1", {"-p", std::to_string(test::free_port()), "-o",
+                                           "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"});
   Command c;
   c.shell = "true";
   auto o = r->run(c);

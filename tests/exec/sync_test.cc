@@ -1,11 +1,11 @@
 // Sending a branch to a work tree on "another host": a temp dir on this machine reached through a
 // real sshd on 127.0.0.1, started by the test with its own host key and an authorized key.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,8 +15,8 @@
 #include "kcat/core/error.h"
 #include "kcat/exec/process.h"
 #include "kcat/exec/sync.h"
-#include "testsupport/support.h"
 #include "testsupport/sshd.h"
+#include "testsupport/support.h"
 
 namespace kcat::exec {
 

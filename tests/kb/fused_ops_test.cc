@@ -17,8 +17,9 @@ TEST(FusedOps, CatalogCoversTheFamiliesAndEveryEntryIsSourced) {
     EXPECT_FALSE(op.source.empty()) << op.id;
     EXPECT_NE(op.signature.find(op.id), std::string::npos) << op.id << ": the signature names another op";
   }
-  for (auto want : {"npu_fusion_attention", "npu_prompt_flash_attention", "npu_incre_flash_attention", "npu_rms_norm",
-                    "npu_rotary_mul", "npu_swiglu", "npu_moe_gating_top_k_softmax", "npu_grouped_matmul"}) {
+  for (auto want :
+       {"npu_fusion_attention", "npu_prompt_flash_attention", "npu_incre_flash_attention", "npu_rms_norm",
+        "npu_rotary_mul", "npu_swiglu", "npu_moe_gating_top_k_softmax", "npu_grouped_matmul"}) {
     EXPECT_TRUE(ids.count(want)) << want;
   }
 }

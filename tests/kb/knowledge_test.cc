@@ -82,10 +82,12 @@ TEST(KnowledgeBase, AnnotateKeepsSupportedCodemodsAndWithdrawsTheRest) {
 
 TEST(KnowledgeBase, AnEntryWithoutASourceIsRefused) {
   test::TempDir dir;
-  test::write(dir / "api_map.toml", "[[api]]\ncuda = \"torch.cuda.x\"\nverdict = \"supported\"\nnpu = \"torch.npu.x\"\n");
+  test::write(dir / "api_map.toml",
+              "[[api]]\ncuda = \"torch.cuda.x\"\nverdict = \"supported\"\nnpu = \"torch.npu.x\"\n");
   EXPECT_THROW(KnowledgeBase::load(dir.path()), Error);
   test::write(dir / "api_map.toml",
-              "[[api]]\ncuda = \"a\"\nverdict = \"supported\"\nsource = \"s\"\n[[api]]\ncuda = \"a\"\nverdict = \"unsupported\"\nsource = \"s\"\n");
+              "[[api]]\ncuda = \"a\"\nverdict = \"supported\"\nsource = \"s\"\n[[api]]\ncuda = "
+              "\"a\"\nverdict = \"unsupported\"\nsource = \"s\"\n");
   EXPECT_THROW(KnowledgeBase::load(dir.path()), Error);  // two entries for one name contradict
 }
 

@@ -88,9 +88,10 @@ value = "1"
 }
 
 TEST(Recipe, RejectsBadRecipesNamingFileAndRecipe) {
-  EXPECT_NE(error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='performance'\n[[recipe.env]]\nname='A'\nvalue='1'\n")
-                .find("no source"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='performance'\n[[recipe.env]]\nname='A'\nvalue='1'\n")
+          .find("no source"),
+      std::string::npos);
   EXPECT_NE(error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='speed'\nsource='s'\n[[recipe.env]]\nname='A'\n")
                 .find("unknown phase"),
             std::string::npos);
@@ -99,8 +100,9 @@ TEST(Recipe, RejectsBadRecipesNamingFileAndRecipe) {
       "replace='b'\n");
   EXPECT_NE(empty_search.find("empty search"), std::string::npos);
   EXPECT_NE(empty_search.find("r.toml:6"), std::string::npos);
-  EXPECT_NE(error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='performance'\nsource='s'\n").find("changes nothing"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='performance'\nsource='s'\n").find("changes nothing"),
+      std::string::npos);
   EXPECT_NE(error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='performance'\nsource='s'\nexpected_gain=0\n"
                      "[[recipe.env]]\nname='A'\n")
                 .find("expected_gain"),
@@ -140,7 +142,9 @@ TEST(Recipe, MergeReplacesById) {
   EXPECT_EQ(set.find("a")->title, "mine");
 }
 
-TEST(Recipe, MissingDirectoryIsEmpty) { EXPECT_TRUE(load_recipes("/nonexistent/kcat-recipes").recipes.empty()); }
+TEST(Recipe, MissingDirectoryIsEmpty) {
+  EXPECT_TRUE(load_recipes("/nonexistent/kcat-recipes").recipes.empty());
+}
 
 // Every shipped recipe loads, cites a source, and names a known phase (load_recipes checks).
 TEST(Recipe, ShippedRecipesLoad) {

@@ -29,7 +29,9 @@ source = "Ascend/pytorch:torch_npu/contrib/transfer_to_npu.py"
 
 TEST(Rules, BadRuleNamesFileAndLine) {
   test::TempDir dir;
-  test::write(dir / "bad.toml", "[[rule]]\nid = \"x\"\nlanguages = [\"python\"]\ncategory = \"c\"\nseverity = \"fatal\"\nmessage = \"m\"\npattern = \"a\"\n");
+  test::write(dir / "bad.toml",
+              "[[rule]]\nid = \"x\"\nlanguages = [\"python\"]\ncategory = \"c\"\nseverity = "
+              "\"fatal\"\nmessage = \"m\"\npattern = \"a\"\n");
   try {
     load_rules(dir.path());
     FAIL();
@@ -41,7 +43,9 @@ TEST(Rules, BadRuleNamesFileAndLine) {
 
 TEST(Rules, DuplicateIdsAreRefused) {
   test::TempDir dir;
-  std::string rule = "[[rule]]\nid = \"dup\"\nlanguages = [\"shell\"]\ncategory = \"shell\"\nseverity = \"info\"\nmessage = \"m\"\npattern = \"nvidia-smi\"\n";
+  std::string rule =
+      "[[rule]]\nid = \"dup\"\nlanguages = [\"shell\"]\ncategory = \"shell\"\nseverity = \"info\"\nmessage = "
+      "\"m\"\npattern = \"nvidia-smi\"\n";
   test::write(dir / "a.toml", rule);
   test::write(dir / "b.toml", rule);
   EXPECT_THROW(load_rules(dir.path()), Error);

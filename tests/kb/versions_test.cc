@@ -66,7 +66,8 @@ TEST(Versions, RequirementNotesAreLoaded) {
   bool vllm = false, va = false;
   for (auto& n : m.notes) {
     EXPECT_FALSE(n.source.empty());
-    vllm |= n.package == "vllm" && n.version == "0.8.5" && n.needs == std::vector<std::string>{"transformers>=4.51.1"};
+    vllm |= n.package == "vllm" && n.version == "0.8.5" &&
+            n.needs == std::vector<std::string>{"transformers>=4.51.1"};
     va |= n.package == "vllm-ascend" && n.version == "0.8.5rc1";
   }
   EXPECT_TRUE(vllm);

@@ -201,14 +201,16 @@ TEST_F(Loop, ABuildThatBreaksIsRevertedWithTheCompilerMessage) {
   kb::RecipeSet rs;
   kb::Recipe r = env_recipe("breaks", "X", "1");
   r.env.clear();
-  r.edits.push_back({"workload.c", "static double now(void) {", "static double now(void) { syntax error here", false});
+  r.edits.push_back(
+      {"workload.c", "static double now(void) {", "static double now(void) { syntax error here", false});
   rs.recipes.push_back(r);
   o_.bench.runs = 1;
   const auto head = repo_->head_id();
   auto out = run(*repo_, rs, {}, o_, *runner_);
   ASSERT_EQ(out.iterations.size(), 2u);
   EXPECT_EQ(out.iterations[1].outcome, "reverted");
-  EXPECT_NE(out.iterations[1].reason.find("the build failed (exit"), std::string::npos) << out.iterations[1].reason;
+  EXPECT_NE(out.iterations[1].reason.find("the build failed (exit"), std::string::npos)
+      << out.iterations[1].reason;
   EXPECT_NE(out.iterations[1].reason.find("error"), std::string::npos);
   EXPECT_EQ(repo_->head_id(), head);
   EXPECT_EQ(out.stop_reason, "recipes exhausted");

@@ -22,7 +22,8 @@ const kb::Recipe& recipe(const std::string& id) {
   return *r;
 }
 
-Finding finding_at(const std::string& rule, const std::string& file, const std::string& bytes, const std::string& text) {
+Finding finding_at(const std::string& rule, const std::string& file, const std::string& bytes,
+                   const std::string& text) {
   Finding f;
   f.rule_id = rule;
   f.file = file;
@@ -32,12 +33,14 @@ Finding finding_at(const std::string& rule, const std::string& file, const std::
 }
 
 bool py_compiles(const std::filesystem::path& file) {
-  return test::run({"python3", "-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())", file.string()}).exit_code == 0;
+  return test::run({"python3", "-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())", file.string()})
+             .exit_code == 0;
 }
 
 TEST(ShippedRecipes, EveryRecipeTheRulesNameExistsOrIsLeftForAnLlm) {
   // Rules name recipes; the ones that are data must load, cite a source and be of a known kind.
-  for (const auto& id : {"sdpa-float-mask-to-pfa", "flash-attn-to-npu-fusion-attention", "attn-impl-to-sdpa"}) {
+  for (const auto& id :
+       {"sdpa-float-mask-to-pfa", "flash-attn-to-npu-fusion-attention", "attn-impl-to-sdpa"}) {
     EXPECT_EQ(recipe(id).kind, "port") << id;
   }
   for (const auto* r : shipped().by_gain("performance")) {
@@ -48,10 +51,13 @@ TEST(ShippedRecipes, EveryRecipeTheRulesNameExistsOrIsLeftForAnLlm) {
 
 TEST(ShippedRecipes, SdpaFloatBiasBecomesPromptFlashAttentionOnlyWhereFlagged) {
   TempDir d;
-  const std::string flagged = "x = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)";
+  const std::string flagged =
+      "x = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)";
   const std::string other = "y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal)";
-  std::string src = "import torch\nimport torch.nn.functional as F\n\n\nclass A:\n    def f(self, q, k, v, attn_bias, causal):\n        " +
-                    flagged + "\n        " + other + "\n        return x, y\n";
+  std::string src =
+      "import torch\nimport torch.nn.functional as F\n\n\nclass A:\n    def f(self, q, k, v, attn_bias, "
+      "causal):\n        " +
+      flagged + "\n        " + other + "\n        return x, y\n";
   test::write(d / "sam.py", src);
   auto f = finding_at("py.sdpa-float-mask", "sam.py", src, flagged.substr(4));
   const auto& r = recipe("sdpa-float-mask-to-pfa");
@@ -59,9 +65,11 @@ TEST(ShippedRecipes, SdpaFloatBiasBecomesPromptFlashAttentionOnlyWhereFlagged) {
   auto p = recipe_patch(r, d.path(), {f});
   patch::apply_patch(d.path(), p);
   auto out = test::read(d / "sam.py");
-  EXPECT_NE(out.find("x = torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias, input_layout=\"BNSD\", "
-                     "scale_value=self.scale, pre_tokens=2147483647, next_tokens=2147483647, num_heads=self.num_heads)"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find(
+          "x = torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias, input_layout=\"BNSD\", "
+          "scale_value=self.scale, pre_tokens=2147483647, next_tokens=2147483647, num_heads=self.num_heads)"),
+      std::string::npos)
       << out;
   EXPECT_NE(out.find(other), std::string::npos) << "an unflagged call is left alone";
   EXPECT_NE(out.find("import torch\nimport torch_npu\n"), std::string::npos) << out;
@@ -71,15 +79,17 @@ TEST(ShippedRecipes, SdpaFloatBiasBecomesPromptFlashAttentionOnlyWhereFlagged) {
 TEST(ShippedRecipes, FlashAttnImportPointsAtAModuleWrittenNextToIt) {
   TempDir d;
   std::string src = "import torch\nfrom flash_attn import flash_attn_qkvpacked_func\n\nprint(1)\n";
-  test::write(d / "enc.py", src);                   // a script: absolute import
+  test::write(d / "enc.py", src);  // a script: absolute import
   test::write(d / "pkg/__init__.py", "");
-  test::write(d / "pkg/sam.py", src);               // inside a package: relative import
+  test::write(d / "pkg/sam.py", src);  // inside a package: relative import
   std::vector<Finding> fs = {
       finding_at("py.flash-attn-import", "enc.py", src, "from flash_attn import flash_attn_qkvpacked_func"),
-      finding_at("py.flash-attn-import", "pkg/sam.py", src, "from flash_attn import flash_attn_qkvpacked_func")};
+      finding_at("py.flash-attn-import", "pkg/sam.py", src,
+                 "from flash_attn import flash_attn_qkvpacked_func")};
   auto p = recipe_patch(recipe("flash-attn-to-npu-fusion-attention"), d.path(), fs);
   patch::apply_patch(d.path(), p);
-  EXPECT_NE(test::read(d / "enc.py").find("\nfrom flash_attn_npu import flash_attn_qkvpacked_func"), std::string::npos);
+  EXPECT_NE(test::read(d / "enc.py").find("\nfrom flash_attn_npu import flash_attn_qkvpacked_func"),
+            std::string::npos);
   EXPECT_NE(test::read(d / "pkg/sam.py").find("\nfrom .flash_attn_npu import flash_attn_qkvpacked_func"),
             std::string::npos);
   for (const char* mod_path : {"flash_attn_npu.py", "pkg/flash_attn_npu.py"}) {
@@ -95,7 +105,8 @@ TEST(ShippedRecipes, FlashAttnImportPointsAtAModuleWrittenNextToIt) {
 TEST(ShippedRecipes, OcrRegistrationV1AndGraphMode) {
   TempDir d;
   std::string src =
-      "import os\nos.environ['VLLM_USE_V1'] = '0'\nfrom vllm import LLM\nfrom vllm.model_executor.models.registry "
+      "import os\nos.environ['VLLM_USE_V1'] = '0'\nfrom vllm import LLM\nfrom "
+      "vllm.model_executor.models.registry "
       "import ModelRegistry\nfrom m import M\nModelRegistry.register_model(\"DeepseekOCR2ForCausalLM\", M)\n"
       "llm = LLM(model='x', enforce_eager=True)\n";
   test::write(d / "run.py", src);
@@ -110,7 +121,8 @@ TEST(ShippedRecipes, OcrRegistrationV1AndGraphMode) {
   auto out = test::read(d / "run.py");
   EXPECT_NE(out.find("os.environ['VLLM_USE_V1'] = '1'"), std::string::npos) << out;
   EXPECT_NE(out.find("enforce_eager=False"), std::string::npos);
-  EXPECT_NE(out.find("pass  # kcat: vLLM registers DeepseekOCR2ForCausalLM natively"), std::string::npos) << out;
+  EXPECT_NE(out.find("pass  # kcat: vLLM registers DeepseekOCR2ForCausalLM natively"), std::string::npos)
+      << out;
   EXPECT_TRUE(py_compiles(d / "run.py"));
 }
 
@@ -121,7 +133,8 @@ namespace kcat::optimize {
 namespace {
 
 TEST(ProfileOrder, RecipesForTheHotOperatorsGoFirst) {
-  auto summary = bench::summarize(bench::parse_op_statistic(test::fixtures_dir() / "profile/op_statistic.csv"), {});
+  auto summary =
+      bench::summarize(bench::parse_op_statistic(test::fixtures_dir() / "profile/op_statistic.csv"), {});
   kb::RecipeSet set;
   auto mk = [](std::string id, std::vector<std::string> addresses, double gain) {
     kb::Recipe r;
@@ -131,8 +144,8 @@ TEST(ProfileOrder, RecipesForTheHotOperatorsGoFirst) {
     r.expected_gain = gain;
     return r;
   };
-  set.recipes = {mk("env-only", {}, 5.0), mk("rmsnorm", {"Pow", "ReduceMean"}, 1.1), mk("attention", {"SoftmaxV2"}, 1.2),
-                 mk("unrelated", {"Conv2D"}, 3.0)};
+  set.recipes = {mk("env-only", {}, 5.0), mk("rmsnorm", {"Pow", "ReduceMean"}, 1.1),
+                 mk("attention", {"SoftmaxV2"}, 1.2), mk("unrelated", {"Conv2D"}, 3.0)};
   auto prefer = prefer_from_profile(summary, set);
   ASSERT_EQ(prefer.size(), 2u);
   EXPECT_EQ(prefer[0], "attention");  // Softmax holds 10% of device time, Pow + ReduceMean 9%

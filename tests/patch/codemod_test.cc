@@ -16,7 +16,8 @@ std::string insert(const std::string& src, bool require = true) {
 TEST(Codemod, ImportTorchNpuGoesAfterTheFirstTorchImportOnce) {
   EXPECT_EQ(insert("import os\nimport torch\nimport torch.nn as nn\n"),
             "import os\nimport torch\nimport torch_npu\nimport torch.nn as nn\n");
-  EXPECT_EQ(insert("from torch import nn  # layers\nx = 1\n"), "from torch import nn  # layers\nimport torch_npu\nx = 1\n");
+  EXPECT_EQ(insert("from torch import nn  # layers\nx = 1\n"),
+            "from torch import nn  # layers\nimport torch_npu\nx = 1\n");
   EXPECT_EQ(insert("import torch\r\nx = 1\r\n"), "import torch\r\nimport torch_npu\r\nx = 1\r\n");
   EXPECT_EQ(insert("import torch"), "import torch\nimport torch_npu\n");
   // Already there, torchvision is not torch, and no torch import at all: nothing to do.
@@ -27,7 +28,8 @@ TEST(Codemod, ImportTorchNpuGoesAfterTheFirstTorchImportOnce) {
 TEST(Codemod, WithoutATorchImportTheShimGoesAfterDocstringAndFuture) {
   EXPECT_EQ(insert("\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nx = 1\n", false),
             "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\nimport torch_npu\nx = 1\n");
-  EXPECT_EQ(insert("#!/usr/bin/env python3\nx = 1\n", false), "#!/usr/bin/env python3\nimport torch_npu\nx = 1\n");
+  EXPECT_EQ(insert("#!/usr/bin/env python3\nx = 1\n", false),
+            "#!/usr/bin/env python3\nimport torch_npu\nx = 1\n");
 }
 
 TEST(Codemod, FindingsBecomeEditsOnlyWithAReplacement) {
@@ -50,7 +52,8 @@ TEST(Codemod, FindingsBecomeEditsOnlyWithAReplacement) {
   std::vector<Finding> applied;
   auto p = codemod_patch(dir.path(), {a, b, c}, &applied);
   ASSERT_EQ(applied.size(), 1u);
-  EXPECT_EQ(apply_edits(test::read(dir / "t.py"), p.edits), "import torch\nimport torch_npu\nx = torch.ones(1).npu()\n");
+  EXPECT_EQ(apply_edits(test::read(dir / "t.py"), p.edits),
+            "import torch\nimport torch_npu\nx = torch.ones(1).npu()\n");
 }
 
 TEST(Codemod, ShimOnlyAtEntryPoints) {

@@ -24,7 +24,8 @@ TEST(Edits, OverlapsAreRefusedNamingBothRules) {
   }
   EXPECT_THROW(apply_edits("abc", {{"f.py", 2, 9, "X", "r"}}), Error);
   // Touching edits and an insertion at an edit's start are fine.
-  EXPECT_EQ(apply_edits("abc", {{"f", 1, 1, "+", "i"}, {"f", 1, 2, "B", "r"}, {"f", 2, 3, "C", "r"}}), "a+BC");
+  EXPECT_EQ(apply_edits("abc", {{"f", 1, 1, "+", "i"}, {"f", 1, 2, "B", "r"}, {"f", 2, 3, "C", "r"}}),
+            "a+BC");
 }
 
 TEST(Edits, PatchIsAllOrNothing) {

@@ -19,7 +19,8 @@ TEST(Git, BranchCommitTrailersDiffResetAndDirtyFiles) {
   EXPECT_EQ(repo.current_branch(), "kcat/ascend-a2");
   test::write(dir / "a.py", "x = 2\n");
   EXPECT_EQ(repo.dirty_files(), std::vector<std::string>{"a.py"});
-  auto id = repo.commit("kcat: step", {{"Kcat-Step", "device-api-1"}, {"Kcat-Run", "r1"}}, {"a.py"}, "Ann", "ann@x.y");
+  auto id = repo.commit("kcat: step", {{"Kcat-Step", "device-api-1"}, {"Kcat-Run", "r1"}}, {"a.py"}, "Ann",
+                        "ann@x.y");
   EXPECT_TRUE(repo.dirty_files().empty());
   auto log = repo.log("HEAD", base);
   ASSERT_EQ(log.size(), 1u);

@@ -23,12 +23,13 @@ Finding finding(std::string file, uint32_t line, std::string rule, std::string c
 }
 
 std::vector<Finding> sample() {
-  return {finding("train.py", 3, "py.cuda-method", "device-call", "replace", "npu"),
-          finding("train.py", 9, "py.nccl-backend", "dist-backend", "replace", "hccl"),
-          finding("model.py", 2, "py.flash-attn-import", "import", "", "", "flash-attn-to-npu-fusion-attention"),
-          finding("k.cu", 5, "cpp.global-kernel", "kernel", "", "", ""),
-          finding("requirements.txt", 1, "req.cuda-local-version", "requirements", "", ""),
-          finding("a.py", 1, "py.cuda-mention", "mention", "", "", "", Severity::Info)};
+  return {
+      finding("train.py", 3, "py.cuda-method", "device-call", "replace", "npu"),
+      finding("train.py", 9, "py.nccl-backend", "dist-backend", "replace", "hccl"),
+      finding("model.py", 2, "py.flash-attn-import", "import", "", "", "flash-attn-to-npu-fusion-attention"),
+      finding("k.cu", 5, "cpp.global-kernel", "kernel", "", "", ""),
+      finding("requirements.txt", 1, "req.cuda-local-version", "requirements", "", ""),
+      finding("a.py", 1, "py.cuda-mention", "mention", "", "", "", Severity::Info)};
 }
 }  // namespace
 
@@ -85,7 +86,8 @@ TEST(Plan, EffortBucketsByWhatIsLeftAfterCodemods) {
   EXPECT_EQ(p.effort["k.cu"], "high");             // a custom kernel
   EXPECT_EQ(p.effort["requirements.txt"], "low");  // packaging only
   auto md = render_markdown(p);
-  EXPECT_NE(md.find("Effort by file after codemods: 2 none, 1 low, 1 medium, 1 high."), std::string::npos) << md;
+  EXPECT_NE(md.find("Effort by file after codemods: 2 none, 1 low, 1 medium, 1 high."), std::string::npos)
+      << md;
 }
 
 }  // namespace kcat::plan

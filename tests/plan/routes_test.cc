@@ -32,7 +32,8 @@ TEST(Routes, OcrShapedRepoGetsBothRoutesAndTheFasterOneByDefault) {
   EXPECT_EQ(p.steps[0].id, "environment-route");
   EXPECT_NE(p.steps[0].title.find("ocr2-native-vllm-ascend"), std::string::npos);
   bool installs_ascend = false;
-  for (auto& c : p.steps[0].commands) installs_ascend |= c.find("pip install vllm-ascend==0.19.1rc1") != std::string::npos;
+  for (auto& c : p.steps[0].commands)
+    installs_ascend |= c.find("pip install vllm-ascend==0.19.1rc1") != std::string::npos;
   EXPECT_TRUE(installs_ascend);
   ASSERT_EQ(p.notes.size(), 2u);
   EXPECT_NE(p.notes[0].find("the default: the highest expected throughput"), std::string::npos) << p.notes[0];

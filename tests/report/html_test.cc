@@ -45,10 +45,11 @@ TEST(Html, ChromiumDrawsTheChartAndTheTable) {
   if (!chromium) GTEST_SKIP() << "chromium is not installed (tools/install.sh --test installs it)";
   test::TempDir dir;
   test::write(dir / "report.html", render_html(test_data::sample()));
-  auto r = test::run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                      "--user-data-dir=" + (dir / "profile").string(), "--virtual-time-budget=2000", "--dump-dom",
-                      "file://" + (dir / "report.html").string()});
+  auto r =
+      test::run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--user-data-dir=" + (dir / "profile").string(), "--virtual-time-budget=2000", "--dump-dom",
+                 "file://" + (dir / "report.html").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("data-chart-drawn=\"true\""), std::string::npos) << r.out.substr(0, 400);
   EXPECT_NE(r.out.find("data-chart-points=\"4\""), std::string::npos);

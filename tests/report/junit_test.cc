@@ -28,7 +28,8 @@ TEST(Junit, TargetMissedIsAFailure) {
 TEST(Junit, IsWellFormedXml) {
   test::TempDir dir;
   test::write(dir / "r.xml", render_junit(test_data::sample()));
-  auto r = test::run({"python3", "-c", "import sys,xml.dom.minidom as m; m.parse(sys.argv[1])", (dir / "r.xml").string()});
+  auto r = test::run(
+      {"python3", "-c", "import sys,xml.dom.minidom as m; m.parse(sys.argv[1])", (dir / "r.xml").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 

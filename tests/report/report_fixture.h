@@ -13,7 +13,8 @@ inline RunReport sample() {
   r.branch = "kcat/ascend-a2";
   r.base_commit = "0123456789abcdef0123";
   r.outcome = "findings-left";
-  auto site = [](std::string file, uint32_t line, std::string rule, Severity sev, std::string status, std::string how) {
+  auto site = [](std::string file, uint32_t line, std::string rule, Severity sev, std::string status,
+                 std::string how) {
     Site s;
     s.finding.file = std::move(file);
     s.finding.span.start = {line, 5};
@@ -28,12 +29,27 @@ inline RunReport sample() {
   };
   r.sites.push_back(site("train.py", 3, "py.cuda-method", Severity::Blocking, "fixed", "replace"));
   r.sites.push_back(site("train.py", 9, "py.dist-backend", Severity::Blocking, "fixed", "replace"));
-  r.sites.push_back(site("model.py", 12, "py.flash-attn-import", Severity::Blocking, "left", "recipe:flash-attn-to-npu-fusion-attention"));
+  r.sites.push_back(site("model.py", 12, "py.flash-attn-import", Severity::Blocking, "left",
+                         "recipe:flash-attn-to-npu-fusion-attention"));
   r.sites.push_back(site("model.py", 40, "py.cudnn-benchmark", Severity::Warning, "left", "manual"));
-  StepRecord s1{"device-api-1", "Device API codemods", "codemod", "done", "", "feedfacecafe",
-                "--- a/train.py\n+++ b/train.py\n@@ -3 +3 @@\n-x.cuda()\n+x.npu()\n", {"reparse", "py_compile", "rescan"}, {}};
-  StepRecord s2{"attention-1", "flash_attn -> npu_fusion_attention", "recipe", "failed", "py_compile failed", "", "",
-                {"reparse", "py_compile"}, {"py_compile"}};
+  StepRecord s1{"device-api-1",
+                "Device API codemods",
+                "codemod",
+                "done",
+                "",
+                "feedfacecafe",
+                "--- a/train.py\n+++ b/train.py\n@@ -3 +3 @@\n-x.cuda()\n+x.npu()\n",
+                {"reparse", "py_compile", "rescan"},
+                {}};
+  StepRecord s2{"attention-1",
+                "flash_attn -> npu_fusion_attention",
+                "recipe",
+                "failed",
+                "py_compile failed",
+                "",
+                "",
+                {"reparse", "py_compile"},
+                {"py_compile"}};
   r.steps = {s1, s2};
   r.metric_unit = "tok/s";
   r.baseline = 15;

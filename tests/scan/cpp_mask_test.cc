@@ -47,7 +47,8 @@ std::pair<std::string, std::string> findings_both_ways(const std::string& langua
     std::sort(all.begin(), all.end());
     std::string out;
     for (auto& f : all) {
-      out += f.rule_id + " " + std::to_string(f.span.begin) + "-" + std::to_string(f.span.end) + " " + f.matched + "\n";
+      out += f.rule_id + " " + std::to_string(f.span.begin) + "-" + std::to_string(f.span.end) + " " +
+             f.matched + "\n";
     }
     return out;
   };

@@ -19,7 +19,8 @@ const kb::RuleSet& rules() {
   return set;
 }
 
-std::vector<Finding> run(const std::string& code, AnalyzeStats* stats = nullptr, const std::string& path = "t.py") {
+std::vector<Finding> run(const std::string& code, AnalyzeStats* stats = nullptr,
+                         const std::string& path = "t.py") {
   SourceFile f(path, "python", code);
   return analyze_python(f, rules(), stats);
 }
@@ -37,8 +38,8 @@ std::string fixture(const std::string& name) {
 }
 
 std::string describe(const Finding& f) {
-  return std::to_string(f.span.start.line) + ":" + std::to_string(f.span.start.column) + " " + f.rule_id + " " +
-         to_string(f.severity) + " " + (f.replacement.empty() ? "-" : f.replacement);
+  return std::to_string(f.span.start.line) + ":" + std::to_string(f.span.start.column) + " " + f.rule_id +
+         " " + to_string(f.severity) + " " + (f.replacement.empty() ? "-" : f.replacement);
 }
 
 TEST(PythonAnalyzer, EveryRuleMatchesItsExamplesAndNotItsCounterExamples) {
@@ -53,7 +54,8 @@ TEST(PythonAnalyzer, EveryRuleMatchesItsExamplesAndNotItsCounterExamples) {
       ++checked;
     }
     for (auto& ex : r.counter_examples) {
-      EXPECT_THAT(of_rule(run(ex), r.id), testing::IsEmpty()) << r.id << " matches its counter-example:\n" << ex;
+      EXPECT_THAT(of_rule(run(ex), r.id), testing::IsEmpty()) << r.id << " matches its counter-example:\n"
+                                                              << ex;
       ++checked;
     }
   }
@@ -90,7 +92,8 @@ TEST(PythonAnalyzer, ResolvesAliasesToQualifiedNames) {
   auto all = run(fixture("forms.py"));
   std::vector<std::string> matched;
   for (auto& f : of_rule(all, "py.torch-cuda-api")) matched.push_back(f.matched);
-  EXPECT_THAT(matched, testing::ElementsAre("torch.cuda.synchronize", "torch.cuda.synchronize", "torch.cuda.empty_cache"));
+  EXPECT_THAT(matched, testing::ElementsAre("torch.cuda.synchronize", "torch.cuda.synchronize",
+                                            "torch.cuda.empty_cache"));
   auto env = of_rule(all, "py.env-var");
   ASSERT_EQ(env.size(), 5u);
   EXPECT_EQ(env[0].matched, "CUDA_VISIBLE_DEVICES");
@@ -127,7 +130,8 @@ TEST(PythonAnalyzer, CommentsDocstringsAndMessagesAreOnlyInfo) {
 }
 
 TEST(PythonAnalyzer, OneMentionPerLineOfADocstring) {
-  auto all = run("def f():\n    \"\"\"Uses cuda and NCCL.\n\n    Set NCCL_DEBUG=INFO; cudaless here.\n    \"\"\"\n");
+  auto all =
+      run("def f():\n    \"\"\"Uses cuda and NCCL.\n\n    Set NCCL_DEBUG=INFO; cudaless here.\n    \"\"\"\n");
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].span.start.line, 2u);
   EXPECT_EQ(all[0].matched, "cuda");
@@ -138,7 +142,8 @@ TEST(PythonAnalyzer, OneMentionPerLineOfADocstring) {
 
 TEST(PythonAnalyzer, ScopeCarriesImportsFromCellToCell) {
   PythonScope scope;
-  SourceFile cell1("nb.ipynb", "python", "import torch as th\ntry:\n    import pynvml\nexcept ImportError:\n    pass\n");
+  SourceFile cell1("nb.ipynb", "python",
+                   "import torch as th\ntry:\n    import pynvml\nexcept ImportError:\n    pass\n");
   SourceFile cell2("nb.ipynb", "python", "th.cuda.synchronize()\npynvml.nvmlInit()\n");
   analyze_python(cell1, rules(), nullptr, scope);
   EXPECT_EQ(scope.bindings.at("th"), "torch");

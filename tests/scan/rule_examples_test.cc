@@ -43,7 +43,8 @@ TEST(RuleExamples, EveryRuleMatchesItsExamplesAndNotItsCounterExamples) {
     EXPECT_FALSE(rule.examples.empty()) << rule.id << " has no examples";
     EXPECT_FALSE(rule.source.empty()) << rule.id << " has no source";
     for (auto& ex : rule.examples) EXPECT_GT(hits(rules, rule, ex), 0u) << rule.id << " misses:\n" << ex;
-    for (auto& ex : rule.counter_examples) EXPECT_EQ(hits(rules, rule, ex), 0u) << rule.id << " matches:\n" << ex;
+    for (auto& ex : rule.counter_examples)
+      EXPECT_EQ(hits(rules, rule, ex), 0u) << rule.id << " matches:\n" << ex;
   }
 }
 

@@ -63,7 +63,8 @@ TEST(Scanner, FindsEveryFormInTheMixedFixture) {
   EXPECT_TRUE(has(r, "src/train.py", 15, "py.env-var"));
   EXPECT_TRUE(has(r, "src/train.py", 16, "py.nccl-backend"));
   EXPECT_TRUE(has(r, "src/train.py", 17, "py.device-string"));
-  EXPECT_TRUE(has(r, "src/train.py", 19, "py.torch-cuda-api"));  // cuda.synchronize through `from torch import cuda`
+  EXPECT_TRUE(
+      has(r, "src/train.py", 19, "py.torch-cuda-api"));  // cuda.synchronize through `from torch import cuda`
   EXPECT_TRUE(has(r, "src/train.py", 25, "py.cuda-method"));
   EXPECT_TRUE(has(r, "src/train.py", 26, "py.device-string"));
   EXPECT_TRUE(has(r, "src/train.py", 27, "py.is-cuda"));
@@ -170,8 +171,9 @@ TEST(Scanner, NotebookCellsAreScannedWithoutCodemods) {
 
 TEST(Scanner, NotebookCellsShareImports) {
   test::TempDir dir;
-  nlohmann::json nb = {{"cells", {{{"cell_type", "code"}, {"source", {"import torch as th\n"}}},
-                                  {{"cell_type", "code"}, {"source", {"th.cuda.synchronize()\n"}}}}},
+  nlohmann::json nb = {{"cells",
+                        {{{"cell_type", "code"}, {"source", {"import torch as th\n"}}},
+                         {{"cell_type", "code"}, {"source", {"th.cuda.synchronize()\n"}}}}},
                        {"nbformat", 4}};
   test::write(dir / "a.ipynb", nb.dump(1));
   ScanOptions o;
@@ -179,7 +181,8 @@ TEST(Scanner, NotebookCellsShareImports) {
   o.use_cache = false;
   auto r = scan::scan(o, catalog());
   bool found = false;
-  for (auto& f : r.findings) found |= f.rule_id == "py.torch-cuda-api" && f.message.find("cell 2") != std::string::npos;
+  for (auto& f : r.findings)
+    found |= f.rule_id == "py.torch-cuda-api" && f.message.find("cell 2") != std::string::npos;
   EXPECT_TRUE(found);
 }
 

@@ -37,8 +37,6 @@ TEST(Approver, CtrlCOrEndOfInputIsARefusal) {
   EXPECT_EQ(a->ask("apply?", ""), Answer::No);  // end of input
 }
 
-TEST(Approver, CiNeverPrompts) {
-  EXPECT_EQ(ci_approver()->ask("apply?", "diff"), Answer::No);
-}
+TEST(Approver, CiNeverPrompts) { EXPECT_EQ(ci_approver()->ask("apply?", "diff"), Answer::No); }
 
 }  // namespace kcat::session

@@ -32,7 +32,8 @@ ReplOptions options(Calls& calls, bool with_llm) {
 
 TEST(Repl, SlashCommandsGetTheirWordsAndExitCodesAreShown) {
   Calls calls;
-  ScriptedReader reader({line("/scan"), line("  /scan 'my repo' --format json"), line("/quit"), line("/scan")});
+  ScriptedReader reader(
+      {line("/scan"), line("  /scan 'my repo' --format json"), line("/quit"), line("/scan")});
   std::ostringstream out;
   EXPECT_EQ(run_repl(reader, out, options(calls, false)), 0);
   ASSERT_EQ(calls.scan.size(), 2u);  // nothing after /quit runs

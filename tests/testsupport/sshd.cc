@@ -37,13 +37,16 @@ std::string Sshd::user() {
 Sshd::Sshd() : port_(free_port()) {
   auto d = dir_.path().string();
   if (sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host && ssh-keygen -q -t ed25519 -N '' -f " + d +
-         "/client && cp " + d + "/client.pub " + d + "/authorized_keys && chmod 600 " + d + "/authorized_keys")
+         "/client && cp " + d + "/client.pub " + d + "/authorized_keys && chmod 600 " + d +
+         "/authorized_keys")
           .exit_code != 0) {
     return;
   }
   write(dir_ / "sshd_config", "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + d +
-                                  "/host\nAuthorizedKeysFile " + d + "/authorized_keys\nPermitRootLogin yes\n"
-                                  "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPidFile " + d + "/pid\n");
+                                  "/host\nAuthorizedKeysFile " + d +
+                                  "/authorized_keys\nPermitRootLogin yes\n"
+                                  "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPidFile " +
+                                  d + "/pid\n");
   // sshd refuses to start without its privilege-separation directory.
   std::error_code ec;
   std::filesystem::create_directories("/run/sshd", ec);
@@ -51,7 +54,8 @@ Sshd::Sshd() : port_(free_port()) {
   if (pid_ == 0) {
     int log = open((d + "/sshd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (log >= 0) dup2(log, 2);
-    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", (d + "/sshd_config").c_str(), static_cast<char*>(nullptr));
+    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", (d + "/sshd_config").c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   // Wait until it accepts connections (a slow machine, not a timing assertion).
@@ -75,8 +79,11 @@ Sshd::~Sshd() {
 }
 
 std::vector<std::string> Sshd::args() const {
-  return {"-p", std::to_string(port_), "-i", (dir_ / "client").string(), "-o", "StrictHostKeyChecking=no", "-o",
-          "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"};
+  return {"-p", std::to_string(port_),
+          "-i", (dir_ / "client").string(),
+          "-o", "StrictHostKeyChecking=no",
+          "-o", "UserKnownHostsFile=/dev/null",
+          "-o", "LogLevel=ERROR"};
 }
 
 }  // namespace kcat::test

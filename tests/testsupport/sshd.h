@@ -19,13 +19,13 @@ class Sshd {
   ~Sshd();
   Sshd(const Sshd&) = delete;
   Sshd& operator=(const Sshd&) = delete;
-  static bool available();           // /usr/sbin/sshd exists
-  bool ok() const { return ok_; }    // it accepts connections
+  static bool available();         // /usr/sbin/sshd exists
+  bool ok() const { return ok_; }  // it accepts connections
   int port() const { return port_; }
   const TempDir& dir() const { return dir_; }
   // ssh arguments that reach it: port, client key, no host-key prompts.
   std::vector<std::string> args() const;
-  static std::string user();         // $USER, else root
+  static std::string user();  // $USER, else root
 
  private:
   TempDir dir_;

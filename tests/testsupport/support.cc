@@ -52,7 +52,8 @@ Result run(const std::vector<std::string>& argv, const fs::path& cwd,
   int out_pipe[2], err_pipe[2];
   // O_CLOEXEC: the pipe's own descriptors must not leak into grandchildren (a daemon such as a
   // tmux server would hold them open and we would never see end of file).
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -130,8 +131,9 @@ Result kcat(const std::vector<std::string>& args, const fs::path& cwd,
 
 void copy_tree(const fs::path& from, const fs::path& to) {
   fs::create_directories(to);
-  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks |
-                         fs::copy_options::overwrite_existing);
+  fs::copy(
+      from, to,
+      fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing);
 }
 
 void git_init_commit(const fs::path& dir, const std::string& message) {

@@ -41,8 +41,8 @@ Result sh(const std::string& command, const fs::path& cwd = {});
 Result kcat(const std::vector<std::string>& args, const fs::path& cwd = {},
             const std::map<std::string, std::string>& env = {});
 
-fs::path source_dir();       // the kcat source tree
-fs::path fixtures_dir();     // tests/fixtures
+fs::path source_dir();    // the kcat source tree
+fs::path fixtures_dir();  // tests/fixtures
 fs::path kcat_binary();
 
 // Copies a fixture tree into dir (symlinks copied as symlinks).

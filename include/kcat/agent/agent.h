@@ -27,20 +27,20 @@ struct Policy {
   // CI: only these commands (exactly, after trimming) may run: the build, test and bench commands
   // of kcat.toml. Interactive: the person approves each command.
   std::vector<std::string> allowed_commands;
-  std::function<bool(const std::string& command)> approve_command;     // interactive
+  std::function<bool(const std::string& command)> approve_command;                     // interactive
   std::function<bool(const std::string& file, const std::string& diff)> approve_edit;  // interactive
   std::chrono::milliseconds command_timeout{std::chrono::minutes(10)};
 };
 
 struct Budgets {
-  int max_turns = 16;          // model calls per step
-  long max_tokens = 0;         // prompt + completion tokens for the run; 0 = none
-  double max_cost = 0;         // run; 0 = none
-  double max_minutes = 0;      // run; 0 = none
+  int max_turns = 16;      // model calls per step
+  long max_tokens = 0;     // prompt + completion tokens for the run; 0 = none
+  double max_cost = 0;     // run; 0 = none
+  double max_minutes = 0;  // run; 0 = none
 };
 
 struct Task {
-  std::string id;              // plan step id
+  std::string id;  // plan step id
   std::string title;
   std::string rationale;
   std::vector<Finding> findings;
@@ -51,17 +51,17 @@ struct Task {
 
 struct StepOutcome {
   std::string id;
-  std::string status;          // done | needs-person
-  std::string reason;          // what was done, or why a person must take over
+  std::string status;  // done | needs-person
+  std::string reason;  // what was done, or why a person must take over
   std::vector<std::string> commits;
   int turns = 0;
 };
 
 struct Outcome {
   std::vector<StepOutcome> steps;
-  bool llm_failed = false;       // the endpoint failed for good (exit 4)
-  bool budget_exhausted = false; // a budget stopped the run (exit 5)
-  bool loop_detected = false;    // the same failing edit twice (exit 6)
+  bool llm_failed = false;        // the endpoint failed for good (exit 4)
+  bool budget_exhausted = false;  // a budget stopped the run (exit 5)
+  bool loop_detected = false;     // the same failing edit twice (exit 6)
   llm::Totals usage;
 };
 
@@ -72,9 +72,10 @@ struct Options {
   std::string run_id;
   Policy policy;
   Budgets budgets;
-  std::string bench_command;     // for the run_bench tool (kcat.toml [bench] command)
+  std::string bench_command;  // for the run_bench tool (kcat.toml [bench] command)
   // A team's gate (after_edit, before_commit), as in migrate.
-  std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)> hook;
+  std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)>
+      hook;
   std::function<void(const std::string& type, const nlohmann::json& fields)> record;  // the ledger
   std::function<void(std::string_view text)> on_text;  // the model's words as they stream (terminal)
   std::function<bool()> cancelled;
@@ -86,7 +87,8 @@ std::vector<llm::ToolSpec> tool_specs();
 // The tools themselves, confined to the repository (tested on their own).
 class Workspace {
  public:
-  Workspace(patch::GitRepo& repo, const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& options);
+  Workspace(patch::GitRepo& repo, const kb::RuleSet& rules, const kb::KnowledgeBase& kb,
+            const Options& options);
   // Runs one tool call; returns the text for the model. Never throws for the model's mistakes
   // (unknown tool, bad JSON, a path outside the repository, an edit that does not match): those
   // come back as "error: ..." so the model can correct itself.
@@ -124,7 +126,7 @@ class Workspace {
 };
 
 // Runs the loop over the tasks, in order. Commits already made stay whatever happens later.
-Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks, const kb::RuleSet& rules,
-            const kb::KnowledgeBase& kb, const Options& options);
+Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks,
+            const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& options);
 
 }  // namespace kcat::agent

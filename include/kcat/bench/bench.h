@@ -16,13 +16,13 @@
 namespace kcat::bench {
 
 struct Spec {
-  std::string command;          // run with /bin/sh -c
+  std::string command;  // run with /bin/sh -c
   std::filesystem::path cwd;
   std::map<std::string, std::string> env;
   int warmup = 1;
   int runs = 5;
-  int max_runs = 0;             // 0 = 2 x runs: extra runs while the spread is too wide
-  double max_cv = 0.05;         // coefficient of variation that counts as "too wide"
+  int max_runs = 0;      // 0 = 2 x runs: extra runs while the spread is too wide
+  double max_cv = 0.05;  // coefficient of variation that counts as "too wide"
   std::chrono::milliseconds timeout{0};
   std::string metric_regex;     // RE2 with one capture group
   std::string metric_json_key;  // or: a key of the last JSON object line on stdout ("a.b" nests)
@@ -31,7 +31,7 @@ struct Spec {
 
 struct RunResult {
   std::optional<double> value;
-  std::string failure;          // "exit 1", "timed out after 5.0 s", "no metric in the output"
+  std::string failure;  // "exit 1", "timed out after 5.0 s", "no metric in the output"
 };
 
 struct Stats {

@@ -9,7 +9,7 @@
 namespace kcat::bench {
 
 struct Tensor {
-  std::string dtype;            // f64 f32 f16 bf16 i64 i32 i16 i8 u8 bool
+  std::string dtype;  // f64 f32 f16 bf16 i64 i32 i16 i8 u8 bool
   std::vector<int64_t> shape;
   std::vector<double> values;
 };
@@ -20,15 +20,15 @@ std::map<std::string, Tensor> load_tensors(const std::filesystem::path& file);
 
 struct Difference {
   std::string name;
-  std::string problem;          // "" when comparable; else shape / dtype / missing
+  std::string problem;  // "" when comparable; else shape / dtype / missing
   double max_abs = 0, max_rel = 0;
   size_t worst_index = 0;
   double worst_ref = 0, worst_out = 0;
-  size_t mismatches = 0;        // elements outside atol + rtol * |ref|
+  size_t mismatches = 0;  // elements outside atol + rtol * |ref|
   bool within = true;
 };
 
-std::vector<Difference> compare(const std::map<std::string, Tensor>& ref, const std::map<std::string, Tensor>& out,
-                                double rtol, double atol);
+std::vector<Difference> compare(const std::map<std::string, Tensor>& ref,
+                                const std::map<std::string, Tensor>& out, double rtol, double atol);
 
 }  // namespace kcat::bench

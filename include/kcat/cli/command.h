@@ -13,11 +13,11 @@
 namespace kcat::cli {
 
 struct Globals {
-  int verbosity = 0;        // -v / -q
-  std::string color = "auto";  // auto | always | never (NO_COLOR honoured)
-  bool ci = false;          // --ci, or CI set, or no terminal: never prompt
+  int verbosity = 0;                // -v / -q
+  std::string color = "auto";       // auto | always | never (NO_COLOR honoured)
+  bool ci = false;                  // --ci, or CI set, or no terminal: never prompt
   std::string log_format = "text";  // text | json
-  std::string config;       // --config FILE (kcat.toml)
+  std::string config;               // --config FILE (kcat.toml)
   int exit_code = 0;
 
   bool use_color(int fd) const;

@@ -11,25 +11,25 @@
 namespace kcat::cli {
 
 struct BenchConfig {
-  std::string command;            // run with /bin/sh -c in the repository
-  std::string metric;             // RE2 with one capture group
-  std::string metric_json;        // or a key of the last JSON line
+  std::string command;      // run with /bin/sh -c in the repository
+  std::string metric;       // RE2 with one capture group
+  std::string metric_json;  // or a key of the last JSON line
   std::string unit;
   int runs = 5;
   int warmup = 1;
   double timeout_s = 0;
-  std::optional<double> target;   // absolute
-  double target_speedup = 0;      // or a multiple of the baseline
-  std::string baseline;           // a baseline command (transformers) for the ratio
+  std::optional<double> target;  // absolute
+  double target_speedup = 0;     // or a multiple of the baseline
+  std::string baseline;          // a baseline command (transformers) for the ratio
 };
 
 struct OptimizeConfig {
   int max_iterations = 10;
   double min_gain = 0.02;
-  std::string output;             // the dump the bench command writes, checked after each kept change
-  std::string reference;          // the expected dump (default: the baseline's output)
+  std::string output;     // the dump the bench command writes, checked after each kept change
+  std::string reference;  // the expected dump (default: the baseline's output)
   double rtol = 1e-3, atol = 1e-5;
-  std::vector<std::string> recipes;  // recipe ids to try (default: every applicable one)
+  std::vector<std::string> recipes;      // recipe ids to try (default: every applicable one)
   std::vector<std::string> recipe_dirs;  // extra recipe directories (relative to the repository)
 };
 

@@ -14,7 +14,8 @@ namespace kcat::cli {
 
 // Runs the hook for `stage` when one is configured, in `root`, with KCAT_STAGE and `env` set.
 // Returns the veto reason, or nullopt when it passed or none is configured. Recorded in the ledger.
-std::optional<std::string> run_hook(const Config& config, const std::string& stage, const std::filesystem::path& root,
-                                    std::map<std::string, std::string> env, report::Ledger* ledger);
+std::optional<std::string> run_hook(const Config& config, const std::string& stage,
+                                    const std::filesystem::path& root, std::map<std::string, std::string> env,
+                                    report::Ledger* ledger);
 
 }  // namespace kcat::cli

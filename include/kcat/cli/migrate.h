@@ -12,22 +12,25 @@ namespace kcat::cli {
 struct MigrateOptions {
   std::filesystem::path path = ".";
   std::string target = "ascend-a2";
-  std::string mode = "source";   // source | shim
-  std::string branch;            // default kcat/<target>
-  std::string author;            // "Name <email>"
+  std::string mode = "source";  // source | shim
+  std::string branch;           // default kcat/<target>
+  std::string author;           // "Name <email>"
   bool init = false;
   bool allow_dirty = false;
-  bool update = false;           // carry the branch forward: rebase onto the new upstream, port what is new
+  bool update = false;  // carry the branch forward: rebase onto the new upstream, port what is new
   std::string onto;
   double max_minutes = 0;
-  std::string config;            // --config FILE (kcat.toml)        // budget: stop between steps once exceeded (exit 5); 0 = none              // with update: the upstream commit (default: the branch the run started from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
+  std::string
+      config;  // --config FILE (kcat.toml)        // budget: stop between steps once exceeded (exit 5); 0 =
+               // none              // with update: the upstream commit (default: the branch the run started
+               // from)      // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool resume = false;
-  bool interactive = false;      // -i: show each step's diff and ask before committing it
-  bool optimize = true;          // run the optimize phase when kcat.toml configures [bench]
-  bool use_llm = true;           // run the agent on LLM steps when an endpoint is configured
-  int max_turns = 16;            // agent: model calls per step
-  long max_tokens = 0;           // agent: tokens for the run (0 = none)
-  double max_cost = 0;           // agent: cost for the run (0 = none)
+  bool interactive = false;  // -i: show each step's diff and ask before committing it
+  bool optimize = true;      // run the optimize phase when kcat.toml configures [bench]
+  bool use_llm = true;       // run the agent on LLM steps when an endpoint is configured
+  int max_turns = 16;        // agent: model calls per step
+  long max_tokens = 0;       // agent: tokens for the run (0 = none)
+  double max_cost = 0;       // agent: cost for the run (0 = none)
   bool use_cache = true;
   std::vector<std::string> rules;
 };
@@ -45,7 +48,7 @@ struct MigrateOutcome {
     double cost = 0;
     int requests = 0;
   } llm_usage;
-  bool target_missed = false;     // it ran with a target and did not reach it
+  bool target_missed = false;  // it ran with a target and did not reach it
 };
 
 MigrateOutcome run_migrate(const MigrateOptions& options);

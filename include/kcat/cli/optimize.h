@@ -29,13 +29,13 @@ struct OptimizeOverrides {
   int max_iterations = 0;
   double max_minutes = 0;
   std::vector<std::string> recipes;
-  std::vector<std::string> prefer;   // e.g. from a profile's hints
-  std::string host;                  // run build and bench on this host over ssh ([remote] host)
+  std::vector<std::string> prefer;  // e.g. from a profile's hints
+  std::string host;                 // run build and bench on this host over ssh ([remote] host)
   std::vector<std::string> ssh_args;
   std::string remote_dir;
-  bool use_llm = true;               // with an LLM configured, it proposes changes once recipes run out
+  bool use_llm = true;  // with an LLM configured, it proposes changes once recipes run out
   int max_proposals = 3;
-  std::string profile_text;          // the profile's summary, for the LLM's proposals
+  std::string profile_text;  // the profile's summary, for the LLM's proposals
 };
 
 // kcat's recipes (patches/recipes) with the repository's own ([optimize] recipe_dirs) merged in.

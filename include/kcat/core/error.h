@@ -22,7 +22,10 @@ enum class ErrorKind { Usage, Environment, Io, Git, Parse, Verify, Llm, Budget, 
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, std::string message, std::string where = {}, std::string hint = {})
-      : std::runtime_error(std::move(message)), kind_(kind), where_(std::move(where)), hint_(std::move(hint)) {}
+      : std::runtime_error(std::move(message)),
+        kind_(kind),
+        where_(std::move(where)),
+        hint_(std::move(hint)) {}
 
   ErrorKind kind() const noexcept { return kind_; }
   const std::string& where() const noexcept { return where_; }

@@ -27,17 +27,17 @@ struct Span {
 };
 
 struct Finding {
-  std::string rule_id;     // e.g. "py.device-string"
-  std::string category;    // e.g. "device-call", "import", "env-var"
+  std::string rule_id;   // e.g. "py.device-string"
+  std::string category;  // e.g. "device-call", "import", "env-var"
   Severity severity = Severity::Warning;
-  std::string file;        // repository-relative, '/'-separated
-  Span span;               // exactly the bytes a codemod replaces (or the matched construct)
-  std::string matched;     // the resolved API or text matched, e.g. "torch.cuda.synchronize"
-  std::string message;     // what is wrong here
-  std::string action;      // what to do here
-  std::string codemod;     // codemod id that fixes it, empty when none
-  std::string recipe;      // recipe id that fixes it, empty when none
-  std::string replacement; // the codemod's replacement text for `span`, when it is a plain swap
+  std::string file;         // repository-relative, '/'-separated
+  Span span;                // exactly the bytes a codemod replaces (or the matched construct)
+  std::string matched;      // the resolved API or text matched, e.g. "torch.cuda.synchronize"
+  std::string message;      // what is wrong here
+  std::string action;       // what to do here
+  std::string codemod;      // codemod id that fixes it, empty when none
+  std::string recipe;       // recipe id that fixes it, empty when none
+  std::string replacement;  // the codemod's replacement text for `span`, when it is a plain swap
   Context context = Context::Code;
   Verdict verdict = Verdict::None;
   std::string equivalent;  // the Ascend equivalent named by the knowledge base

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 std::string read_file(const fs::path& path);
 
 // Writes `bytes` to a temp file beside `path`, fsyncs it, gives it `path`'s mode (or `mode` when
-// the file is new; missing parent directories are created), and renames it over `path`: a reader, or a crash, sees old or new, never half.
+// the file is new; missing parent directories are created), and renames it over `path`: a reader, or a crash,
+// sees old or new, never half.
 void write_file_atomic(const fs::path& path, std::string_view bytes, std::optional<fs::perms> mode = {});
 
 // The canonical form of `path` if it lies inside `root` (both resolved through symlinks), else

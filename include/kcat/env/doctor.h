@@ -13,15 +13,15 @@
 namespace kcat::env {
 
 struct Probe {
-  std::string where;                              // "local" or "ssh user@host"
-  std::string cann;                               // toolkit version from ascend_toolkit_install.info
-  std::string npu_smi;                            // npu-smi version, empty when npu-smi did not run
-  std::string driver;                             // Software Version of `npu-smi info -t board -i 0`
-  std::string firmware;                           // Firmware Version of the same
-  std::vector<std::string> chips;                 // "0: 910B3 (OK)"
-  std::string python;                             // "3.10.14"
-  std::map<std::string, std::string> packages;    // normalised name -> version (torch, torch-npu, ...)
-  std::map<std::string, std::string> env;         // ASCEND_*, CUDA_VISIBLE_DEVICES, ...
+  std::string where;                            // "local" or "ssh user@host"
+  std::string cann;                             // toolkit version from ascend_toolkit_install.info
+  std::string npu_smi;                          // npu-smi version, empty when npu-smi did not run
+  std::string driver;                           // Software Version of `npu-smi info -t board -i 0`
+  std::string firmware;                         // Firmware Version of the same
+  std::vector<std::string> chips;               // "0: 910B3 (OK)"
+  std::string python;                           // "3.10.14"
+  std::map<std::string, std::string> packages;  // normalised name -> version (torch, torch-npu, ...)
+  std::map<std::string, std::string> env;       // ASCEND_*, CUDA_VISIBLE_DEVICES, ...
 };
 
 struct Check {

@@ -21,13 +21,13 @@ struct Conflict {
 };
 
 struct Solution {
-  std::vector<std::string> read;       // files read
+  std::vector<std::string> read;  // files read
   std::string cann, torch, torch_npu, python;
   std::optional<kb::VllmAscendRow> vllm_ascend;
-  std::vector<std::string> lines;      // requirements-ascend.txt, line by line
+  std::vector<std::string> lines;  // requirements-ascend.txt, line by line
   std::vector<Dropped> dropped;
-  std::vector<Conflict> resolved;     // pins kcat moved to what the stack requires (re-test those paths)
-  std::vector<Conflict> conflicts;    // what a person must resolve
+  std::vector<Conflict> resolved;   // pins kcat moved to what the stack requires (re-test those paths)
+  std::vector<Conflict> conflicts;  // what a person must resolve
 };
 
 // cann: "" = the newest row (or the row matching the project's vLLM). Throws Error(Usage) for an

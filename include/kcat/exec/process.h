@@ -14,21 +14,21 @@
 namespace kcat::exec {
 
 struct Command {
-  std::vector<std::string> argv;       // run without a shell when set
-  std::string shell;                   // else: /bin/sh -c <shell>
+  std::vector<std::string> argv;  // run without a shell when set
+  std::string shell;              // else: /bin/sh -c <shell>
   std::filesystem::path cwd;
-  std::map<std::string, std::string> env;  // overlay on the current environment
-  std::chrono::milliseconds timeout{0};    // 0 = none
+  std::map<std::string, std::string> env;      // overlay on the current environment
+  std::chrono::milliseconds timeout{0};        // 0 = none
   std::chrono::milliseconds kill_grace{2000};  // SIGTERM -> SIGKILL
-  size_t output_cap = 1 << 20;         // bytes kept per stream (the tail)
+  size_t output_cap = 1 << 20;                 // bytes kept per stream (the tail)
   std::function<void(std::string_view chunk, bool is_stderr)> on_output;  // live streaming
 };
 
 struct Outcome {
-  int exit_code = -1;        // when exited normally
-  int signal = 0;            // when killed by a signal
+  int exit_code = -1;  // when exited normally
+  int signal = 0;      // when killed by a signal
   bool timed_out = false;
-  bool truncated = false;    // the output cap dropped the head of a stream
+  bool truncated = false;  // the output cap dropped the head of a stream
   std::string out;
   std::string err;
   std::chrono::milliseconds elapsed{0};

@@ -34,12 +34,12 @@ struct Synced {
 // Only committed state is sent. `local` runs git and ssh on this machine (a test seam).
 // Throws Error(Usage) for a branch that does not exist locally, Error(Environment) naming the
 // host, the failing step, the tail of its stderr and what to check (ssh keys, git on the host).
-Synced sync_to_host(const std::filesystem::path& local_repo, const std::string& branch, const RemoteTree& remote,
-                    Runner& local);
+Synced sync_to_host(const std::filesystem::path& local_repo, const std::string& branch,
+                    const RemoteTree& remote, Runner& local);
 
 // sync_to_host(...).commit
-std::string sync_branch(const std::filesystem::path& local_repo, const std::string& branch, const RemoteTree& remote,
-                        Runner& local);
+std::string sync_branch(const std::filesystem::path& local_repo, const std::string& branch,
+                        const RemoteTree& remote, Runner& local);
 
 // The ssh command line kcat uses for a host (BatchMode, ConnectTimeout, the shared ControlMaster
 // socket), without the destination: the prefix of every remote command and of GIT_SSH_COMMAND.

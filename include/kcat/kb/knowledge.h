@@ -4,7 +4,6 @@
 // Ascend verdict, and a codemod that would produce a call without an NPU equivalent is withdrawn.
 #include <filesystem>
 #include <map>
-#include <vector>
 #include <string>
 #include <vector>
 
@@ -13,7 +12,7 @@
 namespace kcat::kb {
 
 struct ApiEntry {
-  std::string name;        // qualified CUDA-side name, e.g. "torch.cuda.synchronize"
+  std::string name;  // qualified CUDA-side name, e.g. "torch.cuda.synchronize"
   Verdict verdict = Verdict::Unknown;
   std::string equivalent;  // e.g. "torch.npu.synchronize"
   std::string note;        // what to do when unsupported
@@ -21,9 +20,9 @@ struct ApiEntry {
 };
 
 struct EnvEntry {
-  std::string name;        // CUDA-side variable
-  std::string action;      // rename | remove | keep
-  std::string ascend;      // the Ascend variable for rename
+  std::string name;    // CUDA-side variable
+  std::string action;  // rename | remove | keep
+  std::string ascend;  // the Ascend variable for rename
   std::string note;
   std::string source;
 };

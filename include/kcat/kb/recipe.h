@@ -9,11 +9,11 @@
 namespace kcat::kb {
 
 struct RecipeEdit {
-  std::string file;        // path glob ("**/*.py")
-  std::string search;      // exact text, or an RE2 pattern when regex
-  std::string replace;     // \1..\9 refer to groups when regex
+  std::string file;     // path glob ("**/*.py")
+  std::string search;   // exact text, or an RE2 pattern when regex
+  std::string replace;  // \1..\9 refer to groups when regex
   bool regex = false;
-  bool at_findings = false; // only matches that overlap a finding of the recipe's when_findings
+  bool at_findings = false;  // only matches that overlap a finding of the recipe's when_findings
 };
 
 struct RecipeEnv {
@@ -22,19 +22,19 @@ struct RecipeEnv {
 };
 
 struct RecipeFile {
-  std::string path;        // repository-relative
+  std::string path;  // repository-relative
   std::string content;
 };
 
 struct Recipe {
   std::string id;
   std::string title;
-  std::string phase;       // environment | device-api | distributed | attention | kernels-build | performance
-  std::string kind;        // port | performance
+  std::string phase;  // environment | device-api | distributed | attention | kernels-build | performance
+  std::string kind;   // port | performance
   double expected_gain = 1.0;  // multiplier its source reports or implies; orders the tries
   std::string gain_note;
-  std::string source;      // citation: repo:path or URL (required)
-  std::string description; // what it changes and why, for the plan and the commit body
+  std::string source;                      // citation: repo:path or URL (required)
+  std::string description;                 // what it changes and why, for the plan and the commit body
   std::vector<std::string> when_findings;  // rule ids: any finding of one of them
   std::vector<std::string> when_files;     // globs: some file matches
   std::string when_text;                   // some file (of when_files) contains this text
@@ -43,7 +43,7 @@ struct Recipe {
   std::vector<RecipeEdit> edits;
   std::vector<RecipeEnv> env;
   std::vector<RecipeFile> files;
-  std::string origin;      // file:line it was loaded from
+  std::string origin;  // file:line it was loaded from
 };
 
 struct RecipeSet {

@@ -13,20 +13,21 @@ namespace kcat::kb {
 
 struct Route {
   std::string id;
-  std::string model;                 // "DeepSeek-OCR-2"
+  std::string model;  // "DeepSeek-OCR-2"
   std::string title;
-  std::vector<std::string> detect;   // the route fits when some file contains one of these texts
-  std::string summary;               // what the route is, in a few lines
+  std::vector<std::string> detect;            // the route fits when some file contains one of these texts
+  std::string summary;                        // what the route is, in a few lines
   std::optional<double> expected_throughput;  // a published figure for this stack (output tok/s per card)
-  std::string expected_note;         // what the figure measures and where it is published
-  std::map<std::string, std::string> stack;   // vllm, vllm_ascend, cann, torch, torch_npu, python, transformers, engine
+  std::string expected_note;                  // what the figure measures and where it is published
+  std::map<std::string, std::string>
+      stack;  // vllm, vllm_ascend, cann, torch, torch_npu, python, transformers, engine
   std::vector<std::string> install;  // commands for an Atlas host, in order
   std::map<std::string, std::string> env;
   std::string run;                   // how to run or serve the model
   std::vector<std::string> recipes;  // recipes this route applies
   std::vector<std::string> caveats;  // what stays a risk on this route
   std::vector<std::string> sources;
-  std::string origin;                // file:line
+  std::string origin;  // file:line
 };
 
 // Every *.toml under dir ([[route]] tables); a missing dir gives none. Throws Error(Usage) naming

@@ -18,21 +18,21 @@ struct Rule {
   std::vector<std::string> languages;  // python cpp cuda requirements pyproject conda cmake dockerfile shell
   std::string category;
   Severity severity = Severity::Warning;
-  std::string matcher;                 // "query" | "text" | "python"
+  std::string matcher;  // "query" | "text" | "python"
   std::string query;
   std::string pattern;
-  nlohmann::json match;                // matcher parameters (kind, names, ...), from the TOML table
+  nlohmann::json match;  // matcher parameters (kind, names, ...), from the TOML table
   std::string message;
   std::string action;
   std::string codemod;
   std::string recipe;
   std::string replacement;
-  std::string source;                  // citation: repo:path or doc URL
-  std::string origin;                  // where it was loaded from: file
+  std::string source;  // citation: repo:path or doc URL
+  std::string origin;  // where it was loaded from: file
   // Literals of which at least one must occur in a file for this rule to match there: the
   // scanner's fast prefilter. Empty means the rule can match any file of its languages.
   std::vector<std::string> prefilter;
-  std::vector<std::string> examples;   // code that must match (tested)
+  std::vector<std::string> examples;          // code that must match (tested)
   std::vector<std::string> counter_examples;  // code that must not match (tested)
 
   bool applies_to(std::string_view language) const;

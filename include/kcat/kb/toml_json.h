@@ -1,10 +1,10 @@
 #pragma once
 // toml++ -> nlohmann::json, so data loaded from TOML can be handed around as plain JSON values.
+#include <toml++/toml.h>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <toml++/toml.h>
 
 namespace kcat::kb {
 

@@ -22,7 +22,7 @@ struct VllmAscendRow {
 
 // Requirements of one release, e.g. vllm-ascend 0.8.5rc1 needs numpy<2.0.0.
 struct RequirementNote {
-  std::string package;   // "vllm-ascend" or "vllm"
+  std::string package;  // "vllm-ascend" or "vllm"
   std::string version;
   std::vector<std::string> needs;  // e.g. "numpy<2.0.0"
   std::string source;

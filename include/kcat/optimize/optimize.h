@@ -47,14 +47,14 @@ struct Reference {
 };
 
 struct Iteration {
-  int index = 0;                    // 0 is the baseline
-  std::string recipe;               // recipe id ("" for the baseline)
+  int index = 0;       // 0 is the baseline
+  std::string recipe;  // recipe id ("" for the baseline)
   std::string title;
-  std::string outcome;              // baseline | kept | reverted | failed
-  std::string reason;               // why reverted / failed; what improved when kept
-  std::string commit;               // the kept commit, or the reverted one (for the record)
+  std::string outcome;  // baseline | kept | reverted | failed
+  std::string reason;   // why reverted / failed; what improved when kept
+  std::string commit;   // the kept commit, or the reverted one (for the record)
   std::optional<bench::Stats> stats;
-  double speedup = 0;               // median / baseline median
+  double speedup = 0;  // median / baseline median
   double expected_gain = 0;
   std::string diff;
 };
@@ -67,15 +67,15 @@ struct Proposal {
 struct Outcome;
 
 struct Options {
-  std::string build_command;        // run with /bin/sh -c in the repo; empty: nothing to build
+  std::string build_command;  // run with /bin/sh -c in the repo; empty: nothing to build
   std::chrono::milliseconds build_timeout{0};
-  bench::Spec bench;                // command, metric, runs; cwd defaults to the repo
-  std::optional<double> target;     // absolute metric to reach
-  double target_speedup = 0;        // or: this multiple of the baseline (0 = none)
+  bench::Spec bench;             // command, metric, runs; cwd defaults to the repo
+  std::optional<double> target;  // absolute metric to reach
+  double target_speedup = 0;     // or: this multiple of the baseline (0 = none)
   int max_iterations = 10;
-  double max_minutes = 0;           // 0 = no limit
-  double min_gain = 0.02;           // a kept change beats the best by at least this fraction ...
-                                    // ... and by the sum of both runs' coefficients of variation
+  double max_minutes = 0;  // 0 = no limit
+  double min_gain = 0.02;  // a kept change beats the best by at least this fraction ...
+                           // ... and by the sum of both runs' coefficients of variation
   std::optional<Reference> reference;
   std::vector<std::string> prefer;  // recipe ids tried first (e.g. from the profile's hints)
   std::vector<std::string> only;    // when set: just these recipes
@@ -101,9 +101,9 @@ struct Outcome {
   std::vector<Iteration> iterations;
   std::optional<bench::Stats> baseline;
   std::optional<bench::Stats> best;
-  std::optional<double> target;     // the absolute target, when there is one
+  std::optional<double> target;  // the absolute target, when there is one
   bool target_met = false;
-  std::string stop_reason;          // target met | recipes exhausted | max iterations | time budget | cancelled
+  std::string stop_reason;  // target met | recipes exhausted | max iterations | time budget | cancelled
   std::vector<std::string> not_applicable;  // "id: why"
   std::string unit;
 };

@@ -8,11 +8,11 @@
 namespace kcat::patch {
 
 struct Edit {
-  std::string file;         // repository-relative
-  uint32_t begin = 0;       // byte offset, inclusive
-  uint32_t end = 0;         // byte offset, exclusive
+  std::string file;    // repository-relative
+  uint32_t begin = 0;  // byte offset, inclusive
+  uint32_t end = 0;    // byte offset, exclusive
   std::string replacement;
-  std::string origin;       // rule / codemod / "llm" that produced it (for the report)
+  std::string origin;  // rule / codemod / "llm" that produced it (for the report)
 };
 
 struct Patch {
@@ -26,8 +26,9 @@ std::string apply_edits(const std::string& bytes, std::vector<Edit> edits);
 // True when the edits only insert at offset 0: on a file that does not exist they create it.
 bool creates_file(const std::vector<Edit>& edits);
 
-// Writes every edited file (temp + rename); a missing file whose edits only insert at 0 is created. Before writing, all files are read and all edits
-// applied in memory, so a bad edit leaves the tree untouched. Returns the changed files.
+// Writes every edited file (temp + rename); a missing file whose edits only insert at 0 is created. Before
+// writing, all files are read and all edits applied in memory, so a bad edit leaves the tree untouched.
+// Returns the changed files.
 std::vector<std::string> apply_patch(const std::filesystem::path& root, const Patch& patch);
 
 // Unified diff of old -> new for one file (a/ b/ prefixes, 3 lines of context).

@@ -18,21 +18,22 @@ struct GateOptions {
   std::map<std::string, std::string> trailers;  // Kcat-Run, Kcat-Step, Kcat-Rules, ...
   std::string author_name = "kcat";
   std::string author_email = "kcat@localhost";
-  bool py_compile = true;                       // when python3 is on PATH
-  std::function<void()> before_commit;          // called after verify passed, before the commit
+  bool py_compile = true;               // when python3 is on PATH
+  std::function<void()> before_commit;  // called after verify passed, before the commit
   // A team's gate, called at "after_edit" (edits written, before verification) and at
   // "before_commit"; a returned reason vetoes the step (rolled back, recorded).
-  std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)> hook;
+  std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)>
+      hook;
 };
 
 struct GateOutcome {
   bool committed = false;
-  std::string commit;                      // the new commit, when committed
-  std::vector<std::string> files;          // files the patch changed
-  std::vector<std::string> checks;         // verifications run: reparse, py_compile
+  std::string commit;               // the new commit, when committed
+  std::vector<std::string> files;   // files the patch changed
+  std::vector<std::string> checks;  // verifications run: reparse, py_compile
   std::vector<std::string> failed_checks;
-  std::string reason;                      // why it was refused (names file and line)
-  std::string diff;                        // unified diff of the change
+  std::string reason;  // why it was refused (names file and line)
+  std::string diff;    // unified diff of the change
 };
 
 // Verification alone, on files already written: compares each file's syntax-error count and

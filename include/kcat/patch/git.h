@@ -11,8 +11,8 @@
 namespace kcat::patch {
 
 struct CommitInfo {
-  std::string id;        // full hex oid
-  std::string summary;   // first line of the message
+  std::string id;       // full hex oid
+  std::string summary;  // first line of the message
   std::string message;
   std::map<std::string, std::string> trailers;  // Kcat-Run, Kcat-Step, Kcat-Rules, Kcat-Metric
 };
@@ -31,7 +31,7 @@ class GitRepo {
   ~GitRepo();
 
   std::filesystem::path workdir() const;
-  std::string current_branch() const;             // "" when detached
+  std::string current_branch() const;  // "" when detached
   std::string head_id() const;
   // Tracked files with uncommitted changes (index or work tree), repository-relative.
   std::vector<std::string> dirty_files() const;
@@ -49,7 +49,8 @@ class GitRepo {
   std::string add_trailers_to_head(const std::map<std::string, std::string>& trailers);
   // Moves the current branch to `id` and resets index and work tree (used by undo and revert).
   void reset_hard(const std::string& id);
-  std::vector<CommitInfo> log(const std::string& from, const std::string& until = "", size_t max = 1000) const;
+  std::vector<CommitInfo> log(const std::string& from, const std::string& until = "",
+                              size_t max = 1000) const;
   // Unified diff between two commits (or commit and work tree when `to` is empty).
   std::string diff(const std::string& from, const std::string& to) const;
   // A linked work tree at `path` with `branch` checked out (the branch is created at HEAD when

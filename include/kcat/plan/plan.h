@@ -1,14 +1,14 @@
 #pragma once
 // Plan / Step: the ordered work of a migration, from findings + target (+ environment).
 // `kcat plan` prints it; `kcat migrate` executes it step by step, one commit per step.
-#include <nlohmann/json_fwd.hpp>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "kcat/core/finding.h"
-#include "kcat/kb/route.h"
 #include "kcat/env/doctor.h"
+#include "kcat/kb/route.h"
 
 namespace kcat::plan {
 
@@ -20,14 +20,14 @@ enum class Action { Codemod, Recipe, Llm, Manual };
 enum class Status { Pending, Done, Failed, Skipped, NeedsPerson };
 
 struct Step {
-  std::string id;                  // stable: "<phase>-<n>", e.g. "device-api-1"
+  std::string id;  // stable: "<phase>-<n>", e.g. "device-api-1"
   Phase phase = Phase::DeviceApi;
   Action action = Action::Manual;
-  std::string title;               // one line: what this step changes
-  std::string rationale;           // why, and what verifies it
-  std::string risk;                // low | medium | high
-  std::string recipe;              // recipe id when action == Recipe
-  std::vector<Finding> findings;   // the findings this step covers
+  std::string title;                  // one line: what this step changes
+  std::string rationale;              // why, and what verifies it
+  std::string risk;                   // low | medium | high
+  std::string recipe;                 // recipe id when action == Recipe
+  std::vector<Finding> findings;      // the findings this step covers
   std::vector<std::string> commands;  // for a person: what to run (install commands of a route)
   Status status = Status::Pending;
   std::string status_reason;
@@ -35,7 +35,7 @@ struct Step {
 
 struct Plan {
   std::string repo;
-  std::string target;              // e.g. "ascend-a2"
+  std::string target;  // e.g. "ascend-a2"
   std::vector<Step> steps;
   std::vector<std::string> notes;  // route choices and other explanations
   // Effort per file by what is left after codemods: none | low | medium | high.
@@ -68,8 +68,8 @@ void add_environment(Plan& plan, const std::vector<env::Check>& checks);
 // names another. Adds a note per route (what it is, its stack, why it is or is not the default)
 // and a first environment step with the chosen route's install commands and environment.
 // Returns the fitting routes, the chosen one first. Throws Error(Usage) for an unknown `chosen`.
-std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root, const std::vector<kb::Route>& routes,
-                                  const std::string& chosen = "");
+std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
+                                  const std::vector<kb::Route>& routes, const std::string& chosen = "");
 
 void to_json(nlohmann::json& j, const Step& s);
 void to_json(nlohmann::json& j, const Plan& p);

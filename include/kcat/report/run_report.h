@@ -23,23 +23,23 @@ struct Site {
 struct StepRecord {
   std::string id;
   std::string title;
-  std::string action;   // codemod | recipe | llm | manual
-  std::string status;   // done | failed | skipped | needs-person | pending
-  std::string reason;   // why it failed / was skipped
+  std::string action;  // codemod | recipe | llm | manual
+  std::string status;  // done | failed | skipped | needs-person | pending
+  std::string reason;  // why it failed / was skipped
   std::string commit;
-  std::string diff;     // unified diff of the step's commit
-  std::vector<std::string> checks;       // verifications run, e.g. "reparse", "py_compile", "rescan"
+  std::string diff;                 // unified diff of the step's commit
+  std::vector<std::string> checks;  // verifications run, e.g. "reparse", "py_compile", "rescan"
   std::vector<std::string> failed_checks;
 };
 
 struct Iteration {
   int n = 0;
-  std::string change;   // recipe id or description
-  double metric = 0;    // median
-  double cv = 0;        // coefficient of variation of the runs
+  std::string change;  // recipe id or description
+  double metric = 0;   // median
+  double cv = 0;       // coefficient of variation of the runs
   int runs = 0;
   bool kept = false;
-  std::string reason;   // why kept / reverted
+  std::string reason;  // why kept / reverted
   std::string commit;
 };
 
@@ -55,7 +55,7 @@ struct RunReport {
   std::vector<Site> sites;
   std::vector<StepRecord> steps;
   // Optimization trajectory (empty when no bench ran).
-  std::string metric_unit;   // e.g. "tok/s"
+  std::string metric_unit;  // e.g. "tok/s"
   std::optional<double> baseline;
   std::optional<double> target_metric;
   std::vector<Iteration> iterations;

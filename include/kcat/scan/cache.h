@@ -1,8 +1,8 @@
 #pragma once
 // The scan cache: .kcat/cache/scan-v3.bin, findings per file keyed by path, size and mtime, and
 // by content hash when those moved but the bytes did not (a branch switched and back, `touch`,
-// a fresh clone of the same commit); valid only for the same rules and the same kcat (the key). A missing, corrupt or
-// unwritable cache is never an error: the scan just parses again.
+// a fresh clone of the same commit); valid only for the same rules and the same kcat (the key). A missing,
+// corrupt or unwritable cache is never an error: the scan just parses again.
 //
 // The format is kcat's own (cache.cc): a table of distinct strings, then per file its key and its
 // findings as indices into the table. A warm scan's cost was almost all in decoding the cache
@@ -40,8 +40,8 @@ class ScanCache {
   // When `path` has an entry whose size and mtime still match: appends its findings to `out`
   // (info findings only when `with_info`), sets `syntax_errors`, and returns true. Reads only
   // what load() read, so threads may look up while one stores.
-  bool lookup(const std::string& path, uint64_t size, int64_t mtime_ns, bool with_info, std::vector<Finding>& out,
-              size_t& syntax_errors) const;
+  bool lookup(const std::string& path, uint64_t size, int64_t mtime_ns, bool with_info,
+              std::vector<Finding>& out, size_t& syntax_errors) const;
   // When size and mtime moved but `path`'s entry is of the same bytes (size and content hash):
   // fills `entry` with all its findings (info ones too) and returns true; the caller stores it
   // with the new mtime.
@@ -64,8 +64,8 @@ class ScanCache {
 
   std::filesystem::path file_;
   std::string key_;
-  std::string bytes_;                                   // the cache file as read
-  std::vector<std::string> strings_;                    // its string table
+  std::string bytes_;                 // the cache file as read
+  std::vector<std::string> strings_;  // its string table
   std::unordered_map<std::string, Loaded> loaded_;
   std::unordered_map<std::string, CacheEntry> stored_;  // new this scan, merged by save()
 };

@@ -11,7 +11,7 @@
 
 namespace kcat::scan {
 
-std::vector<Finding> analyze_notebook(const std::string& path, const std::string& bytes, const kb::RuleSet& rules,
-                                      AnalyzeStats* stats);
+std::vector<Finding> analyze_notebook(const std::string& path, const std::string& bytes,
+                                      const kb::RuleSet& rules, AnalyzeStats* stats);
 
 }  // namespace kcat::scan

@@ -15,11 +15,11 @@ namespace kcat::scan {
 
 struct ScanOptions {
   std::filesystem::path root;
-  unsigned jobs = 0;                        // 0 = all cores
-  bool use_cache = true;                    // .kcat/cache/scan-v3.bin
-  uint64_t max_file_size = 5ull << 20;      // larger files are skipped (listed)
-  bool include_info = false;                // keep info findings (comments, docstrings, messages)
-  std::vector<std::string> only_files;      // repository-relative; empty = walk everything
+  unsigned jobs = 0;                    // 0 = all cores
+  bool use_cache = true;                // .kcat/cache/scan-v3.bin
+  uint64_t max_file_size = 5ull << 20;  // larger files are skipped (listed)
+  bool include_info = false;            // keep info findings (comments, docstrings, messages)
+  std::vector<std::string> only_files;  // repository-relative; empty = walk everything
 };
 
 struct SkippedFile {
@@ -28,11 +28,11 @@ struct SkippedFile {
 };
 
 struct ScanResult {
-  std::vector<Finding> findings;            // stable order (file, offset, rule)
+  std::vector<Finding> findings;  // stable order (file, offset, rule)
   std::vector<SkippedFile> skipped;
   std::vector<std::string> files_with_syntax_errors;
-  size_t files_seen = 0;                    // files of a scanned kind
-  size_t files_prefiltered_out = 0;         // no rule literal in them: never parsed
+  size_t files_seen = 0;             // files of a scanned kind
+  size_t files_prefiltered_out = 0;  // no rule literal in them: never parsed
   size_t files_parsed = 0;
   size_t files_from_cache = 0;
   double seconds = 0;

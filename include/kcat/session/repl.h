@@ -10,8 +10,8 @@
 namespace kcat::session {
 
 struct SlashCommand {
-  std::string name;  // without the slash
-  std::string usage; // e.g. "[PATH]"
+  std::string name;   // without the slash
+  std::string usage;  // e.g. "[PATH]"
   std::string help;
   std::function<int(const std::vector<std::string>& args)> run;  // returns an exit code
 };
