@@ -8,7 +8,13 @@
 #   CORPUS_DIR   holds one git repository per corpus.tsv name (made as below)
 #   KCAT_BINARY  e.g. /work/notes/bin/kcat-base or build/release/src/cli/kcat
 #   OUT_DIR      written: OUT_DIR/<name>/{console.txt,report.md,report.json,diff.patch,
-#                commits/NNNN-*.patch,stat.txt,exit}, OUT_DIR/summary.tsv
+#                edits.tsv (one row per edited line, edits.py), commits/NNNN-*.patch,stat.txt,exit},
+#                OUT_DIR/summary.tsv
+#
+# Review: tools/accuracy/verdicts.py OUT_DIR CORPUS_DIR applies the baseline reviewer's rules to
+# every edit (stops on an edit no rule covers) and tools/accuracy/render.py OUT_DIR prints the
+# per-repository tables and totals of docs/accuracy.md. The corpus stays on kcat/<target> after a
+# run, which verdicts.py needs.
 #   NAME...      only these repositories (default: all of corpus.tsv)
 #
 # The script fetches nothing. The corpus is made once, per corpus.tsv row, with the session's
@@ -65,6 +71,7 @@ while IFS=$'\t' read -r name upstream commit _why; do
     git -C "$repo" diff "$root..kcat/$target" >"$o/diff.patch"
     git -C "$repo" diff --stat=200 "$root..kcat/$target" >"$o/stat.txt"
     git -C "$repo" format-patch -q -o "$o/commits" "$root..kcat/$target" >/dev/null
+    python3 "$here/edits.py" "$o/diff.patch" >"$o/edits.tsv"
     ncommits=$(git -C "$repo" rev-list --count "$root..kcat/$target")
     read -r files ins del < <(git -C "$repo" diff --shortstat "$root..kcat/$target" |
       awk '{f=$1; i=0; d=0; for (k=1;k<=NF;k++) { if ($k ~ /^insertion/) i=$(k-1); if ($k ~ /^deletion/) d=$(k-1) } print f+0, i+0, d+0}')
