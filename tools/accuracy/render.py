@@ -3,7 +3,8 @@
 
 Repositories with at most SMALL edits get one row per edit; larger ones group identical mechanical
 edits (same verdict, class, reason and rewritten token) with a count and their file:line list.
-Usage: render.py OUT_DIR [repo ...]"""
+Usage: render.py OUT_DIR [repo ...]      per-repository tables
+       render.py OUT_DIR --totals         the totals table (verdicts per repository, % of edits)"""
 import collections
 import os
 import re
@@ -69,8 +70,32 @@ def render(out, repo):
     return "\n".join(lines), c, n
 
 
+def totals(out, repos):
+    T, TI = collections.Counter(), collections.Counter()
+    print("| repository | edits | right | pointless | wrong | harmful | of which `import torch_npu` (r/p/w/h) |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in repos:
+        rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, r, "verdicts.tsv"))]
+        c = collections.Counter(x[4] for x in rows)
+        ci = collections.Counter(x[4] for x in rows if x[3] == "import torch_npu")
+        T.update(c)
+        TI.update(ci)
+        n = len(rows) or 1
+        print(f"| {r} | {len(rows)} | " + " | ".join(f"{c[v]} ({100 * c[v] / n:.0f}%)" for v in VERDICTS)
+              + " | " + "/".join(str(ci[v]) for v in VERDICTS) + " |")
+    n, ni = sum(T.values()), sum(TI.values())
+    print(f"| **all** | **{n}** | " + " | ".join(f"**{T[v]} ({100 * T[v] / n:.1f}%)**" for v in VERDICTS)
+          + " | " + "/".join(str(TI[v]) for v in VERDICTS) + " |")
+    m = n - ni
+    print(f"| all, without the {ni} `import torch_npu` lines | {m} | "
+          + " | ".join(f"{T[v] - TI[v]} ({100 * (T[v] - TI[v]) / m:.1f}%)" for v in VERDICTS) + " | |")
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
+    if sys.argv[2:] == ["--totals"]:
+        totals(out, [r for r in ORDER if os.path.exists(os.path.join(out, r, "verdicts.tsv"))])
+        sys.exit(0)
     repos = sys.argv[2:] or [r for r in ORDER if os.path.exists(os.path.join(out, r, "verdicts.tsv"))]
     for r in repos:
         text, c, n = render(out, r)
