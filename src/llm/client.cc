@@ -110,6 +110,7 @@ struct Transfer {
   StreamAssembler assembler;
   const DeltaFn* on_delta = nullptr;
   std::exception_ptr callback_error;
+  size_t events = 0;  // SSE data events: comments (": keepalive") are bytes, not progress
 };
 
 size_t on_write(char* ptr, size_t size, size_t n, void* user) {
@@ -124,7 +125,10 @@ size_t on_write(char* ptr, size_t size, size_t n, void* user) {
   t->body.append(bytes);
   if (t->sse) {
     try {
-      t->parser.feed(bytes, [t](std::string_view data) { t->assembler.add(data, *t->on_delta); });
+      t->parser.feed(bytes, [t](std::string_view data) {
+        ++t->events;
+        t->assembler.add(data, *t->on_delta);
+      });
     } catch (...) {  // the on_delta callback threw: stop the transfer, rethrow after
       t->callback_error = std::current_exception();
       return 0;
@@ -210,9 +214,11 @@ enum class Stop { Done, Cancelled, IdleTimeout };
 
 // Our own loop instead of curl_easy_perform: Ctrl-C and the read (idle) timeout are checked every
 // 50 ms, where CURLOPT_LOW_SPEED_TIME only counts whole seconds.
-Stop drive(CurlHandles& h, milliseconds read_timeout) {
+Stop drive(CurlHandles& h, const Transfer& t, milliseconds read_timeout) {
   std::optional<Clock::time_point> last_activity;  // set once connected
   curl_off_t last_up = -1, last_down = -1;
+  size_t last_events = 0;
+  bool was_sse = false;
   int running = 1;
   while (running) {
     curl_api().multi_perform(h.multi, &running);
@@ -224,7 +230,12 @@ Stop drive(CurlHandles& h, milliseconds read_timeout) {
     curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
     auto now = Clock::now();
     if (pre > 0 || up > 0) {
-      if (!last_activity || up != last_up || down != last_down) last_activity = now;
+      // Once the event stream is open only its events count: a server that sends nothing but
+      // keep-alive comments is as silent as one that sends nothing.
+      bool moved = t.sse ? !was_sse || t.events != last_events : up != last_up || down != last_down;
+      if (!last_activity || moved) last_activity = now;
+      was_sse = t.sse;
+      last_events = t.events;
       last_up = up;
       last_down = down;
       if (now - *last_activity > read_timeout) return Stop::IdleTimeout;
@@ -409,7 +420,7 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   if (!h.easy || !h.multi) throw Error(ErrorKind::Internal, "libcurl could not be initialised");
   t.easy = h.easy;
   set_request(h, t, config_, url, body);
-  auto stop = drive(h, config_.read_timeout);
+  auto stop = drive(h, t, config_.read_timeout);
   if (stop == Stop::Cancelled) {
     a.cancelled = true;
     return a;
@@ -431,8 +442,12 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   Scrub scrub = [this](std::string s) { return this->scrub(std::move(s)); };
   if (stop == Stop::IdleTimeout && !stream_complete) {
     a.retryable = true;
-    a.reason = fmt::format("read timed out: no data for {} (read_timeout) from {}",
-                           seconds(config_.read_timeout), url);
+    a.reason = t.sse ? fmt::format(
+                           "read timed out: no event for {} (read_timeout) from {}; the stream sent "
+                           "only keep-alive comments or nothing",
+                           seconds(config_.read_timeout), url)
+                     : fmt::format("read timed out: no data for {} (read_timeout) from {}",
+                                   seconds(config_.read_timeout), url);
   } else if (code != CURLE_OK && !stream_complete) {
     transport_failure(a, code, t.status, url, config_);
   } else if (t.status < 200 || t.status >= 300) {
