@@ -57,7 +57,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
   }
   llm::LlmConfig config;
   try {
-    config = llm::load_llm_config(root);
+    config = load_config(root, "").llm;
   } catch (const Error& e) {
     std::cerr << "kcat: " << e.render() << "\n";
     return {};
@@ -94,6 +94,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     ao.target = target;
     ao.run_id = run_id;
     ao.policy.interactive = true;
+    ao.protected_files = command_files(cfg, root);
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
       std::cout << "\n" << diff;

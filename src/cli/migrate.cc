@@ -329,6 +329,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   std::map<std::string, std::pair<std::vector<Finding>, std::string>> llm_fixed;  // step -> findings, commit
 
   auto config = load_config(root, o.config);
+  rep.config = describe_sources(config);
+  ledger.append("config", {{"files", rep.config}});
   std::string current_step;
   // [hooks]: the team's own gates. Exit 2 vetoes the step; other failures are shown, not fatal.
   // -i: before each step's commit, the person sees the diff and answers yes / no / all / show more.
@@ -512,7 +514,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   // The LLM phase: plan steps that no codemod or recipe covers, when an endpoint is configured.
   std::vector<report::StepRecord> agent_records;
   if (o.mode == "source" && o.use_llm && !out.budget_exhausted) {
-    auto llm_config = llm::load_llm_config(root);
+    const auto& llm_config = config.llm;
     auto r = scan_all();
     auto pl = plan::make_plan(r.findings, rep.repo, o.target);
     std::vector<agent::Task> tasks;
@@ -541,6 +543,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
                                                .count());
       }
       ao.policy.allowed_commands = config.allowed_commands;
+      ao.protected_files = command_files(config, root);
       if (!config.build_command.empty()) ao.policy.allowed_commands.push_back(config.build_command);
       ao.bench_command = config.bench.command;
       ao.hook = run_hook;

@@ -134,7 +134,7 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
   kb::KnowledgeBase kbase;
   int proposals = 0;
   if (ov.use_llm) {
-    auto llm_config = llm::load_llm_config(root);
+    const auto& llm_config = config.llm;
     if (llm_config.configured()) {
       if (!llm_config.api_key.empty()) ledger.add_secret(llm_config.api_key);
       client.emplace(llm_config);
@@ -171,6 +171,7 @@ optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, con
       agent::Options ao;
       ao.run_id = run_id;
       ao.policy.allowed_commands = config.allowed_commands;
+      ao.protected_files = command_files(config, root);
       if (!o.build_command.empty()) ao.policy.allowed_commands.push_back(o.build_command);
       ao.bench_command = o.bench.command;
       ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };

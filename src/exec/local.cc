@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "kcat/core/secrets.h"
 #include "kcat/exec/process.h"
 
 extern char** environ;
@@ -43,6 +45,11 @@ class LocalRunner : public Runner {
     }
     std::vector<std::string> argv = cmd.argv;
     if (argv.empty()) argv = {"/bin/sh", "-c", cmd.shell};
+    // Built before fork(): the child only points environ at it (execvp searches its PATH).
+    auto env = child_environment(cmd.env);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t pid = fork();
     if (pid < 0) return fail(out, "fork: " + std::string(std::strerror(errno)));
     if (pid == 0) {
@@ -57,7 +64,7 @@ class LocalRunner : public Runner {
         dprintf(2, "kcat: cannot enter %s: %s\n", cmd.cwd.c_str(), std::strerror(errno));
         _exit(126);
       }
-      for (auto& [k, v] : cmd.env) setenv(k.c_str(), v.c_str(), 1);
+      environ = envp.data();
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
@@ -136,6 +143,26 @@ class LocalRunner : public Runner {
 };
 
 }  // namespace
+
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& overlay) {
+  auto names = secrets::env_names();
+  auto values = secrets::values();
+  auto contains = [](const std::vector<std::string>& v, std::string_view x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto name = entry.substr(0, eq);
+    if (contains(names, name) || contains(values, entry.substr(eq + 1)) || overlay.count(std::string(name)))
+      continue;
+    out.emplace_back(entry);
+  }
+  for (auto& [k, v] : overlay) out.push_back(k + "=" + v);
+  return out;
+}
 
 std::string Outcome::describe() const {
   if (timed_out)

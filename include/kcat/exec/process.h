@@ -43,6 +43,12 @@ class Runner {
   virtual std::string describe() const = 0;  // "local" or "ssh user@host"
 };
 
+// The environment a child process gets, as NAME=VALUE strings: the current one without kcat's
+// credentials (the variables of secrets::env_names(), and any variable whose value is a secret:
+// kcat/core/secrets.h), then `overlay`. Hooks, builds, benchmarks and the agent's commands never
+// inherit the LLM key. The local runner uses it for every command.
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& overlay);
+
 std::unique_ptr<Runner> local_runner();
 // Runs commands on `destination` (user@host) with the system ssh client: BatchMode, connection
 // reuse (ControlMaster), cwd and env applied remotely. extra_ssh_args e.g. {"-p","2222","-i",key}.
