@@ -171,6 +171,19 @@ std::optional<fs::path> Workspace::confined(const std::string& path, std::string
   return full;
 }
 
+// Why the agent may not write `file` (repository-relative, resolved), or "" when it may: what the
+// agent writes must never become configuration or commands that kcat runs.
+std::string Workspace::kcat_owned(const std::string& file) const {
+  fs::path p(file);
+  for (const auto& part : p) {
+    if (part == ".kcat") return "it is kcat's own state (.kcat/)";
+  }
+  if (p.filename() == "kcat.toml") return "kcat.toml is kcat's configuration; a person edits it";
+  if (std::find(o_.protected_files.begin(), o_.protected_files.end(), file) != o_.protected_files.end())
+    return "a command in kcat.toml ([hooks], [build], [bench], [agent]) runs it; a person edits it";
+  return "";
+}
+
 std::string Workspace::call(const std::string& name, const std::string& arguments) {
   json a;
   try {
@@ -328,6 +341,7 @@ std::string Workspace::edit_file(const json& a) {
   auto path = confined(rel, err);
   if (!path) return fail(err);
   const auto file = relative_slash(root_, *path);
+  if (auto owned = kcat_owned(file); !owned.empty()) return fail("error: " + file + " is refused: " + owned);
   std::error_code ec;
   bool exists = fs::exists(*path, ec);
   patch::Patch p;

@@ -58,7 +58,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
   }
   llm::LlmConfig config;
   try {
-    config = llm::load_llm_config(root);
+    config = load_config(root, "").llm;
   } catch (const Error& e) {
     std::cerr << "kcat: " << e.render() << "\n";
     return {};
@@ -86,13 +86,14 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     if (findings.size() > 40) findings.resize(40);
     auto run_id = report::make_run_id();
     report::Ledger ledger(root / ".kcat" / "runs" / run_id / "ledger.jsonl");
-    auto ao = migrate::agent_options(config, cfg, run_id, ledger);
+    auto ao = migrate::agent_options(config, cfg, root, run_id, ledger);
     ledger.append("run-started",
                   {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
     auto approver = session::prompt_approver(*reader, std::cout);
     bool all_edits = false;
     ao.target = target;
     ao.policy.interactive = true;
+    ao.protected_files = command_files(cfg, root);
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
       std::cout << "\n" << diff;

@@ -3,13 +3,15 @@
 #include <unistd.h>
 
 #include <cstdlib>
-
+#include <filesystem>
 #include <iostream>
 #include <map>
 
 #include "kcat/cli/command.h"
+#include "kcat/cli/config.h"
 #include "kcat/core/error.h"
 #include "kcat/migrate/migration.h"
+#include "kcat/patch/git.h"
 #include "kcat/session/approver.h"
 #include "kcat/session/line_reader.h"
 
@@ -21,6 +23,7 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
   auto t = r.totals();
   std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch,
                            r.base_commit.substr(0, 10));
+  if (!r.config.empty()) std::cout << "  configuration: " << r.config << "\n";
   size_t commits = 0;
   for (auto& s : r.steps) {
     if (s.action != "codemod" && s.action != "shim" && s.action != "llm" &&
@@ -159,6 +162,18 @@ void setup(CLI::App& root, Globals& g) {
     if (o->interactive && ((g.ci && ::isatty(0)) || (ci_env && *ci_env))) {
       throw Error(ErrorKind::Usage, "-i asks before each step, and --ci (or CI set) never prompts", "",
                   "drop one of them; in CI, [hooks] before_commit is the gate");
+    }
+    // The whole configuration is checked before the run touches the repository: a typo is an
+    // error now, not after the first commits.
+    std::error_code ec;
+    if (std::filesystem::is_directory(o->path, ec)) {
+      auto repo_root = std::filesystem::canonical(o->path);
+      try {
+        repo_root = std::filesystem::canonical(patch::GitRepo::open(repo_root).workdir());
+      } catch (const Error&) {
+        // not a repository (yet): the migration says so, or --init makes one
+      }
+      load_config(repo_root, g.config);
     }
     auto out = run_here(*o);
     print_summary(out, o->path);

@@ -7,6 +7,7 @@
 
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
+#include "kcat/cli/config.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"
@@ -50,10 +51,15 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", g.log_format, "Log lines as text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--config", g.config,
-                 "Configuration file (default: kcat.toml in the repository, then ~/.config/kcat/)");
+                 "Configuration file, trusted: applied after ~/.config/kcat/kcat.toml and the repository's "
+                 "kcat.toml (docs/ci.md)");
+  app.add_option("--trust-repo-config", g.trust_repo_config,
+                 "Trust the repository's kcat.toml ([hooks], [llm], [build], ...) if its hash is this one "
+                 "(`git hash-object kcat.toml`; the only way to trust it in unattended runs)");
 
   if (const char* ci = std::getenv("CI"); (ci && *ci) || !::isatty(0)) g.ci = true;
   app.parse_complete_callback([&] {
+    cli::set_config_policy({g.ci, g.trust_repo_config});
     setup_logging(g.verbosity, g.log_format == "json");
     events::enable_json(g.log_format == "json");
   });

@@ -13,11 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "kcat/core/cancel.h"
+#include "kcat/core/secrets.h"
 #include "kcat/exec/process.h"
 #include "tree.h"
 
@@ -75,13 +77,24 @@ bool removed(const std::string& name, const std::vector<std::string>& remove) {
   return false;
 }
 
-// kcat's environment minus env_remove, plus env, plus the run's token.
+bool secret(const std::string& name, std::string_view value) {
+  auto names = secrets::env_names();
+  auto values = secrets::values();
+  return std::find(names.begin(), names.end(), name) != names.end() ||
+         std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// kcat's environment minus env_remove and (unless kept) kcat's credentials, plus env, plus the
+// run's token.
 std::vector<std::string> child_environment(const Command& cmd, const std::string& token) {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
-    std::string name(kv.substr(0, kv.find('=')));
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(kv.substr(0, eq));
     if (name == tree::kTokenVariable || cmd.env.count(name) || removed(name, cmd.env_remove)) continue;
+    if (!cmd.keep_secrets && secret(name, kv.substr(eq + 1))) continue;
     out.emplace_back(kv);
   }
   for (const auto& [k, v] : cmd.env) out.push_back(k + "=" + v);

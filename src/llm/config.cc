@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 
 #include "kcat/core/error.h"
+#include "kcat/core/secrets.h"
 
 namespace kcat::llm {
 
@@ -61,7 +63,9 @@ void apply_toml(LlmConfig& c, const fs::path& file) {
     };
     auto num = [&, &key = key, &v = v]() {
       if (!v.is_number()) bad_type(file, key, v, "a number");
-      return v.value<double>().value_or(0.0);
+      double x = v.value<double>().value_or(0.0);
+      if (!std::isfinite(x)) bad_type(file, key, v, "a finite number (not inf or nan)");
+      return x;
     };
     auto integer = [&, &key = key, &v = v]() {
       if (!v.is_integer()) bad_type(file, key, v, "an integer");
@@ -121,20 +125,9 @@ void apply_toml(LlmConfig& c, const fs::path& file) {
 
 }  // namespace
 
-LlmConfig load_llm_config(const fs::path& repo_dir, const fs::path& user_file) {
+LlmConfig load_llm_config(const std::vector<fs::path>& files) {
   LlmConfig c;
-  std::error_code ec;
-  fs::path file;
-  fs::path user = user_file;
-  if (user.empty()) {
-    if (auto home = env("HOME"); !home.empty()) user = fs::path(home) / ".config/kcat/kcat.toml";
-  }
-  if (!repo_dir.empty() && fs::is_regular_file(repo_dir / "kcat.toml", ec)) {
-    file = repo_dir / "kcat.toml";
-  } else if (!user.empty() && fs::is_regular_file(user, ec)) {
-    file = user;
-  }
-  if (!file.empty()) apply_toml(c, file);
+  for (auto& file : files) apply_toml(c, file);
 
   if (auto v = env("KCAT_LLM_BASE_URL"); !v.empty()) {
     c.base_url = trim_slash(v);
@@ -150,7 +143,14 @@ LlmConfig load_llm_config(const fs::path& repo_dir, const fs::path& user_file) {
   } else {
     c.api_key = env("OPENAI_API_KEY");
   }
+  // The key and the variable it may sit in are kept from child processes and the ledger.
+  secrets::add(c.api_key_env, c.api_key);
   return c;
+}
+
+void validate_llm_config(const fs::path& file) {
+  LlmConfig scratch;
+  apply_toml(scratch, file);
 }
 
 std::string describe_key_source(const LlmConfig& c) {

@@ -14,7 +14,7 @@ namespace kcat::migrate {
 namespace {
 
 agent::Options migrate_agent_options(Run& r, const llm::LlmConfig& llm_config) {
-  auto ao = agent_options(llm_config, r.env.config, r.run_id, *r.ledger);
+  auto ao = agent_options(llm_config, r.env.config, r.p.root, r.run_id, *r.ledger);
   ao.target = r.o.target;
   ao.author_name = r.p.author_name;
   ao.author_email = r.p.author_email;
@@ -70,7 +70,7 @@ std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet
 
 void agent_phase(Run& r) {
   if (r.o.mode != "source" || !r.o.use_llm || r.out.budget_exhausted) return;
-  auto llm_config = llm::load_llm_config(r.p.root);
+  const auto& llm_config = r.env.config.llm;
   auto scanned = r.scan();
   auto pl = plan::make_plan(scanned.findings, r.out.report.repo, r.o.target);
   auto tasks = agent_tasks(pl, r.env.recipes, r.book.attempted);

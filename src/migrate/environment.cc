@@ -60,6 +60,8 @@ void open_run(Run& r) {
   rep.target = r.o.target;
   rep.branch = r.p.branch;
   rep.base_commit = r.p.base;
+  rep.config = cli::describe_sources(r.env.config);
+  r.ledger->append("config", {{"files", rep.config}});
 }
 
 }  // namespace kcat::migrate

@@ -159,7 +159,7 @@ agent::Task proposal_task(const Proposer& p, const optimize::Options& o, const O
 void use_llm(Proposer& p, patch::GitRepo& repo, const cli::Config& config, const OptimizeOverrides& ov,
              optimize::Options& o, const std::string& run_id, report::Ledger& ledger) {
   if (!ov.use_llm) return;
-  p.llm = llm::load_llm_config(repo.workdir());
+  p.llm = config.llm;
   if (!p.llm.configured()) return;
   if (!p.llm.api_key.empty()) ledger.add_secret(p.llm.api_key);
   p.client.emplace(p.llm);
@@ -170,7 +170,7 @@ void use_llm(Proposer& p, patch::GitRepo& repo, const cli::Config& config, const
     if (p.proposals >= ov.max_proposals || p.client->tripped()) return std::nullopt;
     ++p.proposals;
     auto task = proposal_task(p, o, ov, so_far);
-    auto ao = agent_options(p.llm, o.build_command, o.bench.command, config, run_id, ledger);
+    auto ao = agent_options(p.llm, o.build_command, o.bench.command, config, repo.workdir(), run_id, ledger);
     auto res = agent::run(*p.client, repo, {task}, p.rules, p.kbase, ao);
     const auto& st = res.steps.at(0);
     if (res.llm_failed || st.status != "done" || st.commits.empty()) {

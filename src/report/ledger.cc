@@ -10,6 +10,7 @@
 #include <random>
 
 #include "kcat/core/error.h"
+#include "kcat/core/secrets.h"
 
 namespace kcat::report {
 
@@ -45,6 +46,9 @@ void Ledger::add_secret(std::string secret) {
 }
 
 std::string Ledger::redact(std::string s) const {
+  // The process-wide secrets first (the LLM key, whether or not this run asks the LLM: a hook or a
+  // build may print it), then those registered with this ledger.
+  s = secrets::redact(std::move(s));
   for (auto& secret : secrets_) {
     for (size_t p = s.find(secret); p != std::string::npos; p = s.find(secret, p)) {
       s.replace(p, secret.size(), "[REDACTED]");

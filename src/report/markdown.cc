@@ -27,6 +27,7 @@ std::string render_markdown(const RunReport& r) {
   std::string md = fmt::format("# kcat migration report: {}\n\n", r.repo.empty() ? r.run_id : r.repo);
   md += fmt::format("- run `{}`, target `{}`, branch `{}` from `{}`\n", r.run_id, r.target, r.branch,
                     r.base_commit.substr(0, 12));
+  if (!r.config.empty()) md += fmt::format("- configuration: {}\n", r.config);
   md += fmt::format("- outcome: **{}**\n\n", r.outcome);
   md +=
       "| found | fixed by codemod | fixed by recipe | fixed by LLM | left for a recipe | left for an LLM | "

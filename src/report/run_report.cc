@@ -49,6 +49,7 @@ void to_json(nlohmann::json& j, const RunReport& r) {
                        {"left_for_llm", t.left_for_llm},
                        {"left_for_person", t.left_for_person},
                        {"blocking_left", t.blocking_left}}}};
+  if (!r.config.empty()) j["config"] = r.config;
   auto& sites = j["sites"] = nlohmann::json::array();
   for (auto& s : r.sites) {
     sites.push_back({{"finding", s.finding},
@@ -90,6 +91,7 @@ void from_json(const nlohmann::json& j, RunReport& r) {
   r.target = j.value("target", "");
   r.branch = j.value("branch", "");
   r.base_commit = j.value("base_commit", "");
+  r.config = j.value("config", "");
   r.started = j.value("started", "");
   r.finished = j.value("finished", "");
   r.outcome = j.value("outcome", "");

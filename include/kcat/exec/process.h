@@ -30,6 +30,10 @@ struct Command {
   // name, or a prefix when it ends in '*' ("OPENAI_*"). env wins over env_remove.
   std::map<std::string, std::string> env;
   std::vector<std::string> env_remove;
+  // kcat's credentials (the variables of secrets::env_names(), and any variable whose value is a
+  // secret: kcat/core/secrets.h) are removed too, so hooks, builds, benchmarks and the agent's
+  // commands never inherit the LLM key. Only kcat re-running itself (the session) keeps them.
+  bool keep_secrets = false;
   Input input = Input::null;
   std::string input_data;  // with Input::data
   // stdout and stderr go to kcat's own (the terminal) instead of being captured. With

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace kcat::llm {
 
@@ -26,12 +27,18 @@ struct LlmConfig {
   bool configured() const { return !base_url.empty() && !model.empty(); }
 };
 
-// Reads [llm] from <repo_dir>/kcat.toml, else from user_file (default $HOME/.config/kcat/kcat.toml),
-// then applies the environment: KCAT_LLM_BASE_URL, KCAT_LLM_MODEL, KCAT_LLM_API_KEY override;
-// OPENAI_BASE_URL and OPENAI_API_KEY are fallbacks; api_key_env names another key variable.
-// Throws Error(Usage) with "file:line" for invalid TOML, unknown keys, wrong types or an api_key
-// written into the file.
-LlmConfig load_llm_config(const std::filesystem::path& repo_dir, const std::filesystem::path& user_file = {});
+// Reads [llm] from each of `files` in order (a later file's keys override an earlier one's: the
+// caller passes only files the user trusts, see kcat/cli/config.h), then applies the environment:
+// KCAT_LLM_BASE_URL, KCAT_LLM_MODEL, KCAT_LLM_API_KEY override; OPENAI_BASE_URL and OPENAI_API_KEY
+// are fallbacks; api_key_env names another key variable. Throws Error(Usage) with "file:line" for
+// invalid TOML, unknown keys, wrong types or an api_key written into the file.
+// The key and api_key_env are registered with kcat/core/secrets.h (kept from child processes and
+// the ledger).
+LlmConfig load_llm_config(const std::vector<std::filesystem::path>& files);
+
+// Checks the [llm] table of `file` (the errors load_llm_config throws) without using it: a file
+// that is not trusted is still validated before a run touches the repository.
+void validate_llm_config(const std::filesystem::path& file);
 
 // Where the key came from, for messages ("KCAT_LLM_API_KEY", "$DEEPSEEK_API_KEY", "none").
 std::string describe_key_source(const LlmConfig& config);

@@ -14,7 +14,8 @@ class Ledger {
   explicit Ledger(std::filesystem::path file);
   // Appends {"ts": ISO-8601, "type": type, ...fields}; string values are passed through redact().
   void append(const std::string& type, nlohmann::json fields = nlohmann::json::object());
-  // Replaces every registered secret (API keys) with "[REDACTED]" wherever it appears.
+  // Replaces every registered secret (API keys) with "[REDACTED]" wherever it appears; the
+  // process-wide ones (kcat/core/secrets.h) always are.
   void add_secret(std::string secret);
   const std::filesystem::path& path() const { return file_; }
   // All events of a ledger file; a torn last line (killed mid-write) is skipped.

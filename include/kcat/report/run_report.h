@@ -49,6 +49,7 @@ struct RunReport {
   std::string target;
   std::string branch;
   std::string base_commit;
+  std::string config;  // the configuration files used, and which were not trusted
   std::string started;
   std::string finished;
   std::string outcome;  // done | findings-left | target-met | target-missed | failed | interrupted
