@@ -26,6 +26,7 @@
 #include "kcat/core/fs.h"
 #include "kcat/exec/process.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/kb/framework.h"
 #include "kcat/kb/recipe.h"
 #include "kcat/kb/route.h"
 #include "kcat/kb/target.h"
@@ -444,7 +445,23 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     order.push_back(key);
   };
 
-  if (o.mode == "shim") {
+  // A framework with its own Ascend backend (DeepSpeed, transformers, accelerate, vLLM) is ported
+  // by configuration: no edits (issue 12; patches/frameworks.toml).
+  auto framework =
+      kb::detect_framework(root, kb::load_frameworks(kb::default_data_dir() / "frameworks.toml"));
+  if (framework) {
+    auto note = kb::framework_note(*framework);
+    ledger.append("framework", {{"framework", framework->id}, {"note", note}});
+    events::emit("framework", {{"framework", framework->id}, {"note", note}});
+    report::StepRecord fr;
+    fr.id = "framework";
+    fr.title = "Configure " + framework->name + " for the NPU";
+    fr.action = "manual";
+    fr.status = "skipped";
+    fr.reason = note + "; kcat made no edits";
+    records["framework"] = fr;
+    order.push_back("framework");
+  } else if (o.mode == "shim") {
     std::string key = "shim";
     if (!attempted.count(key)) {
       auto r = scan_all();
@@ -511,7 +528,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
 
   // The LLM phase: plan steps that no codemod or recipe covers, when an endpoint is configured.
   std::vector<report::StepRecord> agent_records;
-  if (o.mode == "source" && o.use_llm && !out.budget_exhausted) {
+  if (o.mode == "source" && o.use_llm && !out.budget_exhausted && !framework) {
     auto llm_config = llm::load_llm_config(root);
     auto r = scan_all();
     auto pl = plan::make_plan(r.findings, rep.repo, o.target);
@@ -581,6 +598,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto final_scan = scan_all();
   auto final_plan = plan::make_plan(final_scan.findings, rep.repo, o.target);
   plan::add_routes(final_plan, root, kb::load_routes(kb::default_data_dir() / "routes"));
+  if (framework) final_plan.notes.insert(final_plan.notes.begin(), kb::framework_note(*framework));
   nlohmann::json plan_json = final_plan;
   write_file_atomic(run_dir / "plan.json", plan_json.dump(2));
   write_file_atomic(root / ".kcat" / "plan.json", plan_json.dump(2));
