@@ -150,6 +150,7 @@ std::multiset<std::string> repeated_conditions(TSNode root, const std::string& b
     if (!is(n, "if_statement")) return;
     std::set<std::string> seen;
     auto add = [&](TSNode cond) {
+      if (ts_node_is_null(cond)) return;  // broken code
       auto t = squeeze(scan::node_text(cond, bytes));
       if (!seen.insert(t).second) {
         out.insert(t);
@@ -187,7 +188,9 @@ std::optional<std::set<std::string>> module_names(const std::string& bytes) {
   std::set<std::string> names;
   bool open = false;
   std::vector<TSNode> stack{ts_tree_root_node(tree.get())};
-  auto text = [&](TSNode n) { return std::string(scan::node_text(n, bytes)); };
+  auto text = [&](TSNode n) {
+    return ts_node_is_null(n) ? std::string() : std::string(scan::node_text(n, bytes));
+  };
   while (!stack.empty()) {
     TSNode n = stack.back();
     stack.pop_back();

@@ -105,13 +105,20 @@ class Judge {
         withhold(f, *reason);
         continue;
       }
+      if (auto reason = definition_reason(s)) {
+        withhold(f, *reason);
+        continue;
+      }
       kept_[ts_node_start_byte(s)] = f.replacement;
     }
     for (auto& [f, site] : compared) {
-      if (auto why = file_reason()) {
-        withhold(*f, *why);
-      } else if (auto reason = compared_reason(*f, site)) {
+      std::optional<std::string> reason = file_reason();
+      if (!reason) reason = compared_reason(*f, site);
+      if (reason) {
         withhold(*f, *reason);
+        // Left as is, the test takes its non-CUDA branch on the NPU: a risk to check, not a
+        // blocker (the rules' comparison_severity says the same for 'nccl' and attention names).
+        if (f->severity == Severity::Blocking) f->severity = Severity::Warning;
       } else {
         f->codemod = "replace-compared";  // the gate's meaning check accepts it (semantic_check.h)
       }
@@ -119,7 +126,9 @@ class Judge {
   }
 
  private:
-  std::string_view text(TSNode n) const { return node_text(n, src_); }
+  std::string_view text(TSNode n) const {
+    return ts_node_is_null(n) ? std::string_view() : node_text(n, src_);
+  }
 
   TSNode string_at(uint32_t begin, uint32_t end) const {
     TSNode n = ts_node_descendant_for_byte_range(root_, begin, end);
@@ -284,6 +293,14 @@ class Judge {
     }
     if (src_.find("get_accelerator()") != std::string_view::npos)
       abstraction_ = "the file goes through an accelerator abstraction (get_accelerator())";
+    static const RE2 lightning(R"((?m)^\s*(import|from)\s+(lightning|pytorch_lightning)\b)");
+    if (!abstraction_ && RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), lightning))
+      abstraction_ =
+          "the file uses Lightning, which has no built-in NPU accelerator (accelerator='npu' raises)";
+    static const RE2 build(R"((?m)^\s*(import|from)\s+(setuptools|distutils|skbuild)\b)");
+    if (RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), build))
+      build_ =
+          "a build script: its CUDA checks choose the CUDA toolchain (CUDAExtension, nvcc), not a device";
     each(root_, [&](TSNode n) {
       if (is(n, "if_statement")) {
         auto conds = chain_conditions(n);
@@ -364,6 +381,7 @@ class Judge {
   // ---- reasons --------------------------------------------------------------------------------
 
   std::optional<std::string> everywhere_reason(const Finding& f) const {
+    if (build_) return build_;
     auto b = src_.rfind('\n', f.span.begin == 0 ? 0 : f.span.begin - 1);
     b = b == std::string_view::npos ? 0 : b + 1;
     auto e = src_.find('\n', f.span.begin);
@@ -429,6 +447,25 @@ class Judge {
       }
     }
     if (is(p, "comparison_operator")) return why;  // torch.cuda.get_device_capability() >= (8, 0)
+    return std::nullopt;
+  }
+
+  // A value that names a member rather than requests a device: an enum member's value (renaming
+  // it merges two members, accuracy finding F7), a pytest marker's argument (runs_on(["cuda"])
+  // marks CUDA-only tests).
+  std::optional<std::string> definition_reason(TSNode s) const {
+    for (TSNode a = ts_node_parent(s); !ts_node_is_null(a); a = ts_node_parent(a)) {
+      if (is(a, "decorator") && text(a).find("pytest.mark") != std::string_view::npos)
+        return std::string("a pytest marker's argument: it says where the test runs");
+      if (is(a, "function_definition") || is(a, "lambda")) return std::nullopt;
+      if (!is(a, "class_definition")) continue;
+      TSNode supers = field(a, "superclasses");
+      if (ts_node_is_null(supers)) return std::nullopt;
+      auto bases = text(supers);
+      if (bases.find("Enum") != std::string_view::npos || bases.find("Literal") != std::string_view::npos)
+        return std::string("an enum member's value: renaming it merges two members");
+      return std::nullopt;
+    }
     return std::nullopt;
   }
 
@@ -592,7 +629,7 @@ class Judge {
 
   std::string_view src_;
   TSNode root_;
-  std::optional<std::string> knows_npu_, abstraction_;
+  std::optional<std::string> knows_npu_, abstraction_, build_;
   std::vector<TSNode> version_checks_;
   std::map<std::string, std::vector<TSNode>> bindings_;
   std::map<uint32_t, std::string> kept_;  // start byte of a rewritten value literal -> its new text

@@ -85,6 +85,7 @@ TEST(PythonLiterals, EachComparedCaseSaysWhy) {
     ASSERT_NE(f, nullptr) << c.code;
     EXPECT_EQ(f->codemod, "") << c.code;
     EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+    EXPECT_NE(f->severity, Severity::Blocking) << c.code;  // the code runs its other branch
   }
 }
 
@@ -210,6 +211,38 @@ TEST(PythonLiterals, ComputeCapabilityReadsAreNotRenamed) {
   }
   auto all = run_code("import torch\nmem = torch.cuda.get_device_properties(0).total_memory\n");
   auto* f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
+// Accuracy findings F6-F8, F14 (LLaMA-Factory, litgpt, extension-cpp).
+TEST(PythonLiterals, EnumValuesMarkersLightningAndBuildScriptsStay) {
+  struct Case {
+    const char* code;
+    const char* rule;
+    uint32_t line;
+    const char* reason;
+  } cases[] = {
+      {"from enum import Enum\nclass DeviceType(str, Enum):\n    CUDA = 'cuda'\n", "py.device-string", 3,
+       "enum"},
+      {"class AttentionFunction(StrEnum):\n    FA2 = 'flash_attention_2'\n", "py.flash-attention-2", 2,
+       "enum"},
+      {"import pytest\n@pytest.mark.runs_on(['cuda'])\ndef test_x():\n    pass\n", "py.device-string", 2,
+       "pytest marker"},
+      {"import lightning as L\nfabric = L.Fabric(accelerator='cuda')\n", "py.device-string", 2, "Lightning"},
+      {"import torch\nfrom setuptools import setup\nuse_cuda = torch.cuda.is_available()\n",
+       "py.torch-cuda-api", 3, "build script"},
+  };
+  for (auto& c : cases) {
+    auto all = run_code(c.code);
+    auto* f = at(all, c.rule, c.line);
+    ASSERT_NE(f, nullptr) << c.code;
+    EXPECT_EQ(f->codemod, "") << c.code;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+  }
+  // An ordinary class attribute default is still a value.
+  auto all = run_code("class Cfg:\n    device = 'cuda'\n");
+  auto* f = at(all, "py.device-string", 2);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->codemod, "replace");
 }
