@@ -7,6 +7,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/kb/framework.h"
 #include "kcat/kb/route.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/plan/plan.h"
@@ -39,6 +40,8 @@ void run(const PlanCmd& o) {
   auto root = std::filesystem::canonical(o.path);
   auto p = plan::make_plan(r.findings, root.filename().string(), o.target);
   plan::add_routes(p, root, kb::load_routes(kb::default_data_dir() / "routes"), o.route);
+  if (auto fw = kb::detect_framework(root, kb::load_frameworks(kb::default_data_dir() / "frameworks.toml")))
+    p.notes.insert(p.notes.begin(), kb::framework_note(*fw));
   if (!o.doctor.empty()) {
     std::vector<env::Check> checks;
     try {

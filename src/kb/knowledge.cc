@@ -43,6 +43,7 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
         e.verdict = *v;
         e.equivalent = (*t)["npu"].value_or(std::string{});
         e.note = (*t)["note"].value_or(std::string{});
+        e.behaviour = (*t)["behaviour"].value_or(std::string{});
         if (!kb.apis_.emplace(e.name, e).second) {
           throw Error(ErrorKind::Usage, "duplicate API entry '" + e.name + "'", api_file.string());
         }
@@ -138,6 +139,9 @@ void KnowledgeBase::annotate(std::vector<Finding>& findings) const {
       if (a->verdict != Verdict::Supported) {
         f.codemod.clear();
         if (!a->note.empty()) f.action = a->note;
+      } else if (!a->behaviour.empty() && !f.codemod.empty()) {
+        f.codemod.clear();
+        f.action = "not rewritten: " + a->equivalent + " " + a->behaviour + "; decide the NPU path by hand";
       }
     }
   }

@@ -57,12 +57,16 @@ Outcome run(const Options& o) {
   }
   Run r(o, std::move(prepared), started);
   open_run(r);
-  if (o.mode == "shim") {
-    port_with_shim(r);
+  if (framework_phase(r)) {
+    // configured, not patched: no port and no agent
   } else {
-    port_with_rules(r);
+    if (o.mode == "shim") {
+      port_with_shim(r);
+    } else {
+      port_with_rules(r);
+    }
+    agent_phase(r);
   }
-  agent_phase(r);
   auto findings = report_phase(r);
   optimize_after_port(r, findings);
   finish(r);

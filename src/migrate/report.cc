@@ -85,6 +85,7 @@ std::vector<Finding> report_phase(Run& r) {
   auto final_scan = r.scan();
   auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
   plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"));
+  if (!r.framework_note.empty()) final_plan.notes.insert(final_plan.notes.begin(), r.framework_note);
   nlohmann::json plan_json = final_plan;
   write_file_atomic(r.run_dir / "plan.json", plan_json.dump(2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", plan_json.dump(2));

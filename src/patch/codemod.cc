@@ -45,6 +45,16 @@ bool parse_language_is_python(const std::string& file) {
 
 }  // namespace
 
+bool is_build_file(const std::string& file, std::string_view bytes) {
+  auto name = std::filesystem::path(file).filename().string();
+  if (name == "setup.py" || name == "build.py" || name == "build_ext.py") return true;
+  for (auto needle : {"import setuptools", "from setuptools", "torch.utils.cpp_extension", "from distutils",
+                      "import distutils", "from skbuild", "import skbuild"}) {
+    if (bytes.find(needle) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 std::vector<Edit> insert_after_torch_import(const std::string& file, const std::string& bytes,
                                             const std::vector<std::string>& lines,
                                             bool require_torch_import) {
@@ -105,9 +115,10 @@ Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding
   Patch p;
   std::map<std::string, bool> needs_torch_npu;
   for (auto& f : findings) {
-    if ((f.codemod != "replace" && f.codemod != "env-rename") || f.replacement.empty()) continue;
+    bool compared = f.codemod == "replace-compared";
+    if ((f.codemod != "replace" && f.codemod != "env-rename" && !compared) || f.replacement.empty()) continue;
     if (f.context != Context::Code) continue;
-    p.edits.push_back(Edit{f.file, f.span.begin, f.span.end, f.replacement, f.rule_id});
+    p.edits.push_back(Edit{f.file, f.span.begin, f.span.end, f.replacement, f.rule_id, compared});
     if (applied) applied->push_back(f);
     if (parse_language_is_python(f.file) && npu_categories().count(f.category))
       needs_torch_npu[f.file] = true;
@@ -115,6 +126,17 @@ Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding
   for (auto& [file, needed] : needs_torch_npu) {
     if (!needed) continue;
     auto bytes = read_file(root / file);
+    if (is_build_file(file, bytes)) {
+      // A build script also runs where torch_npu is not installed (an sdist, a CPU CI job): it
+      // gets the import guarded, once.
+      if (bytes.find("import torch_npu") != std::string::npos) continue;
+      for (auto& e : insert_after_torch_import(
+               file, bytes, {"try:", "    import torch_npu  # noqa: F401", "except ImportError:", "    pass"},
+               true)) {
+        p.edits.push_back(e);
+      }
+      continue;
+    }
     for (auto& e : insert_after_torch_import(file, bytes, {"import torch_npu"}, true)) p.edits.push_back(e);
   }
   return p;

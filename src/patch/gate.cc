@@ -11,6 +11,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/exec/process.h"
+#include "kcat/patch/semantic_check.h"
 #include "kcat/scan/parser.h"
 
 namespace kcat::patch {
@@ -151,6 +152,13 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
     return pre;
   }
   GateOutcome g = verify_files(root, changed, o.py_compile);
+  if (g.failed_checks.empty()) {
+    g.checks.push_back("meaning");
+    if (auto why = meaning_check(root, patch, changed)) {
+      g.failed_checks.push_back("meaning");
+      g.reason = *why;
+    }
+  }
   g.checks.insert(g.checks.begin(), pre.checks.begin(), pre.checks.end());
   g.files = written;
   for (auto& f : written) g.diff += unified_diff(f, before[f], read_file(root / f));

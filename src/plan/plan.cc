@@ -123,6 +123,9 @@ std::string verification_for(Action a) {
 
 Action action_for(const Finding& f) {
   if (!f.codemod.empty() && !f.replacement.empty()) return Action::Codemod;
+  // A codemod kcat withheld because it could not prove the edit keeps the meaning (issue 12): a
+  // person decides, not a recipe or an LLM making the same guess.
+  if (f.action.rfind("not rewritten: ", 0) == 0) return Action::Manual;
   if (!f.recipe.empty()) return Action::Recipe;
   if (is_code(f.file) && f.severity == Severity::Blocking) return Action::Llm;
   return Action::Manual;

@@ -12,6 +12,7 @@
 #include "kcat/scan/analyzer.h"
 #include "kcat/scan/parser.h"
 #include "kcat/scan/python_scope.h"
+#include "python_literals.h"
 #include "python_mask.h"
 #include "python_partial.h"
 #include "python_query.h"
@@ -729,7 +730,9 @@ std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& r
   auto compiled = py::compile_python_rules(rules);
   ParseScope region;  // the tree and cursors below live and die in it
   PythonAnalyzer a(file, *compiled);
-  return a.run(stats, nullptr, how == PythonParse::Whole);
+  auto found = a.run(stats, nullptr, how == PythonParse::Whole);
+  py::judge_literals(file.bytes, found);
+  return found;
 }
 
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
@@ -737,7 +740,9 @@ std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& r
   auto compiled = py::compile_python_rules(rules);
   ParseScope region;
   PythonAnalyzer a(file, *compiled);
-  return a.run(stats, &scope);
+  auto found = a.run(stats, &scope);
+  py::judge_literals(file.bytes, found);
+  return found;
 }
 
 }  // namespace kcat::scan

@@ -384,5 +384,49 @@ TEST(MigrateInteractive, EachStepIsShownAndAskedBeforeItsCommit) {
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
 }
 
+// Issue 12: compared literals are rewritten only where kcat proved it keeps the meaning; the
+// rest is left, with the reason, and a training script still ports completely.
+TEST(Migrate, ComparedLiteralsAreRewrittenOnlyWhenProven) {
+  test::TempDir dir;
+  auto lit = test::fixtures_dir() / "scan" / "python" / "literals";
+  test::write(dir / "swapped.py", test::read(lit / "swapped.py"));
+  test::write(dir / "training.py", test::read(lit / "training.py"));
+  test::git_init_commit(dir.path());
+  auto r = test::kcat(
+      {"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "Tester <t@example.com>"});
+  EXPECT_NE(r.exit_code, 2) << r.err;
+  auto swapped = test::read(dir / "swapped.py");
+  EXPECT_NE(swapped.find("if attn_implementation == \"flash_attention_2\":"), std::string::npos) << swapped;
+  EXPECT_NE(swapped.find("if self.comm_backend_name == 'nccl':"), std::string::npos) << swapped;
+  EXPECT_NE(swapped.find("if accelerator_name == \"cuda\":"), std::string::npos) << swapped;
+  auto training = test::read(dir / "training.py");
+  EXPECT_EQ(training.rfind("cuda"), training.find("cuda'`."));  // only the comment's mention is left
+  EXPECT_NE(training.find("device_type = 'npu' if 'npu' in device else 'cpu'"), std::string::npos)
+      << training;
+  EXPECT_NE(training.find("use_amp = device_type == 'npu'"), std::string::npos) << training;
+  EXPECT_NE(training.find("if dist.get_backend() == 'hccl':"), std::string::npos) << training;
+  auto report = test::read(dir / ".kcat" / "report.md");
+  EXPECT_NE(report.find("not rewritten"), std::string::npos) << report;
+}
+
+// A repository that is a framework with its own Ascend backend is configured, not edited.
+TEST(Migrate, AFrameworkWithItsOwnAscendBackendIsConfiguredNotEdited) {
+  test::TempDir dir;
+  test::write(dir / "accelerator" / "real_accelerator.py", "import os\n");
+  test::write(dir / "accelerator" / "npu_accelerator.py", "import torch\n");
+  test::write(dir / "op_builder" / "npu" / "__init__.py", "");
+  test::write(dir / "deepspeed" / "runtime" / "comm" / "hccl.py", "import torch\n");
+  test::write(dir / "deepspeed" / "engine.py", "import torch\nx = torch.zeros(1).cuda()\n");
+  test::git_init_commit(dir.path());
+  auto r = test::kcat(
+      {"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "Tester <t@example.com>"});
+  EXPECT_NE(r.exit_code, 2) << r.err;
+  EXPECT_EQ(test::read(dir / "deepspeed" / "engine.py"), "import torch\nx = torch.zeros(1).cuda()\n");
+  auto plan = test::read(dir / ".kcat" / "plan.json");
+  EXPECT_NE(plan.find("DS_ACCELERATOR=npu"), std::string::npos) << plan;
+  auto p = test::kcat({"plan", dir.path().string(), "--target", "ascend-a2"});
+  EXPECT_NE(p.out.find("port it by configuration, not edits"), std::string::npos) << p.out;
+}
+
 }  // namespace
 }  // namespace kcat

@@ -80,6 +80,21 @@ TEST(KnowledgeBase, AnnotateKeepsSupportedCodemodsAndWithdrawsTheRest) {
   EXPECT_TRUE(fs[5].codemod.empty());
 }
 
+// Issue 12 / accuracy finding F2: torch.npu.get_device_capability exists but returns None, so
+// `major, minor = torch.cuda.get_device_capability()` must not become the npu call.
+TEST(KnowledgeBase, AnEntryWithADifferentBehaviourKeepsTheFindingWithoutCodemod) {
+  auto kb = KnowledgeBase::load(test::source_dir() / "patches");
+  ASSERT_NE(kb.api("torch.cuda.get_device_capability"), nullptr);
+  EXPECT_NE(kb.api("torch.cuda.get_device_capability")->behaviour.find("returns None"), std::string::npos);
+  std::vector<Finding> fs = {api_finding("torch.cuda.get_device_capability")};
+  kb.annotate(fs);
+  EXPECT_EQ(fs[0].verdict, Verdict::Supported);
+  EXPECT_TRUE(fs[0].codemod.empty());
+  EXPECT_NE(fs[0].action.find("not rewritten: torch.npu.get_device_capability exists, but"),
+            std::string::npos)
+      << fs[0].action;
+}
+
 TEST(KnowledgeBase, AnEntryWithoutASourceIsRefused) {
   test::TempDir dir;
   test::write(dir / "api_map.toml",

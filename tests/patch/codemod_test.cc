@@ -67,3 +67,54 @@ TEST(Codemod, ShimOnlyAtEntryPoints) {
 }
 
 }  // namespace kcat::patch
+
+namespace kcat::patch {
+
+// Issue 12: a setup.py got an unconditional `import torch_npu`, which breaks the build wherever
+// torch_npu is not installed.
+TEST(Codemod, BuildFilesGetTheImportGuarded) {
+  test::TempDir dir;
+  std::string setup = "import torch\nfrom setuptools import setup\nok = torch.cuda.is_available()\n";
+  test::write(dir / "setup.py", setup);
+  test::write(dir / "pkg" / "ext.py",
+              "import torch\nfrom torch.utils.cpp_extension import load\nx = torch.ones(1).cuda()\n");
+  Finding a;
+  a.file = "setup.py";
+  a.rule_id = "py.torch-cuda-api";
+  a.category = "cuda-api";
+  a.codemod = "replace";
+  a.replacement = "npu";
+  a.span.begin = static_cast<uint32_t>(setup.find("cuda.is"));
+  a.span.end = a.span.begin + 4;
+  auto p = codemod_patch(dir.path(), {a});
+  EXPECT_EQ(apply_edits(setup, p.edits),
+            "import torch\ntry:\n    import torch_npu  # noqa: F401\nexcept ImportError:\n    pass\n"
+            "from setuptools import setup\nok = torch.npu.is_available()\n");
+  EXPECT_TRUE(is_build_file("pkg/ext.py", test::read(dir / "pkg" / "ext.py")));
+  EXPECT_FALSE(is_build_file("train.py", "import torch\n"));
+  // Already imported (guarded or not): nothing added.
+  test::write(dir / "setup.py",
+              "import torch\ntry:\n    import torch_npu\nexcept ImportError:\n    pass\nok = "
+              "torch.cuda.is_available()\n");
+  auto again = codemod_patch(dir.path(), {a});
+  EXPECT_EQ(again.edits.size(), 1u);
+}
+
+// A compared literal the analyzer proved keeps its mark on the edit (the gate's meaning check).
+TEST(Codemod, ProvenComparedLiteralsAreMarkedOnTheEdit) {
+  test::TempDir dir;
+  test::write(dir / "t.py", "if x.device.type == 'cuda':\n    pass\n");
+  Finding f;
+  f.file = "t.py";
+  f.rule_id = "py.device-string";
+  f.category = "device-call";
+  f.codemod = "replace-compared";
+  f.replacement = "npu";
+  f.span.begin = 21;
+  f.span.end = 25;
+  auto p = codemod_patch(dir.path(), {f});
+  ASSERT_EQ(p.edits.size(), 1u);  // no torch import to anchor torch_npu's
+  EXPECT_TRUE(p.edits[0].proven_compared);
+}
+
+}  // namespace kcat::patch

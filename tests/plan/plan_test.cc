@@ -90,4 +90,16 @@ TEST(Plan, EffortBucketsByWhatIsLeftAfterCodemods) {
       << md;
 }
 
+// Issue 12: a codemod kcat withheld is left for a person, not a recipe or an LLM.
+TEST(Plan, AWithheldCodemodIsLeftForAPerson) {
+  auto f = finding("a.py", 4, "py.flash-attention-2", "attn-impl", "", "sdpa", "attn-impl-to-sdpa");
+  EXPECT_EQ(action_for(f), Action::Recipe);
+  f.action = "not rewritten: compared literal: the other operand is not known to be 'sdpa' on an NPU host";
+  EXPECT_EQ(action_for(f), Action::Manual);
+  auto g = finding("a.py", 5, "py.device-string", "device-call", "", "npu");
+  EXPECT_EQ(action_for(g), Action::Llm);
+  g.action = "not rewritten: the line carries the project's own marker to leave it as is";
+  EXPECT_EQ(action_for(g), Action::Manual);
+}
+
 }  // namespace kcat::plan

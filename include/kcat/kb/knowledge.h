@@ -16,6 +16,9 @@ struct ApiEntry {
   Verdict verdict = Verdict::Unknown;
   std::string equivalent;  // e.g. "torch.npu.synchronize"
   std::string note;        // what to do when unsupported
+  // How the NPU call differs although it exists (e.g. "exists, returns None"): a supported entry
+  // with a behaviour keeps its finding but loses the codemod, with this as the reason.
+  std::string behaviour;
   std::string source;
 };
 

@@ -105,8 +105,9 @@ struct Run {
   StepBook book;
   Outcome out;
   std::chrono::steady_clock::time_point started;
-  std::string current_step;  // for the hooks' KCAT_STEP
-  bool approve_all = false;  // -i: the person answered "all"
+  std::string current_step;    // for the hooks' KCAT_STEP
+  std::string framework_note;  // set when the repository is a framework ported by configuration
+  bool approve_all = false;    // -i: the person answered "all"
 
   // A scan of the work tree with the run's rules, annotated from the knowledge base.
   scan::ScanResult scan() const;
@@ -116,6 +117,11 @@ struct Run {
 
 // Records run-started (or run-resumed) and, after --update, rebased; then loads the environment.
 void open_run(Run& r);
+
+// A framework with its own Ascend backend (DeepSpeed, transformers, accelerate, vLLM) is ported by
+// configuration, not edits (patches/frameworks.toml): records a skipped "framework" step with the
+// setting to use and returns true; the port and agent phases then make no edits (framework.cc).
+bool framework_phase(Run& r);
 
 // ---- steps through the gate (steps.cc) ----
 

@@ -1,9 +1,11 @@
 #pragma once
-// Turning findings into edits. A finding with codemod "replace" or "env-rename" and a
-// replacement swaps exactly its span; a Python file whose code now names the NPU gets
-// `import torch_npu` once, right after its first `import torch`.
+// Turning findings into edits. A finding with codemod "replace", "replace-compared" (a compared
+// literal the analyzer proved safe to swap) or "env-rename" and a replacement swaps exactly its span; a
+// Python file whose code now names the NPU gets `import torch_npu` once, right after its first `import
+// torch`.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kcat/core/finding.h"
@@ -15,6 +17,11 @@ namespace kcat::patch {
 // `applied` receives the findings the edits cover.
 Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding>& findings,
                     std::vector<Finding>* applied = nullptr);
+
+// A build script (setup.py, build.py, or a file importing setuptools / distutils / scikit-build /
+// torch.utils.cpp_extension): it runs where torch_npu may be missing, so its `import torch_npu`
+// is guarded by try/except ImportError.
+bool is_build_file(const std::string& file, std::string_view bytes);
 
 // The edit that inserts `lines` (each without line ending) after the first module-level
 // `import torch...` / `from torch... import` statement of a Python file, or after the module

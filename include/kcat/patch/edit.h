@@ -13,6 +13,10 @@ struct Edit {
   uint32_t end = 0;    // byte offset, exclusive
   std::string replacement;
   std::string origin;  // rule / codemod / "llm" that produced it (for the report)
+  // The edit swaps a compared literal (==, in, match case) and the analyzer proved the swap keeps
+  // the meaning (codemod "replace-compared", src/scan/python_literals.h): the gate's meaning
+  // check lets it through. Any other swap of a compared literal is refused.
+  bool proven_compared = false;
 };
 
 struct Patch {

@@ -1,0 +1,649 @@
+// Which literal rewrites keep the program's meaning: see python_literals.h.
+#include "python_literals.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "kcat/scan/parser.h"
+#include "python_ts.h"
+
+namespace kcat::scan::py {
+
+namespace {
+
+std::string squeeze(std::string_view t) {
+  std::string s;
+  for (char c : t) {
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\\') s += c;
+  }
+  return s;
+}
+
+bool within(TSNode inner, TSNode outer) {
+  return !ts_node_is_null(outer) && ts_node_start_byte(inner) >= ts_node_start_byte(outer) &&
+         ts_node_end_byte(inner) <= ts_node_end_byte(outer);
+}
+
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+bool starts_with(std::string_view s, std::string_view head) { return s.substr(0, head.size()) == head; }
+
+// How a literal is used.
+enum class Use { Value, Compared, Key, Path, Message };
+
+struct Site {
+  Use use = Use::Value;
+  TSNode anchor{};             // the comparison, call, subscript, dict or match the literal sits in
+  std::vector<TSNode> others;  // the other operands of a comparison (the match subject)
+  TSNode case_clause{};        // for a match case
+  std::string what;            // how the use reads in a reason ("==", "match case", ...)
+};
+
+// The project's own "leave this line" markers (a comment on the line).
+const RE2& marker_re() {
+  static const RE2 re(R"(#.*\b(ignore-cuda|ignore_cuda|no-npu|kcat:\s*ignore|kcat-ignore)\b)");
+  return re;
+}
+
+const RE2& cuda_literal_re() {
+  static const RE2 re(R"(['"](cuda|nccl)['":])");
+  return re;
+}
+
+const RE2& npu_literal_re() {
+  static const RE2 re(R"(['"](npu|hccl)['":])");
+  return re;
+}
+
+class Judge {
+ public:
+  Judge(std::string_view src, TSNode root) : src_(src), root_(root) { scan_file(); }
+
+  void run(std::vector<Finding>& findings) {
+    // Pass 1: every codemod but compared literals; pass 2: compared literals, which may rely on
+    // the values pass 1 keeps (a variable whose every assignment is rewritten).
+    std::vector<std::pair<Finding*, Site>> compared;
+    for (auto& f : findings) {
+      if (f.codemod.empty() || f.context != Context::Code) continue;
+      if (auto reason = everywhere_reason(f)) {
+        withhold(f, *reason);
+        continue;
+      }
+      TSNode s = string_at(f.span.begin, f.span.end);
+      if (ts_node_is_null(s)) {
+        // An API, a method, an import. In a file that already handles the NPU beside CUDA, a
+        // rename turns the CUDA path into a second copy of the NPU one (accuracy finding F4).
+        if (knows_npu_ && f.codemod == "replace") {
+          withhold(f, *knows_npu_);
+        } else if (auto reason = capability_read(f)) {
+          withhold(f, *reason);
+        }
+        continue;
+      }
+      Site site = site_of(s);
+      if (site.use == Use::Path) {
+        not_a_device(f, "a path component (a folder or file name), not a device or backend name");
+        continue;
+      }
+      if (site.use == Use::Message) {
+        not_a_device(f,
+                     "part of a message (print, log, warning, exception, assert), not a device or backend");
+        continue;
+      }
+      if (f.codemod != "replace") continue;  // env-rename: an environment variable's name
+      if (site.use == Use::Compared || site.use == Use::Key) {
+        compared.emplace_back(&f, site);
+        continue;
+      }
+      if (auto reason = file_reason()) {
+        withhold(f, *reason);
+        continue;
+      }
+      if (auto reason = definition_reason(s)) {
+        withhold(f, *reason);
+        continue;
+      }
+      kept_[ts_node_start_byte(s)] = f.replacement;
+    }
+    for (auto& [f, site] : compared) {
+      std::optional<std::string> reason = file_reason();
+      if (!reason) reason = compared_reason(*f, site);
+      if (reason) {
+        withhold(*f, *reason);
+        // Left as is, the test takes its non-CUDA branch on the NPU: a risk to check, not a
+        // blocker (the rules' comparison_severity says the same for 'nccl' and attention names).
+        if (f->severity == Severity::Blocking) f->severity = Severity::Warning;
+      } else {
+        f->codemod = "replace-compared";  // the gate's meaning check accepts it (semantic_check.h)
+      }
+    }
+  }
+
+ private:
+  std::string_view text(TSNode n) const {
+    return ts_node_is_null(n) ? std::string_view() : node_text(n, src_);
+  }
+
+  TSNode string_at(uint32_t begin, uint32_t end) const {
+    TSNode n = ts_node_descendant_for_byte_range(root_, begin, end);
+    while (!ts_node_is_null(n) && !is(n, "string")) {
+      if (is(n, "interpolation")) return TSNode{};  // the span is code inside an f-string
+      n = ts_node_parent(n);
+    }
+    return n;
+  }
+
+  // The expression whose value the literal is, climbing through parentheses, concatenation,
+  // formatting (%, +, .format()), a conditional's arms and a tuple / list / set.
+  TSNode carrier(TSNode e) const {
+    while (true) {
+      TSNode p = ts_node_parent(e);
+      if (ts_node_is_null(p)) return e;
+      if (is(p, "parenthesized_expression") || is(p, "concatenated_string") || is(p, "tuple") ||
+          is(p, "list") || is(p, "set") || is(p, "expression_list")) {
+        e = p;
+        continue;
+      }
+      if (is(p, "binary_operator")) {
+        auto op = text(field(p, "operator"));
+        if (op == "%" || op == "+") {
+          e = p;
+          continue;
+        }
+        return e;
+      }
+      if (is(p, "conditional_expression")) {
+        if (ts_node_named_child_count(p) >= 2 && ts_node_eq(ts_node_named_child(p, 1), e)) return e;
+        e = p;
+        continue;
+      }
+      if (is(p, "attribute") && ts_node_eq(field(p, "object"), e) &&
+          text(field(p, "attribute")) == "format") {
+        TSNode call = ts_node_parent(p);
+        if (is(call, "call") && ts_node_eq(field(call, "function"), p)) {
+          e = call;
+          continue;
+        }
+      }
+      return e;
+    }
+  }
+
+  static bool is_path_call(std::string_view fn) {
+    static const char* exact[] = {"open",       "Path",        "pathlib.Path", "PurePath",
+                                  "PosixPath",  "glob",        "glob.glob",    "glob.iglob",
+                                  "os.listdir", "os.makedirs", "os.mkdir",     "os.remove",
+                                  "os.scandir", "io.open",     "codecs.open",  "os.walk"};
+    if (std::any_of(std::begin(exact), std::end(exact), [&](const char* x) { return fn == x; })) return true;
+    static const char* tails[] = {"path.join",  ".joinpath",   ".glob",       ".rglob", "path.exists",
+                                  "path.isdir", "path.isfile", "shutil.copy", ".open",  "path.basename"};
+    return std::any_of(std::begin(tails), std::end(tails), [&](const char* t) { return ends_with(fn, t); });
+  }
+
+  static bool is_message_call(std::string_view fn) {
+    if (fn == "print" || fn == "warn" || fn == "warnings.warn" || fn == "sys.exit" || fn == "exit" ||
+        fn == "print_rank_0" || fn == "rank_zero_info" || fn == "rank_zero_warn") {
+      return true;
+    }
+    auto dot = fn.rfind('.');
+    auto last = dot == std::string_view::npos ? fn : fn.substr(dot + 1);
+    if (ends_with(last, "Error") || ends_with(last, "Exception") || ends_with(last, "Warning")) return true;
+    static const char* levels[] = {"debug",     "info",     "warning", "warn", "error",
+                                   "exception", "critical", "fatal",   "log"};
+    if (dot == std::string_view::npos) return false;
+    auto owner = fn.substr(0, dot);
+    bool logger = owner.find("log") != std::string_view::npos || owner.find("LOG") != std::string_view::npos;
+    return logger &&
+           std::any_of(std::begin(levels), std::end(levels), [&](const char* l) { return last == l; });
+  }
+
+  Site site_of(TSNode s) const {
+    Site site;
+    TSNode e = carrier(s);
+    TSNode p = ts_node_parent(e);
+    if (ts_node_is_null(p)) return site;
+    site.anchor = p;
+    if (is(p, "comparison_operator")) {
+      site.use = Use::Compared;
+      for (uint32_t i = 0; i < ts_node_named_child_count(p); ++i) {
+        TSNode o = ts_node_named_child(p, i);
+        if (!ts_node_eq(o, e)) site.others.push_back(o);
+      }
+      site.what = "compared";
+      return site;
+    }
+    if (is(p, "pair") && ts_node_eq(field(p, "key"), e)) {
+      site.use = Use::Key;
+      site.what = "a dict key (a dispatch table)";
+      return site;
+    }
+    if (is(p, "subscript") && !ts_node_eq(field(p, "value"), e)) {
+      site.use = Use::Key;
+      site.what = "a lookup key";
+      return site;
+    }
+    if (is(p, "argument_list")) {
+      TSNode call = ts_node_parent(p);
+      TSNode fn = field(call, "function");
+      auto name = squeeze(text(fn));
+      if (is_path_call(name)) return {Use::Path, p, {}, {}, "path"};
+      if (is_message_call(name)) return {Use::Message, p, {}, {}, "message"};
+      if (is(fn, "attribute")) {
+        auto attr = text(field(fn, "attribute"));
+        if (attr == "startswith" || attr == "endswith") {
+          site.use = Use::Compared;
+          site.others.push_back(field(fn, "object"));
+          site.anchor = call;
+          site.what = "compared (" + std::string(attr) + ")";
+        }
+      }
+      return site;
+    }
+    if (is(p, "binary_operator") && text(field(p, "operator")) == "/") return {Use::Path, p, {}, {}, "path"};
+    if (is(p, "assert_statement") && !ts_node_eq(ts_node_named_child(p, 0), e))
+      return {Use::Message, p, {}, {}, "message"};
+    if (is(p, "raise_statement")) return {Use::Message, p, {}, {}, "message"};
+    // A match case's pattern.
+    for (TSNode a = p; !ts_node_is_null(a) && !is(a, "block") && !is(a, "module"); a = ts_node_parent(a)) {
+      if (!is(a, "case_clause")) continue;
+      if (within(e, field(a, "consequence"))) break;
+      site.use = Use::Compared;
+      site.case_clause = a;
+      TSNode match = ts_node_parent(ts_node_parent(a));
+      if (is(match, "match_statement")) site.others.push_back(field(match, "subject"));
+      site.what = "a match case";
+      break;
+    }
+    return site;
+  }
+
+  // ---- the file -------------------------------------------------------------------------------
+
+  template <class F>
+  void each(TSNode root, F&& f) const {
+    std::vector<TSNode> stack{root};
+    while (!stack.empty()) {
+      TSNode n = stack.back();
+      stack.pop_back();
+      f(n);
+      for (uint32_t i = ts_node_named_child_count(n); i-- > 0;) stack.push_back(ts_node_named_child(n, i));
+    }
+  }
+
+  // The conditions of an if/elif chain, as one text.
+  std::string chain_conditions(TSNode if_stmt) const {
+    std::string t(text(field(if_stmt, "condition")));
+    for (uint32_t i = 0; i < ts_node_named_child_count(if_stmt); ++i) {
+      TSNode c = ts_node_named_child(if_stmt, i);
+      if (is(c, "elif_clause")) t += "\n" + std::string(text(field(c, "condition")));
+    }
+    return t;
+  }
+
+  void scan_file() {
+    if (src_.find("is_torch_npu_available") != std::string_view::npos ||
+        src_.find("is_npu_available") != std::string_view::npos) {
+      knows_npu_ = "the file already checks for the NPU (is_*npu_available)";
+    }
+    if (src_.find("get_accelerator()") != std::string_view::npos)
+      abstraction_ = "the file goes through an accelerator abstraction (get_accelerator())";
+    static const RE2 lightning(R"((?m)^\s*(import|from)\s+(lightning|pytorch_lightning)\b)");
+    if (!abstraction_ && RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), lightning))
+      abstraction_ =
+          "the file uses Lightning, which has no built-in NPU accelerator (accelerator='npu' raises)";
+    static const RE2 build(R"((?m)^\s*(import|from)\s+(setuptools|distutils|skbuild)\b)");
+    if (RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), build))
+      build_ =
+          "a build script: its CUDA checks choose the CUDA toolchain (CUDAExtension, nvcc), not a device";
+    each(root_, [&](TSNode n) {
+      if (is(n, "if_statement")) {
+        auto conds = chain_conditions(n);
+        if (!knows_npu_ && RE2::PartialMatch(conds, cuda_literal_re()) &&
+            RE2::PartialMatch(conds, npu_literal_re()))
+          knows_npu_ = "the file already has an NPU branch beside the CUDA one";
+        if (conds.find("torch.version.hip") != std::string::npos ||
+            conds.find("torch.version.cuda") != std::string::npos) {
+          version_checks_.push_back(n);
+        }
+      } else if (is(n, "conditional_expression") && ts_node_named_child_count(n) >= 2) {
+        auto cond = text(ts_node_named_child(n, 1));
+        if (cond.find("torch.version.hip") != std::string_view::npos ||
+            cond.find("torch.version.cuda") != std::string_view::npos) {
+          version_checks_.push_back(n);
+        }
+      } else if (!knows_npu_ && (is(n, "dictionary") || is(n, "tuple") || is(n, "list") || is(n, "set") ||
+                                 is(n, "match_statement"))) {
+        if (ts_node_end_byte(n) - ts_node_start_byte(n) < 4000) {
+          auto t = text(n);
+          re2::StringPiece sp(t.data(), t.size());
+          if (RE2::PartialMatch(sp, cuda_literal_re()) && RE2::PartialMatch(sp, npu_literal_re()))
+            knows_npu_ = "the file already names the NPU beside CUDA (a dispatch with both)";
+        }
+      } else if ((is(n, "import_statement") || is(n, "import_from_statement")) &&
+                 text(n).find("torch_npu") != std::string_view::npos && !knows_npu_) {
+        for (TSNode a = ts_node_parent(n); !ts_node_is_null(a); a = ts_node_parent(a)) {
+          if (is(a, "try_statement") || is(a, "if_statement")) {
+            knows_npu_ = "the file already imports torch_npu behind a check";
+            break;
+          }
+        }
+      }
+      collect_binding(n);
+    });
+  }
+
+  // Every place a name is bound: the bound value, or a null node when the value is not one
+  // expression kcat can follow (a parameter, a loop variable, a tuple unpacking, +=).
+  void collect_binding(TSNode n) {
+    auto add = [&](TSNode name, TSNode value) { bindings_[squeeze(text(name))].push_back(value); };
+    if (is(n, "assignment")) {
+      TSNode left = field(n, "left"), right = field(n, "right");
+      if (ts_node_is_null(right)) return;  // `x: str`
+      if (is(left, "identifier") || is(left, "attribute")) {
+        add(left, right);
+      } else {
+        each(left, [&](TSNode c) {
+          if (is(c, "identifier") || is(c, "attribute")) add(c, TSNode{});
+        });
+      }
+    } else if (is(n, "augmented_assignment")) {
+      add(field(n, "left"), TSNode{});
+    } else if (is(n, "default_parameter") || is(n, "typed_default_parameter")) {
+      add(field(n, "name"), field(n, "value"));
+    } else if (is(n, "parameters") || is(n, "lambda_parameters")) {
+      for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
+        TSNode c = ts_node_named_child(n, i);
+        if (is(c, "identifier")) add(c, TSNode{});
+        if (is(c, "typed_parameter") && ts_node_named_child_count(c) > 0)
+          add(ts_node_named_child(c, 0), TSNode{});
+      }
+    } else if (is(n, "for_statement") || is(n, "for_in_clause")) {
+      each(field(n, "left"), [&](TSNode c) {
+        if (is(c, "identifier")) add(c, TSNode{});
+      });
+    } else if (is(n, "as_pattern_target")) {
+      each(n, [&](TSNode c) {
+        if (is(c, "identifier")) add(c, TSNode{});
+      });
+    } else if (is(n, "named_expression")) {
+      add(field(n, "name"), field(n, "value"));
+    } else if (is(n, "global_statement") || is(n, "nonlocal_statement")) {
+      for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) add(ts_node_named_child(n, i), TSNode{});
+    }
+  }
+
+  // ---- reasons --------------------------------------------------------------------------------
+
+  std::optional<std::string> everywhere_reason(const Finding& f) const {
+    if (build_) return build_;
+    auto b = src_.rfind('\n', f.span.begin == 0 ? 0 : f.span.begin - 1);
+    b = b == std::string_view::npos ? 0 : b + 1;
+    auto e = src_.find('\n', f.span.begin);
+    auto line = src_.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b);
+    if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), marker_re()))
+      return std::string("the line carries the project's own marker to leave it as is");
+    TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
+    if (f.matched == "torch.cuda.is_available") {
+      // `assert torch.cuda.is_available(), 'CUDA required for APEX'`: the guard protects a
+      // CUDA-only dependency; on the NPU it would pass and the failure move later (F5).
+      for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
+        if (!is(a, "assert_statement")) continue;
+        if (ts_node_named_child_count(a) >= 2) {
+          auto msg = text(ts_node_named_child(a, 1));
+          if (msg.find("CUDA") != std::string_view::npos || msg.find("cuda") != std::string_view::npos ||
+              msg.find("GPU") != std::string_view::npos)
+            return std::string("the assert guards something that needs CUDA itself (its message says so)");
+        }
+        break;
+      }
+    }
+    for (TSNode v : version_checks_) {
+      if (within(at, v))
+        return std::string(
+            "under a torch.version.hip / torch.version.cuda check: the code already chooses its backend");
+    }
+    return std::nullopt;
+  }
+
+  // `major, minor = torch.cuda.get_device_capability()`, `torch.cuda.get_device_properties(0).major`:
+  // the code asks for a CUDA compute capability, which the NPU has no answer to (torch_npu's
+  // get_device_capability returns None; its device properties carry no CUDA major / minor).
+  std::optional<std::string> capability_read(const Finding& f) const {
+    if (f.matched.rfind("torch.cuda.", 0) != 0) return std::nullopt;
+    TSNode n = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
+    if (TSNode up = ts_node_parent(n); is(up, "attribute") && ts_node_eq(field(up, "attribute"), n)) n = up;
+    while (!ts_node_is_null(n) && (is(n, "identifier") || is(n, "attribute"))) {
+      TSNode p = ts_node_parent(n);
+      if (!is(p, "attribute") || !ts_node_eq(field(p, "object"), n)) break;
+      n = p;
+    }
+    TSNode call = ts_node_parent(n);
+    if (!is(call, "call") || !ts_node_eq(field(call, "function"), n)) return std::nullopt;
+    const std::string why =
+        "the code reads a CUDA compute capability (major / minor), which the NPU does not have: decide the "
+        "NPU path by hand";
+    TSNode p = ts_node_parent(call);
+    if (is(p, "attribute")) {
+      auto a = text(field(p, "attribute"));
+      if (a == "major" || a == "minor") return why;
+    }
+    if (is(p, "subscript")) return why;  // get_device_capability()[0]
+    if (is(p, "assignment") && ts_node_eq(field(p, "right"), call)) {
+      TSNode left = field(p, "left");
+      if (is(left, "pattern_list") || is(left, "tuple_pattern")) return why;
+      if (is(left, "identifier")) {
+        auto name = std::string(text(left));
+        if (src_.find(name + ".major") != std::string_view::npos ||
+            src_.find(name + ".minor") != std::string_view::npos ||
+            src_.find(name + "[0]") != std::string_view::npos ||
+            src_.find(name + " >= (") != std::string_view::npos)
+          return why;
+      }
+    }
+    if (is(p, "comparison_operator")) return why;  // torch.cuda.get_device_capability() >= (8, 0)
+    return std::nullopt;
+  }
+
+  // A value that names a member rather than requests a device: an enum member's value (renaming
+  // it merges two members, accuracy finding F7), a pytest marker's argument (runs_on(["cuda"])
+  // marks CUDA-only tests).
+  std::optional<std::string> definition_reason(TSNode s) const {
+    for (TSNode a = ts_node_parent(s); !ts_node_is_null(a); a = ts_node_parent(a)) {
+      if (is(a, "decorator") && text(a).find("pytest.mark") != std::string_view::npos)
+        return std::string("a pytest marker's argument: it says where the test runs");
+      if (is(a, "function_definition") || is(a, "lambda")) return std::nullopt;
+      if (!is(a, "class_definition")) continue;
+      TSNode supers = field(a, "superclasses");
+      if (ts_node_is_null(supers)) return std::nullopt;
+      auto bases = text(supers);
+      if (bases.find("Enum") != std::string_view::npos || bases.find("Literal") != std::string_view::npos)
+        return std::string("an enum member's value: renaming it merges two members");
+      return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> file_reason() const {
+    if (knows_npu_) return *knows_npu_;
+    if (abstraction_) return *abstraction_;
+    return std::nullopt;
+  }
+
+  // The literals a bound value may take (through parentheses, conditional arms, formatting).
+  void value_literals(TSNode v, std::vector<TSNode>& out) const {
+    if (is(v, "string")) {
+      out.push_back(v);
+    } else if (is(v, "parenthesized_expression")) {
+      value_literals(ts_node_named_child(v, 0), out);
+    } else if (is(v, "conditional_expression") && ts_node_named_child_count(v) == 3) {
+      value_literals(ts_node_named_child(v, 0), out);
+      value_literals(ts_node_named_child(v, 2), out);
+    } else if (is(v, "binary_operator") && text(field(v, "operator")) == "%") {
+      value_literals(field(v, "left"), out);
+    } else {
+      out.push_back(TSNode{});  // something else: not followed
+    }
+  }
+
+  bool string_is_cuda(TSNode s) const {
+    auto t = text(s);
+    re2::StringPiece sp(t.data(), t.size());
+    return RE2::PartialMatch(sp, cuda_literal_re()) || t.find("flash_attention_") != std::string_view::npos;
+  }
+
+  // On an NPU host, after this step, does `o` hold the literal's new value where it held the old?
+  bool takes_new_value(TSNode o, const std::string& repl) const {
+    auto t = squeeze(text(o));
+    if (repl == "npu") {
+      if (ends_with(t, ".device.type") || ends_with(t, ".device.type.lower()")) return true;
+      if (starts_with(t, "torch.device(") && ends_with(t, ").type")) return true;
+      if (starts_with(t, "str(") && ends_with(t, ".device)")) return true;
+    }
+    if (repl == "hccl") {
+      static const RE2 backend(R"(.*\bget_backend\([^()]*\))");
+      if (RE2::FullMatch(t, backend)) return true;
+    }
+    if (!is(o, "identifier") && !is(o, "attribute")) return false;
+    auto it = bindings_.find(t);
+    if (it == bindings_.end() || it->second.empty()) return false;
+    bool some = false;
+    for (TSNode v : it->second) {
+      if (ts_node_is_null(v)) return false;
+      std::vector<TSNode> lits;
+      value_literals(v, lits);
+      for (TSNode l : lits) {
+        if (ts_node_is_null(l)) return false;
+        auto k = kept_.find(ts_node_start_byte(l));
+        if (k != kept_.end()) {
+          if (k->second != repl) return false;
+          some = true;
+        } else if (string_is_cuda(l)) {
+          return false;  // a CUDA value that stays
+        }
+      }
+    }
+    return some;
+  }
+
+  // Raise, assert, exit, or log-and-return.
+  bool rejection(TSNode block) const {
+    if (ts_node_is_null(block)) return false;
+    bool logs = false, returns = false;
+    for (uint32_t i = 0; i < ts_node_named_child_count(block); ++i) {
+      TSNode st = ts_node_named_child(block, i);
+      if (is(st, "raise_statement") || is(st, "assert_statement")) return true;
+      if (is(st, "return_statement")) returns = true;
+      if (is(st, "expression_statement") && ts_node_named_child_count(st) == 1) {
+        TSNode c = ts_node_named_child(st, 0);
+        if (!is(c, "call")) continue;
+        auto fn = squeeze(text(field(c, "function")));
+        if (fn == "sys.exit" || fn == "exit" || fn == "quit" || fn == "os._exit") return true;
+        if (ends_with(fn, ".error") || ends_with(fn, ".critical") || ends_with(fn, ".fatal") ||
+            ends_with(fn, ".exception") || ends_with(fn, "warn") || ends_with(fn, ".warning") ||
+            fn == "print") {
+          logs = true;
+        }
+      }
+    }
+    return logs && returns;
+  }
+
+  static std::string quoted_test(const std::string& t, const std::string& repl) {
+    for (char q : {'\'', '"'}) {
+      if (t.find(std::string(1, q) + repl) != std::string::npos) return std::string(1, q) + repl + q;
+    }
+    return {};
+  }
+
+  std::optional<std::string> compared_reason(const Finding& f, const Site& site) const {
+    const std::string& repl = f.replacement;
+    std::string use = site.what;
+    if (site.use == Use::Key)
+      return "a device / backend name used as " + use + ": the key looked up is not known to be '" + repl +
+             "' on an NPU host";
+    if (site.others.empty() || !std::all_of(site.others.begin(), site.others.end(),
+                                            [&](TSNode o) { return takes_new_value(o, repl); })) {
+      return "compared literal: the other operand is not known to be '" + repl + "' on an NPU host";
+    }
+    // The chain of tests the comparison belongs to, and the branch it guards.
+    std::string tests;
+    TSNode body{};
+    if (!ts_node_is_null(site.case_clause)) {
+      TSNode match = ts_node_parent(ts_node_parent(site.case_clause));
+      each(match, [&](TSNode n) {
+        if (is(n, "case_clause")) {
+          for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
+            TSNode c = ts_node_named_child(n, i);
+            if (!is(c, "block")) tests += std::string(text(c)) + "\n";
+          }
+        }
+      });
+      body = field(site.case_clause, "consequence");
+    } else {
+      TSNode a = site.anchor;
+      TSNode stmt = a;
+      for (; !ts_node_is_null(a) && !is(a, "block") && !is(a, "module"); a = ts_node_parent(a)) {
+        stmt = a;
+        if (is(a, "elif_clause") && within(site.anchor, field(a, "condition"))) {
+          tests = chain_conditions(ts_node_parent(a));
+          body = field(a, "consequence");
+          break;
+        }
+        if (is(a, "if_statement") && within(site.anchor, field(a, "condition"))) {
+          tests = chain_conditions(a);
+          body = field(a, "consequence");
+          break;
+        }
+        if (is(a, "while_statement") && within(site.anchor, field(a, "condition"))) {
+          tests = std::string(text(field(a, "condition")));
+          break;
+        }
+      }
+      if (tests.empty()) tests = std::string(text(stmt));
+    }
+    if (auto q = quoted_test(tests, repl); !q.empty())
+      return "compared literal: the same tests already handle " + q + " (rewriting would shadow that branch)";
+    if (rejection(body))
+      return "compared literal guarding a rejection (raise / assert / exit): rewriting it would reject the "
+             "NPU";
+    return std::nullopt;
+  }
+
+  static void withhold(Finding& f, const std::string& reason) {
+    f.codemod.clear();
+    f.action = "not rewritten: " + reason + (f.action.empty() ? "" : "; by hand: " + f.action);
+  }
+
+  static void not_a_device(Finding& f, const std::string& reason) {
+    f.codemod.clear();
+    f.severity = Severity::Info;
+    f.context = Context::String;
+    f.action = "not rewritten: " + reason;
+  }
+
+  std::string_view src_;
+  TSNode root_;
+  std::optional<std::string> knows_npu_, abstraction_, build_;
+  std::vector<TSNode> version_checks_;
+  std::map<std::string, std::vector<TSNode>> bindings_;
+  std::map<uint32_t, std::string> kept_;  // start byte of a rewritten value literal -> its new text
+};
+
+}  // namespace
+
+void judge_literals(std::string_view src, std::vector<Finding>& findings) {
+  if (std::none_of(findings.begin(), findings.end(),
+                   [](const Finding& f) { return !f.codemod.empty() && f.context == Context::Code; })) {
+    return;
+  }
+  auto tree = parse("python", src);
+  Judge(src, ts_tree_root_node(tree.get())).run(findings);
+}
+
+}  // namespace kcat::scan::py

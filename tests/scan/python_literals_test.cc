@@ -1,0 +1,251 @@
+// Issue 12, "a port you can trust": a literal is rewritten only where the rewrite keeps the
+// program's meaning; elsewhere the finding stays, without codemod, with the reason.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "kcat/kb/rule.h"
+#include "kcat/scan/analyzer.h"
+#include "testsupport/support.h"
+
+namespace kcat::scan {
+namespace {
+
+const kb::RuleSet& rules() {
+  static const kb::RuleSet set = kb::load_rules(test::source_dir() / "patches" / "rules");
+  return set;
+}
+
+std::vector<Finding> run_file(const std::string& name) {
+  auto code = test::read(test::fixtures_dir() / "scan" / "python" / "literals" / name);
+  SourceFile f(name, "python", code);
+  return analyze_python(f, rules(), nullptr);
+}
+
+std::vector<Finding> run_code(const std::string& code) {
+  SourceFile f("t.py", "python", code);
+  return analyze_python(f, rules(), nullptr);
+}
+
+// The finding of `rule` on 1-based `line` whose span starts with `text`.
+const Finding* at(const std::vector<Finding>& all, const std::string& rule, uint32_t line) {
+  for (auto& f : all) {
+    if (f.rule_id == rule && f.span.start.line == line) return &f;
+  }
+  return nullptr;
+}
+
+TEST(PythonLiterals, ComparedLiteralsSeenSwappedAreLeftWithTheReason) {
+  auto all = run_file("swapped.py");
+  struct Case {
+    const char* rule;
+    uint32_t line;
+    const char* reason;
+  } cases[] = {
+      // The file tests 'hccl' and 'npu' beside 'nccl' and 'cuda': it already knows the NPU.
+      {"py.flash-attention-2", 8, "NPU branch beside the CUDA one"},
+      {"py.nccl-backend", 15, "NPU branch beside the CUDA one"},
+      {"py.device-string", 22, "NPU branch beside the CUDA one"},
+      {"py.device-string", 30, "NPU branch beside the CUDA one"},
+      {"py.device-string", 32, "NPU branch beside the CUDA one"},
+      {"py.device-string", 34, "NPU branch beside the CUDA one"},
+  };
+  for (auto& c : cases) {
+    auto* f = at(all, c.rule, c.line);
+    ASSERT_NE(f, nullptr) << c.rule << " line " << c.line;
+    EXPECT_EQ(f->codemod, "") << c.rule << " line " << c.line;
+    EXPECT_THAT(f->action, testing::HasSubstr("not rewritten: ")) << c.line;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.line;
+  }
+}
+
+// Each compared case on its own, in a file that names no NPU.
+TEST(PythonLiterals, EachComparedCaseSaysWhy) {
+  struct Case {
+    const char* code;
+    const char* rule;
+    uint32_t line;
+    const char* reason;
+  } cases[] = {
+      {"def f(attn_implementation='eager'):\n    if attn_implementation == 'flash_attention_2':\n"
+       "        raise ValueError('no')\n",
+       "py.flash-attention-2", 2, "other operand is not known to be 'sdpa'"},
+      {"if self.comm_backend_name == 'nccl':\n    pass\n", "py.nccl-backend", 1,
+       "other operand is not known to be 'hccl'"},
+      {"import torch\nif args.device == 'cuda':\n    torch.cuda.set_device(0)\n", "py.device-string", 2,
+       "other operand is not known to be 'npu'"},
+      {"table = {'cuda': 1, 'cpu': 0}\n", "py.device-string", 1, "dict key"},
+      {"match args.device:\n    case 'cuda':\n        pass\n", "py.device-string", 2,
+       "other operand is not known"},
+      {"import torch\nif x.device.type == 'cuda':\n    pass\nelif x.device.type == \"npu:0\":\n    pass\n",
+       "py.device-string", 2, "already"},
+  };
+  for (auto& c : cases) {
+    auto all = run_code(c.code);
+    auto* f = at(all, c.rule, c.line);
+    ASSERT_NE(f, nullptr) << c.code;
+    EXPECT_EQ(f->codemod, "") << c.code;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+    EXPECT_NE(f->severity, Severity::Blocking) << c.code;  // the code runs its other branch
+  }
+}
+
+TEST(PythonLiterals, ARejectionIsNeverRewrittenEvenWhenTheOperandIsKnown) {
+  auto all = run_code("import torch\nif x.device.type != 'cuda':\n    raise ValueError('needs a GPU')\n");
+  auto* f = at(all, "py.device-string", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("rejection"));
+}
+
+TEST(PythonLiterals, TrainingScriptComparisonsFollowTheDevice) {
+  auto all = run_file("training.py");
+  for (uint32_t line : {5u, 10u, 11u}) {
+    auto* f = at(all, "py.device-string", line);
+    ASSERT_NE(f, nullptr) << line;
+    EXPECT_FALSE(f->codemod.empty()) << line << ": " << f->action;
+  }
+  // 'cuda' in device (line 11, second literal), device_type == 'cuda', x.device.type == 'cuda'.
+  size_t compared = 0;
+  for (auto& f : all) {
+    if (f.codemod == "replace-compared") ++compared;
+  }
+  EXPECT_EQ(compared, 4u);  // 'cuda' in device, device_type ==, x.device.type ==, get_backend() ==
+  auto* backend = at(all, "py.nccl-backend", 16);
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(backend->codemod, "replace-compared");
+  auto* value = at(all, "py.nccl-backend", 6);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(value->codemod, "replace");
+}
+
+TEST(PythonLiterals, PathsAndMessagesAreNoDeviceStrings) {
+  auto all = run_file("paths.py");
+  for (uint32_t line : {8u, 9u, 10u, 11u, 12u, 13u}) {
+    for (auto& f : all) {
+      if (f.span.start.line != line || (f.rule_id != "py.device-string" && f.rule_id != "py.nccl-backend"))
+        continue;
+      EXPECT_EQ(f.codemod, "") << line;
+      EXPECT_EQ(f.severity, Severity::Info) << line;
+    }
+  }
+  auto* real = at(all, "py.device-string", 14);
+  ASSERT_NE(real, nullptr);
+  EXPECT_EQ(real->codemod, "replace");
+}
+
+TEST(PythonLiterals, AFileThatAlreadyKnowsTheNpuIsReportedNotEdited) {
+  auto all = run_file("multi.py");
+  auto* f = at(all, "py.device-string", 8);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("torch_npu behind a check"));
+}
+
+TEST(PythonLiterals, MarkersAndVersionChecksAreLeftAlone) {
+  auto all = run_file("marked.py");
+  auto* marked = at(all, "py.device-string", 3);
+  ASSERT_NE(marked, nullptr);
+  EXPECT_EQ(marked->codemod, "");
+  EXPECT_THAT(marked->action, testing::HasSubstr("marker"));
+  auto* plain = at(all, "py.device-string", 4);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->codemod, "replace");
+  auto* hip = at(all, "py.torch-cuda-api", 6);
+  ASSERT_NE(hip, nullptr);
+  EXPECT_EQ(hip->codemod, "");
+  EXPECT_THAT(hip->action, testing::HasSubstr("torch.version.hip"));
+}
+
+TEST(PythonLiterals, MultiBackendFileSignals) {
+  // An if/elif chain that tests both CUDA and NPU makes the whole file known to handle the NPU.
+  auto all = run_code(
+      "import torch\nx = torch.zeros(2).to('cuda')\nif d == 'cuda':\n    pass\nelif d == 'npu':\n    pass\n");
+  auto* f = at(all, "py.device-string", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  // get_accelerator(): the file abstracts the device.
+  all = run_code("import torch\nacc = get_accelerator()\nx = torch.zeros(2).to('cuda')\n");
+  f = at(all, "py.device-string", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+}
+
+// Accuracy finding F4 (timm): code that already handles the NPU beside CUDA lost its CUDA path.
+TEST(PythonLiterals, ExistingMultiBackendCodeKeepsItsCudaPath) {
+  auto all = run_code(
+      "import torch\n"
+      "self.is_cuda = device.type == 'cuda' and torch.cuda.is_available()\n"
+      "self.is_npu = device.type == 'npu' and torch.npu.is_available()\n"
+      "dist_backends = {'xpu': 'ccl', 'hpu': 'hccl', 'cuda': 'nccl', 'npu': 'hccl'}\n");
+  for (auto& f : all) EXPECT_EQ(f.codemod, "") << f.rule_id << " line " << f.span.start.line;
+  auto* f = at(all, "py.device-string", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_THAT(f->action, testing::HasSubstr("already"));
+}
+
+// Accuracy finding F5 (timm): an assert that a CUDA-only library has CUDA is not a device check.
+TEST(PythonLiterals, AnAssertGuardingACudaOnlyDependencyStays) {
+  auto all =
+      run_code("import torch\nassert torch.cuda.is_available(), 'CUDA required for APEX optimizers'\n");
+  auto* f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  all = run_code("import torch\nok = torch.cuda.is_available()\n");
+  f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
+// Accuracy finding F2 (LLaVA): a compute-capability read has no NPU answer.
+TEST(PythonLiterals, ComputeCapabilityReadsAreNotRenamed) {
+  for (std::string code :
+       {"import torch\nmajor, minor = torch.cuda.get_device_capability()\n",
+        "import torch\nok = torch.cuda.get_device_properties(0).major >= 8\n",
+        "import torch\np = torch.cuda.get_device_properties(0)\nif p.major >= 8:\n    pass\n",
+        "import torch\nok = torch.cuda.get_device_capability() >= (8, 0)\n"}) {
+    auto all = run_code(code);
+    auto* f = at(all, "py.torch-cuda-api", 2);
+    ASSERT_NE(f, nullptr) << code;
+    EXPECT_EQ(f->codemod, "") << code;
+    EXPECT_THAT(f->action, testing::HasSubstr("compute capability")) << code;
+  }
+  auto all = run_code("import torch\nmem = torch.cuda.get_device_properties(0).total_memory\n");
+  auto* f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
+// Accuracy findings F6-F8, F14 (LLaMA-Factory, litgpt, extension-cpp).
+TEST(PythonLiterals, EnumValuesMarkersLightningAndBuildScriptsStay) {
+  struct Case {
+    const char* code;
+    const char* rule;
+    uint32_t line;
+    const char* reason;
+  } cases[] = {
+      {"from enum import Enum\nclass DeviceType(str, Enum):\n    CUDA = 'cuda'\n", "py.device-string", 3,
+       "enum"},
+      {"class AttentionFunction(StrEnum):\n    FA2 = 'flash_attention_2'\n", "py.flash-attention-2", 2,
+       "enum"},
+      {"import pytest\n@pytest.mark.runs_on(['cuda'])\ndef test_x():\n    pass\n", "py.device-string", 2,
+       "pytest marker"},
+      {"import lightning as L\nfabric = L.Fabric(accelerator='cuda')\n", "py.device-string", 2, "Lightning"},
+      {"import torch\nfrom setuptools import setup\nuse_cuda = torch.cuda.is_available()\n",
+       "py.torch-cuda-api", 3, "build script"},
+  };
+  for (auto& c : cases) {
+    auto all = run_code(c.code);
+    auto* f = at(all, c.rule, c.line);
+    ASSERT_NE(f, nullptr) << c.code;
+    EXPECT_EQ(f->codemod, "") << c.code;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+  }
+  // An ordinary class attribute default is still a value.
+  auto all = run_code("class Cfg:\n    device = 'cuda'\n");
+  auto* f = at(all, "py.device-string", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
+}  // namespace
+}  // namespace kcat::scan
