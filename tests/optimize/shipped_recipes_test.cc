@@ -76,6 +76,26 @@ TEST(ShippedRecipes, SdpaFloatBiasBecomesPromptFlashAttentionOnlyWhereFlagged) {
   EXPECT_TRUE(py_compiles(d / "sam.py"));
 }
 
+TEST(ShippedRecipes, ARecipeFixesOnlyTheSitesItsPatchChanges) {
+  patch::Patch p;
+  p.edits.push_back({"a.py", 10, 20, "x", "recipe:r"});
+  p.edits.push_back({"b.py", 5, 5, "import torch_npu\n", "recipe:r"});
+  auto mk = [](std::string file, uint32_t b, uint32_t e) {
+    Finding f;
+    f.file = std::move(file);
+    f.span.begin = b;
+    f.span.end = e;
+    return f;
+  };
+  auto fixed =
+      fixed_by_patch(p, {mk("a.py", 12, 14), mk("a.py", 30, 40), mk("b.py", 5, 9), mk("c.py", 10, 20)});
+  ASSERT_EQ(fixed.size(), 2u);
+  EXPECT_EQ(fixed[0].span.begin, 12u);
+  EXPECT_EQ(fixed[1].file, "b.py");
+  EXPECT_TRUE(fixed_by_patch(patch::Patch{}, {mk("a.py", 12, 14)}).empty())
+      << "matched nothing, fixed nothing";
+}
+
 TEST(ShippedRecipes, FlashAttnImportPointsAtAModuleWrittenNextToIt) {
   TempDir d;
   std::string src = "import torch\nfrom flash_attn import flash_attn_qkvpacked_func\n\nprint(1)\n";
@@ -100,6 +120,111 @@ TEST(ShippedRecipes, FlashAttnImportPointsAtAModuleWrittenNextToIt) {
   }
   EXPECT_TRUE(py_compiles(d / "enc.py"));
   EXPECT_TRUE(recipe_patch(recipe("flash-attn-to-npu-fusion-attention"), d.path(), fs).edits.empty());
+}
+
+// Issue 12 F1 (LLaVA llava/train/llama_flash_attn_monkey_patch.py, mamba mamba_ssm/modules/mha.py):
+// an import is rewritten only when the module provides every name it imports, under a module path
+// the file can reach; bert_padding's helpers are provided; everything else is left and reported.
+TEST(ShippedRecipes, FlashAttnImportsOnlyNamesTheModuleProvidesFromAReachableModule) {
+  TempDir d;
+  const std::string llava =
+      "import torch\n"
+      "try:\n"
+      "    from flash_attn.flash_attn_interface import flash_attn_unpadded_qkvpacked_func\n"
+      "except ImportError:\n"
+      "    from flash_attn.flash_attn_interface import flash_attn_varlen_qkvpacked_func as "
+      "flash_attn_unpadded_qkvpacked_func\n"
+      "from flash_attn.bert_padding import unpad_input, pad_input\n";
+  const std::string mha = "import torch\nfrom flash_attn import flash_attn_with_kvcache\n";
+  const std::string attn =
+      "import torch\nfrom flash_attn import (flash_attn_func,\n    flash_attn_varlen_kvpacked_func)\n";
+  test::write(d / "llava/__init__.py", "");
+  test::write(d / "llava/train/monkey.py", llava);  // llava/train has no __init__.py
+  test::write(d / "mamba_ssm/__init__.py", "");
+  test::write(d / "mamba_ssm/modules/__init__.py", "");
+  test::write(d / "mamba_ssm/modules/mha.py", mha);
+  test::write(d / "mamba_ssm/modules/attn.py", attn);
+  test::write(d / "tools/deep/bench.py", attn);  // no package, not a top-level folder
+  auto at = [](const std::string& file, const std::string& src, const std::string& module, size_t nth = 0) {
+    size_t pos = src.find(module);
+    for (size_t i = 0; i < nth; ++i) pos = src.find(module, pos + 1);
+    Finding f;
+    f.rule_id = "py.flash-attn-import";
+    f.file = file;
+    f.span.begin = static_cast<uint32_t>(pos);
+    f.span.end = static_cast<uint32_t>(pos + module.size());
+    return f;
+  };
+  std::vector<Finding> fs = {at("llava/train/monkey.py", llava, "flash_attn.flash_attn_interface"),
+                             at("llava/train/monkey.py", llava, "flash_attn.flash_attn_interface", 1),
+                             at("llava/train/monkey.py", llava, "flash_attn.bert_padding"),
+                             at("mamba_ssm/modules/mha.py", mha, "flash_attn"),
+                             at("mamba_ssm/modules/attn.py", attn, "flash_attn"),
+                             at("tools/deep/bench.py", attn, "flash_attn")};
+  const auto& r = recipe("flash-attn-to-npu-fusion-attention");
+  std::vector<RecipeSkip> skipped;
+  auto p = recipe_patch(r, d.path(), fs, &skipped);
+  patch::apply_patch(d.path(), p);
+
+  auto out = test::read(d / "llava/train/monkey.py");
+  EXPECT_NE(out.find("    from flash_attn.flash_attn_interface import flash_attn_unpadded_qkvpacked_func\n"),
+            std::string::npos)
+      << "a flash-attn 1.x name the module lacks is left (its ImportError selects the except branch)\n"
+      << out;
+  EXPECT_NE(out.find("    from llava.flash_attn_npu import flash_attn_varlen_qkvpacked_func as "
+                     "flash_attn_unpadded_qkvpacked_func\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\nfrom llava.flash_attn_npu import unpad_input, pad_input\n"), std::string::npos)
+      << out;
+  EXPECT_NE(
+      test::read(d / "mamba_ssm/modules/attn.py").find("from ..flash_attn_npu import (flash_attn_func,"),
+      std::string::npos);
+  EXPECT_EQ(test::read(d / "mamba_ssm/modules/mha.py"), mha);
+  EXPECT_EQ(test::read(d / "tools/deep/bench.py"), attn);
+  // One module per package tree, at its top package; none in the folders.
+  EXPECT_TRUE(std::filesystem::exists(d / "llava/flash_attn_npu.py"));
+  EXPECT_TRUE(std::filesystem::exists(d / "mamba_ssm/flash_attn_npu.py"));
+  EXPECT_FALSE(std::filesystem::exists(d / "llava/train/flash_attn_npu.py"));
+  EXPECT_FALSE(std::filesystem::exists(d / "mamba_ssm/modules/flash_attn_npu.py"));
+  EXPECT_FALSE(std::filesystem::exists(d / "tools/deep/flash_attn_npu.py"));
+  // The module defines every name the recipe says it provides.
+  auto defined = test::run({"python3", "-c",
+                            "import ast,sys; t=ast.parse(open(sys.argv[1]).read()); "
+                            "print(' '.join(n.name for n in t.body if isinstance(n, ast.FunctionDef)))",
+                            (d / "llava/flash_attn_npu.py").string()});
+  ASSERT_EQ(defined.exit_code, 0) << defined.err;
+  for (const auto& name : r.provides) {
+    EXPECT_NE((" " + defined.out).find(" " + name), std::string::npos) << name;
+  }
+  // The left sites, each with its reason.
+  auto reason_for = [&](const std::string& file) {
+    std::string all;
+    for (auto& s : skipped)
+      if (s.file == file) all += s.reason + "\n";
+    return all;
+  };
+  EXPECT_NE(reason_for("llava/train/monkey.py").find("does not provide flash_attn_unpadded_qkvpacked_func"),
+            std::string::npos)
+      << reason_for("llava/train/monkey.py");
+  EXPECT_NE(reason_for("mamba_ssm/modules/mha.py").find("flash_attn_with_kvcache"), std::string::npos);
+  EXPECT_NE(reason_for("tools/deep/bench.py").find("neither in a package"), std::string::npos);
+  for (const char* f : {"llava/train/monkey.py", "mamba_ssm/modules/attn.py", "llava/flash_attn_npu.py"})
+    EXPECT_TRUE(py_compiles(d / f)) << f;
+}
+
+TEST(ShippedRecipes, FlashAttnLeavesAFileThatUnpacksFiveValuesFromUnpadInput) {
+  TempDir d;
+  const std::string src =
+      "from flash_attn.bert_padding import pad_input, unpad_input\n"
+      "x, idx, cu, mx, used = unpad_input(h, m)\n";
+  test::write(d / "run.py", src);
+  Finding f = finding_at("py.flash-attn-import", "run.py", src, "flash_attn.bert_padding");
+  std::vector<RecipeSkip> skipped;
+  auto p = recipe_patch(recipe("flash-attn-to-npu-fusion-attention"), d.path(), {f}, &skipped);
+  EXPECT_TRUE(p.edits.empty());
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].reason.find("five values"), std::string::npos);
 }
 
 TEST(ShippedRecipes, OcrRegistrationV1AndGraphMode) {
