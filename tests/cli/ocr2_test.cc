@@ -32,9 +32,10 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
   auto sam = r.file("ocr_vllm/deepencoder/sam_sdpa.py");
   EXPECT_EQ(sam.find("from flash_attn import"), std::string::npos) << sam;
   EXPECT_NE(sam.find("from .flash_attn_npu import flash_attn_qkvpacked_func"), std::string::npos) << sam;
-  EXPECT_NE(sam.find("torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias"), std::string::npos)
+  // SDPA with a float bias runs on the NPU: a performance recipe (kcat optimize), not part of the port.
+  EXPECT_NE(sam.find("torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)"),
+            std::string::npos)
       << sam;
-  EXPECT_NE(sam.find("import torch_npu"), std::string::npos);
   EXPECT_TRUE(fs::exists(r.dir / "ocr_vllm/deepencoder/flash_attn_npu.py"));
 
   auto image = r.file("ocr_vllm/run_ocr_image.py");

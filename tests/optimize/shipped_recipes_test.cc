@@ -39,10 +39,11 @@ bool py_compiles(const std::filesystem::path& file) {
 
 TEST(ShippedRecipes, EveryRecipeTheRulesNameExistsOrIsLeftForAnLlm) {
   // Rules name recipes; the ones that are data must load, cite a source and be of a known kind.
-  for (const auto& id :
-       {"sdpa-float-mask-to-pfa", "flash-attn-to-npu-fusion-attention", "attn-impl-to-sdpa"}) {
+  for (const auto& id : {"flash-attn-to-npu-fusion-attention", "attn-impl-to-sdpa"}) {
     EXPECT_EQ(recipe(id).kind, "port") << id;
   }
+  // SDPA with a float mask runs on the NPU (issue 12 R2): its recipe is a speed-up, not a port.
+  EXPECT_EQ(recipe("sdpa-float-mask-to-pfa").kind, "performance");
   for (const auto* r : shipped().by_gain("performance")) {
     EXPECT_NE(r->source.find(':'), std::string::npos) << r->id << " cites repo:path";
     EXPECT_FALSE(r->gain_note.empty()) << r->id << " says where its expected gain comes from";
@@ -65,17 +66,41 @@ TEST(ShippedRecipes, SdpaFloatBiasBecomesPromptFlashAttentionOnlyWhereFlagged) {
   auto p = recipe_patch(r, d.path(), {f});
   patch::apply_patch(d.path(), p);
   auto out = test::read(d / "sam.py");
+  // Issue 12 F3: PFA only at run time when it computes what SDPA computes (no grad, half precision,
+  // a (B or 1, N, Sq, Skv) bias of q's dtype), SDPA's own scale; otherwise the original call.
   EXPECT_NE(
-      out.find(
-          "x = torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias, input_layout=\"BNSD\", "
-          "scale_value=self.scale, pre_tokens=2147483647, next_tokens=2147483647, num_heads=self.num_heads)"),
+      out.find("x = (torch_npu.npu_prompt_flash_attention(q.contiguous(), k.contiguous(), v.contiguous(), "
+               "pse_shift=attn_bias.contiguous(), input_layout=\"BNSD\", scale_value=q.shape[-1] ** -0.5, "
+               "pre_tokens=2147483647, next_tokens=2147483647, num_heads=q.shape[1]) if not "
+               "torch.is_grad_enabled() and isinstance(attn_bias, torch.Tensor)"),
       std::string::npos)
       << out;
+  EXPECT_NE(out.find("tuple(attn_bias.shape[1:]) == (q.shape[1], q.shape[2], k.shape[2]) and k.shape[1] == "
+                     "q.shape[1] else " +
+                     flagged.substr(4) + ")"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(r.kind, "performance") << "SDPA with a float mask runs on the NPU: not a port";
   EXPECT_NE(out.find(other), std::string::npos) << "an unflagged call is left alone";
   EXPECT_NE(out.find("import torch\nimport torch_npu\n"), std::string::npos) << out;
   EXPECT_TRUE(py_compiles(d / "sam.py"));
 }
 
+TEST(ShippedRecipes, SdpaFloatBiasIsNotTouchedInTrainingCode) {
+  TempDir d;
+  const std::string call = "torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)";
+  std::string src = "import torch\n\n\ndef step(q, k, v, attn_bias, opt):\n    x = " + call +
+                    "\n    x.sum().backward()\n    opt.step()\n";
+  test::write(d / "tiny_vit.py", src);
+  auto f = finding_at("py.sdpa-float-mask", "tiny_vit.py", src, call);
+  std::vector<RecipeSkip> skipped;
+  auto p = recipe_patch(recipe("sdpa-float-mask-to-pfa"), d.path(), {f}, &skipped);
+  EXPECT_TRUE(p.edits.empty());
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].reason.find("inference-only"), std::string::npos);
+}
+
+// Issue 12 R0: a recipe step fixes only the findings whose bytes its patch changes.
 TEST(ShippedRecipes, ARecipeFixesOnlyTheSitesItsPatchChanges) {
   patch::Patch p;
   p.edits.push_back({"a.py", 10, 20, "x", "recipe:r"});
