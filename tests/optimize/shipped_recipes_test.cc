@@ -100,6 +100,47 @@ TEST(ShippedRecipes, SdpaFloatBiasIsNotTouchedInTrainingCode) {
   EXPECT_NE(skipped[0].reason.find("inference-only"), std::string::npos);
 }
 
+// Issue 12 F6: only the value that requests an implementation changes; eager where the model's code
+// is remote (trust_remote_code), since kcat cannot tell whether its class supports SDPA.
+TEST(ShippedRecipes, AttnImplementationChangesOnlyWhereItIsRequested) {
+  TempDir d;
+  const std::string src =
+      "from transformers import AutoModel\n"
+      "m = AutoModel.from_pretrained(p, attn_implementation=\"flash_attention_2\")\n"
+      "cfg._attn_implementation = 'flash_attention_2'\n"
+      "if self.attn_implementation != \"flash_attention_2\":\n    pass\n"
+      "if cfg._attn_implementation == 'flash_attention_2':\n    pass\n"
+      "class AttentionFunction(StrEnum):\n    FLASH_ATTENTION_2 = \"flash_attention_2\"\n"
+      "kw = {\"attn_implementation\": \"flash_attention_2\"}\n"
+      "def load(p, attn_implementation=\"flash_attention_2\"):\n    return p\n"
+      "m2 = AutoModel.from_pretrained(p, use_flash_attention_2=True)\n";
+  const std::string remote =
+      "from transformers import AutoModel\n"
+      "m = AutoModel.from_pretrained(p, trust_remote_code=True, attn_implementation='flash_attention_2')\n";
+  test::write(d / "load.py", src);
+  test::write(d / "remote.py", remote);
+  Finding f;
+  f.rule_id = "py.flash-attention-2";
+  f.file = "load.py";
+  const auto& r = recipe("attn-impl-to-sdpa");
+  ASSERT_EQ(why_not_applicable(r, d.path(), {f}), "");
+  patch::apply_patch(d.path(), recipe_patch(r, d.path(), {f}));
+  auto out = test::read(d / "load.py");
+  EXPECT_NE(out.find("from_pretrained(p, attn_implementation=\"sdpa\")"), std::string::npos) << out;
+  EXPECT_NE(out.find("cfg._attn_implementation = 'sdpa'"), std::string::npos) << out;
+  EXPECT_NE(out.find("!= \"flash_attention_2\""), std::string::npos) << out;
+  EXPECT_NE(out.find("== 'flash_attention_2'"), std::string::npos) << out;
+  EXPECT_NE(out.find("FLASH_ATTENTION_2 = \"flash_attention_2\""), std::string::npos) << out;
+  EXPECT_NE(out.find("{\"attn_implementation\": \"flash_attention_2\"}"), std::string::npos) << out;
+  EXPECT_NE(out.find("def load(p, attn_implementation=\"flash_attention_2\")"), std::string::npos) << out;
+  EXPECT_NE(out.find("from_pretrained(p, attn_implementation=\"sdpa\")\n", out.find("m2")), std::string::npos)
+      << out;
+  EXPECT_NE(test::read(d / "remote.py").find("trust_remote_code=True, attn_implementation='eager')"),
+            std::string::npos)
+      << test::read(d / "remote.py");
+  EXPECT_TRUE(py_compiles(d / "load.py"));
+}
+
 // Issue 12 R0: a recipe step fixes only the findings whose bytes its patch changes.
 TEST(ShippedRecipes, ARecipeFixesOnlyTheSitesItsPatchChanges) {
   patch::Patch p;
