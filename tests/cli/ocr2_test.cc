@@ -61,7 +61,7 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
 
   // The report says what recipes fixed, and the plan carries both routes with the default first.
   auto report = nlohmann::json::parse(r.file(".kcat/report.json"));
-  EXPECT_GE(report["totals"]["fixed_by_recipe"].get<int>(), 2) << report["totals"].dump();
+  EXPECT_GE(report["totals"]["fixed_by_recipe"].get<int>(), 1) << report["totals"].dump();
   auto plan = nlohmann::json::parse(r.file(".kcat/plan.json"));
   ASSERT_GE(plan["notes"].size(), 2u);
   EXPECT_NE(plan["notes"][0].get<std::string>().find("ocr2-native-vllm-ascend"), std::string::npos);
@@ -69,8 +69,9 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
 
   // Commits carry what did it.
   auto log = test::sh("git log --format=%B kcat/ascend-a2", r.dir.path()).out;
-  EXPECT_NE(log.find("Source: vllm-project/vllm-ascend:vllm_ascend/ops/rel_pos_attention.py"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("Source: Ascend/op-plugin:docs/zh/custom_APIs/torch_npu/torch_npu-npu_fusion_attention.md"),
+      std::string::npos)
       << log;
 
   // A second run changes nothing.
