@@ -66,10 +66,28 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
   r.when_files = strings(t, "when_files", where);
   r.addresses = strings(t, "addresses", where);
   r.imports = strings(t, "imports", where);
+  r.module = str(t, "module");
+  r.provides = strings(t, "provides", where);
   each_table(t, "edit", file, [&](const toml::table& e, const std::string& w) {
-    RecipeEdit edit{str(e, "file"), str(e, "search"), str(e, "replace"), e["regex"].value_or(false),
-                    e["at_findings"].value_or(false)};
+    RecipeEdit edit;
+    edit.file = str(e, "file");
+    edit.search = str(e, "search");
+    edit.replace = str(e, "replace");
+    edit.regex = e["regex"].value_or(false);
+    edit.at_findings = e["at_findings"].value_or(false);
+    edit.check_imports = e["check_imports"].value_or(false);
+    edit.require = strings(e, "require", w);
+    edit.refuse = strings(e, "refuse", w);
+    edit.refuse_enclosing = strings(e, "refuse_enclosing", w);
+    edit.reason = str(e, "reason");
     if (edit.file.empty()) edit.file = "**/*";
+    if (edit.check_imports && r.provides.empty()) {
+      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': check_imports needs provides", r.id), w, kHint);
+    }
+    if ((!edit.require.empty() || !edit.refuse.empty() || !edit.refuse_enclosing.empty()) &&
+        edit.reason.empty()) {
+      throw Error(ErrorKind::Usage, fmt::format("recipe '{}': require/refuse need a reason", r.id), w, kHint);
+    }
     if (edit.search.empty()) {
       throw Error(ErrorKind::Usage, fmt::format("recipe '{}': an edit has an empty search", r.id), w, kHint);
     }

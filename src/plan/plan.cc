@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "kcat/kb/data_dir.h"
+
 namespace kcat::plan {
 
 const char* to_string(Phase p) noexcept {
@@ -121,7 +123,69 @@ std::string verification_for(Action a) {
 
 }  // namespace
 
-Action action_for(const Finding& f) {
+const kb::AdviceSet& shipped_advice() {
+  static const kb::AdviceSet set = kb::load_advice(kb::default_data_dir() / "advice");
+  return set;
+}
+
+namespace {
+
+std::string top_name(const std::string& dotted) {
+  auto dot = dotted.find('.');
+  return dot == std::string::npos ? dotted : dotted.substr(0, dot);
+}
+
+// The repository's own top-level packages, as its findings' files show them: "pkg/..." or
+// "src/pkg/...".
+std::set<std::string> own_packages_of(const std::vector<Finding>& findings) {
+  std::set<std::string> out;
+  for (const auto& f : findings) {
+    auto rel = f.file.starts_with("src/") ? f.file.substr(4) : f.file;
+    auto slash = rel.find('/');
+    if (slash != std::string::npos && slash > 0) out.insert(rel.substr(0, slash));
+  }
+  return out;
+}
+
+}  // namespace
+
+Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::string>& own_packages) {
+  if (f.rule_id == "py.sdpa-float-mask") {
+    f.severity = Severity::Info;
+    f.recipe.clear();  // a performance recipe (kcat optimize), not a port
+    f.action =
+        "no change needed to run: SDPA takes a float mask of the query's dtype on the NPU (slower path); "
+        "kcat optimize may try npu_prompt_flash_attention where it is inference-only (recipe "
+        "sdpa-float-mask-to-pfa)";
+    return f;
+  }
+  if (f.rule_id != "py.cuda-only-import" && f.rule_id != "py.cuda-only-use") return f;
+  auto pkg = top_name(f.matched);
+  if (pkg == "flash_attn_interface" || pkg == "flash_attn_2_cuda") pkg = "flash_attn";
+  if (own_packages.count(pkg)) {
+    f.severity = Severity::Info;
+    f.recipe.clear();
+    f.action = "the repository's own package " + pkg + ", not a CUDA-only import";
+    return f;
+  }
+  const auto* a = advice.find(pkg);
+  if (!a) {
+    if (pkg != "flash_attn") f.recipe.clear();  // the flash-attn recipe ports flash_attn only
+    return f;
+  }
+  f.recipe = a->recipe;
+  bool guarded = f.severity != Severity::Blocking;
+  if (guarded && a->guarded_no_change) {
+    f.severity = Severity::Info;
+    f.action = a->guarded + " (" + a->source + ")";
+  } else {
+    f.action = (guarded && !a->guarded.empty() ? a->guarded : a->advice) + " (" + a->source + ")";
+  }
+  return f;
+}
+
+Action action_for(const Finding& raw) {
+  auto f = routed(raw, shipped_advice());
   if (!f.codemod.empty() && !f.replacement.empty()) return Action::Codemod;
   // A codemod kcat withheld because it could not prove the edit keeps the meaning (issue 12): a
   // person decides, not a recipe or an LLM making the same guess.
@@ -153,6 +217,21 @@ std::string effort_for(const std::vector<Finding>& fs) {
 Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target) {
   std::sort(findings.begin(), findings.end());
   Plan plan;
+  {
+    auto own = own_packages_of(findings);
+    std::map<std::string, std::pair<size_t, std::string>> notes;  // what -> (sites, advice)
+    for (auto& f : findings) {
+      bool was_info = f.severity == Severity::Info;
+      f = routed(std::move(f), shipped_advice(), own);
+      if (!was_info && f.severity == Severity::Info) {
+        auto& n = notes[f.rule_id == "py.sdpa-float-mask" ? f.rule_id : top_name(f.matched)];
+        ++n.first;
+        n.second = f.action;
+      }
+    }
+    for (auto& [what, n] : notes)
+      plan.notes.push_back(fmt::format("{}: {} site(s), a note, not work: {}", what, n.first, n.second));
+  }
   {
     std::map<std::string, std::vector<Finding>> by_file;
     for (auto& f : findings) by_file[f.file].push_back(f);

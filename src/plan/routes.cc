@@ -71,6 +71,8 @@ std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
     std::rotate(fit.begin(), it, it + 1);
   }
   const auto& pick = fit.front();
+  // Route notes go first: the plan's own notes (make_plan) follow them.
+  size_t at = 0;
   for (const auto& r : fit) {
     std::string why;
     if (&r == &fit.front()) {
@@ -87,8 +89,8 @@ std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
     }
     std::string summary = r.summary;
     std::replace(summary.begin(), summary.end(), '\n', ' ');
-    plan.notes.push_back(
-        fmt::format("route {} — {} [{}]: {} {}", r.id, r.title, stack_text(r), summary, why));
+    plan.notes.insert(plan.notes.begin() + static_cast<std::ptrdiff_t>(at++),
+                      fmt::format("route {} — {} [{}]: {} {}", r.id, r.title, stack_text(r), summary, why));
   }
   Step s;
   s.id = "environment-route";

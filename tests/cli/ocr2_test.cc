@@ -32,9 +32,10 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
   auto sam = r.file("ocr_vllm/deepencoder/sam_sdpa.py");
   EXPECT_EQ(sam.find("from flash_attn import"), std::string::npos) << sam;
   EXPECT_NE(sam.find("from .flash_attn_npu import flash_attn_qkvpacked_func"), std::string::npos) << sam;
-  EXPECT_NE(sam.find("torch_npu.npu_prompt_flash_attention(q, k, v, pse_shift=attn_bias"), std::string::npos)
+  // SDPA with a float bias runs on the NPU: a performance recipe (kcat optimize), not part of the port.
+  EXPECT_NE(sam.find("torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)"),
+            std::string::npos)
       << sam;
-  EXPECT_NE(sam.find("import torch_npu"), std::string::npos);
   EXPECT_TRUE(fs::exists(r.dir / "ocr_vllm/deepencoder/flash_attn_npu.py"));
 
   auto image = r.file("ocr_vllm/run_ocr_image.py");
@@ -60,7 +61,7 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
 
   // The report says what recipes fixed, and the plan carries both routes with the default first.
   auto report = nlohmann::json::parse(r.file(".kcat/report.json"));
-  EXPECT_GE(report["totals"]["fixed_by_recipe"].get<int>(), 2) << report["totals"].dump();
+  EXPECT_GE(report["totals"]["fixed_by_recipe"].get<int>(), 1) << report["totals"].dump();
   auto plan = nlohmann::json::parse(r.file(".kcat/plan.json"));
   ASSERT_GE(plan["notes"].size(), 2u);
   EXPECT_NE(plan["notes"][0].get<std::string>().find("ocr2-native-vllm-ascend"), std::string::npos);
@@ -68,8 +69,9 @@ TEST(Ocr2, MigratePortsEveryTieRulesAndRecipesCanPort) {
 
   // Commits carry what did it.
   auto log = test::sh("git log --format=%B kcat/ascend-a2", r.dir.path()).out;
-  EXPECT_NE(log.find("Source: vllm-project/vllm-ascend:vllm_ascend/ops/rel_pos_attention.py"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("Source: Ascend/op-plugin:docs/zh/custom_APIs/torch_npu/torch_npu-npu_fusion_attention.md"),
+      std::string::npos)
       << log;
 
   // A second run changes nothing.

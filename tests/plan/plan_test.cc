@@ -103,3 +103,65 @@ TEST(Plan, AWithheldCodemodIsLeftForAPerson) {
 }
 
 }  // namespace kcat::plan
+
+namespace kcat::plan {
+
+// Issue 12 R1: CUDA-only packages are routed by package (patches/advice), not all to the flash-attn
+// recipe; a guarded import whose advice needs no change and the repository's own package are notes.
+TEST(Plan, CudaOnlyFindingsAreRoutedByPackage) {
+  auto use = [](std::string file, uint32_t line, std::string matched, Severity sev = Severity::Blocking) {
+    auto f = finding(std::move(file), line, "py.cuda-only-use", "import", "", "",
+                     "flash-attn-to-npu-fusion-attention", sev);
+    f.matched = std::move(matched);
+    return f;
+  };
+  auto bnb = use("lora.py", 3, "bitsandbytes.nn.Linear8bitLt");
+  auto r = routed(bnb, shipped_advice());
+  EXPECT_EQ(r.recipe, "");
+  EXPECT_NE(r.action.find("bf16"), std::string::npos) << r.action;
+  EXPECT_NE(r.action.find("bitsandbytes-foundation/bitsandbytes:"), std::string::npos)
+      << "cited: " << r.action;
+  EXPECT_EQ(action_for(bnb), Action::Llm);
+  EXPECT_EQ(routed(use("m.py", 1, "flash_attn.flash_attn_func"), shipped_advice()).recipe,
+            "flash-attn-to-npu-fusion-attention");
+  EXPECT_EQ(routed(use("m.py", 1, "nvtx.range_push"), shipped_advice()).recipe, "")
+      << "no package without advice goes to the flash-attn recipe";
+  for (const char* pkg : {"xformers", "apex", "bitsandbytes", "cupy", "pynvml", "transformer_engine",
+                          "mamba_ssm", "causal_conv1d"}) {
+    const auto* a = shipped_advice().find(pkg);
+    ASSERT_NE(a, nullptr) << pkg;
+    EXPECT_NE(a->source.find(':'), std::string::npos) << pkg;
+  }
+
+  auto p = make_plan(
+      {use("mamba_ssm/modules/block.py", 4, "mamba_ssm.ops.triton.layer_norm.RMSNorm"),
+       use("mamba_ssm/modules/mamba_simple.py", 9, "causal_conv1d.causal_conv1d_fn", Severity::Warning),
+       use("train.py", 2, "apex.amp.initialize")},
+      "mamba", "ascend-a2");
+  size_t findings = 0;
+  for (auto& s : p.steps) {
+    findings += s.findings.size();
+    EXPECT_NE(s.recipe, "flash-attn-to-npu-fusion-attention");
+  }
+  EXPECT_EQ(findings, 1u) << "only the unguarded apex use is work";
+  std::string notes;
+  for (auto& n : p.notes) notes += n + "\n";
+  EXPECT_NE(notes.find("mamba_ssm: 1 site(s), a note, not work: the repository's own package"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("causal_conv1d: 1 site(s), a note, not work: no change needed"), std::string::npos)
+      << notes;
+}
+
+// Issue 12 R2: SDPA with a float mask runs on the NPU: a performance note, not a blocker.
+TEST(Plan, SdpaFloatMaskIsAPerformanceNote) {
+  auto f = finding("timm/models/tiny_vit.py", 287, "py.sdpa-float-mask", "attn-impl", "", "",
+                   "sdpa-float-mask-to-pfa");
+  auto p = make_plan({f}, "timm", "ascend-a2");
+  EXPECT_TRUE(p.steps.empty());
+  ASSERT_EQ(p.notes.size(), 1u);
+  EXPECT_NE(p.notes[0].find("py.sdpa-float-mask: 1 site(s), a note"), std::string::npos) << p.notes[0];
+  EXPECT_EQ(action_for(f), Action::Manual);
+}
+
+}  // namespace kcat::plan

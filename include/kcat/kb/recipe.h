@@ -14,6 +14,18 @@ struct RecipeEdit {
   std::string replace;  // \1..\9 refer to groups when regex
   bool regex = false;
   bool at_findings = false;  // only matches that overlap a finding of the recipe's when_findings
+  // The match is the head of `from M import a, b as c` (ending at the name list): it is changed only
+  // when every imported name is in the recipe's `provides`; otherwise the site is left, reported
+  // with the missing names.
+  bool check_imports = false;
+  // RE2 patterns in which \1..\9 stand for the match's groups (quoted): every `require` must match
+  // somewhere in the file, no `refuse` may; otherwise the site is left, reported with `reason`.
+  std::vector<std::string> require{};
+  std::vector<std::string> refuse{};
+  // RE2 patterns tried on the line text before the '(' that encloses the match (e.g. "def load"):
+  // a match leaves the site (a def's default, not a call's argument).
+  std::vector<std::string> refuse_enclosing{};
+  std::string reason{};
 };
 
 struct RecipeEnv {
@@ -43,7 +55,13 @@ struct Recipe {
   std::vector<RecipeEdit> edits;
   std::vector<RecipeEnv> env;
   std::vector<RecipeFile> files;
-  std::string origin;  // file:line it was loaded from
+  // A module the recipe writes (a recipe.file path "{module_dir}/<module>.py"): one per package tree
+  // (at its top package) or per top-level script directory, imported as `{module}` in replacements
+  // (relative inside a package, package-qualified from a namespace folder of one, plain in a script
+  // directory). A file with no such home is left, reported.
+  std::string module;
+  std::vector<std::string> provides;  // the names `module` defines (see RecipeEdit::check_imports)
+  std::string origin;                 // file:line it was loaded from
 };
 
 struct RecipeSet {

@@ -35,8 +35,19 @@ std::string why_not_applicable(const kb::Recipe& recipe, const std::filesystem::
 // env entries in kEnvFile, its files, and its imports in each edited Python file. Edits marked
 // at_findings change only matches that overlap a finding of the recipe's when_findings. Empty when
 // it is already applied or nothing matches.
+// A site a recipe's edit matched but did not change, and why (a name its module does not provide,
+// a condition it could not show, no importable home for its module).
+struct RecipeSkip {
+  std::string file;
+  uint32_t begin = 0, end = 0;  // the match's bytes
+  std::string reason;
+};
 patch::Patch recipe_patch(const kb::Recipe& recipe, const std::filesystem::path& root,
-                          const std::vector<Finding>& findings = {});
+                          const std::vector<Finding>& findings = {},
+                          std::vector<RecipeSkip>* skipped = nullptr);
+// Of a recipe step's findings, the ones its patch changes: a finding counts as fixed only when an
+// edit of the patch overlaps its bytes (same file). A recipe that matched nothing fixes nothing.
+std::vector<Finding> fixed_by_patch(const patch::Patch& p, const std::vector<Finding>& findings);
 // The variables of kEnvFile at root (absent file: none). Throws Error(Parse) naming file:line.
 std::map<std::string, std::string> read_env_file(const std::filesystem::path& root);
 

@@ -3,11 +3,13 @@
 // `kcat plan` prints it; `kcat migrate` executes it step by step, one commit per step.
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "kcat/core/finding.h"
 #include "kcat/env/doctor.h"
+#include "kcat/kb/advice.h"
 #include "kcat/kb/route.h"
 
 namespace kcat::plan {
@@ -49,8 +51,16 @@ std::string effort_for(const std::vector<Finding>& file_findings);
 const char* to_string(Phase p) noexcept;
 const char* to_string(Action a) noexcept;
 const char* to_string(Status s) noexcept;
-// What will handle a finding: its codemod, its recipe, the LLM agent (blocking code without
-// either) or a person.
+// A finding as the plan routes it. py.cuda-only-import / py.cuda-only-use: by package (the first
+// name of `matched`) with that package's advice and recipe (patches/advice), never the rule's one
+// recipe for all; a guarded import whose advice needs no change, and the repository's own package
+// (`own_packages`), become notes (Severity::Info). py.sdpa-float-mask is a performance note: SDPA
+// with a float mask runs on the NPU (op-plugin ScaledDotProductAttentionKernelNpuOpApi.cpp).
+Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::string>& own_packages = {});
+// The shipped advice (patches/advice under kb::default_data_dir()), loaded once.
+const kb::AdviceSet& shipped_advice();
+// What will handle a finding (as routed with the shipped advice): its codemod, its recipe, the LLM
+// agent (blocking code without either) or a person.
 Action action_for(const Finding& f);
 // Which phase a finding category belongs to.
 Phase phase_for_category(std::string_view category) noexcept;

@@ -1,0 +1,55 @@
+#include "kcat/kb/advice.h"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+
+#include "kcat/core/error.h"
+#include "kcat/kb/toml_json.h"
+
+namespace kcat::kb {
+
+const PackageAdvice* AdviceSet::find(std::string_view package) const {
+  for (const auto& p : packages) {
+    if (p.package == package) return &p;
+  }
+  return nullptr;
+}
+
+AdviceSet load_advice(const std::filesystem::path& dir) {
+  AdviceSet set;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return set;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".toml") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  constexpr const char* kHint = "[[package]] needs name, advice and source (docs/recipes.md)";
+  for (const auto& file : files) {
+    auto t = parse_toml_file(file, kHint);
+    const auto* arr = t["package"].as_array();
+    if (!arr) continue;
+    for (const auto& n : *arr) {
+      const auto* p = n.as_table();
+      std::string where = fmt::format("{}:{}", file.string(), n.source().begin.line);
+      if (!p) throw Error(ErrorKind::Usage, "[[package]] must be a table", where, kHint);
+      PackageAdvice a;
+      a.package = (*p)["name"].value_or(std::string());
+      a.advice = (*p)["advice"].value_or(std::string());
+      a.guarded = (*p)["guarded"].value_or(std::string());
+      a.guarded_no_change = (*p)["guarded_no_change"].value_or(false);
+      a.recipe = (*p)["recipe"].value_or(std::string());
+      a.source = (*p)["source"].value_or(std::string());
+      if (a.package.empty() || a.advice.empty() || a.source.empty())
+        throw Error(ErrorKind::Usage, "package advice without name, advice or source", where, kHint);
+      if (set.find(a.package))
+        throw Error(ErrorKind::Usage, "duplicate package advice " + a.package, where, kHint);
+      set.packages.push_back(std::move(a));
+    }
+  }
+  return set;
+}
+
+}  // namespace kcat::kb
