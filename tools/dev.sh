@@ -9,10 +9,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"; shift || true
 jobs="$(nproc)"
 
+# Development and CI builds treat warnings as errors (KCAT_WERROR; a plain cmake build does not).
 configure_build() {  # dir, extra cmake args...
   local dir="$1"; shift
   if [[ ! -f "$root/$dir/build.ninja" ]]; then
-    cmake -S "$root" -B "$root/$dir" -G Ninja "$@" >/dev/null
+    cmake -S "$root" -B "$root/$dir" -G Ninja -DKCAT_WERROR=ON "$@" >/dev/null
   fi
   cmake --build "$root/$dir" -j "$jobs"
 }
