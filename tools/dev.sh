@@ -4,17 +4,17 @@
 #   tools/dev.sh test        install, build, and run every test (plus an ASan+UBSan build in CI)
 #   tools/dev.sh build       just configure and build build/release
 # Options for test: --no-sanitize (skip the ASan+UBSan pass; CI always runs it), --filter REGEX (ctest -R).
+# Each command configures its build folder with the options it needs every time (cheap), so
+# `demo` then `test` does not reuse the demo's test-less configuration.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"; shift || true
 jobs="$(nproc)"
 
 # Development and CI builds treat warnings as errors (KCAT_WERROR; a plain cmake build does not).
-configure_build() {  # dir, extra cmake args...
+configure_build() {  # dir, cmake args...
   local dir="$1"; shift
-  if [[ ! -f "$root/$dir/build.ninja" ]]; then
-    cmake -S "$root" -B "$root/$dir" -G Ninja -DKCAT_WERROR=ON "$@" >/dev/null
-  fi
+  cmake -S "$root" -B "$root/$dir" -G Ninja -DKCAT_WERROR=ON "$@" >/dev/null
   cmake --build "$root/$dir" -j "$jobs"
 }
 
@@ -26,7 +26,7 @@ case "$cmd" in
     ;;
   build)
     "$root/tools/install.sh"
-    configure_build build/release -DCMAKE_BUILD_TYPE=Release
+    configure_build build/release -DCMAKE_BUILD_TYPE=Release -DKCAT_TESTS=ON -DKCAT_BENCH=ON
     ;;
   test)
     sanitize=1; filter=()
@@ -40,15 +40,17 @@ case "$cmd" in
     done
     [[ -n "${CI:-}" ]] && sanitize=1  # CI always runs the sanitizer pass
     "$root/tools/install.sh" --test
-    configure_build build/release -DCMAKE_BUILD_TYPE=Release
-    (cd "$root/build/release" && ctest --output-on-failure -j "$jobs" "${filter[@]}")
+    configure_build build/release -DCMAKE_BUILD_TYPE=Release -DKCAT_TESTS=ON -DKCAT_BENCH=ON
+    (cd "$root/build/release" && ctest --output-on-failure --no-tests=error -j "$jobs" "${filter[@]}")
+    "$root/tools/check-install.sh" "$root/build/release"
     if [[ -f "$root/tools/bench/test_harness.py" ]]; then
       python3 -m unittest discover -s "$root/tools/bench" -p 'test_*.py'
     fi
     if ((sanitize)); then
-      configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DKCAT_SANITIZE=ON -DKCAT_BENCH=OFF
+      configure_build build/asan -DCMAKE_BUILD_TYPE=Debug -DKCAT_SANITIZE=ON -DKCAT_TESTS=ON -DKCAT_BENCH=OFF
       (cd "$root/build/asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs" "${filter[@]}")
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --no-tests=error \
+        -j "$jobs" "${filter[@]}")
     fi
     ;;
   *)
