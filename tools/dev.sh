@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two entry points of the README.
 #   tools/dev.sh demo        install what is missing, build, and run `kcat migrate` on examples/
-#   tools/dev.sh test        install, build, and run every test (plus an ASan+UBSan build in CI)
+#   tools/dev.sh test        install, check, build, and run every test (plus an ASan+UBSan build in CI)
 #   tools/dev.sh build       just configure and build build/release
 # Options for test: --no-sanitize (skip the ASan+UBSan pass; CI always runs it), --filter REGEX (ctest -R).
 # Each command configures its build folder with the options it needs every time (cheap), so
@@ -16,6 +16,15 @@ configure_build() {  # dir, cmake args...
   local dir="$1"; shift
   cmake -S "$root" -B "$root/$dir" -G Ninja -DKCAT_WERROR=ON "$@" >/dev/null
   cmake --build "$root/$dir" -j "$jobs"
+}
+
+# The lexer corpus checks (tests/scan: python_partial_test.cc, cpp_mask_test.cc) run on sources
+# every machine has: the Python standard library, and the C++ headers of the build dependencies.
+corpora() {
+  local stdlib
+  stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')"
+  export KCAT_PARTIAL_CORPUS="${KCAT_PARTIAL_CORPUS:-$stdlib}"
+  export KCAT_MASK_CORPUS="${KCAT_MASK_CORPUS:-/usr/include/spdlog}"
 }
 
 case "$cmd" in
@@ -40,6 +49,10 @@ case "$cmd" in
     done
     [[ -n "${CI:-}" ]] && sanitize=1  # CI always runs the sanitizer pass
     "$root/tools/install.sh" --test
+    # Before any build: the sources' format and the layering of src/CMakeLists.txt.
+    "$root/tools/check-format.sh"
+    "$root/tools/check-layers.py"
+    corpora
     configure_build build/release -DCMAKE_BUILD_TYPE=Release -DKCAT_TESTS=ON -DKCAT_BENCH=ON
     (cd "$root/build/release" && ctest --output-on-failure --no-tests=error -j "$jobs" "${filter[@]}")
     "$root/tools/check-install.sh" "$root/build/release"
