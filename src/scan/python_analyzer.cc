@@ -727,7 +727,6 @@ class PythonAnalyzer {
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
                                     PythonParse how) {
   auto compiled = py::compile_python_rules(rules);
-  ParseScope region;  // the tree and cursors below live and die in it
   PythonAnalyzer a(file, *compiled);
   return a.run(stats, nullptr, how == PythonParse::Whole);
 }
@@ -735,7 +734,6 @@ std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& r
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
                                     PythonScope& scope) {
   auto compiled = py::compile_python_rules(rules);
-  ParseScope region;
   PythonAnalyzer a(file, *compiled);
   return a.run(stats, &scope);
 }
