@@ -1,13 +1,18 @@
 # The pinned tree-sitter grammars (tools/grammars.lock), fetched and verified by
 # tools/fetch-grammars.sh, compiled as C into one static library.
-if(NOT EXISTS "${KCAT_GRAMMARS_DIR}/tree-sitter-cuda/src/parser.c")
-  message(STATUS "kcat: fetching tree-sitter grammars into ${KCAT_GRAMMARS_DIR}")
-  execute_process(COMMAND "${CMAKE_SOURCE_DIR}/tools/fetch-grammars.sh" "${KCAT_GRAMMARS_DIR}"
-                  RESULT_VARIABLE _rc)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "kcat: could not fetch the tree-sitter grammars; run tools/install.sh")
+# Configuring never touches the network: the grammars must be there already.
+foreach(_g python cpp cuda)
+  if(NOT EXISTS "${KCAT_GRAMMARS_DIR}/tree-sitter-${_g}/src/parser.c")
+    message(FATAL_ERROR
+      "kcat: the tree-sitter grammars are missing from ${KCAT_GRAMMARS_DIR} "
+      "(no tree-sitter-${_g}/src/parser.c).\n"
+      "Fetch them first (from the npm registry, verified against tools/grammars.lock), with\n"
+      "  tools/install.sh\n"
+      "or, without installing Debian packages,\n"
+      "  tools/fetch-grammars.sh ${KCAT_GRAMMARS_DIR}\n"
+      "then configure again.")
   endif()
-endif()
+endforeach()
 
 set(_grammar_sources)
 foreach(_g python cpp cuda)

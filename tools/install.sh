@@ -2,6 +2,7 @@
 # Make a fresh Debian machine ready to build and test kcat, then fetch the pinned grammars.
 #   tools/install.sh          build dependencies
 #   tools/install.sh --test   also what the test suite drives for real (sshd, tmux, chromium, ripgrep)
+#                             and clang-format (14 on Debian 12) for the format check
 # Running it again installs nothing and takes well under a second.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,7 +11,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git ccache openssl ca-c
   libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libgit2-dev
   libtree-sitter-dev libgtest-dev libgmock-dev libtomlplusplus-dev libre2-dev libcpp-httplib-dev
   libedit-dev libbenchmark-dev python3)
-test_pkgs=(openssh-server openssh-client tmux ripgrep chromium)
+test_pkgs=(openssh-server openssh-client tmux ripgrep chromium clang-format)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "kcat/cli/command.h"
-#include "kcat/cli/common.h"
+#include "kcat/config/common.h"
 #include "kcat/core/error.h"
 #include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"

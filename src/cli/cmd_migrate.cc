@@ -8,7 +8,7 @@
 #include <map>
 
 #include "kcat/cli/command.h"
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/core/error.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/patch/git.h"

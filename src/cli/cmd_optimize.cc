@@ -6,7 +6,7 @@
 
 #include "kcat/bench/profile.h"
 #include "kcat/cli/command.h"
-#include "kcat/cli/common.h"
+#include "kcat/config/common.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kcat/cli/command.h"
-#include "kcat/cli/common.h"
+#include "kcat/config/common.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "kcat/cli/command.h"
-#include "kcat/cli/common.h"
+#include "kcat/config/common.h"
 
 namespace kcat::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "kcat/cli/command.h"
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/core/error.h"
 #include "kcat/patch/git.h"
 

@@ -7,7 +7,7 @@
 
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"

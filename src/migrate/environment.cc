@@ -1,6 +1,6 @@
 // environment: what a run works with (kcat.toml, rules, knowledge base, recipes), and the run
 // itself: its id, its ledger, its clock.
-#include "kcat/cli/common.h"
+#include "kcat/config/common.h"
 #include "kcat/core/events.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/migrate/phases.h"

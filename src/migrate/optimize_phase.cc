@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "kcat/cli/common.h"
-#include "kcat/cli/hooks.h"
+#include "kcat/config/common.h"
+#include "kcat/config/hooks.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"

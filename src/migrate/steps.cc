@@ -5,7 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 
-#include "kcat/cli/hooks.h"
+#include "kcat/config/hooks.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/migrate/phases.h"

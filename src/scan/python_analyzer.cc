@@ -728,7 +728,6 @@ class PythonAnalyzer {
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
                                     PythonParse how) {
   auto compiled = py::compile_python_rules(rules);
-  ParseScope region;  // the tree and cursors below live and die in it
   PythonAnalyzer a(file, *compiled);
   auto found = a.run(stats, nullptr, how == PythonParse::Whole);
   py::judge_literals(file.bytes, found);
@@ -738,7 +737,6 @@ std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& r
 std::vector<Finding> analyze_python(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats,
                                     PythonScope& scope) {
   auto compiled = py::compile_python_rules(rules);
-  ParseScope region;
   PythonAnalyzer a(file, *compiled);
   auto found = a.run(stats, &scope);
   py::judge_literals(file.bytes, found);

@@ -88,38 +88,6 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
 
 }  // namespace
 
-std::string tree_digest(const ScanOptions& o, std::string_view rules_key) {
-  std::error_code ec;
-  if (!fs::is_directory(o.root, ec)) {
-    throw Error(ErrorKind::Usage, "not a directory", o.root.string(),
-                "give the path of a repository to scan");
-  }
-  auto root = fs::canonical(o.root);
-  std::vector<Candidate> files;
-  std::vector<SkippedFile> skipped;
-  collect(o, root, files, skipped);
-  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.rel < b.rel; });
-  std::sort(skipped.begin(), skipped.end(), [](auto& a, auto& b) { return a.path < b.path; });
-  // FNV-1a over everything the result depends on besides file contents (which the size and mtime
-  // stand for, as in the per-file cache).
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ull;
-  };
-  mix(rules_key);
-  mix(kScanCacheVersion);
-  mix(root.string());
-  mix(fmt::format("{} {}", o.include_info, o.max_file_size));
-  for (const auto& f : files) mix(fmt::format("{}\x1f{}\x1f{}\x1f{}", f.rel, f.language, f.size, f.mtime_ns));
-  for (const auto& sk : skipped) mix(sk.path + "\x1f" + sk.reason);
-  return fmt::format("{:016x}", h);
-}
-
 ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;

@@ -74,7 +74,8 @@ std::string session_command(const test::TempDir& dir) {
 }  // namespace
 
 TEST(ChatPty, PromptHelpHistoryAndTwoCtrlCLeave) {
-  if (test::run({"tmux", "-V"}).exit_code != 0) GTEST_SKIP() << "tmux is not installed";
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
   test::TempDir dir;
   Tmux t(session_command(dir));
   ASSERT_TRUE(t.started());
@@ -96,7 +97,8 @@ TEST(ChatPty, PromptHelpHistoryAndTwoCtrlCLeave) {
 }
 
 TEST(ChatPty, QuitLeaves) {
-  if (test::run({"tmux", "-V"}).exit_code != 0) GTEST_SKIP() << "tmux is not installed";
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
   test::TempDir dir;
   Tmux t(session_command(dir));
   ASSERT_TRUE(t.started());

@@ -42,7 +42,7 @@ TEST(Html, ChromiumDrawsTheChartAndTheTable) {
   for (const char* c : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {
     if (std::filesystem::exists(c)) chromium = c;
   }
-  if (!chromium) GTEST_SKIP() << "chromium is not installed (tools/install.sh --test installs it)";
+  KCAT_NEED_PROGRAM(chromium, "chromium is not installed (tools/install.sh --test installs it)");
   test::TempDir dir;
   test::write(dir / "report.html", render_html(test_data::sample()));
   auto r =

@@ -124,7 +124,8 @@ TEST(CppMask, SameAsTreeSitterOnTheFixtures) {
   }
 }
 
-// A larger corpus on demand: KCAT_MASK_CORPUS=/path/to/DeepSpeed build/.../kcat_scan_test.
+// A larger corpus on demand: KCAT_MASK_CORPUS=/path/to/DeepSpeed build/.../kcat_scan_test
+// (tools/dev.sh test sets it to C++ headers every build machine has).
 TEST(CppMask, SameAsTreeSitterOnACorpus) {
   const char* dir = std::getenv("KCAT_MASK_CORPUS");
   if (!dir) GTEST_SKIP() << "set KCAT_MASK_CORPUS to a source tree";

@@ -108,6 +108,11 @@ fs::path source_dir() {
 #endif
 }
 
+bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && *ci;
+}
+
 fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
 
 fs::path kcat_binary() {

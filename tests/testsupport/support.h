@@ -45,9 +45,23 @@ fs::path source_dir();    // the kcat source tree
 fs::path fixtures_dir();  // tests/fixtures
 fs::path kcat_binary();
 
+// True when the tests run in CI (CI is set), where `tools/install.sh --test` has installed every
+// program the tests drive (tmux, chromium, ...).
+bool in_ci();
+
 // Copies a fixture tree into dir (symlinks copied as symlinks).
 void copy_tree(const fs::path& from, const fs::path& to);
 // `git init` + one commit of everything in dir, with a fixed author; for tests of the git layer.
 void git_init_commit(const fs::path& dir, const std::string& message = "initial");
 
 }  // namespace kcat::test
+
+// For a test that drives a program the machine may lack: outside CI the test is skipped with the
+// reason; in CI the program's absence fails it (CI installs it, so a skip there would hide a test).
+#define KCAT_NEED_PROGRAM(present, reason)                                  \
+  do {                                                                      \
+    if (!(present)) {                                                       \
+      if (::kcat::test::in_ci()) FAIL() << (reason) << " (required in CI)"; \
+      GTEST_SKIP() << (reason);                                             \
+    }                                                                       \
+  } while (0)

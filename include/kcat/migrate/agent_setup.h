@@ -5,7 +5,7 @@
 #include <string>
 
 #include "kcat/agent/agent.h"
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/llm/config.h"
 #include "kcat/report/ledger.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/core/finding.h"
 #include "kcat/kb/recipe.h"
 #include "kcat/optimize/optimize.h"

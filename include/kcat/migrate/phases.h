@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "kcat/agent/agent.h"
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/core/finding.h"
 #include "kcat/kb/knowledge.h"
 #include "kcat/kb/recipe.h"

@@ -40,12 +40,6 @@ struct ScanResult {
 
 ScanResult scan(const ScanOptions& options, const kb::RuleSet& rules);
 
-// A digest of what a scan's result depends on apart from file contents: the rules (`rules_key`
-// stands for them: their fingerprint, or a stamp of their files), the options, and every file the
-// scan would look at with its size and mtime (and what it would skip). Walks the tree but reads
-// and decodes nothing: the key of `kcat scan`'s rendered-output cache.
-std::string tree_digest(const ScanOptions& options, std::string_view rules_key);
-
 // The language kcat scans a file as ("" for files it does not scan), from its name.
 std::string language_for(const std::filesystem::path& relative_path);
 // The same for a '/'-separated relative path, without making a path: "" when kcat does not scan it.

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 #include "kcat/report/ledger.h"
 
 namespace kcat::cli {

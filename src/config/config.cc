@@ -1,4 +1,4 @@
-#include "kcat/cli/config.h"
+#include "kcat/config/config.h"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>

@@ -1,4 +1,4 @@
-#include "kcat/cli/common.h"
+#include "kcat/config/common.h"
 
 #include "kcat/core/error.h"
 #include "kcat/kb/data_dir.h"

@@ -1,4 +1,4 @@
-#include "kcat/cli/hooks.h"
+#include "kcat/config/hooks.h"
 
 #include <fmt/format.h>
 
