@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "kcat/core/error.h"
@@ -23,13 +24,7 @@ TSNode field(TSNode n, const char* name) {
 
 template <class F>
 void each(TSNode root, F&& f) {
-  std::vector<TSNode> stack{root};
-  while (!stack.empty()) {
-    TSNode n = stack.back();
-    stack.pop_back();
-    f(n);
-    for (uint32_t i = ts_node_named_child_count(n); i-- > 0;) stack.push_back(ts_node_named_child(n, i));
-  }
+  scan::each_named_node(root, std::forward<F>(f));
 }
 
 std::string squeeze(std::string_view t) {

@@ -267,13 +267,7 @@ class Judge {
 
   template <class F>
   void each(TSNode root, F&& f) const {
-    std::vector<TSNode> stack{root};
-    while (!stack.empty()) {
-      TSNode n = stack.back();
-      stack.pop_back();
-      f(n);
-      for (uint32_t i = ts_node_named_child_count(n); i-- > 0;) stack.push_back(ts_node_named_child(n, i));
-    }
+    each_named_node(root, std::forward<F>(f));
   }
 
   // The conditions of an if/elif chain, as one text.

@@ -40,4 +40,16 @@ inline std::string_view node_text(TSNode n, std::string_view source) {
   return source.substr(ts_node_start_byte(n), ts_node_end_byte(n) - ts_node_start_byte(n));
 }
 
+// Calls f on `root` and every named node below it, in source order (depth first, no recursion).
+template <class F>
+void each_named_node(TSNode root, F&& f) {
+  std::vector<TSNode> stack{root};
+  while (!stack.empty()) {
+    TSNode n = stack.back();
+    stack.pop_back();
+    f(n);
+    for (uint32_t i = ts_node_named_child_count(n); i-- > 0;) stack.push_back(ts_node_named_child(n, i));
+  }
+}
+
 }  // namespace kcat::scan
