@@ -33,6 +33,7 @@
 #include "kcat/patch/codemod.h"
 #include "kcat/patch/gate.h"
 #include "kcat/patch/git.h"
+#include "kcat/patch/worktree_safety.h"
 #include "kcat/plan/plan.h"
 #include "kcat/report/ledger.h"
 #include "kcat/report/runs.h"
@@ -178,6 +179,11 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   auto root = fs::canonical(repo.workdir());
   auto [author_name, author_email] = parse_author(o.author, repo);
   auto branch = o.branch.empty() ? "kcat/" + o.target : o.branch;
+  // The user's work is never lost: a branch kcat did not make, or one another work tree has, is
+  // refused before anything changes; only tracked files under PATH, outside submodules, are edited.
+  patch::check_branch_owned(repo, branch);
+  if (!o.allow_dirty) patch::check_not_checked_out_elsewhere(repo, branch);  // else: its own work tree
+  patch::EditScope scope(repo, fs::relative(path, root).generic_string());
 
   // Resume: the latest unfinished run, and roll back a step that was cut off before its commit.
   std::string run_id;
@@ -192,17 +198,10 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   }
   auto dirty = repo.dirty_files();
   if (!dirty.empty() && o.resume && repo.current_branch() == branch) {
-    std::set<std::string> ours;
-    for (auto& e : previous) {
-      if (e.value("type", "") == "step-applying") {
-        for (auto& f : e.value("files", std::vector<std::string>{})) ours.insert(f);
-      }
-    }
-    bool all_ours = std::all_of(dirty.begin(), dirty.end(), [&](auto& f) { return ours.count(f) > 0; });
-    if (all_ours) {
-      repo.reset_hard("HEAD");
-      dirty.clear();
-    }
+    // Only what the interrupted step wrote goes back to HEAD; any other change is the user's.
+    auto split = patch::split_dirty(repo, dirty, patch::journal_of_ledger(previous));
+    repo.restore_from_head(split.kcat);
+    dirty = split.user;
   }
   if (!dirty.empty() && o.allow_dirty) {
     // The user's work stays where it is; the migration happens in a linked work tree of HEAD.
@@ -210,7 +209,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     write_file_atomic(root / ".kcat" / ".gitignore", "*\n");
     auto wt = repo.add_worktree("kcat-" + o.target, wt_path, branch);
     MigrateOptions inner = o;
-    inner.path = wt_path;
+    inner.path = wt_path / fs::relative(path, root);
     inner.allow_dirty = false;
     inner.init = false;
     return run_migrate(inner);
@@ -270,6 +269,7 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     }
   }
   if (base.empty()) base = repo.head_id();
+  repo.pin_branch(branch);  // every commit from here on lands on the branch, or none does
   write_file_atomic(root / ".kcat" / ".gitignore", "*\n");
 
   bool fresh_run = run_id.empty();
@@ -290,12 +290,14 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
   if (o.mode == "shim") kb::merge_rules(rules, kb::load_rules(kb::default_data_dir() / "shim").rules);
   auto kb = load_knowledge_base();
   auto recipes = kb::load_recipes(kb::default_data_dir() / "recipes");
+  std::vector<std::pair<Finding, std::string>> not_editable;  // untracked, in a submodule: reported
   auto scan_all = [&] {
     scan::ScanOptions so;
     so.root = root;
     so.use_cache = o.use_cache;
     auto r = scan::scan(so, rules);
     kb.annotate(r.findings);
+    not_editable = scope.take_not_editable(r.findings);
     return r;
   };
 
@@ -369,6 +371,10 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     g.trailers = {{"Kcat-Run", run_id}, {"Kcat-Step", step_id}, {"Kcat-Rules", rule_list}};
     g.before_commit = [] { kill_point("before-commit"); };
     g.hook = run_hook;
+    g.within = scope.within();
+    g.journal = [&ledger, step_id](const patch::StepJournal& j) {
+      ledger.append("step-journal", {{"step", step_id}, {"files", patch::journal_json(j)}});
+    };
     current_step = step_id;
     return g;
   };
@@ -400,6 +406,8 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
     rec.action = recipe_id.empty() ? "codemod" : "recipe";
     try {
       g = patch::apply_verify_commit(repo, p, gate_options(p.message, step_id, rule_list));
+    } catch (const patch::BranchMoved&) {
+      throw;  // HEAD is not the migration branch: stop, commit nothing anywhere
     } catch (const Error& e) {
       g.failed_checks.push_back("apply");
       g.reason = e.what() + (e.where().empty() ? std::string() : " (" + e.where() + ")");
@@ -592,6 +600,9 @@ MigrateOutcome run_migrate(const MigrateOptions& o) {
       });
       if (!still) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
     }
+  }
+  for (auto& [f, why] : not_editable) {
+    if (f.severity != Severity::Info) rep.sites.push_back({f, "left", why, "", ""});
   }
   for (auto& f : final_scan.findings) {
     if (f.severity == Severity::Info) continue;
