@@ -48,7 +48,8 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
   for (auto& [how, sites] : left) {
     std::cout << fmt::format("\n  left for {}:\n", how == "llm"      ? "an LLM (none configured; docs/llm.md)"
                                                    : how == "manual" ? "a person"
-                                                                     : "a recipe");
+                                                   : how == "recipe" ? "a recipe"
+                                                                     : "you, " + how + " (docs/migrate.md)");
     size_t shown = 0;
     for (auto* s : sites) {
       if (++shown > 6) {
