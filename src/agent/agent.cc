@@ -107,6 +107,70 @@ std::vector<Finding> remaining(const std::filesystem::path& root, const Task& t,
 
 std::string truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n) + "…"; }
 
+using Record = std::function<void(const std::string& type, json j)>;
+
+// The run's token, cost or time budget, when spent: the reason; else empty.
+std::string budget_spent(const llm::Client& client, const Options& o, Clock::time_point start) {
+  const auto& u = client.totals();
+  if (o.budgets.max_tokens > 0 && u.prompt_tokens + u.completion_tokens >= o.budgets.max_tokens) {
+    return fmt::format("the token budget is spent ({} of {})", u.prompt_tokens + u.completion_tokens,
+                       o.budgets.max_tokens);
+  }
+  if (o.budgets.max_cost > 0 && u.cost >= o.budgets.max_cost) {
+    return fmt::format("the cost budget is spent ({:.4f} of {:.4f})", u.cost, o.budgets.max_cost);
+  }
+  if (o.budgets.max_minutes > 0 &&
+      std::chrono::duration<double, std::ratio<60>>(Clock::now() - start).count() >= o.budgets.max_minutes) {
+    return fmt::format("the time budget is spent ({} minutes)", o.budgets.max_minutes);
+  }
+  return "";
+}
+
+// Runs the model's tool calls, each answered in `messages`. True when an edit that had already
+// failed was repeated (a loop).
+bool call_tools(Workspace& ws, const std::vector<llm::ToolCall>& calls, const std::string& step,
+                std::vector<llm::Message>& messages, std::set<std::string>& failed_edits,
+                const Record& record) {
+  bool loop = false;
+  for (const auto& call : calls) {
+    auto result = ws.call(call.name, call.arguments);
+    record("agent-tool", {{"step", step},
+                          {"tool", call.name},
+                          {"arguments", truncate(call.arguments, 4000)},
+                          {"result", truncate(result, 4000)}});
+    messages.push_back(llm::Message::tool(call.id, result));
+    if (call.name == "edit_file" && !ws.last_failed_edit().empty() &&
+        !failed_edits.insert(ws.last_failed_edit()).second) {
+      loop = true;
+    }
+  }
+  return loop;
+}
+
+// The model called finish_step: the step is over (so.status set) as the model said, or done when
+// kcat's re-scan finds none of its findings; else the model is told what remains.
+void settle_finish(Workspace& ws, const Task& task, const std::filesystem::path& root,
+                   const kb::RuleSet& rules, const kb::KnowledgeBase& kb, StepOutcome& so,
+                   std::vector<llm::Message>& messages) {
+  if (ws.finish_status() == "needs-person") {
+    so.status = "needs-person";
+    so.reason = ws.finish_summary();
+    return;
+  }
+  auto left = task.check_findings ? remaining(root, task, rules, kb) : std::vector<Finding>{};
+  if (left.empty()) {
+    so.status = "done";
+    so.reason = ws.finish_summary();
+    return;
+  }
+  std::string list;
+  for (const auto& f : left)
+    list += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
+  ws.reset_step(task);
+  messages.push_back(llm::Message::user("kcat re-scanned the step's files; these findings remain:\n" + list +
+                                        "Resolve them, or finish as needs-person with the reason."));
+}
+
 }  // namespace
 
 Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks,
@@ -114,7 +178,7 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
   Outcome out;
   auto root = std::filesystem::canonical(repo.workdir());
   Workspace ws(repo, rules, kb, o);
-  auto record = [&](const std::string& type, json j) {
+  Record record = [&](const std::string& type, json j) {
     if (o.record) o.record(type, j);
   };
   client.set_on_exchange([&](const json& req, const json& resp) {
@@ -123,23 +187,6 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
   const auto specs = tool_specs();
   const auto start = Clock::now();
   std::string stop_reason;  // once set, the remaining steps go to a person with it
-
-  auto over_budget = [&]() -> std::string {
-    const auto& u = client.totals();
-    if (o.budgets.max_tokens > 0 && u.prompt_tokens + u.completion_tokens >= o.budgets.max_tokens) {
-      return fmt::format("the token budget is spent ({} of {})", u.prompt_tokens + u.completion_tokens,
-                         o.budgets.max_tokens);
-    }
-    if (o.budgets.max_cost > 0 && u.cost >= o.budgets.max_cost) {
-      return fmt::format("the cost budget is spent ({:.4f} of {:.4f})", u.cost, o.budgets.max_cost);
-    }
-    if (o.budgets.max_minutes > 0 &&
-        std::chrono::duration<double, std::ratio<60>>(Clock::now() - start).count() >=
-            o.budgets.max_minutes) {
-      return fmt::format("the time budget is spent ({} minutes)", o.budgets.max_minutes);
-    }
-    return "";
-  };
 
   for (const auto& task : tasks) {
     StepOutcome so;
@@ -166,7 +213,7 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
         so.reason = "interrupted (Ctrl-C)";
         break;
       }
-      if (auto b = over_budget(); !b.empty()) {
+      if (auto b = budget_spent(client, o, start); !b.empty()) {
         out.budget_exhausted = true;
         stop_reason = b;
         so.status = "needs-person";
@@ -216,45 +263,13 @@ Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& 
         continue;
       }
       idle = 0;
-      bool loop = false;
-      for (const auto& call : c.message.tool_calls) {
-        auto result = ws.call(call.name, call.arguments);
-        record("agent-tool", {{"step", task.id},
-                              {"tool", call.name},
-                              {"arguments", truncate(call.arguments, 4000)},
-                              {"result", truncate(result, 4000)}});
-        messages.push_back(llm::Message::tool(call.id, result));
-        if (call.name == "edit_file" && !ws.last_failed_edit().empty() &&
-            !failed_edits.insert(ws.last_failed_edit()).second) {
-          loop = true;
-        }
-      }
-      if (loop) {
+      if (call_tools(ws, c.message.tool_calls, task.id, messages, failed_edits, record)) {
         out.loop_detected = true;
         so.status = "needs-person";
         so.reason = "the model repeated an edit that had already failed; stopped to avoid a loop";
         break;
       }
-      if (ws.finished()) {
-        if (ws.finish_status() == "needs-person") {
-          so.status = "needs-person";
-          so.reason = ws.finish_summary();
-          break;
-        }
-        auto left = task.check_findings ? remaining(root, task, rules, kb) : std::vector<Finding>{};
-        if (left.empty()) {
-          so.status = "done";
-          so.reason = ws.finish_summary();
-          break;
-        }
-        std::string list;
-        for (const auto& f : left)
-          list += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
-        ws.reset_step(task);
-        messages.push_back(llm::Message::user("kcat re-scanned the step's files; these findings remain:\n" +
-                                              list +
-                                              "Resolve them, or finish as needs-person with the reason."));
-      }
+      if (ws.finished()) settle_finish(ws, task, root, rules, kb, so, messages);
     }
     so.commits = ws.take_commits();
     record("agent-step", {{"step", so.id},

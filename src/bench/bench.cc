@@ -96,12 +96,23 @@ Result run(const Spec& spec, exec::Runner& runner) {
   c.shell = spec.command;
   c.cwd = spec.cwd;
   c.env = spec.env;
-  c.timeout = spec.timeout;
   auto once = [&]() {
     RunResult rr;
+    c.timeout = spec.timeout;
+    bool by_budget = false;
+    if (spec.deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*spec.deadline -
+                                                                        std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        rr.failure = "the time budget is spent";
+        return rr;
+      }
+      by_budget = c.timeout.count() == 0 || left < c.timeout;
+      if (by_budget) c.timeout = left;
+    }
     auto o = runner.run(c);
     if (!o.ok()) {
-      rr.failure = o.describe();
+      rr.failure = by_budget && o.timed_out ? "the time budget ran out: " + o.describe() : o.describe();
       return rr;
     }
     rr.value = extract_metric(spec, o.out);
@@ -111,7 +122,9 @@ Result run(const Spec& spec, exec::Runner& runner) {
   for (int i = 0; i < spec.warmup; ++i) once();
   int max_runs = spec.max_runs > 0 ? spec.max_runs : 2 * spec.runs;
   std::vector<double> values;
+  auto spent = [&] { return spec.deadline && std::chrono::steady_clock::now() >= *spec.deadline; };
   for (int i = 0; i < max_runs; ++i) {
+    if (spent() && !r.runs.empty()) break;
     auto rr = once();
     if (rr.value) values.push_back(*rr.value);
     r.runs.push_back(rr);

@@ -18,6 +18,7 @@
 #include "kcat/core/error.h"
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
+#include "kcat/migrate/agent_setup.h"
 #include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"
 #include "kcat/scan/scanner.h"
@@ -85,14 +86,12 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     if (findings.size() > 40) findings.resize(40);
     auto run_id = report::make_run_id();
     report::Ledger ledger(root / ".kcat" / "runs" / run_id / "ledger.jsonl");
-    if (!config.api_key.empty()) ledger.add_secret(config.api_key);
+    auto ao = migrate::agent_options(config, cfg, run_id, ledger);
     ledger.append("run-started",
                   {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
     auto approver = session::prompt_approver(*reader, std::cout);
     bool all_edits = false;
-    agent::Options ao;
     ao.target = target;
-    ao.run_id = run_id;
     ao.policy.interactive = true;
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
@@ -104,15 +103,12 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     ao.policy.approve_command = [&](const std::string& command) {
       return approver->ask("Run `" + command + "` in " + root.string() + "?", command) != session::Answer::No;
     };
-    ao.bench_command = cfg.bench.command;
     ao.hook = [&](const std::string& stage, const std::vector<std::string>& files) {
       std::string list;
       for (auto& f : files) list += (list.empty() ? "" : " ") + f;
       return run_hook(cfg, stage, root, {{"KCAT_RUN", run_id}, {"KCAT_FILES", list}}, &ledger);
     };
-    ao.record = [&](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };
     ao.on_text = [](std::string_view t) { std::cout << t << std::flush; };
-    ao.cancelled = [] { return cancel::requested(); };
     llm::Client client(config);
     agent::Task task{"request-" + run_id.substr(run_id.size() - 6), request,
                      "A request from the person at the terminal; keep to it.", findings, false};

@@ -8,13 +8,15 @@
 #include <map>
 
 #include "kcat/cli/command.h"
-#include "kcat/cli/migrate.h"
 #include "kcat/core/error.h"
+#include "kcat/migrate/migration.h"
+#include "kcat/session/approver.h"
+#include "kcat/session/line_reader.h"
 
 namespace kcat::cli {
 namespace {
 
-void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_path) {
+void print_summary(const migrate::Outcome& out, const std::filesystem::path& repo_path) {
   auto& r = out.report;
   auto t = r.totals();
   std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch,
@@ -77,8 +79,34 @@ void print_summary(const MigrateOutcome& out, const std::filesystem::path& repo_
   (void)commits;
 }
 
+struct MigrateCmd : migrate::Options {
+  bool interactive = false;  // -i: show each step's diff and ask before committing it
+};
+
+// Runs the migration with this terminal: -i asks on stdin, the model's words stream to a
+// terminal, the optimize phase's progress goes to stderr.
+migrate::Outcome run_here(const MigrateCmd& c) {
+  migrate::Options o = c;
+  std::unique_ptr<session::LineReader> reader;
+  std::unique_ptr<session::Approver> approver;
+  if (c.interactive) {
+    reader = session::stream_reader(std::cin);
+    approver = session::prompt_approver(*reader, std::cout);
+    o.approve = [&approver](const std::string& question, const std::string& diff) {
+      std::cout << "\n" << diff;
+      auto a = approver->ask(question, diff);
+      return a == session::Answer::No    ? migrate::Approval::No
+             : a == session::Answer::All ? migrate::Approval::All
+                                         : migrate::Approval::Yes;
+    };
+  }
+  if (::isatty(1)) o.on_text = [](std::string_view t) { std::cout << t << std::flush; };  // as it streams
+  o.progress = [](const std::string& line) { std::cerr << line; };
+  return migrate::run(o);
+}
+
 void setup(CLI::App& root, Globals& g) {
-  auto o = std::make_shared<MigrateOptions>();
+  auto o = std::make_shared<MigrateCmd>();
   auto* cmd = root.add_subcommand("migrate",
                                   "Port what rules can port to Ascend, as reviewable commits on the "
                                   "branch kcat/<target>, and say what is left");
@@ -133,7 +161,7 @@ void setup(CLI::App& root, Globals& g) {
       throw Error(ErrorKind::Usage, "-i asks before each step, and --ci (or CI set) never prompts", "",
                   "drop one of them; in CI, [hooks] before_commit is the gate");
     }
-    auto out = run_migrate(*o);
+    auto out = run_here(*o);
     print_summary(out, o->path);
     if (out.llm_failed) {
       std::cout

@@ -7,11 +7,11 @@
 #include "kcat/bench/profile.h"
 #include "kcat/cli/command.h"
 #include "kcat/cli/common.h"
-#include "kcat/cli/optimize.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/migrate/optimize_phase.h"
 #include "kcat/report/runs.h"
 #include "kcat/scan/scanner.h"
 
@@ -22,14 +22,14 @@ struct OptimizeCmd {
   std::filesystem::path path = ".";
   std::string target = "ascend-a2";
   std::string branch;
-  OptimizeOverrides ov;
+  migrate::OptimizeOverrides ov;
   bool list = false;
   std::string profile;  // op_statistic.csv of the torch_npu profiler
   std::string log;      // a run's log, for torch_npu's CPU-fallback warnings
 };
 
 int list_recipes(const std::filesystem::path& root, const Config& config) {
-  auto recipes = load_recipe_set(root, config);
+  auto recipes = migrate::load_recipe_set(root, config);
   std::cout << fmt::format("{:<34} {:<12} {:>6}  {}\n", "recipe", "kind", "gain", "title");
   for (const char* kind : {"performance", "port"}) {
     for (const auto* r : recipes.by_gain(kind)) {
@@ -57,13 +57,14 @@ int run(const OptimizeCmd& c, Globals& g) {
                 root.string(),
                 "the loop commits and reverts on the migration branch: commit or stash your work first");
   }
-  if (!optimize_configured(config, c.ov)) {
+  if (!migrate::optimize_configured(config, c.ov)) {
     throw Error(
         ErrorKind::Usage, "no benchmark command: the optimize loop needs a number to improve",
         config.file.empty() ? root.string() : config.file.string(),
         "add [bench] command and metric to kcat.toml, or pass --bench-cmd and --metric (docs/optimize.md)");
   }
   auto ov = c.ov;
+  ov.progress = [](const std::string& line) { std::cerr << line; };
   if (!c.profile.empty() || !c.log.empty()) {
     bench::Profile prof;
     if (!c.profile.empty()) prof = bench::parse_op_statistic(c.profile);
@@ -72,7 +73,7 @@ int run(const OptimizeCmd& c, Globals& g) {
     auto summary = bench::summarize(prof, fallbacks);
     ov.profile_text = bench::render_text(summary);
     std::cerr << ov.profile_text;
-    auto recipes = load_recipe_set(root, config);
+    auto recipes = migrate::load_recipe_set(root, config);
     auto prefer = optimize::prefer_from_profile(summary, recipes);
     if (!prefer.empty())
       std::cerr << "  the profile puts these recipes first: " << fmt::format("{}", fmt::join(prefer, ", "))
@@ -108,7 +109,7 @@ int run(const OptimizeCmd& c, Globals& g) {
   rep.branch = branch;
   rep.base_commit = repo.head_id();
   std::cerr << fmt::format("kcat optimize: {} on {}\n", rep.repo, branch);
-  auto out = optimize_phase(repo, config, ov, findings, run_id, ledger, rep);
+  auto out = migrate::optimize_phase(repo, config, ov, findings, run_id, ledger, rep);
   rep.outcome = !out.target ? "done" : out.target_met ? "target-met" : "target-missed";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md",

@@ -4,11 +4,11 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/cli/common.h"
-#include "kcat/cli/migrate.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/migrate/migration.h"
 #include "kcat/plan/plan.h"
 #include "kcat/scan/scanner.h"
 
@@ -26,7 +26,8 @@ struct PlanCmd {
 };
 
 void run(const PlanCmd& o) {
-  if (std::find(known_targets().begin(), known_targets().end(), o.target) == known_targets().end()) {
+  if (std::find(migrate::known_targets().begin(), migrate::known_targets().end(), o.target) ==
+      migrate::known_targets().end()) {
     throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
                 "known targets: ascend-a2 (Atlas A2 / 910B), ascend-a3, ascend-310p");
   }

@@ -216,10 +216,10 @@ std::vector<Line> conda_lines(const fs::path& file) {
   return out;
 }
 
-}  // namespace
-
-Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionMatrix& m) {
-  Solution s;
+// Every requirement line of the repository: requirement and constraint files, declared
+// dependencies (pyproject.toml, setup.py, environment.yml) and install lines in the README and
+// scripts, each package once. Names what it read in s.read.
+std::vector<Line> gather_lines(const fs::path& repo, Solution& s) {
   std::vector<Line> lines;
   std::error_code ec;
   std::vector<fs::path> req_files;
@@ -267,15 +267,17 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
         ErrorKind::Usage, "no requirements found", repo.string(),
         "kcat reads requirements*.txt, constraints*.txt and `pip install` lines in README.md and *.sh");
   }
+  return lines;
+}
 
-  auto find = [&](const std::string& name) -> const Line* {
-    for (auto& l : lines) {
-      if (l.name == name) return &l;
-    }
-    return nullptr;
-  };
-  const Line* vllm = find("vllm");
+const Line* find_line(const std::vector<Line>& lines, const std::string& name) {
+  for (auto& l : lines) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
 
+void choose_row(Solution& s, const Line* vllm, const std::string& cann, const kb::VersionMatrix& m) {
   // Choose the row: vllm-ascend's when vLLM is used (preferring the project's vLLM release), else
   // the newest torch_npu row for the CANN.
   if (!cann.empty() && m.for_cann(cann).empty() &&
@@ -324,7 +326,9 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
       for (auto& v : py->python) s.python += (s.python.empty() ? "" : ", ") + v;
     }
   }
+}
 
+void rewrite_lines(Solution& s, const std::vector<Line>& lines) {
   // Rewrite, line by line, saying why at each changed line.
   bool cpu_index = false;
   for (auto& l : lines) {
@@ -374,7 +378,10 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
                                   s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,
                                   s.vllm_ascend->python, s.vllm_ascend->source));
   }
+}
 
+void resolve_notes(Solution& s, const std::vector<Line>& lines, const Line* vllm,
+                   const kb::VersionMatrix& m) {
   // Conflicts the pins imply: what the chosen vLLM and vllm-ascend need against what is pinned.
   for (auto& note : m.notes) {
     bool applies =
@@ -385,7 +392,7 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
       std::string pkg, op, bound;
       if (!RE2::FullMatch(need, R"(([A-Za-z0-9_.-]+)\s*(==|>=|<=|!=|<|>)\s*(\S+))", &pkg, &op, &bound))
         continue;
-      auto* pinned = find(normalise(pkg));
+      auto* pinned = find_line(lines, normalise(pkg));
       if (!pinned || pinned->version.empty() || normalise(pkg) == "torch-npu" || normalise(pkg) == "torch")
         continue;
       if (!kb::satisfies(pinned->version, op, bound)) {
@@ -411,6 +418,17 @@ Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionM
       }
     }
   }
+}
+
+}  // namespace
+
+Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionMatrix& m) {
+  Solution s;
+  auto lines = gather_lines(repo, s);
+  const Line* vllm = find_line(lines, "vllm");
+  choose_row(s, vllm, cann, m);
+  rewrite_lines(s, lines);
+  resolve_notes(s, lines, vllm, m);
   return s;
 }
 

@@ -27,8 +27,14 @@ class SshRunner : public Runner {
   Outcome run(const Command& cmd) override {
     std::string line;
     if (!cmd.cwd.empty()) line += "cd " + shell_quote(cmd.cwd.string()) + " && ";
-    if (!cmd.env.empty()) {
-      line += "env";
+    // env_remove names (not prefixes: env -u takes names) are removed on the host too; the ssh
+    // client itself runs with kcat's environment minus all of env_remove.
+    std::string unset;
+    for (auto& name : cmd.env_remove) {
+      if (!name.empty() && name.back() != '*') unset += " -u " + shell_quote(name);
+    }
+    if (!cmd.env.empty() || !unset.empty()) {
+      line += "env" + unset;
       for (auto& [k, v] : cmd.env) line += " " + shell_quote(k + "=" + v);
       line += " ";
     }
@@ -53,6 +59,11 @@ class SshRunner : public Runner {
     ssh.argv.push_back(destination_);
     ssh.argv.push_back("--");
     ssh.argv.push_back(line);
+    ssh.env_remove = cmd.env_remove;
+    ssh.input = cmd.input;
+    ssh.input_data = cmd.input_data;
+    ssh.inherit_output = cmd.inherit_output;
+    ssh.cancellable = cmd.cancellable;
     ssh.timeout = cmd.timeout;
     ssh.kill_grace = cmd.kill_grace;
     ssh.output_cap = cmd.output_cap;

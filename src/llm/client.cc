@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -96,19 +97,6 @@ struct CurlHandles {
 
 }  // namespace
 
-// The outcome of one HTTP request.
-struct Client::Attempt {
-  bool ok = false;
-  bool retryable = false;
-  bool cancelled = false;
-  bool malformed = false;
-  long status = 0;
-  std::string reason;  // for the error message
-  std::optional<milliseconds> retry_after;
-  Completion completion;
-  json response;  // for on_exchange
-};
-
 namespace {
 
 struct Transfer {
@@ -122,6 +110,7 @@ struct Transfer {
   StreamAssembler assembler;
   const DeltaFn* on_delta = nullptr;
   std::exception_ptr callback_error;
+  size_t events = 0;  // SSE data events: comments (": keepalive") are bytes, not progress
 };
 
 size_t on_write(char* ptr, size_t size, size_t n, void* user) {
@@ -136,7 +125,10 @@ size_t on_write(char* ptr, size_t size, size_t n, void* user) {
   t->body.append(bytes);
   if (t->sse) {
     try {
-      t->parser.feed(bytes, [t](std::string_view data) { t->assembler.add(data, *t->on_delta); });
+      t->parser.feed(bytes, [t](std::string_view data) {
+        ++t->events;
+        t->assembler.add(data, *t->on_delta);
+      });
     } catch (...) {  // the on_delta callback threw: stop the transfer, rethrow after
       t->callback_error = std::current_exception();
       return 0;
@@ -177,7 +169,193 @@ Usage usage_of(const json& j) {
   return u;
 }
 
+// The outcome of one HTTP request.
+struct AttemptResult {
+  bool ok = false;
+  bool retryable = false;
+  bool cancelled = false;
+  bool malformed = false;
+  long status = 0;
+  std::string reason;  // for the error message
+  std::optional<milliseconds> retry_after;
+  Completion completion;
+  json response;  // for on_exchange
+};
+
+using Scrub = std::function<std::string(std::string)>;
+
+// The POST of `body` to `url`, with the key and the stream's Accept header.
+void set_request(CurlHandles& h, Transfer& t, const LlmConfig& config, const std::string& url,
+                 const std::string& body) {
+  h.headers = curl_api().slist_append(h.headers, "Content-Type: application/json");
+  h.headers = curl_api().slist_append(
+      h.headers, config.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  h.headers = curl_api().slist_append(h.headers, "Expect:");
+  if (!config.api_key.empty()) {
+    h.headers = curl_api().slist_append(h.headers, ("Authorization: Bearer " + config.api_key).c_str());
+  }
+  curl_api().easy_setopt(h.easy, CURLOPT_URL, url.c_str());
+  curl_api().easy_setopt(h.easy, CURLOPT_POST, 1L);
+  curl_api().easy_setopt(h.easy, CURLOPT_POSTFIELDS, body.data());
+  curl_api().easy_setopt(h.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_api().easy_setopt(h.easy, CURLOPT_HTTPHEADER, h.headers);
+  curl_api().easy_setopt(h.easy, CURLOPT_USERAGENT, "kcat");
+  curl_api().easy_setopt(h.easy, CURLOPT_NOSIGNAL, 1L);
+  curl_api().easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(config.connect_timeout.count()));
+  curl_api().easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, on_write);
+  curl_api().easy_setopt(h.easy, CURLOPT_WRITEDATA, &t);
+  curl_api().easy_setopt(h.easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_api().easy_setopt(h.easy, CURLOPT_HEADERDATA, &t);
+  curl_api().multi_add_handle(h.multi, h.easy);
+}
+
+enum class Stop { Done, Cancelled, IdleTimeout };
+
+// Our own loop instead of curl_easy_perform: Ctrl-C and the read (idle) timeout are checked every
+// 50 ms, where CURLOPT_LOW_SPEED_TIME only counts whole seconds.
+Stop drive(CurlHandles& h, const Transfer& t, milliseconds read_timeout) {
+  std::optional<Clock::time_point> last_activity;  // set once connected
+  curl_off_t last_up = -1, last_down = -1;
+  size_t last_events = 0;
+  bool was_sse = false;
+  int running = 1;
+  while (running) {
+    curl_api().multi_perform(h.multi, &running);
+    if (!running) break;
+    if (cancel::requested()) return Stop::Cancelled;
+    curl_off_t pre = 0, up = 0, down = 0;
+    curl_api().easy_getinfo(h.easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    auto now = Clock::now();
+    if (pre > 0 || up > 0) {
+      // Once the event stream is open only its events count: a server that sends nothing but
+      // keep-alive comments is as silent as one that sends nothing.
+      bool moved = t.sse ? !was_sse || t.events != last_events : up != last_up || down != last_down;
+      if (!last_activity || moved) last_activity = now;
+      was_sse = t.sse;
+      last_events = t.events;
+      last_up = up;
+      last_down = down;
+      if (now - *last_activity > read_timeout) return Stop::IdleTimeout;
+    }
+    curl_api().multi_poll(h.multi, nullptr, 0, 50, nullptr);
+  }
+  return Stop::Done;
+}
+
+// The connection failed (libcurl's code): retryable unless the URL itself is wrong.
+void transport_failure(AttemptResult& a, CURLcode code, long status, const std::string& url,
+                       const LlmConfig& config) {
+  std::string what = curl_api().easy_strerror(code);
+  switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+      a.reason = fmt::format("{} ({})", url, what);
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      a.retryable = true;
+      a.reason = status == 0 ? fmt::format("connect timed out after {} (connect_timeout) to {}",
+                                           seconds(config.connect_timeout), url)
+                             : fmt::format("timed out reading from {}", url);
+      break;
+    case CURLE_COULDNT_CONNECT:
+      a.retryable = true;
+      a.reason = fmt::format("could not connect to {} ({})", url, what);
+      break;
+    default:
+      a.retryable = true;
+      a.reason = status == 0 ? fmt::format("connection to {} failed ({})", url, what)
+                             : fmt::format("connection dropped mid-response from {} ({})", url, what);
+  }
+}
+
+// A status outside 2xx: retryable for 408, 409, 425, 429 and 5xx (after Retry-After when given).
+void http_failure(AttemptResult& a, const Transfer& t, const std::string& url, const Scrub& scrub) {
+  a.retryable = t.status == 408 || t.status == 409 || t.status == 425 || t.status == 429 || t.status >= 500;
+  if (a.retryable) a.retry_after = parse_retry_after(t.headers);
+  std::string msg = server_message(scrub(t.body));
+  a.reason = fmt::format("HTTP {} from {}", t.status, url) + (msg.empty() ? "" : ": " + msg);
+  a.response = {{"status", t.status}, {"body", scrub(t.body).substr(0, 4000)}};
+}
+
+// A streamed completion (server-sent events), assembled.
+void from_stream(AttemptResult& a, const StreamAssembler& as, bool complete, const std::string& url) {
+  if (!as.error().empty()) {
+    a.retryable = true;
+    a.reason = fmt::format("the stream from {} reported an error: {}", url, as.error());
+    return;
+  }
+  if (as.malformed()) {
+    a.retryable = true;
+    a.malformed = true;
+    a.reason = fmt::format("{} from {}", as.malformed_reason(), url);
+    return;
+  }
+  if (!complete) {
+    a.retryable = true;
+    a.reason = fmt::format("the stream from {} ended before [DONE] (dropped connection)", url);
+    return;
+  }
+  a.ok = true;
+  a.completion.message = as.message();
+  a.completion.finish_reason = as.finish_reason();
+  a.completion.usage = as.usage();
+  a.response = {
+      {"stream", true},
+      {"choices",
+       json::array(
+           {{{"index", 0}, {"message", to_json(as.message())}, {"finish_reason", as.finish_reason()}}})},
+      {"usage",
+       {{"prompt_tokens", as.usage().prompt_tokens}, {"completion_tokens", as.usage().completion_tokens}}}};
+}
+
+// A plain JSON completion (also what a server that ignores "stream" sends).
+void from_json(AttemptResult& a, const Transfer& t, const std::string& url, const Scrub& scrub) {
+  json j = json::parse(t.body, nullptr, false);
+  auto malformed = [&](const std::string& why) {
+    a.retryable = true;
+    a.malformed = true;
+    std::string excerpt = scrub(t.body).substr(0, 120);
+    for (auto& ch : excerpt) {
+      if (ch == '\n' || ch == '\r') ch = ' ';
+    }
+    a.reason = fmt::format("malformed response from {}: {} (body starts: {})", url, why, excerpt);
+    a.response = {{"status", t.status}, {"body", scrub(t.body).substr(0, 4000)}};
+  };
+  if (j.is_discarded() || !j.is_object()) return malformed("not JSON");
+  if (auto e = j.find("error"); e != j.end() && !e->is_null()) {
+    a.retryable = true;
+    a.reason =
+        fmt::format("HTTP {} from {} carried an error: {}", t.status, url, server_message(scrub(t.body)));
+    a.response = json::parse(scrub(j.dump()), nullptr, false);
+    return;
+  }
+  auto choices = j.find("choices");
+  if (choices == j.end() || !choices->is_array() || choices->empty() || !choices->front().is_object()) {
+    return malformed("no choices");
+  }
+  const json& choice = choices->front();
+  auto msg = choice.find("message");
+  if (msg == choice.end() || !msg->is_object()) return malformed("no message in choices[0]");
+  a.ok = true;
+  a.completion.message = message_from_json(*msg);
+  if (a.completion.message.role.empty()) a.completion.message.role = "assistant";
+  if (auto fr = choice.find("finish_reason"); fr != choice.end() && fr->is_string()) {
+    a.completion.finish_reason = fr->get<std::string>();
+  }
+  a.completion.usage = usage_of(j);
+  a.response = std::move(j);
+}
+
 }  // namespace
+
+struct Client::Attempt : AttemptResult {};
 
 Client::Client(LlmConfig config, ClientOptions options)
     : config_(std::move(config)), options_(std::move(options)), rng_(std::random_device{}()) {
@@ -241,56 +419,11 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   h.multi = curl_api().multi_init();
   if (!h.easy || !h.multi) throw Error(ErrorKind::Internal, "libcurl could not be initialised");
   t.easy = h.easy;
-  h.headers = curl_api().slist_append(h.headers, "Content-Type: application/json");
-  h.headers = curl_api().slist_append(
-      h.headers, config_.stream ? "Accept: text/event-stream" : "Accept: application/json");
-  h.headers = curl_api().slist_append(h.headers, "Expect:");
-  if (!config_.api_key.empty()) {
-    h.headers = curl_api().slist_append(h.headers, ("Authorization: Bearer " + config_.api_key).c_str());
-  }
-  curl_api().easy_setopt(h.easy, CURLOPT_URL, url.c_str());
-  curl_api().easy_setopt(h.easy, CURLOPT_POST, 1L);
-  curl_api().easy_setopt(h.easy, CURLOPT_POSTFIELDS, body.data());
-  curl_api().easy_setopt(h.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_api().easy_setopt(h.easy, CURLOPT_HTTPHEADER, h.headers);
-  curl_api().easy_setopt(h.easy, CURLOPT_USERAGENT, "kcat");
-  curl_api().easy_setopt(h.easy, CURLOPT_NOSIGNAL, 1L);
-  curl_api().easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS,
-                         static_cast<long>(config_.connect_timeout.count()));
-  curl_api().easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, on_write);
-  curl_api().easy_setopt(h.easy, CURLOPT_WRITEDATA, &t);
-  curl_api().easy_setopt(h.easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_api().easy_setopt(h.easy, CURLOPT_HEADERDATA, &t);
-  curl_api().multi_add_handle(h.multi, h.easy);
-
-  // Our own loop instead of curl_easy_perform: Ctrl-C and the read (idle) timeout are checked every
-  // 50 ms, where CURLOPT_LOW_SPEED_TIME only counts whole seconds.
-  bool idle_timeout = false;
-  std::optional<Clock::time_point> last_activity;  // set once connected
-  curl_off_t last_up = -1, last_down = -1;
-  int running = 1;
-  while (running) {
-    curl_api().multi_perform(h.multi, &running);
-    if (!running) break;
-    if (cancel::requested()) {
-      a.cancelled = true;
-      return a;
-    }
-    curl_off_t pre = 0, up = 0, down = 0;
-    curl_api().easy_getinfo(h.easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-    curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_api().easy_getinfo(h.easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    auto now = Clock::now();
-    if (pre > 0 || up > 0) {
-      if (!last_activity || up != last_up || down != last_down) last_activity = now;
-      last_up = up;
-      last_down = down;
-      if (now - *last_activity > config_.read_timeout) {
-        idle_timeout = true;
-        break;
-      }
-    }
-    curl_api().multi_poll(h.multi, nullptr, 0, 50, nullptr);
+  set_request(h, t, config_, url, body);
+  auto stop = drive(h, t, config_.read_timeout);
+  if (stop == Stop::Cancelled) {
+    a.cancelled = true;
+    return a;
   }
   if (t.callback_error) std::rethrow_exception(t.callback_error);
 
@@ -306,118 +439,24 @@ Client::Attempt Client::perform(const std::string& body, const DeltaFn& on_delta
   if (t.sse) t.parser.finish([&t](std::string_view data) { t.assembler.add(data, *t.on_delta); });
   bool stream_complete = t.sse && (t.assembler.done() || !t.assembler.finish_reason().empty());
 
-  if (idle_timeout && !stream_complete) {
+  Scrub scrub = [this](std::string s) { return this->scrub(std::move(s)); };
+  if (stop == Stop::IdleTimeout && !stream_complete) {
     a.retryable = true;
-    a.reason = fmt::format("read timed out: no data for {} (read_timeout) from {}",
-                           seconds(config_.read_timeout), url);
-    return a;
+    a.reason = t.sse ? fmt::format(
+                           "read timed out: no event for {} (read_timeout) from {}; the stream sent "
+                           "only keep-alive comments or nothing",
+                           seconds(config_.read_timeout), url)
+                     : fmt::format("read timed out: no data for {} (read_timeout) from {}",
+                                   seconds(config_.read_timeout), url);
+  } else if (code != CURLE_OK && !stream_complete) {
+    transport_failure(a, code, t.status, url, config_);
+  } else if (t.status < 200 || t.status >= 300) {
+    http_failure(a, t, url, scrub);
+  } else if (t.sse && t.assembler.saw_events()) {
+    from_stream(a, t.assembler, stream_complete, url);
+  } else {
+    from_json(a, t, url, scrub);
   }
-  if (code != CURLE_OK && !stream_complete) {
-    std::string what = curl_api().easy_strerror(code);
-    switch (code) {
-      case CURLE_UNSUPPORTED_PROTOCOL:
-      case CURLE_URL_MALFORMAT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY:
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CERTPROBLEM:
-        a.reason = fmt::format("{} ({})", url, what);
-        break;
-      case CURLE_OPERATION_TIMEDOUT:
-        a.retryable = true;
-        a.reason = t.status == 0 ? fmt::format("connect timed out after {} (connect_timeout) to {}",
-                                               seconds(config_.connect_timeout), url)
-                                 : fmt::format("timed out reading from {}", url);
-        break;
-      case CURLE_COULDNT_CONNECT:
-        a.retryable = true;
-        a.reason = fmt::format("could not connect to {} ({})", url, what);
-        break;
-      default:
-        a.retryable = true;
-        a.reason = t.status == 0 ? fmt::format("connection to {} failed ({})", url, what)
-                                 : fmt::format("connection dropped mid-response from {} ({})", url, what);
-    }
-    return a;
-  }
-
-  if (t.status < 200 || t.status >= 300) {
-    a.retryable = t.status == 408 || t.status == 409 || t.status == 425 || t.status == 429 || t.status >= 500;
-    if (a.retryable) a.retry_after = parse_retry_after(t.headers);
-    std::string msg = server_message(scrub(t.body));
-    a.reason = fmt::format("HTTP {} from {}", t.status, url) + (msg.empty() ? "" : ": " + msg);
-    a.response = {{"status", t.status}, {"body", scrub(t.body).substr(0, 4000)}};
-    return a;
-  }
-
-  if (t.sse && t.assembler.saw_events()) {
-    const auto& as = t.assembler;
-    if (!as.error().empty()) {
-      a.retryable = true;
-      a.reason = fmt::format("the stream from {} reported an error: {}", url, as.error());
-      return a;
-    }
-    if (as.malformed()) {
-      a.retryable = true;
-      a.malformed = true;
-      a.reason = fmt::format("{} from {}", as.malformed_reason(), url);
-      return a;
-    }
-    if (!stream_complete) {
-      a.retryable = true;
-      a.reason = fmt::format("the stream from {} ended before [DONE] (dropped connection)", url);
-      return a;
-    }
-    a.ok = true;
-    a.completion.message = as.message();
-    a.completion.finish_reason = as.finish_reason();
-    a.completion.usage = as.usage();
-    a.response = {
-        {"stream", true},
-        {"choices",
-         json::array(
-             {{{"index", 0}, {"message", to_json(as.message())}, {"finish_reason", as.finish_reason()}}})},
-        {"usage",
-         {{"prompt_tokens", as.usage().prompt_tokens}, {"completion_tokens", as.usage().completion_tokens}}}};
-    return a;
-  }
-
-  // A plain JSON completion (also what a server that ignores "stream" sends).
-  json j = json::parse(t.body, nullptr, false);
-  auto malformed = [&](const std::string& why) {
-    a.retryable = true;
-    a.malformed = true;
-    std::string excerpt = scrub(t.body).substr(0, 120);
-    for (auto& ch : excerpt) {
-      if (ch == '\n' || ch == '\r') ch = ' ';
-    }
-    a.reason = fmt::format("malformed response from {}: {} (body starts: {})", url, why, excerpt);
-    a.response = {{"status", t.status}, {"body", scrub(t.body).substr(0, 4000)}};
-    return a;
-  };
-  if (j.is_discarded() || !j.is_object()) return malformed("not JSON");
-  if (auto e = j.find("error"); e != j.end() && !e->is_null()) {
-    a.retryable = true;
-    a.reason =
-        fmt::format("HTTP {} from {} carried an error: {}", t.status, url, server_message(scrub(t.body)));
-    a.response = json::parse(scrub(j.dump()), nullptr, false);
-    return a;
-  }
-  auto choices = j.find("choices");
-  if (choices == j.end() || !choices->is_array() || choices->empty() || !choices->front().is_object()) {
-    return malformed("no choices");
-  }
-  const json& choice = choices->front();
-  auto msg = choice.find("message");
-  if (msg == choice.end() || !msg->is_object()) return malformed("no message in choices[0]");
-  a.ok = true;
-  a.completion.message = message_from_json(*msg);
-  if (a.completion.message.role.empty()) a.completion.message.role = "assistant";
-  if (auto fr = choice.find("finish_reason"); fr != choice.end() && fr->is_string()) {
-    a.completion.finish_reason = fr->get<std::string>();
-  }
-  a.completion.usage = usage_of(j);
-  a.response = std::move(j);
   return a;
 }
 

@@ -18,6 +18,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string tail(const std::string& s, size_t lines = 12) {
+  if (s.empty()) return s;  // a build that timed out silently: substr(1) below would throw
   size_t pos = s.size();
   for (size_t n = 0; n < lines && pos > 0; ++n) {
     pos = s.rfind('\n', pos - 1);
@@ -113,6 +114,7 @@ class Loop {
     c.cwd = workdir_;
     c.env = env();
     c.timeout = o_.build_timeout;
+    if (auto left = budget_left(); left && (c.timeout.count() == 0 || *left < c.timeout)) c.timeout = *left;
     auto r = runner_.run(c);
     record("optimize.build",
            {{"command", o_.build_command}, {"result", r.describe()}, {"elapsed_ms", r.elapsed.count()}});
@@ -124,10 +126,22 @@ class Loop {
     auto spec = o_.bench;
     spec.cwd = workdir_;
     spec.env = env();
+    if (o_.max_minutes > 0) spec.deadline = deadline();
     auto r = bench::run(spec, runner_);
     record("optimize.bench",
            {{"command", spec.command}, {"stats", stats_json(r.stats)}, {"failure", r.failure}});
     return r;
+  }
+
+  // --max-minutes reaches the commands too: a build or bench run that would outlive it is stopped.
+  Clock::time_point deadline() const {
+    return start_ + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double, std::ratio<60>>(o_.max_minutes));
+  }
+  std::optional<std::chrono::milliseconds> budget_left() const {
+    if (o_.max_minutes <= 0) return std::nullopt;
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline() - Clock::now()));
   }
 
   std::optional<std::string> veto(const std::string& stage, const std::string& detail) {

@@ -2,18 +2,15 @@
 
 #include <set>
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-
-#include <cerrno>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
+#include "kcat/exec/process.h"
 #include "kcat/scan/parser.h"
 
 namespace kcat::patch {
@@ -33,9 +30,7 @@ size_t syntax_errors(const std::string& language, const std::string& bytes) {
   return scan::count_syntax_errors(ts_tree_root_node(tree.get()));
 }
 
-bool have_python() {
-  return ::access("/usr/bin/python3", X_OK) == 0 || std::system("command -v python3 >/dev/null 2>&1") == 0;
-}
+bool have_python() { return exec::find_program("python3").has_value(); }
 
 // Compiles Python sources with python3's own compile() (nothing is written next to them), all in
 // one python3 process: sources go in as JSON on stdin, failures come back as JSON on stdout.
@@ -44,55 +39,27 @@ std::map<std::string, std::string> python_errors(const std::map<std::string, std
   if (sources.empty()) return errors;
   nlohmann::json in_json = nlohmann::json::object();
   for (auto& [name, code] : sources) in_json[name] = code;
-  auto input = in_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return errors;
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return errors;
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    execlp("python3", "python3", "-c",
-           "import sys, json\n"
-           "srcs = json.load(sys.stdin)\nbad = {}\n"
-           "for name, code in srcs.items():\n"
-           "    try:\n        compile(code, name, 'exec')\n"
-           "    except (SyntaxError, ValueError) as e:\n"
-           "        bad[name] = f'{name}:{getattr(e, \"lineno\", 0)}: {getattr(e, \"msg\", str(e))}'\n"
-           "json.dump(bad, sys.stdout)\n",
-           static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  // Write and read concurrently would need poll; the reply is small, so write all, then read.
-  const char* p = input.data();
-  size_t left = input.size();
-  while (left > 0) {
-    ssize_t n = write(in[1], p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  close(in[1]);
-  std::string reply;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
-  close(out[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  exec::Command c;
+  c.argv = {"python3", "-c",
+            "import sys, json\n"
+            "srcs = json.load(sys.stdin)\nbad = {}\n"
+            "for name, code in srcs.items():\n"
+            "    try:\n        compile(code, name, 'exec')\n"
+            "    except (SyntaxError, ValueError) as e:\n"
+            "        bad[name] = f'{name}:{getattr(e, \"lineno\", 0)}: {getattr(e, \"msg\", str(e))}'\n"
+            "json.dump(bad, sys.stdout)\n"};
+  c.input = exec::Input::data;
+  c.input_data = in_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  c.output_cap = size_t{64} << 20;  // the reply is JSON: whole or useless
+  c.timeout = std::chrono::minutes(5);
+  auto o = exec::run_local(c);
+  if (!o.ok()) return errors;  // python3 missing, crashed or hung: no verdict rather than a false one
   try {
     // Keep the parsed value alive: a temporary inside a range-for expression dies before the loop.
-    auto parsed = nlohmann::json::parse(reply);
+    auto parsed = nlohmann::json::parse(o.out);
     for (auto& [name, msg] : parsed.items()) errors[name] = msg.get<std::string>();
   } catch (const nlohmann::json::exception&) {
-    // python3 missing or crashed: no verdict rather than a false one
+    // not the JSON it should print: no verdict either
   }
   return errors;
 }

@@ -257,6 +257,27 @@ TEST(Client, ReadTimeoutRetriedThenError) {
   EXPECT_EQ(fake.request_count(), 2u);
 }
 
+TEST(Client, AStreamOfOnlyKeepAliveCommentsTimesOut) {
+  // One event, then ": keepalive" every 50 ms forever: bytes keep coming, progress does not.
+  FakeLlm fake(test::load_scenario(test::fixtures_dir() / "llm/keepalive_forever.json"));
+  Waits waits;
+  auto cfg = config_for(fake, true);
+  cfg.read_timeout = milliseconds(400);
+  cfg.max_retries = 0;
+  Client client(cfg, waits.options());
+  auto start = std::chrono::steady_clock::now();
+  try {
+    client.chat(hello());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Llm);
+    EXPECT_NE(std::string(e.what()).find("read_timeout"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("keep-alive"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
+  EXPECT_EQ(fake.request_count(), 1u);
+}
+
 TEST(Client, ConnectFailureIsRetried) {
   int port = 0;
   {

@@ -127,6 +127,7 @@ std::vector<Reply> parse_scenario(const json& array) {
     }
     if (auto it = e.find("cut_stream"); it != e.end()) r.cut_stream = it->get<bool>();
     if (auto it = e.find("delay_ms"); it != e.end()) r.delay_ms = it->get<int>();
+    if (auto it = e.find("keepalive_ms"); it != e.end()) r.keepalive_ms = it->get<int>();
     out.push_back(std::move(r));
   }
   return out;
@@ -194,23 +195,31 @@ struct FakeLlm::Impl {
     if (r.delay_ms > 0) wait(r.delay_ms);
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k, v);
-    if (r.sse_events.empty()) {
+    if (r.sse_events.empty() && r.keepalive_ms <= 0) {
       res.set_content(r.body, "application/json");
       return;
     }
     auto events = std::make_shared<std::vector<std::string>>(std::move(r.sse_events));
     bool cut = r.cut_stream;
-    res.set_chunked_content_provider("text/event-stream", [events, cut](size_t, httplib::DataSink& sink) {
-      for (const auto& e : *events) {
-        std::string frame = "data: " + e + "\n\n";
-        if (!sink.write(frame.data(), frame.size())) return false;
-      }
-      if (cut) return false;  // httplib drops the connection without the last chunk
-      std::string done = "data: [DONE]\n\n";
-      sink.write(done.data(), done.size());
-      sink.done();
-      return true;
-    });
+    int keepalive_ms = r.keepalive_ms;
+    res.set_chunked_content_provider("text/event-stream",
+                                     [this, events, cut, keepalive_ms](size_t, httplib::DataSink& sink) {
+                                       for (const auto& e : *events) {
+                                         std::string frame = "data: " + e + "\n\n";
+                                         if (!sink.write(frame.data(), frame.size())) return false;
+                                       }
+                                       while (keepalive_ms > 0 && !stopping) {  // until the client hangs up
+                                         std::string comment = ": keepalive\n\n";
+                                         if (!sink.write(comment.data(), comment.size())) return false;
+                                         wait(keepalive_ms);
+                                       }
+                                       if (cut)
+                                         return false;  // httplib drops the connection without the last chunk
+                                       std::string done = "data: [DONE]\n\n";
+                                       sink.write(done.data(), done.size());
+                                       sink.done();
+                                       return true;
+                                     });
   }
 };
 

@@ -17,6 +17,7 @@ struct Reply {
   std::vector<std::string> sse_events;         // if set: text/event-stream, each sent as "data: <e>\n\n"
   bool cut_stream = false;                     // close after the events, without "data: [DONE]"
   int delay_ms = 0;                            // wait before answering (read timeouts)
+  int keepalive_ms = 0;  // if set: after the events, ": keepalive" comments at this period, forever
 };
 
 // {"choices":[{"message":{"role":"assistant","content":content},"finish_reason":"stop"}],"usage":...}
@@ -32,7 +33,8 @@ Reply stream_tool_call(const std::string& name, const std::vector<std::string>& 
 Reply reply_status(int status, const std::string& message = "fake error");
 
 // A scenario file (tests/fixtures/llm/*.json) is a JSON array; each element is either a raw reply
-// {"status","body" (string or JSON),"headers","sse_events" (strings or JSON),"cut_stream","delay_ms"}
+// {"status","body" (string or JSON),"headers","sse_events" (strings or JSON),"cut_stream","delay_ms",
+// "keepalive_ms"}
 // or a shorthand: {"text": "..."}, {"tool_call": {"name": "...", "arguments": {...} or "..."}},
 // {"stream": ["chunk", ...]}; shorthands accept "usage": [prompt, completion].
 std::vector<Reply> load_scenario(const std::filesystem::path& path);

@@ -21,9 +21,12 @@ struct Spec {
   std::map<std::string, std::string> env;
   int warmup = 1;
   int runs = 5;
-  int max_runs = 0;      // 0 = 2 x runs: extra runs while the spread is too wide
-  double max_cv = 0.05;  // coefficient of variation that counts as "too wide"
-  std::chrono::milliseconds timeout{0};
+  int max_runs = 0;                      // 0 = 2 x runs: extra runs while the spread is too wide
+  double max_cv = 0.05;                  // coefficient of variation that counts as "too wide"
+  std::chrono::milliseconds timeout{0};  // per run; 0 = none
+  // A wall-time budget (optimize --max-minutes): no run outlives it (a run without a timeout gets
+  // what is left of it) and no run starts after it.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   std::string metric_regex;     // RE2 with one capture group
   std::string metric_json_key;  // or: a key of the last JSON object line on stdout ("a.b" nests)
   std::string unit;

@@ -1,8 +1,10 @@
 #pragma once
 // The optimize phase as `kcat optimize` and the last phase of `kcat migrate` run it: settings from
-// kcat.toml ([build], [bench], [optimize], [hooks]) with command-line overrides, recipes from the
-// knowledge base and the repository, the loop, and its record in the run's ledger and report.
+// kcat.toml ([build], [bench], [optimize], [remote], [hooks]) with command-line overrides, recipes
+// from the knowledge base and the repository, the loop (on an Atlas host over ssh when [remote]
+// names one; with LLM proposals once recipes run out), and its record in the ledger and report.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +17,7 @@
 #include "kcat/report/ledger.h"
 #include "kcat/report/run_report.h"
 
-namespace kcat::cli {
+namespace kcat::migrate {
 
 struct OptimizeOverrides {
   std::string build_command;
@@ -36,18 +38,29 @@ struct OptimizeOverrides {
   bool use_llm = true;  // with an LLM configured, it proposes changes once recipes run out
   int max_proposals = 3;
   std::string profile_text;  // the profile's summary, for the LLM's proposals
+  // Progress lines (each iteration, the remote host); unset = not shown.
+  std::function<void(const std::string& line)> progress;
 };
 
 // kcat's recipes (patches/recipes) with the repository's own ([optimize] recipe_dirs) merged in.
-kb::RecipeSet load_recipe_set(const std::filesystem::path& root, const Config& config);
+kb::RecipeSet load_recipe_set(const std::filesystem::path& root, const cli::Config& config);
 
 // True when a benchmark command is known (kcat.toml [bench] command or an override).
-bool optimize_configured(const Config& config, const OptimizeOverrides& o);
+bool optimize_configured(const cli::Config& config, const OptimizeOverrides& o);
+
+// The loop's options: kcat.toml with the overrides on top, hooks and the ledger wired in. Throws
+// Error(Usage) when nothing says how to benchmark.
+optimize::Options optimize_options(const std::filesystem::path& root, const cli::Config& config,
+                                   const OptimizeOverrides& ov, const std::string& run_id,
+                                   report::Ledger& ledger);
+
+// The optimization part of `report`: each iteration, and each as a step.
+void record_iterations(const optimize::Outcome& out, bool with_reference, report::RunReport& report);
 
 // Runs the loop in `repo` (already on the migration branch), recording into `ledger` and filling
 // the optimization part of `report`. Throws Error(Usage) when nothing says how to benchmark.
-optimize::Outcome optimize_phase(patch::GitRepo& repo, const Config& config, const OptimizeOverrides& o,
+optimize::Outcome optimize_phase(patch::GitRepo& repo, const cli::Config& config, const OptimizeOverrides& o,
                                  const std::vector<Finding>& findings, const std::string& run_id,
                                  report::Ledger& ledger, report::RunReport& report);
 
-}  // namespace kcat::cli
+}  // namespace kcat::migrate

@@ -1,0 +1,25 @@
+#pragma once
+// What every caller of agent::run in kcat shares (migrate's agent phase, the optimize phase's
+// proposals, the interactive session's requests): one place that turns kcat.toml and a run's
+// ledger into the agent's options and client.
+#include <string>
+
+#include "kcat/agent/agent.h"
+#include "kcat/cli/config.h"
+#include "kcat/llm/config.h"
+#include "kcat/report/ledger.h"
+
+namespace kcat::migrate {
+
+// The run id; the commands an unattended agent may run (kcat.toml [agent] commands and the build
+// command); the bench command for its run_bench tool; the ledger as its record, with the API key
+// redacted there; Ctrl-C as cancellation. The caller adds the rest (target, budgets, hooks,
+// interactive approvals, streaming).
+agent::Options agent_options(const llm::LlmConfig& llm, const std::string& build_command,
+                             const std::string& bench_command, const cli::Config& config,
+                             const std::string& run_id, report::Ledger& ledger);
+// The same, with kcat.toml's own build and bench commands.
+agent::Options agent_options(const llm::LlmConfig& llm, const cli::Config& config, const std::string& run_id,
+                             report::Ledger& ledger);
+
+}  // namespace kcat::migrate

@@ -1,0 +1,87 @@
+// agent: the plan steps no codemod or recipe covers, given to the LLM agent when an endpoint is
+// configured; each comes back done (its commits) or for a person (the reason).
+
+#include <algorithm>
+
+#include "kcat/core/events.h"
+#include "kcat/llm/client.h"
+#include "kcat/llm/config.h"
+#include "kcat/migrate/agent_setup.h"
+#include "kcat/migrate/phases.h"
+
+namespace kcat::migrate {
+
+namespace {
+
+agent::Options migrate_agent_options(Run& r, const llm::LlmConfig& llm_config) {
+  auto ao = agent_options(llm_config, r.env.config, r.run_id, *r.ledger);
+  ao.target = r.o.target;
+  ao.author_name = r.p.author_name;
+  ao.author_email = r.p.author_email;
+  ao.budgets.max_turns = r.o.max_turns;
+  ao.budgets.max_tokens = r.o.max_tokens;
+  ao.budgets.max_cost = r.o.max_cost;
+  if (r.o.max_minutes > 0) ao.budgets.max_minutes = std::max(0.05, r.o.max_minutes - r.minutes_used());
+  ao.hook = [&r](const std::string& stage, const std::vector<std::string>& files) {
+    return run_hooks(r, stage, files);
+  };
+  ao.on_text = r.o.on_text;
+  return ao;
+}
+
+void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const agent::Outcome& res) {
+  r.out.llm_failed = res.llm_failed;
+  r.out.loop_detected = res.loop_detected;
+  r.out.budget_exhausted = r.out.budget_exhausted || res.budget_exhausted;
+  r.out.llm_usage = {res.usage.prompt_tokens, res.usage.completion_tokens, res.usage.cost,
+                     res.usage.requests};
+  for (size_t i = 0; i < res.steps.size(); ++i) {
+    auto& st = res.steps[i];
+    report::StepRecord rec;
+    rec.id = st.id;
+    rec.title = tasks[i].title;
+    rec.action = "llm";
+    rec.status = st.status == "done" ? "done" : "needs-person";
+    rec.reason = st.reason;
+    rec.commit = st.commits.empty() ? "" : st.commits.back();
+    if (!st.commits.empty()) {
+      rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());
+      r.out.changed_anything = true;
+    }
+    r.book.agent_records.push_back(rec);
+    if (!st.commits.empty()) r.book.llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
+  }
+}
+
+}  // namespace
+
+std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet& recipes,
+                                     const std::set<std::string>& attempted) {
+  std::vector<agent::Task> tasks;
+  for (auto& s : plan.steps) {
+    bool recipe_missing =
+        s.action == plan::Action::Recipe && (!recipes.find(s.recipe) || attempted.count(step_key(s)));
+    if (s.action != plan::Action::Llm && !recipe_missing) continue;
+    if (s.findings.empty()) continue;
+    tasks.push_back({s.id, s.title, s.rationale, s.findings});
+  }
+  return tasks;
+}
+
+void agent_phase(Run& r) {
+  if (r.o.mode != "source" || !r.o.use_llm || r.out.budget_exhausted) return;
+  auto llm_config = llm::load_llm_config(r.p.root);
+  auto scanned = r.scan();
+  auto pl = plan::make_plan(scanned.findings, r.out.report.repo, r.o.target);
+  auto tasks = agent_tasks(pl, r.env.recipes, r.book.attempted);
+  if (tasks.empty() || !llm_config.configured()) return;
+  auto ao = migrate_agent_options(r, llm_config);
+  llm::Client client(llm_config);
+  r.ledger->append("agent-started",
+                   {{"steps", tasks.size()}, {"model", llm_config.model}, {"endpoint", llm_config.base_url}});
+  events::emit("agent-started", {{"steps", tasks.size()}, {"model", llm_config.model}});
+  auto res = agent::run(client, r.p.repo, tasks, r.env.rules, r.env.kb, ao);
+  record_agent_steps(r, tasks, res);
+}
+
+}  // namespace kcat::migrate

@@ -1,0 +1,99 @@
+// report: from a final scan of the migrated tree, the plan of what is left (plan.json, with the
+// environment routes), every site (fixed, and by what; or left, and for whom) and every step.
+#include <algorithm>
+
+#include "kcat/core/fs.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/route.h"
+#include "kcat/migrate/phases.h"
+
+namespace kcat::migrate {
+
+namespace {
+
+std::string how_left(const Finding& f) {
+  switch (plan::action_for(f)) {
+    case plan::Action::Recipe:
+      return "recipe:" + f.recipe;
+    case plan::Action::Llm:
+      return "llm";
+    default:
+      return "manual";
+  }
+}
+
+void add_sites(Run& r, const std::vector<Finding>& final_findings) {
+  auto& rep = r.out.report;
+  rep.sites = r.book.fixed;
+  for (auto& [step, entry] : r.book.llm_fixed) {
+    for (auto& f : entry.first) {
+      bool still = std::any_of(final_findings.begin(), final_findings.end(), [&](const Finding& g) {
+        return g.file == f.file && g.rule_id == f.rule_id && g.matched == f.matched;
+      });
+      if (!still) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
+    }
+  }
+  for (auto& [f, why] : r.not_editable) {
+    if (f.severity != Severity::Info) rep.sites.push_back({f, "left", why, "", ""});
+  }
+  for (auto& f : final_findings) {
+    if (f.severity == Severity::Info) continue;
+    // In shim mode, what transfer_to_npu maps at run time is covered; the rest (its gaps and
+    // everything it never touches) stays a finding.
+    if (r.o.mode == "shim" && covered_by_shim(f)) {
+      rep.sites.push_back({f, "fixed", "shim:transfer_to_npu", "shim-1", ""});
+      continue;
+    }
+    rep.sites.push_back({f, "left", how_left(f), "", ""});
+  }
+}
+
+// A plan step nothing ran: pending, or for a person, with the reason.
+report::StepRecord left_step(const plan::Step& s, const kb::RecipeSet& recipes) {
+  report::StepRecord r;
+  r.id = s.id;
+  r.title = s.title;
+  r.action = plan::to_string(s.action);
+  r.status = s.action == plan::Action::Manual ? "needs-person" : "pending";
+  const auto* rc = s.action == plan::Action::Recipe ? recipes.find(s.recipe) : nullptr;
+  r.reason = s.action == plan::Action::Llm ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
+             : s.action != plan::Action::Recipe ? "needs a person: " + s.rationale
+             : !rc ? "no recipe " + s.recipe + " in the knowledge base yet: needs an LLM or a person"
+             : rc->kind == "performance"
+                 ? "recipe " + s.recipe + " is tried by the optimize phase"
+                 : "recipe " + s.recipe + " did not match this code: needs an LLM or a person";
+  return r;
+}
+
+void add_steps(Run& r, const plan::Plan& final_plan) {
+  auto& rep = r.out.report;
+  auto& book = r.book;
+  for (auto& [key, rec] : book.records) {
+    if (std::find(book.order.begin(), book.order.end(), key) == book.order.end()) rep.steps.push_back(rec);
+  }
+  for (auto& key : book.order) rep.steps.push_back(book.records[key]);
+  for (auto& rec : book.agent_records) rep.steps.push_back(rec);
+  for (auto& s : final_plan.steps) {
+    if (s.action == plan::Action::Codemod) continue;
+    if (std::any_of(book.agent_records.begin(), book.agent_records.end(),
+                    [&](auto& a) { return a.id == s.id; }))
+      continue;
+    rep.steps.push_back(left_step(s, r.env.recipes));
+  }
+}
+
+}  // namespace
+
+std::vector<Finding> report_phase(Run& r) {
+  auto final_scan = r.scan();
+  auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
+  plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"));
+  nlohmann::json plan_json = final_plan;
+  write_file_atomic(r.run_dir / "plan.json", plan_json.dump(2));
+  write_file_atomic(r.p.root / ".kcat" / "plan.json", plan_json.dump(2));
+  add_sites(r, final_scan.findings);
+  add_steps(r, final_plan);
+  return final_scan.findings;
+}
+
+}  // namespace kcat::migrate

@@ -1,0 +1,269 @@
+// A migration's phases in process, on small repositories: a codemod phase, resume after an
+// interrupted step, update, shim mode, and -i approval, without the kcat binary.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kcat/migrate/migration.h"
+#include "kcat/migrate/phases.h"
+#include "kcat/report/ledger.h"
+#include "kcat/report/runs.h"
+#include "testsupport/support.h"
+
+namespace kcat {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path golden(const std::string& which) { return test::fixtures_dir() / "migrate" / "basic" / which; }
+
+// Each file of `expected` has the same bytes in `dir`.
+void expect_files_equal(const fs::path& dir, const fs::path& expected) {
+  for (auto& e : fs::recursive_directory_iterator(expected)) {
+    if (!e.is_regular_file()) continue;
+    auto rel = e.path().lexically_relative(expected);
+    EXPECT_EQ(test::read(dir / rel), test::read(e.path())) << rel;
+  }
+}
+
+struct Repo {
+  test::TempDir dir;
+  explicit Repo(const fs::path& from = golden("before")) {
+    test::copy_tree(from, dir.path());
+    test::git_init_commit(dir.path());
+  }
+  migrate::Options options() const {
+    migrate::Options o;
+    o.path = dir.path();
+    o.author = "Tester <t@example.com>";
+    o.use_llm = false;
+    o.optimize = false;
+    o.use_cache = false;
+    return o;
+  }
+  std::string git(const std::string& args) const { return test::sh("git " + args, dir.path()).out; }
+  std::vector<nlohmann::json> ledger(size_t run = 0) const {
+    auto runs = report::list_runs(dir.path());
+    return report::Ledger::read(dir / ".kcat" / "runs" / runs.at(run) / "ledger.jsonl");
+  }
+};
+
+std::vector<std::string> types(const std::vector<nlohmann::json>& events) {
+  std::vector<std::string> out;
+  for (auto& e : events) out.push_back(e.value("type", ""));
+  return out;
+}
+
+size_t count(const std::vector<std::string>& v, const std::string& s) {
+  return std::count(v.begin(), v.end(), s);
+}
+
+TEST(MigratePhases, TheCodemodPhaseCommitsOneStepPerPlanStep) {
+  Repo repo;
+  auto o = repo.options();
+  migrate::Run r(o, migrate::prepare(o), std::chrono::steady_clock::now());
+  EXPECT_EQ(repo.git("rev-parse --abbrev-ref HEAD"), "kcat/ascend-a2\n");  // prepare checked it out
+  migrate::open_run(r);
+  migrate::port_with_rules(r);
+  // The golden repository has two codemod steps: the device API, then the distributed backend.
+  ASSERT_EQ(r.book.order.size(), 2u);
+  EXPECT_EQ(r.book.records[r.book.order[0]].id, "device-api-1");
+  EXPECT_EQ(r.book.records[r.book.order[1]].id, "distributed-1");
+  for (auto& key : r.book.order) {
+    EXPECT_EQ(r.book.records[key].status, "done") << key;
+    EXPECT_TRUE(r.book.attempted.count(key)) << key;
+  }
+  EXPECT_EQ(r.book.fixed.size(), 16u);
+  EXPECT_TRUE(r.out.changed_anything);
+  expect_files_equal(repo.dir.path(), golden("after"));
+  auto log = repo.git("log --format=%B main..kcat/ascend-a2");
+  EXPECT_NE(log.find("Kcat-Step: device-api-1"), std::string::npos) << log;
+  EXPECT_NE(log.find("Kcat-Run: " + r.run_id), std::string::npos) << log;
+  auto t = types(repo.ledger());
+  EXPECT_EQ(t.front(), "run-started");
+  EXPECT_EQ(count(t, "step-applying"), 2u);
+  EXPECT_EQ(count(t, "step-committed"), 2u);
+  EXPECT_EQ(count(t, "run-finished"), 0u);  // only the phase ran, not the finish
+}
+
+TEST(MigratePhases, ACodemodStepNamesEachRuleInItsMessage) {
+  test::TempDir dir;
+  test::write(dir / "a.py", "import torch\nx = torch.ones(1).cuda()\n");
+  migrate::Environment env;
+  migrate::Options o;
+  env = migrate::load_environment(dir.path(), o);
+  scan::ScanOptions so;
+  so.root = dir.path();
+  auto findings = scan::scan(so, env.rules).findings;
+  auto pl = plan::make_plan(findings, "a", "ascend-a2");
+  const auto* step = migrate::next_codemod(pl, {});
+  ASSERT_NE(step, nullptr);
+  auto w = migrate::codemod_work(*step, dir.path(), "ascend-a2");
+  EXPECT_EQ(w.key, migrate::step_key(*step));
+  EXPECT_FALSE(w.patch.edits.empty());
+  EXPECT_NE(w.patch.message.find("kcat: " + step->title + " for ascend-a2"), std::string::npos);
+  EXPECT_NE(w.patch.message.find("py.cuda-method"), std::string::npos) << w.patch.message;
+  EXPECT_EQ(migrate::next_codemod(pl, {w.key}), nullptr);  // attempted: not offered again
+}
+
+// An interruption that is not a kcat error: the process stops mid-step.
+struct Interrupted {};
+
+TEST(MigratePhases, ResumeAfterAStepInterruptedBeforeItsCommit) {
+  Repo repo;
+  auto o = repo.options();
+  int commits = 0;
+  o.at_point = [&](const char* point) {
+    if (std::string(point) == "before-commit" && ++commits == 2) throw Interrupted{};
+  };
+  EXPECT_THROW(migrate::run(o), Interrupted);
+  // The second step's files are written but not committed; the run is unfinished.
+  EXPECT_NE(repo.git("status --porcelain --untracked-files=no"), "");
+  auto run_id = migrate::unfinished_run(repo.dir.path());
+  ASSERT_FALSE(run_id.empty());
+  auto t = types(repo.ledger());
+  EXPECT_EQ(count(t, "step-committed"), 1u);
+  EXPECT_EQ(count(t, "step-applying"), 2u);
+
+  // Without --resume, the interrupted step's files are uncommitted changes: refused.
+  EXPECT_THROW(migrate::run(repo.options()), Error);
+  auto resume = repo.options();
+  resume.resume = true;
+  auto out = migrate::run(resume);
+  EXPECT_EQ(out.report.run_id, run_id);
+  expect_files_equal(repo.dir.path(), golden("after"));
+  EXPECT_EQ(repo.git("status --porcelain --untracked-files=no"), "");
+  ASSERT_EQ(report::list_runs(repo.dir.path()).size(), 1u);
+  t = types(repo.ledger());
+  EXPECT_EQ(count(t, "run-resumed"), 1u);
+  EXPECT_EQ(count(t, "step-committed"), 2u);
+  EXPECT_EQ(t.back(), "run-finished");
+  // The step committed before the interruption is in the report once, from the resumed ledger.
+  size_t device = 0;
+  for (auto& s : out.report.steps)
+    device += s.id == "device-api-1" && s.action == "codemod" && s.status == "done";
+  EXPECT_EQ(device, 1u);
+  EXPECT_EQ(repo.git("rev-list --count main..kcat/ascend-a2"), "2\n");
+}
+
+TEST(MigratePhases, ResumeWithoutAnInterruptedRunIsAUsageError) {
+  Repo repo;
+  migrate::run(repo.options());
+  auto o = repo.options();
+  o.resume = true;
+  try {
+    migrate::run(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("no interrupted run"), std::string::npos);
+  }
+}
+
+TEST(MigratePhases, UpdateReplaysTheBranchOntoTheMovedUpstreamAndPortsWhatIsNew) {
+  Repo repo;
+  auto first = migrate::run(repo.options());
+  ASSERT_TRUE(first.changed_anything);
+  test::sh("git checkout -q main", repo.dir.path());
+  test::write(repo.dir / "new_infer.py", "import torch\ny = torch.ones(1).cuda()\n");
+  test::sh("git add new_infer.py && git -c user.name=U -c user.email=u@x commit -qm upstream",
+           repo.dir.path());
+  auto upstream = repo.git("rev-parse main");
+  auto o = repo.options();
+  o.update = true;
+  auto out = migrate::run(o);
+  EXPECT_EQ(repo.git("rev-parse --abbrev-ref HEAD"), "kcat/ascend-a2\n");
+  EXPECT_EQ(repo.git("merge-base main kcat/ascend-a2"), upstream);
+  EXPECT_EQ(out.report.base_commit + "\n", upstream);
+  EXPECT_EQ(test::read(repo.dir / "new_infer.py"),
+            "import torch\nimport torch_npu\ny = torch.ones(1).npu()\n");
+  expect_files_equal(repo.dir.path(), golden("after"));
+  auto events = repo.ledger(1);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[0]["type"], "run-started");
+  EXPECT_EQ(events[0]["from_branch"], "main");
+  EXPECT_EQ(events[1]["type"], "rebased");
+  EXPECT_EQ(events[1]["replayed"], 2);
+}
+
+TEST(MigratePhases, UpdateWithoutAnEarlierMigrationIsAUsageError) {
+  Repo repo;
+  auto o = repo.options();
+  o.update = true;
+  try {
+    migrate::run(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("nothing to update"), std::string::npos);
+  }
+}
+
+TEST(MigratePhases, ShimModeIsOneStepAndTheReportCountsWhatTheShimCovers) {
+  Repo repo;
+  auto o = repo.options();
+  o.mode = "shim";
+  auto out = migrate::run(o);
+  EXPECT_EQ(repo.git("rev-list --count main..kcat/ascend-a2"), "1\n");
+  auto train = test::read(repo.dir / "train.py");
+  EXPECT_NE(train.find("import torch\nimport torch_npu\nfrom torch_npu.contrib import transfer_to_npu\n"),
+            std::string::npos)
+      << train;
+  EXPECT_NE(train.find(".cuda(rank)"), std::string::npos);  // the source is not rewritten
+  ASSERT_FALSE(out.report.steps.empty());
+  EXPECT_EQ(out.report.steps.front().id, "shim-1");
+  EXPECT_EQ(out.report.steps.front().status, "done");
+  size_t covered = 0, left = 0;
+  for (auto& s : out.report.sites) {
+    covered += s.how == "shim:transfer_to_npu";
+    left += s.status == "left";
+  }
+  EXPECT_GT(covered, 5u);
+  EXPECT_GE(left, 1u);  // torch.cuda.memory_usage: no NPU equivalent
+  // A second shim run finds the step done (resumed book) and changes nothing.
+  auto head = repo.git("rev-parse HEAD");
+  auto again = migrate::run(o);
+  EXPECT_EQ(repo.git("rev-parse HEAD"), head);
+}
+
+TEST(MigratePhases, CoveredByShimFollowsTransferToNpu) {
+  Finding f;
+  f.rule_id = "py.cuda-method";
+  EXPECT_TRUE(migrate::covered_by_shim(f));
+  f.rule_id = "py.nccl-backend";
+  f.severity = Severity::Blocking;
+  EXPECT_TRUE(migrate::covered_by_shim(f));
+  f.severity = Severity::Warning;  // a comparison with 'nccl': a documented gap
+  EXPECT_FALSE(migrate::covered_by_shim(f));
+  f.rule_id = "py.torch-cuda-api";
+  f.verdict = Verdict::Unsupported;
+  EXPECT_FALSE(migrate::covered_by_shim(f));
+  f.rule_id = "shim.jit-script";
+  EXPECT_FALSE(migrate::covered_by_shim(f));
+}
+
+TEST(MigratePhases, ApprovalIsAskedBeforeEachCommitAndNoVetoesTheStep) {
+  Repo repo;
+  auto o = repo.options();
+  std::vector<std::string> questions;
+  o.approve = [&](const std::string& question, const std::string& diff) {
+    questions.push_back(question);
+    EXPECT_NE(diff.find("+++ b/"), std::string::npos);
+    return questions.size() == 1 ? migrate::Approval::No : migrate::Approval::All;
+  };
+  auto out = migrate::run(o);
+  ASSERT_EQ(questions.size(), 2u);  // "all" answers every later step
+  EXPECT_NE(questions[0].find("Commit step device-api-1"), std::string::npos) << questions[0];
+  EXPECT_EQ(repo.git("rev-list --count main..kcat/ascend-a2"), "1\n");
+  std::vector<std::string> answers;
+  for (auto& e : repo.ledger()) {
+    if (e.value("type", "") == "approval") answers.push_back(e.value("answer", ""));
+  }
+  EXPECT_EQ(answers, (std::vector<std::string>{"no", "yes"}));
+  bool declined = false;
+  for (auto& s : out.report.steps) declined |= s.reason.find("declined by the person") != std::string::npos;
+  EXPECT_TRUE(declined);
+}
+
+}  // namespace
+}  // namespace kcat
