@@ -53,7 +53,8 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
   for (auto& [how, sites] : left) {
     std::cout << fmt::format("\n  left for {}:\n", how == "llm"      ? "an LLM (none configured; docs/llm.md)"
                                                    : how == "manual" ? "a person"
-                                                                     : "a recipe");
+                                                   : how == "recipe" ? "a recipe"
+                                                                     : "you, " + how + " (docs/migrate.md)");
     size_t shown = 0;
     for (auto* s : sites) {
       if (++shown > 6) {

@@ -27,6 +27,7 @@ scan::ScanResult Run::scan() const {
   so.use_cache = o.use_cache;
   auto r = scan::scan(so, env.rules);
   env.kb.annotate(r.findings);
+  not_editable = patch::EditScope(p.repo, p.within).take_not_editable(r.findings);
   return r;
 }
 

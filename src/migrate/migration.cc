@@ -50,7 +50,7 @@ Outcome run(const Options& o) {
   auto prepared = prepare(o);
   if (prepared.worktree) {
     Options inner = o;
-    inner.path = *prepared.worktree;
+    inner.path = *prepared.worktree / prepared.within;
     inner.allow_dirty = false;
     inner.init = false;
     return run(inner);

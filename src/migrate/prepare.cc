@@ -113,6 +113,7 @@ void start_branch(Prepared& p, const Options& o) {
   // Already on the branch: the base is where an earlier run started it.
   if ((p.base.empty() || o.resume) && !o.update) p.base = earlier_base(p.root, p.branch, p.previous, p.base);
   if (p.base.empty()) p.base = p.repo.head_id();
+  p.repo.pin_branch(p.branch);  // every commit from here on lands on the branch, or none does
 }
 
 }  // namespace
@@ -123,6 +124,11 @@ Prepared prepare(const Options& o) {
   p.root = fs::canonical(p.repo.workdir());
   std::tie(p.author_name, p.author_email) = parse_author(o.author, p.repo);
   p.branch = o.branch.empty() ? "kcat/" + o.target : o.branch;
+  // The user's work is never lost: a branch kcat did not make, or one another work tree has, is
+  // refused before anything changes; only tracked files under the path given are edited.
+  patch::check_branch_owned(p.repo, p.branch);
+  if (!o.allow_dirty) patch::check_not_checked_out_elsewhere(p.repo, p.branch);  // else: its own work tree
+  p.within = fs::relative(fs::canonical(o.path), p.root).generic_string();
   // Resume: the latest unfinished run, and roll back a step that was cut off before its commit.
   if (o.resume) find_resumed_run(p);
   auto dirty = p.repo.dirty_files();

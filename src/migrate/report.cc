@@ -33,6 +33,9 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings) {
       if (!still) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
     }
   }
+  for (auto& [f, why] : r.not_editable) {
+    if (f.severity != Severity::Info) rep.sites.push_back({f, "left", why, "", ""});
+  }
   for (auto& f : final_findings) {
     if (f.severity == Severity::Info) continue;
     // In shim mode, what transfer_to_npu maps at run time is covered; the rest (its gaps and

@@ -31,18 +31,9 @@ std::string unfinished_run(const fs::path& root) {
 std::vector<std::string> roll_back_interrupted_step(patch::GitRepo& repo,
                                                     const std::vector<nlohmann::json>& previous,
                                                     std::vector<std::string> dirty) {
-  std::set<std::string> ours;
-  for (auto& e : previous) {
-    if (e.value("type", "") == "step-applying") {
-      for (auto& f : e.value("files", std::vector<std::string>{})) ours.insert(f);
-    }
-  }
-  bool all_ours = std::all_of(dirty.begin(), dirty.end(), [&](auto& f) { return ours.count(f) > 0; });
-  if (all_ours) {
-    repo.reset_hard("HEAD");
-    dirty.clear();
-  }
-  return dirty;
+  auto split = patch::split_dirty(repo, dirty, patch::journal_of_ledger(previous));
+  repo.restore_from_head(split.kcat);
+  return split.user;
 }
 
 std::string earlier_base(const fs::path& root, const std::string& branch,

@@ -56,6 +56,10 @@ patch::GateOptions gate_options(Run& r, const std::string& message, const std::s
   g.hook = [&r](const std::string& stage, const std::vector<std::string>& files) {
     return run_hooks(r, stage, files);
   };
+  g.within = r.p.within;
+  g.journal = [&r, step_id](const patch::StepJournal& j) {
+    r.ledger->append("step-journal", {{"step", step_id}, {"files", patch::journal_json(j)}});
+  };
   r.current_step = step_id;
   return g;
 }
@@ -131,6 +135,8 @@ void run_step(Run& r, const StepWork& w) {
   rec.action = w.recipe_id.empty() ? "codemod" : "recipe";
   try {
     g = patch::apply_verify_commit(r.p.repo, w.patch, gate_options(r, w.patch.message, w.id, rule_list));
+  } catch (const patch::BranchMoved&) {
+    throw;  // HEAD is not the migration branch: stop, commit nothing anywhere
   } catch (const Error& e) {
     g.failed_checks.push_back("apply");
     g.reason = e.what() + (e.where().empty() ? std::string() : " (" + e.where() + ")");

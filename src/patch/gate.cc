@@ -65,6 +65,35 @@ std::map<std::string, std::string> python_errors(const std::map<std::string, std
   return errors;
 }
 
+// The files of a patch kcat must not edit, as a refusal; nullopt when there are none.
+std::optional<GateOutcome> out_of_scope(const GitRepo& repo,
+                                        const std::map<std::string, std::vector<Edit>>& by_file,
+                                        const std::string& within) {
+  auto submodules = repo.submodule_paths();
+  std::string list;
+  for (auto& [file, edits] : by_file) {
+    if (auto why = not_editable(repo, file, within, submodules)) {
+      list += (list.empty() ? "" : ", ") + file + " (" + *why + ")";
+    }
+  }
+  if (list.empty()) return std::nullopt;
+  GateOutcome g;
+  g.failed_checks.push_back("scope");
+  g.reason = "kcat leaves these files to you: " + list;
+  return g;
+}
+
+StepJournal journal_of(const std::map<std::string, std::string>& before, const std::set<std::string>& created,
+                       const std::map<std::string, std::vector<Edit>>& by_file) {
+  StepJournal j;
+  for (auto& [file, edits] : by_file) {
+    auto& old = before.at(file);
+    bool is_new = created.count(file) > 0;
+    j.push_back({file, is_new ? "" : blob_id(old), blob_id(apply_edits(old, edits))});
+  }
+  return j;
+}
+
 }  // namespace
 
 GateOutcome verify_files(const std::filesystem::path& root, const std::map<std::string, std::string>& before,
@@ -123,6 +152,8 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
       before[file] = read_file(*full);
     }
   }
+  if (auto refused = out_of_scope(repo, by_file, o.within)) return *refused;
+  if (o.journal) o.journal(journal_of(before, created, by_file));
   auto written = apply_patch(root, patch);
   std::map<std::string, std::string> changed;
   for (auto& f : written) changed[f] = before[f];
@@ -172,7 +203,12 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
     return g;
   }
   if (o.before_commit) o.before_commit();
-  g.commit = repo.commit(o.message, o.trailers, written, o.author_name, o.author_email);
+  try {
+    g.commit = repo.commit(o.message, o.trailers, written, o.author_name, o.author_email);
+  } catch (...) {
+    roll_back();
+    throw;
+  }
   g.committed = true;
   return g;
 }

@@ -52,6 +52,7 @@ std::string oid_str(const git_oid* oid) {
 
 struct GitRepo::Impl {
   git_repository* repo = nullptr;
+  std::string pinned;  // pin_branch
   Impl() { git_libgit2_init(); }
   ~Impl() {
     if (repo) git_repository_free(repo);
@@ -64,6 +65,19 @@ struct GitRepo::Impl {
     Object peeled;
     check(git_object_peel(peeled.out(), obj.get(), GIT_OBJECT_COMMIT), "'" + spec + "' is not a commit");
     return *git_object_id(peeled.get());
+  }
+
+  // Before anything that writes the index, a ref or the work tree: HEAD is still the pinned branch.
+  void ensure_on_pinned_branch(const GitRepo& self) const {
+    if (pinned.empty()) return;
+    auto now = self.current_branch();
+    if (now == pinned) return;
+    throw BranchMoved(ErrorKind::Git,
+                      "HEAD moved from " + pinned + " to " + (now.empty() ? "a detached commit" : now) +
+                          " during the run: kcat commits only on " + pinned + ", so it committed nothing",
+                      self.workdir().string(),
+                      "a hook or another program checked out another branch; `git checkout " + pinned +
+                          "` and run `kcat migrate --resume`");
   }
 };
 
@@ -168,12 +182,83 @@ void GitRepo::checkout_new_or_existing(const std::string& name, const std::strin
   checkout(name);
 }
 
+bool GitRepo::is_tracked(const std::string& path) const {
+  Index index;
+  check(git_repository_index(index.out(), impl_->repo), "cannot open the index");
+  check(git_index_read(index.get(), 0), "cannot read the index");
+  return git_index_get_bypath(index.get(), path.c_str(), 0) != nullptr;
+}
+
+std::vector<std::string> GitRepo::submodule_paths() const {
+  Index index;
+  check(git_repository_index(index.out(), impl_->repo), "cannot open the index");
+  check(git_index_read(index.get(), 0), "cannot read the index");
+  std::vector<std::string> out;
+  for (size_t i = 0, n = git_index_entrycount(index.get()); i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index.get(), i);
+    if (e && e->mode == GIT_FILEMODE_COMMIT) out.push_back(e->path);
+  }
+  return out;
+}
+
+std::string GitRepo::checked_out_elsewhere(const std::string& branch) const {
+  if (current_branch() == branch) return {};
+  Reference ref;
+  if (git_branch_lookup(ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL) != 0) return {};
+  if (git_branch_is_checked_out(ref.get()) != 1) return {};
+  std::string where;
+  git_strarray names{};
+  if (git_worktree_list(&names, impl_->repo) == 0) {
+    for (size_t i = 0; i < names.count && where.empty(); ++i) {
+      Reference head;
+      if (git_repository_head_for_worktree(head.out(), impl_->repo, names.strings[i]) != 0) continue;
+      if (std::string(git_reference_name(head.get())) != "refs/heads/" + branch) continue;
+      git_worktree* wt = nullptr;
+      if (git_worktree_lookup(&wt, impl_->repo, names.strings[i]) == 0) {
+        where = git_worktree_path(wt);
+        git_worktree_free(wt);
+      }
+    }
+    git_strarray_dispose(&names);
+  }
+  if (where.empty()) {
+    // Not a linked work tree of this repository: the main one (this is a linked work tree).
+    where = std::filesystem::path(git_repository_commondir(impl_->repo))
+                .lexically_normal()
+                .parent_path()
+                .string();
+  }
+  return where;
+}
+
+void GitRepo::restore_from_head(const std::vector<std::string>& files) {
+  if (files.empty()) return;
+  std::vector<char*> paths;
+  for (auto& f : files) paths.push_back(const_cast<char*>(f.c_str()));
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+  opts.paths.strings = paths.data();
+  opts.paths.count = paths.size();
+  check(git_checkout_head(impl_->repo, &opts), "cannot restore files from HEAD");
+}
+
+void GitRepo::pin_branch(const std::string& branch) { impl_->pinned = branch; }
+
 void GitRepo::checkout(const std::string& name) {
+  auto elsewhere = checked_out_elsewhere(name);
+  if (!elsewhere.empty()) {
+    throw Error(ErrorKind::Environment,
+                "the branch " + name + " is checked out in another work tree: " + elsewhere,
+                workdir().string(),
+                "work there, or remove that work tree (git worktree remove " + elsewhere +
+                    "), or use another branch (--branch NAME)");
+  }
   auto oid = impl_->resolve("refs/heads/" + name);
   Commit c;
   check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit");
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-  opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+  // An ignored file is the user's too: a branch that tracks the same path does not overwrite it.
+  opts.checkout_strategy = GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DONT_OVERWRITE_IGNORED;
   check(git_checkout_tree(impl_->repo, reinterpret_cast<git_object*>(c.get()), &opts),
         "cannot check out " + name + " (local changes would be overwritten?)");
   check(git_repository_set_head(impl_->repo, ("refs/heads/" + name).c_str()),
@@ -183,6 +268,7 @@ void GitRepo::checkout(const std::string& name) {
 std::string GitRepo::commit(const std::string& message, const std::map<std::string, std::string>& trailers,
                             const std::vector<std::string>& files, const std::string& author_name,
                             const std::string& author_email) {
+  impl_->ensure_on_pinned_branch(*this);
   Index index;
   check(git_repository_index(index.out(), impl_->repo), "cannot open the index");
   if (files.empty()) {
@@ -218,6 +304,7 @@ std::string GitRepo::commit(const std::string& message, const std::map<std::stri
 }
 
 std::string GitRepo::add_trailers_to_head(const std::map<std::string, std::string>& trailers) {
+  impl_->ensure_on_pinned_branch(*this);
   git_oid head;
   check(git_reference_name_to_id(&head, impl_->repo, "HEAD"), "HEAD has no commit");
   Commit c;
@@ -239,6 +326,7 @@ std::string GitRepo::add_trailers_to_head(const std::map<std::string, std::strin
 }
 
 void GitRepo::reset_hard(const std::string& id) {
+  impl_->ensure_on_pinned_branch(*this);
   auto oid = impl_->resolve(id);
   Object obj;
   check(git_object_lookup(obj.out(), impl_->repo, &oid, GIT_OBJECT_COMMIT), "cannot read commit " + id);

@@ -21,6 +21,7 @@
 #include "kcat/migrate/migration.h"
 #include "kcat/patch/edit.h"
 #include "kcat/patch/git.h"
+#include "kcat/patch/worktree_safety.h"
 #include "kcat/plan/plan.h"
 #include "kcat/report/ledger.h"
 #include "kcat/report/run_report.h"
@@ -37,7 +38,8 @@ struct Prepared {
   std::filesystem::path root;
   std::string author_name, author_email;
   std::string branch;
-  std::string resumed_run;               // --resume: the interrupted run; empty for a fresh run
+  std::string within;       // the path given, repository-relative ("" = all): only files under it change
+  std::string resumed_run;  // --resume: the interrupted run; empty for a fresh run
   std::vector<nlohmann::json> previous;  // its ledger
   std::string from_branch;               // what the ledger records as where the run started
   std::string base;                      // the commit the migration branch started from
@@ -54,8 +56,8 @@ Prepared prepare(const Options& o);
 
 // The latest run in `root` whose ledger has no run-finished event; empty when none.
 std::string unfinished_run(const std::filesystem::path& root);
-// --resume on the branch: when every dirty file is one the interrupted step was writing, reset
-// them to HEAD. Returns the files still dirty.
+// --resume on the branch: the dirty files whose content is what a journaled step had or wrote go
+// back to HEAD; the rest are the user's and are returned (never touched).
 std::vector<std::string> roll_back_interrupted_step(patch::GitRepo& repo,
                                                     const std::vector<nlohmann::json>& previous,
                                                     std::vector<std::string> dirty);
@@ -107,7 +109,9 @@ struct Run {
   std::chrono::steady_clock::time_point started;
   std::string current_step;    // for the hooks' KCAT_STEP
   std::string framework_note;  // set when the repository is a framework ported by configuration
-  bool approve_all = false;    // -i: the person answered "all"
+  // From the latest scan: findings kcat leaves to the user (untracked, in a submodule), with why.
+  mutable std::vector<std::pair<Finding, std::string>> not_editable;
+  bool approve_all = false;  // -i: the person answered "all"
 
   // A scan of the work tree with the run's rules, annotated from the knowledge base.
   scan::ScanResult scan() const;

@@ -10,6 +10,7 @@
 
 #include "kcat/patch/edit.h"
 #include "kcat/patch/git.h"
+#include "kcat/patch/worktree_safety.h"
 
 namespace kcat::patch {
 
@@ -24,13 +25,19 @@ struct GateOptions {
   // "before_commit"; a returned reason vetoes the step (rolled back, recorded).
   std::function<std::optional<std::string>(const std::string& stage, const std::vector<std::string>& files)>
       hook;
+  // Only files under this repository-relative directory may change ("" = anywhere in the
+  // repository). Untracked files and files inside submodules never may (see worktree_safety.h).
+  std::string within;
+  // Told each file's blob id before and after, before the first byte is written (the ledger keeps
+  // it, so a resume knows which dirty files are kcat's).
+  std::function<void(const StepJournal&)> journal;
 };
 
 struct GateOutcome {
   bool committed = false;
   std::string commit;               // the new commit, when committed
   std::vector<std::string> files;   // files the patch changed
-  std::vector<std::string> checks;  // verifications run: reparse, py_compile
+  std::vector<std::string> checks;  // verifications run: reparse, py_compile (scope: refused up front)
   std::vector<std::string> failed_checks;
   std::string reason;  // why it was refused (names file and line)
   std::string diff;    // unified diff of the change
@@ -41,6 +48,9 @@ struct GateOutcome {
 GateOutcome verify_files(const std::filesystem::path& root, const std::map<std::string, std::string>& before,
                          bool py_compile);
 
+// A patch that names a file kcat must not edit (untracked, in a submodule, outside `within`) is
+// refused whole before anything is written: failed check "scope", the reason names the files.
+// When the commit itself fails (BranchMoved above all), every byte is put back and the error rethrown.
 GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOptions& options);
 
 // Language of a file for re-parsing ("python", "cpp", "cuda" or "").

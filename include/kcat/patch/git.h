@@ -8,7 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "kcat/core/error.h"
+
 namespace kcat::patch {
+
+// HEAD is no longer the branch kcat pinned (a hook or another program checked out another one):
+// nothing was staged or committed. A migration stops on it rather than going on elsewhere.
+struct BranchMoved : Error {
+  using Error::Error;
+};
 
 struct CommitInfo {
   std::string id;       // full hex oid
@@ -36,7 +44,20 @@ class GitRepo {
   // Tracked files with uncommitted changes (index or work tree), repository-relative.
   std::vector<std::string> dirty_files() const;
   bool branch_exists(const std::string& name) const;
-  // Creates `name` at HEAD (or at `from`) if missing, and checks it out (safe checkout).
+  // In the index (tracked), repository-relative with '/'; the index is re-read from disk.
+  bool is_tracked(const std::string& path) const;
+  // Paths of the submodules (gitlinks in the index), repository-relative.
+  std::vector<std::string> submodule_paths() const;
+  // Where `branch` is checked out when it is not here (another work tree's path); "" when nowhere else.
+  std::string checked_out_elsewhere(const std::string& branch) const;
+  // git checkout HEAD -- files: the given tracked files as HEAD has them (resume puts back what an
+  // interrupted step wrote, and nothing else).
+  void restore_from_head(const std::vector<std::string>& files);
+  // From now on commit, add_trailers_to_head and reset_hard first check that HEAD is `branch` and
+  // throw BranchMoved (touching nothing) when it is not. "" unpins.
+  void pin_branch(const std::string& branch);
+  // Creates `name` at HEAD (or at `from`) if missing, and checks it out (safe checkout; ignored
+  // files are not overwritten; a branch checked out in another work tree is refused up front).
   void checkout_new_or_existing(const std::string& name, const std::string& from = "");
   void checkout(const std::string& name);
   // Stages the given files (or all changes when empty) and commits on the current branch.
