@@ -123,7 +123,6 @@ KCAT_GIT(const git_index_entry *, git_index_get_bypath, (git_index *index, const
 KCAT_GIT(const git_index_entry *, git_index_get_byindex, (git_index *index, size_t n), (index, n))
 KCAT_GIT(size_t, git_index_entrycount, (const git_index *index), (index))
 KCAT_GIT(int, git_index_read, (git_index *index, int force), (index, force))
-KCAT_GIT(int, git_odb_hash, (git_oid *out, const void *data, size_t len, git_object_t type), (out, data, len, type))
 KCAT_GIT(const char *, git_reference_name, (const git_reference *ref), (ref))
 KCAT_GIT(int, git_repository_head_for_worktree, (git_reference **out, git_repository *repo, const char *name), (out, repo, name))
 KCAT_GIT(void, git_strarray_dispose, (git_strarray *array), (array))

@@ -143,6 +143,61 @@ Outcome failed(Outcome& out, std::string why, int code, Clock::time_point t0) {
   return out;
 }
 
+// posix_spawn with the child's stdin, stdout and stderr, cwd, default signals and, unless it
+// reads the terminal, a process group of its own. Returns posix_spawn's error (0: started).
+int spawn_child(const Command& cmd, const std::string& program, std::vector<std::string>& argv,
+                std::vector<std::string>& env, const Fd& in_r, const Fd& out_w, const Fd& err_w, bool capture,
+                bool own_group, pid_t& pid) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (cmd.input == Input::null) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (cmd.input == Input::data) posix_spawn_file_actions_adddup2(&fa, in_r.fd, 0);
+  if (capture) {
+    posix_spawn_file_actions_adddup2(&fa, out_w.fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, err_w.fd, 2);
+  }
+  if (!cmd.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  sigset_t defaults, empty;
+  sigemptyset(&defaults);
+  for (int s : {SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
+  sigemptyset(&empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  if (own_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;  // its own group: a stop reaches what it starts
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  std::vector<char*> args, envp;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc;
+}
+
+// After the loop: the direct child is reaped, then whatever a stop killed and kcat adopted.
+void reap_all(pid_t pid, std::set<pid_t> members, const std::string& token, Outcome& out) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  // A zombie still answers kill(pid, 0): reap what the stop killed now.
+  for (auto until = Clock::now() + milliseconds(500); !members.empty() && Clock::now() < until;) {
+    members = tree::reap(members);
+    if (!members.empty()) ::usleep(5000);
+  }
+  tree::end_run(token);
+  tree::collect_leftovers();
+  if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+}
+
 Outcome LocalRunner::run(const Command& cmd) {
   Outcome out;
   const auto t0 = Clock::now();
@@ -175,40 +230,9 @@ Outcome LocalRunner::run(const Command& cmd) {
     return failed(out, fmt::format("pipe: {}", std::strerror(errno)), 127, t0);
   }
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (cmd.input == Input::null) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (cmd.input == Input::data) posix_spawn_file_actions_adddup2(&fa, in_r.fd, 0);
-  if (capture) {
-    posix_spawn_file_actions_adddup2(&fa, out_w.fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, err_w.fd, 2);
-  }
-  if (!cmd.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  sigset_t defaults, empty;
-  sigemptyset(&defaults);
-  for (int s : {SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
-  sigemptyset(&empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  if (own_group) {
-    flags |= POSIX_SPAWN_SETPGROUP;  // its own group: a stop reaches what it starts
-    posix_spawnattr_setpgroup(&attr, 0);
-  }
-  posix_spawnattr_setflags(&attr, flags);
-  std::vector<char*> args, envp;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
   tree::begin_run(token);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int rc = spawn_child(cmd, program, argv, env, in_r, out_w, err_w, capture, own_group, pid);
   if (rc != 0) {
     tree::end_run(token);
     return failed(out, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)), 127, t0);
@@ -318,18 +342,7 @@ Outcome LocalRunner::run(const Command& cmd) {
   out_r.reset();
   err_r.reset();
   in_w.reset();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  // What a stop killed and kcat adopted: reap it now (a zombie still answers kill(pid, 0)).
-  for (auto until = Clock::now() + milliseconds(500); !members.empty() && Clock::now() < until;) {
-    members = tree::reap(members);
-    if (!members.empty()) ::usleep(5000);
-  }
-  tree::end_run(token);
-  tree::collect_leftovers();
-  if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  reap_all(pid, members, token, out);
   out.elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
   return out;
 }

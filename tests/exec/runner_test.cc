@@ -107,15 +107,19 @@ TEST(Runner, ADaemonThatLetGoOfThePipesIsLeftAloneAndReapedLater) {
       "setsid -f sh -c 'echo $$ > " + (dir / "pid").string() + "; exec sleep 30' </dev/null >/dev/null 2>&1";
   auto o = run_local(c);
   EXPECT_TRUE(o.ok()) << o.describe();
-  EXPECT_LT(o.elapsed, 1000ms);
+  EXPECT_LT(o.elapsed, 10000ms) << "the daemon's 30 s were waited for";  // loose: CI machines are busy
   auto pid = pid_in(dir / "pid");
   ASSERT_GT(pid, 0);
   EXPECT_EQ(::kill(pid, 0), 0) << "a daemon such as ssh's ControlMaster must survive the command";
   ::kill(pid, SIGKILL);
-  usleep(50000);
+  // The next run reaps what the earlier runs left behind once it has exited; on a loaded machine
+  // the killed daemon may take a moment to become a zombie, so give it a few runs.
   Command next;
   next.argv = {"true"};
-  run_local(next);  // reaps what the earlier runs left behind once it has exited
+  for (int i = 0; i < 50 && !gone(pid); ++i) {
+    usleep(50000);
+    run_local(next);
+  }
   EXPECT_TRUE(gone(pid)) << "kcat adopted the daemon and left its zombie";
 }
 
