@@ -449,6 +449,10 @@ class Judge {
   // marks CUDA-only tests).
   std::optional<std::string> definition_reason(TSNode s) const {
     for (TSNode a = ts_node_parent(s); !ts_node_is_null(a); a = ts_node_parent(a)) {
+      // A type names the values a parameter accepts (Literal["eager", "sdpa", "flash_attention_2"]):
+      // renaming one makes the type lie and leaves two equal members (accuracy finding F6).
+      if (is(a, "type") || (is(a, "subscript") && text(field(a, "value")).ends_with("Literal")))
+        return std::string("a type's literal: it names a value the code accepts, not one it requests");
       if (is(a, "decorator") && text(a).find("pytest.mark") != std::string_view::npos)
         return std::string("a pytest marker's argument: it says where the test runs");
       if (is(a, "function_definition") || is(a, "lambda")) return std::nullopt;

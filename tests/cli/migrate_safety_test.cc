@@ -169,7 +169,9 @@ TEST(MigrateSafety, ABranchCheckedOutInAnotherWorkTreeIsRefusedUpFront) {
 TEST(MigrateSafety, AHookThatChecksOutMainNeverGetsACommitOntoMain) {
   Repo repo(Files{{"a.py", kCuda}, {"kcat.toml", "[hooks]\nbefore_commit = \"git checkout -q main\"\n"}});
   auto main_before = repo.git("rev-parse main");
-  auto r = repo.migrate();
+  // The hook comes from the repository's kcat.toml, which runs only when trusted (issue 14 §1).
+  auto hash = repo.git("hash-object kcat.toml");
+  auto r = repo.migrate({"--trust-repo-config", hash.substr(0, hash.find('\n'))});
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.err.find("kcat/ascend-a2"), std::string::npos) << r.out << r.err;
   EXPECT_EQ(repo.git("rev-parse main"), main_before);

@@ -240,6 +240,27 @@ TEST(PythonLiterals, EnumValuesMarkersLightningAndBuildScriptsStay) {
     EXPECT_EQ(f->codemod, "") << c.code;
     EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
   }
+  // A type's literals name what a parameter accepts (LLaMA-Factory data/collator.py:496, F6).
+  struct TypeCase {
+    const char* code;
+    const char* reason;
+  } types[] = {
+      {"from typing import Literal\ndef f(attn: Literal['eager', 'flash_attention_2'] = 'eager'):\n    "
+       "pass\n",
+       "type's literal"},
+      {"from typing import Literal\nclass C:\n    attn: Literal['eager',\n        'flash_attention_2']\n",
+       "type's literal"},
+      {"import typing\nMode = typing.Literal['eager',\n    'flash_attention_2']\n", "not rewritten"},
+  };
+  for (auto& c : types) {
+    auto all = run_code(c.code);
+    const Finding* f = nullptr;
+    for (auto& x : all)
+      if (x.rule_id == "py.flash-attention-2") f = &x;
+    ASSERT_NE(f, nullptr) << c.code;
+    EXPECT_EQ(f->codemod, "") << c.code;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+  }
   // An ordinary class attribute default is still a value.
   auto all = run_code("class Cfg:\n    device = 'cuda'\n");
   auto* f = at(all, "py.device-string", 2);
