@@ -83,6 +83,8 @@ class Judge {
           withhold(f, *knows_npu_);
         } else if (auto reason = capability_read(f)) {
           withhold(f, *reason);
+        } else if (auto why = availability_reason(f)) {
+          withhold(f, *why);
         }
         continue;
       }
@@ -96,7 +98,11 @@ class Judge {
                      "part of a message (print, log, warning, exception, assert), not a device or backend");
         continue;
       }
-      if (f.codemod != "replace") continue;  // env-rename: an environment variable's name
+      if (f.codemod != "replace") {  // env-rename: an environment variable's name
+        // Beside an NPU branch, CUDA_VISIBLE_DEVICES is the CUDA arm's own (accuracy finding F4).
+        if (knows_npu_) withhold(f, *knows_npu_);
+        continue;
+      }
       if (site.use == Use::Compared || site.use == Use::Key) {
         compared.emplace_back(&f, site);
         continue;
@@ -298,8 +304,11 @@ class Judge {
     each(root_, [&](TSNode n) {
       if (is(n, "if_statement")) {
         auto conds = chain_conditions(n);
-        if (!knows_npu_ && RE2::PartialMatch(conds, cuda_literal_re()) &&
-            RE2::PartialMatch(conds, npu_literal_re()))
+        // `== "cuda"` beside `== "npu"`, or `== DeviceType.CUDA` beside `== DeviceType.NPU`.
+        static const RE2 cuda_word(R"((?i)\bcuda\b)"), npu_word(R"((?i)\bnpu\b)");
+        if (!knows_npu_ &&
+            ((RE2::PartialMatch(conds, cuda_literal_re()) && RE2::PartialMatch(conds, npu_literal_re())) ||
+             (RE2::PartialMatch(conds, cuda_word) && RE2::PartialMatch(conds, npu_word))))
           knows_npu_ = "the file already has an NPU branch beside the CUDA one";
         if (conds.find("torch.version.hip") != std::string::npos ||
             conds.find("torch.version.cuda") != std::string::npos) {
@@ -374,12 +383,30 @@ class Judge {
 
   // ---- reasons --------------------------------------------------------------------------------
 
+  // The whole line that holds byte `at`.
+  std::string_view line_at(size_t at) const {
+    auto b = src_.rfind('\n', at == 0 ? 0 : at - 1);
+    b = b == std::string_view::npos ? 0 : b + 1;
+    auto e = src_.find('\n', at);
+    return src_.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b);
+  }
+
+  // torch.cuda.is_available() that chooses something the NPU does not have: Lightning's CUDA
+  // accelerator (accuracy F8), or a condition that goes on to read the CUDA compute capability,
+  // which stays CUDA (F2): renaming only the first half makes the second raise on the NPU.
+  std::optional<std::string> availability_reason(const Finding& f) const {
+    if (f.matched != "torch.cuda.is_available") return std::nullopt;
+    if (abstraction_) return abstraction_;
+    auto line = line_at(f.span.begin);
+    if (line.find("get_device_capability") != std::string_view::npos ||
+        line.find("get_device_properties") != std::string_view::npos)
+      return std::string("the same condition reads the CUDA compute capability, which has no NPU meaning");
+    return std::nullopt;
+  }
+
   std::optional<std::string> everywhere_reason(const Finding& f) const {
     if (build_) return build_;
-    auto b = src_.rfind('\n', f.span.begin == 0 ? 0 : f.span.begin - 1);
-    b = b == std::string_view::npos ? 0 : b + 1;
-    auto e = src_.find('\n', f.span.begin);
-    auto line = src_.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b);
+    auto line = line_at(f.span.begin);
     if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), marker_re()))
       return std::string("the line carries the project's own marker to leave it as is");
     TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);

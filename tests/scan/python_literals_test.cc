@@ -268,5 +268,52 @@ TEST(PythonLiterals, EnumValuesMarkersLightningAndBuildScriptsStay) {
   EXPECT_EQ(f->codemod, "replace");
 }
 
+// The finding of `rule` whose matched API is `text`, or whose bytes start with it.
+const Finding* with_text(const std::vector<Finding>& all, const std::string& code, const std::string& rule,
+                         const std::string& text) {
+  for (auto& f : all) {
+    if (f.rule_id == rule && (f.matched == text || code.compare(f.span.begin, text.size(), text) == 0))
+      return &f;
+  }
+  return nullptr;
+}
+
+// Accuracy findings F4 (a CUDA arm beside an NPU arm written as an enum, an environment variable
+// in such a chain), F8 (Lightning's accelerator choice) and F2 (availability and capability read
+// in one condition): the CUDA code stays, with the reason.
+TEST(PythonLiterals, CudaCodeThatChoosesAgainstTheNpuStays) {
+  struct Case {
+    std::string code;
+    const char* rule;
+    const char* text;
+    const char* reason;
+  } cases[] = {
+      {"import torch\ndef rng():\n    t = acc().type\n    if t == DeviceType.CUDA:\n"
+       "        return torch.cuda.get_rng_state_all()\n    elif t == DeviceType.NPU:\n"
+       "        return torch.npu.get_rng_state_all()\n",
+       "py.torch-cuda-api", "torch.cuda.get_rng_state_all", "NPU branch"},
+      {"def env():\n    if DEV == 'cuda':\n        return 'CUDA_VISIBLE_DEVICES'\n    elif DEV == 'npu':\n"
+       "        return 'ASCEND_RT_VISIBLE_DEVICES'\n",
+       "py.env-var", "CUDA_VISIBLE_DEVICES", "NPU branch"},
+      {"import lightning as L\nimport torch\nif torch.cuda.is_available():\n    acc = 'gpu'\n",
+       "py.torch-cuda-api", "torch.cuda.is_available", "Lightning"},
+      {"import torch\nok = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)\n",
+       "py.torch-cuda-api", "torch.cuda.is_available", "compute capability"},
+  };
+  for (auto& c : cases) {
+    auto all = run_code(c.code);
+    auto* f = with_text(all, c.code, c.rule, c.text);
+    ASSERT_NE(f, nullptr) << c.code;
+    EXPECT_EQ(f->codemod, "") << c.code;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+  }
+  // A training script's availability check still follows the device.
+  std::string script = "import torch\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\n";
+  auto all = run_code(script);
+  auto* f = with_text(all, script, "py.torch-cuda-api", "torch.cuda.is_available");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
 }  // namespace
 }  // namespace kcat::scan
