@@ -13,14 +13,14 @@
 #include "kcat/exec/process.h"
 #include "kcat/patch/semantic_check.h"
 #include "kcat/scan/parser.h"
+#include "kcat/scan/scanner.h"
 
 namespace kcat::patch {
 
 std::string parse_language(const std::string& path) {
-  auto ext = std::filesystem::path(path).extension().string();
-  if (ext == ".py" || ext == ".pyi") return "python";
-  if (ext == ".cu" || ext == ".cuh") return "cuda";
-  if (ext == ".cc" || ext == ".cpp" || ext == ".cxx" || ext == ".h" || ext == ".hpp") return "cpp";
+  // The scanner's one table: a file the scanner reads as code is re-checked as that code.
+  auto lang = scan::language_of(path);
+  if (lang == "python" || lang == "cuda" || lang == "cpp" || lang == "notebook") return std::string(lang);
   return {};
 }
 
@@ -106,6 +106,14 @@ GateOutcome verify_files(const std::filesystem::path& root, const std::map<std::
     g.files.push_back(file);
     auto lang = parse_language(file);
     if (lang.empty()) continue;
+    if (lang == "notebook") {  // a notebook is JSON: an edit must leave it readable
+      if (nlohmann::json::accept(old) && !nlohmann::json::accept(now)) {
+        g.failed_checks.push_back("reparse");
+        g.reason = fmt::format("{}: the change leaves the notebook unreadable (invalid JSON)", file);
+        return g;
+      }
+      continue;
+    }
     size_t was = syntax_errors(lang, old), is = syntax_errors(lang, now);
     if (is > was) {
       g.failed_checks.push_back("reparse");

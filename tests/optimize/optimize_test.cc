@@ -202,7 +202,9 @@ TEST_F(Loop, ABuildThatBreaksIsRevertedWithTheCompilerMessage) {
   kb::Recipe r = env_recipe("breaks", "X", "1");
   r.env.clear();
   r.edits.push_back(
-      {"workload.c", "static double now(void) {", "static double now(void) { syntax error here", false});
+      // Parses (the gate re-parses C since issue 13 §3), but does not compile: an undeclared name.
+      {"workload.c", "static double now(void) {", "static double now(void) { kcat_undeclared_name += 1;",
+       false});
   rs.recipes.push_back(r);
   o_.bench.runs = 1;
   const auto head = repo_->head_id();

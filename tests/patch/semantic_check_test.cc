@@ -97,5 +97,24 @@ TEST(MeaningCheck, TheGateRollsBackAndSaysWhy) {
   EXPECT_EQ(test::read(dir / "m.py"), "if backend == 'nccl':\n    pass\n");
 }
 
+// Issue 13 §3: the gate re-checks every file the scanner reads as code, by the scanner's own
+// table (.hh and .c were C++ to the scanner but unchecked by the gate; .ipynb was unchecked).
+TEST(Gate, ReparsesEveryKindTheScannerReads) {
+  test::TempDir dir;
+  for (const char* name : {"k.hh", "k.c"}) {
+    test::write(dir / name, "int f( {\n");
+    auto g = verify_files(dir.path(), {{name, "int f() { return 0; }\n"}}, false);
+    EXPECT_THAT(g.failed_checks, testing::Contains("reparse")) << name;
+  }
+  test::write(dir / "n.ipynb", "{\"cells\": [");
+  auto g = verify_files(dir.path(), {{"n.ipynb", "{\"cells\": []}"}}, false);
+  EXPECT_THAT(g.failed_checks, testing::Contains("reparse"));
+  EXPECT_THAT(g.reason, testing::HasSubstr("n.ipynb"));
+  test::write(dir / "n.ipynb", "{\"cells\": [], \"nbformat\": 4}");
+  EXPECT_TRUE(verify_files(dir.path(), {{"n.ipynb", "{\"cells\": []}"}}, false).failed_checks.empty());
+  EXPECT_EQ(parse_language("a/b.hh"), "cpp");
+  EXPECT_EQ(parse_language("README.md"), "");
+}
+
 }  // namespace
 }  // namespace kcat::patch
