@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <string>
 #include <thread>
 
 #include "kcat/core/cancel.h"
@@ -38,6 +39,21 @@ pid_t pid_in(const std::filesystem::path& file) {
 // Gone for good: not a process, not even a zombie (kill(pid, 0) succeeds on a zombie).
 bool gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH; }
 
+// Killed: gone, or a zombie waiting to be reaped. On a loaded machine the kill can land a moment
+// after the runner returns, so this waits up to 3 s; a process still running then fails the test.
+bool killed(pid_t pid) {
+  for (int i = 0; i < 300; ++i) {
+    if (gone(pid)) return true;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return true;
+    usleep(10000);
+  }
+  return false;
+}
+
 TEST(Runner, TimeoutKillsASetsidGrandchild) {
   test::TempDir dir;
   Command c;
@@ -52,7 +68,7 @@ TEST(Runner, TimeoutKillsASetsidGrandchild) {
   EXPECT_LT(o.elapsed, 2500ms);
   auto pid = pid_in(dir / "pid");
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(gone(pid)) << "the setsid grandchild " << pid << " survived the timeout";
+  EXPECT_TRUE(killed(pid)) << "the setsid grandchild " << pid << " survived the timeout";
 }
 
 TEST(Runner, TimeoutKillsAGrandchildWhoseParentLeft) {
@@ -69,7 +85,7 @@ TEST(Runner, TimeoutKillsAGrandchildWhoseParentLeft) {
   EXPECT_LT(o.elapsed, 2500ms);
   auto pid = pid_in(dir / "pid");
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(gone(pid)) << "the orphaned grandchild " << pid << " survived the timeout";
+  EXPECT_TRUE(killed(pid)) << "the orphaned grandchild " << pid << " survived the timeout";
 }
 
 TEST(Runner, ExecToDevNullThenSleepStopsAtTheTimeout) {
@@ -97,7 +113,7 @@ TEST(Runner, AGrandchildHoldingStdoutDoesNotHangTheCall) {
   EXPECT_LT(o.elapsed, 2000ms);
   auto pid = pid_in(dir / "pid");
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(gone(pid)) << "the grandchild that held stdout was left running";
+  EXPECT_TRUE(killed(pid)) << "the grandchild that held stdout was left running";
 }
 
 TEST(Runner, ADaemonThatLetGoOfThePipesIsLeftAloneAndReapedLater) {
