@@ -17,6 +17,12 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Parse, std::string("not a valid notebook (JSON): ") + e.what(), path);
   }
+  // A notebook of the wrong shape is skipped with the reason, never fatal (issue 14 §5).
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorKind::Parse, "not a valid notebook: " + why, path);
+  };
+  if (!nb.is_object()) throw bad("the top level is not a JSON object");
+  if (nb.contains("cells") && !nb["cells"].is_array()) throw bad("\"cells\" is not a list");
   LineIndex file_index(bytes);
   std::vector<Finding> out;
   size_t search_from = 0;
@@ -24,7 +30,11 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
   PythonScope scope;  // cells share one namespace: an import in cell 1 resolves names in cell 3
   for (auto& cell : nb.value("cells", nlohmann::json::array())) {
     ++cell_no;
-    if (cell.value("cell_type", "") != "code") continue;
+    if (!cell.is_object()) throw bad(fmt::format("cell {} is not a JSON object", cell_no));
+    auto type = cell.value("cell_type", nlohmann::json());
+    if (!type.is_null() && !type.is_string())
+      throw bad(fmt::format("cell {}: \"cell_type\" is not a string", cell_no));
+    if (!type.is_string() || type.get<std::string>() != "code") continue;
     std::vector<std::string> lines;
     auto src = cell.value("source", nlohmann::json());
     std::string code;
@@ -32,6 +42,8 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
       for (auto& l : src) code += l.is_string() ? l.get<std::string>() : "";
     } else if (src.is_string()) {
       code = src.get<std::string>();
+    } else if (!src.is_null()) {
+      throw bad(fmt::format("cell {}: \"source\" is neither text nor a list of lines", cell_no));
     }
     // IPython magics and shell escapes are not Python: blank them so the cell still parses.
     std::string py;

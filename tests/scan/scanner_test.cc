@@ -186,6 +186,40 @@ TEST(Scanner, NotebookCellsShareImports) {
   EXPECT_TRUE(found);
 }
 
+// Issue 14 §5: no input aborts. Notebooks of the wrong shape are skipped with a reason naming what
+// is wrong (bytes that are not UTF-8 included).
+TEST(Scanner, MalformedNotebooksAreSkippedNotFatal) {
+  test::TempDir dir;
+  test::write(dir / "cells_int.ipynb", R"J({"cells":[5],"k":"torch.cuda()"})J");
+  test::write(dir / "cells_obj.ipynb", R"J({"cells":{"a":"torch.cuda()"}})J");
+  test::write(dir / "top_array.ipynb", R"J([1,"torch.cuda()"])J");
+  test::write(dir / "source_obj.ipynb",
+              R"J({"cells":[{"cell_type":"code","source":{"x":"torch.cuda()"}}]})J");
+  test::write(dir / "type_int.ipynb", R"J({"cells":[{"cell_type":7,"source":"torch.cuda()"}]})J");
+  // Each holds `torch.cuda()` so the prefilter lets it through to the parser.
+  // A raw 0xff byte inside a JSON string: nlohmann rejects it while parsing (skipped, not fatal).
+  test::write(dir / "bad_utf8.ipynb",
+              std::string("{\"cells\":[{\"cell_type\":\"code\",\"source\":\"torch.cuda() \xff\"}]}"));
+  test::write(
+      dir / "ok.ipynb",
+      R"J({"cells":[{"cell_type":"code","source":["import torch\n","torch.cuda.synchronize()\n"]}]})J");
+  ScanOptions o;
+  o.root = dir.path();
+  o.use_cache = false;
+  scan::ScanResult r;
+  ASSERT_NO_THROW(r = scan::scan(o, catalog()));
+  std::map<std::string, std::string> skipped;
+  for (auto& s : r.skipped) skipped[s.path] = s.reason;
+  for (auto name : {"cells_int.ipynb", "cells_obj.ipynb", "top_array.ipynb", "source_obj.ipynb",
+                    "type_int.ipynb", "bad_utf8.ipynb"}) {
+    EXPECT_NE(skipped[name].find("notebook"), std::string::npos) << name << ": " << skipped[name];
+  }
+  EXPECT_EQ(skipped.count("ok.ipynb"), 0u);
+  bool found = false;
+  for (auto& f : r.findings) found |= f.file == "ok.ipynb";
+  EXPECT_TRUE(found);
+}
+
 TEST(Scanner, SkipsVendoredIgnoredBinaryHugeAndOutsideLinks) {
   Repo repo;
   test::write(repo.dir / "src/blob.py", std::string("import torch\0torch.cuda.x()\n", 28));
