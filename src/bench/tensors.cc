@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <re2/re2.h>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -86,13 +87,20 @@ double element(const std::string& d, const char* p) {
 
 Tensor decode(const std::string& file, const std::string& dtype, std::vector<int64_t> shape,
               std::string_view data) {
-  size_t n = 1;
-  for (auto s : shape) n *= static_cast<size_t>(s);
   size_t es = dtype_size(dtype);
   if (es == 0)
     throw Error(ErrorKind::Parse, "unsupported dtype " + dtype, file,
                 "supported: f64 f32 f16 bf16 i64 i32 i16 i8 u8 bool");
-  if (data.size() < n * es) {
+  // The element count and its byte size must not wrap: 2^32 x 2^32 elements is not 0 of them.
+  size_t n = 1, bytes = 0;
+  for (auto s : shape) {
+    if (s < 0) throw Error(ErrorKind::Parse, fmt::format("negative dimension {} in the shape", s), file);
+    if (__builtin_mul_overflow(n, static_cast<size_t>(s), &n))
+      throw Error(ErrorKind::Parse, "the shape's element count overflows", file);
+  }
+  if (__builtin_mul_overflow(n, es, &bytes))
+    throw Error(ErrorKind::Parse, "the shape's byte size overflows", file);
+  if (data.size() < bytes) {
     throw Error(ErrorKind::Parse,
                 fmt::format("truncated: {} bytes for {} elements of {}", data.size(), n, dtype), file);
   }
@@ -176,11 +184,19 @@ std::map<std::string, Tensor> load_safetensors(const std::filesystem::path& path
     auto dt = dtypes.find(dtype_name);
     if (dt == dtypes.end())
       throw Error(ErrorKind::Parse, "unsupported dtype " + dtype_name + " of " + name, file);
-    auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
+    auto off_it = info.find("data_offsets");
+    if (off_it == info.end() || !off_it->is_array() ||
+        !std::all_of(off_it->begin(), off_it->end(), [](auto& d) { return d.is_number_unsigned(); }))
+      throw Error(ErrorKind::Parse, "bad data_offsets of " + name, file);
+    auto offsets = off_it->get<std::vector<uint64_t>>();
     if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data.size()) {
       throw Error(ErrorKind::Parse, "bad data_offsets of " + name, file);
     }
-    out.emplace(name, decode(file + ":" + name, dt->second, info.at("shape").get<std::vector<int64_t>>(),
+    auto shape = info.find("shape");
+    if (shape == info.end() || !shape->is_array() ||
+        !std::all_of(shape->begin(), shape->end(), [](auto& d) { return d.is_number_integer(); }))
+      throw Error(ErrorKind::Parse, "the shape of " + name + " is not a list of integers", file);
+    out.emplace(name, decode(file + ":" + name, dt->second, shape->get<std::vector<int64_t>>(),
                              data.substr(offsets[0], offsets[1] - offsets[0])));
   }
   return out;

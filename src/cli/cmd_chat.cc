@@ -16,6 +16,7 @@
 #include "kcat/config/hooks.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/core/text.h"
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
 #include "kcat/migrate/agent_setup.h"
@@ -96,7 +97,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     ao.protected_files = command_files(cfg, root);
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
-      std::cout << "\n" << diff;
+      std::cout << "\n" << visible_text(diff);
       auto a = approver->ask("Apply this edit to " + file + "?", diff);
       if (a == session::Answer::All) all_edits = true;
       return a != session::Answer::No;
@@ -165,7 +166,7 @@ int run_chat(const ChatOptions& o) {
   };
   // One reader for the prompt and for the questions asked before an edit or a command.
   std::unique_ptr<session::LineReader> reader_for_approval =
-      ::isatty(0) ? session::terminal_reader(history_file()) : session::stream_reader(std::cin);
+      ::isatty(0) ? session::terminal_reader(history_file()) : session::stream_reader(std::cin, std::cout);
   session::ReplOptions ro;
   ro.commands = {
       {"scan", "[OPTIONS]", "find every CUDA tie in the repository", sub({"scan"}, false)},

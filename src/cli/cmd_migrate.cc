@@ -10,6 +10,7 @@
 #include "kcat/cli/command.h"
 #include "kcat/config/config.h"
 #include "kcat/core/error.h"
+#include "kcat/core/text.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/patch/git.h"
 #include "kcat/session/approver.h"
@@ -93,10 +94,10 @@ migrate::Outcome run_here(const MigrateCmd& c) {
   std::unique_ptr<session::LineReader> reader;
   std::unique_ptr<session::Approver> approver;
   if (c.interactive) {
-    reader = session::stream_reader(std::cin);
+    reader = session::stream_reader(std::cin, std::cout);
     approver = session::prompt_approver(*reader, std::cout);
     o.approve = [&approver](const std::string& question, const std::string& diff) {
-      std::cout << "\n" << diff;
+      std::cout << "\n" << visible_text(diff);
       auto a = approver->ask(question, diff);
       return a == session::Answer::No    ? migrate::Approval::No
              : a == session::Answer::All ? migrate::Approval::All

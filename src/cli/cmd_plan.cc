@@ -66,7 +66,7 @@ void run(const PlanCmd& o) {
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
   } else {
-    write_file_atomic(o.output, text);
+    write_output(o.output, text);
   }
 }
 

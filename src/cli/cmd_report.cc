@@ -46,7 +46,7 @@ void run_report(const ReportOptions& o) {
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
   } else {
-    write_file_atomic(o.output, text);
+    write_output(o.output, text);
     std::cerr << fmt::format("kcat: wrote {} report of run {} to {}\n", o.format, dir.filename().string(),
                              o.output);
   }

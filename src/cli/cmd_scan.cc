@@ -53,7 +53,7 @@ int run(const ScanCmd& o, const Globals& g) {
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
   } else {
-    write_file_atomic(o.output, text);
+    write_output(o.output, text);
     std::cerr << "kcat: wrote " << o.format << " to " << o.output << "\n";
   }
   events::emit("scan-finished",

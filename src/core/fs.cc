@@ -16,11 +16,14 @@
 namespace kcat {
 
 std::string read_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK so opening a FIFO does not wait for a writer; reads then block as usual (a FIFO
+  // that has no writer reads as end of file).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     throw Error(ErrorKind::Io, "cannot read file: " + std::string(std::strerror(errno)), path.string(),
                 "check that the file exists and is readable");
   }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   // One buffer of the file's size and (mostly) one read; pipes and /proc files grow as they come.
   struct stat st {};
   std::string out;
@@ -98,6 +101,36 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, std::option
     ::unlink(tmp.c_str());
     throw Error(ErrorKind::Io, "cannot replace file: " + std::string(std::strerror(err)), path.string());
   }
+}
+
+void write_output(const fs::path& path, std::string_view bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) {
+    std::error_code ec;
+    auto target = fs::is_symlink(fs::symlink_status(path, ec)) ? fs::canonical(path, ec) : path;
+    write_file_atomic(ec ? path : target, bytes);
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, "is a directory", path.string(), "name a file");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENXIO)
+      throw Error(ErrorKind::Io, "a pipe with no reader", path.string(), "start its reader first");
+    throw Error(ErrorKind::Io, "cannot open for writing: " + std::string(std::strerror(err)), path.string());
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  for (size_t off = 0; off < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw Error(ErrorKind::Io, "cannot write: " + std::string(std::strerror(err)), path.string());
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
 }
 
 std::optional<fs::path> resolve_within(const fs::path& root, const fs::path& path) {

@@ -1,5 +1,7 @@
 #include "kcat/core/text.h"
 
+#include <cstdio>
+
 #include <algorithm>
 
 namespace kcat {
@@ -76,6 +78,42 @@ bool is_valid_utf8(std::string_view bytes) {
     p += n;
   }
   return true;
+}
+
+std::string visible_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  char buf[16];
+  for (size_t p = 0; p < text.size();) {
+    auto c = static_cast<unsigned char>(text[p]);
+    size_t n = utf8_length(text, p);
+    if (n == 1 && c >= 0x80) {  // not UTF-8
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else if (n == 1 && c == '\r' && !(p + 1 < text.size() && text[p + 1] == '\n')) {
+      out += "\\r";
+    } else if (n == 1 && ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else if (n > 1) {
+      uint32_t cp = c & (0xFF >> (n + 1));
+      for (size_t i = 1; i < n; ++i) cp = (cp << 6) | (static_cast<unsigned char>(text[p + i]) & 0x3F);
+      bool hidden = (cp >= 0x80 && cp <= 0x9F) ||      // C1 controls (CSI is 0x9B)
+                    (cp >= 0x202A && cp <= 0x202E) ||  // embeddings and overrides
+                    (cp >= 0x2066 && cp <= 0x2069) ||  // isolates
+                    cp == 0x200E || cp == 0x200F || cp == 0x061C;
+      if (hidden) {
+        std::snprintf(buf, sizeof buf, "<U+%04X>", cp);
+        out += buf;
+      } else {
+        out.append(text.substr(p, n));
+      }
+    } else {
+      out += static_cast<char>(c);
+    }
+    p += n;
+  }
+  return out;
 }
 
 }  // namespace kcat

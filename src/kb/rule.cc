@@ -1,9 +1,12 @@
 #include "kcat/kb/rule.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <toml++/toml.h>
+
 #include <algorithm>
 #include <functional>
+#include <set>
 
 #include "kcat/core/error.h"
 #include "kcat/kb/toml_json.h"
@@ -15,30 +18,121 @@ namespace {
 const std::vector<std::string> kLanguages = {"python", "cpp",   "cuda",       "requirements", "pyproject",
                                              "conda",  "cmake", "dockerfile", "shell"};
 
-std::string str(const toml::table& t, std::string_view key) { return t[key].value_or(std::string{}); }
+// Bounds on a pattern's size: RE2 is linear in the text, but a pattern of 50k nested groups still
+// costs gigabytes to compile.
+constexpr size_t kMaxPatternBytes = 4096;
+constexpr int64_t kMaxPatternMemory = 8 << 20;
 
-std::vector<std::string> strings(const toml::table& t, std::string_view key) {
+std::string where_of(const toml::node& n, const std::string& file, const std::string& id) {
+  return fmt::format("{}:{}{}", file, n.source().begin.line, id.empty() ? "" : " (rule " + id + ")");
+}
+
+// A text value, or "" when absent; any other type is an error naming the key.
+std::string str(const toml::table& t, std::string_view key, const std::string& where) {
+  auto* n = t.get(key);
+  if (!n) return {};
+  if (!n->is_string())
+    throw Error(ErrorKind::Usage, fmt::format("'{}' must be text", key), where,
+                fmt::format("write {} = \"...\"", key));
+  return n->value_or(std::string{});
+}
+
+// A text or a list of texts; any other type (`names = 5`) is an error naming the key.
+std::vector<std::string> strings(const toml::table& t, std::string_view key, const std::string& where) {
   std::vector<std::string> out;
-  if (auto* arr = t[key].as_array()) {
+  auto* n = t.get(key);
+  if (!n) return out;
+  auto bad = [&] {
+    return Error(ErrorKind::Usage, fmt::format("'{}' must be text or a list of text", key), where,
+                 fmt::format("write {} = [\"...\"]", key));
+  };
+  if (auto* arr = n->as_array()) {
     for (auto& v : *arr) {
-      if (auto s = v.value<std::string>()) out.push_back(*s);
+      if (!v.is_string()) throw bad();
+      out.push_back(v.value_or(std::string{}));
     }
-  } else if (auto s = t[key].value<std::string>()) {
-    out.push_back(*s);
+  } else if (n->is_string()) {
+    out.push_back(n->value_or(std::string{}));
+  } else {
+    throw bad();
   }
   return out;
 }
 
+void refuse_unknown_keys(const toml::table& t, const std::set<std::string, std::less<>>& known,
+                         const std::string& what, const std::string& where) {
+  for (auto& [k, v] : t) {
+    if (known.count(k.str())) continue;
+    std::string list;
+    for (auto& n : known) list += (list.empty() ? "" : " ") + n;
+    throw Error(ErrorKind::Usage, fmt::format("unknown key '{}' in {}", k.str(), what), where,
+                "use one of: " + list);
+  }
+}
+
+// The python matcher's table (`match = { kind = ..., names = [...] }`): every key known and of its
+// type, so a rule the scanner cannot use is refused when it is loaded, never while files are scanned.
+void check_match(const toml::table& m, const std::string& where) {
+  static const std::set<std::string, std::less<>> keys = {"kind",
+                                                          "names",
+                                                          "values",
+                                                          "words",
+                                                          "exclude",
+                                                          "cuda_sources",
+                                                          "swap",
+                                                          "whole",
+                                                          "name_replacement",
+                                                          "guarded_severity",
+                                                          "comparison_severity",
+                                                          "call"};
+  refuse_unknown_keys(m, keys, "match", where);
+  auto kind = m["kind"].value<std::string>();
+  const auto& kinds = python_match_kinds();
+  if (!kind || std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) {
+    std::string list;
+    for (auto& k : kinds) list += (list.empty() ? "" : " ") + k;
+    throw Error(ErrorKind::Usage, "match.kind must be one of the python match kinds", where,
+                "use one of: " + list);
+  }
+  for (auto key : {"names", "values", "words", "exclude"}) strings(m, key, where);
+  for (auto key : {"swap", "name_replacement"}) str(m, key, where);
+  for (auto key : {"cuda_sources", "whole", "call"}) {
+    if (auto* n = m.get(key); n && !n->is_boolean())
+      throw Error(ErrorKind::Usage, fmt::format("match.{} must be true or false", key), where);
+  }
+  for (auto key : {"guarded_severity", "comparison_severity"}) {
+    if (m.get(key) && !parse_severity(str(m, key, where)))
+      throw Error(ErrorKind::Usage, fmt::format("match.{} must be blocking, warning or info", key), where);
+  }
+}
+
+void check_pattern(const std::string& pattern, const std::string& where) {
+  if (pattern.size() > kMaxPatternBytes) {
+    throw Error(ErrorKind::Usage,
+                fmt::format("pattern is {} bytes, more than {}", pattern.size(), kMaxPatternBytes), where,
+                "write a shorter pattern, or several rules");
+  }
+  RE2::Options opt;
+  opt.set_log_errors(false);
+  opt.set_max_mem(kMaxPatternMemory);
+  RE2 re(pattern, opt);
+  if (!re.ok()) throw Error(ErrorKind::Usage, "bad pattern: " + re.error(), where, "see RE2's syntax");
+}
+
 Rule parse_rule(const toml::table& t, const std::string& file) {
+  static const std::set<std::string, std::less<>> keys = {
+      "id",     "languages", "category", "severity",        "query",  "pattern",
+      "match",  "message",   "action",   "codemod",         "recipe", "replacement",
+      "source", "prefilter", "examples", "counter_examples"};
   Rule r;
   r.origin = file;
-  r.id = str(t, "id");
-  auto where = [&](const std::string& id) {
-    auto line = t.source().begin.line;
-    return fmt::format("{}:{}{}", file, line, id.empty() ? "" : " (rule " + id + ")");
-  };
+  r.id = kb::str(t, "id", where_of(t, file, ""));
+  auto where = [&](const std::string& id) { return where_of(t, file, id); };
+  auto text = [&](const toml::table& tt, std::string_view key) { return kb::str(tt, key, where(r.id)); };
+  auto texts = [&](const toml::table& tt, std::string_view key) { return kb::strings(tt, key, where(r.id)); };
   if (r.id.empty()) throw Error(ErrorKind::Usage, "rule has no id", where(""), "add id = \"...\"");
-  r.languages = strings(t, "languages");
+  refuse_unknown_keys(t, keys, "a [[rule]]", where(r.id));
+  r.languages = texts(t, "languages");
   if (r.languages.empty()) {
     throw Error(ErrorKind::Usage, "rule has no languages", where(r.id),
                 "add languages = [\"python\"] (one of: python cpp cuda requirements pyproject conda cmake "
@@ -50,33 +144,47 @@ Rule parse_rule(const toml::table& t, const std::string& file) {
                   "use one of: python cpp cuda requirements pyproject conda cmake dockerfile shell");
     }
   }
-  r.category = str(t, "category");
+  r.category = text(t, "category");
   if (r.category.empty()) throw Error(ErrorKind::Usage, "rule has no category", where(r.id));
-  auto sev = parse_severity(str(t, "severity"));
+  auto sev = parse_severity(text(t, "severity"));
   if (!sev) throw Error(ErrorKind::Usage, "severity must be blocking, warning or info", where(r.id));
   r.severity = *sev;
-  r.query = str(t, "query");
-  r.pattern = str(t, "pattern");
-  if (auto* m = t["match"].as_table()) r.match = toml_to_json(*m);
+  r.query = text(t, "query");
+  r.pattern = text(t, "pattern");
+  if (!r.pattern.empty()) check_pattern(r.pattern, where(r.id));
+  if (auto* mn = t.get("match")) {
+    auto* m = mn->as_table();
+    if (!m)
+      throw Error(ErrorKind::Usage, "'match' must be a table", where(r.id),
+                  "write match = { kind = \"...\" }");
+    check_match(*m, where(r.id));
+    r.match = toml_to_json(*m);
+  }
   int kinds = !r.query.empty() + !r.pattern.empty() + !r.match.is_null();
   if (kinds != 1) {
     throw Error(ErrorKind::Usage, "a rule needs exactly one of query, pattern or match", where(r.id));
   }
   r.matcher = !r.query.empty() ? "query" : !r.pattern.empty() ? "text" : "python";
-  r.message = str(t, "message");
+  r.message = text(t, "message");
   if (r.message.empty()) throw Error(ErrorKind::Usage, "rule has no message", where(r.id));
-  r.action = str(t, "action");
-  r.codemod = str(t, "codemod");
-  r.recipe = str(t, "recipe");
-  r.replacement = str(t, "replacement");
-  r.source = str(t, "source");
-  r.prefilter = strings(t, "prefilter");
-  r.examples = strings(t, "examples");
-  r.counter_examples = strings(t, "counter_examples");
+  r.action = text(t, "action");
+  r.codemod = text(t, "codemod");
+  r.recipe = text(t, "recipe");
+  r.replacement = text(t, "replacement");
+  r.source = text(t, "source");
+  r.prefilter = texts(t, "prefilter");
+  r.examples = texts(t, "examples");
+  r.counter_examples = texts(t, "counter_examples");
   return r;
 }
 
 }  // namespace
+
+const std::vector<std::string>& python_match_kinds() {
+  static const std::vector<std::string> kinds = {"api", "import",  "method",    "device-string", "string",
+                                                 "env", "keyword", "sdpa-mask", "mention"};
+  return kinds;
+}
 
 bool Rule::applies_to(std::string_view language) const {
   return std::find(languages.begin(), languages.end(), language) != languages.end();
@@ -121,7 +229,10 @@ std::vector<Rule> load_rule_file(const std::filesystem::path& file) {
                 "see docs/rules.md for the rule format");
   }
   for (auto& node : *arr) {
-    if (auto* t = node.as_table()) out.push_back(parse_rule(*t, file.string()));
+    auto* t = node.as_table();
+    if (!t)
+      throw Error(ErrorKind::Usage, "a [[rule]] entry is not a table", where_of(node, file.string(), ""));
+    out.push_back(parse_rule(*t, file.string()));
   }
   return out;
 }

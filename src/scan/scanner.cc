@@ -20,6 +20,7 @@
 #include "kcat/scan/analyzer.h"
 #include "kcat/scan/cache.h"
 #include "kcat/scan/notebook.h"
+#include "python_rules.h"
 #include "rules_key.h"
 #include "walk.h"
 
@@ -108,6 +109,12 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
                    [](const Candidate& a, const Candidate& b) { return a.size > b.size; });
   Prefilter prefilter(rules);
   const std::string fingerprint = rules.fingerprint();
+  {
+    // A rule the matchers cannot compile (a bad tree-sitter query) is an error of the run, named
+    // here once, never a reason to skip each file it would have been tried on (issue 14 §4).
+    PinRules pin(rules, fingerprint);
+    py::compile_python_rules(rules);
+  }
   // Another build of kcat may find otherwise: its cache is not trusted (self_stamp).
   ScanCache cache(root / ".kcat" / "cache" / kScanCacheFile,
                   fingerprint + "/" + kScanCacheVersion + "/" + self_stamp());

@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "kcat/core/text.h"
+
 namespace kcat::session {
 
 namespace {
@@ -13,7 +15,7 @@ class PromptApprover : public Approver {
   Answer ask(const std::string& question, const std::string& details) override {
     if (all_) return Answer::Yes;
     while (true) {
-      auto r = reader_.read(question + " [y]es / [n]o / [a]ll / [s]how more: ");
+      auto r = reader_.read(visible_text(question) + " [y]es / [n]o / [a]ll / [s]how more: ");
       // Ctrl-C or end of input is a refusal, never a silent yes.
       if (r.status != ReadStatus::Line) return Answer::No;
       auto a = r.line.empty() ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(r.line[0])));
@@ -24,7 +26,7 @@ class PromptApprover : public Approver {
         return Answer::Yes;
       }
       if (a == 's') {
-        out_ << details << (details.empty() || details.back() == '\n' ? "" : "\n");
+        out_ << visible_text(details) << (details.empty() || details.back() == '\n' ? "" : "\n");
         continue;
       }
       out_ << "please answer y, n, a or s\n";

@@ -14,8 +14,11 @@ namespace {
 
 class StreamReader : public LineReader {
  public:
-  explicit StreamReader(std::istream& in) : in_(in) {}
-  ReadResult read(const std::string&) override {
+  StreamReader(std::istream& in, std::ostream& out) : in_(in), out_(out) {}
+  // The prompt is the question (an approval's "[y]es / [n]o ..."): it is shown even when the
+  // answers come from a pipe, so a person (or a log) sees what was asked.
+  ReadResult read(const std::string& prompt) override {
+    if (!prompt.empty()) out_ << prompt << std::flush;
     std::string line;
     if (!std::getline(in_, line)) return {ReadStatus::EndOfInput, {}};
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -24,6 +27,7 @@ class StreamReader : public LineReader {
 
  private:
   std::istream& in_;
+  std::ostream& out_;
 };
 
 class TerminalReader : public LineReader {
@@ -67,6 +71,8 @@ std::unique_ptr<LineReader> terminal_reader(std::filesystem::path history_file) 
   return std::make_unique<TerminalReader>(std::move(history_file));
 }
 
-std::unique_ptr<LineReader> stream_reader(std::istream& in) { return std::make_unique<StreamReader>(in); }
+std::unique_ptr<LineReader> stream_reader(std::istream& in, std::ostream& prompts) {
+  return std::make_unique<StreamReader>(in, prompts);
+}
 
 }  // namespace kcat::session

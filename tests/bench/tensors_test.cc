@@ -55,6 +55,22 @@ TEST(Tensors, BadFilesAreClearErrors) {
   EXPECT_THROW(load_tensors(dir / "x.bin"), Error);
 }
 
+// Issue 14 §5: a shape whose element count overflows (2^32 x 2^32 wraps to 0) or is negative is an
+// error, never an empty tensor that then compares "within tolerance".
+TEST(Tensors, OverflowingOrNegativeShapesAreErrors) {
+  test::TempDir dir;
+  test::write(dir / "o.npy", npy("<f4", "4294967296, 4294967296", ""));
+  EXPECT_THROW(load_tensors(dir / "o.npy"), Error);
+  test::write(dir / "w.npy", npy("<f8", "2305843009213693952,", ""));  // 2^61 x 8 bytes wraps too
+  EXPECT_THROW(load_tensors(dir / "w.npy"), Error);
+  test::write(dir / "n.safetensors",
+              safetensors(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", ""));
+  EXPECT_THROW(load_tensors(dir / "n.safetensors"), Error);
+  test::write(dir / "s.safetensors",
+              safetensors(R"({"x":{"dtype":"F32","shape":"big","data_offsets":[0,0]}})", ""));
+  EXPECT_THROW(load_tensors(dir / "s.safetensors"), Error);
+}
+
 TEST(Tensors, CompareFindsTheWorstElement) {
   std::map<std::string, Tensor> ref{{"y", {"f32", {3}, {1.0, 2.0, 3.0}}}};
   std::map<std::string, Tensor> out{{"y", {"f16", {3}, {1.0, 2.1, 3.0}}}};

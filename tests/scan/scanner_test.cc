@@ -220,6 +220,33 @@ TEST(Scanner, MalformedNotebooksAreSkippedNotFatal) {
   EXPECT_TRUE(found);
 }
 
+// Issue 14 §4: a rule whose tree-sitter query does not compile stops the scan with an error naming
+// the rule, instead of skipping every Python file with the same message.
+TEST(Scanner, ABadQueryIsOneErrorNotEveryFileSkipped) {
+  test::TempDir dir;
+  test::write(dir / "a.py", "import torch\ntorch.cuda.synchronize()\n");
+  kb::RuleSet rules;
+  kb::Rule r;
+  r.id = "t.bad-query";
+  r.languages = {"python"};
+  r.category = "c";
+  r.severity = Severity::Warning;
+  r.matcher = "query";
+  r.query = "(call function: (nonesuch_node) @match)";
+  r.message = "m";
+  r.origin = "extra.toml";
+  rules.rules.push_back(r);
+  ScanOptions o;
+  o.root = dir.path();
+  o.use_cache = false;
+  try {
+    auto res = scan::scan(o, rules);
+    ADD_FAILURE() << "scanned with a bad query; skipped " << res.skipped.size();
+  } catch (const Error& e) {
+    EXPECT_NE(e.where().find("t.bad-query"), std::string::npos) << e.where();
+  }
+}
+
 TEST(Scanner, SkipsVendoredIgnoredBinaryHugeAndOutsideLinks) {
   Repo repo;
   test::write(repo.dir / "src/blob.py", std::string("import torch\0torch.cuda.x()\n", 28));

@@ -13,13 +13,20 @@ namespace kcat {
 
 namespace fs = std::filesystem;
 
-// Reads the whole file; throws Error(Io) naming the path on failure.
+// Reads the whole file; throws Error(Io) naming the path on failure. A FIFO with no writer reads
+// as empty instead of waiting for one.
 std::string read_file(const fs::path& path);
 
 // Writes `bytes` to a temp file beside `path`, fsyncs it, gives it `path`'s mode (or `mode` when
 // the file is new; missing parent directories are created), and renames it over `path`: a reader, or a crash,
 // sees old or new, never half.
 void write_file_atomic(const fs::path& path, std::string_view bytes, std::optional<fs::perms> mode = {});
+
+// Writes a command's output file (`-o FILE`): a regular file (or a new one) is replaced
+// atomically, through a symlink if `path` is one (the link stays); anything else (a device such
+// as /dev/null, a pipe, /dev/stdout) is opened and written to, never replaced. A FIFO with no
+// reader is an error, not a wait.
+void write_output(const fs::path& path, std::string_view bytes);
 
 // The canonical form of `path` if it lies inside `root` (both resolved through symlinks), else
 // nullopt. Used to refuse paths that escape a repository by "..", absolute paths or symlinks.

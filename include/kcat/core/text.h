@@ -37,5 +37,10 @@ class LineIndex {
 bool looks_binary(std::string_view bytes);
 // True when every byte sequence is valid UTF-8.
 bool is_valid_utf8(std::string_view bytes);
+// `text` made safe to show a person on a terminal: control characters other than newline and tab
+// (ESC, CR, backspace, DEL, C1), Unicode direction overrides and isolates, and bytes that are not
+// UTF-8 are written as visible escapes (`\x1b`, `\r`, `<U+202E>`), so a file cannot hide a line
+// from the person asked to approve it (issue 14 §5).
+std::string visible_text(std::string_view text);
 
 }  // namespace kcat

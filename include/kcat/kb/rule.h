@@ -45,7 +45,12 @@ struct RuleSet {
   std::string fingerprint() const;
 };
 
-// Loads one TOML file of [[rule]] tables. Throws Error(Usage) naming file and rule on bad data.
+// The kinds a python rule's `match.kind` may name (the scan layer implements each).
+const std::vector<std::string>& python_match_kinds();
+
+// Loads one TOML file of [[rule]] tables. Throws Error(Usage) naming file, line and rule on bad
+// data: an unknown key, a value of the wrong type, a pattern RE2 refuses or too large, a match table
+// the python matcher cannot use.
 std::vector<Rule> load_rule_file(const std::filesystem::path& file);
 // Loads every *.toml under dir (sorted by name). Duplicate ids are an error.
 RuleSet load_rules(const std::filesystem::path& dir);

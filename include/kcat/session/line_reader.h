@@ -2,6 +2,7 @@
 // Where the interactive session reads lines from: libedit on a terminal (line editing, history),
 // or plain standard input otherwise (pipes, tests).
 #include <filesystem>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,8 @@ class LineReader {
 
 // libedit with a history file (created on first use; never fatal when it cannot be written).
 std::unique_ptr<LineReader> terminal_reader(std::filesystem::path history_file);
-// Lines from an istream, no prompt echo (used when stdin is not a terminal, and in tests).
-std::unique_ptr<LineReader> stream_reader(std::istream& in);
+// Lines from an istream (stdin that is not a terminal, tests); each prompt is written to
+// `prompts` first, so the question is on screen or in the log even when answers are piped.
+std::unique_ptr<LineReader> stream_reader(std::istream& in, std::ostream& prompts);
 
 }  // namespace kcat::session
