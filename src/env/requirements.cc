@@ -78,6 +78,7 @@ struct Solver {
   Solution s;
   std::vector<Out> outs;
   std::string own;
+  std::string repo_name;  // the checkout's directory name, canonical
 
   Out* find(const std::string& name) {
     for (auto& x : outs) {
@@ -190,6 +191,17 @@ struct Solver {
 
   // ---- entries to lines ----
 
+  // git+https://github.com/openai/whisper.git in whisper's own README: the repository itself
+  bool own_url(const Entry& e) const {
+    if ((e.kind != "vcs" && e.kind != "url" && e.kind != "editable") || e.value.empty()) return false;
+    auto url = e.value.substr(0, e.value.find_first_of("#?@", e.value.find("://") + 3));
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    auto last = url.substr(url.find_last_of('/') + 1);
+    if (last.size() > 4 && last.substr(last.size() - 4) == ".git") last.resize(last.size() - 4);
+    last = pep::canonical_name(last);
+    return !last.empty() && (last == own || last == repo_name);
+  }
+
   bool consent(const Entry& e) {
     if (o.allow_repo_indexes) return true;
     if (o.ask) {
@@ -262,7 +274,7 @@ struct Solver {
       }
       // something to install
       std::string name = e.name();
-      if (k == "path" || (!own.empty() && name == own)) {
+      if (k == "path" || (!own.empty() && name == own) || own_url(e)) {
         if (k == "path" && e.value != "." && e.value.rfind(".[", 0) != 0 && e.value != "./") {
           s.notes.push_back(e.where() + ": local path `" + e.text +
                             "` not kept (install it from the checkout)");
@@ -418,7 +430,11 @@ struct Solver {
       x->e.req->specifier = family;
       auto& have_ref = have_before;
       x->why = fmt::format("the {} release for torch {} (was: {})", pkg, s.torch, was);
-      if (!have_ref.empty())
+      // a record only when the project's own range excludes the family's release
+      auto family_release = family.clauses.front().version;
+      if (family_release.size() > 2 && family_release.substr(family_release.size() - 2) == ".*")
+        family_release = family_release.substr(0, family_release.size() - 2) + ".0";
+      if (!have_ref.empty() && !have_ref.contains(family_release, true))
         s.resolved.push_back(
             {std::string(pkg) + " " + have_ref.str(),
              fmt::format("torch {} pairs with {}{}, the project asks for {}{} ({}): re-test the "
@@ -477,7 +493,9 @@ struct Solver {
       } else if (!x.why.empty()) {
         s.lines.push_back(text + "  # kcat: " + x.why);
       } else {
-        s.lines.push_back(x.e.kind == "requirement" && x.e.req ? x.e.text : text);
+        // as written, when that is a requirement pip reads (conda's `name=1.0` is not)
+        bool as_written = x.e.kind == "requirement" && x.e.req && pep::try_parse_requirement(x.e.text);
+        s.lines.push_back(as_written ? x.e.text : text);
       }
     }
     s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)",
@@ -494,7 +512,13 @@ struct Solver {
 
 Solution solve(const fs::path& repo, const SolveOptions& o, const kb::VersionMatrix& m) {
   auto sources = read_sources(repo, CondaMap::load(m.dir));
-  Solver v{m, o, {}, {}, sources.own_name};
+  Solver v{
+      m,
+      o,
+      {},
+      {},
+      sources.own_name,
+      pep::canonical_name(fs::absolute(repo / "x").lexically_normal().parent_path().filename().string())};
   v.s.read = sources.read;
   v.s.notes = sources.notes;
   bool any = std::any_of(sources.entries.begin(), sources.entries.end(), [](const Entry& e) {

@@ -167,13 +167,24 @@ def main():
     pinned_torch = [s.version for r in reqs if canonicalize_name(r.name) == "torch" for s in r.specifier
                     if s.operator == "==" and "*" not in s.version]
     build_families(idx, a.patches, pinned_torch)
+    # transformers releases outside the representative set get a wheel at the version asked for,
+    # with the tokenizers range of its cited row; torch's family never does (a missing pairing must
+    # stay a conflict)
+    fillable = {"transformers", "tokenizers", "numpy", "triton-ascend"}
+    rows = load(a.patches, "families.toml").get("tokenizers", [])
     for r in reqs:
         name = canonicalize_name(r.name)
-        if name in idx.names() or r.url:
+        if r.url:
+            continue
+        existing = [v for (n, v) in idx.have if n == name]
+        if existing and (name not in fillable or any(r.specifier.contains(v, prereleases=True) for v in existing)):
             continue
         for c in candidates(r.specifier):
             if r.specifier.contains(c, prereleases=True):
-                idx.add(r.name, c)
+                deps = []
+                if name == "transformers":
+                    deps = [f"tokenizers{t['tokenizers']}" for t in rows if Version(c) in SpecifierSet(t["transformers"])][:1]
+                idx.add(r.name, c, deps)
                 break
         else:
             print(f"make_index: no version for {r}", file=sys.stderr)
