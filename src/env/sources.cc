@@ -841,10 +841,33 @@ struct Reader {
   }
 
   // README: fenced code blocks (``` or ~~~) of a shell or no language; a `$ ` prompt is dropped.
+  // Also CommonMark's indented code blocks (4 spaces after a blank line), unless they continue a
+  // list item, where indented text is the item's prose.
   void read_readme(const fs::path& file) {
     auto lines = lines_of(read_file(file));
+    auto is_list_item = [](const std::string& t) {
+      return starts_with(t, "- ") || starts_with(t, "* ") || starts_with(t, "+ ") ||
+             (!t.empty() && std::isdigit(static_cast<unsigned char>(t[0])) &&
+              t.find(". ") != std::string::npos && t.find(". ") < 4);
+    };
+    bool in_list = false;
     for (size_t k = 0; k < lines.size(); ++k) {
       auto l = trim(lines[k]);
+      bool indented = starts_with(lines[k], "    ") || starts_with(lines[k], "\t");
+      if (!l.empty() && !indented) in_list = is_list_item(l);
+      if (indented && !l.empty() && k > 0 && trim(lines[k - 1]).empty() && !in_list) {
+        std::string block;
+        int first = static_cast<int>(k + 1);
+        for (; k < lines.size() &&
+               (trim(lines[k]).empty() || starts_with(lines[k], "    ") || starts_with(lines[k], "\t"));
+             ++k) {
+          auto t = trim(lines[k]);
+          block += (starts_with(t, "$ ") ? t.substr(2) : t) + "\n";
+        }
+        read_commands(block, file, first);
+        if (k < lines.size()) --k;
+        continue;
+      }
       if (!(starts_with(l, "```") || starts_with(l, "~~~"))) continue;
       std::string fence = l.substr(0, 3), lang = trim(l.substr(3));
       bool shell = lang.empty() || lang == "bash" || lang == "sh" || lang == "shell" || lang == "console" ||

@@ -108,3 +108,39 @@ TEST(RequirementsCommand, DefaultStackIsThePlansAndTheRouteWins) {
 
 }  // namespace
 }  // namespace kcat
+
+namespace kcat {
+namespace {
+
+TEST(RequirementsCommand, MigrateCommitsRequirementsAscendOnTheBranch) {
+  test::TempDir dir;
+  test::write(
+      dir / "requirements.txt",
+      "torch==2.1.2\ntorchvision==0.16.2\nflash-attn\n--extra-index-url https://mirror.example/simple\n");
+  test::write(dir / "train.py", "import torch\nx = torch.zeros(2).cuda()\n");
+  test::git_init_commit(dir.path());
+  auto r =
+      test::kcat({"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "T <t@example.com>"});
+  ASSERT_NE(r.exit_code, 2) << r.out << r.err;
+  auto file = test::sh("git show kcat/ascend-a2:requirements-ascend.txt", dir.path());
+  ASSERT_EQ(file.exit_code, 0) << r.out << r.err << file.err;
+  EXPECT_NE(file.out.find("\ntorch==2.9.0  # kcat:"), std::string::npos) << file.out;
+  EXPECT_NE(file.out.find("\ntorchvision==0.24.*  # kcat:"), std::string::npos) << file.out;
+  EXPECT_NE(file.out.find("\n# flash-attn  # kcat: dropped"), std::string::npos) << file.out;
+  EXPECT_NE(file.out.find("\n# --extra-index-url https://mirror.example/simple  # kcat: refused"),
+            std::string::npos)
+      << file.out;
+  auto log = test::sh("git log --format=%B kcat/ascend-a2", dir.path()).out;
+  EXPECT_NE(log.find("kcat: requirements-ascend.txt for the Ascend stack"), std::string::npos) << log;
+  EXPECT_NE(log.find("Refused (no consent)"), std::string::npos) << log;
+  // the main branch is untouched, and a second run commits nothing new
+  EXPECT_NE(
+      test::sh("git show $(git rev-list --max-parents=0 HEAD):requirements-ascend.txt", dir.path()).exit_code,
+      0);
+  auto count = test::sh("git rev-list --count kcat/ascend-a2", dir.path()).out;
+  test::kcat({"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "T <t@example.com>"});
+  EXPECT_EQ(test::sh("git rev-list --count kcat/ascend-a2", dir.path()).out, count);
+}
+
+}  // namespace
+}  // namespace kcat
