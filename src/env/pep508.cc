@@ -104,7 +104,14 @@ int compare_local(const std::string& a, const std::string& b) {
     bool xn = !x[k].empty() && std::all_of(x[k].begin(), x[k].end(), is_digit);
     bool yn = !y[k].empty() && std::all_of(y[k].begin(), y[k].end(), is_digit);
     if (xn && yn) {
-      if (int c = cmp_long(std::stol(x[k]), std::stol(y[k]))) return c;
+      // numbers of any length: without leading zeros, the longer is larger, else by digits
+      auto strip = [](const std::string& d) {
+        auto p = d.find_first_not_of('0');
+        return p == std::string::npos ? std::string("0") : d.substr(p);
+      };
+      auto a = strip(x[k]), b = strip(y[k]);
+      if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+      if (a != b) return a < b ? -1 : 1;
     } else if (xn != yn) {
       return xn ? 1 : -1;
     } else if (x[k] != y[k]) {
@@ -131,7 +138,9 @@ std::optional<Version> Version::try_parse(std::string_view text) {
   v.release.push_back(*first);
   while (c.peek() == '.' && is_digit(c.peek(1))) {
     ++c.i;
-    v.release.push_back(*c.number());
+    auto n = c.number();
+    if (!n) return std::nullopt;  // a segment beyond a long's range
+    v.release.push_back(*n);
   }
   if (auto w = c.word({"a", "b", "c", "rc", "alpha", "beta", "pre", "preview"})) {
     static const int kind[] = {0, 1, 2, 2, 0, 1, 2, 2};
@@ -139,7 +148,9 @@ std::optional<Version> Version::try_parse(std::string_view text) {
   }
   if (c.peek() == '-' && is_digit(c.peek(1))) {  // 1.0-1: an implicit post-release
     ++c.i;
-    v.post = *c.number();
+    auto n = c.number();
+    if (!n) return std::nullopt;
+    v.post = *n;
   } else if (c.word({"post", "rev", "r"})) {
     v.post = c.implicit_number();
   }

@@ -34,6 +34,12 @@ TEST(Pep440, NormalisesAsThePepSays) {
   for (auto bad : {"", "a", "1.0+", "1.0+a..b", "1.0 extra", "1..0", "8.1.RC1.alpha001x!"})
     EXPECT_FALSE(Version::try_parse(bad)) << bad;
   EXPECT_THROW(Version::parse("not-a-version"), Error);
+  // hostile input: segments beyond a long, long local numbers
+  EXPECT_FALSE(Version::try_parse("1.99999999999999999999999"));
+  EXPECT_FALSE(Version::try_parse("99999999999999999999999.0"));
+  EXPECT_LT(compare(Version::parse("1.0+123456789012345678901234567890"),
+                    Version::parse("1.0+123456789012345678901234567891")),
+            0);
 }
 
 TEST(Pep440, OrdersAsThePepsSummary) {
