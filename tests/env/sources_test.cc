@@ -182,9 +182,10 @@ namespace {
 
 TEST(Sources, ReadmeIndentedCodeBlocksButNotListProse) {
   test::TempDir dir;
-  test::write(dir / "README.md",
-              "## Install\n\n    pip install torch==2.6.0 --index-url https://download.pytorch.org/whl/cu118\n"
-              "    pip install -r requirements.txt\n\nSteps:\n\n- first\n\n    pip install the packages you need\n");
+  test::write(
+      dir / "README.md",
+      "## Install\n\n    pip install torch==2.6.0 --index-url https://download.pytorch.org/whl/cu118\n"
+      "    pip install -r requirements.txt\n\nSteps:\n\n- first\n\n    pip install the packages you need\n");
   auto s = read_sources(dir.path(), CondaMap::load(test::source_dir() / "patches"));
   std::vector<std::string> got;
   for (auto& e : s.entries) got.push_back(e.req ? e.req->key() : e.kind);
