@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 build_pkgs=(build-essential cmake ninja-build pkg-config git ccache openssl ca-certificates npm
   libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libgit2-dev
   libtree-sitter-dev libgtest-dev libgmock-dev libtomlplusplus-dev libre2-dev libcpp-httplib-dev
-  libedit-dev libbenchmark-dev python3)
+  libedit-dev libbenchmark-dev python3 python3-pip python3-venv)
 test_pkgs=(openssh-server openssh-client tmux ripgrep chromium clang-format)
 
 want=("${build_pkgs[@]}")
@@ -20,6 +20,9 @@ missing=()
 for p in "${want[@]}"; do
   # npm and python3 may come from elsewhere (nvm, pyenv): a working command is enough.
   case "$p" in npm|python3) command -v "$p" >/dev/null && continue ;; esac
+  # pip and venv (kcat requirements --check runs pip's resolver) may come with that python3 too
+  case "$p" in python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;; esac
+  case "$p" in python3-venv) python3 -m venv --help >/dev/null 2>&1 && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 

@@ -1,16 +1,21 @@
 #include "kcat/env/requirements.h"
 
 #include <fmt/format.h>
-#include <re2/re2.h>
 
-#include <toml++/toml.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <sstream>
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/glob.h"
-#include "kcat/kb/toml_json.h"
+#include "kcat/env/pep508.h"
+#include "kcat/env/sources.h"
+#include "kcat/exec/process.h"
 
 namespace kcat::env {
 
@@ -18,418 +23,531 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string normalise(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return c == '_' || c == '.' ? '-' : std::tolower(c); });
-  return name;
-}
-
-// CUDA-only packages and what takes their place on Ascend.
-const std::vector<std::pair<std::string, std::string>>& cuda_only() {
-  static const std::vector<std::pair<std::string, std::string>> m = {
-      {"flash-attn", "torch_npu.npu_fusion_attention (or SDPA); recipe flash-attn-to-npu-fusion-attention"},
-      {"xformers", "torch_npu fused attention (npu_fusion_attention) or SDPA"},
-      {"nvidia-*", "nothing: CANN provides the runtime libraries"},
-      {"cupy-cuda*", "numpy on the host, or torch tensors on the NPU"},
-      {"pynvml", "npu-smi info, or torch.npu memory APIs"},
-      {"nvidia-ml-py*", "npu-smi info, or torch.npu memory APIs"},
-      {"bitsandbytes", "unquantized bf16/fp16, or W8A8 quantization served by vllm-ascend"},
-      {"triton", "triton-ascend at the version vllm-ascend pins, if Triton kernels are kept"},
-      {"apex", "torch_npu's fused optimizers and torch.npu.amp"},
-      {"mamba-ssm", "a PyTorch implementation of the scan (no NPU kernel package)"},
-      {"causal-conv1d", "torch.nn.functional.conv1d (no NPU kernel package)"},
-      {"flashinfer*", "vllm-ascend's attention backends"},
-      {"tensorrt*", "vllm-ascend / CANN graph mode"},
-      {"pycuda", "the ACL runtime through torch_npu"},
-      {"deepspeed-kernels", "DeepSpeed with DS_ACCELERATOR=npu"},
-      {"transformer-engine", "torch_npu fused operators"},
-  };
-  return m;
-}
-
-struct Line {
-  std::string text;     // as written
-  std::string kind;     // package | wheel | index | option | comment | blank
-  std::string name;     // normalised package name
-  std::string version;  // pinned version (== or from a wheel file name)
-  std::string file;
+// One line of requirements-ascend.txt in the making: the entry it came from and its text now.
+struct Out {
+  Entry e;
+  std::string line;      // the requirement as it will be written
+  std::string why;       // kcat's comment, "" when unchanged
+  bool comment = false;  // written as a comment (dropped, refused)
+  std::string name() const { return e.name(); }
 };
 
-Line parse_line(const std::string& raw, const std::string& file) {
-  Line l{raw, "blank", "", "", file};
-  std::string s = raw;
-  auto hash = s.find(" #");
-  if (s.rfind("#", 0) == 0) {
-    l.kind = "comment";
-    return l;
-  }
-  if (hash != std::string::npos) s = s.substr(0, hash);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  auto first = s.find_first_not_of(" \t");
-  if (first == std::string::npos) return l;
-  s = s.substr(first);
-  if (s.rfind("--index-url", 0) == 0 || s.rfind("--extra-index-url", 0) == 0 || s.rfind("-i ", 0) == 0 ||
-      s.rfind("--find-links", 0) == 0 || s.rfind("-f ", 0) == 0) {
-    l.kind = "index";
-    return l;
-  }
-  if (s[0] == '-') {
-    l.kind = "option";
-    return l;
-  }
-  std::string wheel;
-  if (RE2::PartialMatch(s, R"(([A-Za-z0-9_.]+-[0-9][^/\s]*\.whl))", &wheel)) {
-    l.kind = "wheel";
-    auto dash = wheel.find('-');
-    l.name = normalise(wheel.substr(0, dash));
-    auto rest = wheel.substr(dash + 1);
-    l.version = rest.substr(0, rest.find('-'));
-    return l;
-  }
-  std::string name, ver;
-  if (!RE2::PartialMatch(s, R"(^([A-Za-z0-9][A-Za-z0-9._-]*))", &name)) return l;
-  l.kind = "package";
-  l.name = normalise(name);
-  RE2::PartialMatch(s, R"(==\s*([^\s,;]+))", &ver);
-  l.version = ver;
-  return l;
-}
-
-std::string cuda_replacement(const std::string& name) {
-  for (auto& [glob, repl] : cuda_only()) {
-    if (glob_match(glob, name)) return repl;
-  }
-  return {};
-}
-
-std::vector<Line> read_requirements(const fs::path& file, int depth = 0) {
-  std::vector<Line> out;
-  std::istringstream in(read_file(file));
-  std::string raw;
-  while (std::getline(in, raw)) {
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    std::string inc;
-    if (depth < 5 && RE2::FullMatch(raw, R"(\s*(?:-r|--requirement)\s+(\S+)\s*)", &inc)) {
-      auto sub = file.parent_path() / inc;
-      std::error_code ec;
-      if (fs::exists(sub, ec)) {
-        auto more = read_requirements(sub, depth + 1);
-        out.insert(out.end(), more.begin(), more.end());
-        continue;
-      }
-    }
-    out.push_back(parse_line(raw, file.filename().string()));
-  }
-  return out;
-}
-
-// `pip install a==1 b` lines in README.md and shell scripts, one Line per package argument.
-std::vector<Line> install_lines(const fs::path& file) {
-  std::vector<Line> out;
-  std::istringstream in(read_file(file));
-  std::string raw;
-  static const RE2 pip(R"(pip3?\s+install\s+(.*))");
-  while (std::getline(in, raw)) {
-    std::string args;
-    if (!RE2::PartialMatch(raw, pip, &args)) continue;
-    std::istringstream words(args);
-    std::string w;
-    bool skip_next = false, index_next = false;
-    while (words >> w) {
-      if (index_next) {
-        out.push_back(parse_line("--extra-index-url " + w, file.filename().string()));
-        index_next = false;
-        continue;
-      }
-      if (skip_next) {
-        skip_next = false;
-        continue;
-      }
-      if (w == "--index-url" || w == "--extra-index-url" || w == "-i") {
-        index_next = true;
-        continue;
-      }
-      if (w == "-r") {
-        skip_next = true;
-        continue;
-      }
-      if (w[0] == '-' || w == "&&" || w == "|" || w == "\\") continue;
-      auto l = parse_line(w, file.filename().string());
-      if (l.kind == "package" || l.kind == "wheel") out.push_back(l);
-    }
-  }
-  return out;
-}
-
-// pyproject.toml [project].dependencies and optional-dependencies.
-std::vector<Line> pyproject_lines(const fs::path& file) {
-  std::vector<Line> out;
-  auto doc = kb::parse_toml_file(file);
-  auto add = [&](const toml::array* a) {
-    if (!a) return;
-    for (auto& v : *a) {
-      if (auto str = v.value<std::string>()) out.push_back(parse_line(*str, "pyproject.toml"));
-    }
-  };
-  add(doc["project"]["dependencies"].as_array());
-  if (auto* opt = doc["project"]["optional-dependencies"].as_table()) {
-    for (auto& [k, v] : *opt) add(v.as_array());
-  }
-  return out;
-}
-
-// setup.py install_requires=[...]: the string literals of the list (not executed).
-std::vector<Line> setup_py_lines(const fs::path& file) {
-  std::vector<Line> out;
-  auto text = read_file(file);
-  std::string list;
-  static const RE2 re(R"(install_requires\s*=\s*\[([^\]]*)\])");
-  if (!RE2::PartialMatch(text, re, &list)) return out;
-  re2::StringPiece in(list);
-  std::string item;
-  while (RE2::FindAndConsume(&in, R"([\"']([^\"']+)[\"'])", &item))
-    out.push_back(parse_line(item, "setup.py"));
-  return out;
-}
-
-// environment.yml: `- name=1.0` conda entries and the `- pip:` list beneath them.
-std::vector<Line> conda_lines(const fs::path& file) {
-  std::vector<Line> out;
-  std::istringstream in(read_file(file));
-  std::string raw;
-  bool deps = false;
-  while (std::getline(in, raw)) {
-    if (raw.rfind("dependencies:", 0) == 0) {
-      deps = true;
-      continue;
-    }
-    if (!raw.empty() && !std::isspace(static_cast<unsigned char>(raw[0])) && raw[0] != '-') deps = false;
-    std::string item;
-    if (!deps || !RE2::FullMatch(raw, R"(\s*-\s+([^#:]+?)\s*)", &item)) continue;
-    // conda's `name=1.0` is pip's `name==1.0`
-    std::string name, ver;
-    if (RE2::FullMatch(item, R"(([A-Za-z0-9_.-]+)=([^=]\S*))", &name, &ver)) item = name + "==" + ver;
-    auto l = parse_line(item, file.filename().string());
-    if (l.name == "python" || l.name == "pip") continue;  // conda's own, not a pip requirement
-    out.push_back(l);
-  }
-  return out;
-}
-
-// Every requirement line of the repository: requirement and constraint files, declared
-// dependencies (pyproject.toml, setup.py, environment.yml) and install lines in the README and
-// scripts, each package once. Names what it read in s.read.
-std::vector<Line> gather_lines(const fs::path& repo, Solution& s) {
-  std::vector<Line> lines;
-  std::error_code ec;
-  std::vector<fs::path> req_files;
-  for (auto& e : fs::directory_iterator(repo, ec)) {
-    auto n = e.path().filename().string();
-    if (e.is_regular_file() && (glob_match("requirements*.txt", n) || glob_match("constraints*.txt", n)) &&
-        n != "requirements-ascend.txt") {
-      req_files.push_back(e.path());
-    }
-  }
-  std::sort(req_files.begin(), req_files.end());
-  for (auto& f : req_files) {
-    auto more = read_requirements(f);
-    lines.insert(lines.end(), more.begin(), more.end());
-    s.read.push_back(f.filename().string());
-  }
-  // Declared dependencies the requirement files do not repeat.
-  std::vector<Line> declared;
-  for (auto [name, reader] :
-       {std::pair{"pyproject.toml", &pyproject_lines}, std::pair{"setup.py", &setup_py_lines},
-        std::pair{"environment.yml", &conda_lines}, std::pair{"environment.yaml", &conda_lines}}) {
-    if (!fs::is_regular_file(repo / name, ec)) continue;
-    auto more = reader(repo / name);
-    s.read.push_back(name);
-    declared.insert(declared.end(), more.begin(), more.end());
-  }
-  // Install lines in the README and scripts add packages the requirement files do not list.
-  std::vector<Line> extra = declared;
-  for (auto& e : fs::recursive_directory_iterator(repo, fs::directory_options::skip_permission_denied, ec)) {
-    auto n = e.path().filename().string();
-    if (e.path().string().find("/.") != std::string::npos) continue;
-    if (!e.is_regular_file() || (n != "README.md" && e.path().extension() != ".sh")) continue;
-    auto more = install_lines(e.path());
-    if (!more.empty()) s.read.push_back(relative_slash(repo, e.path()));
-    extra.insert(extra.end(), more.begin(), more.end());
-  }
-  for (auto& x : extra) {
-    bool listed = std::any_of(lines.begin(), lines.end(), [&](const Line& l) {
-      return x.kind == "index" ? l.text == x.text : l.name == x.name;
-    });
-    if (!listed) lines.push_back(x);
-  }
-  if (lines.empty()) {
-    throw Error(
-        ErrorKind::Usage, "no requirements found", repo.string(),
-        "kcat reads requirements*.txt, constraints*.txt and `pip install` lines in README.md and *.sh");
-  }
-  return lines;
-}
-
-const Line* find_line(const std::vector<Line>& lines, const std::string& name) {
-  for (auto& l : lines) {
-    if (l.name == name) return &l;
+const kb::CudaOnly* cuda_only(const kb::VersionMatrix& m, const std::string& name) {
+  for (auto& c : m.cuda_only) {
+    if (glob_match(c.name, name)) return &c;
   }
   return nullptr;
 }
 
-void choose_row(Solution& s, const Line* vllm, const std::string& cann, const kb::VersionMatrix& m) {
-  // Choose the row: vllm-ascend's when vLLM is used (preferring the project's vLLM release), else
-  // the newest torch_npu row for the CANN.
-  if (!cann.empty() && m.for_cann(cann).empty() &&
-      std::none_of(m.vllm_ascend.begin(), m.vllm_ascend.end(),
-                   [&](auto& r) { return r.cann == kb::release_of(cann); })) {
-    std::string known;
-    for (auto& r : m.torch_npu) {
-      if (known.find(r.cann) == std::string::npos) known += (known.empty() ? "" : ", ") + r.cann;
-    }
-    throw Error(ErrorKind::Usage, "CANN " + cann + " is not in the version matrix", "", "known: " + known);
+bool is_cuda_index(const std::string& url) {
+  return url.find("download.pytorch.org/whl/cu") != std::string::npos ||
+         url.find("download.pytorch.org/whl/nightly/cu") != std::string::npos;
+}
+
+// The Python the stack runs on, as a marker environment: the newest 3.x the range admits.
+// The range is a specifier (">= 3.10, < 3.12") or a list of versions ("3.9, 3.10, 3.11").
+std::string python_for(const std::string& range) {
+  std::string spec = range;
+  spec.erase(std::remove(spec.begin(), spec.end(), ' '), spec.end());
+  if (spec.empty()) return "3.11";
+  if (spec.find_first_of("<>=!~") == std::string::npos) {
+    auto last = spec.substr(spec.find_last_of(',') == std::string::npos ? 0 : spec.find_last_of(',') + 1);
+    return pep::Version::try_parse(last) ? last : "3.11";
   }
-  if (vllm) {
-    const kb::VllmAscendRow* best = nullptr;
-    for (auto& r : m.vllm_ascend) {
-      if (!cann.empty() && r.cann != kb::release_of(cann)) continue;
-      bool same =
-          !vllm->version.empty() && kb::release_of(r.vllm).rfind(kb::release_of(vllm->version), 0) == 0;
-      if (same) {
-        best = &r;
-        break;
+  pep::SpecifierSet set;
+  try {
+    set = pep::SpecifierSet::parse(spec);
+  } catch (const Error&) {
+    return "3.11";
+  }
+  for (auto v : {"3.12", "3.11", "3.10", "3.9"}) {
+    if (set.contains(std::string(v) + ".0")) return v;
+  }
+  return "3.11";
+}
+
+std::string requirement_text(const pep::Requirement& r, const pep::SpecifierSet& spec) {
+  pep::Requirement c = r;
+  c.specifier = spec;
+  return c.str();
+}
+
+struct Solver {
+  const kb::VersionMatrix& m;
+  const SolveOptions& o;
+  Solution s;
+  std::vector<Out> outs;
+  std::string own;
+  std::string repo_name;  // the checkout's directory name, canonical
+
+  Out* find(const std::string& name) {
+    for (auto& x : outs) {
+      if (!x.comment && x.e.req && x.name() == name) return &x;
+    }
+    return nullptr;
+  }
+  const Out* find_any(const std::string& name) const {
+    for (auto& x : outs) {
+      if (x.e.req && x.name() == name) return &x;
+    }
+    return nullptr;
+  }
+
+  void drop(Out& x, const std::string& replacement, bool record = true) {
+    x.comment = true;
+    x.why = "dropped, " + replacement;
+    if (record) s.dropped.push_back({x.e.text, x.e.file, replacement});
+  }
+
+  // ---- the stack ----
+
+  std::optional<std::string> project_version(const std::string& name) const {
+    auto* x = find_any(name);
+    if (!x || !x->e.req) return std::nullopt;
+    if (auto p = x->e.req->specifier.pinned()) return *p;
+    return std::nullopt;
+  }
+
+  void choose_stack() {
+    auto known = [&] {
+      std::string k;
+      for (auto& r : m.torch_npu) {
+        if (k.find(r.cann) == std::string::npos) k += (k.empty() ? "" : ", ") + r.cann;
       }
-      if (!best) best = &r;  // rows are newest first
+      return k;
+    };
+    const std::string& cann = o.cann;
+    if (!cann.empty() && m.for_cann_line(cann).empty() &&
+        std::none_of(m.vllm_ascend.begin(), m.vllm_ascend.end(),
+                     [&](auto& r) { return r.cann == kb::release_of(cann); })) {
+      throw Error(ErrorKind::Usage, "CANN " + cann + " is not in the version matrix", "",
+                  "known: " + known());
     }
-    if (!best)
-      throw Error(ErrorKind::Usage, "no vllm-ascend release for CANN " + cann, "", "pick another --cann");
-    s.vllm_ascend = *best;
-    if (!vllm->version.empty() && kb::release_of(best->vllm).rfind(kb::release_of(vllm->version), 0) != 0) {
-      s.conflicts.push_back(
-          {"vllm " + vllm->version,
-           fmt::format("vllm-ascend for CANN {} supports vLLM {}, the project pins {}: its vLLM code must "
-                       "be ported to {}",
-                       best->cann, best->vllm, vllm->version, best->vllm),
-           best->source});
+    bool uses_vllm = find_any("vllm") != nullptr;
+    auto vllm_version = project_version("vllm");
+    if (!o.vllm_ascend.empty()) {
+      auto* row = m.for_vllm_ascend(o.vllm_ascend);
+      if (!row)
+        throw Error(ErrorKind::Usage, "vllm-ascend " + o.vllm_ascend + " is not in the version matrix");
+      set_vllm_row(*row, vllm_version);
+      s.stack_reason =
+          fmt::format("the stack of route {} (vllm-ascend {}, {})", o.route, row->vllm_ascend, row->source);
+      return;
     }
-    s.cann = best->cann;
-    s.torch = best->torch;
-    s.torch_npu = best->torch_npu;
-    s.python = best->python;
-  } else {
-    auto rows = cann.empty() ? std::vector<const kb::TorchNpuRow*>{&m.torch_npu.front()} : m.for_cann(cann);
+    if (uses_vllm) {
+      const kb::VllmAscendRow* best = nullptr;
+      for (auto& r : m.vllm_ascend) {
+        if (!cann.empty() && r.cann != kb::release_of(cann)) continue;
+        bool same = vllm_version && kb::release_of(r.vllm).rfind(kb::release_of(*vllm_version), 0) == 0;
+        if (same) {
+          best = &r;
+          break;
+        }
+        if (!best) best = &r;  // rows are newest first
+      }
+      if (!best)
+        throw Error(ErrorKind::Usage, "no vllm-ascend release for CANN " + cann, "", "pick another --cann");
+      set_vllm_row(*best, vllm_version);
+      s.stack_reason = !cann.empty()  ? "CANN " + cann + " (--cann), the vllm-ascend release for it"
+                       : vllm_version ? "the vllm-ascend release of the project's vLLM " + *vllm_version
+                                      : "the newest vllm-ascend release";
+      return;
+    }
+    std::string want = cann.empty() ? m.default_cann : cann;
+    auto rows =
+        want.empty() ? std::vector<const kb::TorchNpuRow*>{&m.torch_npu.front()} : m.for_cann_line(want);
+    if (rows.empty())
+      throw Error(ErrorKind::Usage, "CANN " + want + " is not in the version matrix", "",
+                  "known: " + known());
     auto* row = rows.front();
-    s.cann = row->cann;
+    s.cann = cann.empty() && !want.empty() ? want : row->cann;
     s.torch = row->torch;
     s.torch_npu = row->torch_npu;
     if (auto* py = m.python_for_torch(row->torch)) {
       for (auto& v : py->python) s.python += (s.python.empty() ? "" : ", ") + v;
     }
+    s.stack_reason = cann.empty()
+                         ? fmt::format("the plan's default CANN {} (patches/versions/default.toml)", want)
+                         : "CANN " + cann + " (--cann)";
+    if (row->cann != s.cann)
+      s.stack_reason += fmt::format("; torch_npu's rows for CANN {} serve it", row->cann);
   }
-}
 
-void rewrite_lines(Solution& s, const std::vector<Line>& lines) {
-  // Rewrite, line by line, saying why at each changed line.
-  bool cpu_index = false;
-  for (auto& l : lines) {
-    if (l.kind == "index" && l.text.find("download.pytorch.org/whl/cu") != std::string::npos) {
-      s.dropped.push_back({l.text, l.file, "the CPU wheel index (torch) plus torch-npu from PyPI"});
-      if (!cpu_index) {
-        s.lines.push_back(
-            "--extra-index-url https://download.pytorch.org/whl/cpu  # kcat: CPU torch wheels; the NPU comes "
-            "from torch-npu (was: " +
-            l.text + ")");
-        cpu_index = true;
+  void set_vllm_row(const kb::VllmAscendRow& r, const std::optional<std::string>& vllm_version) {
+    s.vllm_ascend = r;
+    s.cann = r.cann;
+    s.torch = r.torch;
+    s.torch_npu = r.torch_npu;
+    s.python = r.python;
+    if (vllm_version && kb::release_of(r.vllm).rfind(kb::release_of(*vllm_version), 0) != 0) {
+      s.conflicts.push_back(
+          {"vllm " + *vllm_version,
+           fmt::format("vllm-ascend for CANN {} supports vLLM {}, the project pins {}: its vLLM code must "
+                       "be ported to {}",
+                       r.cann, r.vllm, *vllm_version, r.vllm),
+           r.source});
+    }
+  }
+
+  // ---- entries to lines ----
+
+  // git+https://github.com/openai/whisper.git in whisper's own README: the repository itself
+  bool own_url(const Entry& e) const {
+    if ((e.kind != "vcs" && e.kind != "url" && e.kind != "editable") || e.value.empty()) return false;
+    auto url = e.value.substr(0, e.value.find_first_of("#?@", e.value.find("://") + 3));
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    auto last = url.substr(url.find_last_of('/') + 1);
+    if (last.size() > 4 && last.substr(last.size() - 4) == ".git") last.resize(last.size() - 4);
+    last = pep::canonical_name(last);
+    return !last.empty() && (last == own || last == repo_name);
+  }
+
+  bool consent(const Entry& e) {
+    if (o.allow_repo_indexes) return true;
+    if (o.ask) {
+      return o.ask(
+          fmt::format("{} asks pip to use `{}`. Keep it in requirements-ascend.txt?", e.where(), e.text));
+    }
+    return false;
+  }
+
+  void take(std::vector<Entry> entries) {
+    std::set<std::string> seen;
+    bool cpu_index = false;
+    auto env = pep::linux_environment(python_for(s.python));
+    for (auto& e : entries) {
+      Out x{e, e.req ? e.req->str() : e.text, "", false};
+      const auto& k = e.kind;
+      if (k == "requirement-file" || k == "constraint-file") continue;
+      if (k == "unparsed") continue;
+      if (k == "option") {
+        static const std::set<std::string> kept = {"--pre", "--prefer-binary", "--only-binary",
+                                                   "--no-binary"};
+        auto name = e.text.substr(0, e.text.find_first_of(" ="));
+        if (kept.count(name) && e.file.find("requirements") != std::string::npos) {
+          x.line = e.text;
+          outs.push_back(x);
+        }
+        continue;  // a command's own options (--upgrade, --no-cache-dir) are not requirements
       }
-      continue;
-    }
-    if (l.kind != "package" && l.kind != "wheel") {
-      s.lines.push_back(l.text);
-      continue;
-    }
-    if (auto repl = cuda_replacement(l.name); !repl.empty()) {
-      s.dropped.push_back({l.text, l.file, repl});
-      s.lines.push_back("# " + l.text + "  # kcat: dropped, CUDA-only; on Ascend: " + repl);
-      continue;
-    }
-    if (l.name == "torch") {
-      s.lines.push_back(fmt::format("torch=={}  # kcat: the CPU build that torch-npu {} needs (was: {})",
-                                    s.torch, s.torch_npu, l.text));
-      continue;
-    }
-    if (l.name == "vllm") {
-      s.lines.push_back(
-          fmt::format("# vllm=={}  # kcat: build from source with VLLM_TARGET_DEVICE=empty, then vllm-ascend "
-                      "(vllm-ascend installation guide); was: {}",
-                      s.vllm_ascend ? s.vllm_ascend->vllm : "", l.text));
-      continue;
-    }
-    if (l.kind == "wheel" || l.text.find("+cu") != std::string::npos) {
-      std::string clean = l.version.substr(0, l.version.find('+'));
-      s.lines.push_back(fmt::format("{}=={}  # kcat: CPU / generic build (was: {})", l.name, clean, l.text));
-      continue;
-    }
-    s.lines.push_back(l.text);
-  }
-  s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)",
-                                s.torch_npu, s.cann));
-  if (s.vllm_ascend) {
-    s.lines.push_back(fmt::format("vllm-ascend=={}  # kcat: for vLLM {}, CANN {}, Python {} ({})",
-                                  s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,
-                                  s.vllm_ascend->python, s.vllm_ascend->source));
-  }
-}
-
-void resolve_notes(Solution& s, const std::vector<Line>& lines, const Line* vllm,
-                   const kb::VersionMatrix& m) {
-  // Conflicts the pins imply: what the chosen vLLM and vllm-ascend need against what is pinned.
-  for (auto& note : m.notes) {
-    bool applies =
-        (note.package == "vllm" && vllm && kb::release_of(vllm->version) == note.version) ||
-        (note.package == "vllm-ascend" && s.vllm_ascend && s.vllm_ascend->vllm_ascend == note.version);
-    if (!applies) continue;
-    for (auto& need : note.needs) {
-      std::string pkg, op, bound;
-      if (!RE2::FullMatch(need, R"(([A-Za-z0-9_.-]+)\s*(==|>=|<=|!=|<|>)\s*(\S+))", &pkg, &op, &bound))
+      if (k == "no-index") {
+        s.notes.push_back(e.where() +
+                          ": --no-index not kept: requirements-ascend.txt installs from an index");
         continue;
-      auto* pinned = find_line(lines, normalise(pkg));
-      if (!pinned || pinned->version.empty() || normalise(pkg) == "torch-npu" || normalise(pkg) == "torch")
-        continue;
-      if (!kb::satisfies(pinned->version, op, bound)) {
-        // Resolved: the stack's requirement wins (vLLM / vllm-ascend will not run otherwise); the
-        // line says what it was, and the report says what to re-test.
-        auto it = std::find(s.lines.begin(), s.lines.end(), pinned->text);
-        Conflict c{pkg + " " + pinned->version,
-                   fmt::format("{} {} requires {}, the project pins {}=={} ({})", note.package, note.version,
-                               need, pkg, pinned->version, pinned->file),
-                   note.source};
-        if (it != s.lines.end()) {
-          *it = fmt::format("{}{}{}  # kcat: {} {} requires it (was: {}); re-test the code that used {} {}",
-                            pkg, op, bound, note.package, note.version, pinned->text, pkg, pinned->version);
-          c.explanation += fmt::format("; pinned to {}{}{} instead: re-test the code that relied on {} {}",
-                                       pkg, op, bound, pkg, pinned->version);
-          s.resolved.push_back(std::move(c));
+      }
+      if (k == "index-url" || k == "extra-index-url" || k == "find-links" || k == "trusted-host") {
+        if ((k == "index-url" || k == "extra-index-url") && is_cuda_index(e.value)) {
+          s.dropped.push_back({e.text, e.file, "the CPU wheel index (torch) plus torch-npu from PyPI"});
+          if (!cpu_index) {
+            Out c = x;
+            c.line = "--extra-index-url https://download.pytorch.org/whl/cpu";
+            c.why = "CPU torch wheels; the NPU comes from torch-npu (was: " + e.text + ")";
+            outs.push_back(c);
+            cpu_index = true;
+          }
+          continue;
+        }
+        if (e.value.find("download.pytorch.org/whl/cpu") != std::string::npos) {
+          if (!cpu_index) {
+            x.line = "--extra-index-url https://download.pytorch.org/whl/cpu";
+            x.why = "CPU torch wheels (was: " + e.text + ")";
+            outs.push_back(x);
+            cpu_index = true;
+          }
+          continue;
+        }
+        if (e.value.empty() || e.value.find('$') != std::string::npos) {
+          s.notes.push_back(e.where() + ": `" + e.text + "` names no usable value: not kept");
+          continue;
+        }
+        // an index or host from the repository: only with consent
+        if (consent(e)) {
+          x.line = e.text;
+          x.why = "kept with consent (from " + e.where() + ")";
         } else {
-          c.explanation +=
-              "; move the pin to a version that satisfies it, and re-test the code that relied on the old "
-              "one";
-          s.conflicts.push_back(std::move(c));
+          x.comment = true;
+          x.why = "refused: from " + e.where() + "; keep it with --allow-repo-indexes";
+          s.refused.push_back({e.text, e.where()});
+        }
+        outs.push_back(x);
+        continue;
+      }
+      // something to install
+      std::string name = e.name();
+      if (k == "path" || (!own.empty() && name == own) || own_url(e)) {
+        if (k == "path" && e.value != "." && e.value.rfind(".[", 0) != 0 && e.value != "./") {
+          s.notes.push_back(e.where() + ": local path `" + e.text +
+                            "` not kept (install it from the checkout)");
+        } else {
+          s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
+        }
+        continue;
+      }
+      if (k == "editable" &&
+          (e.text.find(" .") != std::string::npos || e.text.find("=.") != std::string::npos)) {
+        s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
+        continue;
+      }
+      if (!name.empty() && !seen.insert(name).second) {
+        // constraints bound the listed requirement
+        if (e.constraint && e.req) {
+          if (auto* prev = find(name); prev && prev->e.req && prev->e.req->url.empty()) {
+            auto& spec = prev->e.req->specifier.clauses;
+            for (auto& c : e.req->specifier.clauses) spec.push_back(c);
+            prev->line = prev->e.req->str();
+            prev->why = "bounded by " + e.where() + " (" + e.text + ")";
+          }
+        }
+        continue;
+      }
+      if (e.constraint) {
+        s.notes.push_back(e.where() + ": constraint `" + e.text + "` bounds a package nothing here requires");
+        seen.erase(name);
+        continue;
+      }
+      if (e.req && e.req->marker && !e.req->marker->evaluate(env)) {
+        s.notes.push_back(fmt::format("{}: `{}` not kept: its marker is false on Linux, Python {}", e.where(),
+                                      e.text, python_for(s.python)));
+        continue;
+      }
+      if (!name.empty()) {
+        if (auto* c = cuda_only(m, name)) {
+          drop(x, "CUDA-only; on Ascend: " + c->replacement);
+          outs.push_back(x);
+          continue;
         }
       }
+      if (k == "vcs" || k == "url" || k == "editable") {
+        if (consent(e)) {
+          x.line = e.text;
+          x.why = "kept with consent (from " + e.where() + ")";
+        } else {
+          x.comment = true;
+          x.why = "refused: from " + e.where() + "; keep it with --allow-repo-indexes";
+          s.refused.push_back({e.text, e.where()});
+        }
+        outs.push_back(x);
+        continue;
+      }
+      if (name == "torch-npu" || name == "vllm-ascend") continue;  // kcat pins them below
+      if (name == "torch") {
+        auto spec = pep::SpecifierSet::parse("==" + s.torch);
+        x.line = requirement_text(*e.req, spec);
+        x.why = fmt::format("the CPU build that torch-npu {} needs (was: {})", s.torch_npu, e.text);
+        if (e.req->specifier.contains(s.torch) == false && !e.req->specifier.empty()) {
+          s.resolved.push_back(
+              {"torch " + e.req->specifier.str(),
+               fmt::format("torch-npu {} is built for torch {}, the project asks for torch{} ({}); "
+                           "re-test the code that relied on the old torch",
+                           s.torch_npu, s.torch, e.req->specifier.str(), e.where()),
+               "Ascend/pytorch COMPATIBILITY.en.md"});
+        }
+        outs.push_back(x);
+        continue;
+      }
+      if (name == "vllm") {
+        x.comment = true;
+        x.line = requirement_text(*e.req, {});
+        x.line = "vllm==" + (s.vllm_ascend ? s.vllm_ascend->vllm : std::string("?"));
+        x.why =
+            "build from source with VLLM_TARGET_DEVICE=empty, then vllm-ascend (vllm-ascend installation "
+            "guide); was: " +
+            e.text;
+        outs.push_back(x);
+        continue;
+      }
+      if (k == "wheel" || (e.req && !e.req->specifier.empty() &&
+                           std::any_of(e.req->specifier.clauses.begin(), e.req->specifier.clauses.end(),
+                                       [](auto& c) { return c.version.find('+') != std::string::npos; }))) {
+        // a CUDA build (+cu118) or a wheel file: the generic release of the same version
+        pep::SpecifierSet spec;
+        for (auto c : e.req->specifier.clauses) {
+          auto v = pep::Version::try_parse(c.version);
+          if (v) c.version = v->public_part().str();
+          spec.clauses.push_back(c);
+        }
+        pep::Requirement r = *e.req;
+        r.specifier = spec;
+        x.e.req = r;
+        x.line = r.str();
+        x.why = "CPU / generic build (was: " + e.text + ")";
+        outs.push_back(x);
+        continue;
+      }
+      outs.push_back(x);
     }
   }
-}
+
+  // ---- the stack's own requirements, then the families ----
+
+  void apply_notes() {
+    const Out* vllm = find_any("vllm");
+    std::optional<std::string> vllm_version = project_version("vllm");
+    for (auto& note : m.notes) {
+      bool applies =
+          (note.package == "vllm" && vllm && vllm_version && kb::release_of(*vllm_version) == note.version) ||
+          (note.package == "vllm-ascend" && s.vllm_ascend && s.vllm_ascend->vllm_ascend == note.version);
+      if (!applies) continue;
+      for (auto& need : note.needs) {
+        auto r = pep::try_parse_requirement(need);
+        if (!r || r->key() == "torch" || r->key() == "torch-npu") continue;
+        auto* x = find(r->key());
+        if (!x || !x->e.req || !x->e.req->url.empty()) continue;
+        auto pinned = x->e.req->specifier.pinned();
+        if (!pinned) continue;  // a range or nothing: pip intersects it with the stack's own metadata
+        if (r->specifier.contains(*pinned, true)) continue;
+        std::string was = x->e.text;
+        x->line = requirement_text(*x->e.req, r->specifier);
+        x->e.req->specifier = r->specifier;
+        x->why = fmt::format("{} {} requires it (was: {}); re-test the code that used {} {}", note.package,
+                             note.version, was, r->name, *pinned);
+        s.resolved.push_back(
+            {r->name + " " + *pinned,
+             fmt::format("{} {} requires {}, the project pins {}=={} ({}); pinned to {} instead: "
+                         "re-test the code that relied on {} {}",
+                         note.package, note.version, need, r->name, *pinned, x->e.file, r->specifier.str(),
+                         r->name, *pinned),
+             note.source});
+      }
+    }
+  }
+
+  void copin_torch_family() {
+    auto* fam = m.family_for_torch(s.torch);
+    if (!fam) return;
+    for (auto [pkg, spec_text] :
+         {std::pair{"torchvision", fam->torchvision}, std::pair{"torchaudio", fam->torchaudio}}) {
+      auto* x = find(pkg);
+      if (!x || !x->e.req || !x->e.req->url.empty()) continue;
+      auto family = pep::SpecifierSet::parse(spec_text);
+      auto& have = x->e.req->specifier;
+      // kept when the project's pin is one the family admits; otherwise the family's release
+      if (auto p = have.pinned(); p && family.contains(*p, true)) continue;
+      if (!have.empty() && !have.pinned() && !x->why.empty()) continue;  // the stack's own bound stays
+      std::string was = x->e.text;
+      auto have_before = have;
+      x->line = requirement_text(*x->e.req, family);
+      x->e.req->specifier = family;
+      auto& have_ref = have_before;
+      x->why = fmt::format("the {} release for torch {} (was: {})", pkg, s.torch, was);
+      // a record only when the project's own range excludes the family's release
+      auto family_release = family.clauses.front().version;
+      if (family_release.size() > 2 && family_release.substr(family_release.size() - 2) == ".*")
+        family_release = family_release.substr(0, family_release.size() - 2) + ".0";
+      if (!have_ref.empty() && !have_ref.contains(family_release, true))
+        s.resolved.push_back(
+            {std::string(pkg) + " " + have_ref.str(),
+             fmt::format("torch {} pairs with {}{}, the project asks for {}{} ({}): re-test the "
+                         "code that uses {}",
+                         s.torch, pkg, spec_text, pkg, have_ref.str(), x->e.where(), pkg),
+             fam->source});
+    }
+  }
+
+  void copin_tokenizers() {
+    auto* t = find("transformers");
+    auto* k = find("tokenizers");
+    if (!t || !k || !t->e.req || !k->e.req) return;
+    auto tp = t->e.req->specifier.pinned();
+    auto kp = k->e.req->specifier.pinned();
+    if (tp) {
+      for (auto& row : m.tokenizers) {
+        if (!pep::SpecifierSet::parse(row.transformers).contains(*tp, true)) continue;
+        auto spec = pep::SpecifierSet::parse(row.tokenizers);
+        if (kp && spec.contains(*kp, true)) return;
+        std::string was = k->e.text;
+        k->line = requirement_text(*k->e.req, spec);
+        k->e.req->specifier = spec;
+        k->why = fmt::format("transformers {} requires it (was: {})", *tp, was);
+        s.resolved.push_back(
+            {"tokenizers " + (kp ? *kp : std::string("")),
+             fmt::format("transformers {} requires tokenizers{}, the project asks for {} ({})", *tp,
+                         row.tokenizers, was, k->e.where()),
+             row.source});
+        return;
+      }
+      return;
+    }
+    // transformers is a range kcat moved: let it choose its own tokenizers
+    if (kp && !t->why.empty()) {
+      std::string was = k->e.text;
+      k->line = k->e.req->name;
+      k->e.req->specifier = {};
+      k->why = fmt::format("unpinned: {} chooses its tokenizers (was: {})", t->line, was);
+      std::string ranges;
+      for (auto& row : m.tokenizers)
+        ranges += fmt::format("; transformers{} needs tokenizers{}", row.transformers, row.tokenizers);
+      s.resolved.push_back(
+          {"tokenizers " + *kp,
+           fmt::format("transformers moved to {}, whose releases need other tokenizers than {}{}", t->line,
+                       was, ranges),
+           m.tokenizers.empty() ? "" : m.tokenizers.back().source});
+    }
+  }
+
+  void finish() {
+    for (auto& x : outs) {
+      std::string text = x.line;
+      if (x.comment) {
+        s.lines.push_back("# " + (x.e.text.empty() ? text : x.e.text) + "  # kcat: " + x.why);
+      } else if (!x.why.empty()) {
+        s.lines.push_back(text + "  # kcat: " + x.why);
+      } else {
+        // as written, when that is a requirement pip reads (conda's `name=1.0` is not)
+        bool as_written = x.e.kind == "requirement" && x.e.req && pep::try_parse_requirement(x.e.text);
+        s.lines.push_back(as_written ? x.e.text : text);
+      }
+    }
+    s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)",
+                                  s.torch_npu, s.cann));
+    if (s.vllm_ascend) {
+      s.lines.push_back(fmt::format("vllm-ascend=={}  # kcat: for vLLM {}, CANN {}, Python {} ({})",
+                                    s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,
+                                    s.vllm_ascend->python, s.vllm_ascend->source));
+    }
+  }
+};
 
 }  // namespace
 
+Solution solve(const fs::path& repo, const SolveOptions& o, const kb::VersionMatrix& m) {
+  auto sources = read_sources(repo, CondaMap::load(m.dir));
+  Solver v{
+      m,
+      o,
+      {},
+      {},
+      sources.own_name,
+      pep::canonical_name(fs::absolute(repo / "x").lexically_normal().parent_path().filename().string())};
+  v.s.read = sources.read;
+  v.s.notes = sources.notes;
+  bool any = std::any_of(sources.entries.begin(), sources.entries.end(), [](const Entry& e) {
+    return e.req.has_value() || e.kind == "vcs" || e.kind == "url" || e.kind == "editable";
+  });
+  if (!any) {
+    throw Error(
+        ErrorKind::Usage, "no requirements found", repo.string(),
+        "kcat reads requirements*.txt and constraints*.txt (with -r / -c), pyproject.toml, setup.py, "
+        "setup.cfg, environment.yml, and `pip install` commands in Dockerfiles, *.sh and README code blocks");
+  }
+  // the stack needs the project's pins (its vLLM), so a first pass over the entries names them
+  for (auto& e : sources.entries) {
+    if (e.req && !e.constraint) v.outs.push_back({e, "", "", false});
+  }
+  v.choose_stack();
+  v.outs.clear();
+  v.take(sources.entries);
+  v.apply_notes();
+  v.copin_torch_family();
+  v.copin_tokenizers();
+  v.finish();
+  return std::move(v.s);
+}
+
 Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionMatrix& m) {
-  Solution s;
-  auto lines = gather_lines(repo, s);
-  const Line* vllm = find_line(lines, "vllm");
-  choose_row(s, vllm, cann, m);
-  rewrite_lines(s, lines);
-  resolve_notes(s, lines, vllm, m);
-  return s;
+  SolveOptions o;
+  o.cann = cann;
+  return solve(repo, o, m);
 }
 
 std::string render_file(const Solution& s) {
@@ -449,12 +567,105 @@ std::string render_summary(const Solution& s) {
   if (s.vllm_ascend)
     out += fmt::format(", vllm {}, vllm-ascend {}", s.vllm_ascend->vllm, s.vllm_ascend->vllm_ascend);
   out += fmt::format("; Python {}\n", s.python);
+  if (!s.stack_reason.empty()) out += "why: " + s.stack_reason + "\n";
   for (auto& d : s.dropped) out += fmt::format("dropped: {} ({}) -> {}\n", d.what, d.file, d.replacement);
   for (auto& c : s.resolved)
     out += fmt::format("resolved: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
   for (auto& c : s.conflicts)
     out += fmt::format("conflict: {}: {}\n  source: {}\n", c.what, c.explanation, c.source);
+  for (auto& r : s.refused)
+    out += fmt::format("refused: `{}` ({}): kept only with --allow-repo-indexes\n", r.what, r.where);
+  for (auto& n : s.notes) out += "note: " + n + "\n";
   return out;
+}
+
+CheckResult check(const fs::path& file, const std::string& index, const std::string& python,
+                  int timeout_seconds) {
+  CheckResult r;
+  exec::Command c;
+  // the report goes to a file: pip's resolver explains a conflict at its info level, on the output
+  static std::atomic<int> serial{0};
+  auto report = fs::temp_directory_path() / fmt::format("kcat-pip-report-{}-{}.json", ::getpid(), serial++);
+  c.argv = {python,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--report",
+            report.string(),
+            "-r",
+            file.string()};
+  if (!index.empty()) {
+    if (index.find("://") != std::string::npos && index.rfind("file://", 0) != 0) {
+      c.argv.insert(c.argv.end(), {"--index-url", index});
+    } else {
+      auto dir = index.rfind("file://", 0) == 0 ? index.substr(7) : index;
+      c.argv.insert(c.argv.end(), {"--no-index", "--find-links", dir});
+    }
+  }
+  c.env = {{"PIP_NO_CACHE_DIR", "1"}, {"PYTHONDONTWRITEBYTECODE", "1"}};
+  c.env_remove = {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS",
+                  "PIP_NO_INDEX",  "PIP_CONSTRAINT",      "PIP_REQUIREMENT"};
+  c.timeout = std::chrono::seconds(timeout_seconds);
+  for (auto& a : c.argv) r.command += (r.command.empty() ? "" : " ") + a;
+  auto out = exec::run_local(c);
+  std::string report_text;
+  std::error_code ec;
+  if (fs::exists(report, ec)) {
+    try {
+      report_text = read_file(report);
+    } catch (const Error&) {
+    }
+    fs::remove(report, ec);
+  }
+  auto all = out.out + out.err;
+  r.output = all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+  if (!out.error.empty() || out.exit_code == 127 ||
+      out.err.find("No module named pip") != std::string::npos) {
+    r.conflicts.push_back("pip is not available: " + (out.error.empty() ? out.err : out.error));
+    return r;
+  }
+  r.ran = true;
+  if (out.ok()) {
+    try {
+      auto j = nlohmann::json::parse(report_text);
+      for (auto& i : j.at("install")) {
+        r.installs.emplace_back(i.at("metadata").at("name").get<std::string>(),
+                                i.at("metadata").at("version").get<std::string>());
+      }
+      r.resolved = true;
+    } catch (const std::exception& e) {
+      r.conflicts.push_back(std::string("pip's report did not parse: ") + e.what());
+    }
+    return r;
+  }
+  // pip's resolver: "The conflict is caused by:" then indented lines; else its ERROR lines
+  const auto& err = all;
+  auto at = err.find("The conflict is caused by:");
+  if (at != std::string::npos) {
+    size_t p = err.find('\n', at);
+    while (p != std::string::npos && p + 1 < err.size()) {
+      size_t e = err.find('\n', p + 1);
+      std::string l = err.substr(p + 1, e == std::string::npos ? std::string::npos : e - p - 1);
+      if (l.empty() || (l[0] != ' ' && l[0] != '\t')) break;
+      l.erase(0, l.find_first_not_of(" \t"));
+      r.conflicts.push_back(l);
+      p = e;
+    }
+  }
+  if (r.conflicts.empty()) {
+    size_t p = 0;
+    while ((p = err.find("ERROR: ", p)) != std::string::npos) {
+      size_t e = err.find('\n', p);
+      r.conflicts.push_back(err.substr(p + 7, e == std::string::npos ? std::string::npos : e - p - 7));
+      p = e == std::string::npos ? err.size() : e;
+    }
+  }
+  if (r.conflicts.empty()) r.conflicts.push_back("pip failed: " + out.describe());
+  return r;
 }
 
 }  // namespace kcat::env

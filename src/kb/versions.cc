@@ -93,7 +93,34 @@ std::string release_of(std::string_view v) {
 
 VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
   VersionMatrix m;
+  m.dir = dir;
   std::error_code ec;
+  if (auto def = dir / "versions" / "default.toml"; std::filesystem::exists(def, ec)) {
+    auto doc = parse_toml_file(def);
+    m.default_cann = doc["cann"].value_or(std::string{});
+  }
+  if (auto fam = dir / "versions" / "families.toml"; std::filesystem::exists(fam, ec)) {
+    auto doc = parse_toml_file(fam);
+    if (auto* a = doc["torch"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.torch_family.push_back(
+            {str(t, "torch"), str(t, "torchvision"), str(t, "torchaudio"), str(t, "source")});
+      }
+    }
+    if (auto* a = doc["tokenizers"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.tokenizers.push_back({str(t, "transformers"), str(t, "tokenizers"), str(t, "source")});
+      }
+    }
+    if (auto* a = doc["cuda_only"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.cuda_only.push_back({str(t, "name"), str(t, "replacement"), str(t, "source")});
+      }
+    }
+  }
   auto tn = dir / "versions" / "torch_npu.toml";
   if (std::filesystem::exists(tn, ec)) {
     auto doc = parse_toml_file(tn);
@@ -159,6 +186,28 @@ std::vector<const TorchNpuRow*> VersionMatrix::for_cann(std::string_view cann) c
   return out;
 }
 
+std::vector<const TorchNpuRow*> VersionMatrix::for_cann_line(std::string_view cann) const {
+  auto out = for_cann(cann);
+  if (!out.empty()) return out;
+  // "8.5.1" -> "8.5.": the same release line
+  auto want = release_of(cann);
+  auto second = want.find('.', want.find('.') + 1);
+  if (second == std::string::npos) return out;
+  auto line = want.substr(0, second + 1);
+  for (auto& r : torch_npu) {
+    if (r.cann.rfind(line, 0) == 0 && r.cann.find("RC") == std::string::npos) out.push_back(&r);
+  }
+  return out;
+}
+
+const TorchFamilyRow* VersionMatrix::family_for_torch(std::string_view torch) const {
+  auto want = release_of(torch);
+  for (auto& r : torch_family) {
+    if (want.rfind(r.torch + ".", 0) == 0 || want == r.torch) return &r;
+  }
+  return nullptr;
+}
+
 const TorchPythonRow* VersionMatrix::python_for_torch(std::string_view torch) const {
   auto want = release_of(torch);
   for (auto& r : torch_python) {
@@ -195,6 +244,16 @@ std::vector<std::string> VersionMatrix::contradictions() const {
   }
   for (auto& r : torch_python) {
     if (r.source.empty()) out.push_back("torch " + r.torch + " (python table) has no source");
+  }
+  for (auto& r : torch_family) {
+    if (r.source.empty()) out.push_back("torch " + r.torch + " (family table) has no source");
+  }
+  for (auto& r : tokenizers) {
+    if (r.source.empty())
+      out.push_back("transformers " + r.transformers + " (tokenizers table) has no source");
+  }
+  for (auto& r : cuda_only) {
+    if (r.source.empty()) out.push_back("CUDA-only package " + r.name + " has no source");
   }
   return out;
 }

@@ -67,6 +67,7 @@ Outcome run(const Options& o) {
     }
     agent_phase(r);
   }
+  requirements_phase(r);
   auto findings = report_phase(r);
   optimize_after_port(r, findings);
   finish(r);

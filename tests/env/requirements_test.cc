@@ -95,3 +95,70 @@ TEST(Requirements, ReadsPyprojectSetupPyAndEnvironmentYml) {
 }
 
 }  // namespace kcat::env
+
+namespace kcat::env {
+namespace {
+
+bool line_starts(const Solution& s, const std::string& prefix) {
+  for (auto& l : s.lines) {
+    if (l.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+TEST(Requirements, TheIssuesReadmeAndCondaCasesAndTheOwnPackage) {
+  test::TempDir root;
+  auto dir = root / "whisper";
+  // README prose and a README's table are no sources; an upstream git URL of the repository itself
+  // is its own package; conda's cuda names are dropped; conda's `numpy=1.26` is written as pip's.
+  test::write(dir / "README.md",
+              "pip install --upgrade pip  # enable PEP 660 support\n\n| pip | install the model |\n\n"
+              "```bash\npip install git+https://github.com/openai/whisper.git\npip install -e .\n```\n");
+  test::write(dir / "environment.yml",
+              "dependencies:\n  - cuda\n  - pytorch-cuda==11.8\n  - numpy=1.26\n  - pip:\n    - tiktoken\n");
+  test::write(dir / "setup.py", "setup(name='openai-whisper', install_requires=['more-itertools'])\n");
+  auto s = solve(dir, "8.5.1", kb::VersionMatrix::load(test::source_dir() / "patches"));
+  for (auto word : {"enable", "PEP", "660", "support", "cuda", "pytorch-cuda", "whisper"}) {
+    for (auto& l : s.lines) EXPECT_NE(l.rfind(word, 0), 0u) << word << " became a line: " << l;
+  }
+  EXPECT_TRUE(line_starts(s, "numpy==1.26\n") || line_starts(s, "numpy==1.26"));
+  EXPECT_TRUE(line_starts(s, "tiktoken"));
+  EXPECT_TRUE(line_starts(s, "more-itertools"));
+  EXPECT_TRUE(s.refused.empty());  // the repository's own URL is not an outside source
+  bool own = false;
+  for (auto& n : s.notes) own |= n.find("the repository's own package") != std::string::npos;
+  EXPECT_TRUE(own);
+}
+
+TEST(Requirements, MarkersFalseOnLinuxAreLeftOut) {
+  test::TempDir dir;
+  test::write(dir / "requirements.txt",
+              "pywin32; sys_platform == 'win32'\nuvloop; sys_platform != 'win32'\n");
+  auto s = solve(dir.path(), "8.5.1", kb::VersionMatrix::load(test::source_dir() / "patches"));
+  EXPECT_FALSE(line_starts(s, "pywin32"));
+  EXPECT_TRUE(line_starts(s, "uvloop; sys_platform != 'win32'"));
+}
+
+TEST(Requirements, RepositoryIndexesAreRefusedWithoutConsentAndAskedWithATerminal) {
+  test::TempDir dir;
+  test::write(dir / "requirements.txt", "-i https://mirror.example/simple\neinops\n");
+  auto m = kb::VersionMatrix::load(test::source_dir() / "patches");
+  SolveOptions o;
+  o.cann = "8.5.1";
+  auto s = solve(dir.path(), o, m);
+  ASSERT_EQ(s.refused.size(), 1u);
+  EXPECT_EQ(s.refused[0].where, "requirements.txt:1");
+  EXPECT_TRUE(line_starts(s, "# -i https://mirror.example/simple  # kcat: refused: from requirements.txt:1"));
+  std::string asked;
+  o.ask = [&](const std::string& q) {
+    asked = q;
+    return true;
+  };
+  s = solve(dir.path(), o, m);
+  EXPECT_NE(asked.find("requirements.txt:1"), std::string::npos) << asked;
+  EXPECT_TRUE(s.refused.empty());
+  EXPECT_TRUE(line_starts(s, "-i https://mirror.example/simple  # kcat: kept with consent"));
+}
+
+}  // namespace
+}  // namespace kcat::env

@@ -75,3 +75,29 @@ TEST(Versions, RequirementNotesAreLoaded) {
 }
 
 }  // namespace kcat::kb
+
+namespace kcat::kb {
+
+TEST(Versions, FamiliesDefaultAndCannLine) {
+  auto m = VersionMatrix::load(test::source_dir() / "patches");
+  EXPECT_EQ(m.default_cann, "8.5.1");  // the plan's default route's CANN
+  auto* f = m.family_for_torch("2.5.1");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->torchvision, "==0.20.*");
+  EXPECT_EQ(f->torchaudio, "==2.5.*");
+  ASSERT_TRUE(m.family_for_torch("2.10.0"));
+  EXPECT_EQ(m.family_for_torch("2.10.0")->torchvision, "==0.25.*");  // not 2.1's row
+  EXPECT_FALSE(m.tokenizers.empty());
+  bool tilelang = false;
+  for (auto& c : m.cuda_only) tilelang |= c.name == "tilelang" && !c.source.empty();
+  EXPECT_TRUE(tilelang);
+  // 8.5.1 has no torch_npu row of its own: 8.5.0's rows serve the patch release
+  auto rows = m.for_cann_line("8.5.1");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.front()->cann, "8.5.0");
+  EXPECT_EQ(rows.front()->torch, "2.9.0");
+  EXPECT_TRUE(m.for_cann_line("7.7.7").empty());
+  EXPECT_EQ(m.contradictions(), std::vector<std::string>{});
+}
+
+}  // namespace kcat::kb

@@ -28,7 +28,28 @@ struct RequirementNote {
   std::string source;
 };
 
+// torch minor release -> the torchvision / torchaudio releases built for it (patches/versions/families.toml).
+struct TorchFamilyRow {
+  std::string torch;                    // "2.5"
+  std::string torchvision, torchaudio;  // PEP 440 specifiers, e.g. "==0.20.*"
+  std::string source;
+};
+// transformers releases -> the tokenizers range they require.
+struct TokenizersRow {
+  std::string transformers, tokenizers;  // PEP 440 specifiers
+  std::string source;
+};
+// A package that needs CUDA (a glob over canonical names) and what takes its place on Ascend.
+struct CudaOnly {
+  std::string name, replacement, source;
+};
+
 struct VersionMatrix {
+  std::filesystem::path dir;  // the data directory it was loaded from
+  std::string default_cann;   // patches/versions/default.toml: the plan's default stack
+  std::vector<TorchFamilyRow> torch_family;
+  std::vector<TokenizersRow> tokenizers;
+  std::vector<CudaOnly> cuda_only;
   std::vector<TorchNpuRow> torch_npu;
   std::vector<TorchPythonRow> torch_python;
   std::vector<VllmAscendRow> vllm_ascend;
@@ -38,6 +59,10 @@ struct VersionMatrix {
   // The first (newest) row for a torch_npu version; a version's local part (+cpu) is ignored.
   const TorchNpuRow* for_torch_npu(std::string_view version) const;
   std::vector<const TorchNpuRow*> for_cann(std::string_view cann) const;
+  // for_cann, else the rows of the same release line (8.5.1 -> 8.5.0's rows: a patch release
+  // serves the same torch_npu builds).
+  std::vector<const TorchNpuRow*> for_cann_line(std::string_view cann) const;
+  const TorchFamilyRow* family_for_torch(std::string_view torch) const;
   const TorchPythonRow* python_for_torch(std::string_view torch) const;
   const VllmAscendRow* for_vllm_ascend(std::string_view version) const;
   // Problems found in the data itself: missing sources, one version mapped two ways.

@@ -175,6 +175,11 @@ void port_with_shim(Run& r);
 // What torch_npu.contrib.transfer_to_npu maps at run time.
 bool covered_by_shim(const Finding& f);
 
+// ---- requirements (requirements_phase.cc) ----
+
+// requirements-ascend.txt for the plan's stack, committed as a step when it is new or changed.
+void requirements_phase(Run& r);
+
 // ---- agent (agent_phase.cc) ----
 
 // Plan steps no codemod or recipe covers: LLM steps, and recipe steps whose recipe is missing or
