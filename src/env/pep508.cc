@@ -109,9 +109,9 @@ int compare_local(const std::string& a, const std::string& b) {
         auto p = d.find_first_not_of('0');
         return p == std::string::npos ? std::string("0") : d.substr(p);
       };
-      auto a = strip(x[k]), b = strip(y[k]);
-      if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
-      if (a != b) return a < b ? -1 : 1;
+      auto dx = strip(x[k]), dy = strip(y[k]);
+      if (dx.size() != dy.size()) return dx.size() < dy.size() ? -1 : 1;
+      if (dx != dy) return dx < dy ? -1 : 1;
     } else if (xn != yn) {
       return xn ? 1 : -1;
     } else if (x[k] != y[k]) {

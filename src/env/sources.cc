@@ -637,8 +637,8 @@ struct Reader {
       if (type == "list" || type == "tuple" || type == "set") {
         for (uint32_t k = 0; k < ts_node_named_child_count(v); ++k) {
           TSNode item = ts_node_named_child(v, k);
-          if (auto s = literal(item)) {
-            add_declared(*s, "setup.py", static_cast<int>(ts_node_start_point(item).row) + 1);
+          if (auto lit = literal(item)) {
+            add_declared(*lit, "setup.py", static_cast<int>(ts_node_start_point(item).row) + 1);
           } else {
             take(item, depth + 1);
           }
@@ -658,9 +658,10 @@ struct Reader {
         // a call or comprehension: the requirement files it names
         bool any = false;
         scan::each_named_node(v, [&](TSNode n) {
-          auto s = literal(n);
-          if (!s || s->find('\n') != std::string::npos) return;
-          if (auto p = locate(file.parent_path(), *s); p && (ends_with(*s, ".txt") || ends_with(*s, ".in"))) {
+          auto lit = literal(n);
+          if (!lit || lit->find('\n') != std::string::npos) return;
+          if (auto p = locate(file.parent_path(), *lit);
+              p && (ends_with(*lit, ".txt") || ends_with(*lit, ".in"))) {
             mark_read("setup.py");
             read_requirements_file(*p, 1, false);
             any = true;
@@ -686,7 +687,7 @@ struct Reader {
         if (key == "install_requires" || key == "extras_require") {
           take(value, 0);
         } else if (key == "name") {
-          if (auto s = literal(value)) s_own(*s);
+          if (auto lit = literal(value)) s_own(*lit);
         }
       }
     });
