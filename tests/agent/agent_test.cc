@@ -646,6 +646,29 @@ TEST(AgentContext, RequestsStayWithinTheConfiguredWindow) {
   EXPECT_NE(last.back()["content"].get<std::string>().find("filler line 0 "), std::string::npos);
 }
 
+TEST(AgentBounds, AStepStopsAtItsTokenCapAndTheNextStepRuns) {
+  Fixture fx(Files{{"model/attn.py", kAttn}, {"ops.py", "import cupy as cp\n"}});
+  auto read = test::reply_tool_call("read_file", R"({"path": "model/attn.py"})", 60000, 100);
+  FakeLlm fake({read, read, read,
+                test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "two"})")});
+  llm::LlmConfig c;
+  c.base_url = fake.base_url();
+  c.model = "fake";
+  c.stream = false;
+  c.step_tokens = 100000;
+  llm::Client client(c);
+  auto tasks = fx.tasks_for("py.flash-attn-import");
+  auto cupy = fx.tasks_for("py.cuda-only-import");
+  cupy[0].id = "kernels-1";
+  tasks.push_back(cupy[0]);
+  auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  ASSERT_EQ(out.steps.size(), 2u);
+  EXPECT_NE(out.steps[0].reason.find("token cap (120200 of 100000"), std::string::npos)
+      << out.steps[0].reason;
+  EXPECT_EQ(out.steps[1].reason, "two");  // a step's cap does not stop the run
+  EXPECT_FALSE(out.budget_exhausted);
+}
+
 TEST(AgentBounds, ToolCallsPerTurnAreBoundedAndTheLedgerLogsNewMessagesOnly) {
   Fixture fx;
   nlohmann::json calls = nlohmann::json::array();
