@@ -480,10 +480,10 @@ std::string Workspace::kb_lookup(const json& a) {
   for (const auto& [key, api] : kb_.apis()) {
     int r = rank(key);
     if (r < 0) continue;
-    hits.push_back({r, fmt::format("API {}: verdict {}, equivalent {}; {}{} (source: {})\n", api.name,
-                                   to_string(api.verdict), api.equivalent.empty() ? "none" : api.equivalent,
-                                   api.note, api.behaviour.empty() ? "" : "; on the NPU: " + api.behaviour,
-                                   api.source)});
+    hits.push_back(
+        {r, fmt::format("API {}: verdict {}, equivalent {}; {}{} (source: {})\n", api.name,
+                        to_string(api.verdict), api.equivalent.empty() ? "none" : api.equivalent, api.note,
+                        api.behaviour.empty() ? "" : "; on the NPU: " + api.behaviour, api.source)});
   }
   for (const auto& [key, env] : kb_.envs()) {
     int r = rank(key);
@@ -503,10 +503,11 @@ std::string Workspace::kb_lookup(const json& a) {
     if (r < 0) continue;
     std::string mapping;
     for (const auto& m : op.mapping) mapping += "\n    - " + m;
-    hits.push_back({r, fmt::format("fused operator torch_npu.{}: {}\n  replaces: {}\n  layouts: {}\n  how the "
-                                   "arguments map:{}\n  notes: {}\n  source: {}\n",
-                                   op.id, op.signature, fmt::join(op.replaces, "; "), fmt::join(op.layouts, ", "),
-                                   mapping.empty() ? " (none recorded)" : mapping, op.notes, op.source)});
+    hits.push_back(
+        {r, fmt::format("fused operator torch_npu.{}: {}\n  replaces: {}\n  layouts: {}\n  how the "
+                        "arguments map:{}\n  notes: {}\n  source: {}\n",
+                        op.id, op.signature, fmt::join(op.replaces, "; "), fmt::join(op.layouts, ", "),
+                        mapping.empty() ? " (none recorded)" : mapping, op.notes, op.source)});
   }
   for (const auto& r : rules_.rules) {
     int rr = rank(r.id);
