@@ -3,18 +3,25 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <set>
 
+#include "honesty.h"
 #include "kcat/agent/agent.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/glob.h"
+#include "kcat/core/text.h"
+#include "kcat/core/utf8.h"
 #include "kcat/exec/process.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/fused_ops.h"
 #include "kcat/patch/edit.h"
+#include "kcat/patch/semantic_check.h"
 #include "kcat/scan/scanner.h"
 #include "lines.h"
+#include "matching.h"
 
 namespace kcat::agent {
 namespace {
@@ -23,7 +30,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxReadLines = 400;
-constexpr size_t kMaxToolOutput = 12000;  // characters returned to the model per call
+constexpr size_t kMaxToolOutput = 12000;  // bytes returned to the model per call, cut between characters
+constexpr size_t kMaxGlob = 256;          // a glob from the model
 constexpr uintmax_t kMaxFile = 2u << 20;
 
 json object(std::string description, json properties, std::vector<std::string> required) {
@@ -33,17 +41,51 @@ json object(std::string description, json properties, std::vector<std::string> r
           {"required", std::move(required)}};
 }
 
+// At most n bytes of s, cut on a character boundary (a cut through a UTF-8 sequence would make the
+// next request fail to serialize).
 std::string cap(std::string s, size_t n = kMaxToolOutput) {
   if (s.size() <= n) return s;
-  return s.substr(0, n) + fmt::format("\n… ({} more characters cut)", s.size() - n);
+  auto keep = utf8_floor(s, n);
+  return s.substr(0, keep) + fmt::format("\n… ({} more bytes cut)", s.size() - keep);
 }
 
-std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "…" + s.substr(s.size() - n); }
+// The last n bytes of s or fewer, starting on a character boundary.
+std::string tail(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t from = s.size() - n;
+  while (from < s.size() && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80) ++from;
+  return "…" + s.substr(from);
+}
 
 std::string trim(std::string s) {
   auto b = s.find_first_not_of(" \t\r\n");
   auto e = s.find_last_not_of(" \t\r\n");
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string last_part(const std::string& s) {
+  auto dot = s.find_last_of('.');
+  return dot == std::string::npos ? s : s.substr(dot + 1);
+}
+
+// Edit distance <= 2 (a typo, a plural), on short names.
+bool near(const std::string& a, const std::string& b) {
+  if (a.size() > 64 || b.size() > 64 || (a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > 2)
+    return false;
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()] <= 2;
 }
 
 // `under` itself when it is a file, else the repository's files below it.
@@ -89,7 +131,9 @@ std::vector<llm::ToolSpec> tool_specs() {
   return {
       {"list_files", "List repository files under a directory (default: the whole repository).",
        object("", {{"path", path}, {"glob", {{"type", "string"}, {"description", "e.g. **/*.py"}}}}, {})},
-      {"read_file", "Read a file's lines (numbered), optionally a range. At most 400 lines per call.",
+      {"read_file",
+       "Read a file's lines (numbered \"   12| text\"; the numbers are not part of the file), optionally a "
+       "range. Whole lines, up to 400 or about 12,000 bytes per call; it says at which line to continue.",
        object("",
               {{"path", path}, {"start_line", {{"type", "integer"}}}, {"end_line", {{"type", "integer"}}}},
               {"path"})},
@@ -107,21 +151,36 @@ std::vector<llm::ToolSpec> tool_specs() {
       {"edit_file",
        "Replace one exact occurrence of `search` with `replace` in a file (search must match exactly once, "
        "whitespace included; an empty search creates a new file). The change is verified (re-parse, compile) "
-       "and committed, or refused with the reason.",
+       "and committed, or refused with the reason. Deleting or commenting out flagged code is refused "
+       "unless removal_reason says why removing it is the right port.",
        object("",
               {{"path", path},
                {"search", {{"type", "string"}}},
                {"replace", {{"type", "string"}}},
-               {"why", {{"type", "string"}, {"description", "one line for the commit message"}}}},
+               {"why", {{"type", "string"}, {"description", "one line for the commit message"}}},
+               {"removal_reason",
+                {{"type", "string"},
+                 {"description", "only when the edit removes a flagged line: why the NPU port drops it"}}}},
               {"path", "search", "replace"})},
       {"run_command",
        "Run a shell command in the repository (policy: approved by the person, or listed in kcat.toml).",
        object("", {{"command", {{"type", "string"}}}}, {"command"})},
       {"run_bench", "Run the configured benchmark command once and return its output.",
        object("", json::object(), {})},
+      {"dispute_finding",
+       "Say a finding of this step is wrong (a false positive: the code does not depend on CUDA there), with "
+       "the reason. A disputed finding no longer keeps the step from being done; the reason goes in the "
+       "report for a person to review.",
+       object(
+           "",
+           {{"path", path},
+            {"line", {{"type", "integer"}, {"description", "the finding's line"}}},
+            {"rule_id", {{"type", "string"}}},
+            {"reason", {{"type", "string"}, {"description", "why the code is right as it is on the NPU"}}}},
+           {"path", "line", "rule_id", "reason"})},
       {"finish_step",
-       "End this step: status 'done' when its findings are resolved, or 'needs-person' with what a person "
-       "must do.",
+       "End this step: status 'done' when each finding is fixed, guarded (try/except ImportError) or "
+       "disputed, or 'needs-person' with what a person must do.",
        object("",
               {{"status", {{"type", "string"}, {"enum", {"done", "needs-person"}}}},
                {"summary", {{"type", "string"}}}},
@@ -135,10 +194,83 @@ Workspace::Workspace(patch::GitRepo& repo, const kb::RuleSet& rules, const kb::K
 
 void Workspace::reset_step(const Task& task) {
   task_ = task;
+  reopen();
+  step_before_.clear();
+  disputes_.clear();
+}
+
+void Workspace::reopen() {
   finished_ = false;
   finish_status_.clear();
   finish_summary_.clear();
   last_failed_edit_.clear();
+}
+
+std::vector<Finding> Workspace::current_findings(const std::string& file) {
+  std::set<std::string> ids;
+  for (const auto& f : task_.findings) ids.insert(f.rule_id);
+  std::error_code ec;
+  if (ids.empty() || !fs::is_regular_file(root_ / file, ec)) return {};
+  scan::ScanOptions so;
+  so.root = root_;
+  so.use_cache = false;
+  so.only_files = {file};
+  auto r = scan::scan(so, rules_);
+  kb_.annotate(r.findings);
+  std::vector<Finding> out;
+  for (auto& f : r.findings) {
+    if (ids.count(f.rule_id) && f.file == file) out.push_back(f);
+  }
+  return out;
+}
+
+std::string Workspace::unfinished() {
+  std::string out;
+  if (task_.check_findings) {
+    std::set<std::string> files;
+    for (const auto& f : task_.findings) files.insert(f.file);
+    std::string list;
+    for (const auto& file : files) {
+      auto left = current_findings(file);
+      if (left.empty()) continue;
+      std::string bytes;
+      try {
+        bytes = kcat::read_file(root_ / file);
+      } catch (const Error&) {
+      }
+      for (const auto& f : left) {
+        bool disputed = std::any_of(disputes_.begin(), disputes_.end(), [&](const Dispute& d) {
+          return d.file == f.file && d.rule_id == f.rule_id && d.matched == f.matched;
+        });
+        if (disputed || environment_finding(f) || guarded_finding(f.file, bytes, f)) continue;
+        list += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
+      }
+    }
+    if (!list.empty()) out += "kcat re-scanned the step's files; these findings remain:\n" + list;
+  }
+  for (const auto& [file, old] : step_before_) {
+    std::string now;
+    try {
+      now = kcat::read_file(root_ / file);
+    } catch (const Error&) {
+      continue;
+    }
+    if (auto why = patch::names_check(root_, file, old, now))
+      out += "The step's edits broke code: " + *why + "\n";
+  }
+  if (!out.empty())
+    out +=
+        "Resolve them (port the code, guard an optional import with try/except ImportError, or "
+        "dispute_finding with the reason when a finding is wrong), or finish as needs-person with the "
+        "reason.";
+  return out;
+}
+
+std::vector<std::string> Workspace::disputes() const {
+  std::vector<std::string> out;
+  for (const auto& d : disputes_)
+    out.push_back(fmt::format("{}:{} {}: {}", d.file, d.line, d.rule_id, d.reason));
+  return out;
 }
 
 std::vector<std::string> Workspace::take_commits() {
@@ -185,6 +317,12 @@ std::string Workspace::kcat_owned(const std::string& file) const {
 }
 
 std::string Workspace::call(const std::string& name, const std::string& arguments) {
+  // Repository bytes that are not UTF-8 (Latin-1 comments, binary strings) reach the model as U+FFFD:
+  // every result serializes into the next request.
+  return cap(to_valid_utf8(dispatch(name, arguments)));
+}
+
+std::string Workspace::dispatch(const std::string& name, const std::string& arguments) {
   json a;
   try {
     a = arguments.empty() ? json::object() : json::parse(arguments);
@@ -203,6 +341,7 @@ std::string Workspace::call(const std::string& name, const std::string& argument
     if (name == "run_command") return run_command(a);
     if (name == "run_bench") return run_bench(a);
     if (name == "finish_step") return finish_step(a);
+    if (name == "dispute_finding") return dispute_finding(a);
   } catch (const json::exception& e) {
     return fmt::format("error: bad arguments for {}: {}", name, e.what());
   } catch (const Error& e) {
@@ -218,6 +357,7 @@ std::string Workspace::list_files(const json& a) {
   auto dir = confined(a.value("path", "."), err);
   if (!dir) return err;
   auto glob = a.value("glob", "");
+  if (glob.size() > kMaxGlob) return fmt::format("error: the glob is longer than {} characters", kMaxGlob);
   std::string out;
   size_t n = 0, shown = 0;
   for (const auto& f : walk(root_, *dir)) {
@@ -244,17 +384,37 @@ std::string Workspace::read_file(const json& a) {
   auto lines = split_lines(bytes);
   size_t start = static_cast<size_t>(std::max<int64_t>(1, a.value("start_line", int64_t{1})));
   size_t end = static_cast<size_t>(std::max<int64_t>(0, a.value("end_line", int64_t{0})));
+  if (lines.empty()) return "(empty)";
+  if (start > lines.size())
+    return fmt::format("error: the file has {} lines; start_line {} is past its end", lines.size(), start);
   if (end == 0 || end > lines.size()) end = lines.size();
   if (end >= start && end - start + 1 > kMaxReadLines) end = start + kMaxReadLines - 1;
-  std::string out = numbered_lines(lines, start, end);
-  if (end < lines.size()) out += fmt::format("… {} lines in all\n", lines.size());
-  return cap(out.empty() ? "(empty)" : out);
+  // Whole lines only, up to the byte budget: a view never ends mid-line, and says where to go on.
+  constexpr size_t kBudget = kMaxToolOutput - 200, kMaxLine = 2000;
+  std::string out;
+  size_t last = start - 1;
+  for (size_t i = start; i <= end; ++i) {
+    const auto& line = lines[i - 1];
+    std::string row = line.size() <= kMaxLine
+                          ? fmt::format("{:>5}| {}\n", i, line)
+                          : fmt::format("{:>5}| {}… (line cut: {} bytes)\n", i,
+                                        line.substr(0, utf8_floor(line, kMaxLine)), line.size());
+    if (i > start && out.size() + row.size() > kBudget) break;
+    out += row;
+    last = i;
+  }
+  if (last < lines.size()) {
+    out +=
+        fmt::format("… lines {}-{} of {} shown; continue at line {}\n", start, last, lines.size(), last + 1);
+  }
+  return out;
 }
 
 std::string Workspace::search(const json& a) {
   RE2 re(a.at("pattern").get<std::string>());
   if (!re.ok()) return "error: bad RE2 pattern: " + re.error();
   auto glob = a.value("glob", "");
+  if (glob.size() > kMaxGlob) return fmt::format("error: the glob is longer than {} characters", kMaxGlob);
   std::string out;
   size_t hits = 0;
   for (const auto& f : walk(root_, root_)) {
@@ -267,7 +427,9 @@ std::string Workspace::search(const json& a) {
     for (size_t i = 0; i < lines.size(); ++i) {
       if (!RE2::PartialMatch(lines[i], re)) continue;
       if (++hits > 100) break;
-      out += fmt::format("{}:{}: {}\n", f, i + 1, lines[i].substr(0, 200));
+      const auto& l = lines[i];
+      out +=
+          fmt::format("{}:{}: {}{}\n", f, i + 1, l.substr(0, utf8_floor(l, 200)), l.size() > 200 ? "…" : "");
     }
     if (hits > 100) {
       out += "… more matches (narrow the pattern or glob)\n";
@@ -301,30 +463,64 @@ std::string Workspace::scan(const json& a) {
 std::string Workspace::kb_lookup(const json& a) {
   auto name = trim(a.at("name").get<std::string>());
   if (name.empty()) return "error: give a name";
-  std::string out;
-  if (const auto* api = kb_.api(name)) {
-    out += fmt::format("API {}: verdict {}, equivalent {}; {} (source: {})\n", api->name,
-                       to_string(api->verdict), api->equivalent.empty() ? "none" : api->equivalent, api->note,
-                       api->source);
+  if (name.size() > 200) return "error: give a name (an API, a variable, an operator or a rule id)";
+  // Tolerant: exact, then case-insensitive, then the last dotted part ("flash_attn_func" finds
+  // flash_attn.flash_attn_func), then a prefix either way, then a near spelling (edit distance <= 2).
+  const auto want = lower(name), want_last = last_part(want);
+  auto rank = [&](const std::string& key) -> int {
+    auto k = lower(key);
+    if (key == name) return 0;
+    if (k == want) return 1;
+    if (last_part(k) == want_last && want_last.size() >= 4) return 2;
+    if ((k.rfind(want, 0) == 0 || want.rfind(k, 0) == 0) && std::min(k.size(), want.size()) >= 4) return 3;
+    if (want_last.size() >= 5 && near(last_part(k), want_last)) return 4;
+    return -1;
+  };
+  std::vector<std::pair<int, std::string>> hits;
+  for (const auto& [key, api] : kb_.apis()) {
+    int r = rank(key);
+    if (r < 0) continue;
+    hits.push_back(
+        {r, fmt::format("API {}: verdict {}, equivalent {}; {}{} (source: {})\n", api.name,
+                        to_string(api.verdict), api.equivalent.empty() ? "none" : api.equivalent, api.note,
+                        api.behaviour.empty() ? "" : "; on the NPU: " + api.behaviour, api.source)});
   }
-  if (const auto* env = kb_.env(name)) {
-    out += fmt::format("environment variable {}: {} {}; {} (source: {})\n", env->name, env->action,
-                       env->ascend, env->note, env->source);
+  for (const auto& [key, env] : kb_.envs()) {
+    int r = rank(key);
+    if (r < 0) continue;
+    hits.push_back({r, fmt::format("environment variable {}: {} {}; {} (source: {})\n", env.name, env.action,
+                                   env.ascend, env.note, env.source)});
   }
   static const auto fused = kb::load_fused_ops(kb::default_data_dir());
   for (const auto& op : fused) {
-    bool hit = op.id.find(name) != std::string::npos;
-    for (const auto& r : op.replaces) hit |= r.find(name) != std::string::npos;
-    if (!hit) continue;
-    out += fmt::format(
-        "fused operator torch_npu.{}: {}\n  replaces: {}\n  layouts: {}\n  notes: {}\n  source: {}\n", op.id,
-        op.signature, fmt::join(op.replaces, "; "), fmt::join(op.layouts, ", "), op.notes, op.source);
+    int r = rank(op.id);
+    if (r < 0) r = rank("torch_npu." + op.id);
+    for (const auto& rep : op.replaces) {
+      int rr = rank(rep.substr(0, rep.find(' ')));
+      if (rr >= 0 && (r < 0 || rr < r)) r = rr;
+      if (r < 0 && lower(rep).find(want) != std::string::npos && want.size() >= 4) r = 3;
+    }
+    if (r < 0) continue;
+    std::string mapping;
+    for (const auto& m : op.mapping) mapping += "\n    - " + m;
+    hits.push_back(
+        {r, fmt::format("fused operator torch_npu.{}: {}\n  replaces: {}\n  layouts: {}\n  how the "
+                        "arguments map:{}\n  notes: {}\n  source: {}\n",
+                        op.id, op.signature, fmt::join(op.replaces, "; "), fmt::join(op.layouts, ", "),
+                        mapping.empty() ? " (none recorded)" : mapping, op.notes, op.source)});
   }
   for (const auto& r : rules_.rules) {
-    if (r.id == name)
-      out += fmt::format("rule {}: {} — {} (source: {})\n", r.id, r.message, r.action, r.source);
+    int rr = rank(r.id);
+    if (rr < 0) continue;
+    hits.push_back({rr, fmt::format("rule {}: {} — {} (source: {})\n", r.id, r.message, r.action, r.source)});
   }
-  return out.empty() ? "nothing in the knowledge base for '" + name + "'" : cap(out);
+  if (hits.empty()) return "nothing in the knowledge base for '" + name + "'";
+  std::stable_sort(hits.begin(), hits.end(), [](auto& x, auto& y) { return x.first < y.first; });
+  std::string out;
+  if (hits[0].first > 1) out += "no exact entry for '" + name + "'; the nearest:\n";
+  for (size_t i = 0; i < hits.size() && i < 8; ++i) out += hits[i].second;
+  if (hits.size() > 8) out += fmt::format("… {} more (be more specific)\n", hits.size() - 8);
+  return out;
 }
 
 std::string Workspace::edit_file(const json& a) {
@@ -332,6 +528,7 @@ std::string Workspace::edit_file(const json& a) {
   const auto search = a.at("search").get<std::string>();
   const auto replace = a.at("replace").get<std::string>();
   const auto why = a.value("why", "");
+  const auto removal_reason = trim(a.value("removal_reason", ""));
   last_failed_edit_.clear();
   auto fail = [&](std::string msg) {
     last_failed_edit_ = rel + "\x1f" + search + "\x1f" + replace;
@@ -342,10 +539,15 @@ std::string Workspace::edit_file(const json& a) {
   if (!path) return fail(err);
   const auto file = relative_slash(root_, *path);
   if (auto owned = kcat_owned(file); !owned.empty()) return fail("error: " + file + " is refused: " + owned);
+  if (!search.empty() && search == replace)
+    return fail(
+        "error: the replacement is the search text itself: the edit would change nothing. Put the new "
+        "text in `replace`.");
   std::error_code ec;
   bool exists = fs::exists(*path, ec);
+  if (exists && !fs::is_regular_file(*path, ec)) return fail("error: " + file + " is not a regular file");
   patch::Patch p;
-  std::string before;
+  std::string before, how;
   if (search.empty()) {
     if (exists)
       return fail("error: an empty search creates a new file, but " + file +
@@ -353,23 +555,63 @@ std::string Workspace::edit_file(const json& a) {
     p.edits.push_back({file, 0, 0, replace, "llm"});
   } else {
     if (!exists) return fail("error: no such file: " + file);
+    if (fs::file_size(*path, ec) > kMaxFile)
+      return fail("error: " + file + " is larger than 2 MiB; kcat does not edit it");
     before = kcat::read_file(*path);
-    auto pos = before.find(search);
-    if (pos == std::string::npos) {
+    auto loc = locate_edit(before, search, replace);
+    if (loc.matches.empty()) {
       return fail("error: the search text does not occur in " + file +
-                  " (it must match exactly, whitespace included). The nearest text is:\n" +
+                  " (exactly, or ignoring line endings, trailing whitespace, indentation or whitespace). The "
+                  "nearest text is:\n" +
                   nearest(before, search));
     }
-    size_t count = 0;
-    for (auto q = pos; q != std::string::npos; q = before.find(search, q + 1)) ++count;
-    if (count > 1) {
+    if (loc.matches.size() > 1) {
+      std::string at;
+      for (size_t i = 0; i < loc.matches.size() && i < 20; ++i)
+        at += fmt::format("{}{}", i ? ", " : "", loc.matches[i].line);
+      if (loc.matches.size() > 20) at += ", …";
       return fail(
-          fmt::format("error: the search text occurs {} times in {}; include more surrounding lines so it "
-                      "matches once",
-                      count, file));
+          fmt::format("error: the search text occurs {} times in {}{} (at lines {}); include more "
+                      "surrounding lines so it matches once",
+                      loc.matches.size(), file, loc.how.empty() ? "" : " " + loc.how, at));
+    }
+    const auto& m = loc.matches[0];
+    how = loc.how;
+    if (before.compare(m.begin, m.end - m.begin, m.replacement) == 0) {
+      return fail(
+          fmt::format("error: the edit changes nothing: lines {}.. of {} already read as the replacement{}",
+                      m.line, file, how.empty() ? "" : " (" + how + ")"));
+    }
+    // Deleting or commenting out a flagged line hides the finding from the re-scan; it does not
+    // port the code (issue 18 §1).
+    if (task_.check_findings && removal_reason.empty()) {
+      LineIndex index(before);
+      std::vector<std::string> flagged;
+      std::vector<const Finding*> hit;
+      auto now = current_findings(file);
+      for (const auto& f : now) {
+        if (f.span.begin < m.begin || f.span.begin >= m.end) continue;
+        flagged.push_back(std::string(index.line_text(f.span.start.line)));
+        hit.push_back(&f);
+      }
+      auto search_now = before.substr(m.begin, m.end - m.begin);
+      if (auto removed = hides_flagged_line(search_now, m.replacement, flagged); !removed.empty()) {
+        const Finding* f = hit[0];
+        for (auto* h : hit) {
+          if (trim(std::string(index.line_text(h->span.start.line))) == removed) f = h;
+        }
+        return fail(fmt::format(
+            "error: refused: the edit only deletes or comments out flagged code ({}:{} {} [{}]: {}). That "
+            "hides "
+            "the finding from kcat's re-scan; it does not port the code, and what used it breaks. Port it "
+            "(kb_lookup {} gives the Ascend equivalent). If dropping it is the right port, repeat the edit "
+            "with "
+            "removal_reason saying why; if the finding is wrong, call dispute_finding.",
+            file, f->span.start.line, f->rule_id, f->matched, removed, f->matched));
+      }
     }
     p.edits.push_back(
-        {file, static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + search.size()), replace, "llm"});
+        {file, static_cast<uint32_t>(m.begin), static_cast<uint32_t>(m.end), m.replacement, "llm"});
   }
   if (o_.policy.interactive && o_.policy.approve_edit) {
     std::string after = search.empty() ? replace : patch::apply_edits(before, p.edits);
@@ -379,23 +621,75 @@ std::string Workspace::edit_file(const json& a) {
     }
   }
   patch::GateOptions g;
-  g.message = fmt::format("kcat agent: {}{}\n\nStep {} ({}), proposed by the LLM and verified by kcat.",
-                          task_.title, why.empty() ? "" : ": " + why, task_.id, o_.target);
+  g.message = fmt::format("kcat agent: {}{}\n\nStep {} ({}), proposed by the LLM and verified by kcat.{}",
+                          task_.title, why.empty() ? "" : ": " + why, task_.id, o_.target,
+                          removal_reason.empty() ? "" : "\nRemoved flagged code: " + removal_reason);
   g.trailers = {{"Kcat-Step", task_.id}, {"Kcat-Agent", "llm"}};
   if (!o_.run_id.empty()) g.trailers["Kcat-Run"] = o_.run_id;
   g.author_name = o_.author_name;
   g.author_email = o_.author_email;
   g.hook = o_.hook;
+  g.names = patch::NameCheck::Warn;
   auto out = patch::apply_verify_commit(repo_, p, g);
   if (!out.committed) {
+    if (out.failed_checks.empty() && out.reason.empty())
+      return fail("error: the edit changes nothing in " + file + "; nothing was committed");
     return fail("error: the edit was refused and rolled back: " +
                 (out.reason.empty() ? fmt::format("{}", fmt::join(out.failed_checks, ", ")) : out.reason));
   }
+  step_before_.emplace(file, before);
   commits_.push_back(out.commit);
+  if (o_.record) {
+    json rec = {{"step", task_.id}, {"file", file}, {"commit", out.commit}, {"diff", cap(out.diff, 4000)}};
+    if (!removal_reason.empty()) rec["removal_reason"] = removal_reason;
+    if (!how.empty()) rec["matched"] = how;
+    if (!out.warnings.empty()) rec["warnings"] = out.warnings;
+    o_.record("agent-edit", rec);
+  }
+  std::string result =
+      fmt::format("ok: committed {} (checks: {})", out.commit.substr(0, 10), fmt::join(out.checks, ", "));
+  if (!how.empty()) result += "\nThe search text matched " + how + ".";
+  for (const auto& w : out.warnings)
+    result += "\nwarning: " + w + ". The step cannot be done while this stays: finish the port in this step.";
+  return result + "\n" + cap(out.diff, 4000);
+}
+
+std::string Workspace::dispute_finding(const json& a) {
+  std::string err;
+  auto path = confined(a.at("path").get<std::string>(), err);
+  if (!path) return err;
+  const auto file = relative_slash(root_, *path);
+  const auto line = a.at("line").get<int64_t>();
+  const auto rule = trim(a.at("rule_id").get<std::string>());
+  const auto reason = trim(a.at("reason").get<std::string>());
+  if (reason.size() < 12)
+    return "error: give the reason the finding is wrong (what in the code makes it right on the NPU)";
+  // The finding as the file is now: the nearest of that rule to the given line.
+  const Finding* best = nullptr;
+  auto now = current_findings(file);
+  for (const auto& f : now) {
+    if (f.rule_id != rule) continue;
+    if (!best || std::llabs(static_cast<long long>(f.span.start.line) - line) <
+                     std::llabs(static_cast<long long>(best->span.start.line) - line))
+      best = &f;
+  }
+  if (!best) {
+    std::string have;
+    for (const auto& f : now)
+      have += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
+    return fmt::format("error: {} has no finding {} of this step now{}", file, rule,
+                       have.empty() ? "" : "; its findings are:\n" + have);
+  }
+  disputes_.push_back({file, rule, best->matched, reason, best->span.start.line});
   if (o_.record)
-    o_.record("agent-edit", {{"step", task_.id}, {"file", file}, {"commit", out.commit}, {"diff", out.diff}});
-  return fmt::format("ok: committed {} (checks: {})\n{}", out.commit.substr(0, 10),
-                     fmt::join(out.checks, ", "), cap(out.diff, 4000));
+    o_.record("agent-dispute", {{"step", task_.id},
+                                {"file", file},
+                                {"line", best->span.start.line},
+                                {"rule", rule},
+                                {"matched", best->matched},
+                                {"reason", reason}});
+  return fmt::format("ok: {}:{} {} [{}] is recorded as disputed, for a person to review: {}", file,
+                     best->span.start.line, rule, best->matched, reason);
 }
 
 std::string Workspace::run_command(const json& a) {

@@ -1,4 +1,5 @@
 #include "kcat/core/text.h"
+#include "kcat/core/utf8.h"
 
 #include <cstdio>
 
@@ -112,6 +113,52 @@ std::string visible_text(std::string_view text) {
       out += static_cast<char>(c);
     }
     p += n;
+  }
+  return out;
+}
+
+size_t utf8_floor(std::string_view s, size_t max) {
+  if (max >= s.size()) return s.size();
+  size_t n = max;
+  // Back over continuation bytes (at most three) to the start of the character s[max] is part of.
+  for (int i = 0; i < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80; ++i) --n;
+  return n;
+}
+
+namespace {
+
+// Length of the well-formed UTF-8 sequence at p, or 0 when there is none (RFC 3629 table 3-7).
+size_t well_formed(std::string_view s, size_t p) {
+  auto b = [&](size_t i) { return p + i < s.size() ? static_cast<unsigned char>(s[p + i]) : 0x100u; };
+  auto in = [](unsigned v, unsigned lo, unsigned hi) { return v >= lo && v <= hi; };
+  unsigned c = b(0);
+  if (c < 0x80) return 1;
+  if (in(c, 0xC2, 0xDF)) return in(b(1), 0x80, 0xBF) ? 2 : 0;
+  if (in(c, 0xE0, 0xEF)) {
+    unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return in(b(1), lo, hi) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+  }
+  if (in(c, 0xF0, 0xF4)) {
+    unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return in(b(1), lo, hi) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string to_valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t p = 0; p < s.size();) {
+    size_t n = well_formed(s, p);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++p;
+    } else {
+      out.append(s.substr(p, n));
+      p += n;
+    }
   }
   return out;
 }

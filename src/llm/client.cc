@@ -355,6 +355,27 @@ void from_json(AttemptResult& a, const Transfer& t, const std::string& url, cons
 
 }  // namespace
 
+bool context_length_error(const std::string& message) {
+  auto m = lower(message);
+  for (const char* needle :
+       {"maximum context length", "context length", "context_length_exceeded", "context window",
+        "prompt is too long", "too many tokens", "reduce the length", "exceeds the model",
+        "input is too long", "max_model_len", "range of input length"}) {
+    if (m.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+long estimate_tokens(const std::vector<Message>& messages, const std::vector<ToolSpec>& tools) {
+  size_t bytes = 0;
+  for (const auto& m : messages) {
+    bytes += m.content.size() + m.tool_call_id.size() + 24;
+    for (const auto& c : m.tool_calls) bytes += c.name.size() + c.arguments.size() + c.id.size() + 24;
+  }
+  for (const auto& t : tools) bytes += to_json(t).dump().size();
+  return static_cast<long>(bytes / 3);
+}
+
 struct Client::Attempt : AttemptResult {};
 
 Client::Client(LlmConfig config, ClientOptions options)
@@ -482,7 +503,8 @@ Completion Client::chat(const std::vector<Message>& messages, const std::vector<
   if (cancel::requested()) throw interrupted();
 
   const json req = request_body(messages, tools);
-  const std::string body = req.dump();
+  // Text from the repository or the model that is not UTF-8 is replaced, never a reason to abort.
+  const std::string body = req.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string last_reason;
   long last_status = 0;
   int tries = 0;
@@ -522,6 +544,11 @@ Completion Client::chat(const std::vector<Message>& messages, const std::vector<
     if (options_.on_retry) options_.on_retry(tries, last_reason, delay);
     options_.sleep(delay);
     if (cancel::requested()) throw interrupted();
+  }
+  if (last_status == 400 && context_length_error(last_reason)) {
+    // The endpoint answered: it is alive, the prompt is too long for it.
+    throw ContextTooLong(ErrorKind::Llm, "the prompt is longer than the model's context: " + last_reason, url,
+                         "lower [llm] context_tokens to the model's window; see docs/llm.md");
   }
   ++consecutive_failures_;
   ++totals_.failed_requests;

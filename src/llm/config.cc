@@ -18,7 +18,8 @@ namespace {
 
 constexpr const char* kKeys =
     "base_url, model, api_key_env, temperature, max_tokens, price_prompt_per_mtok, "
-    "price_completion_per_mtok, connect_timeout, read_timeout, max_retries, stream";
+    "price_completion_per_mtok, connect_timeout, read_timeout, max_retries, stream, context_tokens, "
+    "step_tokens";
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -106,6 +107,14 @@ void apply_toml(LlmConfig& c, const fs::path& file) {
       auto n = integer();
       range(n >= 0 && n <= 20, "between 0 and 20");
       c.max_retries = static_cast<int>(n);
+    } else if (key == "context_tokens") {
+      auto n = integer();
+      range(n >= 1024 && n <= 10'000'000, "a number of tokens between 1024 and 10000000");
+      c.context_tokens = static_cast<long>(n);
+    } else if (key == "step_tokens") {
+      auto n = integer();
+      range(n >= 0 && n <= 1'000'000'000, "0 (no cap) or a positive number of tokens");
+      c.step_tokens = static_cast<long>(n);
     } else if (key == "stream") {
       if (!v.is_boolean()) bad_type(file, key, v, "true or false");
       c.stream = v.value<bool>().value_or(true);

@@ -43,6 +43,8 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
     rec.action = "llm";
     rec.status = st.status == "done" ? "done" : "needs-person";
     rec.reason = st.reason;
+    // A disputed finding was not fixed: a person reviews the model's reason.
+    for (const auto& d : st.disputed) rec.reason += (rec.reason.empty() ? "" : "; ") + ("disputed " + d);
     rec.commit = st.commits.empty() ? "" : st.commits.back();
     if (!st.commits.empty()) {
       rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());

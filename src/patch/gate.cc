@@ -198,6 +198,25 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
       g.reason = *why;
     }
   }
+  if (g.failed_checks.empty() && o.names != NameCheck::Off) {
+    g.checks.push_back("names");
+    for (auto& [f, old] : changed) {
+      std::optional<std::string> why;
+      try {
+        why = names_check(root, f, old, read_file(root / f));
+      } catch (const Error&) {
+        continue;
+      }
+      if (!why) continue;
+      if (o.names == NameCheck::Warn) {
+        g.warnings.push_back(*why);
+        continue;
+      }
+      g.failed_checks.push_back("names");
+      g.reason = *why;
+      break;
+    }
+  }
   g.checks.insert(g.checks.begin(), pre.checks.begin(), pre.checks.end());
   g.files = written;
   for (auto& f : written) g.diff += unified_diff(f, before[f], read_file(root / f));

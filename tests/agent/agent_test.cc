@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <chrono>
 #include <filesystem>
 
+#include "kcat/core/text.h"
+#include "kcat/core/utf8.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/report/ledger.h"
 #include "kcat/scan/scanner.h"
@@ -393,6 +398,419 @@ TEST(Agent, KcatsOwnConfigurationStateAndHookScriptsAreRefused) {
   EXPECT_EQ(test::read(fx.dir / "ci/check.sh"), "true\n");
   EXPECT_FALSE(fs::exists(fx.dir / ".kcat/x"));
   EXPECT_FALSE(fs::exists(fx.dir / "sub/kcat.toml"));
+}
+
+}  // namespace
+}  // namespace kcat::agent
+
+// Issue 18 §1: "done" means each finding is fixed, guarded, or disputed with a reason, and the step's
+// edits left no name undefined; hiding a finding (deleting or commenting out its line) is refused.
+namespace kcat::agent {
+namespace {
+
+using Files = std::map<std::string, std::string>;
+
+const char* kSdpa = R"(import torch.nn.functional as F
+
+
+def attend(q, k, v, rel_h):
+    bias = rel_h * 2
+    x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    return x
+)";
+
+std::string last_message(const FakeLlm& fake, size_t i) {
+  return fake.requests().at(i)["messages"].back()["content"].get<std::string>();
+}
+
+TEST(AgentDone, CommentingOutTheFlaggedLineIsRefused) {
+  Fixture fx(Files{{"model/sdpa.py", kSdpa}});
+  auto tasks = fx.tasks_for("py.sdpa-float-mask");
+  ASSERT_EQ(tasks[0].findings.size(), 1u);
+  FakeLlm fake(
+      {test::reply_tool_call("edit_file", R"({"path": "model/sdpa.py",
+         "search": "    x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)\n",
+         "replace": "    # x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)\n"})"),
+       test::reply_tool_call("edit_file", R"({"path": "model/sdpa.py",
+         "search": "    x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)\n", "replace": ""})"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "removed the CUDA call"})"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "cannot port"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  auto refusal = last_message(fake, 1);
+  EXPECT_NE(refusal.find("only deletes or comments out flagged code"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("model/sdpa.py:6 py.sdpa-float-mask"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("removal_reason"), std::string::npos) << refusal;
+  EXPECT_NE(last_message(fake, 2).find("only deletes or comments out"), std::string::npos);  // deleting too
+  EXPECT_NE(last_message(fake, 3).find("these findings remain"), std::string::npos);
+  EXPECT_EQ(out.steps[0].status, "needs-person");
+  EXPECT_TRUE(fx.commits().empty());
+  EXPECT_EQ(test::read(fx.dir / "model/sdpa.py"), kSdpa);
+}
+
+TEST(AgentDone, SwappingTheImportWhileTheCallStaysIsNotDone) {
+  Fixture fx;
+  FakeLlm fake(
+      {test::reply_tool_call("edit_file", R"({"path": "model/attn.py",
+         "search": "from flash_attn import flash_attn_func\n", "replace": "import torch_npu\n"})"),
+       test::reply_tool_call("finish_step",
+                             R"({"status": "done", "summary": "flash_attn replaced by torch_npu"})"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "really"})"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "the call is left"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  // the edit is told what it broke
+  auto edited = last_message(fake, 1);
+  EXPECT_NE(
+      edited.find("warning: model/attn.py: the change leaves a name used but never defined or imported: "
+                  "`flash_attn_func` (line 6)"),
+      std::string::npos)
+      << edited;
+  // and "done" is refused, twice, with the reason
+  for (size_t i : {2u, 3u}) {
+    auto nudge = last_message(fake, i);
+    EXPECT_NE(nudge.find("The step's edits broke code"), std::string::npos) << nudge;
+    EXPECT_NE(nudge.find("`flash_attn_func`"), std::string::npos) << nudge;
+  }
+  EXPECT_EQ(out.steps[0].status, "needs-person");
+  EXPECT_EQ(out.steps[0].reason, "the call is left");
+  auto edits = fx.events("agent-edit");
+  ASSERT_EQ(edits.size(), 1u);
+  EXPECT_EQ(edits[0]["warnings"].size(), 1u);
+}
+
+TEST(AgentDone, AnImportGuardedByTryExceptImportErrorCanFinish) {
+  Fixture fx;
+  FakeLlm fake({test::reply_tool_call("edit_file", R"({"path": "model/attn.py",
+         "search": "from flash_attn import flash_attn_func\n",
+         "replace": "try:\n    from flash_attn import flash_attn_func\nexcept ImportError:\n    flash_attn_func = None\n"})"),
+                test::reply_tool_call("finish_step",
+                                      R"({"status": "done", "summary": "flash_attn is optional now"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  EXPECT_EQ(out.steps[0].status, "done") << out.steps[0].reason << last_message(fake, 1);
+  EXPECT_EQ(fx.commits().size(), 1u);
+}
+
+TEST(AgentDone, ADisputedFindingWithAReasonLetsTheStepFinish) {
+  Fixture fx;
+  FakeLlm fake({test::reply_tool_call("dispute_finding", R"({"path": "model/attn.py", "line": 2,
+         "rule_id": "py.flash-attn-import", "reason": "too short"})"),
+                test::reply_tool_call("dispute_finding", R"({"path": "model/attn.py", "line": 3,
+         "rule_id": "py.flash-attn-import",
+         "reason": "attend() is only called by the CUDA benchmark script, never on the NPU path"})"),
+                test::reply_tool_call("finish_step", R"({"status": "done", "summary": "nothing to port"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  EXPECT_NE(last_message(fake, 1).find("give the reason"), std::string::npos) << last_message(fake, 1);
+  EXPECT_NE(
+      last_message(fake, 2).find("model/attn.py:2 py.flash-attn-import [flash_attn] is recorded as disputed"),
+      std::string::npos)
+      << last_message(fake, 2);
+  EXPECT_EQ(out.steps[0].status, "done");
+  ASSERT_EQ(out.steps[0].disputed.size(), 1u);
+  EXPECT_NE(out.steps[0].disputed[0].find("never on the NPU path"), std::string::npos);
+  ASSERT_EQ(fx.events("agent-dispute").size(), 1u);
+  EXPECT_EQ(test::read(fx.dir / "model/attn.py"), kAttn);
+}
+
+TEST(AgentDone, ARemovalWithAReasonIsCommittedAndSaysWhy) {
+  Fixture fx(Files{{"model/sdpa.py", kSdpa}});
+  FakeLlm fake({test::reply_tool_call("edit_file", R"({"path": "model/sdpa.py",
+         "search": "    x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)\n    return x\n",
+         "replace": "    return x\n", "removal_reason": "the attention is recomputed by the NPU kernel downstream"})"),
+                test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "x"})")});
+  auto client = fx.client(fake);
+  run(client, *fx.repo, fx.tasks_for("py.sdpa-float-mask"), fx.rules, fx.kb, fx.options);
+  auto result = last_message(fake, 1);
+  EXPECT_NE(result.find("ok: committed"), std::string::npos) << result;
+  EXPECT_NE(
+      result.find("warning: model/sdpa.py: the change leaves a name used but never defined or imported: `x`"),
+      std::string::npos)
+      << result;
+  auto log = fx.commits();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].message.find("Removed flagged code: the attention is recomputed"), std::string::npos)
+      << log[0].message;
+  auto edits = fx.events("agent-edit");
+  ASSERT_EQ(edits.size(), 1u);
+  EXPECT_EQ(edits[0]["removal_reason"], "the attention is recomputed by the NPU kernel downstream");
+}
+
+}  // namespace
+}  // namespace kcat::agent
+
+// Issue 18 §5, §4, §6 and issue 14 §4: text the client can always send, requests within the model's
+// context, an edit format that holds up, and bounds on what one answer may ask.
+namespace kcat::agent {
+namespace {
+
+// Every request the server got parsed as JSON, and every tool result in it is valid UTF-8.
+void expect_clean_requests(const FakeLlm& fake, size_t count) {
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), count);
+  for (auto& r : reqs) {
+    ASSERT_TRUE(r.is_object()) << "a request did not serialize as JSON";
+    for (auto& m : r["messages"]) {
+      if (m["content"].is_string()) {
+        EXPECT_TRUE(is_valid_utf8(m["content"].get<std::string>()));
+      }
+    }
+  }
+}
+
+TEST(AgentText, CapsCutBetweenCharactersAndForeignBytesNeverAbort) {
+  // "#" then 2-byte characters: a cut at 200 (search line), 2,000 (read_file line), 4,000 (diff) or
+  // 12,000 bytes (result) at an even offset lands inside a character.
+  std::string wide = "#";
+  for (int i = 0; i < 2500; ++i) wide += "\xC3\xA9";  // é
+  std::string lines;
+  for (int i = 0; i < 60; ++i) lines += "# " + std::to_string(i) + " " + wide.substr(0, 301) + "\n";
+  Fixture fx(Files{{"model/attn.py", kAttn},
+                   {"model/wide.py", "x = 1\n" + wide + "\n" + lines},
+                   {"model/latin1.py", "# caf\xE9 cr\xE8me\nx = 1\n"}});
+  FakeLlm fake({test::reply_tool_call("search", R"({"pattern": "^#"})"),
+                test::reply_tool_call("read_file", R"({"path": "model/wide.py"})"),
+                test::reply_tool_call("read_file", R"({"path": "model/latin1.py"})"),
+                test::reply_tool_call(
+                    "edit_file", R"({"path": "model/wide.py", "search": "x = 1\n", "replace": "x = 2\n"})"),
+                test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "x"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  EXPECT_FALSE(out.llm_failed) << out.steps[0].reason;
+  expect_clean_requests(fake, 5);
+  auto reqs = fake.requests();
+  auto result = [&](size_t i) { return reqs[i]["messages"].back()["content"].get<std::string>(); };
+  EXPECT_NE(result(1).find("bytes cut"), std::string::npos);               // the 12,000-byte cap
+  EXPECT_NE(result(2).find("(line cut: 5001 bytes)"), std::string::npos);  // a 2,000-byte line
+  EXPECT_NE(result(3).find("caf\xEF\xBF\xBD cr\xEF\xBF\xBDme"), std::string::npos) << result(3);
+  EXPECT_NE(result(4).find("ok: committed"), std::string::npos) << result(4);
+}
+
+TEST(AgentContext, AContextLengthRefusalShrinksTheRequestAndTheRunGoesOn) {
+  std::string big;
+  for (int i = 0; i < 400; ++i)
+    big += fmt::format("# filler line {} of a long module, to be read whole\n", i);
+  Fixture fx(Files{{"model/attn.py", kAttn}, {"model/big.py", big}, {"ops.py", "import cupy as cp\n"}});
+  auto read = test::reply_tool_call("read_file", R"({"path": "model/big.py"})");
+  FakeLlm fake(
+      {read, read, read, read,
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "read it all"})"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "second step"})")});
+  // A 32k-token server that kcat was not told about: 400 above ~40 KB.
+  fake.set_context_limit(40000);
+  auto client = fx.client(fake);
+  auto tasks = fx.tasks_for("py.flash-attn-import");
+  auto cupy = fx.tasks_for("py.cuda-only-import");
+  cupy[0].id = "kernels-1";
+  tasks.push_back(cupy[0]);
+  auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  EXPECT_FALSE(out.llm_failed) << out.steps[0].reason;
+  EXPECT_GE(fake.refused_for_context(), 1u);
+  ASSERT_EQ(out.steps.size(), 2u);
+  EXPECT_EQ(out.steps[0].reason, "read it all");
+  EXPECT_EQ(out.steps[1].reason, "second step");  // the next step was not skipped
+  EXPECT_FALSE(fx.events("agent-context-refused").empty());
+  EXPECT_FALSE(fx.events("agent-context").empty());
+  // the requests that got through fit, and the old results were elided, not the latest
+  for (auto& r : fake.requests()) {
+    if (r.dump().size() > 40000) continue;  // refused ones
+    EXPECT_EQ(r["messages"][0]["role"], "system");
+  }
+}
+
+TEST(AgentContext, RequestsStayWithinTheConfiguredWindow) {
+  std::string big;
+  for (int i = 0; i < 400; ++i)
+    big += fmt::format("# filler line {} of a long module, to be read whole\n", i);
+  Fixture fx(Files{{"model/attn.py", kAttn}, {"model/big.py", big}});
+  auto read = test::reply_tool_call("read_file", R"({"path": "model/big.py"})");
+  FakeLlm fake(
+      {read, read, read, read, read, read,
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "done reading"})")});
+  llm::LlmConfig c;
+  c.base_url = fake.base_url();
+  c.model = "fake";
+  c.stream = false;
+  c.context_tokens = 8000;
+  llm::Client client(c);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  EXPECT_EQ(out.steps[0].reason, "done reading");
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 7u);
+  for (auto& r : reqs) EXPECT_LT(r.dump().size(), 8000u * 4) << "a request above the context";
+  auto last = reqs.back()["messages"];
+  EXPECT_EQ(last[0]["role"], "system");
+  EXPECT_NE(last.dump().find("elided this"), std::string::npos);
+  // the latest result is kept (its start at least)
+  EXPECT_NE(last.back()["content"].get<std::string>().find("filler line 0 "), std::string::npos);
+}
+
+TEST(AgentBounds, AStepStopsAtItsTokenCapAndTheNextStepRuns) {
+  Fixture fx(Files{{"model/attn.py", kAttn}, {"ops.py", "import cupy as cp\n"}});
+  auto read = test::reply_tool_call("read_file", R"({"path": "model/attn.py"})", 60000, 100);
+  FakeLlm fake({read, read, read,
+                test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "two"})")});
+  llm::LlmConfig c;
+  c.base_url = fake.base_url();
+  c.model = "fake";
+  c.stream = false;
+  c.step_tokens = 100000;
+  llm::Client client(c);
+  auto tasks = fx.tasks_for("py.flash-attn-import");
+  auto cupy = fx.tasks_for("py.cuda-only-import");
+  cupy[0].id = "kernels-1";
+  tasks.push_back(cupy[0]);
+  auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  ASSERT_EQ(out.steps.size(), 2u);
+  EXPECT_NE(out.steps[0].reason.find("token cap (120200 of 100000"), std::string::npos)
+      << out.steps[0].reason;
+  EXPECT_EQ(out.steps[1].reason, "two");  // a step's cap does not stop the run
+  EXPECT_FALSE(out.budget_exhausted);
+}
+
+TEST(AgentBounds, ToolCallsPerTurnAreBoundedAndTheLedgerLogsNewMessagesOnly) {
+  Fixture fx;
+  nlohmann::json calls = nlohmann::json::array();
+  for (int i = 0; i < 40; ++i) {
+    calls.push_back({{"id", "call_" + std::to_string(i)},
+                     {"type", "function"},
+                     {"function", {{"name", "read_file"}, {"arguments", R"({"path": "model/attn.py"})"}}}});
+  }
+  test::Reply many;
+  many.body =
+      nlohmann::json{{"choices",
+                      {{{"index", 0},
+                        {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}}},
+                        {"finish_reason", "tool_calls"}}}},
+                     {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}}
+          .dump();
+  FakeLlm fake({many, test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "x"})")});
+  auto client = fx.client(fake);
+  run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  EXPECT_EQ(fx.events("agent-tool").size(), 16u + 1u);
+  auto second = fake.requests().at(1)["messages"];
+  size_t tool_messages = 0;
+  for (auto& m : second) tool_messages += m["role"] == "tool";
+  EXPECT_EQ(tool_messages, 16u);
+  EXPECT_NE(second.back()["content"].get<std::string>().find("dropped the other 24"), std::string::npos);
+  EXPECT_EQ(second[2]["tool_calls"].size(), 16u);  // no call without its result
+  // the ledger: the first exchange logs the system prompt and the task, the second only what is new
+  auto ex = fx.events("llm-exchange");
+  ASSERT_EQ(ex.size(), 2u);
+  EXPECT_EQ(ex[0]["request"]["new_messages"].size(), 2u);
+  EXPECT_EQ(ex[1]["request"]["new_messages"].size(), 1u + 16u + 1u);
+  EXPECT_EQ(ex[1]["request"]["new_messages"][0]["role"], "assistant");
+  EXPECT_EQ(ex[1]["request"]["messages_sent"], 2u + 1u + 16u + 1u);
+  EXPECT_EQ(fx.events("agent-step").size(), 1u);
+}
+
+using Files = std::map<std::string, std::string>;
+
+// The edit tool through a Workspace, without a model.
+struct Tools {
+  Fixture fx;
+  Workspace ws;
+  explicit Tools(std::map<std::string, std::string> files)
+      : fx(std::move(files)), ws(*fx.repo, fx.rules, fx.kb, fx.options) {
+    ws.reset_step(fx.tasks_for("py.flash-attn-import")[0]);
+  }
+  std::string edit(const std::string& path, const std::string& search, const std::string& replace) {
+    return ws.call("edit_file",
+                   nlohmann::json{{"path", path}, {"search", search}, {"replace", replace}}.dump());
+  }
+};
+
+TEST(AgentEdits, ACrlfFileMatchesAMultiLineSearchAndKeepsItsLineEndings) {
+  std::string crlf =
+      "import torch\r\nfrom flash_attn import flash_attn_func\r\n\r\n\r\ndef attend(q, k, v):\r\n"
+      "    return flash_attn_func(q, k, v, causal=False)\r\n";
+  Tools t(Files{{"model/attn.py", crlf}});
+  auto r =
+      t.edit("model/attn.py", "def attend(q, k, v):\n    return flash_attn_func(q, k, v, causal=False)\n",
+             "def attend(q, k, v):\n    return flash_attn_func(q, k, v, causal=True)\n");
+  EXPECT_NE(r.find("ok: committed"), std::string::npos) << r;
+  auto now = test::read(t.fx.dir / "model/attn.py");
+  EXPECT_NE(now.find("causal=True)\r\n"), std::string::npos) << now;
+  EXPECT_EQ(std::count(now.begin(), now.end(), '\n'), std::count(now.begin(), now.end(), '\r'));
+}
+
+TEST(AgentEdits, IndentationAndLineNumberPrefixesAreForgiven) {
+  const std::string cls =
+      "from flash_attn import flash_attn_func\n\n\nclass A:\n    def f(self, q):\n        return "
+      "flash_attn_func(q)\n";
+  Tools t(Files{{"model/attn.py", cls}});
+  // the method as if at the top level: every line four columns left of the file's
+  auto r = t.edit("model/attn.py", "def f(self, q):\n    return flash_attn_func(q)\n",
+                  "def f(self, q):\n    return flash_attn_func(q, causal=True)\n");
+  EXPECT_NE(r.find("ok: committed"), std::string::npos) << r;
+  EXPECT_NE(r.find("ignoring a uniform change of indentation"), std::string::npos) << r;
+  EXPECT_NE(test::read(t.fx.dir / "model/attn.py")
+                .find("\n    def f(self, q):\n        return flash_attn_func(q, causal=True)\n"),
+            std::string::npos)
+      << test::read(t.fx.dir / "model/attn.py");
+  // a search copied from read_file's numbered view
+  r = t.edit("model/attn.py", "    6|         return flash_attn_func(q, causal=True)\n",
+             "        return flash_attn_func(q)\n");
+  EXPECT_NE(r.find("ok: committed"), std::string::npos) << r;
+  EXPECT_NE(r.find("line-number prefixes"), std::string::npos) << r;
+  EXPECT_EQ(test::read(t.fx.dir / "model/attn.py"), cls);
+}
+
+TEST(AgentEdits, AmbiguityNamesEveryPlaceAndANoOpSaysWhy) {
+  Tools t(Files{{"model/attn.py", kAttn}, {"model/two.py", "x = 1\ny = 2\nx = 1\n"}});
+  auto r = t.edit("model/two.py", "x = 1\n", "x = 3\n");
+  EXPECT_NE(r.find("occurs 2 times in model/two.py (at lines 1, 3)"), std::string::npos) << r;
+  r = t.edit("model/two.py", "y = 2\n", "y = 2\n");
+  EXPECT_NE(r.find("would change nothing"), std::string::npos) << r;
+  r = t.edit("model/two.py", "y = 2  \n", "y = 2\n");  // only trailing blanks differ: it already reads so
+  EXPECT_NE(r.find("changes nothing"), std::string::npos) << r;
+}
+
+TEST(AgentEdits, ReadFileShowsWholeLinesAndWhereToContinue) {
+  std::string big;
+  for (int i = 1; i <= 600; ++i) big += fmt::format("line_{:04} = '{}'\n", i, std::string(80, 'x'));
+  Tools t(Files{{"model/attn.py", kAttn}, {"model/big.py", big}});
+  auto r = t.ws.call("read_file", R"({"path": "model/big.py"})");
+  auto cont = r.find("continue at line ");
+  ASSERT_NE(cont, std::string::npos) << r.substr(r.size() - 200);
+  size_t next = std::stoul(r.substr(cont + 17));
+  EXPECT_LE(r.size(), 12000u);
+  EXPECT_NE(r.find(fmt::format("{:>5}| line_{:04} = '{}'\n", next - 1, next - 1, std::string(80, 'x'))),
+            std::string::npos);  // the last line shown is whole
+  EXPECT_EQ(r.find(fmt::format("line_{:04}", next)), std::string::npos);
+  auto r2 = t.ws.call("read_file", fmt::format(R"({{"path": "model/big.py", "start_line": {}}})", next));
+  EXPECT_EQ(r2.find(fmt::format("{:>5}| line_{:04}", next, next)), 0u) << r2.substr(0, 100);
+}
+
+TEST(AgentKnowledge, LookupsAreTolerantAndCarryTheMappingNotes) {
+  Tools t(Files{{"model/attn.py", kAttn}});
+  auto lookup = [&](const std::string& name) {
+    return t.ws.call("kb_lookup", nlohmann::json{{"name", name}}.dump());
+  };
+  // the finding's own name, in any case: the fused operator with how its arguments map
+  for (const char* name : {"flash_attn_func", "FLASH_ATTN_FUNC", "flash_attn.flash_attn_func"}) {
+    auto r = lookup(name);
+    EXPECT_NE(r.find("fused operator torch_npu.npu_fusion_attention"), std::string::npos) << name << r;
+    EXPECT_NE(r.find("softmax_scale -> scale"), std::string::npos) << name << r;
+    EXPECT_NE(r.find("output[0] is the attention output"), std::string::npos) << name << r;
+  }
+  auto r = lookup("Torch.Cuda.Synchronize");
+  EXPECT_NE(r.find("API torch.cuda.synchronize"), std::string::npos) << r;
+  r = lookup("torch.cuda.synchronise");  // a near spelling
+  EXPECT_NE(r.find("the nearest"), std::string::npos) << r;
+  EXPECT_NE(r.find("torch.cuda.synchronize"), std::string::npos) << r;
+  EXPECT_NE(lookup("zzzz_not_a_thing").find("nothing in the knowledge base"), std::string::npos);
+}
+
+TEST(AgentBounds, AHostileGlobIsRefusedOrFast) {
+  Tools t(Files{{"model/attn.py", kAttn}});
+  auto start = std::chrono::steady_clock::now();
+  auto r = t.ws.call("list_files", nlohmann::json{{"glob", std::string(40, '*') + "Z"}}.dump());
+  EXPECT_EQ(r, "(no files)");
+  r = t.ws.call("search", nlohmann::json{{"pattern", "x"}, {"glob", std::string(200000, '*')}}.dump());
+  EXPECT_NE(r.find("longer than"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 }  // namespace

@@ -73,6 +73,33 @@ TEST(Client, PlainTextUsageAndCost) {
   EXPECT_EQ(fake.auth_headers()[0], "");  // no key, no header
 }
 
+// issue 18 §4: a context-length refusal is not a dead endpoint: no retry, no circuit-breaker count.
+TEST(Client, AContextLengthRefusalIsItsOwnErrorAndDoesNotTripTheBreaker) {
+  FakeLlm fake({test::reply_text("ok")});
+  fake.set_context_limit(200);
+  Waits w;
+  Client client(config_for(fake), w.options());
+  std::vector<Message> big = {Message::user(std::string(500, 'x'))};
+  for (int i = 0; i < 3; ++i) EXPECT_THROW(client.chat(big), ContextTooLong);
+  EXPECT_FALSE(client.tripped());
+  EXPECT_EQ(fake.request_count(), 3u);  // one try each: a retry would get the same answer
+  EXPECT_EQ(client.chat({Message::user("hi")}).message.content, "ok");
+  EXPECT_TRUE(context_length_error("This model's maximum context length is 32768 tokens"));
+  EXPECT_TRUE(
+      context_length_error("Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096"
+                           " (prompt is too long)"));
+  EXPECT_FALSE(context_length_error("invalid api key"));
+}
+
+// issue 18 §5: text that is not UTF-8 is replaced in the request, never a reason to abort.
+TEST(Client, ARequestWithBytesThatAreNotUtf8IsSent) {
+  FakeLlm fake({test::reply_text("ok")});
+  Client client(config_for(fake));
+  EXPECT_EQ(client.chat({Message::user("caf\xE9 \xC3")}).message.content, "ok");
+  auto sent = fake.requests().at(0)["messages"][0]["content"].get<std::string>();
+  EXPECT_EQ(sent.rfind("caf\xEF\xBF\xBD", 0), 0u) << sent;
+}
+
 TEST(Client, TotalsAccumulate) {
   FakeLlm fake({test::reply_text("a", 10, 1), test::reply_text("b", 20, 2)});
   auto cfg = config_for(fake);

@@ -115,6 +115,21 @@ TEST(LlmConfig, InfAndNanAreRefused) {
   EXPECT_THROW(validate_llm_config(dir / "kcat.toml"), Error);
 }
 
+TEST(LlmConfig, ContextAndStepTokens) {
+  EnvGuard env(clean_env());
+  test::TempDir dir;
+  EXPECT_EQ(load_llm_config({}).context_tokens, 32768);  // issue 18 §4: bounded by default
+  EXPECT_EQ(load_llm_config({}).step_tokens, 200000);
+  test::write(dir / "kcat.toml", "[llm]\ncontext_tokens = 131072\nstep_tokens = 0\n");
+  auto c = load_llm_config({dir / "kcat.toml"});
+  EXPECT_EQ(c.context_tokens, 131072);
+  EXPECT_EQ(c.step_tokens, 0);
+  test::write(dir / "kcat.toml", "[llm]\ncontext_tokens = 100\n");
+  EXPECT_THROW(load_llm_config({dir / "kcat.toml"}), Error);
+  test::write(dir / "kcat.toml", "[llm]\nstep_tokens = -1\n");
+  EXPECT_THROW(load_llm_config({dir / "kcat.toml"}), Error);
+}
+
 TEST(LlmConfig, EnvironmentOverridesFile) {
   auto vars = clean_env();
   vars["KCAT_LLM_BASE_URL"] = "http://127.0.0.1:8000/v1";

@@ -153,6 +153,8 @@ struct FakeLlm::Impl {
   size_t served = 0;
   std::vector<json> requests;
   std::vector<std::string> auth;
+  size_t context_limit = 0;
+  size_t refused_context = 0;
 
   // Sleeps, but not past the server's shutdown.
   void wait(int ms) {
@@ -172,6 +174,20 @@ struct FakeLlm::Impl {
       requests.push_back(body.is_discarded() ? json(req.body) : body);
       auth.push_back(req.get_header_value("Authorization"));
       n = ++served;
+      if (context_limit > 0 && req.body.size() > context_limit) {
+        ++refused_context;
+        res.status = 400;
+        res.set_content(
+            json{{"object", "error"},
+                 {"message", "This model's maximum context length is " + std::to_string(context_limit / 4) +
+                                 " tokens. However, you requested " + std::to_string(req.body.size() / 4) +
+                                 " tokens in the messages. Please reduce the length of the messages."},
+                 {"type", "BadRequestError"},
+                 {"code", 400}}
+                .dump(),
+            "application/json");
+        return;
+      }
       if (!script.empty()) {
         r = std::move(script.front());
         script.pop_front();
@@ -247,6 +263,16 @@ FakeLlm::~FakeLlm() {
 
 std::string FakeLlm::base_url() const { return "http://127.0.0.1:" + std::to_string(impl_->port) + "/v1"; }
 int FakeLlm::port() const { return impl_->port; }
+
+void FakeLlm::set_context_limit(size_t bytes) {
+  std::lock_guard lock(impl_->mu);
+  impl_->context_limit = bytes;
+}
+
+size_t FakeLlm::refused_for_context() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->refused_context;
+}
 
 std::vector<json> FakeLlm::requests() const {
   std::lock_guard lock(impl_->mu);

@@ -53,6 +53,10 @@ class FakeLlm {
   std::vector<std::string> auth_headers() const;  // Authorization header per request ("" if none)
   size_t request_count() const;
   void push(Reply r);  // appends to the script
+  // Like a server with a small context window: a request body above `bytes` is answered HTTP 400
+  // "maximum context length" (vLLM's words) without using a reply of the script. 0 = no limit.
+  void set_context_limit(size_t bytes);
+  size_t refused_for_context() const;  // requests so answered
 
  private:
   struct Impl;

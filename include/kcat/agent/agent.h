@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -55,6 +56,7 @@ struct StepOutcome {
   std::string reason;  // what was done, or why a person must take over
   std::vector<std::string> commits;
   int turns = 0;
+  std::vector<std::string> disputed;  // findings the model showed false, "file:line rule: reason"
 };
 
 struct Outcome {
@@ -102,10 +104,19 @@ class Workspace {
   const std::string& finish_status() const { return finish_status_; }
   const std::string& finish_summary() const { return finish_summary_; }
   void reset_step(const Task& task);
+  // finish_step was refused: the step goes on with its edits and disputes.
+  void reopen();
   // The last edit failure's fingerprint (file + search + replace), when the last edit failed.
   const std::string& last_failed_edit() const { return last_failed_edit_; }
+  // What keeps the step from being done, for the model ("" when nothing does): its findings still
+  // there (unless guarded, disputed with a reason, or the environment's), and names the step's edits
+  // left used but never bound, or imports of repository modules that do not exist.
+  std::string unfinished();
+  // The findings disputed in this step, "file:line rule: reason".
+  std::vector<std::string> disputes() const;
 
  private:
+  std::string dispatch(const std::string& name, const std::string& arguments_json);
   std::optional<std::filesystem::path> confined(const std::string& path, std::string& error) const;
   std::string kcat_owned(const std::string& file) const;
   std::string list_files(const nlohmann::json& a);
@@ -117,6 +128,9 @@ class Workspace {
   std::string run_command(const nlohmann::json& a);
   std::string run_bench(const nlohmann::json& a);
   std::string finish_step(const nlohmann::json& a);
+  std::string dispute_finding(const nlohmann::json& a);
+  // The task's findings of `file` as it is now (a fresh scan), by its rules.
+  std::vector<Finding> current_findings(const std::string& file);
 
   patch::GitRepo& repo_;
   std::filesystem::path root_;
@@ -127,6 +141,12 @@ class Workspace {
   std::vector<std::string> commits_;
   bool finished_ = false;
   std::string finish_status_, finish_summary_, last_failed_edit_;
+  std::map<std::string, std::string> step_before_;  // file -> its bytes before the step's first edit
+  struct Dispute {
+    std::string file, rule_id, matched, reason;
+    uint32_t line = 0;
+  };
+  std::vector<Dispute> disputes_;
 };
 
 // Runs the loop over the tasks, in order. Commits already made stay whatever happens later.

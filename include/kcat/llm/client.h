@@ -24,6 +24,22 @@ class Interrupted : public Error {
   using Error::Error;
 };
 
+// Thrown when the endpoint refused the request as longer than the model's context (HTTP 400
+// "maximum context length" and its variants): the endpoint is alive, the prompt must shrink. It does
+// not count toward the circuit breaker.
+class ContextTooLong : public Error {
+ public:
+  using Error::Error;
+};
+
+// True when an error message from an endpoint says the prompt exceeds the context window (OpenAI,
+// vLLM, llama.cpp, SGLang, DeepSeek, Qwen/DashScope phrasings).
+bool context_length_error(const std::string& message);
+
+// A rough count of the tokens a request takes: UTF-8 bytes / 3 plus a few per message (code and
+// JSON run 3-4 bytes a token, CJK text about 3): an over- rather than an under-estimate.
+long estimate_tokens(const std::vector<Message>& messages, const std::vector<ToolSpec>& tools = {});
+
 using ExchangeFn =
     std::function<void(const nlohmann::json& request, const nlohmann::json& response_or_error)>;
 

@@ -21,6 +21,11 @@ struct LlmConfig {
   std::chrono::milliseconds read_timeout{120'000};  // longest silence while waiting for bytes
   int max_retries = 4;                              // retries after the first try
   bool stream = true;
+  // The model's context window: each request is kept within it (old tool outputs elided, then old
+  // turns summarized), and an endpoint's "maximum context length" refusal shrinks it and retries.
+  long context_tokens = 32768;
+  // Prompt + completion tokens one agent step may use before it goes to a person; 0 = no cap.
+  long step_tokens = 200000;
   std::filesystem::path file;  // the kcat.toml it came from; empty when none
 
   // base_url and model are set.

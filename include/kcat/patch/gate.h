@@ -14,6 +14,11 @@
 
 namespace kcat::patch {
 
+// Names a change leaves used but never bound, and imports of repository modules that do not exist
+// (semantic_check.h names_check), in the changed .py files: not checked, told (GateOutcome::warnings,
+// the change is committed), or refused.
+enum class NameCheck { Off, Warn, Refuse };
+
 struct GateOptions {
   std::string message;                          // first line + body of the commit
   std::map<std::string, std::string> trailers;  // Kcat-Run, Kcat-Step, Kcat-Rules, ...
@@ -31,6 +36,7 @@ struct GateOptions {
   // Told each file's blob id before and after, before the first byte is written (the ledger keeps
   // it, so a resume knows which dirty files are kcat's).
   std::function<void(const StepJournal&)> journal;
+  NameCheck names = NameCheck::Off;
 };
 
 struct GateOutcome {
@@ -39,8 +45,9 @@ struct GateOutcome {
   std::vector<std::string> files;   // files the patch changed
   std::vector<std::string> checks;  // verifications run: reparse, py_compile (scope: refused up front)
   std::vector<std::string> failed_checks;
-  std::string reason;  // why it was refused (names file and line)
-  std::string diff;    // unified diff of the change
+  std::string reason;                 // why it was refused (names file and line)
+  std::string diff;                   // unified diff of the change
+  std::vector<std::string> warnings;  // NameCheck::Warn: what the change leaves undefined
 };
 
 // Verification alone, on files already written: compares each file's syntax-error count and

@@ -8,10 +8,12 @@
 // (b) an if/elif chain left with two branches on the same condition (the second never runs);
 // (c) an added `from X import a, b` where X is a module of the repository (resolved by path)
 //     that does not define a or b; packages outside the repository are not checked.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kcat/patch/edit.h"
 
@@ -21,5 +23,26 @@ namespace kcat::patch {
 // file and line, or nothing when the step keeps its meaning as far as these checks see.
 std::optional<std::string> meaning_check(const std::filesystem::path& root, const Patch& patch,
                                          const std::map<std::string, std::string>& before);
+
+// Names a Python module uses but never binds (pyflakes' "undefined name", by tree-sitter): a name
+// counts as bound when any assignment, import, definition, parameter, loop or `with` target, except
+// alias, walrus, global statement or match capture in an enclosing scope binds it, anywhere in that
+// scope, or when it is a builtin. Nothing when the module star-imports or writes globals()/locals().
+struct UnboundName {
+  std::string name;
+  uint32_t line = 0;  // 1-based, the first use
+};
+std::vector<UnboundName> unbound_names(const std::string& python_source);
+// The names unbound in `now` that were not unbound in `old` (first use of each).
+std::vector<UnboundName> new_unbound_names(const std::string& old, const std::string& now);
+// An import `now` adds (not in `old`) of a module of the repository that does not exist: a relative
+// import, or an absolute one whose top-level package or module is the repository's (at the root or
+// beside `file`). Packages installed elsewhere are not checked.
+std::optional<std::string> unresolved_import(const std::filesystem::path& root, const std::string& file,
+                                             const std::string& old, const std::string& now);
+// Both checks on one .py file (`file` repository-relative): the reason names the file, the names and
+// their lines, or nothing.
+std::optional<std::string> names_check(const std::filesystem::path& root, const std::string& file,
+                                       const std::string& old, const std::string& now);
 
 }  // namespace kcat::patch

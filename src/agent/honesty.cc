@@ -1,0 +1,86 @@
+#include "honesty.h"
+
+#include <cstring>
+#include <map>
+
+#include "kcat/scan/parser.h"
+#include "kcat/scan/scanner.h"
+#include "lines.h"
+
+namespace kcat::agent {
+
+namespace {
+
+bool is(TSNode n, const char* t) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), t) == 0; }
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+bool has(std::string_view t, const char* w) { return t.find(w) != std::string_view::npos; }
+
+// Code lines, trimmed: no blank lines, no comment lines, nothing that does nothing.
+std::map<std::string, int> code_lines(const std::string& text) {
+  std::map<std::string, int> out;
+  for (auto& l : split_lines(text)) {
+    auto t = trim(l);
+    if (t.empty() || t[0] == '#' || t == "pass" || t == "..." || t == "//" || t.rfind("//", 0) == 0) continue;
+    ++out[t];
+  }
+  return out;
+}
+
+}  // namespace
+
+bool guarded_finding(const std::string& file, const std::string& bytes, const Finding& f) {
+  if (scan::language_of(file) != "python" || f.span.end > bytes.size() || f.span.begin > f.span.end)
+    return false;
+  auto tree = scan::parse("python", bytes);
+  TSNode n = ts_node_descendant_for_byte_range(ts_tree_root_node(tree.get()), f.span.begin, f.span.end);
+  for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p)) {
+    if (is(p, "if_statement") || is(p, "elif_clause")) {
+      TSNode cond = ts_node_child_by_field_name(p, "condition", 9);
+      auto t = ts_node_is_null(cond) ? std::string_view() : scan::node_text(cond, bytes);
+      if (has(t, "available") || has(t, "find_spec")) return true;
+    }
+    if (!is(p, "try_statement")) continue;
+    // The finding must be in the try body, not in a handler.
+    TSNode body = ts_node_child_by_field_name(p, "body", 4);
+    if (ts_node_is_null(body) || f.span.begin < ts_node_start_byte(body) ||
+        f.span.begin >= ts_node_end_byte(body))
+      continue;
+    for (uint32_t i = 0; i < ts_node_named_child_count(p); ++i) {
+      TSNode c = ts_node_named_child(p, i);
+      if (!is(c, "except_clause")) continue;
+      TSNode v = ts_node_child_by_field_name(c, "value", 5);
+      if (ts_node_is_null(v)) return true;  // bare except
+      auto t = scan::node_text(v, bytes);
+      if (has(t, "ImportError") || has(t, "ModuleNotFoundError") || has(t, "Exception")) return true;
+    }
+  }
+  return false;
+}
+
+bool environment_finding(const Finding& f) { return f.category == "requirements"; }
+
+std::string hides_flagged_line(const std::string& search, const std::string& replace,
+                               const std::vector<std::string>& flagged) {
+  auto was = code_lines(search);
+  auto now = code_lines(replace);
+  for (auto& [line, n] : now) {
+    auto it = was.find(line);
+    if (it == was.end() || it->second < n) return "";  // the replacement brings code of its own
+  }
+  for (auto& f : flagged) {
+    auto t = trim(f);
+    auto it = was.find(t);
+    if (it == was.end()) continue;
+    auto kept = now.find(t);
+    if (kept == now.end() || kept->second < it->second) return t;
+  }
+  return "";
+}
+
+}  // namespace kcat::agent
