@@ -140,10 +140,13 @@ void setup(CLI::App& root, Globals& g) {
                                   "bench, keep or revert) until the throughput target is met");
   cmd->footer(
       "Each try is a commit on the migration branch: the recipe is applied and verified, the build\n"
-      "command runs, the benchmark runs (median of --runs), and the commit is kept only when the metric\n"
-      "beats the best so far by more than the measured noise and, when [optimize] output is set, the\n"
-      "output still matches the reference dump. Otherwise it is reverted and the reason recorded. Kept\n"
-      "commits carry `Kcat-Metric: 550.45 tok/s (median of 5)`. Environment recipes write\n"
+      "command runs, then the best so far and the change are benchmarked in alternating pairs (A B B A,\n"
+      "6 to --max-pairs) and the commit is kept only when the 95% interval of their ratio lies above\n"
+      "1 + [optimize] min_gain and, when [optimize] output is set, every run's output matches the\n"
+      "reference dump (a crash or timeout in any run reverts it). Otherwise it is reverted with the\n"
+      "evidence (\"inconclusive\" when the pairs ran out). After a keep, reverted recipes get one more\n"
+      "try; the target is claimed only on a final A/B against the baseline. Kept commits carry\n"
+      "`Kcat-Metric: 550.45 tok/s (median of 8); 1.062x [1.031x, 1.090x] ...`. Environment recipes write\n"
       "kcat_ascend_env.sh (source it before launching). Settings come from kcat.toml:\n\n"
       "  [build]    command = \"pip install -e .\"\n"
       "  [bench]    command = \"python tools/bench/vllm_throughput.py --model ./model\"\n"
@@ -173,6 +176,10 @@ void setup(CLI::App& root, Globals& g) {
   t->excludes(ts);
   cmd->add_option("--max-iterations", c->ov.max_iterations, "Recipes to try at most")
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-pairs", c->ov.max_pairs,
+                  "Baseline/candidate run pairs at most per keep-or-revert decision (default 20); "
+                  "undecided then: inconclusive, reverted")
+      ->check(CLI::Range(6, 1000));
   cmd->add_option("--max-minutes", c->ov.max_minutes, "Stop trying new recipes after this many minutes");
   cmd->add_option("--recipe", c->ov.recipes, "Try only these recipes (repeatable)");
   cmd->add_option("--prefer", c->ov.prefer,

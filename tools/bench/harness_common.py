@@ -6,9 +6,12 @@ result line and the token-id dumps must work (and be tested) on a machine withou
 
 import argparse
 import contextlib
+import datetime
 import importlib.metadata
 import json
 import os
+import platform
+import shlex
 import struct
 import sys
 
@@ -156,6 +159,41 @@ def versions(*packages):
             except importlib.metadata.PackageNotFoundError:
                 out[p] = None
     return out
+
+
+# The environment variables that change what a run measures (the tutorial's VLLM_*, TASK_QUEUE_ENABLE,
+# PYTORCH_NPU_ALLOC_CONF, the device selection); recorded with every result.
+PROVENANCE_ENV = ("ASCEND_", "VLLM_", "HCCL_", "TASK_QUEUE_ENABLE", "PYTORCH_NPU_ALLOC_CONF", "CUDA_VISIBLE_DEVICES",
+                  "TOKENIZERS_PARALLELISM", "OMP_NUM_THREADS")
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def provenance(seed, argv=None):
+    """Where a number comes from: the exact command, when it started (UTC), the seed, the machine,
+    the Python and the environment variables that change the run (never one that names a secret)."""
+    argv = sys.argv if argv is None else argv
+    return {
+        "command": shlex.join([sys.executable] + list(argv)),
+        "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "env": {k: v for k, v in sorted(os.environ.items())
+                if k.startswith(PROVENANCE_ENV) and not any(w in k.upper() for w in _SECRET_WORDS)},
+    }
+
+
+def file_digest(path):
+    """{"path", "sha256", "bytes"} of an input file (the page image), so a result names what it read."""
+    if not path:
+        return None
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return {"path": path, "sha256": h.hexdigest(), "bytes": os.path.getsize(path)}
 
 
 def require(harness, module, hint):

@@ -282,5 +282,116 @@ class Ocr2Script(TempDirCase):
         self.assertIn("not found", r.stderr)
 
 
+
+# A stand-in vllm package: records the engine arguments, generates fixed tokens, and reports the
+# platform it was given (STANDIN_DEVICE), so the run path is tested without vLLM or an NPU.
+STANDIN_VLLM = '''
+import json, os
+
+class _Out:
+    def __init__(self, n):
+        self.token_ids = list(range(n))
+
+class _Result:
+    def __init__(self, n):
+        self.outputs = [_Out(n)]
+        self.prompt_token_ids = [1, 2, 3]
+
+class SamplingParams:
+    def __init__(self, **kw):
+        self.kw = kw
+
+class LLM:
+    def __init__(self, **kw):
+        with open(os.environ["STANDIN_RECORD"], "w") as f:
+            json.dump(kw, f)
+
+    def get_tokenizer(self):
+        raise AssertionError("not used")
+
+    def generate(self, requests, sampling, use_tqdm=False):
+        return [_Result(sampling.kw["max_tokens"]) for _ in requests]
+'''
+STANDIN_PLATFORMS = '''
+import os
+
+class _Platform:
+    device_type = os.environ.get("STANDIN_DEVICE", "cpu")
+
+current_platform = _Platform()
+'''
+
+
+class StandInVllm(TempDirCase):
+    def setUp(self):
+        super().setUp()
+        pkg = os.path.join(self.dir, "site", "vllm")
+        os.makedirs(os.path.join(pkg, "platforms"))
+        with open(os.path.join(pkg, "__init__.py"), "w") as f:
+            f.write(STANDIN_VLLM)
+        with open(os.path.join(pkg, "platforms", "__init__.py"), "w") as f:
+            f.write(STANDIN_PLATFORMS)
+        self.record = os.path.join(self.dir, "engine.json")
+        if not installed("PIL"):  # a stand-in Pillow: open(path).convert("RGB")
+            os.makedirs(os.path.join(self.dir, "site", "PIL"))
+            with open(os.path.join(self.dir, "site", "PIL", "__init__.py"), "w") as f:
+                f.write("")
+            with open(os.path.join(self.dir, "site", "PIL", "Image.py"), "w") as f:
+                f.write("class _Image:\n    def convert(self, mode):\n        return self\n\n\n"
+                        "def open(path):\n    return _Image()\n")
+
+    def result(self, *args, env=None):
+        e = {"PYTHONPATH": os.path.join(self.dir, "site"), "STANDIN_RECORD": self.record,
+             "VLLM_ASCEND_ENABLE_NZ": "0", "VLLM_API_KEY": "do-not-record"}
+        e.update(env or {})
+        r = run(VLLM, "--model", self.model, *args, env=e)
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        lines, objs = json_lines(r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        with open(self.record) as f:
+            return objs[0], json.load(f), r.stderr
+
+    def test_caches_are_off_unless_asked(self):
+        out, engine, _ = self.result("--image", self.image, "--batch", "2", "--output-len", "4")
+        self.assertIs(engine["enable_prefix_caching"], False)
+        self.assertEqual(engine["mm_processor_cache_gb"], 0)
+        self.assertEqual(out["engine"], engine)  # the resolved engine arguments are in the result
+        out, engine, _ = self.result("--image", self.image, "--enable-prefix-caching", "--mm-processor-cache-gb", "4")
+        self.assertIs(engine["enable_prefix_caching"], True)
+        self.assertEqual(engine["mm_processor_cache_gb"], 4)
+        _, engine, _ = self.result("--batch", "1")  # text only: no multimodal argument at all
+        self.assertNotIn("mm_processor_cache_gb", engine)
+
+    def test_the_device_is_the_one_vllm_ran_on(self):
+        out, _, err = self.result("--batch", "1", "--output-len", "3", env={"STANDIN_DEVICE": "cpu"})
+        self.assertEqual(out["device"], "cpu")  # not the default --device npu
+        self.assertEqual(out["device_requested"], "npu")
+        self.assertIn("vLLM ran on cpu", err)
+        out, _, err = self.result("--batch", "1", env={"STANDIN_DEVICE": "npu"})
+        self.assertEqual(out["device"], "npu")
+        self.assertNotIn("warning", err)
+
+    def test_provenance_is_recorded(self):
+        out, _, _ = self.result("--image", self.image, "--batch", "2", "--output-len", "5", "--seed", "7")
+        prov = out["provenance"]
+        self.assertIn("vllm_throughput.py", prov["command"])
+        self.assertIn("--seed 7", prov["command"])
+        self.assertEqual(prov["seed"], 7)
+        self.assertRegex(prov["started_utc"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+        self.assertEqual(prov["env"]["VLLM_ASCEND_ENABLE_NZ"], "0")
+        self.assertNotIn("VLLM_API_KEY", prov["env"])  # a secret is never recorded
+        self.assertIn("python", prov)
+        self.assertEqual(out["image"]["bytes"], 8)
+        self.assertEqual(len(out["image"]["sha256"]), 64)
+        self.assertEqual(out["sampling"], {"temperature": 0.0, "max_tokens": 5, "ignore_eos": True})
+        self.assertEqual(out["output_tokens"], 10)
+        self.assertIn("vllm", out["versions"])
+
+    def test_a_negative_cache_size_is_a_usage_error(self):
+        r = run(VLLM, "--model", self.model, "--image", self.image, "--mm-processor-cache-gb", "-1", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--mm-processor-cache-gb", json_lines(r.stdout)[1][0]["error"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -44,7 +44,17 @@ def build_parser():
     p.add_argument("--dump", help="write the output token ids ([requests, output_len] int64) to a .npy or "
                                   ".safetensors file for `kcat compare`")
     p.add_argument("--device", default="npu", choices=["npu", "cuda", "cpu"],
-                   help="recorded in the result; vLLM picks its platform itself (vllm-ascend on Atlas)")
+                   help="the device expected; vLLM picks its platform itself (vllm-ascend on Atlas) and the "
+                        "result records the one it picked")
+    # vLLM's defaults turn both caches on (vllm/config/cache.py CacheConfig.enable_prefix_caching = True;
+    # vllm/config/multimodal.py MultiModalConfig.mm_processor_cache_gb = 4, "Set to 0 to disable this
+    # cache completely"): with the same page in every request the vision encoder and the prefill may run
+    # once instead of once per request. vllm-ascend's DeepSeek-OCR-2 tutorial serves with
+    # --no-enable-prefix-caching and --mm-processor-cache-gb 0; so does this harness unless told.
+    p.add_argument("--enable-prefix-caching", action="store_true",
+                   help="keep vLLM's prefix cache on (default: off, as the tutorial measures)")
+    p.add_argument("--mm-processor-cache-gb", type=float, default=0.0,
+                   help="vLLM's multimodal processor cache, GiB (default 0: off, as the tutorial measures)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dry-run", action="store_true", help="validate the arguments and print the plan as JSON; "
                                                           "imports nothing heavy")
@@ -60,6 +70,8 @@ def plan(args):
         raise hc.HarnessError("--input-len works on text prompts only; drop it with --image", hc.EXIT_USAGE)
     if args.gpu_memory_utilization is not None and not 0 < args.gpu_memory_utilization <= 1:
         raise hc.HarnessError("--gpu-memory-utilization must be in (0, 1]", hc.EXIT_USAGE)
+    if args.mm_processor_cache_gb < 0:
+        raise hc.HarnessError("--mm-processor-cache-gb must be 0 or more", hc.EXIT_USAGE)
     if args.prompts:
         prompts, source = hc.load_prompts(args.prompts), args.prompts
     elif args.image:
@@ -78,7 +90,10 @@ def plan(args):
         "enforce_eager": args.enforce_eager,
         "max_num_seqs": args.batch,
         "seed": args.seed,
+        "enable_prefix_caching": args.enable_prefix_caching,
     }
+    if args.image:
+        llm_kwargs["mm_processor_cache_gb"] = args.mm_processor_cache_gb
     if args.max_model_len:
         llm_kwargs["max_model_len"] = args.max_model_len
     if args.hf_overrides:
@@ -109,7 +124,19 @@ def fixed_length_ids(tokenizer, prompt, n):
     return [ids[i % len(ids)] for i in range(n)]
 
 
+def detected_device():
+    """The device type of the platform vLLM picked ("npu" under vllm-ascend, "cuda", "cpu"); None
+    when it cannot be read. Never the device that was asked for."""
+    try:
+        from vllm.platforms import current_platform
+
+        return str(current_platform.device_type) or None
+    except Exception:  # an old or stand-in vLLM
+        return None
+
+
 def run(p):
+    prov = hc.provenance(p["llm_kwargs"]["seed"])
     vllm = hc.require(HARNESS, "vllm", "install vllm (and vllm-ascend on an Atlas host); see tools/bench/README.md")
     image = None
     if p["image"]:
@@ -132,6 +159,10 @@ def run(p):
         start = time.perf_counter()
         outputs = llm.generate(requests, sampling, use_tqdm=False)
         elapsed = time.perf_counter() - start
+    device = detected_device()
+    if device != p["device"]:
+        sys.stderr.write(f"vllm: warning: --device {p['device']} was expected; vLLM ran on "
+                         f"{device or 'an unknown device'}, and the result says so\n")
     token_ids = [list(o.outputs[0].token_ids) for o in outputs]
     if p["dump"]:
         hc.dump_token_ids(p["dump"], token_ids)
@@ -142,7 +173,13 @@ def run(p):
         output_len=p["output_len"],
         input_len=p["input_len"],
         tensor_parallel_size=p["llm_kwargs"]["tensor_parallel_size"],
-        device=p["device"],
+        device=device,
+        device_requested=p["device"],
+        engine=p["llm_kwargs"],
+        sampling=p["sampling"],
+        warmup=p["warmup"],
+        image=hc.file_digest(p["image"]),
+        provenance=prov,
         versions=hc.versions("vllm", "vllm_ascend", "torch", "torch_npu", "transformers"),
     )
 

@@ -1,8 +1,11 @@
 #pragma once
 // The optimize loop: apply a performance recipe (one commit) -> build -> bench -> keep the commit
-// when the metric beats the best so far beyond the measured noise (and the output still matches
-// the reference), else revert it and record why. Stops when the target is met, the recipes are
-// exhausted, or a limit (iterations, minutes) is hit. Kept commits carry Kcat-Metric.
+// when it is clearly faster than the best so far (decide.h: the best and the candidate measured
+// interleaved, a confidence interval of their ratio) and its output still matches the reference
+// in every run, else revert it and record the evidence. After a keep the recipes reverted so far
+// get one more try; the target counts as met only when a final A/B against the baseline shows it;
+// at the end each kept recipe gets a leave-one-out check. Stops when the target is met, the recipes
+// are exhausted, or a limit (iterations, minutes) is hit. Kept commits carry Kcat-Metric.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -17,6 +20,7 @@
 #include "kcat/core/finding.h"
 #include "kcat/exec/process.h"
 #include "kcat/kb/recipe.h"
+#include "kcat/optimize/decide.h"
 #include "kcat/patch/edit.h"
 #include "kcat/patch/git.h"
 
@@ -55,19 +59,39 @@ struct Reference {
   std::filesystem::path output;     // the dump the bench command writes (relative to the repo)
   std::filesystem::path reference;  // expected dump; empty: the baseline's output becomes it
   double rtol = 1e-3, atol = 1e-5;
+  // Per dtype of the reference tensor, the least tolerance (rtol, atol) a kernel change may need:
+  // a bf16 or f16 output compared at f32 tolerances would reject a genuine fused-kernel speed-up.
+  // The defaults are torch.testing.assert_close's for those dtypes; the larger of this and
+  // rtol/atol applies. Integer outputs (token ids) are compared exactly as ever (atol < 1).
+  std::map<std::string, std::pair<double, double>> dtype_floor = {{"bf16", {1.6e-2, 1e-5}},
+                                                                  {"f16", {1e-3, 1e-5}}};
 };
 
 struct Iteration {
   int index = 0;       // 0 is the baseline
   std::string recipe;  // recipe id ("" for the baseline)
   std::string title;
-  std::string outcome;  // baseline | kept | reverted | failed
+  std::string outcome;  // baseline | kept | reverted | failed (could not be applied)
   std::string reason;   // why reverted / failed; what improved when kept
   std::string commit;   // the kept commit, or the reverted one (for the record)
   std::optional<bench::Stats> stats;
-  double speedup = 0;  // median / baseline median
+  double speedup = 0;  // estimated speed-up over the baseline (the product of the kept ratios)
   double expected_gain = 0;
   std::string diff;
+  // The evidence for keep or revert (absent when it never got to a measurement): the ratio to the
+  // best so far, its interval, the runs, and the verdict keep | revert | inconclusive | failed.
+  std::optional<Decision> decision;
+  bool retry = false;  // a second try of a recipe reverted earlier, after another was kept
+};
+
+// A check at the end: "leave-one-out" (the branch with and without one kept change) or "final"
+// (the branch against the baseline, before the target is claimed).
+struct Check {
+  std::string kind;
+  std::string recipe;  // the kept change left out ("" for the final A/B)
+  std::string commit;
+  Decision decision;
+  std::string finding;  // what it says, one sentence
 };
 
 struct Proposal {
@@ -84,9 +108,11 @@ struct Options {
   std::optional<double> target;  // absolute metric to reach
   double target_speedup = 0;     // or: this multiple of the baseline (0 = none)
   int max_iterations = 10;
-  double max_minutes = 0;  // 0 = no limit
-  double min_gain = 0.02;  // a kept change beats the best by at least this fraction ...
-                           // ... and by the sum of both runs' coefficients of variation
+  double max_minutes = 0;     // 0 = no limit
+  double min_gain = 0.02;     // a kept change is clearly faster than the best by at least this fraction
+  int min_pairs = 8;          // A/B pairs before any verdict (decide.h)
+  int max_pairs = 20;         // A/B pairs at most per decision: then "inconclusive" (reverted)
+  bool leave_one_out = true;  // the check of each kept change at the end (when two or more)
   std::optional<Reference> reference;
   std::vector<std::string> prefer;  // recipe ids tried first (e.g. from the profile's hints)
   std::vector<std::string> only;    // when set: just these recipes
@@ -114,7 +140,9 @@ struct Outcome {
   std::optional<bench::Stats> best;
   std::optional<double> target;  // the absolute target, when there is one
   bool target_met = false;
-  std::string stop_reason;  // target met | recipes exhausted | max iterations | time budget | cancelled
+  std::string stop_reason;        // target met | recipes exhausted | max iterations | time budget | cancelled
+  std::vector<Check> checks;      // leave-one-out and final A/B checks, in order
+  std::optional<double> speedup;  // of the branch over the baseline, by the last final A/B
   std::vector<std::string> not_applicable;  // "id: why"
   std::string unit;
 };
