@@ -319,15 +319,6 @@ std::pair<std::string, std::string> smoke_diagnosis(const std::string& s, const 
 
 namespace {
 
-// Minimum Ascend HDK (driver) per CANN release, where a cited source states one.
-struct HdkRow {
-  std::string cann, min_driver, source;
-};
-
-}  // namespace
-
-namespace {
-
 // The checks, by area, over one probe.
 class Checker {
  public:
@@ -533,15 +524,9 @@ class Checker {
               : Check{"ops/kernels package", fmt::format("{}", fmt::join(p.kernels, ", ")), "", "ok", ""});
     }
     // Driver (HDK) against CANN: the release's stated minimum, where kcat has it cited.
-    static const std::vector<HdkRow> hdk = {
-        {"8.1.RC1", "24.1.rc1",
-         "vllm-project/vllm-ascend:docs/source/installation.md@v0.7.3 (Ascend HDK >= 24.1RC1)"},
-        {"8.5.0", "25.5.0",
-         "vllm-project/vllm-ascend:docs/source/installation.md@v0.13.0 (HDK 25.5 is recommended)"},
-    };
     auto driver = !p.driver_info.empty() ? p.driver_info : !p.driver.empty() ? p.driver : p.npu_smi;
     if (!p.cann.empty() && !driver.empty()) {
-      for (auto& h : hdk) {
+      for (auto& h : m.hdk) {
         auto fit = kb::cann_fit(p.cann, h.cann);
         if (fit != kb::CannFit::same && fit != kb::CannFit::patch) continue;
         bool ok = kb::compare_versions(driver, h.min_driver) >= 0;

@@ -149,6 +149,16 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
       }
     }
   }
+  auto hdk = dir / "versions" / "hdk.toml";
+  if (std::filesystem::exists(hdk, ec)) {
+    auto doc = parse_toml_file(hdk);
+    if (auto* a = doc["hdk"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.hdk.push_back({str(t, "cann"), str(t, "min_driver"), str(t, "source")});
+      }
+    }
+  }
   auto va = dir / "versions" / "vllm_ascend.toml";
   if (std::filesystem::exists(va, ec)) {
     auto doc = parse_toml_file(va);
@@ -241,6 +251,9 @@ std::vector<std::string> VersionMatrix::contradictions() const {
     if (r.source.empty()) out.push_back("vllm-ascend " + r.vllm_ascend + " has no source");
     auto [it, fresh] = va.emplace(r.vllm_ascend, &r);
     if (!fresh) out.push_back("vllm-ascend " + r.vllm_ascend + " appears twice");
+  }
+  for (auto& r : hdk) {
+    if (r.source.empty()) out.push_back("HDK for CANN " + r.cann + " has no source");
   }
   for (auto& r : torch_python) {
     if (r.source.empty()) out.push_back("torch " + r.torch + " (python table) has no source");

@@ -20,6 +20,11 @@ struct VllmAscendRow {
   std::string vllm_ascend, vllm, python, cann, torch, torch_npu, source;
 };
 
+// The Ascend HDK (driver) a CANN release needs, where a source states it (patches/versions/hdk.toml).
+struct HdkRow {
+  std::string cann, min_driver, source;
+};
+
 // Requirements of one release, e.g. vllm-ascend 0.8.5rc1 needs numpy<2.0.0.
 struct RequirementNote {
   std::string package;  // "vllm-ascend" or "vllm"
@@ -34,6 +39,7 @@ struct VersionMatrix {
   std::vector<TorchPythonRow> torch_python;
   std::vector<VllmAscendRow> vllm_ascend;
   std::vector<RequirementNote> notes;
+  std::vector<HdkRow> hdk;
 
   static VersionMatrix load(const std::filesystem::path& data_dir);
   // The first (newest) row for a torch_npu version; a version's local part (+cpu) is ignored.
