@@ -25,6 +25,15 @@ int run(const DoctorCmd& o) {
   auto checks = env::check(p, kb::VersionMatrix::load(kb::default_data_dir()));
   bool bad = false;
   for (auto& c : checks) bad |= c.status == "mismatch" || c.status == "missing";
+  if (!p.reachable) {
+    // Nothing was probed: say so at once, as an environment error (docs/cli.md exit 3).
+    if (o.format == "json") {
+      nlohmann::json j = {{"probe", p}, {"checks", checks}, {"ready", false}};
+      std::cout << j.dump(2) << "\n";
+    }
+    std::cerr << fmt::format("kcat doctor: could not connect to {}: {}\n", o.host, checks.front().fix);
+    return 3;
+  }
   if (o.format == "json") {
     nlohmann::json j = {{"probe", p}, {"checks", checks}, {"ready", !bad}};
     std::cout << j.dump(2) << "\n";
@@ -53,7 +62,7 @@ void setup(CLI::App& root, Globals& g) {
       "Every mismatch comes with the command that fixes it. With --host it runs the same probe over ssh.\n\n"
       "Examples:\n  kcat doctor\n  kcat doctor --host me@atlas-a2 --python /opt/venv/bin/python --format "
       "json\n\n"
-      "Exit: 0 ready, 1 a mismatch or something missing, 2 usage.");
+      "Exit: 0 ready, 1 a mismatch or something missing, 2 usage, 3 could not connect to --host.");
   cmd->add_option("--host", o->host, "USER@HOST: probe an Atlas host over ssh (BatchMode, key auth)");
   cmd->add_option("--ssh-arg", o->ssh_args,
                   "Extra ssh argument (repeatable), e.g. --ssh-arg=-p --ssh-arg=2222");

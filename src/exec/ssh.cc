@@ -54,7 +54,7 @@ class SshRunner : public Runner {
                 "-o",
                 "ControlPersist=60",
                 "-o",
-                "ConnectTimeout=15"};
+                "ConnectTimeout=10"};
     ssh.argv.insert(ssh.argv.end(), extra_.begin(), extra_.end());
     ssh.argv.push_back(destination_);
     ssh.argv.push_back("--");
@@ -71,10 +71,21 @@ class SshRunner : public Runner {
     auto out = local_->run(ssh);
     // ssh exits 255 for its own failures (cannot connect, host key, auth): say so.
     if (out.exit_code == 255 && !out.timed_out) {
-      out.err += fmt::format(
-          "kcat: ssh to {} failed (exit 255): check that `ssh {}` works without a password "
-          "(BatchMode) and that the host key is known\n",
-          destination_, destination_);
+      // ssh's own words for a host it never reached (refused, timed out, no route, unknown name).
+      bool unreachable = false;
+      for (auto* s : {"Connection refused", "Connection timed out", "timed out during banner exchange",
+                      "No route to host", "Could not resolve hostname", "Network is unreachable",
+                      "Name or service not known", "Connection closed by remote host"}) {
+        unreachable |= out.err.find(s) != std::string::npos;
+      }
+      out.err += unreachable ? fmt::format(
+                                   "kcat: could not connect to {} (ssh exit 255): check that the host is up "
+                                   "and reachable, and that `ssh {}` works without a password (BatchMode)\n",
+                                   destination_, destination_)
+                             : fmt::format(
+                                   "kcat: ssh to {} failed (exit 255): check that `ssh {}` works without a "
+                                   "password (BatchMode) and that the host key is known\n",
+                                   destination_, destination_);
     }
     return out;
   }

@@ -91,6 +91,37 @@ std::string release_of(std::string_view v) {
   return s;
 }
 
+namespace {
+
+// "8.5.1" -> {8,5,1}; anything else (8.1.RC1, 9.1.0-beta.1) -> empty: only exact matches.
+std::vector<long> plain_release(std::string_view v) {
+  std::vector<long> out;
+  long n = -1;
+  for (char c : v) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      n = (n < 0 ? 0 : n * 10) + (c - '0');
+    } else if (c == '.' && n >= 0) {
+      out.push_back(n);
+      n = -1;
+    } else {
+      return {};
+    }
+  }
+  if (n < 0) return {};
+  out.push_back(n);
+  return out.size() == 3 ? out : std::vector<long>{};
+}
+
+}  // namespace
+
+CannFit cann_fit(std::string_view installed, std::string_view row) {
+  auto a = release_of(installed), b = release_of(row);
+  if (a == b) return CannFit::same;
+  auto x = plain_release(a), y = plain_release(b);
+  if (x.empty() || y.empty() || x[0] != y[0] || x[1] != y[1]) return CannFit::mismatch;
+  return x[2] > y[2] ? CannFit::patch : CannFit::older_patch;
+}
+
 VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
   VersionMatrix m;
   m.dir = dir;
@@ -124,11 +155,14 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
   auto tn = dir / "versions" / "torch_npu.toml";
   if (std::filesystem::exists(tn, ec)) {
     auto doc = parse_toml_file(tn);
-    if (auto* a = doc["torch_npu"].as_array()) {
-      for (auto& n : *a) {
-        auto& t = *n.as_table();
-        m.torch_npu.push_back(
-            {str(t, "torch_npu"), str(t, "branch"), str(t, "torch"), str(t, "cann"), str(t, "source")});
+    for (auto [key, rows] :
+         {std::pair{"torch_npu", &m.torch_npu}, std::pair{"torch_npu_pinned", &m.torch_npu_pinned}}) {
+      if (auto* a = doc[key].as_array()) {
+        for (auto& n : *a) {
+          auto& t = *n.as_table();
+          rows->push_back(
+              {str(t, "torch_npu"), str(t, "branch"), str(t, "torch"), str(t, "cann"), str(t, "source")});
+        }
       }
     }
     if (auto* a = doc["torch_python"].as_array()) {
@@ -139,6 +173,16 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
           for (auto& p : *py) r.python.push_back(p.value_or(std::string{}));
         }
         m.torch_python.push_back(std::move(r));
+      }
+    }
+  }
+  auto hdk = dir / "versions" / "hdk.toml";
+  if (std::filesystem::exists(hdk, ec)) {
+    auto doc = parse_toml_file(hdk);
+    if (auto* a = doc["hdk"].as_array()) {
+      for (auto& n : *a) {
+        auto& t = *n.as_table();
+        m.hdk.push_back({str(t, "cann"), str(t, "min_driver"), str(t, "source")});
       }
     }
   }
@@ -171,17 +215,24 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
 
 const TorchNpuRow* VersionMatrix::for_torch_npu(std::string_view v) const {
   auto want = std::string(v.substr(0, v.find('+')));
-  for (auto& r : torch_npu) {
-    if (r.torch_npu == want) return &r;
+  for (auto* rows : {&torch_npu, &torch_npu_pinned}) {
+    for (auto& r : *rows) {
+      if (r.torch_npu == want) return &r;
+    }
   }
   return nullptr;
 }
 
 std::vector<const TorchNpuRow*> VersionMatrix::for_cann(std::string_view cann) const {
   std::vector<const TorchNpuRow*> out;
-  auto want = release_of(cann);
-  for (auto& r : torch_npu) {
-    if (r.cann == want) out.push_back(&r);
+  // Exact rows first, then a patch release's line (8.5.1 runs the 8.5.0 rows); Ascend's table
+  // before vllm-ascend's pins.
+  for (auto fit : {CannFit::same, CannFit::patch}) {
+    for (auto* rows : {&torch_npu, &torch_npu_pinned}) {
+      for (auto& r : *rows) {
+        if (cann_fit(cann, r.cann) == fit) out.push_back(&r);
+      }
+    }
   }
   return out;
 }
@@ -236,11 +287,22 @@ std::vector<std::string> VersionMatrix::contradictions() const {
                                 r.torch_npu, it->second->torch, it->second->cann, r.torch, r.cann));
     }
   }
+  for (auto& r : torch_npu_pinned) {
+    if (r.source.empty()) out.push_back("torch_npu " + r.torch_npu + " (pinned) has no source");
+    auto [it, fresh] = seen.emplace(r.torch_npu, &r);
+    if (!fresh && (it->second->torch != r.torch || it->second->cann != r.cann)) {
+      out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}",
+                                r.torch_npu, it->second->torch, it->second->cann, r.torch, r.cann));
+    }
+  }
   std::map<std::string, const VllmAscendRow*> va;
   for (auto& r : vllm_ascend) {
     if (r.source.empty()) out.push_back("vllm-ascend " + r.vllm_ascend + " has no source");
     auto [it, fresh] = va.emplace(r.vllm_ascend, &r);
     if (!fresh) out.push_back("vllm-ascend " + r.vllm_ascend + " appears twice");
+  }
+  for (auto& r : hdk) {
+    if (r.source.empty()) out.push_back("HDK for CANN " + r.cann + " has no source");
   }
   for (auto& r : torch_python) {
     if (r.source.empty()) out.push_back("torch " + r.torch + " (python table) has no source");

@@ -59,3 +59,17 @@ TEST(SshRunner, AnUnreachableHostSaysWhatToCheck) {
 }
 
 }  // namespace kcat::exec
+
+namespace kcat::exec {
+
+TEST(SshRunner, ARefusedConnectionSaysCouldNotConnect) {
+  auto r = ssh_runner("nobody@127.0.0.1", {"-p", std::to_string(test::free_port()), "-o",
+                                           "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"});
+  Command c;
+  c.shell = "true";
+  auto o = r->run(c);
+  EXPECT_EQ(o.exit_code, 255);
+  EXPECT_NE(o.err.find("kcat: could not connect to nobody@127.0.0.1"), std::string::npos) << o.err;
+}
+
+}  // namespace kcat::exec

@@ -20,6 +20,11 @@ struct VllmAscendRow {
   std::string vllm_ascend, vllm, python, cann, torch, torch_npu, source;
 };
 
+// The Ascend HDK (driver) a CANN release needs, where a source states it (patches/versions/hdk.toml).
+struct HdkRow {
+  std::string cann, min_driver, source;
+};
+
 // Requirements of one release, e.g. vllm-ascend 0.8.5rc1 needs numpy<2.0.0.
 struct RequirementNote {
   std::string package;  // "vllm-ascend" or "vllm"
@@ -50,14 +55,17 @@ struct VersionMatrix {
   std::vector<TorchFamilyRow> torch_family;
   std::vector<TokenizersRow> tokenizers;
   std::vector<CudaOnly> cuda_only;
-  std::vector<TorchNpuRow> torch_npu;
+  std::vector<TorchNpuRow> torch_npu;         // Ascend/pytorch's compatibility table, as it is
+  std::vector<TorchNpuRow> torch_npu_pinned;  // stacks only vllm-ascend's releases pin (2.10.0.post2)
   std::vector<TorchPythonRow> torch_python;
   std::vector<VllmAscendRow> vllm_ascend;
   std::vector<RequirementNote> notes;
+  std::vector<HdkRow> hdk;
 
   static VersionMatrix load(const std::filesystem::path& data_dir);
   // The first (newest) row for a torch_npu version; a version's local part (+cpu) is ignored.
   const TorchNpuRow* for_torch_npu(std::string_view version) const;
+  // Rows whose CANN the installed one fits (same release, or a newer patch of it), newest first.
   std::vector<const TorchNpuRow*> for_cann(std::string_view cann) const;
   // for_cann, else the rows of the same release line (8.5.1 -> 8.5.0's rows: a patch release
   // serves the same torch_npu builds).
@@ -74,6 +82,12 @@ struct VersionMatrix {
 int compare_versions(std::string_view a, std::string_view b);
 // "transformers>=4.51.1" is satisfied by "4.46.3"? Operators: == != >= <= > < (one clause).
 bool satisfies(std::string_view version, std::string_view op, std::string_view bound);
+
+// Does an installed CANN fit a row's CANN? A patch release is the same release line: 8.5.1 fits a
+// row saying 8.5.0 (CannFit::patch); 8.5.0 for a row saying 8.5.1 is an older patch (older_patch);
+// RC and beta releases must match exactly. Build suffixes (8.1.RC1.alpha001) are ignored.
+enum class CannFit { same, patch, older_patch, mismatch };
+CannFit cann_fit(std::string_view installed, std::string_view row);
 
 // "2.5.1+cpu" -> "2.5.1"; "8.1.RC1.alpha001" -> "8.1.RC1" (a CANN build suffix is not its release).
 std::string release_of(std::string_view version);
