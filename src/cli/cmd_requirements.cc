@@ -4,6 +4,7 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/json.h"
 #include "kcat/env/requirements.h"
 #include "kcat/kb/data_dir.h"
 
@@ -31,7 +32,7 @@ int run(const ReqCmd& o) {
     j["resolved"] = nlohmann::json::array();
     for (auto& c : s.resolved)
       j["resolved"].push_back({{"what", c.what}, {"explanation", c.explanation}, {"source", c.source}});
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
   } else {
     std::cout << env::render_summary(s);
   }

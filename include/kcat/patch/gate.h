@@ -31,6 +31,9 @@ struct GateOptions {
   // Told each file's blob id before and after, before the first byte is written (the ledger keeps
   // it, so a resume knows which dirty files are kcat's).
   std::function<void(const StepJournal&)> journal;
+  // Asked right before the commit: true (Ctrl-C, SIGTERM) rolls the step back instead, and the
+  // outcome's failed_checks is {"interrupted"}. A signal after this question lets the commit finish.
+  std::function<bool()> cancelled;
 };
 
 struct GateOutcome {
