@@ -12,6 +12,7 @@
 #include "kcat/bench/bench.h"
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
+#include "kcat/core/json.h"
 #include "kcat/exec/sync.h"
 
 namespace kcat::cli {
@@ -127,7 +128,7 @@ int run(const BenchCmd& o) {
     if (ratio) j["ratio"] = *ratio;
     if (o.target) j["target"] = *o.target;
     if (met) j["target_met"] = *met;
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
   } else {
     if (!o.host.empty())
       std::cout << fmt::format("{:<10} {}:{} at {}\n", "host", o.host, spec.cwd.string(), commit);

@@ -20,6 +20,7 @@
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
 #include "kcat/migrate/agent_setup.h"
+#include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"
 #include "kcat/scan/scanner.h"
@@ -66,6 +67,13 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
   }
   if (!config.configured()) return {};
   return [root, target, config, &reader](const std::string& request) -> int {
+    RepoLock lock;
+    try {
+      lock = migrate::lock_and_recover(root);  // held for this turn; slash commands lock themselves
+    } catch (const Error& e) {
+      std::cout << "kcat: " << e.render() << "\n";
+      return static_cast<int>(e.exit_code());
+    }
     auto repo = patch::GitRepo::open(root);
     if (auto dirty = repo.dirty_files(); !dirty.empty()) {
       std::cout << "kcat: uncommitted changes in " << dirty.front() << (dirty.size() > 1 ? " and more" : "")

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kcat/cli/command.h"
+#include "kcat/core/json.h"
 #include "kcat/env/doctor.h"
 #include "kcat/kb/data_dir.h"
 
@@ -36,7 +37,7 @@ int run(const DoctorCmd& o) {
   }
   if (o.format == "json") {
     nlohmann::json j = {{"probe", p}, {"checks", checks}, {"ready", !bad}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
   } else {
     std::cout << fmt::format("kcat doctor ({}; Ascend home {})\n", p.where, o.ascend_home);
     std::cout << fmt::format("  {:<32} {:<22} {:<20} {}\n", "CHECK", "FOUND", "EXPECTED", "STATUS");

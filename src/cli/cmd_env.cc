@@ -58,7 +58,7 @@ int run(const EnvSetupCmd& c, const Globals& g) {
   std::unique_ptr<session::Approver> approver;
   bool all = false;
   if (!g.ci && !c.yes) {
-    reader = session::stream_reader(std::cin);
+    reader = session::stream_reader(std::cin, std::cout);
     approver = session::prompt_approver(*reader, std::cout);
     o.approve = [&](const std::string& what, const std::string& command) {
       if (all) return true;

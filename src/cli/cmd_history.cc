@@ -6,7 +6,9 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/config/common.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"
 #include "kcat/report/runs.h"
@@ -59,6 +61,11 @@ struct Opts {
 };
 
 void status(const Opts& o) {
+  try {
+    // An interrupted kcat is put back first; while another kcat works, its state is its own.
+    auto lock = migrate::lock_and_recover(o.path);
+  } catch (const Error&) {
+  }
   auto m = load(o.path, o.branch);
   auto current = m.repo.current_branch();
   std::cout << fmt::format("branch {} ({}), base {}\n", m.branch,
@@ -107,6 +114,8 @@ void diff(const Opts& o) {
 }
 
 void undo(const Opts& o) {
+  auto lock = migrate::lock_and_recover(o.path);
+  cancel::install_termination_handler();  // a signal lets the reset finish
   auto m = load(o.path, o.branch);
   if (m.repo.current_branch() != m.branch) {
     throw Error(ErrorKind::Environment, "the migration branch is not checked out", m.repo.workdir().string(),

@@ -9,9 +9,11 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/config/config.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/text.h"
 #include "kcat/migrate/migration.h"
+#include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
 #include "kcat/session/approver.h"
 #include "kcat/session/line_reader.h"
@@ -177,7 +179,27 @@ void setup(CLI::App& root, Globals& g) {
       }
       load_config(repo_root, g.config);
     }
-    auto out = run_here(*o);
+    // One kcat at a time changes the repository; an earlier one cut off is put back first.
+    auto lock = migrate::lock_and_recover(o->path);
+    cancel::install_termination_handler();
+    migrate::Outcome out;
+    auto resume = fmt::format("kcat migrate {} --target {}{} --resume", o->path.string(), o->target,
+                              o->branch.empty() ? "" : " --branch " + o->branch);
+    try {
+      out = run_here(*o);
+    } catch (const cancel::Interrupted& e) {
+      std::cerr << fmt::format("kcat: interrupted by {}: {}\n  continue: {}\n", e.signal_name(), e.what(),
+                               resume);
+      g.exit_code = e.exit_code();
+      return;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Io) throw;
+      // Disk full, or a file kcat cannot write: every commit made stays; a step cut off is put
+      // back (now, or by the next kcat command from its journal).
+      throw Error(e.kind(), e.what(), e.where(),
+                  "free some space (or fix the permission), then continue with `" + resume +
+                      "`: it first puts back any step left half done");
+    }
     print_summary(out, o->path);
     if (out.llm_failed) {
       std::cout

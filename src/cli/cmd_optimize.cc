@@ -7,11 +7,14 @@
 #include "kcat/bench/profile.h"
 #include "kcat/cli/command.h"
 #include "kcat/config/common.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/migrate/optimize_phase.h"
+#include "kcat/migrate/recover.h"
 #include "kcat/report/runs.h"
 #include "kcat/scan/scanner.h"
 
@@ -49,6 +52,11 @@ int run(const OptimizeCmd& c, Globals& g) {
   auto root = std::filesystem::canonical(repo.workdir());
   auto config = load_config(root, g.config);
   if (c.list) return list_recipes(root, config);
+  // One kcat at a time changes the repository; an earlier one cut off is put back first. Ctrl-C
+  // and SIGTERM stop the loop after the iteration in progress (kept or reverted), with the bench's
+  // whole process tree.
+  auto lock = migrate::lock_and_recover(root);
+  cancel::install_termination_handler();
   auto dirty = repo.dirty_files();
   if (!dirty.empty()) {
     throw Error(ErrorKind::Environment,
@@ -114,18 +122,23 @@ int run(const OptimizeCmd& c, Globals& g) {
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md",
                     report::render_markdown(rep) + "\n" + optimize::render_markdown(out));
-  write_file_atomic(run_dir / "optimize.json", optimize::to_json(out).dump(2));
+  write_file_atomic(run_dir / "optimize.json", json_text(optimize::to_json(out), 2));
   write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
   ledger.append("run-finished", {{"outcome", rep.outcome}, {"stop_reason", out.stop_reason}});
 
   if (g.log_format == "json") {
-    std::cout << optimize::to_json(out).dump() << "\n";
+    std::cout << json_text(optimize::to_json(out)) << "\n";
   } else {
     std::cout << optimize::render_markdown(out);
     std::cout << fmt::format("\n  report: {}   review: git log {}\n", (run_dir / "report.md").string(),
                              branch);
   }
-  if (out.stop_reason == "cancelled") return static_cast<int>(ExitCode::Interrupted);
+  if (out.stop_reason == "cancelled") {
+    std::cerr << "kcat: interrupted: the iteration in progress was kept or reverted as a whole; every "
+                 "kept commit stays\n  continue: kcat optimize " +
+                     c.path.string() + "\n";
+    return cancel::last_signal() ? 128 + cancel::last_signal() : static_cast<int>(ExitCode::Interrupted);
+  }
   if (out.target && !out.target_met) {
     bool limit = out.stop_reason == "max iterations" || out.stop_reason == "time budget";
     return static_cast<int>(limit ? ExitCode::Budget : ExitCode::Findings);

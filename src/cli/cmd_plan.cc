@@ -6,6 +6,7 @@
 #include "kcat/config/common.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/framework.h"
 #include "kcat/kb/route.h"
@@ -59,7 +60,7 @@ void run(const PlanCmd& o) {
   std::string text;
   if (o.format == "json") {
     nlohmann::json j = p;
-    text = j.dump(2) + "\n";
+    text = json_text(j, 2) + "\n";
   } else {
     text = plan::render_markdown(p);
   }

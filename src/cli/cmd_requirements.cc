@@ -7,6 +7,7 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/json.h"
 #include "kcat/env/requirements.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
@@ -93,7 +94,7 @@ int run(const ReqCmd& o, const Globals& g) {
                     {"conflicts", chk->conflicts}};
       for (auto& [n, v] : chk->installs) j["check"]["installs"].push_back({{"name", n}, {"version", v}});
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
   } else {
     std::cout << env::render_summary(s);
   }

@@ -5,6 +5,7 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/config/common.h"
+#include "kcat/core/json.h"
 
 namespace kcat::cli {
 namespace {
@@ -42,7 +43,7 @@ void show(const RulesCmd& o) {
   std::cout << fmt::format("{}\n  {}\n\n", r->id, r->message);
   std::cout << fmt::format("  severity   {}\n  category   {}\n  languages  {}\n  matcher    {}\n",
                            to_string(r->severity), r->category, langs, r->matcher);
-  if (!r->match.is_null()) std::cout << fmt::format("  match      {}\n", r->match.dump());
+  if (!r->match.is_null()) std::cout << fmt::format("  match      {}\n", json_text(r->match));
   if (!r->pattern.empty()) std::cout << fmt::format("  pattern    {}\n", r->pattern);
   if (!r->query.empty()) std::cout << fmt::format("  query      {}\n", r->query);
   if (!r->action.empty()) std::cout << fmt::format("  action     {}\n", r->action);

@@ -8,6 +8,7 @@
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
 #include "kcat/config/config.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"
@@ -25,7 +26,7 @@ constexpr const char* kDescription =
 
 constexpr const char* kFooter =
     "Exit codes: 0 done, 1 findings left or target missed, 2 usage error, 3 environment error,\n"
-    "4 LLM error, 5 budget exhausted, 6 loop detected, 130 interrupted.\n"
+    "4 LLM error, 5 budget exhausted, 6 loop detected, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).\n"
     "Docs: docs/ in the kcat source tree.";
 
 }  // namespace
@@ -99,6 +100,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "kcat: error: " << e.what() << "\n  hint: run `kcat --help` or `kcat help COMMAND`\n";
     return static_cast<int>(ExitCode::Usage);
+  } catch (const cancel::Interrupted& e) {
+    std::cerr << "kcat: interrupted by " << e.signal_name() << ": " << e.what()
+              << "; every commit already made stays\n";
+    return e.exit_code();
   } catch (const llm::Interrupted& e) {
     std::cerr << "kcat: interrupted (Ctrl-C); every commit already made stays\n";
     return static_cast<int>(ExitCode::Interrupted);

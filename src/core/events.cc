@@ -1,4 +1,5 @@
 #include "kcat/core/events.h"
+#include "kcat/core/json.h"
 
 #include <atomic>
 #include <chrono>
@@ -32,7 +33,7 @@ void emit(const std::string& event, nlohmann::json fields) {
     for (auto& [k, v] : fields.items()) line[k] = v;
   }
   // replace invalid UTF-8 so one odd file name never breaks the stream
-  auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto text = json_text(line);
   std::lock_guard lock(g_mu);
   std::fprintf(stderr, "%s\n", text.c_str());
   std::fflush(stderr);

@@ -10,8 +10,10 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include "kcat/core/error.h"
+#include "kcat/core/fault.h"
 
 namespace kcat {
 
@@ -78,8 +80,10 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, std::option
   }
   const char* p = bytes.data();
   size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+  int injected = fault::before_write(path.string());
+  while (left > 0 || injected) {
+    ssize_t n = injected ? -1 : ::write(fd, p, left);
+    if (injected) errno = std::exchange(injected, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;

@@ -1,4 +1,5 @@
 #include "kcat/kb/rule.h"
+#include "kcat/core/json.h"
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -206,7 +207,7 @@ std::string RuleSet::fingerprint() const {
     mix(to_string(r.severity));
     mix(r.query);
     mix(r.pattern);
-    mix(r.match.dump());
+    mix(json_text(r.match));
     mix(r.message);
     mix(r.action);
     mix(r.codemod);

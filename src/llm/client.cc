@@ -1,4 +1,5 @@
 #include "kcat/llm/client.h"
+#include "kcat/core/json.h"
 
 #include <curl/curl.h>
 
@@ -333,7 +334,7 @@ void from_json(AttemptResult& a, const Transfer& t, const std::string& url, cons
     a.retryable = true;
     a.reason =
         fmt::format("HTTP {} from {} carried an error: {}", t.status, url, server_message(scrub(t.body)));
-    a.response = json::parse(scrub(j.dump()), nullptr, false);
+    a.response = json::parse(scrub(json_text(j)), nullptr, false);
     return;
   }
   auto choices = j.find("choices");
@@ -504,7 +505,7 @@ Completion Client::chat(const std::vector<Message>& messages, const std::vector<
 
   const json req = request_body(messages, tools);
   // Text from the repository or the model that is not UTF-8 is replaced, never a reason to abort.
-  const std::string body = req.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string body = json_text(req);
   std::string last_reason;
   long last_status = 0;
   int tries = 0;

@@ -1,6 +1,9 @@
 // The migration: its phases in order, each in its own file (phases.h).
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "kcat/core/cancel.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/migrate/optimize_phase.h"
@@ -57,19 +60,34 @@ Outcome run(const Options& o) {
   }
   Run r(o, std::move(prepared), started);
   open_run(r);
-  if (framework_phase(r)) {
-    // configured, not patched: no port and no agent
-  } else {
-    if (o.mode == "shim") {
-      port_with_shim(r);
+  try {
+    if (framework_phase(r)) {
+      // configured, not patched: no port and no agent
     } else {
-      port_with_rules(r);
+      if (o.mode == "shim") {
+        port_with_shim(r);
+      } else {
+        port_with_rules(r);
+      }
+      cancel::throw_if_requested();
+      agent_phase(r);
     }
-    agent_phase(r);
+    cancel::throw_if_requested();
+    requirements_phase(r);
+    cancel::throw_if_requested();
+    auto findings = report_phase(r);
+    cancel::throw_if_requested();
+    optimize_after_port(r, findings);
+  } catch (const cancel::Interrupted& e) {
+    // No run-finished: the run stays the one `--resume` continues.
+    size_t committed = 0;
+    for (auto& [key, rec] : r.book.records) committed += !rec.commit.empty();
+    r.ledger->append("run-interrupted", {{"signal", e.signal()}, {"step", r.current_step}});
+    throw cancel::Interrupted(
+        std::string(e.what()) == "interrupted"
+            ? fmt::format("between steps; the {} step(s) committed stay on {}", committed, r.p.branch)
+            : fmt::format("{}; the {} step(s) committed stay on {}", e.what(), committed, r.p.branch));
   }
-  requirements_phase(r);
-  auto findings = report_phase(r);
-  optimize_after_port(r, findings);
   finish(r);
   return std::move(r.out);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kcat/core/fs.h"
+#include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
 #include "kcat/migrate/phases.h"
@@ -90,8 +91,8 @@ std::vector<Finding> report_phase(Run& r) {
   plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"));
   if (!r.framework_note.empty()) final_plan.notes.insert(final_plan.notes.begin(), r.framework_note);
   nlohmann::json plan_json = final_plan;
-  write_file_atomic(r.run_dir / "plan.json", plan_json.dump(2));
-  write_file_atomic(r.p.root / ".kcat" / "plan.json", plan_json.dump(2));
+  write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
+  write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
   add_sites(r, final_scan.findings);
   add_steps(r, final_plan);
   return final_scan.findings;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "kcat/config/hooks.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/migrate/phases.h"
@@ -17,6 +18,8 @@ namespace {
 
 // Tests kill the process at a named point to prove that an interruption loses nothing:
 // KCAT_TEST_KILL_AT=<point>:<n> raises SIGKILL at the n-th time the point is reached.
+}  // namespace
+
 void kill_point(const char* point) {
   static std::map<std::string, int> seen;
   const char* spec = std::getenv("KCAT_TEST_KILL_AT");
@@ -27,6 +30,8 @@ void kill_point(const char* point) {
   int n = colon == std::string::npos ? 1 : std::atoi(s.c_str() + colon + 1);
   if (++seen[point] == n) std::raise(SIGKILL);
 }
+
+namespace {
 
 void at_point(const Run& r, const char* point) {
   if (r.o.at_point) {
@@ -57,6 +62,7 @@ patch::GateOptions gate_options(Run& r, const std::string& message, const std::s
     return run_hooks(r, stage, files);
   };
   g.within = r.p.within;
+  g.cancelled = [] { return cancel::requested(); };
   g.journal = [&r, step_id](const patch::StepJournal& j) {
     r.ledger->append("step-journal", {{"step", step_id}, {"files", patch::journal_json(j)}});
   };
@@ -121,6 +127,7 @@ void run_step(Run& r, const StepWork& w) {
   for (auto& f : w.applied) rule_ids.insert(f.rule_id);
   std::string rule_list;
   for (auto& id : rule_ids) rule_list += (rule_list.empty() ? "" : ", ") + id;
+  cancel::throw_if_requested();  // between steps: nothing of this one has started
   record_started(r, w, files);
   at_point(r, "before-apply");
   auto t0 = std::chrono::steady_clock::now();
@@ -138,8 +145,18 @@ void run_step(Run& r, const StepWork& w) {
   } catch (const patch::BranchMoved&) {
     throw;  // HEAD is not the migration branch: stop, commit nothing anywhere
   } catch (const Error& e) {
+    // The disk or git failed (disk full), not the step: stop without recording the step as
+    // failed, so `--resume` tries it again; its files are rolled back (here, or from the journal
+    // by the next kcat command).
+    if (e.kind() == ErrorKind::Io || e.kind() == ErrorKind::Git) throw;
     g.failed_checks.push_back("apply");
     g.reason = e.what() + (e.where().empty() ? std::string() : " (" + e.where() + ")");
+  }
+  if (!g.committed && cancel::requested()) {
+    // Ctrl-C or SIGTERM during the step: the gate rolled it back (a hook or check it cut short
+    // proves nothing), so it is neither failed nor done, and `--resume` runs it again.
+    r.ledger->append("step-interrupted", {{"step", w.id}, {"key", w.key}, {"rolled_back", g.files}});
+    throw cancel::Interrupted("the step in progress (" + w.id + ") was rolled back");
   }
   rec.checks = g.checks;
   rec.failed_checks = g.failed_checks;

@@ -32,7 +32,7 @@ void carry_forward(Prepared& p, const std::string& onto) {
                 p.root.string(), "run `kcat migrate` first, or name the upstream with --onto REV");
   }
   if (p.repo.current_branch() != p.branch) p.repo.checkout(p.branch);
-  p.replayed = p.repo.rebase_onto(p.branch, p.update_onto);
+  p.replayed = p.repo.rebase_onto(p.branch, p.update_onto, [] { kill_point("rebase-commit"); });
   p.base = p.repo.log(p.update_onto, "", 1).at(0).id;
 }
 

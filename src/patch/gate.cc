@@ -1,4 +1,5 @@
 #include "kcat/patch/gate.h"
+#include "kcat/core/json.h"
 
 #include <set>
 
@@ -50,7 +51,7 @@ std::map<std::string, std::string> python_errors(const std::map<std::string, std
             "        bad[name] = f'{name}:{getattr(e, \"lineno\", 0)}: {getattr(e, \"msg\", str(e))}'\n"
             "json.dump(bad, sys.stdout)\n"};
   c.input = exec::Input::data;
-  c.input_data = in_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  c.input_data = json_text(in_json);
   c.output_cap = size_t{64} << 20;  // the reply is JSON: whole or useless
   c.timeout = std::chrono::minutes(5);
   auto o = exec::run_local(c);
@@ -229,11 +230,27 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
     roll_back();
     return g;
   }
+  if (o.cancelled && o.cancelled()) {
+    roll_back();
+    g.failed_checks.push_back("interrupted");
+    g.reason = "interrupted before its commit: rolled back";
+    return g;
+  }
   if (o.before_commit) o.before_commit();
   try {
     g.commit = repo.commit(o.message, o.trailers, written, o.author_name, o.author_email);
   } catch (...) {
-    roll_back();
+    // A failed commit (disk full) may have staged the files already: the index goes back to HEAD
+    // too, or the next commit would carry this step's edits. What cannot be put back now (the disk
+    // is still full) the next kcat command puts back from the step's journal.
+    try {
+      repo.unstage(written);
+    } catch (...) {
+    }
+    try {
+      roll_back();
+    } catch (...) {
+    }
     throw;
   }
   g.committed = true;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <git2.h>
 
+#include <cstring>
+
 #include "kcat/core/error.h"
+#include "kcat/core/fault.h"
 
 namespace kcat::patch {
 
@@ -278,6 +281,9 @@ std::string GitRepo::commit(const std::string& message, const std::map<std::stri
     for (auto& f : files) check(git_index_add_bypath(index.get(), f.c_str()), "git add failed", f);
   }
   check(git_index_write(index.get()), "cannot write the index");
+  if (int err = fault::before_write("git commit")) {  // the files are staged; the objects fail
+    throw Error(ErrorKind::Io, std::string("git commit failed: ") + std::strerror(err), workdir().string());
+  }
   git_oid tree_id;
   check(git_index_write_tree(&tree_id, index.get()), "cannot write the tree");
   Tree tree;
@@ -423,7 +429,8 @@ GitRepo GitRepo::add_worktree(const std::string& name, const std::filesystem::pa
   return open(path);
 }
 
-size_t GitRepo::rebase_onto(const std::string& branch, const std::string& onto) {
+size_t GitRepo::rebase_onto(const std::string& branch, const std::string& onto,
+                            const std::function<void()>& each) {
   Reference branch_ref;
   check(git_branch_lookup(branch_ref.out(), impl_->repo, branch.c_str(), GIT_BRANCH_LOCAL),
         "no branch " + branch);
@@ -477,6 +484,7 @@ size_t GitRepo::rebase_onto(const std::string& branch, const std::string& onto) 
       throw Error(ErrorKind::Git, "rebase failed: " + msg, workdir().string());
     }
     ++replayed;
+    if (each) each();
   }
   if (rc != GIT_ITEROVER) {
     std::string msg = last_error();
@@ -508,5 +516,36 @@ std::string GitRepo::merge_base(const std::string& a, const std::string& b) cons
   check(git_merge_base(&base, impl_->repo, &x, &y), "no common ancestor of " + a + " and " + b);
   return oid_str(&base);
 }
+
+bool GitRepo::rebase_in_progress() const {
+  int st = git_repository_state(impl_->repo);
+  return st == GIT_REPOSITORY_STATE_REBASE || st == GIT_REPOSITORY_STATE_REBASE_MERGE ||
+         st == GIT_REPOSITORY_STATE_REBASE_INTERACTIVE;
+}
+
+std::string GitRepo::abort_rebase() {
+  git_rebase_options opts = GIT_REBASE_OPTIONS_INIT;
+  git_rebase* rb = nullptr;
+  check(git_rebase_open(&rb, impl_->repo, &opts), "cannot open the rebase in progress", workdir().string());
+  int rc = git_rebase_abort(rb);
+  git_rebase_free(rb);
+  check(rc, "cannot abort the rebase in progress", workdir().string());
+  return current_branch();
+}
+
+void GitRepo::unstage(const std::vector<std::string>& files) {
+  if (files.empty()) return;
+  std::vector<char*> paths;
+  for (auto& f : files) paths.push_back(const_cast<char*>(f.c_str()));
+  git_strarray spec{paths.data(), paths.size()};
+  auto oid = impl_->resolve("HEAD");
+  Object obj;
+  check(git_object_lookup(obj.out(), impl_->repo, &oid, GIT_OBJECT_COMMIT), "cannot read HEAD");
+  check(git_reset_default(impl_->repo, obj.get(), &spec), "cannot reset the index");
+}
+
+std::filesystem::path GitRepo::common_dir() const { return git_repository_commondir(impl_->repo); }
+
+std::filesystem::path GitRepo::git_dir() const { return git_repository_path(impl_->repo); }
 
 }  // namespace kcat::patch

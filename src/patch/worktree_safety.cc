@@ -123,7 +123,12 @@ StepJournal journal_of_ledger(const std::vector<nlohmann::json>& events) {
   for (auto& e : events) {
     if (e.value("type", "") != "step-journal" || !e.contains("files") || !e["files"].is_array()) continue;
     for (auto& f : e["files"]) {
-      out.push_back({f.value("file", ""), f.value("before", ""), f.value("after", "")});
+      auto text = [&f](const char* k) {
+        auto it = f.find(k);
+        return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      if (f.is_object() && !text("file").empty())
+        out.push_back({text("file"), text("before"), text("after")});
     }
   }
   return out;

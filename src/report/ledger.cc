@@ -1,6 +1,8 @@
 #include "kcat/report/ledger.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,8 +10,11 @@
 #include <ctime>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "kcat/core/error.h"
+#include "kcat/core/fault.h"
+#include "kcat/core/json.h"
 #include "kcat/core/secrets.h"
 
 namespace kcat::report {
@@ -74,35 +79,86 @@ void Ledger::append(const std::string& type, nlohmann::json fields) {
   }
   // One write() of a whole line with O_APPEND: a kill leaves complete lines, or a torn last one
   // that read() skips.
-  auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  auto text = json_text(line) + "\n";
+  int fd = ::open(file_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     throw Error(ErrorKind::Io, std::string("cannot write the ledger: ") + std::strerror(errno),
                 file_.string());
   }
+  struct stat st {};
+  off_t size_before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+  // A line cut by a kill has no newline: end it, so this event stays a line of its own.
+  char last = '\n';
+  if (size_before > 0 && ::pread(fd, &last, 1, size_before - 1) == 1 && last != '\n') text.insert(0, "\n");
   const char* p = text.data();
   size_t left = text.size();
-  while (left > 0) {
+  int err = fault::before_write(file_.string());
+  while (left > 0 && err == 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
     p += n;
     left -= static_cast<size_t>(n);
   }
+  if (err != 0) {
+    // Disk full: no half line stays behind to swallow the next event; and the caller stops, since
+    // a step must not change files its journal line did not reach the disk for.
+    if (size_before >= 0 && ::ftruncate(fd, size_before) != 0) {
+      // the torn line stays; read() skips it
+    }
+    ::close(fd);
+    throw Error(ErrorKind::Io, std::string("cannot write the ledger: ") + std::strerror(err), file_.string(),
+                "free some disk space, then `kcat migrate --resume` continues the run");
+  }
   ::close(fd);
 }
+
+namespace {
+
+// The fields readers take as strings (e.value("type", "")): a line where one is something else is
+// as unusable as one that does not parse.
+bool well_formed(const nlohmann::json& e) {
+  if (!e.is_object() || !e.contains("type") || !e["type"].is_string()) return false;
+  for (const char* k :
+       {"ts", "step", "key", "title", "commit", "reason", "base", "branch", "from_branch", "outcome"}) {
+    auto it = e.find(k);
+    if (it != e.end() && !it->is_string()) return false;
+  }
+  return true;
+}
+
+void warn_once(const std::filesystem::path& file, size_t line_no, bool last) {
+  static std::mutex mu;
+  static std::set<std::string> warned;
+  auto where = file.string() + ":" + std::to_string(line_no);
+  std::lock_guard lock(mu);
+  if (!warned.insert(where).second) return;
+  spdlog::warn("{}: {}; skipped", where,
+               last ? "the last ledger line is cut off or not a kcat event (a run killed mid-write?)"
+                    : "not a kcat ledger event (malformed JSON, or a field of the wrong type)");
+}
+
+}  // namespace
 
 std::vector<nlohmann::json> Ledger::read(const std::filesystem::path& file) {
   std::vector<nlohmann::json> out;
   std::ifstream in(file);
   std::string line;
+  size_t line_no = 0;
   while (std::getline(in, line)) {
+    ++line_no;
     if (line.empty()) continue;
-    try {
-      out.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::exception&) {
-      // a line torn by a kill
+    auto e = nlohmann::json::parse(line, nullptr, false);
+    if (!e.is_discarded() && well_formed(e)) {
+      out.push_back(std::move(e));
+      continue;
     }
+    // A line torn by a kill, or damaged by hand: skipped, and said where, so one bad line costs
+    // one event, not the run.
+    warn_once(file, line_no, in.peek() == std::char_traits<char>::eof());
   }
   return out;
 }

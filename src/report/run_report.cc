@@ -1,4 +1,5 @@
 #include "kcat/report/run_report.h"
+#include "kcat/core/json.h"
 
 namespace kcat::report {
 
@@ -139,7 +140,7 @@ void from_json(const nlohmann::json& j, RunReport& r) {
 
 std::string render_json(const RunReport& r) {
   nlohmann::json j = r;
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 std::string xml_escape(std::string_view s) {

@@ -1,4 +1,5 @@
 #include "kcat/scan/notebook.h"
+#include "kcat/core/json.h"
 
 #include <fmt/format.h>
 
@@ -71,7 +72,7 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
       uint32_t cl = f.span.start.line;
       std::string where = fmt::format("cell {}, line {}: ", cell_no, cl);
       // Find the cell line as a JSON string in the file, after the previous cell's lines.
-      std::string needle = cl <= lines.size() ? nlohmann::json(lines[cl - 1]).dump() : std::string();
+      std::string needle = cl <= lines.size() ? json_text(nlohmann::json(lines[cl - 1])) : std::string();
       if (needle.size() >= 2) needle = needle.substr(1, needle.size() - 2);
       size_t at = needle.empty() ? std::string::npos : bytes.find(needle, search_from);
       if (at != std::string::npos) {
@@ -88,7 +89,7 @@ std::vector<Finding> analyze_notebook(const std::string& path, const std::string
     }
     // Later cells come later in the file.
     if (!lines.empty() && !lines[0].empty()) {
-      auto first = nlohmann::json(lines[0]).dump();
+      auto first = json_text(nlohmann::json(lines[0]));
       auto at = bytes.find(first.substr(1, first.size() - 2), search_from);
       if (at != std::string::npos) search_from = at;
     }

@@ -1,4 +1,5 @@
 #include "kcat/scan/output.h"
+#include "kcat/core/json.h"
 
 #include <fmt/format.h>
 
@@ -118,7 +119,7 @@ void append_string(std::string& out, std::string_view s) {
     out.append(s);
     out += '"';
   } else {
-    out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += json_text(nlohmann::json(std::string(s)));
   }
 }
 
@@ -207,8 +208,8 @@ std::string render_json(const ScanResult& r) {
                         {"files_prefiltered_out", r.files_prefiltered_out},
                         {"seconds", r.seconds}}}};
   for (auto& s : r.skipped) j["skipped"].push_back({{"path", s.path}, {"reason", s.reason}});
-  auto rest = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  auto quoted = nlohmann::json(placeholder).dump();
+  auto rest = json_text(j, 2) + "\n";
+  auto quoted = json_text(nlohmann::json(placeholder));
   auto at = rest.find("\"findings\": " + quoted) + 12;
   std::string text;
   text.reserve(rest.size() + r.findings.size() * 1024);
@@ -278,7 +279,7 @@ std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const st
                                  {"rules", driver_rules}}}}},
                              {"results", results},
                              {"columnKind", "unicodeCodePoints"}}}}};
-  return sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return json_text(sarif, 2) + "\n";
 }
 
 std::string render_markdown(const ScanResult& r) {

@@ -30,6 +30,38 @@ TEST(Ledger, ATornLastLineIsSkipped) {
   EXPECT_EQ(events[1]["type"], "b");
 }
 
+TEST(Ledger, AnEventAppendedAfterACutLineIsKept) {
+  test::TempDir dir;
+  test::write(dir / "l.jsonl", "{\"type\":\"a\"}\n{\"type\":\"c\",\"x\":");
+  Ledger l(dir / "l.jsonl");
+  l.append("run-resumed");
+  auto events = Ledger::read(dir / "l.jsonl");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1]["type"], "run-resumed");
+}
+
+TEST(Ledger, ALineThatIsNotAnEventIsSkippedAndTheRestKept) {
+  test::TempDir dir;
+  // Valid JSON that readers cannot use (value("type", "") would throw on each) between good lines.
+  test::write(
+      dir / "l.jsonl",
+      "{\"type\":\"a\"}\n42\n[1]\n{\"type\":5}\n{\"type\":\"x\",\"key\":{}}\nnot json\n{\"type\":\"b\"}\n");
+  auto events = Ledger::read(dir / "l.jsonl");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["type"], "a");
+  EXPECT_EQ(events[1]["type"], "b");
+  for (auto& e : events) EXPECT_EQ(e.value("key", ""), "");
+}
+
+TEST(Ledger, TextThatIsNotUtf8IsWrittenAsValidJson) {
+  test::TempDir dir;
+  Ledger l(dir / "l.jsonl");
+  l.append("hook", {{"output", std::string("caf\xe9 \xff")}});
+  auto text = test::read(dir / "l.jsonl");
+  EXPECT_TRUE(nlohmann::json::accept(text.substr(0, text.size() - 1))) << text;
+  EXPECT_EQ(Ledger::read(dir / "l.jsonl").size(), 1u);
+}
+
 TEST(Ledger, RunIdsSortByTimeAndDiffer) {
   auto a = make_run_id();
   auto b = make_run_id();

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cstdlib>
 #include <fstream>
@@ -95,6 +96,77 @@ Result run(const std::vector<std::string>& argv, const fs::path& cwd,
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+Background::Background(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv{kcat_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto e = env;
+  e.emplace("KCAT_DATA_DIR", (source_dir() / "patches").string());
+  e.emplace("NO_COLOR", "1");
+  auto out = out_ / "out", err = out_ / "err";
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int r = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(devnull, 0);
+    dup2(o, 1);
+    dup2(r, 2);
+    for (auto& [k, v] : e) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
+    _exit(127);
+  }
+}
+
+Background::~Background() {
+  if (!waited_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+Result Background::wait(int timeout_s) {
+  Result r;
+  int status = 0;
+  for (int i = 0; i < timeout_s * 20; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      waited_ = true;
+      break;
+    }
+    usleep(50000);
+  }
+  if (!waited_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    waited_ = true;
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read(out_ / "out");
+  r.err = read(out_ / "err");
+  return r;
+}
+
+bool wait_for_file(const fs::path& path, int timeout_s) {
+  for (int i = 0; i < timeout_s * 20; ++i) {
+    std::error_code ec;
+    if (fs::exists(path, ec)) return true;
+    usleep(50000);
+  }
+  return false;
+}
+
+bool process_alive(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
 }
 
 Result sh(const std::string& command, const fs::path& cwd) { return run({"/bin/sh", "-c", command}, cwd); }

@@ -41,6 +41,29 @@ Result sh(const std::string& command, const fs::path& cwd = {});
 Result kcat(const std::vector<std::string>& args, const fs::path& cwd = {},
             const std::map<std::string, std::string>& env = {});
 
+// kcat started in the background (stdin /dev/null, output to files), for tests that signal it or
+// run a second kcat beside it. The destructor SIGKILLs it if still running.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  int pid() const { return pid_; }
+  // Waits for it to exit (SIGKILL after `timeout_s`) and returns its exit code and output.
+  Result wait(int timeout_s = 60);
+
+ private:
+  int pid_ = -1;
+  TempDir out_;
+  bool waited_ = false;
+};
+
+// Polls until `path` exists (true) or `timeout_s` passed (false).
+bool wait_for_file(const fs::path& path, int timeout_s = 30);
+// True while process `pid` exists and is not a zombie.
+bool process_alive(int pid);
+
 fs::path source_dir();    // the kcat source tree
 fs::path fixtures_dir();  // tests/fixtures
 fs::path kcat_binary();

@@ -138,8 +138,15 @@ struct StepWork {
   std::vector<Finding> applied;  // the findings it fixes
   std::string recipe_id;         // a port recipe's id; empty for a codemod
 };
-// Applies, verifies and commits one step, recorded in the ledger and the step book.
+// Applies, verifies and commits one step, recorded in the ledger and the step book. After Ctrl-C or
+// SIGTERM (core/cancel) the step is rolled back unless it got to its commit, and
+// cancel::Interrupted is thrown; a disk or git failure (Error Io / Git) stops the run the same way
+// without recording the step as failed.
 void run_step(Run& r, const StepWork& w);
+// Tests kill the process at a named point to prove that an interruption loses nothing:
+// KCAT_TEST_KILL_AT=<point>:<n> raises SIGKILL at the n-th time the point is reached. Points:
+// before-apply, before-commit, after-commit (steps), rebase-commit (--update, after each replayed commit).
+void kill_point(const char* point);
 // [hooks] of kcat.toml at `stage`, then (-i) the person's approval before a commit. Returns the
 // veto reason.
 std::optional<std::string> run_hooks(Run& r, const std::string& stage, const std::vector<std::string>& files);

@@ -37,6 +37,9 @@ struct GateOptions {
   // it, so a resume knows which dirty files are kcat's).
   std::function<void(const StepJournal&)> journal;
   NameCheck names = NameCheck::Off;
+  // Asked right before the commit: true (Ctrl-C, SIGTERM) rolls the step back instead, and the
+  // outcome's failed_checks is {"interrupted"}. A signal after this question lets the commit finish.
+  std::function<bool()> cancelled;
 };
 
 struct GateOutcome {

@@ -2,6 +2,7 @@
 // The migration branch through libgit2: kcat never writes to the user's branch or over
 // uncommitted work. Every step is one commit; undo is a reset to the step's parent.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -80,7 +81,20 @@ class GitRepo {
   // Replays the commits of the checked-out `branch` that are not in `onto` on top of `onto`
   // (authors kept, committer kcat). On a conflict everything is put back as it was and
   // Error(Git) names the conflicting files. Returns the number of commits replayed.
-  size_t rebase_onto(const std::string& branch, const std::string& onto);
+  // `each`, when set, is called after each replayed commit (the kill points of tests).
+  size_t rebase_onto(const std::string& branch, const std::string& onto,
+                     const std::function<void()>& each = {});
+  // A rebase left in progress (a run killed during `--update`): true while .git/rebase-merge is there.
+  bool rebase_in_progress() const;
+  // Aborts it: the branch and HEAD go back to where the rebase started. Returns that branch's name.
+  std::string abort_rebase();
+  // git reset -- files: the index entries of `files` as HEAD has them (a file HEAD lacks leaves the
+  // index); the work tree is not touched.
+  void unstage(const std::vector<std::string>& files);
+  // The repository's git directory shared by all its work trees (.git of the main one).
+  std::filesystem::path common_dir() const;
+  // This work tree's own git directory (.git, or .git/worktrees/<name> for a linked one).
+  std::filesystem::path git_dir() const;
   // user.name / user.email from git config (repository, then global); empty when unset.
   std::pair<std::string, std::string> configured_identity() const;
   // The commit where `branch` left `base` (merge base).

@@ -1,0 +1,320 @@
+// The fault-injection suite (issue 14 §3, docs/reliability.md): interruption and faults end in a
+// known state, through the real binary. A second kcat at once fails fast naming the first; SIGINT
+// and SIGTERM roll the step back, kill every descendant and say how to continue; after kill -9 at
+// every kill point, ENOSPC at every write (KCAT_FAULT_INJECT), or a kill during --update, the next
+// kcat command restores a whole-step state and the port ends as an uninterrupted one does; a bad
+// ledger line is skipped with a warning; bytes that are not UTF-8 never stop a report.
+//
+// Reproduce: build/release/tests/kcat_cli_test --gtest_filter='Faults*'
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "kcat/report/ledger.h"
+#include "kcat/report/runs.h"
+#include "testsupport/support.h"
+
+namespace kcat {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using Files = std::map<std::string, std::string>;
+const char* kAuthor = "Tester <t@example.com>";
+const char* kGit = "git -c user.name=U -c user.email=u@x ";
+// A port recipe that creates a file (flash_attn_npu.py) beside a codemod step.
+const Files kFlashAttn = {
+    {"model.py",
+     "import torch\nfrom flash_attn import flash_attn_func\n\n\ndef attn(q, k, v):\n"
+     "    return flash_attn_func(q, k, v, causal=True)\n"},
+    {"train.py", "import torch\nx = torch.ones(1).cuda()\n"},
+};
+
+struct Repo {
+  test::TempDir dir;
+  explicit Repo(const Files& files = {}) {
+    if (files.empty()) test::copy_tree(test::fixtures_dir() / "migrate" / "basic" / "before", dir.path());
+    for (auto& [f, text] : files) test::write(dir / f, text);
+    test::git_init_commit(dir.path());
+  }
+  std::vector<std::string> args(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> a{"migrate", dir.path().string(), "--target", "ascend-a2", "--author", kAuthor};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  test::Result migrate(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
+    return test::kcat(args(std::move(extra)), {}, env);
+  }
+  std::string git(const std::string& a) const { return test::sh("git " + a, dir.path()).out; }
+  std::string tree() const { return git("rev-parse 'HEAD^{tree}'"); }
+  // Everything git sees besides kcat's own ignored .kcat/: nothing staged, changed or left behind.
+  std::string status() const { return git("status --porcelain"); }
+};
+
+// The tree an uninterrupted port of `files` ends with (and its exit code).
+std::pair<std::string, int> reference(const Files& files) {
+  Repo ref(files);
+  auto r = ref.migrate();
+  return {ref.tree(), r.exit_code};
+}
+
+// After a fault: what a user does next. `--resume` when there is a run to resume, else a new run.
+test::Result continue_after_fault(Repo& repo) {
+  auto r = repo.migrate({"--resume"});
+  if (r.exit_code == 2 && r.err.find("no interrupted run") != std::string::npos) r = repo.migrate();
+  return r;
+}
+
+// A config the test owns (trusted: --config), whose after_edit hook marks that it started, then
+// sleeps in a grandchild whose pid it records.
+fs::path slow_hook_config(const test::TempDir& job) {
+  auto marker = job / "hook-started";
+  auto pidfile = job / "sleep.pid";
+  test::write(job / "slow.toml", "[hooks]\nafter_edit = \"sleep 30 & echo $! > " + pidfile.string() +
+                                     "; touch " + marker.string() + "; wait\"\n");
+  return job / "slow.toml";
+}
+
+int read_pid(const fs::path& f) { return std::atoi(test::read(f).c_str()); }
+
+}  // namespace
+
+// ---- one kcat at a time ----
+
+TEST(Faults, ASecondKcatWhileOneChangesTheRepositoryFailsFastNamingTheFirst) {
+  Repo repo;
+  test::TempDir job;
+  auto cfg = slow_hook_config(job);
+  test::Background first(repo.args({"--config", cfg.string()}));
+  ASSERT_TRUE(test::wait_for_file(job / "hook-started")) << "the first run never reached its hook";
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto args : {repo.args(), std::vector<std::string>{"undo", repo.dir.path().string()}}) {
+    auto second = test::kcat(args);
+    EXPECT_EQ(second.exit_code, 3) << second.out << second.err;
+    EXPECT_NE(second.err.find("another kcat is changing this repository: pid " + std::to_string(first.pid())),
+              std::string::npos)
+        << second.err;
+    EXPECT_NE(second.err.find("kill " + std::to_string(first.pid())), std::string::npos) << second.err;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));  // fast, not after the first
+  ::kill(first.pid(), SIGTERM);
+  auto r = first.wait();
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+  // The lock went with it: the next run works.
+  auto resumed = repo.migrate({"--resume"});
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+}
+
+// ---- SIGINT / SIGTERM ----
+
+TEST(Faults, ASignalMidStepRollsItBackKillsItsDescendantsAndSaysHowToContinue) {
+  auto [ref_tree, ref_exit] = reference({});
+  for (int sig : {SIGTERM, SIGINT}) {
+    SCOPED_TRACE(sig);
+    Repo repo;
+    test::TempDir job;
+    auto cfg = slow_hook_config(job);
+    auto main_before = repo.git("rev-parse main");
+    test::Background run(repo.args({"--config", cfg.string()}));
+    ASSERT_TRUE(test::wait_for_file(job / "hook-started"));
+    ASSERT_TRUE(test::wait_for_file(job / "sleep.pid"));
+    int sleeper = read_pid(job / "sleep.pid");
+    ASSERT_TRUE(test::process_alive(sleeper));
+    ::kill(run.pid(), sig);
+    auto r = run.wait(30);
+    EXPECT_EQ(r.exit_code, 128 + sig) << r.out << r.err;
+    EXPECT_NE(r.err.find("interrupted by"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("was rolled back"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+    for (int i = 0; i < 60 && test::process_alive(sleeper); ++i) usleep(50000);
+    EXPECT_FALSE(test::process_alive(sleeper)) << "the hook's grandchild outlived kcat";
+    // A whole-step state: nothing half done, nothing committed by the cut step.
+    EXPECT_EQ(repo.status(), "");
+    EXPECT_EQ(repo.git("rev-parse main"), main_before);
+    EXPECT_EQ(repo.git("log --format=%s main..kcat/ascend-a2"), "");
+    auto resumed = repo.migrate({"--resume"});
+    EXPECT_EQ(resumed.exit_code, ref_exit) << resumed.out << resumed.err;
+    EXPECT_EQ(repo.tree(), ref_tree);
+    EXPECT_EQ(repo.status(), "");
+  }
+}
+
+// ---- kill -9 at every kill point ----
+
+TEST(Faults, KillAtEveryPointThenTheNextRunEndsAsAnUninterruptedOne) {
+  size_t cases = 0, held = 0;
+  for (const Files& files : {Files{}, kFlashAttn}) {
+    auto [ref_tree, ref_exit] = reference(files);
+    for (std::string point : {"before-apply", "before-commit", "after-commit"}) {
+      for (int n = 1;; ++n) {
+        auto spec = point + ":" + std::to_string(n);
+        SCOPED_TRACE(spec);
+        Repo repo(files);
+        auto killed = repo.migrate({}, {{"KCAT_TEST_KILL_AT", spec}});
+        if (killed.exit_code != 128 + 9) break;  // the run has fewer steps than n
+        ++cases;
+        auto r = continue_after_fault(repo);
+        bool ok = r.exit_code == ref_exit && repo.tree() == ref_tree && repo.status() == "";
+        EXPECT_TRUE(ok) << "exit " << r.exit_code << "\n" << r.out << r.err << repo.status();
+        held += ok;
+      }
+    }
+  }
+  std::cout << "[ reliability ] kill -9 at every kill point: " << cases << " cases, " << held << " held\n";
+  EXPECT_GE(cases, 8u);
+}
+
+TEST(Faults, KilledWhileAStepCreatesAFileResumeCommitsTheFileNotAnImportOfAMissingOne) {
+  Repo repo(kFlashAttn);
+  auto [ref_tree, ref_exit] = reference(kFlashAttn);
+  // The second step is the recipe that writes flash_attn_npu.py and points model.py at it.
+  auto killed = repo.migrate({}, {{"KCAT_TEST_KILL_AT", "before-commit:2"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  ASSERT_TRUE(fs::exists(repo.dir / "flash_attn_npu.py"));
+  auto r = repo.migrate({"--resume"});
+  EXPECT_EQ(r.exit_code, ref_exit) << r.out << r.err;
+  EXPECT_NE(r.err.find("recovered: put back"), std::string::npos) << r.err;
+  EXPECT_EQ(repo.git("ls-files flash_attn_npu.py"), "flash_attn_npu.py\n");
+  EXPECT_EQ(repo.status(), "");
+  EXPECT_EQ(repo.tree(), ref_tree);
+}
+
+// ---- a kill during --update ----
+
+TEST(Faults, KilledDuringUpdateTheNextCommandAbortsTheRebaseAndSaysSo) {
+  Repo repo;
+  auto first = repo.migrate();
+  ASSERT_EQ(first.exit_code, 1) << first.err;
+  auto branch_before = repo.git("rev-parse kcat/ascend-a2");
+  // Upstream moves on.
+  test::sh(std::string(kGit) + "checkout -q main && echo '# upstream' > NEWS && " + kGit + "add NEWS && " +
+               kGit + "commit -qm upstream && " + kGit + "checkout -q kcat/ascend-a2",
+           repo.dir.path());
+  auto killed = repo.migrate({"--update"}, {{"KCAT_TEST_KILL_AT", "rebase-commit:1"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  ASSERT_TRUE(fs::exists(repo.dir / ".git" / "rebase-merge"));  // mid-rebase, HEAD detached
+  auto st = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.err.find("aborted the rebase of kcat/ascend-a2"), std::string::npos) << st.err;
+  EXPECT_FALSE(fs::exists(repo.dir / ".git" / "rebase-merge"));
+  EXPECT_EQ(repo.git("rev-parse --abbrev-ref HEAD"), "kcat/ascend-a2\n");
+  EXPECT_EQ(repo.git("rev-parse kcat/ascend-a2"), branch_before);
+  EXPECT_EQ(repo.status(), "");
+  // And the update now goes through.
+  auto again = repo.migrate({"--update"});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_EQ(repo.git("merge-base --is-ancestor main kcat/ascend-a2 && echo yes"), "yes\n");
+  EXPECT_EQ(repo.status(), "");
+}
+
+TEST(Faults, KilledDuringUpdateMigrateUpdateRecoversByItself) {
+  Repo repo;
+  ASSERT_EQ(repo.migrate().exit_code, 1);
+  test::sh(std::string(kGit) + "checkout -q main && echo '# upstream' > NEWS && " + kGit + "add NEWS && " +
+               kGit + "commit -qm upstream && " + kGit + "checkout -q kcat/ascend-a2",
+           repo.dir.path());
+  ASSERT_EQ(repo.migrate({"--update"}, {{"KCAT_TEST_KILL_AT", "rebase-commit:1"}}).exit_code, 128 + 9);
+  auto again = repo.migrate({"--update"});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("aborted the rebase"), std::string::npos) << again.err;
+  EXPECT_EQ(repo.git("merge-base --is-ancestor main kcat/ascend-a2 && echo yes"), "yes\n");
+  EXPECT_EQ(repo.status(), "");
+}
+
+// ---- disk full at every write ----
+
+// ENOSPC at write N (`mode` "": that write only; "-": it and every later one, the disk stays full),
+// for every N a run reaches; then what the user does next. Returns {cases, held}.
+std::pair<size_t, size_t> disk_full_at_every_write(const std::string& mode) {
+  size_t cases = 0, held = 0;
+  for (const Files& files : {Files{}, kFlashAttn}) {
+    auto [ref_tree, ref_exit] = reference(files);
+    for (int n = 1; n < 400; ++n) {
+      auto spec = "write:" + std::to_string(n) + mode;
+      SCOPED_TRACE(spec);
+      Repo repo(files);
+      auto faulted = repo.migrate({}, {{"KCAT_FAULT_INJECT", spec}});
+      if (faulted.err.find("kcat: fault injected") == std::string::npos) break;  // past the last write
+      ++cases;
+      // Never a crash: the run stops with exit 3 naming the disk, or the write was one kcat can
+      // do without (the scan cache) and the run ends as usual.
+      EXPECT_TRUE(faulted.exit_code == 3 || faulted.exit_code == ref_exit)
+          << faulted.exit_code << faulted.err;
+      if (faulted.exit_code == 3) {
+        EXPECT_NE(faulted.err.find("No space left on device"), std::string::npos) << faulted.err;
+      }
+      auto r = continue_after_fault(repo);
+      bool ok = r.exit_code == ref_exit && repo.tree() == ref_tree && repo.status() == "";
+      EXPECT_TRUE(ok) << "faulted: exit " << faulted.exit_code << "\n"
+                      << faulted.err << "next: exit " << r.exit_code << "\n"
+                      << r.out << r.err << repo.status();
+      held += ok;
+    }
+  }
+  return {cases, held};
+}
+
+TEST(Faults, DiskFullOnceAtEveryWriteThenTheNextRunEndsAsAnUninterruptedOne) {
+  auto [cases, held] = disk_full_at_every_write("");
+  std::cout << "[ reliability ] ENOSPC once, at every write: " << cases << " cases, " << held << " held\n";
+  EXPECT_GE(cases, 20u);
+}
+
+TEST(Faults, DiskFullFromEveryWriteOnThenTheNextRunEndsAsAnUninterruptedOne) {
+  auto [cases, held] = disk_full_at_every_write("-");
+  std::cout << "[ reliability ] ENOSPC from every write on: " << cases << " cases, " << held << " held\n";
+  EXPECT_GE(cases, 20u);
+}
+
+// ---- the ledger ----
+
+TEST(Faults, AMalformedLedgerLineIsSkippedWithAWarningNamingFileAndLine) {
+  Repo repo;
+  auto killed = repo.migrate({}, {{"KCAT_TEST_KILL_AT", "before-commit:2"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9);
+  auto runs = report::list_runs(repo.dir.path());
+  ASSERT_EQ(runs.size(), 1u);
+  auto ledger = repo.dir / ".kcat" / "runs" / runs[0] / "ledger.jsonl";
+  auto lines = test::read(ledger);
+  auto count = std::count(lines.begin(), lines.end(), '\n');
+  // A value that is not an event, an event with a field of the wrong type, and a cut last line.
+  std::ofstream(ledger, std::ios::app) << "42\n{\"type\": 5}\n{\"type\": \"step-committed\", \"key\": [1]}\n"
+                                       << "{\"ts\":\"2026-12-07T\",\"type\":\"step-comm";
+  auto st = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("step(s) committed"), std::string::npos) << st.out;
+  EXPECT_NE(st.err.find("ledger.jsonl:" + std::to_string(count + 1)), std::string::npos) << st.err;
+  EXPECT_NE(st.err.find("ledger.jsonl:" + std::to_string(count + 4)), std::string::npos) << st.err;
+  auto r = repo.migrate({"--resume"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(repo.tree(), reference({}).first);
+}
+
+// ---- bytes that are not UTF-8 ----
+
+TEST(Faults, ASourceFileThatIsNotUtf8NeverStopsTheReports) {
+  Repo repo(Files{{"a.py", "import torch\n# caf\xe9 \xff\xfe\nx = torch.ones(1).cuda()  # \xc3\n"},
+                  {"b\xff.py", "import torch\ny = torch.ones(1).cuda()\n"}});
+  auto r = repo.migrate();
+  EXPECT_LT(r.exit_code, 2) << r.out << r.err;
+  auto runs = report::list_runs(repo.dir.path());
+  ASSERT_EQ(runs.size(), 1u);
+  auto report = test::read(repo.dir / ".kcat" / "runs" / runs[0] / "report.json");
+  EXPECT_TRUE(nlohmann::json::accept(report)) << report.substr(0, 400);
+  EXPECT_EQ(report::Ledger::read(repo.dir / ".kcat" / "runs" / runs[0] / "ledger.jsonl").back()["type"],
+            "run-finished");
+  for (std::string format : {"json", "sarif"}) {
+    auto s = test::kcat({"scan", repo.dir.path().string(), "--format", format});
+    EXPECT_LT(s.exit_code, 2) << s.err;
+    EXPECT_TRUE(nlohmann::json::accept(s.out)) << format << ": " << s.out.substr(0, 300);
+  }
+}
+
+}  // namespace kcat
