@@ -30,7 +30,7 @@ int run(const DoctorCmd& o) {
     // Nothing was probed: say so at once, as an environment error (docs/cli.md exit 3).
     if (o.format == "json") {
       nlohmann::json j = {{"probe", p}, {"checks", checks}, {"ready", false}};
-      std::cout << j.dump(2) << "\n";
+      std::cout << json_text(j, 2) << "\n";
     }
     std::cerr << fmt::format("kcat doctor: could not connect to {}: {}\n", o.host, checks.front().fix);
     return 3;

@@ -8,6 +8,7 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/json.h"
 #include "kcat/env/provision.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/session/approver.h"
@@ -72,7 +73,7 @@ int run(const EnvSetupCmd& c, const Globals& g) {
   auto r = env::setup(*runner, o);
   if (c.format == "json") {
     nlohmann::json j = r;
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j, 2) << "\n";
   } else if (r.ready) {
     std::cout << fmt::format("environment ready ({}, {:.0f} s): {}\n", runner->describe(), r.seconds, o.venv);
     for (auto& [name, version] : r.versions) {

@@ -373,7 +373,7 @@ long estimate_tokens(const std::vector<Message>& messages, const std::vector<Too
     bytes += m.content.size() + m.tool_call_id.size() + 24;
     for (const auto& c : m.tool_calls) bytes += c.name.size() + c.arguments.size() + c.id.size() + 24;
   }
-  for (const auto& t : tools) bytes += to_json(t).dump().size();
+  for (const auto& t : tools) bytes += json_text(to_json(t)).size();
   return static_cast<long>(bytes / 3);
 }
 

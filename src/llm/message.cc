@@ -71,7 +71,9 @@ Message message_from_json(const json& j) {
       if (auto f = c.find("function"); f != c.end() && f->is_object()) {
         tc.name = str_field(*f, "name");
         if (auto a = f->find("arguments"); a != f->end()) {
-          tc.arguments = a->is_string() ? a->get<std::string>() : a->dump();
+          // dump as json_text does (GCC 12 reports a false null dereference when *a is passed on)
+          tc.arguments = a->is_string() ? a->get<std::string>()
+                                        : a->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
       }
       m.tool_calls.push_back(std::move(tc));

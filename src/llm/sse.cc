@@ -1,4 +1,5 @@
 #include "kcat/llm/sse.h"
+#include "kcat/core/json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -80,8 +81,8 @@ void StreamAssembler::add(std::string_view data, const DeltaFn& on_delta) {
     return;
   }
   if (auto e = chunk.find("error"); e != chunk.end() && !e->is_null()) {
-    error_ = e->is_object() ? str_of(*e, "message") : e->dump();
-    if (error_.empty()) error_ = e->dump();
+    error_ = e->is_object() ? str_of(*e, "message") : json_text(*e);
+    if (error_.empty()) error_ = json_text(*e);
     return;
   }
   if (auto u = chunk.find("usage"); u != chunk.end() && u->is_object()) {
@@ -121,7 +122,7 @@ void StreamAssembler::add(std::string_view data, const DeltaFn& on_delta) {
       if (a->is_string()) {
         tc.arguments += a->get<std::string>();
       } else if (!a->is_null()) {
-        tc.arguments += a->dump();
+        tc.arguments += json_text(*a);
       }
     }
   }

@@ -89,7 +89,11 @@ std::vector<Finding> report_phase(Run& r) {
   auto final_scan = r.scan();
   auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
   plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"));
-  if (!r.framework_note.empty()) final_plan.notes.insert(final_plan.notes.begin(), r.framework_note);
+  if (!r.framework_note.empty()) {
+    // first among the notes (push_back + rotate: GCC 12 reports a false null dereference in insert)
+    final_plan.notes.push_back(r.framework_note);
+    std::rotate(final_plan.notes.begin(), final_plan.notes.end() - 1, final_plan.notes.end());
+  }
   nlohmann::json plan_json = final_plan;
   write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
