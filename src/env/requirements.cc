@@ -159,7 +159,7 @@ struct Solver {
     if (rows.empty())
       throw Error(ErrorKind::Usage, "CANN " + want + " is not in the version matrix", "",
                   "known: " + known());
-    auto* row = rows.front();
+    auto* row = closest_row(rows);
     s.cann = cann.empty() && !want.empty() ? want : row->cann;
     s.torch = row->torch;
     s.torch_npu = row->torch_npu;
@@ -171,6 +171,59 @@ struct Solver {
                          : "CANN " + cann + " (--cann)";
     if (row->cann != s.cann)
       s.stack_reason += fmt::format("; torch_npu's rows for CANN {} serve it", row->cann);
+    if (auto* t = find_any("torch"); t && t->e.req && !t->e.req->specifier.empty())
+      s.stack_reason += fmt::format("; its torch {} row is the closest to the project's torch{}", row->torch,
+                                    t->e.req->specifier.str());
+  }
+
+  // Issue 15: the stack closest to the project's own torch. Among the CANN's torch_npu rows: an exact
+  // pin's major.minor; else the lowest row that satisfies the specifier (the newest satisfying one
+  // when it has no lower bound); else the nearest row above the project's version; else the newest.
+  // Without a torch requirement, the newest. A moved torch is reported on the torch line.
+  const kb::TorchNpuRow* closest_row(const std::vector<const kb::TorchNpuRow*>& rows) const {
+    auto version = [](const kb::TorchNpuRow* r) { return pep::Version::try_parse(r->torch); };
+    auto newest = [&](auto keep) {
+      const kb::TorchNpuRow* best = nullptr;
+      for (auto* r : rows) {
+        auto v = version(r);
+        if (v && keep(*v) && (!best || *version(best) < *v)) best = r;
+      }
+      return best;
+    };
+    auto lowest = [&](auto keep) {
+      const kb::TorchNpuRow* best = nullptr;
+      for (auto* r : rows) {
+        auto v = version(r);
+        if (v && keep(*v) && (!best || *v < *version(best))) best = r;
+      }
+      return best;
+    };
+    auto all = [](const pep::Version&) { return true; };
+    auto* t = find_any("torch");
+    if (!t || !t->e.req || t->e.req->specifier.empty()) return newest(all) ? newest(all) : rows.front();
+    const auto& spec = t->e.req->specifier;
+    // The project's version: the pin, or the highest lower bound of its clauses.
+    std::optional<pep::Version> floor;
+    for (auto& c : spec.clauses) {
+      if (c.op == "!=" || c.op == "<" || c.op == "<=") continue;
+      auto text = c.version;
+      if (text.size() > 2 && text.substr(text.size() - 2) == ".*") text.resize(text.size() - 2);
+      auto v = pep::Version::try_parse(text);
+      if (v && (!floor || *floor < *v)) floor = v;
+    }
+    if (spec.pinned() && floor && floor->release.size() >= 2) {
+      auto same = [&](const pep::Version& v) {
+        return v.release.size() >= 2 && v.release[0] == floor->release[0] &&
+               v.release[1] == floor->release[1];
+      };
+      if (auto* r = newest(same)) return r;
+    }
+    auto satisfies = [&](const pep::Version& v) { return spec.contains(v); };
+    if (auto* r = floor ? lowest(satisfies) : newest(satisfies)) return r;
+    if (floor) {
+      if (auto* r = lowest([&](const pep::Version& v) { return !(v < *floor); })) return r;
+    }
+    return newest(all) ? newest(all) : rows.front();
   }
 
   void set_vllm_row(const kb::VllmAscendRow& r, const std::optional<std::string>& vllm_version) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kcat/core/error.h"
 #include "testsupport/support.h"
 
@@ -62,8 +64,9 @@ TEST(Requirements, PlainTorchProjectAndErrors) {
   test::write(dir / "requirements.txt", "-r base.txt\n# a comment\nxformers>=0.0.20\n");
   test::write(dir / "base.txt", "torch==2.1.2+cu118\nnumpy<2\n");
   auto s = solve(dir.path(), "8.0.0", matrix());
-  EXPECT_EQ(s.torch_npu, "2.4.0.post2");
-  EXPECT_EQ(s.torch, "2.4.0");
+  // Issue 15: the row closest to the project's torch==2.1.2 (its 2.1 line), no longer the newest (2.4.0).
+  EXPECT_EQ(s.torch_npu, "2.1.0.post10");
+  EXPECT_EQ(s.torch, "2.1.0");
   EXPECT_FALSE(s.vllm_ascend);
   EXPECT_TRUE(s.conflicts.empty());
   EXPECT_TRUE(has_line(s, "numpy<2"));
@@ -71,6 +74,49 @@ TEST(Requirements, PlainTorchProjectAndErrors) {
   EXPECT_THROW(solve(dir.path(), "7.7.7", matrix()), Error);
   test::TempDir empty;
   EXPECT_THROW(solve(empty.path(), "", matrix()), Error);
+}
+
+// Issue 15: among the CANN's torch_npu rows, the one closest to the project's torch.
+TEST(Requirements, TheTorchNpuRowClosestToTheProjectsTorch) {
+  auto stack = [](const std::string& torch, const std::string& cann) {
+    test::TempDir dir;
+    test::write(dir / "requirements.txt", torch + "\nnumpy\n");
+    return solve(dir.path(), cann, matrix());
+  };
+  auto moved = [](const Solution& s) {
+    return std::any_of(s.resolved.begin(), s.resolved.end(), [](auto& r) {
+      return r.explanation.find("re-test the code that relied on the old torch") != std::string::npos;
+    });
+  };
+  // An exact pin with a row stays (CANN 8.5.0 has 2.9.0, 2.8.0, 2.7.1, 2.6.0).
+  auto s = stack("torch==2.7.1", "8.5.1");
+  EXPECT_EQ(s.torch, "2.7.1");
+  EXPECT_EQ(s.torch_npu, "2.7.1.post2");
+  EXPECT_FALSE(moved(s));
+  EXPECT_TRUE(has_line(s, "torch==2.7.1"));
+  // A pin with no row moves to the nearest higher row, and says what to re-test.
+  s = stack("torch==2.1.2", "8.5.1");
+  EXPECT_EQ(s.torch, "2.6.0");
+  EXPECT_EQ(s.torch_npu, "2.6.0.post5");
+  EXPECT_TRUE(moved(s));
+  // Above every row: the newest, with the note.
+  s = stack("torch==2.5.1", "8.0.0");
+  EXPECT_EQ(s.torch, "2.4.0");
+  EXPECT_TRUE(moved(s));
+  // A range: the closest row that satisfies it.
+  s = stack("torch>=2.6.1,<2.9", "8.5.1");
+  EXPECT_EQ(s.torch, "2.7.1");
+  EXPECT_FALSE(moved(s));
+  s = stack("torch<2.8", "8.5.1");  // no lower bound: the newest it admits
+  EXPECT_EQ(s.torch, "2.7.1");
+  EXPECT_FALSE(moved(s));
+  s = stack("torch~=2.3.0", "8.1.RC1");
+  EXPECT_EQ(s.torch, "2.3.1");
+  // No torch pin: the newest row.
+  s = stack("torch", "8.5.1");
+  EXPECT_EQ(s.torch, "2.9.0");
+  s = stack("einops", "8.5.1");
+  EXPECT_EQ(s.torch, "2.9.0");
 }
 
 TEST(Requirements, ReadsPyprojectSetupPyAndEnvironmentYml) {
