@@ -264,6 +264,20 @@ struct Solver {
     return false;
   }
 
+  // An index, host, VCS URL or -e entry from the repository: its line with consent, else a comment
+  // and a refusal naming where it came from (issue 14 §1).
+  Out kept_with_consent(const Entry& e, Out x) {
+    if (consent(e)) {
+      x.line = e.text;
+      x.why = "kept with consent (from " + e.where() + ")";
+    } else {
+      x.comment = true;
+      x.why = "refused: from " + e.where() + "; keep it with --allow-repo-indexes";
+      s.refused.push_back({e.text, e.where()});
+    }
+    return x;
+  }
+
   void take(std::vector<Entry> entries) {
     std::set<std::string> seen;
     bool cpu_index = false;
@@ -314,15 +328,7 @@ struct Solver {
           continue;
         }
         // an index or host from the repository: only with consent
-        if (consent(e)) {
-          x.line = e.text;
-          x.why = "kept with consent (from " + e.where() + ")";
-        } else {
-          x.comment = true;
-          x.why = "refused: from " + e.where() + "; keep it with --allow-repo-indexes";
-          s.refused.push_back({e.text, e.where()});
-        }
-        outs.push_back(x);
+        outs.push_back(kept_with_consent(e, x));
         continue;
       }
       // something to install
@@ -371,15 +377,7 @@ struct Solver {
         }
       }
       if (k == "vcs" || k == "url" || k == "editable") {
-        if (consent(e)) {
-          x.line = e.text;
-          x.why = "kept with consent (from " + e.where() + ")";
-        } else {
-          x.comment = true;
-          x.why = "refused: from " + e.where() + "; keep it with --allow-repo-indexes";
-          s.refused.push_back({e.text, e.where()});
-        }
-        outs.push_back(x);
+        outs.push_back(kept_with_consent(e, x));
         continue;
       }
       if (name == "torch-npu" || name == "vllm-ascend") continue;  // kcat pins them below
