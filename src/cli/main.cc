@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "kcat/cli/chat.h"
 #include "kcat/cli/command.h"
@@ -28,6 +30,34 @@ constexpr const char* kFooter =
     "Exit codes: 0 done, 1 findings left or target missed, 2 usage error, 3 environment error,\n"
     "4 LLM error, 5 budget exhausted, 6 loop detected, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).\n"
     "Docs: docs/ in the kcat source tree.";
+
+// Edit distance (insert, delete, substitute, swap of neighbours): "migrat" is 1 from "migrate".
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// "did you mean `kcat migrate`?" for a word within two edits of a command (or a prefix of one).
+std::string did_you_mean(CLI::App& app, const std::string& word) {
+  if (word.empty() || word[0] == '-') return {};
+  std::string best;
+  size_t best_d = 3;
+  for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    const auto& name = sub->get_name();
+    size_t d = name.rfind(word, 0) == 0 && word.size() >= 2 ? 1 : distance(word, name);
+    if (d < best_d) best_d = d, best = name;
+  }
+  return best.empty() ? std::string() : "did you mean `kcat " + best + "`? ";
+}
 
 }  // namespace
 
@@ -86,7 +116,7 @@ int main(int argc, char** argv) {
       }
     }
     throw Error(ErrorKind::Usage, "no command named '" + help_topic + "'", "",
-                "run `kcat help` for the list");
+                did_you_mean(app, help_topic) + "run `kcat help` for the list");
   });
 
   try {
@@ -97,6 +127,20 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    // `kcat migrat`: the one word CLI11 could not place, when it is close to a command's name.
+    std::string first;
+    for (int i = 1; i < argc && first.empty(); ++i) {
+      if (argv[i][0] != '-') first = argv[i];
+    }
+    std::string hint = app.get_subcommands().empty() ? did_you_mean(app, first) : "";
+    if (!hint.empty()) {
+      std::cerr << "kcat: error: no command named '" << first << "'\n  hint: " << hint
+                << "(`kcat --help` lists them)\n";
+    } else {
+      std::cerr << "kcat: error: " << e.what() << "\n  hint: run `kcat --help` or `kcat help COMMAND`\n";
+    }
+    return static_cast<int>(ExitCode::Usage);
   } catch (const CLI::ParseError& e) {
     std::cerr << "kcat: error: " << e.what() << "\n  hint: run `kcat --help` or `kcat help COMMAND`\n";
     return static_cast<int>(ExitCode::Usage);

@@ -30,4 +30,20 @@ TEST(Cli, HelpForUnknownCommandIsAUsageError) {
   EXPECT_NE(r.err.find("frobnicate"), std::string::npos);
 }
 
+// Issue 16: a mistyped command names the command the user probably meant.
+TEST(Cli, AMistypedCommandSaysDidYouMean) {
+  auto r = test::kcat({"migrat", "."});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no command named 'migrat'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean `kcat migrate`?"), std::string::npos) << r.err;
+  auto swapped = test::kcat({"sacn"});
+  EXPECT_NE(swapped.err.find("did you mean `kcat scan`?"), std::string::npos) << swapped.err;
+  auto help = test::kcat({"help", "doctr"});
+  EXPECT_EQ(help.exit_code, 2);
+  EXPECT_NE(help.err.find("did you mean `kcat doctor`?"), std::string::npos) << help.err;
+  auto far = test::kcat({"frobnicate"});
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
 }  // namespace kcat
