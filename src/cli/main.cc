@@ -2,7 +2,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"
+#include "kcat/kb/data_dir.h"
 #include "kcat/llm/client.h"
 
 namespace {
@@ -65,7 +69,22 @@ int main(int argc, char** argv) {
   using namespace kcat;
   CLI::App app{kDescription, "kcat"};
   app.footer(kFooter);
-  app.set_version_flag("-V,--version", std::string("kcat ") + KCAT_VERSION);
+  app.set_version_flag("-V,--version", [] {
+    std::string v =
+        std::string("kcat ") + KCAT_VERSION + "\ngrammars: " + KCAT_GRAMMARS + " (tree-sitter ABI 14)";
+    try {
+      auto dir = kb::default_data_dir();
+      v += "\nknowledge: " + dir.string();
+      // Its date: when its facts were last checked against their sources (patches/kb-date).
+      std::ifstream date(dir / "kb-date");
+      for (std::string line; std::getline(date, line);) {
+        if (!line.empty() && line[0] != '#') v += " (checked " + line + ")";
+      }
+    } catch (const Error& e) {
+      v += "\nknowledge: not found (" + std::string(e.what()) + ")";
+    }
+    return v;
+  }());
   app.require_subcommand(0, 1);
   app.fallthrough();
 

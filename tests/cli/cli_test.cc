@@ -8,6 +8,13 @@ TEST(Cli, VersionPrintsVersion) {
   auto r = test::kcat({"--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("kcat 0."), std::string::npos) << r.out;
+  // Issue 16: which grammars and which knowledge base this kcat uses.
+  EXPECT_NE(
+      r.out.find("grammars: tree-sitter-python 0.23.6, tree-sitter-cpp 0.23.4, tree-sitter-cuda 0.20.4"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("knowledge: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(checked 20"), std::string::npos) << r.out;
 }
 
 TEST(Cli, HelpTeachesTheFirstCommands) {
