@@ -381,8 +381,8 @@ Stack stack_for(const kb::VersionMatrix& m, const std::string& vllm_ascend, cons
   return s;
 }
 
-std::vector<Conflict> parse_resolver_error(const std::string& out) {
-  std::vector<Conflict> found;
+std::vector<ResolverConflict> parse_resolver_error(const std::string& out) {
+  std::vector<ResolverConflict> found;
   std::map<std::string, std::string> requested;  // package -> the user's requirement
   std::istringstream in(out);
   std::string line;
@@ -409,7 +409,7 @@ std::vector<Conflict> parse_resolver_error(const std::string& out) {
   return found;
 }
 
-bool adjust_requirements(std::string& text, const Conflict& c, PinChange& change) {
+bool adjust_requirements(std::string& text, const ResolverConflict& c, PinChange& change) {
   std::istringstream in(text);
   std::string line, out;
   bool done = false;

@@ -77,16 +77,17 @@ SetupResult setup(exec::Runner& runner, const SetupOptions& o);
 
 // pip's ResolutionImpossible text: "The conflict is caused by: The user requested X==1 / Y 2
 // depends on X>=3". One entry per package the user pinned that another package needs otherwise.
-struct Conflict {
+// (Not env::Conflict: requirements.h has one; two classes of one name broke the ODR under ASan.)
+struct ResolverConflict {
   std::string package;    // normalised: tokenizers
   std::string requested;  // tokenizers==0.20.3
   std::string needed;     // tokenizers<0.23,>=0.22
   std::string by;         // transformers 5.5.3
 };
-std::vector<Conflict> parse_resolver_error(const std::string& pip_output);
+std::vector<ResolverConflict> parse_resolver_error(const std::string& pip_output);
 // Replaces the requirement line for c.package with c.needed (a comment records why); false when
 // the text has no line for it.
-bool adjust_requirements(std::string& text, const Conflict& c, PinChange& change);
+bool adjust_requirements(std::string& text, const ResolverConflict& c, PinChange& change);
 
 void to_json(nlohmann::json& j, const SetupResult& r);
 
