@@ -105,7 +105,9 @@ TEST(OptimizeCommand, OnceRecipesRunOutTheLlmProposesAndTheLoopJudges) {
            R"({"path": "config.h", "search": "#define KCAT_FUSED_RMSNORM 0", "replace": "#define KCAT_FUSED_RMSNORM 1"})"),
        test::reply_tool_call("finish_step", R"({"status": "done", "summary": "fused RMSNorm pass"})")});
   auto r = test::kcat(
-      w.trusted({"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.8",
+      // The fused path is ~2.7x; the target is claimed only when the final A/B's whole interval
+      // clears it, so it sits well below what a loaded machine (ASan beside other tests) measures.
+      w.trusted({"optimize", w.dir.path().string(), "--recipe", "small-tiles", "--target-speedup", "1.3",
                  "--log-format", "json"}),
       {},
       {{"KCAT_LLM_BASE_URL", fake.base_url()}, {"KCAT_LLM_MODEL", "fake"}, {"HOME", w.dir.path().string()}});
