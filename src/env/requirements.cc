@@ -364,17 +364,19 @@ struct Solver {
         seen.erase(name);
         continue;
       }
-      if (e.req && e.req->marker && !e.req->marker->evaluate(env)) {
-        s.notes.push_back(fmt::format("{}: `{}` not kept: its marker is false on Linux, Python {}", e.where(),
-                                      e.text, python_for(s.python)));
-        continue;
-      }
       if (!name.empty()) {
         if (auto* c = cuda_only(m, name)) {
           drop(x, "CUDA-only; on Ascend: " + c->replacement);
           outs.push_back(x);
           continue;
         }
+      }
+      // After the CUDA-only check: a CUDA package behind a platform marker (whisper's
+      // `triton; platform_machine == "x86_64"`) is still named in the file with what replaces it.
+      if (e.req && e.req->marker && !e.req->marker->evaluate(env)) {
+        s.notes.push_back(fmt::format("{}: `{}` not kept: its marker is false on Linux {}, Python {}",
+                                      e.where(), e.text, env.at("platform_machine"), python_for(s.python)));
+        continue;
       }
       if (k == "vcs" || k == "url" || k == "editable") {
         outs.push_back(kept_with_consent(e, x));

@@ -183,6 +183,23 @@ TEST(Requirements, MarkersFalseOnLinuxAreLeftOut) {
   auto s = solve(dir.path(), "8.5.1", kb::VersionMatrix::load(test::source_dir() / "patches"));
   EXPECT_FALSE(line_starts(s, "pywin32"));
   EXPECT_TRUE(line_starts(s, "uvloop; sys_platform != 'win32'"));
+  bool noted = false;
+  for (auto& n : s.notes)
+    noted |= n.find("pywin32") != std::string::npos && n.find("Linux aarch64") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+// Accuracy (whisper's requirements.txt): a CUDA-only package behind a marker that is false on the
+// host is still written as dropped, with what replaces it, not left out without a word.
+TEST(Requirements, ACudaOnlyPackageBehindAMarkerIsDroppedWithItsReplacement) {
+  test::TempDir dir;
+  test::write(dir / "requirements.txt",
+              "torch\ntriton>=2.0.0;platform_machine==\"x86_64\" and sys_platform==\"linux\"\n");
+  auto s = solve(dir.path(), "8.5.1", kb::VersionMatrix::load(test::source_dir() / "patches"));
+  EXPECT_TRUE(has_line(s, "# triton>=2.0.0"));
+  bool replaced = false;
+  for (auto& l : s.lines) replaced |= l.find("# triton") == 0 && l.find("triton-ascend") != std::string::npos;
+  EXPECT_TRUE(replaced);
 }
 
 TEST(Requirements, RepositoryIndexesAreRefusedWithoutConsentAndAskedWithATerminal) {
