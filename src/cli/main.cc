@@ -69,22 +69,23 @@ int main(int argc, char** argv) {
   using namespace kcat;
   CLI::App app{kDescription, "kcat"};
   app.footer(kFooter);
-  app.set_version_flag("-V,--version", [] {
-    std::string v =
-        std::string("kcat ") + KCAT_VERSION + "\ngrammars: " + KCAT_GRAMMARS + " (tree-sitter ABI 14)";
-    try {
-      auto dir = kb::default_data_dir();
-      v += "\nknowledge: " + dir.string();
-      // Its date: when its facts were last checked against their sources (patches/kb-date).
-      std::ifstream date(dir / "kb-date");
-      for (std::string line; std::getline(date, line);) {
-        if (!line.empty() && line[0] != '#') v += " (checked " + line + ")";
-      }
-    } catch (const Error& e) {
-      v += "\nknowledge: not found (" + std::string(e.what()) + ")";
-    }
-    return v;
-  }());
+  // A function, so the knowledge base is looked up only when --version is asked for.
+  app.set_version_flag("-V,--version", std::function<std::string()>([] {
+                         std::string v = std::string("kcat ") + KCAT_VERSION +
+                                         "\ngrammars: " + KCAT_GRAMMARS + " (tree-sitter ABI 14)";
+                         auto dir = kb::default_data_dir();
+                         std::error_code ec;
+                         if (!std::filesystem::is_directory(dir, ec))
+                           return v + "\nknowledge: not found (" + dir.string() + ")";
+                         v += "\nknowledge: " + dir.string();
+                         // Its date: when its facts were last checked against their sources
+                         // (patches/kb-date).
+                         std::ifstream date(dir / "kb-date");
+                         for (std::string line; std::getline(date, line);) {
+                           if (!line.empty() && line[0] != '#') v += " (checked " + line + ")";
+                         }
+                         return v;
+                       }));
   app.require_subcommand(0, 1);
   app.fallthrough();
 
