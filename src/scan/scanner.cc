@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,7 +21,6 @@
 #include "kcat/scan/analyzer.h"
 #include "kcat/scan/cache.h"
 #include "kcat/scan/notebook.h"
-#include "python_rules.h"
 #include "rules_key.h"
 #include "walk.h"
 
@@ -109,18 +109,13 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
                    [](const Candidate& a, const Candidate& b) { return a.size > b.size; });
   Prefilter prefilter(rules);
   const std::string fingerprint = rules.fingerprint();
-  {
-    // A rule the matchers cannot compile (a bad tree-sitter query) is an error of the run, named
-    // here once, never a reason to skip each file it would have been tried on (issue 14 §4).
-    PinRules pin(rules, fingerprint);
-    py::compile_python_rules(rules);
-  }
   // Another build of kcat may find otherwise: its cache is not trusted (self_stamp).
   ScanCache cache(root / ".kcat" / "cache" / kScanCacheFile,
                   fingerprint + "/" + kScanCacheVersion + "/" + self_stamp());
   if (o.use_cache) cache.load();
 
   std::mutex mu;
+  std::exception_ptr rule_error;  // the first worker's, rethrown after the join
   std::atomic<size_t> next{0}, parsed{0}, cached{0}, filtered{0};
   auto worker = [&] {
     PinRules pin(rules, fingerprint);
@@ -182,6 +177,13 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
           }
         } catch (const Error& e) {
           std::lock_guard lock(mu);
+          // A rule the matchers cannot compile (a bad query or pattern: ErrorKind::Usage) is an
+          // error of the run, named once, never a reason to skip each file (issue 14 §4).
+          if (e.kind() == ErrorKind::Usage) {
+            if (!rule_error) rule_error = std::current_exception();
+            next = files.size();  // the other workers stop too
+            return;
+          }
           result.skipped.push_back({f.rel, e.what()});
           continue;
         }
@@ -200,6 +202,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   for (unsigned j = 1; j < jobs; ++j) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
+  if (rule_error) std::rethrow_exception(rule_error);
 
   if (o.use_cache) cache.save();
   if (!o.include_info) {
