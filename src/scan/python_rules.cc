@@ -1,5 +1,7 @@
 #include "python_rules.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -96,7 +98,7 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     if (known == kinds.end()) {
       throw Error(ErrorKind::Usage, "unknown python match kind '" + kind + "'",
                   r.origin + " (rule " + r.id + ")",
-                  "use one of: api import method device-string string env keyword sdpa-mask mention");
+                  "use one of: " + fmt::format("{}", fmt::join(kb::python_match_kinds(), " ")));
     }
     p.kind = known->second;
     if (p.kind == Kind::Method) c->method_names.insert(p.names.begin(), p.names.end());
