@@ -212,7 +212,8 @@ std::map<std::string, Tensor> load_tensors(const std::filesystem::path& file) {
 }
 
 std::vector<Difference> compare(const std::map<std::string, Tensor>& ref,
-                                const std::map<std::string, Tensor>& out, double rtol, double atol) {
+                                const std::map<std::string, Tensor>& out, double base_rtol, double base_atol,
+                                const DtypeTolerances& floors) {
   std::vector<Difference> diffs;
   // Single tensors compare with each other whatever their file names.
   bool single = ref.size() == 1 && out.size() == 1;
@@ -234,6 +235,11 @@ std::vector<Difference> compare(const std::map<std::string, Tensor>& ref,
       continue;
     }
     if (o.dtype != r.dtype) d.problem = "dtype " + r.dtype + " vs " + o.dtype + " (compared as values)";
+    double rtol = base_rtol, atol = base_atol;
+    if (auto f = floors.find(r.dtype); f != floors.end() && o.dtype == r.dtype) {
+      rtol = std::max(rtol, f->second.first);
+      atol = std::max(atol, f->second.second);
+    }
     for (size_t i = 0; i < r.values.size(); ++i) {
       double a = r.values[i], b = o.values[i];
       double abs_err = std::fabs(a - b);

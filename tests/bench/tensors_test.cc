@@ -71,6 +71,24 @@ TEST(Tensors, OverflowingOrNegativeShapesAreErrors) {
   EXPECT_THROW(load_tensors(dir / "s.safetensors"), Error);
 }
 
+// A per-dtype floor applies where both tensors have that dtype, also to a single tensor of each
+// file whatever their names (optimize compared the floor again by name and threw out_of_range when
+// reference.npy's tensor and out.npy's did not share one).
+TEST(Tensors, CompareAppliesPerDtypeFloors) {
+  std::map<std::string, Tensor> ref{{"reference", {"f16", {2}, {1.0, 2.0}}}};
+  std::map<std::string, Tensor> out{{"out", {"f16", {2}, {1.0, 2.005}}}};
+  EXPECT_FALSE(compare(ref, out, 1e-3, 1e-5)[0].within);
+  DtypeTolerances floors{{"f16", {1e-2, 1e-5}}};
+  auto d = compare(ref, out, 1e-3, 1e-5, floors);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(d[0].within);
+  EXPECT_EQ(d[0].name, "reference");
+  // A dtype without a floor, or a dtype that differs between the files, keeps the given tolerance.
+  std::map<std::string, Tensor> f32{{"out", {"f32", {2}, {1.0, 2.005}}}};
+  EXPECT_FALSE(compare(ref, f32, 1e-3, 1e-5, floors)[0].within);
+  EXPECT_FALSE(compare({{"r", {"f32", {2}, {1.0, 2.0}}}}, f32, 1e-3, 1e-5, floors)[0].within);
+}
+
 TEST(Tensors, CompareFindsTheWorstElement) {
   std::map<std::string, Tensor> ref{{"y", {"f32", {3}, {1.0, 2.0, 3.0}}}};
   std::map<std::string, Tensor> out{{"y", {"f16", {3}, {1.0, 2.1, 3.0}}}};

@@ -28,7 +28,12 @@ struct Difference {
   bool within = true;
 };
 
+// Per dtype ("bf16" -> {rtol, atol}): a tensor of that dtype in both files is compared at the
+// larger of these and the rtol/atol given (a bf16 kernel change cannot meet f32 tolerances).
+using DtypeTolerances = std::map<std::string, std::pair<double, double>>;
+
 std::vector<Difference> compare(const std::map<std::string, Tensor>& ref,
-                                const std::map<std::string, Tensor>& out, double rtol, double atol);
+                                const std::map<std::string, Tensor>& out, double rtol, double atol,
+                                const DtypeTolerances& floors = {});
 
 }  // namespace kcat::bench
