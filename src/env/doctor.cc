@@ -275,8 +275,7 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
     auto o = r.run(smoke);
     p.smoke_ran = true;
     p.smoke = trim(o.out);
-    p.smoke_ok = o.ok() && p.smoke.find("KCAT_SMOKE matmul=262144.0") != std::string::npos &&
-                 (!p.packages.count("vllm-ascend") || p.smoke.find("KCAT_SMOKE vllm=") != std::string::npos);
+    p.smoke_ok = o.ok() && smoke_passed(p.smoke, p.packages.count("vllm-ascend") > 0);
     if (o.timed_out) p.smoke += "\n" + o.describe();
   }
   return p;
@@ -291,6 +290,11 @@ std::string last_line(const std::string& s) {
 }
 
 }  // namespace
+
+bool smoke_passed(const std::string& out, bool vllm) {
+  return out.find("KCAT_SMOKE matmul=262144.0") != std::string::npos &&
+         (!vllm || out.find("KCAT_SMOKE vllm=") != std::string::npos);
+}
 
 std::pair<std::string, std::string> smoke_diagnosis(const std::string& s, const std::string& source_env) {
   if (s.find("libatb.so") != std::string::npos)

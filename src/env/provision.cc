@@ -276,9 +276,7 @@ bool Setup::smoke() {
                       std::string(vllm ? "; import vllm" : ""),
                   vpy_ + " -c " + exec::shell_quote(kSmokeTest) + (vllm ? " vllm" : ""), true, &out);
   if (!result_.error.empty()) return false;
-  bool ok = ran && out.find("KCAT_SMOKE matmul=262144.0") != std::string::npos &&
-            (!vllm || out.find("KCAT_SMOKE vllm=") != std::string::npos);
-  if (ok) return true;
+  if (ran && smoke_passed(out, vllm)) return true;
   auto [what, fix] = smoke_diagnosis(out, "source " + layout_.set_env);
   auto pkg = out.find("vllm_error=") != std::string::npos ? "vllm-ascend" : "torch-npu";
   return fail(1, "smoke test failed: " + what + ": " + trim(tail(out, 400)), pkg, fix);

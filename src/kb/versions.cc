@@ -279,20 +279,14 @@ const VllmAscendRow* VersionMatrix::for_vllm_ascend(std::string_view v) const {
 std::vector<std::string> VersionMatrix::contradictions() const {
   std::vector<std::string> out;
   std::map<std::string, const TorchNpuRow*> seen;
-  for (auto& r : torch_npu) {
-    if (r.source.empty()) out.push_back("torch_npu " + r.torch_npu + " has no source");
-    auto [it, fresh] = seen.emplace(r.torch_npu, &r);
-    if (!fresh && (it->second->torch != r.torch || it->second->cann != r.cann)) {
-      out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}",
-                                r.torch_npu, it->second->torch, it->second->cann, r.torch, r.cann));
-    }
-  }
-  for (auto& r : torch_npu_pinned) {
-    if (r.source.empty()) out.push_back("torch_npu " + r.torch_npu + " (pinned) has no source");
-    auto [it, fresh] = seen.emplace(r.torch_npu, &r);
-    if (!fresh && (it->second->torch != r.torch || it->second->cann != r.cann)) {
-      out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}",
-                                r.torch_npu, it->second->torch, it->second->cann, r.torch, r.cann));
+  for (auto [rows, label] : {std::pair{&torch_npu, ""}, std::pair{&torch_npu_pinned, " (pinned)"}}) {
+    for (auto& r : *rows) {
+      if (r.source.empty()) out.push_back("torch_npu " + r.torch_npu + label + " has no source");
+      auto [it, fresh] = seen.emplace(r.torch_npu, &r);
+      if (!fresh && (it->second->torch != r.torch || it->second->cann != r.cann)) {
+        out.push_back(fmt::format("torch_npu {} maps to torch {} / CANN {} and to torch {} / CANN {}",
+                                  r.torch_npu, it->second->torch, it->second->cann, r.torch, r.cann));
+      }
     }
   }
   std::map<std::string, const VllmAscendRow*> va;

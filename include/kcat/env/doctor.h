@@ -69,6 +69,8 @@ Probe probe(exec::Runner& runner, const std::string& ascend_home, const std::str
 // The smoke test's Python: import torch and torch_npu, torch.npu.is_available(), a 64x64 matmul on
 // the NPU whose sum must be 262144; with "vllm" as argv[1] also import vllm and vllm_ascend.
 extern const char* const kSmokeTest;
+// Whether the smoke test's output shows it passed: the matmul's sum, and vLLM's import when asked.
+bool smoke_passed(const std::string& smoke_output, bool vllm);
 std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m);
 
 // Parsers, exposed for tests.
