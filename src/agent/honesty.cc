@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 
+#include "kcat/core/text.h"
 #include "kcat/scan/parser.h"
 #include "kcat/scan/scanner.h"
 #include "lines.h"
@@ -12,12 +13,6 @@ namespace kcat::agent {
 namespace {
 
 bool is(TSNode n, const char* t) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), t) == 0; }
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 bool has(std::string_view t, const char* w) { return t.find(w) != std::string_view::npos; }
 

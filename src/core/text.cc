@@ -1,6 +1,7 @@
 #include "kcat/core/text.h"
 #include "kcat/core/utf8.h"
 
+#include <cctype>
 #include <cstdio>
 
 #include <algorithm>
@@ -79,6 +80,12 @@ bool is_valid_utf8(std::string_view bytes) {
     p += n;
   }
   return true;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
 }
 
 std::string visible_text(std::string_view text) {

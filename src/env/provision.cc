@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kcat/core/error.h"
+#include "kcat/core/text.h"
 #include "kcat/env/doctor.h"
 #include "kcat/exec/shell_quote.h"
 
@@ -21,13 +22,6 @@ std::string normalise(std::string name) {
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return c == '_' || c == '.' ? '-' : std::tolower(c); });
   return name;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t b = 0;
-  while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  return s.substr(b);
 }
 
 std::string tail(const std::string& s, size_t n = 4000) { return s.size() > n ? s.substr(s.size() - n) : s; }

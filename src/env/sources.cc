@@ -13,6 +13,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/glob.h"
+#include "kcat/core/text.h"
 #include "kcat/kb/toml_json.h"
 #include "kcat/scan/parser.h"
 
@@ -25,13 +26,6 @@ namespace {
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "kcat/core/cancel.h"
+#include "kcat/core/text.h"
 
 namespace kcat::llm {
 
@@ -40,12 +41,6 @@ std::string seconds(milliseconds ms) {
 std::string lower(std::string s) {
   for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 // The server's own words about an error, shortened: {"error":{"message":...}} or the raw text.

@@ -33,6 +33,9 @@ class LineIndex {
   bool crlf_ = false;
 };
 
+// `s` without leading and trailing whitespace (std::isspace in the C locale).
+std::string trim(std::string_view s);
+
 // True when the bytes look like a binary file (a NUL byte in the first 8 KiB).
 bool looks_binary(std::string_view bytes);
 // True when every byte sequence is valid UTF-8.
