@@ -201,19 +201,26 @@ void Workspace::reopen() {
 }
 
 std::vector<Finding> Workspace::current_findings(const std::string& file) {
+  return current_findings(std::set<std::string>{file});
+}
+
+// One scan of `files` (the step's files all at once), the findings of the task's rules in them.
+std::vector<Finding> Workspace::current_findings(const std::set<std::string>& files) {
   std::set<std::string> ids;
   for (const auto& f : task_.findings) ids.insert(f.rule_id);
-  std::error_code ec;
-  if (ids.empty() || !fs::is_regular_file(root_ / file, ec)) return {};
   scan::ScanOptions so;
+  for (const auto& file : files) {
+    std::error_code ec;
+    if (fs::is_regular_file(root_ / file, ec)) so.only_files.push_back(file);
+  }
+  if (ids.empty() || so.only_files.empty()) return {};
   so.root = root_;
   so.use_cache = false;
-  so.only_files = {file};
   auto r = scan::scan(so, rules_);
   kb_.annotate(r.findings);
   std::vector<Finding> out;
   for (auto& f : r.findings) {
-    if (ids.count(f.rule_id) && f.file == file) out.push_back(f);
+    if (ids.count(f.rule_id) && files.count(f.file)) out.push_back(f);
   }
   return out;
 }
@@ -224,8 +231,12 @@ std::string Workspace::unfinished() {
     std::set<std::string> files;
     for (const auto& f : task_.findings) files.insert(f.file);
     std::string list;
+    const auto all_left = current_findings(files);
     for (const auto& file : files) {
-      auto left = current_findings(file);
+      std::vector<Finding> left;
+      for (const auto& f : all_left) {
+        if (f.file == file) left.push_back(f);
+      }
       if (left.empty()) continue;
       std::string bytes;
       try {

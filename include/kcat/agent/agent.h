@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -129,8 +130,9 @@ class Workspace {
   std::string run_bench(const nlohmann::json& a);
   std::string finish_step(const nlohmann::json& a);
   std::string dispute_finding(const nlohmann::json& a);
-  // The task's findings of `file` as it is now (a fresh scan), by its rules.
+  // The task's findings of `file` (or of `files`, in one scan) as they are now, by its rules.
   std::vector<Finding> current_findings(const std::string& file);
+  std::vector<Finding> current_findings(const std::set<std::string>& files);
 
   patch::GitRepo& repo_;
   std::filesystem::path root_;
