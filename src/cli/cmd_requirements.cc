@@ -29,28 +29,16 @@ struct ReqCmd {
   std::string format = "text";
 };
 
-// The plan's route for the repository (the same choice `kcat plan` makes), when one fits and
-// agrees with --cann.
-std::optional<kb::Route> plan_route(const ReqCmd& o) {
-  auto routes = kb::load_routes(kb::default_data_dir() / "routes");
-  if (routes.empty()) return std::nullopt;
-  plan::Plan scratch;
-  auto fit = plan::add_routes(scratch, o.path, routes, o.route);
-  for (auto& r : fit) {
-    auto cann = r.stack.count("cann") ? r.stack.at("cann") : "";
-    if (!o.cann.empty() && kb::release_of(o.cann) != cann) continue;  // --cann picks among the routes
-    if (!r.stack.count("vllm_ascend")) continue;
-    return r;
-  }
-  return std::nullopt;
-}
-
 int run(const ReqCmd& o, const Globals& g) {
   auto matrix = kb::VersionMatrix::load(kb::default_data_dir());
   env::SolveOptions so;
   so.cann = o.cann;
   so.allow_repo_indexes = o.allow_repo_indexes;
-  if (auto r = plan_route(o)) {
+  // The plan's route for the repository (the same choice `kcat plan` makes), when one fits and
+  // agrees with --cann.
+  auto route = plan::stack_route(o.path, kb::load_routes(kb::default_data_dir() / "routes"), o.route,
+                                 o.cann.empty() ? "" : kb::release_of(o.cann));
+  if (auto r = route) {
     so.vllm_ascend = r->stack.at("vllm_ascend");
     so.route = r->id;
   }

@@ -8,17 +8,29 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "kcat/env/pep508.h"
 #include "kcat/exec/shell_quote.h"
 
 namespace kcat::env {
 
-namespace {
-
-std::string normalise(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return c == '_' ? '-' : std::tolower(c); });
-  return name;
+std::map<std::string, std::string> parse_pip_list(const std::string& text) {
+  std::map<std::string, std::string> out;
+  auto start = text.find('[');
+  if (start == std::string::npos) return out;
+  try {
+    auto j = nlohmann::json::parse(text.substr(start));
+    if (!j.is_array()) return {};
+    for (auto& e : j)
+      if (e.is_object() && e.contains("name") && e["name"].is_string() &&
+          e.value("version", nlohmann::json()).is_string())
+        out[pep::canonical_name(e["name"].get<std::string>())] = e["version"].get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+  return out;
 }
+
+namespace {
 
 std::string run_text(exec::Runner& r, const std::string& shell) {
   exec::Command c;
@@ -247,12 +259,7 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
   auto py = exec::shell_quote(python);
   p.python = trim(run_text(r, py + " -c 'import sys; print(sys.version.split()[0])'"));
   auto pip = run_text(r, py + " -m pip list --format=json 2>/dev/null");
-  try {
-    auto j = nlohmann::json::parse(pip);
-    for (auto& e : j) p.packages[normalise(e.value("name", ""))] = e.value("version", "");
-  } catch (const nlohmann::json::exception&) {
-    // no pip, or not JSON: packages stay unknown, and the checks say "missing"
-  }
+  p.packages = parse_pip_list(pip);  // no pip, or not JSON: unknown, and the checks say "missing"
   std::istringstream env(run_text(r, "env"));
   std::string line;
   while (std::getline(env, line)) {

@@ -10,6 +10,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/text.h"
 #include "kcat/env/doctor.h"
+#include "kcat/env/pep508.h"
 #include "kcat/exec/shell_quote.h"
 
 namespace kcat::env {
@@ -18,35 +19,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string normalise(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return c == '_' || c == '.' ? '-' : std::tolower(c); });
-  return name;
-}
-
 std::string tail(const std::string& s, size_t n = 4000) { return s.size() > n ? s.substr(s.size() - n) : s; }
 
 // The name at the start of a requirement ("tokenizers==0.20.3 ; python_version>'3'" -> tokenizers).
 std::string requirement_name(const std::string& line) {
   std::string name;
   RE2::PartialMatch(line, R"(^\s*([A-Za-z0-9][A-Za-z0-9._-]*))", &name);
-  return normalise(name);
+  return pep::canonical_name(name);
 }
 
-// ">= 3.10, < 3.13" against "3.11.7".
+// ">= 3.10, < 3.13" against "3.11.7", by PEP 440 (3.12.9 fits, 3.13.0 does not). A range the
+// knowledge base wrote and PEP 440 cannot read is the knowledge base's error, said as such.
 bool python_fits(const std::string& range, const std::string& version) {
-  std::istringstream in(range);
-  std::string clause;
-  while (std::getline(in, clause, ',')) {
-    std::string op, bound;
-    if (!RE2::FullMatch(clause, R"(\s*(==|!=|>=|<=|>|<)\s*(\S+)\s*)", &op, &bound)) continue;
-    // "< 3.13" is about the minor version: 3.12.9 fits, 3.13.0 does not.
-    auto v = version;
-    if (std::count(bound.begin(), bound.end(), '.') == 1 && std::count(v.begin(), v.end(), '.') == 2)
-      v = v.substr(0, v.rfind('.'));
-    if (!kb::satisfies(v, op, bound)) return false;
-  }
-  return true;
+  return pep::SpecifierSet::parse(range).contains(version, true);
 }
 
 // The package pip could not install: "No matching distribution found for torch-npu==2.5.1".
@@ -281,12 +266,8 @@ void Setup::versions() {
   if (!step("list the installed versions", vpy_ + " -m pip list --format=json --disable-pip-version-check",
             false, &out))
     return;
-  try {
-    auto j = nlohmann::json::parse(out.substr(out.find('[')));
-    for (auto& e : j) result_.versions[normalise(e.value("name", ""))] = e.value("version", "");
-  } catch (const std::exception&) {
-    // the versions stay unknown; the setup itself succeeded
-  }
+  // Unknown when pip printed no list: the setup itself succeeded.
+  result_.versions = parse_pip_list(out);
 }
 
 SetupResult Setup::run() {

@@ -18,14 +18,9 @@ namespace kcat::migrate {
 void requirements_phase(Run& r) {
   if (r.over_budget()) return;
   env::SolveOptions so;
-  plan::Plan scratch;
-  for (auto& route :
-       plan::add_routes(scratch, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), "")) {
-    if (route.stack.count("vllm_ascend")) {
-      so.vllm_ascend = route.stack.at("vllm_ascend");
-      so.route = route.id;
-      break;
-    }
+  if (auto route = plan::stack_route(r.p.root, kb::load_routes(kb::default_data_dir() / "routes"))) {
+    so.vllm_ascend = route->stack.at("vllm_ascend");
+    so.route = route->id;
   }
   env::Solution s;
   try {

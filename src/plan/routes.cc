@@ -46,30 +46,56 @@ std::string stack_text(const kb::Route& r) {
   return out;
 }
 
-}  // namespace
-
-std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
-                                  const std::vector<kb::Route>& routes, const std::string& chosen) {
+// The routes that fit, the highest published throughput first; routes without a figure rank below.
+std::vector<kb::Route> sorted_fit(const std::filesystem::path& root, const std::vector<kb::Route>& routes) {
   std::vector<kb::Route> fit;
   for (const auto& r : routes) {
     if (repo_contains_any(root, r.detect)) fit.push_back(r);
   }
-  if (!chosen.empty() && std::none_of(fit.begin(), fit.end(), [&](auto& r) { return r.id == chosen; })) {
+  std::stable_sort(fit.begin(), fit.end(), [](const kb::Route& a, const kb::Route& b) {
+    return a.expected_throughput.value_or(0) > b.expected_throughput.value_or(0);
+  });
+  return fit;
+}
+
+// Moves the chosen route first; throws Error(Usage) when it does not fit.
+void choose(std::vector<kb::Route>& fit, const std::string& chosen, const std::filesystem::path& root) {
+  if (chosen.empty()) return;
+  auto it = std::find_if(fit.begin(), fit.end(), [&](auto& r) { return r.id == chosen; });
+  if (it == fit.end()) {
     std::string ids;
     for (auto& r : fit) ids += (ids.empty() ? "" : ", ") + r.id;
     throw Error(ErrorKind::Usage, "unknown route '" + chosen + "'", root.string(),
                 fit.empty() ? "no route in patches/routes fits this repository" : "routes that fit: " + ids);
   }
-  if (fit.empty()) return fit;
-  // The default: the highest published throughput; routes without a figure rank below.
-  std::stable_sort(fit.begin(), fit.end(), [](const kb::Route& a, const kb::Route& b) {
-    return a.expected_throughput.value_or(0) > b.expected_throughput.value_or(0);
-  });
-  const std::string best_id = fit.front().id;
-  if (!chosen.empty()) {
-    auto it = std::find_if(fit.begin(), fit.end(), [&](auto& r) { return r.id == chosen; });
-    std::rotate(fit.begin(), it, it + 1);
+  std::rotate(fit.begin(), it, it + 1);
+}
+
+}  // namespace
+
+std::vector<kb::Route> fitting_routes(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
+                                      const std::string& chosen) {
+  auto fit = sorted_fit(root, routes);
+  choose(fit, chosen, root);
+  return fit;
+}
+
+std::optional<kb::Route> stack_route(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
+                                     const std::string& chosen, const std::string& cann_release) {
+  for (auto& r : fitting_routes(root, routes, chosen)) {
+    auto cann = r.stack.count("cann") ? r.stack.at("cann") : "";
+    if (!cann_release.empty() && cann_release != cann) continue;
+    if (r.stack.count("vllm_ascend")) return r;
   }
+  return std::nullopt;
+}
+
+std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
+                                  const std::vector<kb::Route>& routes, const std::string& chosen) {
+  auto fit = sorted_fit(root, routes);
+  const std::string best_id = fit.empty() ? "" : fit.front().id;  // the default when nothing is chosen
+  choose(fit, chosen, root);
+  if (fit.empty()) return fit;
   const auto& pick = fit.front();
   // Route notes go first: the plan's own notes (make_plan) follow them.
   size_t at = 0;

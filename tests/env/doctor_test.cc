@@ -352,3 +352,18 @@ TEST(Doctor, ProbesTheCannVersionLayout) {
 }
 
 }  // namespace kcat::env
+
+TEST(Doctor, PipListNamesAreCanonicalAndNoiseIsSkipped) {
+  using kcat::env::parse_pip_list;
+  // pip may print a warning before the list; names come as the distribution spells them.
+  auto v = parse_pip_list(
+      "WARNING: pip is out of date\n"
+      R"([{"name": "torch_npu", "version": "2.5.1.post1"}, {"name": "Vllm.Ascend", "version": "0.9.1"},)"
+      R"( {"name": 5, "version": "1"}, {"name": "x"}])");
+  EXPECT_EQ(v.size(), 2u);
+  EXPECT_EQ(v.at("torch-npu"), "2.5.1.post1");
+  EXPECT_EQ(v.at("vllm-ascend"), "0.9.1");
+  EXPECT_TRUE(parse_pip_list("").empty());
+  EXPECT_TRUE(parse_pip_list("[not json").empty());
+  EXPECT_TRUE(parse_pip_list(R"(["a", 1])").empty());
+}

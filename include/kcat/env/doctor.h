@@ -76,6 +76,9 @@ std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m);
 // Parsers, exposed for tests.
 std::string parse_toolkit_info(const std::string& text);
 void parse_npu_smi(const std::string& text, Probe& p);
+// `pip list --format=json` (anything before the list, such as a warning, is skipped): canonical
+// name (PEP 503) -> version; empty when the text holds no list.
+std::map<std::string, std::string> parse_pip_list(const std::string& text);
 void parse_npu_board(const std::string& text, Probe& p);
 // The shell line that looks for both toolkit layouts, set_env.sh, the ops/kernels, NNAL's
 // libatb.so and the driver's version.info under an Ascend home; parse_layout reads its output.

@@ -3,6 +3,7 @@
 // `kcat plan` prints it; `kcat migrate` executes it step by step, one commit per step.
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,6 +81,13 @@ void add_environment(Plan& plan, const std::vector<env::Check>& checks);
 // Returns the fitting routes, the chosen one first. Throws Error(Usage) for an unknown `chosen`.
 std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
                                   const std::vector<kb::Route>& routes, const std::string& chosen = "");
+// The fitting routes in add_routes' order (the chosen or default one first), without touching a plan.
+std::vector<kb::Route> fitting_routes(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
+                                      const std::string& chosen = "");
+// The route whose stack the requirements follow: the first fitting route (in that order) with a
+// vllm-ascend stack, on `cann_release` ("8.3") when one is given.
+std::optional<kb::Route> stack_route(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
+                                     const std::string& chosen = "", const std::string& cann_release = "");
 
 void to_json(nlohmann::json& j, const Step& s);
 void to_json(nlohmann::json& j, const Plan& p);
