@@ -53,11 +53,13 @@ int run(const ReqCmd& o, const Globals& g) {
   auto s = env::solve(o.path, so, matrix);
   std::optional<env::CheckResult> chk;
   auto out = std::filesystem::path(o.path) / "requirements-ascend.txt";
+  const auto text = env::render_file(s);
+  if (o.write) write_file_atomic(out, text);  // --check then reads the file it names
   if (o.check) {
     auto tmp = o.write ? out
                        : std::filesystem::temp_directory_path() /
                              ("kcat-req-" + std::to_string(::getpid()) + ".txt");
-    write_file_atomic(tmp, env::render_file(s));
+    if (!o.write) write_file_atomic(tmp, text);
     chk = env::check(tmp, o.index, o.python);
     if (!o.write) std::filesystem::remove(tmp);
   }
@@ -87,10 +89,9 @@ int run(const ReqCmd& o, const Globals& g) {
     std::cout << env::render_summary(s);
   }
   if (o.write) {
-    write_file_atomic(out, env::render_file(s));
     std::cerr << "kcat: wrote " << out.string() << "\n";
   } else if (o.format == "text") {
-    std::cout << "\n" << env::render_file(s) << "(not written; --write writes requirements-ascend.txt)\n";
+    std::cout << "\n" << text << "(not written; --write writes requirements-ascend.txt)\n";
   }
   for (auto& r : s.refused)
     std::cerr

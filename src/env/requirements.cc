@@ -117,9 +117,7 @@ struct Solver {
       return k;
     };
     const std::string& cann = o.cann;
-    if (!cann.empty() && m.for_cann_line(cann).empty() &&
-        std::none_of(m.vllm_ascend.begin(), m.vllm_ascend.end(),
-                     [&](auto& r) { return r.cann == kb::release_of(cann); })) {
+    if (!cann.empty() && m.for_cann_line(cann).empty() && m.vllm_for_cann(cann).empty()) {
       throw Error(ErrorKind::Usage, "CANN " + cann + " is not in the version matrix", "",
                   "known: " + known());
     }
@@ -136,14 +134,19 @@ struct Solver {
     }
     if (uses_vllm) {
       const kb::VllmAscendRow* best = nullptr;
-      for (auto& r : m.vllm_ascend) {
-        if (!cann.empty() && r.cann != kb::release_of(cann)) continue;
-        bool same = vllm_version && kb::release_of(r.vllm).rfind(kb::release_of(*vllm_version), 0) == 0;
+      std::vector<const kb::VllmAscendRow*> rows;
+      if (cann.empty()) {
+        for (auto& r : m.vllm_ascend) rows.push_back(&r);
+      } else {
+        rows = m.vllm_for_cann(cann);
+      }
+      for (auto* r : rows) {
+        bool same = vllm_version && kb::release_of(r->vllm).rfind(kb::release_of(*vllm_version), 0) == 0;
         if (same) {
-          best = &r;
+          best = r;
           break;
         }
-        if (!best) best = &r;  // rows are newest first
+        if (!best) best = r;  // rows are newest first
       }
       if (!best)
         throw Error(ErrorKind::Usage, "no vllm-ascend release for CANN " + cann, "", "pick another --cann");

@@ -240,13 +240,19 @@ std::vector<const TorchNpuRow*> VersionMatrix::for_cann(std::string_view cann) c
 std::vector<const TorchNpuRow*> VersionMatrix::for_cann_line(std::string_view cann) const {
   auto out = for_cann(cann);
   if (!out.empty()) return out;
-  // "8.5.1" -> "8.5.": the same release line
-  auto want = release_of(cann);
-  auto second = want.find('.', want.find('.') + 1);
-  if (second == std::string::npos) return out;
-  auto line = want.substr(0, second + 1);
+  // An older patch of a row's release (8.5.0 for rows saying 8.5.1) runs the same builds.
   for (auto& r : torch_npu) {
-    if (r.cann.rfind(line, 0) == 0 && r.cann.find("RC") == std::string::npos) out.push_back(&r);
+    if (cann_fit(cann, r.cann) == CannFit::older_patch) out.push_back(&r);
+  }
+  return out;
+}
+
+std::vector<const VllmAscendRow*> VersionMatrix::vllm_for_cann(std::string_view cann) const {
+  std::vector<const VllmAscendRow*> out;
+  for (auto fit : {CannFit::same, CannFit::patch}) {
+    for (auto& r : vllm_ascend) {
+      if (cann_fit(cann, r.cann) == fit) out.push_back(&r);
+    }
   }
   return out;
 }

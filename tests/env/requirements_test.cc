@@ -223,5 +223,24 @@ TEST(Requirements, RepositoryIndexesAreRefusedWithoutConsentAndAskedWithATermina
   EXPECT_TRUE(line_starts(s, "-i https://mirror.example/simple  # kcat: kept with consent"));
 }
 
+TEST(Requirements, APatchReleaseOfCannGetsTheVllmAscendReleaseOfItsLine) {
+  // vllm-ascend's rows say 9.0.1 and 9.0.0; a host on 9.0.2 (a newer patch of that line) must get
+  // one of them, not "no vllm-ascend release" (rows used to match CANN by exact text).
+  test::TempDir dir;
+  test::write(dir / "requirements.txt", "vllm\n");
+  auto m = kb::VersionMatrix::load(test::source_dir() / "patches");
+  SolveOptions o;
+  o.cann = "9.0.2";
+  auto s = solve(dir.path(), o, m);
+  ASSERT_TRUE(s.vllm_ascend);
+  EXPECT_EQ(kb::cann_fit("9.0.2", s.vllm_ascend->cann), kb::CannFit::patch) << s.vllm_ascend->cann;
+  // Same release first: on 8.5.1 the 8.5.1 rows come before the 8.5.0 ones.
+  auto rows = m.vllm_for_cann("8.5.1");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.front()->cann, "8.5.1");
+  EXPECT_EQ(rows.back()->cann, "8.5.0");
+  EXPECT_TRUE(m.vllm_for_cann("8.3.RC3").empty());  // an RC matches only itself
+}
+
 }  // namespace
 }  // namespace kcat::env

@@ -70,6 +70,9 @@ struct VersionMatrix {
   // for_cann, else the rows of the same release line (8.5.1 -> 8.5.0's rows: a patch release
   // serves the same torch_npu builds).
   std::vector<const TorchNpuRow*> for_cann_line(std::string_view cann) const;
+  // vllm-ascend rows whose CANN the installed one fits (same release first, then a newer patch of
+  // it: 8.3.1 runs a release tested on 8.3.0), newest first within each.
+  std::vector<const VllmAscendRow*> vllm_for_cann(std::string_view cann) const;
   const TorchFamilyRow* family_for_torch(std::string_view torch) const;
   const TorchPythonRow* python_for_torch(std::string_view torch) const;
   const VllmAscendRow* for_vllm_ascend(std::string_view version) const;
