@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 
 namespace kcat::bench {
@@ -96,6 +97,8 @@ Result run(const Spec& spec, exec::Runner& runner) {
   c.shell = spec.command;
   c.cwd = spec.cwd;
   c.env = spec.env;
+  int max_runs = spec.max_runs > 0 ? spec.max_runs : 2 * spec.runs;
+  int warmed = 0;
   auto once = [&]() {
     RunResult rr;
     c.timeout = spec.timeout;
@@ -111,6 +114,12 @@ Result run(const Spec& spec, exec::Runner& runner) {
       if (by_budget) c.timeout = left;
     }
     auto o = runner.run(c);
+    if (spec.cancelled && spec.cancelled())
+      throw cancel::Interrupted(
+          fmt::format("the benchmark stopped during its run {} of at most {} (warm-up "
+                      "included); the run's processes were stopped and nothing was "
+                      "recorded",
+                      r.runs.size() + 1 + static_cast<size_t>(warmed), max_runs + spec.warmup));
     if (!o.ok()) {
       rr.failure = by_budget && o.timed_out ? "the time budget ran out: " + o.describe() : o.describe();
       return rr;
@@ -119,8 +128,7 @@ Result run(const Spec& spec, exec::Runner& runner) {
     if (!rr.value) rr.failure = "no metric in the output";
     return rr;
   };
-  for (int i = 0; i < spec.warmup; ++i) once();
-  int max_runs = spec.max_runs > 0 ? spec.max_runs : 2 * spec.runs;
+  for (; warmed < spec.warmup; ++warmed) once();
   std::vector<double> values;
   auto spent = [&] { return spec.deadline && std::chrono::steady_clock::now() >= *spec.deadline; };
   for (int i = 0; i < max_runs; ++i) {

@@ -11,6 +11,7 @@
 
 #include "kcat/bench/bench.h"
 #include "kcat/cli/command.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/json.h"
 #include "kcat/exec/sync.h"
@@ -94,7 +95,11 @@ std::string line_for(const std::string& label, const bench::Result& r) {
 }
 
 int run(const BenchCmd& o) {
+  // Ctrl-C and SIGTERM stop the run in progress and its whole process group (a CI job's timeout
+  // sends SIGTERM; nothing may outlive kcat), then kcat exits 130 / 143.
+  cancel::install_termination_handler();
   auto spec = o.spec;
+  spec.cancelled = [] { return cancel::requested(); };
   spec.timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
   std::unique_ptr<exec::Runner> runner;
   std::string commit;

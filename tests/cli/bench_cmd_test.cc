@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -129,6 +133,32 @@ TEST(BenchCommand, OnAHostOverSshTheCommittedBranchIsSyncedAndBenchedThere) {
   EXPECT_EQ(bare.exit_code, 3) << bare.err;
   EXPECT_NE(bare.err.find("not in a git repository"), std::string::npos) << bare.err;
   EXPECT_EQ(test::kcat({"bench", "--cmd", "true", "--remote-dir", "/tmp/x"}).exit_code, 2);
+}
+
+// A CI job's timeout sends SIGTERM: kcat bench stops, its run's processes go with it (they ran in
+// their own process group, and used to outlive kcat), and the exit code says which signal.
+TEST(BenchCommand, ASignalStopsTheRunAndItsProcessesAndExitsWithTheSignalsCode) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    SCOPED_TRACE(sig);
+    test::TempDir job;
+    auto pidfile = (job / "sleep.pid").string();
+    test::Background run({"bench", "--cmd", "sh -c 'echo $$ > " + pidfile + "; exec sleep 60'", "--runs", "3",
+                          "--warmup", "0"});
+    ASSERT_TRUE(test::wait_for_file(job / "sleep.pid"));
+    int sleeper = 0;
+    for (int i = 0; i < 100 && sleeper == 0; ++i) {
+      std::ifstream(pidfile) >> sleeper;
+      if (sleeper == 0) usleep(20000);
+    }
+    ASSERT_GT(sleeper, 0);
+    ASSERT_TRUE(test::process_alive(sleeper));
+    ::kill(run.pid(), sig);
+    auto r = run.wait(30);
+    EXPECT_EQ(r.exit_code, 128 + sig) << r.out << r.err;
+    EXPECT_NE(r.err.find("the benchmark stopped during its run 1"), std::string::npos) << r.err;
+    for (int i = 0; i < 100 && test::process_alive(sleeper); ++i) usleep(50000);
+    EXPECT_FALSE(test::process_alive(sleeper)) << "the benchmark's process outlived kcat";
+  }
 }
 
 }  // namespace kcat

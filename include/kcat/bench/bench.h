@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "kcat/exec/process.h"
@@ -30,6 +31,10 @@ struct Spec {
   std::string metric_regex;     // RE2 with one capture group
   std::string metric_json_key;  // or: a key of the last JSON object line on stdout ("a.b" nests)
   std::string unit;
+  // Polled after every run (warm-up included): when it says so, run() throws cancel::Interrupted
+  // (the runner has already stopped the run's process group). Unset: runs go on (optimize judges
+  // a cut run as a failed one and stops between iterations).
+  std::function<bool()> cancelled;
 };
 
 struct RunResult {
