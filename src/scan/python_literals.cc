@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "kcat/scan/parser.h"
@@ -63,9 +64,13 @@ const RE2& npu_literal_re() {
 
 class Judge {
  public:
-  Judge(std::string_view src, TSNode root) : src_(src), root_(root) { scan_file(); }
+  Judge(std::string_view src, TSNode root, std::string_view path) : src_(src), root_(root) {
+    scan_file();
+    custom_op_test_ = custom_op_test(path);
+  }
 
   void run(std::vector<Finding>& findings) {
+    mark_graph_scopes(findings);
     // Pass 1: every codemod but compared literals; pass 2: compared literals, which may rely on
     // the values pass 1 keeps (a variable whose every assignment is rewritten).
     std::vector<std::pair<Finding*, Site>> compared;
@@ -73,6 +78,13 @@ class Judge {
       if (f.codemod.empty() || f.context != Context::Code) continue;
       if (auto reason = everywhere_reason(f)) {
         withhold(f, *reason);
+        continue;
+      }
+      if (auto left = cuda_only_reason(f)) {
+        // The reason is the whole action: a "by hand: use npu" would say the opposite.
+        f.codemod.clear();
+        f.action = "not rewritten: " + left->why;
+        if (!left->blocks && f.severity == Severity::Blocking) f.severity = Severity::Warning;
         continue;
       }
       TSNode s = string_at(f.span.begin, f.span.end);
@@ -432,6 +444,156 @@ class Judge {
     return std::nullopt;
   }
 
+  // ---- CUDA-only code that is left whole (accuracy findings F10, F12, F13, F16) ----------------
+
+  // A test file of the repository's own compiled operators (torch.ops.<its namespace>, opcheck):
+  // the ops have the kernels the project built (CPU, CUDA); its CUDA tests move to the NPU only
+  // once an op has an NPU kernel (F10, extension-cpp test/test_extension.py).
+  std::optional<std::string> custom_op_test(std::string_view path) const {
+    auto slash = path.rfind('/');
+    auto base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    std::string dirs = "/" + std::string(path.substr(0, slash == std::string_view::npos ? 0 : slash)) + "/";
+    bool test = starts_with(base, "test_") || ends_with(base, "_test.py") || base == "conftest.py" ||
+                dirs.find("/test/") != std::string::npos || dirs.find("/tests/") != std::string::npos;
+    if (!test) return std::nullopt;
+    static const RE2 ops(R"(\btorch\.ops\.([A-Za-z_][A-Za-z0-9_]*)\.)");
+    static const std::set<std::string, std::less<>> torch_namespaces = {
+        "aten",         "prims",    "quantized", "_c10d_functional", "c10d",       "c10d_functional",
+        "higher_order", "profiler", "npu",       "torch_npu",        "_quantized", "_caffe2",
+        "mkldnn",       "onednn",   "inductor"};
+    const re2::StringPiece whole(src_.data(), src_.size());
+    re2::StringPiece in = whole;
+    std::string ns;
+    while (RE2::FindAndConsume(&in, ops, &ns)) {
+      if (!torch_namespaces.count(ns))
+        return "a test of the repository's own compiled operators (torch.ops." + ns +
+               "), which have the kernels the project builds (CPU, CUDA): port the test once the op has an "
+               "NPU kernel";
+    }
+    static const RE2 opcheck(R"(\bopcheck\()");
+    if (RE2::PartialMatch(whole, opcheck))
+      return std::string(
+          "a test of the repository's own registered operators (opcheck), which have the kernels the project "
+          "builds (CPU, CUDA): port the test once the op has an NPU kernel");
+    return std::nullopt;
+  }
+
+  // The function (or the module) around each CUDA graph the rules found: its streams and graph
+  // are ported together or not at all (F13, mamba utils/generation.py capture_graph).
+  void mark_graph_scopes(const std::vector<Finding>& findings) {
+    for (auto& f : findings) {
+      if (f.rule_id != "py.cuda-graph" || f.context != Context::Code) continue;
+      TSNode scope = root_;
+      for (TSNode a = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end); !ts_node_is_null(a);
+           a = ts_node_parent(a)) {
+        if (is(a, "function_definition")) {
+          scope = a;
+          break;
+        }
+      }
+      graph_scopes_.emplace_back(scope, f.matched + " on line " + std::to_string(f.span.start.line));
+    }
+  }
+
+  // What in `block` runs only on CUDA: a call of the project's own CUDA entry point (a name
+  // ending in _cuda or starting with cuda_), a Triton kernel launch (kernel[grid](...)), or
+  // anything imported from or named triton. Empty when nothing is.
+  std::string cuda_only_code(TSNode block) const {
+    std::string found;
+    if (ts_node_is_null(block)) return found;
+    each(block, [&](TSNode n) {
+      if (!found.empty()) return;
+      if (is(n, "call")) {
+        TSNode fn = field(n, "function");
+        if (is(fn, "subscript")) {
+          found = "a kernel launch (" + std::string(text(field(fn, "value"))) + "[grid])";
+          return;
+        }
+        if (starts_with(squeeze(text(fn)), "torch.")) return;
+        each(fn, [&](TSNode id) {
+          auto t = text(id);
+          if (found.empty() && is(id, "identifier") && (ends_with(t, "_cuda") || starts_with(t, "cuda_")))
+            found = std::string(t);
+        });
+      } else if (is(n, "import_from_statement") || is(n, "import_statement")) {
+        if (text(n).find("triton") != std::string_view::npos) found = "an import of Triton code";
+      } else if (is(n, "attribute") && starts_with(text(n), "triton.")) {
+        found = std::string(text(n));
+      }
+    });
+    return found;
+  }
+
+  // A device check (x.is_cuda, torch.cuda.is_available(), == 'cuda') whose branch runs CUDA-only
+  // code: on the NPU the flipped check would send NPU tensors into CUDA kernels (F12, whisper
+  // timing.py `if x.is_cuda: median_filter_cuda(x)`).
+  std::optional<std::string> guarded_cuda_code(TSNode at) const {
+    for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
+      if (is(a, "function_definition") || is(a, "class_definition") || is(a, "block")) return std::nullopt;
+      if ((is(a, "if_statement") || is(a, "elif_clause")) && within(at, field(a, "condition"))) {
+        auto what = cuda_only_code(field(a, "consequence"));
+        if (what.empty()) return std::nullopt;
+        return "the check guards CUDA-only code (" + what +
+               "): on the NPU the branch must not be taken until that code has an NPU path";
+      }
+    }
+    return std::nullopt;
+  }
+
+  // bitsandbytes' Params4bit / Int8Params quantize in their .cuda() override: `.npu()` does not
+  // run that hook (F16, litgpt lora.py merge).
+  std::optional<std::string> quantize_on_move(TSNode at) const {
+    TSNode attr = at;
+    while (!ts_node_is_null(attr) && !is(attr, "attribute")) attr = ts_node_parent(attr);
+    if (ts_node_is_null(attr) || text(field(attr, "attribute")) != "cuda") return std::nullopt;
+    TSNode receiver = field(attr, "object");
+    auto is_bnb = [](std::string_view v) {
+      return v.find("Params4bit") != std::string_view::npos ||
+             v.find("Int8Params") != std::string_view::npos || v.find("bnb.") != std::string_view::npos ||
+             v.find("bitsandbytes") != std::string_view::npos;
+    };
+    bool bnb = is_bnb(text(receiver));
+    if (auto it = bindings_.find(squeeze(text(receiver))); !bnb && it != bindings_.end()) {
+      bnb = std::any_of(it->second.begin(), it->second.end(),
+                        [&](TSNode v) { return !ts_node_is_null(v) && is_bnb(text(v)); });
+    }
+    if (!bnb) return std::nullopt;
+    return std::string(
+        "a bitsandbytes parameter (Params4bit / Int8Params): its .cuda() quantizes the weight, which .npu() "
+        "does not do; decide by hand");
+  }
+
+  // torch.cuda.Stream, current_stream, stream, Event, synchronize, graph: what a capture orders.
+  static bool stream_or_graph(std::string_view api) {
+    if (!starts_with(api, "torch.cuda.")) return false;
+    for (std::string_view w : {"tream", "Event", "synchronize", "raph"}) {
+      if (api.find(w) != std::string_view::npos) return true;
+    }
+    return false;
+  }
+
+  struct Left {
+    std::string why;
+    bool blocks;  // left as is, the code still fails on the NPU (else it keeps its CUDA-only path)
+  };
+
+  std::optional<Left> cuda_only_reason(const Finding& f) const {
+    if (custom_op_test_) return Left{*custom_op_test_, false};
+    TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
+    for (auto& [scope, graph] : graph_scopes_) {
+      if (within(at, scope) && stream_or_graph(f.matched))
+        return Left{"the " + std::string(is(scope, "module") ? "file" : "function") +
+                        " captures a CUDA graph (" + graph +
+                        "): its stream and graph code is ported together or not at all",
+                    true};
+    }
+    if (auto why = guarded_cuda_code(at)) return Left{*why, false};
+    if (f.rule_id == "py.cuda-method") {
+      if (auto why = quantize_on_move(at)) return Left{*why, true};
+    }
+    return std::nullopt;
+  }
+
   // `major, minor = torch.cuda.get_device_capability()`, `torch.cuda.get_device_properties(0).major`:
   // the code asks for a CUDA compute capability, which the NPU has no answer to (torch_npu's
   // get_device_capability returns None; its device properties carry no CUDA major / minor).
@@ -654,8 +816,9 @@ class Judge {
 
   std::string_view src_;
   TSNode root_;
-  std::optional<std::string> knows_npu_, abstraction_, build_;
+  std::optional<std::string> knows_npu_, abstraction_, build_, custom_op_test_;
   std::vector<TSNode> version_checks_;
+  std::vector<std::pair<TSNode, std::string>> graph_scopes_;  // a function (or module) -> its graph
   std::map<std::string, std::vector<TSNode>> bindings_;
   std::map<uint32_t, std::string> kept_;  // start byte of a rewritten value literal -> its new text
 };
@@ -668,7 +831,7 @@ void judge_literals(std::string_view src, std::vector<Finding>& findings) {
     return;
   }
   auto tree = parse("python", src);
-  Judge(src, ts_tree_root_node(tree.get())).run(findings);
+  Judge(src, ts_tree_root_node(tree.get()), findings.front().file).run(findings);
 }
 
 }  // namespace kcat::scan::py

@@ -315,5 +315,127 @@ TEST(PythonLiterals, CudaCodeThatChoosesAgainstTheNpuStays) {
   EXPECT_EQ(f->codemod, "replace");
 }
 
+std::vector<Finding> run_named(const std::string& path, const std::string& code) {
+  SourceFile f(path, "python", code);
+  return analyze_python(f, rules(), nullptr);
+}
+
+// Accuracy finding F10 (extension-cpp test/test_extension.py): tests of the repository's own
+// compiled ops stay CUDA tests until the ops have an NPU kernel.
+TEST(PythonLiterals, TestsOfTheProjectsOwnCompiledOpsStay) {
+  auto all = run_file("test_custom_ops.py");
+  for (uint32_t line : {15u, 17u}) {
+    const Finding* f = nullptr;
+    for (auto& x : all)
+      if (x.span.start.line == line && x.context == Context::Code) f = &x;
+    ASSERT_NE(f, nullptr) << line;
+    EXPECT_EQ(f->codemod, "") << line;
+    EXPECT_THAT(f->action, testing::HasSubstr("torch.ops.extension_cpp")) << line;
+    // Left as is, the CUDA tests skip themselves on an NPU host: no blocker, and no "use 'npu'".
+    EXPECT_EQ(f->severity, Severity::Warning) << line;
+    EXPECT_THAT(f->action, testing::Not(testing::HasSubstr("by hand"))) << line;
+  }
+  // The same code outside a test, and a test that uses no custom op, are still ported.
+  auto code = test::read(test::fixtures_dir() / "scan" / "python" / "literals" / "test_custom_ops.py");
+  auto lib = run_named("extension_cpp/check.py", code);
+  auto* f = at(lib, "py.device-string", 17);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+  auto plain = run_named("tests/test_model.py", "import torch\nx = torch.randn(3, device='cuda')\n");
+  f = at(plain, "py.device-string", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+  auto aten =
+      run_named("tests/test_model.py", "import torch\nx = torch.ops.aten.add(a, b)\ny = a.to('cuda')\n");
+  f = at(aten, "py.device-string", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
+// Accuracy finding F13 (mamba utils/generation.py capture_graph): the streams around a CUDA graph
+// stay with the graph; another function's streams are still ported.
+TEST(PythonLiterals, StreamsAroundACudaGraphStayWithIt) {
+  std::string code =
+      "import torch\n"
+      "def capture(model, x):\n"
+      "    s = torch.cuda.Stream()\n"
+      "    s.wait_stream(torch.cuda.current_stream())\n"
+      "    with torch.cuda.stream(s):\n"
+      "        model(x)\n"
+      "    torch.cuda.current_stream().wait_stream(s)\n"
+      "    graph = torch.cuda.CUDAGraph()\n"
+      "    with torch.cuda.graph(graph):\n"
+      "        y = model(x)\n"
+      "    torch.cuda.empty_cache()\n"
+      "    return graph\n"
+      "def overlap(x):\n"
+      "    s = torch.cuda.Stream()\n"
+      "    return s\n";
+  auto all = run_code(code);
+  for (uint32_t line : {3u, 4u, 5u, 7u}) {
+    auto* f = at(all, "py.torch-cuda-api", line);
+    ASSERT_NE(f, nullptr) << line;
+    EXPECT_EQ(f->codemod, "") << line;
+    EXPECT_THAT(f->action, testing::HasSubstr("captures a CUDA graph (torch.cuda.CUDAGraph on line 8)"))
+        << line;
+    EXPECT_EQ(f->severity, Severity::Blocking) << line;  // the function still fails on an NPU host
+  }
+  // In the same function, what is not stream or graph code is ported; so is another function's stream.
+  for (uint32_t line : {11u, 14u}) {
+    auto* f = at(all, "py.torch-cuda-api", line);
+    ASSERT_NE(f, nullptr) << line;
+    EXPECT_EQ(f->codemod, "replace") << line;
+  }
+}
+
+// Accuracy finding F12 (whisper timing.py): a device check in front of CUDA-only code is not
+// flipped; a device check in front of plain torch code is.
+TEST(PythonLiterals, ADeviceCheckGuardingCudaOnlyCodeStays) {
+  struct Case {
+    const char* code;
+    const char* rule;
+    const char* reason;
+  } cases[] = {
+      {"def f(x):\n    if x.is_cuda:\n        from .triton_ops import median_filter_cuda\n"
+       "        return median_filter_cuda(x)\n    return x\n",
+       "py.is-cuda", "CUDA-only code (an import of Triton code)"},
+      {"def f(x):\n    if x.is_cuda:\n        return dtw_cuda(x)\n    return x\n", "py.is-cuda",
+       "CUDA-only code (dtw_cuda)"},
+      {"import torch\ndef f(x):\n    if torch.cuda.is_available():\n        _kernel[(4,)](x)\n",
+       "py.torch-cuda-api", "a kernel launch (_kernel[grid])"},
+  };
+  for (auto& c : cases) {
+    auto all = run_code(c.code);
+    const Finding* f = nullptr;
+    for (auto& x : all)
+      if (x.rule_id == c.rule) f = &x;
+    ASSERT_NE(f, nullptr) << c.code;
+    EXPECT_EQ(f->codemod, "") << c.code;
+    EXPECT_THAT(f->action, testing::HasSubstr(c.reason)) << c.code;
+    EXPECT_THAT(f->action, testing::Not(testing::HasSubstr("use .is_npu"))) << c.code;
+    EXPECT_EQ(f->severity, Severity::Warning) << c.code;  // the code keeps its non-CUDA path
+  }
+  auto all = run_code(
+      "import torch\ndef f(x):\n    if x.is_cuda:\n        torch.cuda.synchronize()\n    return x\n");
+  auto* f = at(all, "py.is-cuda", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
+// Accuracy finding F16 (litgpt lora.py merge): bitsandbytes quantizes in Params4bit.cuda().
+TEST(PythonLiterals, BitsandbytesQuantizeOnMoveStays) {
+  auto all = run_code(
+      "import bitsandbytes as bnb\nself.w = bnb.nn.Params4bit(data, "
+      "requires_grad=False)\nself.w.cuda(dev)\n");
+  auto* f = at(all, "py.cuda-method", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("bitsandbytes parameter"));
+  all = run_code("import torch\nself.w = torch.nn.Parameter(data)\nself.w.cuda(dev)\n");
+  f = at(all, "py.cuda-method", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
 }  // namespace
 }  // namespace kcat::scan
