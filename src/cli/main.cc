@@ -18,7 +18,6 @@
 #include "kcat/core/events.h"
 #include "kcat/core/log.h"
 #include "kcat/kb/data_dir.h"
-#include "kcat/llm/client.h"
 
 namespace {
 
@@ -168,9 +167,6 @@ int main(int argc, char** argv) {
     std::cerr << "kcat: interrupted by " << e.signal_name() << ": " << e.what()
               << "; every commit already made stays\n";
     return e.exit_code();
-  } catch (const llm::Interrupted& e) {
-    std::cerr << "kcat: interrupted (Ctrl-C); every commit already made stays\n";
-    return static_cast<int>(ExitCode::Interrupted);
   } catch (const Error& e) {
     std::cerr << "kcat: " << e.render() << "\n";
     return static_cast<int>(e.exit_code());

@@ -492,10 +492,7 @@ Completion Client::chat(const std::vector<Message>& messages, const std::vector<
                     consecutive_failures_),
         url, kHint);
   }
-  auto interrupted = [&] {
-    return Interrupted(ErrorKind::Llm, "LLM request interrupted (Ctrl-C)", url,
-                       "run the command again to resume");
-  };
+  auto interrupted = [&] { return Interrupted("the LLM request to " + url + " was stopped"); };
   if (cancel::requested()) throw interrupted();
 
   const json req = request_body(messages, tools);

@@ -84,7 +84,7 @@ Outcome run(const Options& o) {
     for (auto& [key, rec] : r.book.records) committed += !rec.commit.empty();
     r.ledger->append("run-interrupted", {{"signal", e.signal()}, {"step", r.current_step}});
     throw cancel::Interrupted(
-        std::string(e.what()) == "interrupted"
+        e.detail().empty()
             ? fmt::format("between steps; the {} step(s) committed stay on {}", committed, r.p.branch)
             : fmt::format("{}; the {} step(s) committed stay on {}", e.what(), committed, r.p.branch));
   }

@@ -26,13 +26,18 @@ int last_signal() noexcept;
 class Interrupted : public std::runtime_error {
  public:
   explicit Interrupted(std::string detail = {})
-      : std::runtime_error(detail.empty() ? "interrupted" : detail), signal_(last_signal()) {}
+      : std::runtime_error(detail.empty() ? "interrupted" : detail),
+        detail_(std::move(detail)),
+        signal_(last_signal()) {}
   int signal() const noexcept { return signal_; }
+  // What was put back and how to continue; empty when the work stopped between actions.
+  const std::string& detail() const noexcept { return detail_; }
   int exit_code() const noexcept { return 128 + (signal_ ? signal_ : 2); }
   // "SIGINT (Ctrl-C)" / "SIGTERM"
   std::string signal_name() const;
 
  private:
+  std::string detail_;
   int signal_;
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/llm/config.h"
 #include "kcat/llm/message.h"
@@ -17,12 +18,9 @@
 
 namespace kcat::llm {
 
-// Thrown when Ctrl-C (kcat::cancel) stopped a request or a retry wait. kind() is Llm; callers that
-// map errors to exit codes should catch this first and exit with ExitCode::Interrupted (130).
-class Interrupted : public Error {
- public:
-  using Error::Error;
-};
+// Thrown when Ctrl-C or SIGTERM (kcat::cancel) stopped a request or a retry wait: the one
+// interruption exception, whose exit code is 128 + the signal.
+using Interrupted = cancel::Interrupted;
 
 // Thrown when the endpoint refused the request as longer than the model's context (HTTP 400
 // "maximum context length" and its variants): the endpoint is alive, the prompt must shrink. It does
