@@ -45,6 +45,11 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
     rec.reason = st.reason;
     // A disputed finding was not fixed: a person reviews the model's reason.
     for (const auto& d : st.disputed) rec.reason += (rec.reason.empty() ? "" : "; ") + ("disputed " + d);
+    // The edits of a step not done were reverted; the report names where they are kept.
+    if (!st.attempt_ref.empty())
+      rec.reason += (rec.reason.empty() ? "" : "; ") +
+                    ("its edits were reverted and kept for review on " + st.attempt_ref + " (git log -p " +
+                     st.attempt_ref + ")");
     rec.commit = st.commits.empty() ? "" : st.commits.back();
     if (!st.commits.empty()) {
       rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());
