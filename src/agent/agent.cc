@@ -85,10 +85,21 @@ std::string task_prompt(const std::filesystem::path& root, const Task& t,
   p += commands_text(o);
   p += fmt::format(
       "\n{}:\n", t.check_findings ? "Findings of this step" : "kcat's findings in the repository (context)");
+  // Each rule's message and action once, then its sites (issue 18 §2: a step of 40 sites of one rule
+  // repeated the same two sentences 40 times).
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Finding*>> by_rule;
   for (const auto& f : t.findings) {
-    p += fmt::format("- {}:{}:{} {} [{}]: {} — {}{}\n", f.file, f.span.start.line, f.span.start.column,
-                     f.rule_id, f.matched, f.message, f.action,
-                     f.equivalent.empty() ? "" : " (Ascend: " + f.equivalent + ")");
+    if (by_rule[f.rule_id].empty()) order.push_back(f.rule_id);
+    by_rule[f.rule_id].push_back(&f);
+  }
+  for (const auto& id : order) {
+    const auto& sites = by_rule[id];
+    p += fmt::format("{}: {} — {}\n", id, sites[0]->message, sites[0]->action);
+    for (const auto* f : sites) {
+      p += fmt::format("- {}:{}:{} [{}]{}\n", f->file, f->span.start.line, f->span.start.column, f->matched,
+                       f->equivalent.empty() ? "" : " (Ascend: " + f->equivalent + ")");
+    }
   }
   p += "\nRepository files:\n";
   size_t shown = 0;

@@ -1005,5 +1005,26 @@ TEST(AgentPlan, TheNextStepSeesCurrentLinesAndWhatEarlierStepsDidAndAResolvedSte
   EXPECT_NE(prompt.find("step-py.cuda-only-use"), std::string::npos) << prompt;
 }
 
+TEST(AgentPlan, EachRulesMessageIsInTheTaskOnceWithAllItsSites) {
+  Fixture fx(
+      Files{{"ops.py",
+             "import torch\n\n\ndef f(x):\n    torch.cuda.synchronize()\n    torch.cuda.empty_cache()\n"
+             "    return x.cuda()\n"}});
+  auto tasks = fx.tasks_for("py.torch-cuda-api");
+  ASSERT_GE(tasks[0].findings.size(), 2u);
+  FakeLlm fake({test::reply_tool_call("finish_step", R"({"status":"needs-person","summary":"no"})")});
+  auto client = fx.client(fake);
+  run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  auto prompt = fake.requests().at(0)["messages"][1]["content"].get<std::string>();
+  const auto& message = tasks[0].findings[0].message;
+  auto first = prompt.find(message);
+  ASSERT_NE(first, std::string::npos) << prompt;
+  EXPECT_EQ(prompt.find(message, first + 1), std::string::npos) << prompt;
+  for (const auto& f : tasks[0].findings)
+    EXPECT_NE(prompt.find(fmt::format("- ops.py:{}:{} [", f.span.start.line, f.span.start.column)),
+              std::string::npos)
+        << prompt;
+}
+
 }  // namespace
 }  // namespace kcat::agent
