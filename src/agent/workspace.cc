@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "honesty.h"
@@ -117,7 +118,61 @@ std::string nearest(const std::string& text, const std::string& search) {
   return numbered_lines(lines, best + 1, best + want.size() + 2);
 }
 
+std::string key(const Finding& f) { return f.file + "\x1f" + f.rule_id + "\x1f" + f.matched; }
+
+// The findings of `planned` as they are `now`: the same file, rule and matched text (an earlier
+// step's edits moved their lines, or fixed them: those are gone).
+std::vector<Finding> still_there(const std::vector<Finding>& planned, const std::vector<Finding>& now) {
+  std::map<std::string, int> want;
+  for (const auto& f : planned) ++want[key(f)];
+  std::vector<Finding> out;
+  for (const auto& f : now) {
+    auto it = want.find(key(f));
+    if (it == want.end() || it->second == 0) continue;
+    --it->second;
+    out.push_back(f);
+  }
+  return out;
+}
+
+// The findings of `a` not in `b` (as a multiset of file, rule and matched text).
+std::vector<const Finding*> minus(const std::vector<Finding>& a, const std::vector<Finding>& b) {
+  std::map<std::string, int> have;
+  for (const auto& f : b) ++have[key(f)];
+  std::vector<const Finding*> out;
+  for (const auto& f : a) {
+    auto it = have.find(key(f));
+    if (it != have.end() && it->second > 0) {
+      --it->second;
+      continue;
+    }
+    out.push_back(&f);
+  }
+  return out;
+}
+
+std::string finding_list(const std::vector<const Finding*>& fs, size_t max = 10) {
+  std::string out;
+  for (size_t i = 0; i < fs.size() && i < max; ++i)
+    out += fmt::format("  - {}:{} {} [{}]\n", fs[i]->file, fs[i]->span.start.line, fs[i]->rule_id,
+                       fs[i]->matched);
+  if (fs.size() > max) out += fmt::format("  … {} more\n", fs.size() - max);
+  return out;
+}
+
 }  // namespace
+
+std::vector<llm::ToolSpec> tool_specs(const Options& o) {
+  bool commands =
+      o.policy.interactive ? static_cast<bool>(o.policy.approve_command) : !o.policy.allowed_commands.empty();
+  std::vector<llm::ToolSpec> out;
+  for (auto& t : tool_specs()) {
+    if (t.name == "run_command" && !commands) continue;
+    if (t.name == "run_bench" && o.bench_command.empty()) continue;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 std::vector<llm::ToolSpec> tool_specs() {
   using nlohmann::json;
@@ -191,6 +246,11 @@ void Workspace::reset_step(const Task& task) {
   reopen();
   step_before_.clear();
   disputes_.clear();
+  step_base_ = repo_.head_id();
+  step_files_.clear();
+  for (const auto& f : task.findings) step_files_.insert(f.file);
+  seen_ = scan_files(step_files_);
+  if (task_.check_findings) task_.findings = still_there(task.findings, seen_);
 }
 
 void Workspace::reopen() {
@@ -208,21 +268,74 @@ std::vector<Finding> Workspace::current_findings(const std::string& file) {
 std::vector<Finding> Workspace::current_findings(const std::set<std::string>& files) {
   std::set<std::string> ids;
   for (const auto& f : task_.findings) ids.insert(f.rule_id);
+  if (ids.empty()) return {};
+  std::vector<Finding> out;
+  for (auto& f : scan_files(files)) {
+    if (ids.count(f.rule_id)) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<Finding> Workspace::scan_files(const std::set<std::string>& files) {
   scan::ScanOptions so;
   for (const auto& file : files) {
     std::error_code ec;
     if (fs::is_regular_file(root_ / file, ec)) so.only_files.push_back(file);
   }
-  if (ids.empty() || so.only_files.empty()) return {};
+  if (so.only_files.empty()) return {};
   so.root = root_;
   so.use_cache = false;
   auto r = scan::scan(so, rules_);
   kb_.annotate(r.findings);
   std::vector<Finding> out;
   for (auto& f : r.findings) {
-    if (ids.count(f.rule_id) && files.count(f.file)) out.push_back(f);
+    if (files.count(f.file)) out.push_back(std::move(f));
   }
   return out;
+}
+
+std::string Workspace::feedback() {
+  auto now = scan_files(step_files_);
+  auto fixed = minus(seen_, now), added = minus(now, seen_);
+  std::set<std::string> ids;
+  for (const auto& f : task_.findings) ids.insert(f.rule_id);
+  std::vector<const Finding*> left;
+  for (const auto& f : now) {
+    if (ids.count(f.rule_id)) left.push_back(&f);
+  }
+  std::string out = fmt::format(
+      "kcat re-scanned the step's files: {} finding(s) fixed by this edit, {} new, {} of this step still "
+      "there.\n",
+      fixed.size(), added.size(), left.size());
+  if (!fixed.empty()) out += "fixed:\n" + finding_list(fixed);
+  if (!added.empty()) out += "new:\n" + finding_list(added);
+  if (!left.empty()) out += "still there:\n" + finding_list(left);
+  seen_ = std::move(now);
+  if (auto c = check(); !c.text.empty()) out += c.text;
+  return out;
+}
+
+Workspace::Check Workspace::check() {
+  if (o_.check_command.empty()) return {};
+  auto head = repo_.head_id();
+  if (head == checked_head_) return checked_;
+  exec::Command c;
+  c.shell = o_.check_command;
+  c.cwd = root_;
+  c.timeout = o_.policy.command_timeout;
+  auto r = exec::local_runner()->run(c);
+  checked_head_ = head;
+  checked_.passed = r.ok();
+  checked_.text =
+      fmt::format("The check `{}` {} ({}).{}\n", o_.check_command, r.ok() ? "passed" : "FAILED", r.describe(),
+                  r.ok() ? "" : "\n--- output (tail)\n" + tail(r.out + r.err, 3000));
+  if (o_.record)
+    o_.record("agent-check", {{"step", task_.id},
+                              {"command", o_.check_command},
+                              {"head", head},
+                              {"passed", r.ok()},
+                              {"result", r.describe()}});
+  return checked_;
 }
 
 std::string Workspace::unfinished() {
@@ -263,11 +376,19 @@ std::string Workspace::unfinished() {
     if (auto why = patch::names_check(root_, file, old, now))
       out += "The step's edits broke code: " + *why + "\n";
   }
+  if (auto c = check(); !c.passed)
+    out += "The repository's check must pass before the step is done. " + c.text;
   if (!out.empty())
     out +=
         "Resolve them (port the code, guard an optional import with try/except ImportError, or "
         "dispute_finding with the reason when a finding is wrong), or finish as needs-person with the "
         "reason.";
+  return out;
+}
+
+std::vector<std::string> Workspace::edited_files() const {
+  std::vector<std::string> out;
+  for (const auto& [file, _] : step_before_) out.push_back(file);
   return out;
 }
 
@@ -625,6 +746,10 @@ std::string Workspace::edit_file(const json& a) {
              "needs-person";
     }
   }
+  if (step_files_.insert(file).second) {
+    // A file the step's findings did not name: its findings before this edit, for the delta.
+    for (auto& f : scan_files(std::set<std::string>{file})) seen_.push_back(std::move(f));
+  }
   patch::GateOptions g;
   g.message = fmt::format("kcat agent: {}{}\n\nStep {} ({}), proposed by the LLM and verified by kcat.{}",
                           task_.title, why.empty() ? "" : ": " + why, task_.id, o_.target,
@@ -656,7 +781,7 @@ std::string Workspace::edit_file(const json& a) {
   if (!how.empty()) result += "\nThe search text matched " + how + ".";
   for (const auto& w : out.warnings)
     result += "\nwarning: " + w + ". The step cannot be done while this stays: finish the port in this step.";
-  return result + "\n" + cap(out.diff, 4000);
+  return result + "\n" + cap(out.diff, 4000) + "\n" + feedback();
 }
 
 std::string Workspace::dispute_finding(const json& a) {

@@ -186,8 +186,9 @@ void apply_file(Config& c, const toml::table& doc, const std::filesystem::path& 
     if (k == "ssh_args") t.remote.ssh_args = r.list(v, "remote", k);
     if (k == "dir") t.remote.dir = r.str(v, "remote", k);
   });
-  r.each(doc, "agent", {"commands"}, [&](const std::string& k, const toml::node& v) {
-    target("agent").allowed_commands = r.list(v, "agent", k);
+  r.each(doc, "agent", {"commands", "check"}, [&](const std::string& k, const toml::node& v) {
+    if (k == "commands") target("agent").allowed_commands = r.list(v, "agent", k);
+    if (k == "check") target("agent").agent_check = r.str(v, "agent", k);
   });
   llm::validate_llm_config(file);  // [llm] is applied by the llm layer, from the trusted files only
 }
@@ -331,7 +332,8 @@ std::string describe_sources(const Config& c) {
 std::vector<std::string> command_files(const Config& c, const std::filesystem::path& repo) {
   std::vector<std::string> commands = c.allowed_commands;
   for (auto& [_, cmd] : c.hooks) commands.push_back(cmd);
-  for (auto* cmd : {&c.build_command, &c.bench.command, &c.bench.baseline}) commands.push_back(*cmd);
+  for (auto* cmd : {&c.build_command, &c.bench.command, &c.bench.baseline, &c.agent_check})
+    commands.push_back(*cmd);
   std::set<std::string> out;
   std::error_code ec;
   for (auto& cmd : commands) {

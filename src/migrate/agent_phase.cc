@@ -1,7 +1,10 @@
 // agent: the plan steps no codemod or recipe covers, given to the LLM agent when an endpoint is
 // configured; each comes back done (its commits) or for a person (the reason).
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <map>
 
 #include "kcat/core/events.h"
 #include "kcat/llm/client.h"
@@ -45,6 +48,11 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
     rec.reason = st.reason;
     // A disputed finding was not fixed: a person reviews the model's reason.
     for (const auto& d : st.disputed) rec.reason += (rec.reason.empty() ? "" : "; ") + ("disputed " + d);
+    // The edits of a step not done were reverted; the report names where they are kept.
+    if (!st.attempt_ref.empty())
+      rec.reason +=
+          (rec.reason.empty() ? "" : "; ") + ("its edits were reverted and kept for review on " +
+                                              st.attempt_ref + " (git log -p " + st.attempt_ref + ")");
     rec.commit = st.commits.empty() ? "" : st.commits.back();
     if (!st.commits.empty()) {
       rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());
@@ -65,7 +73,23 @@ std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet
         s.action == plan::Action::Recipe && (!recipes.find(s.recipe) || attempted.count(step_key(s)));
     if (s.action != plan::Action::Llm && !recipe_missing) continue;
     if (s.findings.empty()) continue;
-    tasks.push_back({s.id, s.title, s.rationale, s.findings});
+    // One task per file (issue 18 §2: one step held 423 findings in 21 files): the agent re-scans
+    // between tasks and carries a summary, so the files of a step are ported one after the other.
+    std::vector<std::string> files;
+    std::map<std::string, std::vector<Finding>> by_file;
+    for (const auto& f : s.findings) {
+      if (by_file[f.file].empty()) files.push_back(f.file);
+      by_file[f.file].push_back(f);
+    }
+    if (files.size() == 1) {
+      tasks.push_back({s.id, s.title, s.rationale, s.findings});
+      continue;
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+      tasks.push_back({fmt::format("{}/{}", s.id, i + 1),
+                       fmt::format("{} ({}, file {} of {})", s.title, files[i], i + 1, files.size()),
+                       s.rationale, by_file[files[i]]});
+    }
   }
   return tasks;
 }

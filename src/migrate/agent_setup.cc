@@ -13,6 +13,8 @@ agent::Options agent_options(const llm::LlmConfig& llm, const std::string& build
   ao.run_id = run_id;
   ao.policy.allowed_commands = config.allowed_commands;
   if (!build_command.empty()) ao.policy.allowed_commands.push_back(build_command);
+  ao.check_command = config.agent_check;
+  if (!config.agent_check.empty()) ao.policy.allowed_commands.push_back(config.agent_check);
   ao.bench_command = bench_command;
   ao.protected_files = cli::command_files(config, root);
   ao.record = [&ledger](const std::string& type, const nlohmann::json& j) { ledger.append(type, j); };

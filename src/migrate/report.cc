@@ -77,7 +77,7 @@ void add_steps(Run& r, const plan::Plan& final_plan) {
   for (auto& s : final_plan.steps) {
     if (s.action == plan::Action::Codemod) continue;
     if (std::any_of(book.agent_records.begin(), book.agent_records.end(),
-                    [&](auto& a) { return a.id == s.id; }))
+                    [&](auto& a) { return a.id == s.id || a.id.starts_with(s.id + "/"); }))
       continue;
     rep.steps.push_back(left_step(s, r.env.recipes));
   }

@@ -331,6 +331,45 @@ std::string GitRepo::add_trailers_to_head(const std::map<std::string, std::strin
   return oid_str(&id);
 }
 
+std::string GitRepo::squash_onto(const std::string& base, const std::string& message,
+                                 const std::map<std::string, std::string>& trailers,
+                                 const std::string& author_name, const std::string& author_email) {
+  impl_->ensure_on_pinned_branch(*this);
+  auto base_id = impl_->resolve(base);
+  auto head_id = impl_->resolve("HEAD");
+  Commit parent, head;
+  check(git_commit_lookup(parent.out(), impl_->repo, &base_id), "cannot read commit " + base);
+  check(git_commit_lookup(head.out(), impl_->repo, &head_id), "cannot read HEAD");
+  Tree tree;
+  check(git_commit_tree(tree.out(), head.get()), "cannot read HEAD's tree");
+  Signature author, committer;
+  check(git_signature_now(author.out(), author_name.c_str(), author_email.c_str()),
+        "bad author '" + author_name + " <" + author_email + ">'");
+  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
+  std::string msg = message;
+  if (!trailers.empty()) {
+    msg += "\n\n";
+    for (auto& [k, v] : trailers) msg += k + ": " + v + "\n";
+  }
+  const git_commit* parents[] = {parent.get()};
+  git_oid id;
+  check(git_commit_create(&id, impl_->repo, nullptr, author.get(), committer.get(), nullptr, msg.c_str(),
+                          tree.get(), 1, parents),
+        "git commit failed");
+  Reference head_ref, moved;
+  check(git_repository_head(head_ref.out(), impl_->repo), "HEAD is not a branch");
+  check(git_reference_set_target(moved.out(), head_ref.get(), &id, "kcat: one commit for the step"),
+        "cannot move the branch to the squashed commit");
+  return oid_str(&id);
+}
+
+void GitRepo::set_ref(const std::string& name, const std::string& id, const std::string& log_message) {
+  auto oid = impl_->resolve(id);
+  Reference ref;
+  check(git_reference_create(ref.out(), impl_->repo, name.c_str(), &oid, 1, log_message.c_str()),
+        "cannot write the reference " + name);
+}
+
 void GitRepo::reset_hard(const std::string& id) {
   impl_->ensure_on_pinned_branch(*this);
   auto oid = impl_->resolve(id);

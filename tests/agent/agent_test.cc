@@ -115,12 +115,12 @@ TEST(Agent, PortsAFlashAttnCallWithAKbLookupAndEdits) {
   auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
   ASSERT_EQ(out.steps.size(), 1u);
   EXPECT_EQ(out.steps[0].status, "done") << out.steps[0].reason;
-  EXPECT_EQ(out.steps[0].commits.size(), 2u);
+  EXPECT_EQ(out.steps[0].commits.size(), 1u);  // the step's two edits, one commit (issue 18 §7)
   auto code = test::read(fx.dir / "model/attn.py");
   EXPECT_EQ(code.find("flash_attn"), std::string::npos) << code;
   EXPECT_NE(code.find("torch_npu.npu_fusion_attention(q, k, v, q.shape[2], \"BSND\""), std::string::npos);
   auto log = fx.commits();
-  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].trailers.at("Kcat-Agent"), "llm");
   EXPECT_EQ(log[0].trailers.at("Kcat-Step"), "attention-9");
   EXPECT_TRUE(fx.repo->dirty_files().empty());
@@ -128,7 +128,7 @@ TEST(Agent, PortsAFlashAttnCallWithAKbLookupAndEdits) {
   auto reqs = fake.requests();
   ASSERT_EQ(reqs.size(), 5u);
   EXPECT_NE(reqs[0]["messages"][1]["content"].get<std::string>().find("model/attn.py:2"), std::string::npos);
-  EXPECT_EQ(reqs[0]["tools"].size(), tool_specs().size());
+  EXPECT_EQ(reqs[0]["tools"].size(), tool_specs(fx.options).size());
   EXPECT_NE(reqs[1]["messages"].back()["content"].get<std::string>().find("npu_fusion_attention"),
             std::string::npos);
   EXPECT_EQ(fake.auth_headers()[0], std::string("Bearer ") + kSecret);
@@ -267,11 +267,13 @@ TEST(Agent, AnEndpointThatKeepsFailingStopsTheRunKeepsCommitsAndMarksTheRestForA
   ASSERT_EQ(out.steps.size(), 2u);
   EXPECT_EQ(out.steps[0].status, "needs-person");
   EXPECT_NE(out.steps[0].reason.find("HTTP 500"), std::string::npos) << out.steps[0].reason;
-  EXPECT_EQ(out.steps[0].commits.size(), 1u);  // the commit made before the failure stays
+  // The edit made before the failure is reverted from the branch and kept for review (issue 18 §7).
+  EXPECT_TRUE(out.steps[0].commits.empty());
+  EXPECT_EQ(fx.repo->log(out.steps[0].attempt_ref, fx.base).size(), 1u);
   EXPECT_EQ(out.steps[1].status, "needs-person");
   EXPECT_NE(out.steps[1].reason.find("not attempted: the LLM endpoint failed"), std::string::npos);
   EXPECT_EQ(fake.request_count(), 4u);  // 1 answered + 1 request with 2 retries; not a retry storm per step
-  EXPECT_EQ(fx.commits().size(), 1u);
+  EXPECT_EQ(fx.commits().size(), 0u);
   fx.expect_no_secret();
 }
 
@@ -521,14 +523,15 @@ TEST(AgentDone, ARemovalWithAReasonIsCommittedAndSaysWhy) {
          "replace": "    return x\n", "removal_reason": "the attention is recomputed by the NPU kernel downstream"})"),
                 test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "x"})")});
   auto client = fx.client(fake);
-  run(client, *fx.repo, fx.tasks_for("py.sdpa-float-mask"), fx.rules, fx.kb, fx.options);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.sdpa-float-mask"), fx.rules, fx.kb, fx.options);
   auto result = last_message(fake, 1);
   EXPECT_NE(result.find("ok: committed"), std::string::npos) << result;
   EXPECT_NE(
       result.find("warning: model/sdpa.py: the change leaves a name used but never defined or imported: `x`"),
       std::string::npos)
       << result;
-  auto log = fx.commits();
+  // The step is not done (x is undefined): its edit is kept on the side ref (issue 18 §7).
+  auto log = fx.repo->log(out.steps[0].attempt_ref, fx.base);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].message.find("Removed flagged code: the attention is recomputed"), std::string::npos)
       << log[0].message;
@@ -811,6 +814,216 @@ TEST(AgentBounds, AHostileGlobIsRefusedOrFast) {
   r = t.ws.call("search", nlohmann::json{{"pattern", "x"}, {"glob", std::string(200000, '*')}}.dump());
   EXPECT_NE(r.find("longer than"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace kcat::agent
+
+// Issue 18 §1 (the check), §7 (feedback and atomicity) and §8 (a plan across steps).
+namespace kcat::agent {
+namespace {
+
+std::string tool_result(const FakeLlm& fake, size_t i) {
+  return fake.requests().at(i)["messages"].back()["content"].get<std::string>();
+}
+
+std::vector<std::string> tool_names(const nlohmann::json& request) {
+  std::vector<std::string> out;
+  for (auto& t : request["tools"]) out.push_back(t["function"]["name"].get<std::string>());
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// The repository's test: fails until the call passes the softmax scale.
+const char* kCheck =
+    "grep -q 'scale=' model/attn.py || { echo 'FAILED test_attend: no softmax scale'; exit 1; }\n";
+
+TEST(AgentCheck, AStepIsDoneOnlyWhenTheRepositorysCheckPassesAndEachEditShowsTheDeltaAndTheCheck) {
+  Fixture fx(Files{{"model/attn.py", kAttn}, {"check.sh", kCheck}});
+  fx.options.check_command = "sh check.sh";
+  fx.options.policy.allowed_commands = {"sh check.sh"};
+  FakeLlm fake(
+      {test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "from flash_attn import flash_attn_func\n", "replace": "import torch_npu\n", "why": "import"})j"),
+       test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "flash_attn_func(q, k, v, causal=False)",
+         "replace": "torch_npu.npu_fusion_attention(q, k, v, q.shape[2], \"BSND\")[0]", "why": "call"})j"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "ported"})"),
+       test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "\"BSND\")[0]", "replace": "\"BSND\", scale=q.shape[-1] ** -0.5)[0]", "why": "scale"})j"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "ported with scale"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  ASSERT_EQ(fake.request_count(), 5u);
+  // The prompt names what may run and the check; run_command is offered because a command may run.
+  auto reqs = fake.requests();
+  auto prompt = reqs[0]["messages"][1]["content"].get<std::string>();
+  EXPECT_NE(prompt.find("run_command may run exactly these commands"), std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("The repository's check (kcat runs it after each edit"), std::string::npos);
+  EXPECT_TRUE(has(tool_names(reqs[0]), "run_command"));
+  EXPECT_FALSE(has(tool_names(reqs[0]), "run_bench"));  // no bench command
+  // After the first edit: the import finding is fixed, the call is still flagged, the check failed.
+  auto first = tool_result(fake, 1);
+  EXPECT_NE(first.find("fixed:\n  - model/attn.py:2 py.flash-attn-import"), std::string::npos) << first;
+  EXPECT_NE(first.find("The check `sh check.sh` FAILED"), std::string::npos) << first;
+  EXPECT_NE(first.find("FAILED test_attend: no softmax scale"), std::string::npos) << first;
+  // The findings are gone after the second edit, but the check still fails: not done.
+  auto refused = tool_result(fake, 3);
+  EXPECT_NE(refused.find("The repository's check must pass before the step is done"), std::string::npos)
+      << refused;
+  EXPECT_NE(tool_result(fake, 4).find("The check `sh check.sh` passed"), std::string::npos)
+      << tool_result(fake, 4);
+  ASSERT_EQ(out.steps.size(), 1u);
+  EXPECT_EQ(out.steps[0].status, "done") << out.steps[0].reason;
+  EXPECT_EQ(out.steps[0].reason, "ported with scale");
+  // The step's three edits are one commit on the branch, naming each edit.
+  ASSERT_EQ(out.steps[0].commits.size(), 1u);
+  auto log = fx.commits();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].id, out.steps[0].commits[0]);
+  EXPECT_EQ(log[0].id, fx.repo->head_id());
+  EXPECT_EQ(log[0].trailers.at("Kcat-Step"), "attention-9");
+  EXPECT_EQ(log[0].trailers.at("Kcat-Run"), "test");
+  for (auto* why : {": import", ": call", ": scale"})
+    EXPECT_NE(log[0].message.find(why), std::string::npos) << log[0].message;
+  EXPECT_TRUE(fx.repo->dirty_files().empty());
+  EXPECT_NE(test::read(fx.dir / "model/attn.py").find("scale=q.shape[-1] ** -0.5"), std::string::npos);
+  // One check per HEAD: three edits, the refused finish reuses the second edit's result.
+  auto checks = fx.events("agent-check");
+  ASSERT_EQ(checks.size(), 3u);
+  EXPECT_FALSE(checks[1]["passed"].get<bool>());
+  EXPECT_TRUE(checks[2]["passed"].get<bool>());
+  EXPECT_EQ(fx.events("agent-squashed").size(), 1u);
+}
+
+TEST(AgentCheck, WithoutACommandToRunTheToolIsNotOffered) {
+  Fixture fx;
+  FakeLlm fake({test::reply_tool_call("finish_step", R"({"status":"needs-person","summary":"no"})")});
+  auto client = fx.client(fake);
+  run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  auto names = tool_names(fake.requests().at(0));
+  EXPECT_FALSE(has(names, "run_command"));
+  EXPECT_FALSE(has(names, "run_bench"));
+  EXPECT_TRUE(has(names, "edit_file"));
+  EXPECT_EQ(fake.requests()[0]["messages"][1]["content"].get<std::string>().find("run_command"),
+            std::string::npos);
+}
+
+TEST(AgentAtomic, TheEditsOfAStepNotDoneAreRevertedAndKeptOnASideRef) {
+  Fixture fx;
+  FakeLlm fake({test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "from flash_attn import flash_attn_func\n", "replace": "import torch_npu\n"})j"),
+                test::reply_tool_call("finish_step",
+                                      R"({"status": "needs-person", "summary": "the layout is unclear"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  ASSERT_EQ(out.steps.size(), 1u);
+  EXPECT_EQ(out.steps[0].status, "needs-person");
+  EXPECT_TRUE(out.steps[0].commits.empty());
+  EXPECT_EQ(out.steps[0].attempt_ref, "refs/kcat/attempts/test/attention-9");
+  // The branch is back where the step started, clean; the half-port is on the side ref.
+  EXPECT_EQ(fx.repo->head_id(), fx.base);
+  EXPECT_EQ(fx.repo->current_branch(), "kcat/ascend-a2");
+  EXPECT_EQ(test::read(fx.dir / "model/attn.py"), kAttn);
+  EXPECT_TRUE(fx.repo->dirty_files().empty());
+  auto kept = fx.repo->log(out.steps[0].attempt_ref, fx.base, 10);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].trailers.at("Kcat-Step"), "attention-9");
+  auto shown = test::sh("git show " + out.steps[0].attempt_ref + ":model/attn.py", fx.dir.path()).out;
+  EXPECT_NE(shown.find("import torch_npu"), std::string::npos) << shown;
+  auto ev = fx.events("agent-attempt-kept");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["ref"], out.steps[0].attempt_ref);
+  EXPECT_EQ(fx.events("agent-step").back()["attempt_ref"], out.steps[0].attempt_ref);
+}
+
+TEST(AgentAtomic, InteractivelyTheApprovedEditsOfAStepNotDoneStay) {
+  Fixture fx;
+  fx.options.policy.interactive = true;
+  fx.options.policy.approve_edit = [](const std::string&, const std::string&) { return true; };
+  FakeLlm fake(
+      {test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "from flash_attn import flash_attn_func\n", "replace": "import torch_npu\n"})j"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "over to you"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+  EXPECT_EQ(out.steps[0].commits.size(), 1u);
+  EXPECT_TRUE(out.steps[0].attempt_ref.empty());
+  EXPECT_EQ(fx.commits().size(), 1u);
+}
+
+const char* kTwoParts = R"(import torch
+from flash_attn import flash_attn_func
+
+
+def attend(q, k, v):
+    return flash_attn_func(q, k, v, causal=False)
+
+
+def sync():
+    torch.cuda.synchronize()
+)";
+
+TEST(AgentPlan, TheNextStepSeesCurrentLinesAndWhatEarlierStepsDidAndAResolvedStepIsSkipped) {
+  Fixture fx(Files{{"model/attn.py", kTwoParts}});
+  std::vector<Task> tasks;
+  for (auto* rule : {"py.flash-attn-import", "py.cuda-only-use", "py.torch-cuda-api"}) {
+    auto t = fx.tasks_for(rule).at(0);
+    ASSERT_EQ(t.findings.size(), 1u) << rule;
+    t.id = std::string("step-") + rule;
+    tasks.push_back(t);
+  }
+  EXPECT_EQ(tasks[2].findings[0].span.start.line, 10u);
+  FakeLlm fake({test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "from flash_attn import flash_attn_func\n", "replace": "import torch_npu\n"})j"),
+                test::reply_tool_call("edit_file", R"j({"path": "model/attn.py",
+         "search": "    return flash_attn_func(q, k, v, causal=False)\n",
+         "replace": "    # layout BSND\n    return torch_npu.npu_fusion_attention(q, k, v, q.shape[2], \"BSND\", scale=q.shape[-1] ** -0.5)[0]\n"})j"),
+                test::reply_tool_call("finish_step", R"({"status": "done", "summary": "flash_attn ported"})"),
+                test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "looked"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  ASSERT_EQ(out.steps.size(), 3u);
+  EXPECT_EQ(out.steps[0].status, "done") << out.steps[0].reason;
+  // The call was ported by the first step: the second is done without asking the model.
+  EXPECT_EQ(out.steps[1].status, "done");
+  EXPECT_NE(out.steps[1].reason.find("resolved by earlier steps"), std::string::npos);
+  EXPECT_EQ(out.steps[1].turns, 0);
+  ASSERT_EQ(fake.request_count(), 4u);
+  // The third step's prompt has the line as it is now (the first step added one) and the summary.
+  auto prompt = fake.requests()[3]["messages"][1]["content"].get<std::string>();
+  EXPECT_NE(prompt.find("- model/attn.py:11:"), std::string::npos) << prompt;
+  EXPECT_EQ(prompt.find("model/attn.py:10:"), std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("Earlier steps of this run"), std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("step-py.flash-attn-import (Port py.flash-attn-import): done: flash_attn ported "
+                        "(changed model/attn.py)"),
+            std::string::npos)
+      << prompt;
+  EXPECT_NE(prompt.find("step-py.cuda-only-use"), std::string::npos) << prompt;
+}
+
+TEST(AgentPlan, EachRulesMessageIsInTheTaskOnceWithAllItsSites) {
+  Fixture fx(
+      Files{{"ops.py",
+             "import torch\n\n\ndef f(x):\n    torch.cuda.synchronize()\n    torch.cuda.empty_cache()\n"
+             "    return x.cuda()\n"}});
+  auto tasks = fx.tasks_for("py.torch-cuda-api");
+  ASSERT_GE(tasks[0].findings.size(), 2u);
+  FakeLlm fake({test::reply_tool_call("finish_step", R"({"status":"needs-person","summary":"no"})")});
+  auto client = fx.client(fake);
+  run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  auto prompt = fake.requests().at(0)["messages"][1]["content"].get<std::string>();
+  const auto& message = tasks[0].findings[0].message;
+  auto first = prompt.find(message);
+  ASSERT_NE(first, std::string::npos) << prompt;
+  EXPECT_EQ(prompt.find(message, first + 1), std::string::npos) << prompt;
+  for (const auto& f : tasks[0].findings)
+    EXPECT_NE(prompt.find(fmt::format("- ops.py:{}:{} [", f.span.start.line, f.span.start.column)),
+              std::string::npos)
+        << prompt;
 }
 
 }  // namespace

@@ -89,5 +89,60 @@ TEST(MigrateLlm, NoLlmFlagKeepsTheRunOffline) {
   EXPECT_NE(res.out.find("left for an LLM"), std::string::npos) << res.out;
 }
 
+// [agent] check decides when an agent step is done, from a trusted kcat.toml only (it runs a
+// command); a step its check keeps from done is reverted, and the report names where its edits are.
+TEST(MigrateLlm, TheRepositorysCheckRunsOnlyWhenTrustedAndAStepItFailsIsRevertedOntoASideRef) {
+  const std::string toml = "[agent]\ncheck = \"sh check.sh\"\n";
+  const std::string check = "echo 'FAILED test_double'; exit 1\n";
+  auto edits = [] {
+    return std::vector<test::Reply>{
+        test::reply_tool_call(
+            "edit_file",
+            R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n"})"),
+        test::reply_tool_call(
+            "edit_file",
+            R"j({"path": "ops.py", "search": "cp.asnumpy(cp.asarray(x) * 2)", "replace": "cp.asarray(x) * 2"})j"),
+        test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})"),
+        test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "the test fails"})")};
+  };
+  {  // not trusted: the check is ignored, the step is done on the re-scan
+    LlmRepo r(toml);
+    test::write(r.dir / "check.sh", check);
+    test::sh("git add check.sh && git commit -qm check", r.dir.path());
+    test::FakeLlm fake(edits());
+    auto res = r.migrate(fake);
+    ASSERT_GE(fake.request_count(), 1u) << res.out << res.err;
+    auto prompt = fake.requests()[0]["messages"][1]["content"].get<std::string>();
+    EXPECT_EQ(prompt.find("sh check.sh"), std::string::npos) << prompt;
+    EXPECT_EQ(fake.request_count(), 3u) << res.out;
+    EXPECT_EQ(test::read(r.dir / "ops.py").find("cupy"), std::string::npos);
+  }
+  LlmRepo r(toml);
+  test::write(r.dir / "check.sh", check);
+  test::sh("git add check.sh && git commit -qm check", r.dir.path());
+  auto hash = test::sh("git hash-object kcat.toml", r.dir.path()).out;
+  test::FakeLlm fake(edits());
+  auto res = r.migrate(fake, {"--trust-repo-config", hash.substr(0, hash.find('\n'))});
+  ASSERT_EQ(fake.request_count(), 4u) << res.out << res.err;
+  auto prompt = fake.requests()[0]["messages"][1]["content"].get<std::string>();
+  EXPECT_NE(prompt.find("sh check.sh"), std::string::npos) << prompt;
+  auto refused = fake.requests()[3]["messages"].back()["content"].get<std::string>();
+  EXPECT_NE(refused.find("FAILED test_double"), std::string::npos) << refused;
+  // The branch holds no half of the step; the report says where its edits are.
+  EXPECT_EQ(test::read(r.dir / "ops.py"), kOps);
+  auto report = nlohmann::json::parse(test::read(r.dir / ".kcat/report.json"));
+  std::string reason;
+  for (auto& s : report["steps"]) {
+    if (s.value("action", "") == "llm") reason = s.value("reason", "");
+  }
+  EXPECT_NE(reason.find("kept for review on refs/kcat/attempts/"), std::string::npos)
+      << report["steps"].dump();
+  auto ref = reason.substr(reason.find("refs/kcat/attempts/"));
+  ref = ref.substr(0, ref.find(' '));
+  auto kept = test::sh("git show " + ref + ":ops.py", r.dir.path()).out;
+  EXPECT_EQ(kept.find("cupy"), std::string::npos) << kept;
+  r.expect_no_key();
+}
+
 }  // namespace
 }  // namespace kcat

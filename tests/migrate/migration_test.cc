@@ -265,5 +265,36 @@ TEST(MigratePhases, ApprovalIsAskedBeforeEachCommitAndNoVetoesTheStep) {
   EXPECT_TRUE(declined);
 }
 
+// Issue 18 §2: a step over several files becomes one agent task per file, each with its findings.
+TEST(MigratePhases, AnLlmStepOverSeveralFilesIsOneAgentTaskPerFile) {
+  plan::Plan pl;
+  plan::Step s;
+  s.id = "attention-2";
+  s.action = plan::Action::Llm;
+  s.title = "Port the attention";
+  s.rationale = "no rule or recipe ports it";
+  for (auto* file : {"a.py", "b.py", "a.py"}) {
+    Finding f;
+    f.file = file;
+    f.rule_id = "py.flash-attn-import";
+    s.findings.push_back(f);
+  }
+  plan::Step one = s;
+  one.id = "attention-3";
+  one.findings.resize(1);
+  pl.steps = {s, one};
+  auto tasks = migrate::agent_tasks(pl, kb::RecipeSet{}, {});
+  ASSERT_EQ(tasks.size(), 3u);
+  EXPECT_EQ(tasks[0].id, "attention-2/1");
+  EXPECT_EQ(tasks[0].title, "Port the attention (a.py, file 1 of 2)");
+  EXPECT_EQ(tasks[0].findings.size(), 2u);
+  EXPECT_EQ(tasks[1].id, "attention-2/2");
+  ASSERT_EQ(tasks[1].findings.size(), 1u);
+  EXPECT_EQ(tasks[1].findings[0].file, "b.py");
+  EXPECT_EQ(tasks[1].rationale, s.rationale);
+  EXPECT_EQ(tasks[2].id, "attention-3");  // one file: the step as it is
+  EXPECT_EQ(tasks[2].title, "Port the attention");
+}
+
 }  // namespace
 }  // namespace kcat

@@ -33,6 +33,35 @@ TEST(Git, BranchCommitTrailersDiffResetAndDirtyFiles) {
   EXPECT_EQ(test::read(dir / "a.py"), "x = 1\n");
 }
 
+// The agent's step end (issue 18 §7): its commits become one with the same tree on the step's
+// base, or are kept on a side ref; a branch moved under kcat is refused, touching nothing.
+TEST(Git, SquashOntoMakesOneCommitWithTheSameTreeAndSetRefKeepsTheOldCommits) {
+  test::TempDir dir;
+  test::write(dir / "a.py", "x = 1\n");
+  test::git_init_commit(dir.path());
+  auto repo = GitRepo::open(dir.path());
+  repo.checkout_new_or_existing("kcat/ascend-a2");
+  repo.pin_branch("kcat/ascend-a2");
+  auto base = repo.head_id();
+  test::write(dir / "a.py", "x = 2\n");
+  repo.commit("one", {}, {"a.py"}, "Ann", "ann@x.y");
+  test::write(dir / "b.py", "y = 1\n");
+  auto second = repo.commit("two", {}, {"b.py"}, "Ann", "ann@x.y");
+  repo.set_ref("refs/kcat/attempts/r1/s1", second, "test");
+  auto id = repo.squash_onto(base, "kcat agent: both", {{"Kcat-Step", "s1"}}, "Ann", "ann@x.y");
+  auto log = repo.log("HEAD", base);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].id, id);
+  EXPECT_EQ(log[0].trailers["Kcat-Step"], "s1");
+  EXPECT_EQ(repo.diff(second, id), "");  // the same tree
+  EXPECT_TRUE(repo.dirty_files().empty());
+  EXPECT_EQ(repo.current_branch(), "kcat/ascend-a2");
+  EXPECT_EQ(repo.log("refs/kcat/attempts/r1/s1", base).size(), 2u);
+  test::sh("git checkout -q main", dir.path());
+  EXPECT_THROW(repo.squash_onto(base, "x", {}, "Ann", "ann@x.y"), BranchMoved);
+  EXPECT_EQ(test::sh("git rev-parse kcat/ascend-a2", dir.path()).out, id + "\n");
+}
+
 TEST(Git, NotARepositorySaysWhatToDo) {
   test::TempDir dir;
   try {

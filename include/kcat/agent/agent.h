@@ -55,7 +55,11 @@ struct StepOutcome {
   std::string id;
   std::string status;  // done | needs-person
   std::string reason;  // what was done, or why a person must take over
+  // A done step's edits: one commit. A step not done leaves none on the branch (its edits are
+  // reverted; attempt_ref keeps them for review), except interactively, where the person approved
+  // each edit and they stay as made.
   std::vector<std::string> commits;
+  std::string attempt_ref;  // refs/kcat/attempts/<run>/<step> when edits of a step not done were reverted
   int turns = 0;
   std::vector<std::string> disputed;  // findings the model showed false, "file:line rule: reason"
 };
@@ -76,6 +80,9 @@ struct Options {
   Policy policy;
   Budgets budgets;
   std::string bench_command;  // for the run_bench tool (kcat.toml [bench] command)
+  // The repository's check (kcat.toml [agent] check, from a trusted file only): run after each edit
+  // (the model sees the result) and when the model finishes; a step is done only when it passes.
+  std::string check_command;
   // Files the configured commands run (hook and build scripts, repository-relative): edit_file refuses
   // them, as it refuses kcat's own configuration (kcat.toml, .kcat/) anywhere in the repository.
   std::vector<std::string> protected_files;
@@ -89,6 +96,9 @@ struct Options {
 
 // The tools offered to the model, each a JSON Schema function.
 std::vector<llm::ToolSpec> tool_specs();
+// Those the model can use under `options`: run_command only when some command may run (the
+// interactive person decides, or unattended commands are listed), run_bench only with a bench command.
+std::vector<llm::ToolSpec> tool_specs(const Options& options);
 
 // The tools themselves, confined to the repository (tested on their own).
 class Workspace {
@@ -104,7 +114,19 @@ class Workspace {
   bool finished() const { return finished_; }
   const std::string& finish_status() const { return finish_status_; }
   const std::string& finish_summary() const { return finish_summary_; }
+  // Starts a step: the task's findings as the files are now (an earlier step's edits moved or fixed
+  // some), HEAD as the step's base.
   void reset_step(const Task& task);
+  // The current step's task, its findings re-scanned by reset_step.
+  const Task& task() const { return task_; }
+  // HEAD when the step started.
+  const std::string& step_base() const { return step_base_; }
+  // The check command's result for HEAD (run at most once per HEAD): passed, and what to show.
+  struct Check {
+    bool passed = true;
+    std::string text;  // "" when no check is configured
+  };
+  Check check();
   // finish_step was refused: the step goes on with its edits and disputes.
   void reopen();
   // The last edit failure's fingerprint (file + search + replace), when the last edit failed.
@@ -113,6 +135,8 @@ class Workspace {
   // there (unless guarded, disputed with a reason, or the environment's), and names the step's edits
   // left used but never bound, or imports of repository modules that do not exist.
   std::string unfinished();
+  // The files the step's edits changed.
+  std::vector<std::string> edited_files() const;
   // The findings disputed in this step, "file:line rule: reason".
   std::vector<std::string> disputes() const;
 
@@ -133,6 +157,10 @@ class Workspace {
   // The task's findings of `file` (or of `files`, in one scan) as they are now, by its rules.
   std::vector<Finding> current_findings(const std::string& file);
   std::vector<Finding> current_findings(const std::set<std::string>& files);
+  // Every finding (any rule) in `files`, in one scan.
+  std::vector<Finding> scan_files(const std::set<std::string>& files);
+  // After a committed edit: the findings delta of the step's files and the check's result.
+  std::string feedback();
 
   patch::GitRepo& repo_;
   std::filesystem::path root_;
@@ -144,6 +172,11 @@ class Workspace {
   bool finished_ = false;
   std::string finish_status_, finish_summary_, last_failed_edit_;
   std::map<std::string, std::string> step_before_;  // file -> its bytes before the step's first edit
+  std::string step_base_;
+  std::set<std::string> step_files_;  // the findings' files and the files the step edited
+  std::vector<Finding> seen_;         // the step's files' findings after the last edit (for the delta)
+  std::string checked_head_;          // HEAD the cached check result is for
+  Check checked_;
   struct Dispute {
     std::string file, rule_id, matched, reason;
     uint32_t line = 0;
@@ -151,7 +184,10 @@ class Workspace {
   std::vector<Dispute> disputes_;
 };
 
-// Runs the loop over the tasks, in order. Commits already made stay whatever happens later.
+// Runs the loop over the tasks, in order. Each step starts from the findings as the files are then
+// (re-scanned) and the running summary of the earlier steps; a step whose findings earlier steps
+// resolved is done without a model call. A done step's edits stay as one commit whatever happens later;
+// those of a step not done are reverted onto StepOutcome::attempt_ref (see StepOutcome::commits).
 Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks,
             const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& options);
 

@@ -76,6 +76,8 @@ struct Config {
   OptimizeConfig optimize;                    // [optimize]
   RemoteConfig remote;                        // [remote]
   std::vector<std::string> allowed_commands;  // [agent] commands the agent may run unattended
+  std::string
+      agent_check;  // [agent] check: the repository's check; an agent step is done only when it passes
 };
 
 // Throws Error(Usage) naming file:line for invalid TOML, an unknown section or key, or a value of

@@ -11,11 +11,11 @@
 
 namespace kcat::migrate {
 
-// The run id; the commands an unattended agent may run (kcat.toml [agent] commands and the build
-// command); the bench command for its run_bench tool; the ledger as its record, with the API key
-// redacted there; Ctrl-C as cancellation. The caller adds the rest (target, budgets, hooks,
-// interactive approvals, streaming). The files kcat's configured commands run (under `root`) are
-// protected from the agent's edits, as kcat.toml and .kcat/ always are.
+// The run id; the commands an unattended agent may run (kcat.toml [agent] commands, the build
+// command and the [agent] check, which also decides when a step is done); the bench command for its run_bench
+// tool; the ledger as its record, with the API key redacted there; Ctrl-C as cancellation. The caller adds
+// the rest (target, budgets, hooks, interactive approvals, streaming). The files kcat's configured commands
+// run (under `root`) are protected from the agent's edits, as kcat.toml and .kcat/ always are.
 agent::Options agent_options(const llm::LlmConfig& llm, const std::string& build_command,
                              const std::string& bench_command, const cli::Config& config,
                              const std::filesystem::path& root, const std::string& run_id,

@@ -69,6 +69,15 @@ class GitRepo {
   // Adds trailers to the HEAD commit's message (amend; tree, author and parents unchanged), e.g.
   // Kcat-Metric once the benchmark of a kept change is known. Returns the new commit id.
   std::string add_trailers_to_head(const std::map<std::string, std::string>& trailers);
+  // Replaces the commits after `base` on the current branch by one commit with HEAD's tree, `base`
+  // as its parent and this message (the agent's step becomes one commit). Index and work tree are
+  // untouched (the tree is HEAD's); the branch moves in one ref update, so a kill leaves either the
+  // old commits or the new one. Returns the new commit id.
+  std::string squash_onto(const std::string& base, const std::string& message,
+                          const std::map<std::string, std::string>& trailers, const std::string& author_name,
+                          const std::string& author_email);
+  // Points the reference `name` (e.g. refs/kcat/attempts/run/step) at commit `id`, created or moved.
+  void set_ref(const std::string& name, const std::string& id, const std::string& log_message);
   // Moves the current branch to `id` and resets index and work tree (used by undo and revert).
   void reset_hard(const std::string& id);
   std::vector<CommitInfo> log(const std::string& from, const std::string& until = "",
