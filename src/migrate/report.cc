@@ -23,7 +23,20 @@ std::string how_left(const Finding& f) {
   }
 }
 
-void add_sites(Run& r, const std::vector<Finding>& final_findings) {
+// The final plan's step that covers a finding left ("" when none does).
+std::string step_of(const plan::Plan& plan, const Finding& f) {
+  for (auto& s : plan.steps) {
+    for (auto& g : s.findings) {
+      if (g.file == f.file && g.rule_id == f.rule_id && g.span.start.line == f.span.start.line &&
+          g.span.start.column == f.span.start.column) {
+        return s.id;
+      }
+    }
+  }
+  return "";
+}
+
+void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::Plan& final_plan) {
   auto& rep = r.out.report;
   rep.sites = r.book.fixed;
   for (auto& [step, entry] : r.book.llm_fixed) {
@@ -45,7 +58,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings) {
       rep.sites.push_back({f, "fixed", "shim:transfer_to_npu", "shim-1", ""});
       continue;
     }
-    rep.sites.push_back({f, "left", how_left(f), "", ""});
+    rep.sites.push_back({f, "left", how_left(f), step_of(final_plan, f), ""});
   }
 }
 
@@ -97,7 +110,7 @@ std::vector<Finding> report_phase(Run& r) {
   nlohmann::json plan_json = final_plan;
   write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
-  add_sites(r, final_scan.findings);
+  add_sites(r, final_scan.findings, final_plan);
   add_steps(r, final_plan);
   return final_scan.findings;
 }
