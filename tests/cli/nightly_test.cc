@@ -163,17 +163,58 @@ TEST(NightlyJob, PushesTheBranchUploadsSarifAndOpensThenUpdatesOnePullRequest) {
   EXPECT_EQ(reqs[3]["method"], "PATCH");
   EXPECT_EQ(reqs[3]["path"], "/repos/acme/model/pulls/1");
   EXPECT_NE(r.err.find("updated pull request #1"), std::string::npos) << r.err;
+  // Every file the two workflows under docs/ci/ read from kcat-out/ is one the script wrote.
+  auto refs = test::run({"python3", "-c", R"PY(import re, sys
+for f in sys.argv[1:]:
+    for m in sorted(set(re.findall(r"kcat-out/([\w.-]+)", open(f).read()))): print(m))PY",
+                         (test::source_dir() / "docs/ci/github-nightly.yml").string(),
+                         (test::source_dir() / "docs/ci/gitlab-nightly.yml").string()});
+  ASSERT_EQ(refs.exit_code, 0) << refs.err;
+  std::istringstream names(refs.out);
+  int checked = 0;
+  for (std::string name; std::getline(names, name); ++checked) EXPECT_TRUE(fs::exists(n.out / name)) << name;
+  EXPECT_GE(checked, 3);  // kcat.sarif, branch-sha, kcat-junit.xml
 }
 
+// The workflows are valid YAML, install kcat with cmake --install, call the one script with the
+// job's own --config, and never re-run migrate on exit 1 (no `||` fallback).
+TEST(NightlyJob, TheWorkflowsInstallKcatAndCallTheScript) {
+  auto check = test::run({"python3", "-c", R"PY(import sys, yaml
+gh = yaml.safe_load(open(sys.argv[1]))
+steps = gh["jobs"]["port"]["steps"]
+runs = "\n".join(s.get("run", "") for s in steps)
+assert "cmake --install" in runs, "no install"
+assert "tools/ci/kcat-nightly.sh" in runs and "--config /etc/kcat/nightly.toml" in runs, runs
+assert "||" not in runs, "a || fallback"
+assert any(s.get("uses", "").startswith("github/codeql-action/upload-sarif") and
+           s["with"]["sarif_file"] == "kcat-out/kcat.sarif" for s in steps), "no SARIF upload"
+assert "self-hosted" in gh["jobs"]["port"]["runs-on"]
+gl = yaml.safe_load(open(sys.argv[2]))["kcat-nightly-ascend"]
+script = "\n".join(gl["script"])
+assert "cmake --install" in script and "tools/ci/kcat-nightly.sh" in script and "--config" in script, script
+assert "||" not in script, "a || fallback"
+assert gl["artifacts"]["reports"]["junit"] == "kcat-out/kcat-junit.xml"
+assert "ascend-a2" in gl["tags"]
+print("ok"))PY",
+                          (test::source_dir() / "docs/ci/github-nightly.yml").string(),
+                          (test::source_dir() / "docs/ci/gitlab-nightly.yml").string()});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check.out, "ok\n");
+}
+
+// As the GitLab job runs it: reports inside the checkout (GitLab's artifacts live there), and
+// --exit-zero (work left is the normal nightly result).
 TEST(NightlyJob, GitLabMergeRequestIsOpenedThenUpdated) {
   Nightly n;
   Forge forge;
   std::map<std::string, std::string> env{
       {"CI_API_V4_URL", forge.url + "/api/v4"}, {"CI_PROJECT_ID", "42"}, {"GITLAB_TOKEN", "glpat"}};
-  ASSERT_EQ(n.run(env, {"--forge", "gitlab"}).exit_code, 1);
+  std::vector<std::string> args{"--forge", "gitlab", "--out", (n.up / "kcat-out").string(), "--exit-zero"};
+  auto first = n.run(env, args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
   n.upstream_moves();
-  auto r = n.run(env, {"--forge", "gitlab"});
-  ASSERT_EQ(r.exit_code, 1) << r.err;
+  auto r = n.run(env, args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   auto reqs = forge.requests();
   ASSERT_EQ(reqs.size(), 4u) << r.err;
   EXPECT_EQ(
@@ -185,6 +226,10 @@ TEST(NightlyJob, GitLabMergeRequestIsOpenedThenUpdated) {
   EXPECT_EQ(reqs[1]["body"]["target_branch"], "main");
   EXPECT_EQ(reqs[3]["method"], "PUT");
   EXPECT_EQ(reqs[3]["path"], "/api/v4/projects/42/merge_requests/1");
+  // The reports in the checkout are neither scanned nor seen as changes.
+  auto sarif = test::read(n.up / "kcat-out" / "kcat.sarif");
+  EXPECT_EQ(sarif.find("kcat-out/"), std::string::npos);
+  EXPECT_EQ(git(n.up, "status --porcelain"), "");
 }
 
 TEST(NightlyJob, AFailedMigrationKeepsItsExitCodeAndPushesNothing) {

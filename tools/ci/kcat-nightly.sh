@@ -4,7 +4,7 @@
 # SARIF, JUnit and HTML, push of kcat/<target>, and one pull / merge request opened or updated.
 #
 #   tools/ci/kcat-nightly.sh --config FILE [--repo DIR] [--target T] [--base BRANCH]
-#                            [--remote NAME] [--forge github|gitlab|none] [--out DIR]
+#                            [--remote NAME] [--forge github|gitlab|none] [--out DIR] [--exit-zero]
 #
 # --config   the job's own kcat.toml ([llm], [hooks], [bench], ...): the only trusted configuration
 # --repo     the checkout of the upstream repository (default .), on the branch to port (--base)
@@ -13,6 +13,8 @@
 # --forge    github (REST API at $GITHUB_API_URL, repository $GITHUB_REPOSITORY, token $GITHUB_TOKEN),
 #            gitlab ($CI_API_V4_URL, project $CI_PROJECT_ID, token $GITLAB_TOKEN), or none;
 #            default: github under GitHub Actions, gitlab under GitLab CI, else none
+# --exit-zero  exit 0 where it would exit 1 (ported, work left): a green nightly that still pushes
+#            the branch and updates the request; every other exit code stays
 # --out      where doctor.json, kcat.sarif, kcat-junit.xml, kcat-report.html and pr.md go
 #            (default kcat-out in the current directory)
 # KCAT names the kcat binary (default: kcat on PATH). KCAT_PR_HEAD_OWNER: the fork's owner when
@@ -31,7 +33,7 @@ die() {
 }
 say() { echo "kcat-nightly: $*" >&2; }
 
-repo=. target=ascend-a2 config="" base="" remote=origin forge="" out="$PWD/kcat-out"
+repo=. target=ascend-a2 config="" base="" remote=origin forge="" out="$PWD/kcat-out" exit_zero=no
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --repo) repo="$2"; shift 2 ;;
@@ -41,7 +43,8 @@ while [[ $# -gt 0 ]]; do
     --remote) remote="$2"; shift 2 ;;
     --forge) forge="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --exit-zero) exit_zero=yes; shift ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -59,11 +62,23 @@ config="$(realpath "$config")"
 mkdir -p "$out" && out="$(realpath "$out")"
 cd "$repo" || die "--repo $repo: not a directory"
 git rev-parse --git-dir >/dev/null 2>&1 || die "--repo $repo: not a git checkout" 3
+# Reports written inside the checkout (GitLab keeps artifacts there) are not the code to port.
+top="$(git rev-parse --show-toplevel)"
+case "$out/" in
+  "$top"/*)
+    exclude="$(git rev-parse --git-path info/exclude)"
+    mkdir -p "$(dirname "$exclude")"
+    grep -qxF "/${out#"$top"/}/" "$exclude" 2>/dev/null || echo "/${out#"$top"/}/" >>"$exclude" ;;
+esac
 [[ -n "$base" ]] || base="$(git symbolic-ref --quiet --short HEAD)" ||
   die "HEAD is detached: name the upstream branch with --base BRANCH"
 branch="kcat/$target"
 [[ "$base" != "$branch" ]] || die "the checkout is on $branch itself: check out the upstream branch, or pass --base BRANCH"
 run_kcat() { "$kcat" --ci --config "$config" "$@"; }
+finish() { # the run's exit code: 1 (work left) becomes 0 with --exit-zero
+  if [[ $1 -eq 1 && $exit_zero == yes ]]; then exit 0; fi
+  exit "$1"
+}
 
 # 1. Does this runner have a ready NPU? Only then does the bench (the optimize phase) run.
 run_kcat doctor --format json >"$out/doctor.json"
@@ -103,6 +118,7 @@ run_kcat report -C . --format markdown -o "$out/pr.md" || die "kcat report (mark
 git push --quiet --force-with-lease="$branch" "$remote" "refs/heads/$branch:refs/heads/$branch" ||
   die "git push $remote $branch failed" 7
 say "pushed $branch to $remote"
+git rev-parse "refs/heads/$branch" >"$out/branch-sha"  # code scanning attaches the SARIF to this commit
 
 # 6. One open pull / merge request from the branch, created once and updated every night after.
 title="kcat: port to $target"
@@ -124,7 +140,7 @@ PY
 }
 first() { python3 -c 'import json,sys; l=json.load(sys.stdin); print(l[0][sys.argv[1]] if l else "")' "$1"; }
 case "$forge" in
-  none) say "no forge: the branch is pushed, open the request yourself"; exit $rc ;;
+  none) say "no forge: the branch is pushed, open the request yourself"; finish $rc ;;
   github)
     [[ -n "${GITHUB_REPOSITORY:-}" ]] || die "GITHUB_REPOSITORY (owner/name) is not set" 7
     url="${GITHUB_API_URL:-https://api.github.com}/repos/$GITHUB_REPOSITORY/pulls"
@@ -155,4 +171,4 @@ case "$forge" in
       say "updated merge request !$existing"
     fi ;;
 esac
-exit $rc
+finish $rc
