@@ -258,11 +258,12 @@ TEST(NightlyJob, TheBenchRunsOnlyWhenDoctorSaysTheNpuIsReady) {
                   "esac\nexec " +
                   test::kcat_binary().string() + " \"$@\"\n");
   fs::permissions(wrapper, fs::perms::owner_all);
-  auto r = n.run({{"KCAT", wrapper.string()}}, {"--forge", "none"});
+  auto r = n.run({{"KCAT", wrapper.string()}}, {"--forge", "none", "--", "--max-minutes", "30"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("NPU ready: yes"), std::string::npos) << r.err;
   auto args = test::read(n.dir / "args");
-  EXPECT_NE(args.find("migrate . --target ascend-a2"), std::string::npos) << args;
+  EXPECT_NE(args.find("migrate . --target ascend-a2 --log-format json --max-minutes 30"), std::string::npos)
+      << args;  // what follows -- goes to migrate
   EXPECT_EQ(args.find("--no-optimize"), std::string::npos) << args;
   // The real doctor on this machine (no NPU): the optimize phase is skipped.
   Nightly m;

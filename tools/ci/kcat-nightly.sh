@@ -5,6 +5,7 @@
 #
 #   tools/ci/kcat-nightly.sh --config FILE [--repo DIR] [--target T] [--base BRANCH]
 #                            [--remote NAME] [--forge github|gitlab|none] [--out DIR] [--exit-zero]
+#                            [-- MIGRATE-OPTIONS...]   (e.g. -- --max-minutes 90 --max-cost 5)
 #
 # --config   the job's own kcat.toml ([llm], [hooks], [bench], ...): the only trusted configuration
 # --repo     the checkout of the upstream repository (default .), on the branch to port (--base)
@@ -34,6 +35,7 @@ die() {
 say() { echo "kcat-nightly: $*" >&2; }
 
 repo=. target=ascend-a2 config="" base="" remote=origin forge="" out="$PWD/kcat-out" exit_zero=no
+extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --repo) repo="$2"; shift 2 ;;
@@ -44,7 +46,8 @@ while [[ $# -gt 0 ]]; do
     --forge) forge="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --exit-zero) exit_zero=yes; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -100,6 +103,7 @@ fi
 args=(migrate . --target "$target" --log-format json)
 git show-ref --verify --quiet "refs/heads/$branch" && args+=(--update --onto "$base")
 [[ $npu == yes ]] || args+=(--no-optimize)
+args+=(${extra[@]+"${extra[@]}"})
 run_kcat "${args[@]}" >"$out/migrate.txt"
 rc=$?
 cat "$out/migrate.txt"
