@@ -6,6 +6,7 @@
 #include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/migrate/optimize_phase.h"
 #include "kcat/migrate/phases.h"
 
 namespace kcat::migrate {
@@ -108,6 +109,8 @@ std::vector<Finding> report_phase(Run& r) {
     std::rotate(final_plan.notes.begin(), final_plan.notes.end() - 1, final_plan.notes.end());
   }
   nlohmann::json plan_json = final_plan;
+  // The plan's performance phase, as `kcat plan` shows it (the optimize phase runs it; not a step here).
+  plan_json["steps"].push_back(performance_step(r.p.root, r.env.config, final_scan.findings));
   write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
   add_sites(r, final_scan.findings, final_plan);

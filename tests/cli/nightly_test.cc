@@ -331,6 +331,9 @@ TEST(MigrateExit, ExitZeroTurnsWorkLeftIntoZeroAndNothingElse) {
   auto r = test::kcat({"--ci", "migrate", n.up.string(), "--exit-zero"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("1 blocking"), std::string::npos) << r.out;  // the work left is still said
+  // The run's plan.json ends with the performance phase too (no [bench]: what to configure).
+  auto plan = nlohmann::json::parse(test::read(n.up / ".kcat" / "plan.json"));
+  EXPECT_EQ(plan["steps"].back()["phase"], "performance") << plan["steps"].dump();
   auto bad = test::kcat({"--ci", "migrate", n.up.string(), "--exit-zero", "--target", "nope"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   auto help = test::kcat({"migrate", "--help"});
