@@ -4,6 +4,7 @@
 
 #include "kcat/cli/command.h"
 #include "kcat/config/common.h"
+#include "kcat/config/config.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/json.h"
@@ -11,6 +12,7 @@
 #include "kcat/kb/framework.h"
 #include "kcat/kb/route.h"
 #include "kcat/migrate/migration.h"
+#include "kcat/migrate/optimize_phase.h"
 #include "kcat/plan/plan.h"
 #include "kcat/scan/scanner.h"
 
@@ -27,7 +29,7 @@ struct PlanCmd {
   std::string route;   // a route id from patches/routes (default: the highest expected throughput)
 };
 
-void run(const PlanCmd& o) {
+void run(const PlanCmd& o, const std::string& config_file) {
   if (std::find(migrate::known_targets().begin(), migrate::known_targets().end(), o.target) ==
       migrate::known_targets().end()) {
     throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
@@ -57,6 +59,8 @@ void run(const PlanCmd& o) {
     }
     plan::add_environment(p, checks);
   }
+  // The performance phase is always there: what the optimize loop will try, or what to configure.
+  p.steps.push_back(migrate::performance_step(root, load_config(root, config_file), r.findings));
   std::string text;
   if (o.format == "json") {
     nlohmann::json j = p;
@@ -92,7 +96,7 @@ void setup(CLI::App& root, Globals& g) {
       "--route", o->route,
       "A route from patches/routes for a known model (default: the highest published throughput)");
   cmd->callback([o, &g] {
-    run(*o);
+    run(*o, g.config);
     g.exit_code = 0;
   });
 }

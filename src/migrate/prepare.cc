@@ -105,7 +105,11 @@ void start_branch(Prepared& p, const Options& o) {
     carry_forward(p, o.onto);
     current = p.branch;
   }
-  p.from_branch = o.update ? p.update_onto : current;
+  // A rerun on the branch itself keeps naming the upstream the port started from, so a later
+  // --update (here or in a fresh clone, from the commits' trailers) knows where to carry it.
+  p.from_branch = o.update              ? p.update_onto
+                  : current == p.branch ? upstream_of(p.repo, p.root, p.branch)
+                                        : current;
   if (current != p.branch) {
     p.base = p.repo.head_id();
     p.repo.checkout_new_or_existing(p.branch);

@@ -6,6 +6,7 @@
 #include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/migrate/optimize_phase.h"
 #include "kcat/migrate/phases.h"
 
 namespace kcat::migrate {
@@ -23,7 +24,20 @@ std::string how_left(const Finding& f) {
   }
 }
 
-void add_sites(Run& r, const std::vector<Finding>& final_findings) {
+// The final plan's step that covers a finding left ("" when none does).
+std::string step_of(const plan::Plan& plan, const Finding& f) {
+  for (auto& s : plan.steps) {
+    for (auto& g : s.findings) {
+      if (g.file == f.file && g.rule_id == f.rule_id && g.span.start.line == f.span.start.line &&
+          g.span.start.column == f.span.start.column) {
+        return s.id;
+      }
+    }
+  }
+  return "";
+}
+
+void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::Plan& final_plan) {
   auto& rep = r.out.report;
   rep.sites = r.book.fixed;
   for (auto& [step, entry] : r.book.llm_fixed) {
@@ -45,7 +59,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings) {
       rep.sites.push_back({f, "fixed", "shim:transfer_to_npu", "shim-1", ""});
       continue;
     }
-    rep.sites.push_back({f, "left", how_left(f), "", ""});
+    rep.sites.push_back({f, "left", how_left(f), step_of(final_plan, f), ""});
   }
 }
 
@@ -95,9 +109,11 @@ std::vector<Finding> report_phase(Run& r) {
     std::rotate(final_plan.notes.begin(), final_plan.notes.end() - 1, final_plan.notes.end());
   }
   nlohmann::json plan_json = final_plan;
+  // The plan's performance phase, as `kcat plan` shows it (the optimize phase runs it; not a step here).
+  plan_json["steps"].push_back(performance_step(r.p.root, r.env.config, final_scan.findings));
   write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
-  add_sites(r, final_scan.findings);
+  add_sites(r, final_scan.findings, final_plan);
   add_steps(r, final_plan);
   return final_scan.findings;
 }

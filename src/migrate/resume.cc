@@ -57,13 +57,13 @@ StepBook restore_steps(const std::vector<nlohmann::json>& previous) {
   StepBook book;
   for (auto& e : previous) {
     auto type = e.value("type", "");
-    if (type != "step-committed" && type != "step-failed") continue;
+    if (type != "step-committed" && type != "step-failed" && type != "step-declined") continue;
     book.attempted.insert(e.value("key", ""));
     report::StepRecord r;
     r.id = e.value("step", "");
     r.title = e.value("title", "");
     r.action = "codemod";
-    r.status = type == "step-committed" ? "done" : "failed";
+    r.status = type == "step-committed" ? "done" : type == "step-declined" ? "declined" : "failed";
     r.commit = e.value("commit", "");
     r.reason = e.value("reason", "");
     book.records[e.value("key", "")] = r;

@@ -46,7 +46,10 @@ std::optional<std::string> ask_before_commit(Run& r, const std::vector<std::stri
   auto a = r.o.approve(fmt::format("Commit step {} ({} file(s))?", r.current_step, files.size()), diff);
   r.ledger->append("approval", {{"step", r.current_step}, {"answer", a == Approval::No ? "no" : "yes"}});
   if (a == Approval::All) r.approve_all = true;
-  if (a == Approval::No) return std::string("declined by the person at the terminal");
+  if (a == Approval::No) {
+    r.step_declined = true;
+    return std::string("declined by the person at the terminal");
+  }
   return std::nullopt;
 }
 
@@ -57,6 +60,9 @@ patch::GateOptions gate_options(Run& r, const std::string& message, const std::s
   g.author_name = r.p.author_name;
   g.author_email = r.p.author_email;
   g.trailers = {{"Kcat-Run", r.run_id}, {"Kcat-Step", step_id}, {"Kcat-Rules", rule_list}};
+  // Where the port started: `--update` in a fresh clone (no .kcat/runs) reads it back.
+  if (!r.p.from_branch.empty() && r.p.from_branch != r.p.branch)
+    g.trailers["Kcat-Upstream"] = r.p.from_branch;
   g.before_commit = [&r] { at_point(r, "before-commit"); };
   g.hook = [&r](const std::string& stage, const std::vector<std::string>& files) {
     return run_hooks(r, stage, files);
@@ -96,14 +102,15 @@ void record_committed(Run& r, const StepWork& w, const patch::GateOutcome& g, lo
   r.out.changed_anything = true;
 }
 
-void record_failed(Run& r, const StepWork& w, const patch::GateOutcome& g, long ms) {
-  r.ledger->append("step-failed", {{"step", w.id},
-                                   {"key", w.key},
-                                   {"title", w.title},
-                                   {"reason", g.reason},
-                                   {"failed_checks", g.failed_checks},
-                                   {"ms", ms}});
-  events::emit("step-failed", {{"step", w.id}, {"reason", g.reason}});
+// A failed step, or one the person declined at the prompt (step-declined: a choice, not a failure).
+void record_failed(Run& r, const StepWork& w, const patch::GateOutcome& g, long ms, bool declined) {
+  r.ledger->append(declined ? "step-declined" : "step-failed", {{"step", w.id},
+                                                                {"key", w.key},
+                                                                {"title", w.title},
+                                                                {"reason", g.reason},
+                                                                {"failed_checks", g.failed_checks},
+                                                                {"ms", ms}});
+  events::emit(declined ? "step-declined" : "step-failed", {{"step", w.id}, {"reason", g.reason}});
 }
 
 }  // namespace
@@ -136,6 +143,7 @@ void run_step(Run& r, const StepWork& w) {
         .count();
   };
   patch::GateOutcome g;
+  r.step_declined = false;
   report::StepRecord rec;
   rec.id = w.id;
   rec.title = w.title;
@@ -167,9 +175,11 @@ void run_step(Run& r, const StepWork& w) {
     rec.commit = g.commit;
     record_committed(r, w, g, elapsed_ms());
   } else if (!g.failed_checks.empty()) {
-    rec.status = "failed";
+    // Declined: the prompt was the only gate that said no (the checks and hooks before it passed).
+    bool declined = r.step_declined && g.failed_checks == std::vector<std::string>{"hook:before_commit"};
+    rec.status = declined ? "declined" : "failed";
     rec.reason = g.reason;
-    record_failed(r, w, g, elapsed_ms());
+    record_failed(r, w, g, elapsed_ms(), declined);
   } else {
     rec.status = "skipped";
     rec.reason = w.recipe_id.empty() ? "nothing to change"

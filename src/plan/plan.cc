@@ -299,6 +299,7 @@ void to_json(nlohmann::json& j, const Step& s) {
        {"status_reason", s.status_reason},
        {"findings", s.findings},
        {"commands", s.commands}};
+  if (s.phase == Phase::Performance) j["tries"] = s.tries;
 }
 
 void to_json(nlohmann::json& j, const Plan& p) {
@@ -331,6 +332,8 @@ std::string render_markdown(const Plan& p) {
       for (auto& c : s.commands) md += c + "\n";
       md += "```\n";
     }
+    if (!s.tries.empty() && !s.commands.empty()) md += "\n";
+    for (auto& t : s.tries) md += "- " + t + "\n";
     size_t shown = 0;
     for (auto& f : s.findings) {
       if (++shown > 20) {

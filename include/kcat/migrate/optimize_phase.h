@@ -14,6 +14,7 @@
 #include "kcat/kb/recipe.h"
 #include "kcat/optimize/optimize.h"
 #include "kcat/patch/git.h"
+#include "kcat/plan/plan.h"
 #include "kcat/report/ledger.h"
 #include "kcat/report/run_report.h"
 
@@ -54,6 +55,12 @@ bool optimize_configured(const cli::Config& config, const OptimizeOverrides& o);
 optimize::Options optimize_options(const std::filesystem::path& root, const cli::Config& config,
                                    const OptimizeOverrides& ov, const std::string& run_id,
                                    report::Ledger& ledger);
+
+// The plan's performance phase: what the optimize loop would try on the NPU for this repository
+// (its applicable performance recipes in the loop's order, and those that do not apply, with why)
+// and how it measures, or, before [bench] is configured, what to configure.
+plan::Step performance_step(const std::filesystem::path& root, const cli::Config& config,
+                            const std::vector<Finding>& findings);
 
 // The optimization part of `report`: each iteration, and each as a step.
 void record_iterations(const optimize::Outcome& out, bool with_reference, report::RunReport& report);

@@ -41,10 +41,10 @@ struct Prepared {
   std::string within;       // the path given, repository-relative ("" = all): only files under it change
   std::string resumed_run;  // --resume: the interrupted run; empty for a fresh run
   std::vector<nlohmann::json> previous;  // its ledger
-  std::string from_branch;               // what the ledger records as where the run started
-  std::string base;                      // the commit the migration branch started from
-  std::string update_onto;               // --update: the new upstream
-  size_t replayed = 0;                   // --update: kcat's commits replayed onto it
+  std::string from_branch;  // where the port started from: the upstream branch (Kcat-Upstream trailer)
+  std::string base;         // the commit the migration branch started from
+  std::string update_onto;  // --update: the new upstream
+  size_t replayed = 0;      // --update: kcat's commits replayed onto it
   // --allow-dirty with uncommitted changes: nothing was prepared; migrate this linked work tree
   // of HEAD instead.
   std::optional<std::filesystem::path> worktree;
@@ -69,6 +69,11 @@ std::string earlier_base(const std::filesystem::path& root, const std::string& b
 // the last migration started from), leaving the branch checked out. Fills update_onto, replayed,
 // base, from_branch. Throws Error(Usage) when there is nothing to carry forward.
 void carry_forward(Prepared& p, const std::string& onto);
+// The branch the migration on `branch` was ported from: the newest run record (.kcat/runs) that
+// started it from another branch, else the newest Kcat-Upstream trailer on the branch's commits
+// (all a fresh clone has); "" when neither says.
+std::string upstream_of(const patch::GitRepo& repo, const std::filesystem::path& root,
+                        const std::string& branch);
 
 // ---- environment (environment.cc) ----
 
@@ -111,7 +116,8 @@ struct Run {
   std::string framework_note;  // set when the repository is a framework ported by configuration
   // From the latest scan: findings kcat leaves to the user (untracked, in a submodule), with why.
   mutable std::vector<std::pair<Finding, std::string>> not_editable;
-  bool approve_all = false;  // -i: the person answered "all"
+  bool approve_all = false;    // -i: the person answered "all"
+  bool step_declined = false;  // -i: the person answered "no" for the step in progress
 
   // A scan of the work tree with the run's rules, annotated from the knowledge base.
   scan::ScanResult scan() const;

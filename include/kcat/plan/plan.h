@@ -32,6 +32,7 @@ struct Step {
   std::string recipe;                 // recipe id when action == Recipe
   std::vector<Finding> findings;      // the findings this step covers
   std::vector<std::string> commands;  // for a person: what to run (install commands of a route)
+  std::vector<std::string> tries;     // performance: what the optimize loop tries, in its order
   Status status = Status::Pending;
   std::string status_reason;
 };
