@@ -183,6 +183,50 @@ def provenance(seed, argv=None):
     }
 
 
+def _first_line_value(path, key):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(key + "="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine(ascend_home=None, run=None):
+    """What the machine says about its NPUs, recorded beside every number: `npu-smi info` (its text,
+    or null where there is no npu-smi), the CANN toolkit version and the driver version, read where
+    `kcat doctor` reads them (src/env/doctor.cc layout_probe_command: <home>/ascend-toolkit/latest or
+    <home>/cann-*, *-linux/ascend_toolkit_install.info "version=", <home>/driver/version.info
+    "Version="). `run` stands in for subprocess.run in tests."""
+    import glob
+    import shutil
+    import subprocess
+
+    home = ascend_home or "/usr/local/Ascend"  # kcat doctor's default --ascend-home
+    run = run or subprocess.run
+    smi = None
+    if shutil.which("npu-smi"):
+        try:
+            r = run(["npu-smi", "info"], capture_output=True, text=True, timeout=60)
+            smi = (r.stdout or "") + (r.stderr or "")
+        except (OSError, subprocess.TimeoutExpired) as e:
+            smi = f"npu-smi info failed: {e}"
+    toolkits = [os.path.join(home, "ascend-toolkit", "latest"), os.path.join(home, "cann")]
+    toolkits += sorted(glob.glob(os.path.join(home, "cann-*")), reverse=True)
+    cann = None
+    for tk in (t for t in toolkits if os.path.isdir(t)):
+        for info in glob.glob(os.path.join(tk, "*-linux", "ascend_toolkit_install.info")) + \
+                [os.path.join(tk, "ascend_toolkit_install.info")]:
+            cann = cann or _first_line_value(info, "version")
+        if cann:
+            break
+    return {"npu_smi": smi, "cann": cann,
+            "driver": _first_line_value(os.path.join(home, "driver", "version.info"), "Version"),
+            "ascend_home": home}
+
+
 def file_digest(path):
     """{"path", "sha256", "bytes"} of an input file (the page image), so a result names what it read."""
     if not path:
