@@ -21,6 +21,7 @@ HF = os.path.join(HERE, "hf_generate.py")
 OCR2 = os.path.join(HERE, "ocr2-bench.sh")
 SERVE = os.path.join(HERE, "vllm_serve_bench.py")
 TESTDATA = os.path.join(HERE, "testdata")
+RATIOS = os.path.join(HERE, "ratios.py")
 
 
 def run(script, *args, env=None):
@@ -688,6 +689,139 @@ class ServeEndToEnd(ServeCase):
         out = self.bench(env={"STANDIN_MISSING_FLAG": "--save-detailed"}, code=3)
         self.assertIn("--save-detailed", out["error"])
         self.assertFalse(any("argv" in x and x["argv"][0] == "serve" for x in self.logged()))
+
+
+# Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize), torch_npu with
+# contrib.transfer_to_npu (its import is recorded), and transformers whose AutoModel has DeepSeek-OCR-2's
+# infer() shape and records the image it was given.
+STANDIN_BASELINE = {
+    "torch/__init__.py": "import contextlib\nbfloat16 = 'bf16'\nfloat16 = 'fp16'\nfloat32 = 'fp32'\n"
+                         "class _Dev:\n    def synchronize(self):\n        pass\nnpu = _Dev()\ncuda = _Dev()\n"
+                         "def no_grad():\n    return contextlib.nullcontext()\n",
+    "torch_npu/__init__.py": "",
+    "torch_npu/contrib/__init__.py": "",
+    "torch_npu/contrib/transfer_to_npu.py": "import json, os\nwith open(os.environ['STANDIN_RECORD'], 'a') as f:\n"
+                                            "    f.write(json.dumps({'transfer_to_npu': True}) + '\\n')\n",
+    "transformers/__init__.py": """import json, os
+
+class _Tok:
+    def encode(self, text, add_special_tokens=False):
+        return [1] * len(text.split())
+
+class AutoTokenizer:
+    @staticmethod
+    def from_pretrained(path, **kw):
+        return _Tok()
+
+class _Model:
+    def eval(self):
+        return self
+    def to(self, *a):
+        return self
+    def infer(self, tok, prompt=None, image_file=None, output_path=None, base_size=1024, image_size=768,
+              crop_mode=True, save_results=False, eval_mode=False):
+        with open(os.environ['STANDIN_RECORD'], 'a') as f:
+            f.write(json.dumps({'image_file': image_file}) + '\\n')
+        return 'word ' * (3 + len(os.path.basename(image_file)))
+
+class AutoModel:
+    @staticmethod
+    def from_pretrained(path, **kw):
+        return _Model()
+""",
+}
+
+
+class Baseline(ServeCase):
+    def plan(self, *args):
+        r = run(HF, "--model", self.model, *args, "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        return json.loads(r.stdout)
+
+    def test_the_same_pages_as_the_serving_harness(self):
+        p = self.plan("--pages", self.pages, "--custom-infer", "--trust-remote-code")
+        pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
+        self.assertEqual(p["pages"], {"warmup": pages[:2], "timed": pages[2:]})
+        self.assertEqual(p["images"], pages[2:])  # one request per timed page
+        self.assertEqual(p["num_prompts"], 3)
+        r = run(SERVE, *self.args(), "--dry-run")
+        self.assertEqual(json.loads(r.stdout)["pages"]["timed"], p["pages"]["timed"])
+
+    def test_transfer_to_npu_where_the_remote_code_needs_it(self):
+        self.assertTrue(self.plan("--pages", self.pages, "--custom-infer")["transfer_to_npu"])
+        self.assertFalse(self.plan("--pages", self.pages, "--custom-infer", "--device", "cpu")["transfer_to_npu"])
+        self.assertFalse(self.plan("--pages", self.pages, "--custom-infer", "--transfer-to-npu", "off")
+                         ["transfer_to_npu"])
+        self.assertFalse(self.plan()["transfer_to_npu"])  # generate() path: transformers' own code
+        r = run(HF, "--model", self.model, "--transfer-to-npu", "on", "--device", "cpu", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        r = run(HF, "--model", self.model, "--image", self.image, "--pages", self.pages, "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("use one", r.stderr)
+
+    def test_custom_infer_runs_every_timed_page_after_the_warmup_pages(self):
+        site = os.path.join(self.dir, "site")
+        for rel, code in STANDIN_BASELINE.items():
+            os.makedirs(os.path.dirname(os.path.join(site, rel)), exist_ok=True)
+            with open(os.path.join(site, rel), "w") as f:
+                f.write(code)
+        record = os.path.join(self.dir, "record.jsonl")
+        r = run(HF, "--model", self.model, "--pages", self.pages, "--custom-infer", "--trust-remote-code",
+                "--warmup", "2", env={"PYTHONPATH": site, "STANDIN_RECORD": record})
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        out = json.loads(r.stdout)
+        with open(record) as f:
+            events = [json.loads(line) for line in f]
+        self.assertEqual(events[0], {"transfer_to_npu": True})  # before the model loads
+        images = [e["image_file"] for e in events[1:]]
+        pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
+        self.assertEqual(images, pages)  # 2 warm-up pages, then the 3 timed ones
+        self.assertEqual(out["output_lens"], [12, 12, 12])
+        self.assertEqual(out["output_tokens"], 36)
+        self.assertTrue(out["transfer_to_npu"])
+        self.assertEqual([p["path"] for p in out["pages"]], pages[2:])
+        self.assertIn("re-tokenizing", out["tokens_counted_by"])
+        self.assertIn("hf_generate.py", out["provenance"]["command"])
+
+
+class Ratios(TempDirCase):
+    SERVING = {"output_tokens_per_s": 800.0, "output_tokens_per_s_at_concurrency_1": 50.0, "at_concurrency": 32,
+               "output_len": 256, "pages": {"timed": [{"sha256": "a"}, {"sha256": "b"}]}}
+    BASELINE = {"output_tokens_per_s": 25.0, "batch": 1, "output_len": None,
+                "pages": [{"sha256": "a"}, {"sha256": "b"}]}
+
+    def test_two_labelled_ratios(self):
+        r = hc.ratios(self.SERVING, self.BASELINE)
+        self.assertEqual(r["same_concurrency"]["ratio"], 2.0)
+        self.assertIn("concurrency 1", r["same_concurrency"]["label"])
+        self.assertEqual(r["throughput_at_concurrency"]["ratio"], 32.0)
+        self.assertIn("concurrency 32", r["throughput_at_concurrency"]["label"])
+        self.assertEqual(len(r["caveats"]), 1)
+        self.assertIn("output lengths differ", r["caveats"][0])
+
+    def test_unlike_runs_are_said(self):
+        base = dict(self.BASELINE, batch=8, output_len=256, pages=[{"sha256": "c"}])
+        caveats = hc.ratios(self.SERVING, base)["caveats"]
+        self.assertEqual(len(caveats), 2)
+        self.assertIn("batch 8", caveats[0])
+        self.assertIn("different pages", caveats[1])
+        self.assertIsNone(hc.ratios(dict(self.SERVING, output_tokens_per_s_at_concurrency_1=None),
+                                    self.BASELINE)["same_concurrency"])
+        with self.assertRaises(hc.HarnessError):
+            hc.ratios(self.SERVING, {"output_tokens_per_s": 0})
+
+    def test_the_script(self):
+        s = self.write("serve.json", "log line\n" + json.dumps(self.SERVING) + "\n")
+        b = self.write("base.json", json.dumps(self.BASELINE))
+        r = run(RATIOS, s, b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["throughput_at_concurrency"]["ratio"], 32.0)
+        failed = self.write("failed.json", json.dumps({"harness": "transformers", "error": "OOM"}))
+        r = run(RATIOS, s, failed)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("OOM", json.loads(r.stdout)["error"])
+        r = run(RATIOS, s)
+        self.assertEqual(r.returncode, 2)
 
 
 if __name__ == "__main__":

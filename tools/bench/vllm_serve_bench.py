@@ -66,9 +66,6 @@ CLIENT_FLAGS = ("--backend", "--endpoint", "--host", "--port", "--model", "--ser
 
 REQUIRED_SERVE_FLAGS = {"--no-enable-prefix-caching": None, "--mm-processor-cache-gb": "0"}
 
-PAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-
-
 def concurrency_list(text):
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -156,13 +153,6 @@ def parse_serve(command, allow_caches):
     return argv, argv[2], opts
 
 
-def list_pages(directory):
-    if not os.path.isdir(directory):
-        raise hc.HarnessError(f"--pages {directory} is not a directory of page images", hc.EXIT_USAGE)
-    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(PAGE_SUFFIXES))
-    return [os.path.abspath(os.path.join(directory, n)) for n in names]
-
-
 def dataset(pages, prompt):
     """vLLM's ShareGPT format, one entry per page: the prompt as the human turn, a placeholder reply
     (its length is overridden by --sharegpt-output-len) and the page as "image"."""
@@ -187,17 +177,13 @@ def client_command(args, model, served_name, port, dataset_path, num_prompts, co
 
 def plan(args):
     argv, model, opts = parse_serve(args.serve, args.allow_caches)
-    pages = list_pages(args.pages)
-    if len(pages) <= args.warmup_pages:
-        raise hc.HarnessError(f"--pages {args.pages}: {len(pages)} page image(s), but --warmup-pages "
-                              f"{args.warmup_pages} leaves none to time; add pages", hc.EXIT_USAGE)
+    warm, timed = hc.split_pages(args.pages, args.warmup_pages)
     if args.prompts_per_concurrency < 4:
         raise hc.HarnessError("--prompts-per-concurrency must be at least 4: with fewer requests than about four "
                               "times the concurrency the ramp-up and drain dominate the run", hc.EXIT_USAGE)
     if not args.result_dir:
         args.result_dir = os.path.abspath(time.strftime("kcat-serve-bench-%Y%m%dT%H%M%SZ", time.gmtime()))
     args.result_dir = os.path.abspath(args.result_dir)
-    warm, timed = pages[: args.warmup_pages], pages[args.warmup_pages:]
     port = int(opts.get("--port") or 8000)  # vLLM's default port (vllm/entrypoints/openai/cli_args.py)
     served = opts.get("--served-model-name")
     timed_path = os.path.join(args.result_dir, "pages-timed.json")
