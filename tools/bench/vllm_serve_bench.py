@@ -350,16 +350,17 @@ def run_client(step, log_path, timeout):
 
 
 def stop(server):
+    """SIGTERM (vLLM's API server shuts its engine processes down on it), SIGKILL after 60 s. The
+    server stays in the harness's process group, so a `kcat bench --timeout` that kills the group
+    takes the server (and the NPU memory it holds) with it."""
     if server.poll() is not None:
         return
+    server.send_signal(signal.SIGTERM)
     try:
-        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
+        server.kill()
         server.wait()
-    except ProcessLookupError:
-        pass
 
 
 def engine_config(log_path):
@@ -399,7 +400,7 @@ def run(p):
     base = f"http://{p['host']}:{p['serve']['port']}"
     log_path = os.path.join(p["result_dir"], "server.log")
     with open(log_path, "w", encoding="utf-8") as log:
-        server = subprocess.Popen(p["serve"]["command"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(p["serve"]["command"], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_ready(server, base, time.monotonic() + p["ready_timeout"], log_path)
         if p["warmup"]:
