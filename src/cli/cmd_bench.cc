@@ -14,7 +14,6 @@
 #include "kcat/cli/command.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
-#include "kcat/core/fs.h"
 #include "kcat/core/json.h"
 #include "kcat/env/doctor.h"
 #include "kcat/exec/shell_quote.h"
@@ -90,7 +89,8 @@ std::filesystem::path local_harness_dir() {
 }
 
 // Sends the harnesses (their files, not their tests) to `dir` on the host, beside the synced work
-// tree rather than in it, so the branch's checkout and `git clean` never see them.
+// tree rather than in it, so the branch's checkout and `git clean` never see them. One tar stream
+// over one ssh command: every ssh command costs a login on the host.
 std::string send_harnesses(exec::Runner& host, const std::string& dir) {
   auto local = local_harness_dir();
   if (local.empty()) {
@@ -98,24 +98,24 @@ std::string send_harnesses(exec::Runner& host, const std::string& dir) {
         << "kcat: no bench harnesses beside the knowledge base here; $KCAT_HARNESS is not set on the host\n";
     return "";
   }
+  exec::Command pack;
+  pack.argv = {"tar", "-C", local.string(), "-cf", "-"};
   for (const auto& e : std::filesystem::directory_iterator(local)) {
     auto name = e.path().filename().string();
-    if (!e.is_regular_file() || name.rfind("test_", 0) == 0) continue;
-    bool executable =
-        (e.status().permissions() & std::filesystem::perms::owner_exec) != std::filesystem::perms::none;
-    exec::Command c;
-    auto to = exec::shell_quote(dir + "/" + name);
-    c.shell = "mkdir -p " + exec::shell_quote(dir) + " && cat > " + to + " && chmod " +
-              (executable ? "755 " : "644 ") + to;
-    c.input = exec::Input::data;
-    c.input_data = read_file(e.path());
-    c.timeout = std::chrono::seconds(60);
-    auto out = host.run(c);
-    if (!out.ok()) {
-      throw Error(ErrorKind::Environment,
-                  "could not send the bench harness " + name + " to the host: " + out.describe(), dir,
-                  "check that the host's disk has room and " + dir + " is writable");
-    }
+    if (e.is_regular_file() && name.rfind("test_", 0) != 0) pack.argv.push_back(name);
+  }
+  pack.output_cap = 64 << 20;
+  pack.timeout = std::chrono::seconds(60);
+  auto tar = exec::local_runner()->run(pack);
+  exec::Command unpack;
+  unpack.shell = "mkdir -p " + exec::shell_quote(dir) + " && tar -C " + exec::shell_quote(dir) + " -xf -";
+  unpack.input = exec::Input::data;
+  unpack.input_data = tar.out;
+  unpack.timeout = std::chrono::seconds(120);
+  auto out = tar.ok() ? host.run(unpack) : tar;
+  if (!out.ok()) {
+    throw Error(ErrorKind::Environment, "could not send the bench harnesses to the host: " + out.describe(),
+                dir, "check that tar is installed here and on the host, and that " + dir + " is writable");
   }
   return dir;
 }
