@@ -15,7 +15,13 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 kcat="$tmp/prefix/bin/kcat"
 [[ -x "$kcat" ]] || fail "no bin/kcat in the prefix"
 [[ -d "$tmp/prefix/share/kcat/patches/rules" ]] || fail "no share/kcat/patches/rules in the prefix"
-[[ -x "$tmp/prefix/share/kcat/harness/ocr2-bench.sh" ]] || fail "no share/kcat/harness/ocr2-bench.sh"
+for h in ocr2-bench.sh vllm_serve_bench.py vllm_throughput.py hf_generate.py; do
+  [[ -x "$tmp/prefix/share/kcat/harness/$h" ]] || fail "no executable share/kcat/harness/$h"
+done
+[[ -f "$tmp/prefix/share/kcat/harness/harness_common.py" ]] || fail "no share/kcat/harness/harness_common.py"
+# The installed harness runs from there (it finds harness_common.py beside itself).
+python3 "$tmp/prefix/share/kcat/harness/vllm_serve_bench.py" --help >/dev/null ||
+  fail "the installed vllm_serve_bench.py does not run"
 [[ ! -e "$tmp/prefix/bin/kcat-data-dir" ]] || fail "the build-tree marker was installed"
 if strings "$kcat" | grep -F "$root"; then
   fail "the installed kcat holds the source tree's path $root (above)"

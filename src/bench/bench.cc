@@ -120,6 +120,8 @@ Result run(const Spec& spec, exec::Runner& runner) {
                       "included); the run's processes were stopped and nothing was "
                       "recorded",
                       r.runs.size() + 1 + static_cast<size_t>(warmed), max_runs + spec.warmup));
+    rr.output = o.out.size() > kOutputKept ? o.out.substr(o.out.size() - kOutputKept) : o.out;
+    rr.stderr_tail = o.err.size() > kStderrKept ? o.err.substr(o.err.size() - kStderrKept) : o.err;
     if (!o.ok()) {
       rr.failure = by_budget && o.timed_out ? "the time budget ran out: " + o.describe() : o.describe();
       return rr;
@@ -159,10 +161,11 @@ Result run(const Spec& spec, exec::Runner& runner) {
 void to_json(nlohmann::json& j, const Result& r) {
   j = {{"command", r.command}, {"unit", r.unit}, {"runs", nlohmann::json::array()}};
   for (auto& x : r.runs) {
-    if (x.value)
-      j["runs"].push_back({{"value", *x.value}});
-    else
-      j["runs"].push_back({{"failure", x.failure}});
+    nlohmann::json run =
+        x.value ? nlohmann::json{{"value", *x.value}} : nlohmann::json{{"failure", x.failure}};
+    if (!x.output.empty()) run["output"] = x.output;
+    if (!x.stderr_tail.empty()) run["stderr"] = x.stderr_tail;
+    j["runs"].push_back(run);
   }
   if (r.stats) {
     j["median"] = r.stats->median;

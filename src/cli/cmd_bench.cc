@@ -2,6 +2,7 @@
 // --host, on another host (an Atlas server) after sending it the current branch with git.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -13,8 +14,12 @@
 #include "kcat/cli/command.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/core/events.h"
 #include "kcat/core/json.h"
+#include "kcat/env/doctor.h"
+#include "kcat/exec/shell_quote.h"
 #include "kcat/exec/sync.h"
+#include "kcat/kb/data_dir.h"
 
 namespace kcat::cli {
 namespace {
@@ -29,13 +34,92 @@ struct BenchCmd {
   std::string host;                   // user@host: sync the branch there and run the bench there
   std::vector<std::string> ssh_args;  // extra ssh arguments, e.g. -p 2222 -i KEY
   std::string remote_dir;             // the work tree on the host; default ~/kcat-work/<repo name>
+  bool no_doctor = false;             // skip `kcat doctor` (and so the device) in the report
+  std::string ascend_home = "/usr/local/Ascend";
+  std::string python = "python3";
 };
+
+// The machine the numbers come from, as `kcat doctor --format json` reports it, and the device
+// said honestly: "npu" only when npu-smi lists a chip there, never because an NPU was meant.
+struct Machine {
+  nlohmann::json doctor;
+  std::optional<std::string> device;  // "npu", or nullopt: no NPU seen
+  std::string device_note;
+};
+
+// The JSON report gets the whole doctor probe (packages, toolkit, smoke test: seconds to tens of
+// seconds); the text output only needs the device, from `npu-smi info` alone.
+Machine probe_machine(const BenchCmd& o, exec::Runner& runner, bool full_report) {
+  Machine m;
+  env::Probe p;
+  if (full_report) {
+    p = env::probe(runner, o.ascend_home, o.python);
+    m.doctor = env::report_json(p, env::check(p, kb::VersionMatrix::load(kb::default_data_dir())));
+  } else {
+    exec::Command c;
+    c.shell = "npu-smi info 2>/dev/null";
+    c.timeout = std::chrono::seconds(60);
+    env::parse_npu_smi(runner.run(c).out, p);
+    p.where = o.host.empty() ? "local" : "ssh " + o.host;
+  }
+  if (!p.npu_chips.empty()) {
+    m.device = "npu";
+    m.device_note = fmt::format("{} NPU chip(s) listed by npu-smi ({})", p.npu_chips.size(), p.where);
+  } else {
+    m.device_note = fmt::format("no NPU: npu-smi {} on {}; these numbers are not NPU figures",
+                                p.npu_smi.empty() ? "did not run" : "lists no chip", p.where);
+  }
+  return m;
+}
 
 struct Remote {
   std::unique_ptr<exec::Runner> runner;
   std::filesystem::path cwd;  // on the host
   std::string commit;
+  std::string harness;  // where the bench harnesses were sent on the host; "" when none were found here
 };
+
+// The NPU harnesses beside the knowledge base: share/kcat/harness when installed (CMakeLists.txt
+// install rules), tools/bench in the source tree. Empty when neither exists.
+std::filesystem::path local_harness_dir() {
+  auto data = kb::default_data_dir();
+  for (auto d : {data.parent_path() / "harness", data.parent_path() / "tools" / "bench"}) {
+    if (std::filesystem::is_regular_file(d / "harness_common.py")) return d;
+  }
+  return {};
+}
+
+// Sends the harnesses (their files, not their tests) to `dir` on the host, beside the synced work
+// tree rather than in it, so the branch's checkout and `git clean` never see them. One tar stream
+// over one ssh command: every ssh command costs a login on the host.
+std::string send_harnesses(exec::Runner& host, const std::string& dir) {
+  auto local = local_harness_dir();
+  if (local.empty()) {
+    std::cerr
+        << "kcat: no bench harnesses beside the knowledge base here; $KCAT_HARNESS is not set on the host\n";
+    return "";
+  }
+  exec::Command pack;
+  pack.argv = {"tar", "-C", local.string(), "-cf", "-"};
+  for (const auto& e : std::filesystem::directory_iterator(local)) {
+    auto name = e.path().filename().string();
+    if (e.is_regular_file() && name.rfind("test_", 0) != 0) pack.argv.push_back(name);
+  }
+  pack.output_cap = 64 << 20;
+  pack.timeout = std::chrono::seconds(60);
+  auto tar = exec::local_runner()->run(pack);
+  exec::Command unpack;
+  unpack.shell = "mkdir -p " + exec::shell_quote(dir) + " && tar -C " + exec::shell_quote(dir) + " -xf -";
+  unpack.input = exec::Input::data;
+  unpack.input_data = tar.out;
+  unpack.timeout = std::chrono::seconds(120);
+  auto out = tar.ok() ? host.run(unpack) : tar;
+  if (!out.ok()) {
+    throw Error(ErrorKind::Environment, "could not send the bench harnesses to the host: " + out.describe(),
+                dir, "check that tar is installed here and on the host, and that " + dir + " is writable");
+  }
+  return dir;
+}
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -82,6 +166,9 @@ Remote sync_remote(const BenchCmd& o) {
   r.runner = exec::ssh_runner(o.host, o.ssh_args);
   r.cwd = prefix.empty() ? std::filesystem::path(synced.dir) : std::filesystem::path(synced.dir) / prefix;
   r.commit = synced.commit;
+  r.harness = send_harnesses(*r.runner, synced.dir + ".harness");
+  if (!r.harness.empty())
+    std::cerr << fmt::format("kcat: the bench harnesses are in {} ($KCAT_HARNESS)\n", r.harness);
   return r;
 }
 
@@ -102,15 +189,22 @@ int run(const BenchCmd& o) {
   spec.cancelled = [] { return cancel::requested(); };
   spec.timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_s * 1000));
   std::unique_ptr<exec::Runner> runner;
-  std::string commit;
+  std::string commit, harness;
   if (!o.host.empty()) {
     auto remote = sync_remote(o);
     runner = std::move(remote.runner);
     spec.cwd = remote.cwd;
     commit = remote.commit;
+    harness = remote.harness;
+    if (!harness.empty()) spec.env["KCAT_HARNESS"] = harness;
   } else {
     runner = exec::local_runner();
+    harness = local_harness_dir().string();
+    if (!harness.empty() && !std::getenv("KCAT_HARNESS")) spec.env["KCAT_HARNESS"] = harness;
   }
+  std::optional<Machine> machine;
+  if (!o.no_doctor) machine = probe_machine(o, *runner, o.format == "json");
+  auto started = events::now_iso();
   auto result = bench::run(spec, *runner);
   std::optional<bench::Result> base;
   if (!o.baseline.empty()) {
@@ -128,15 +222,25 @@ int run(const BenchCmd& o) {
   if (o.format == "json") {
     nlohmann::json j = {{"candidate", result}};
     if (!o.host.empty())
-      j["host"] = {{"destination", o.host}, {"dir", spec.cwd.string()}, {"commit", commit}};
+      j["host"] = {
+          {"destination", o.host}, {"dir", spec.cwd.string()}, {"commit", commit}, {"harness", harness}};
     if (base) j["baseline"] = *base;
     if (ratio) j["ratio"] = *ratio;
     if (o.target) j["target"] = *o.target;
     if (met) j["target_met"] = *met;
+    j["started_utc"] = started;
+    if (machine) {
+      j["device"] = machine->device ? nlohmann::json(*machine->device) : nlohmann::json(nullptr);
+      j["device_note"] = machine->device_note;
+      j["doctor"] = machine->doctor;
+    }
     std::cout << json_text(j, 2) << "\n";
   } else {
     if (!o.host.empty())
       std::cout << fmt::format("{:<10} {}:{} at {}\n", "host", o.host, spec.cwd.string(), commit);
+    if (machine)
+      std::cout << fmt::format("{:<10} {}: {}\n", "device", machine->device.value_or("none"),
+                               machine->device_note);
     std::cout << line_for("candidate", result);
     if (base) std::cout << line_for("baseline", *base);
     if (ratio) std::cout << fmt::format("ratio      {:.2f}x the baseline\n", *ratio);
@@ -170,6 +274,12 @@ void setup(CLI::App& root, Globals& g) {
       "the host (default ~/kcat-work/<repo name>), checked out there (tracked and untracked changes on the\n"
       "host are reset, ignored build outputs kept), and the commands run there over ssh (BatchMode).\n"
       "Only commits are sent. An --ssh-arg that starts with '-' is written --ssh-arg=-p.\n\n"
+      "The commands see $KCAT_HARNESS, the NPU harnesses' directory (with --host: <remote-dir>.harness\n"
+      "on the host, sent there too): --cmd 'python3 $KCAT_HARNESS/vllm_serve_bench.py ...'.\n\n"
+      "Where the numbers come from: the device (\"npu\" only when npu-smi lists a chip there, else\n"
+      "none), and in the JSON report `kcat doctor --format json` of that machine, the UTC start time\n"
+      "and every run's output (a harness's result line carries its command, seed and versions).\n"
+      "--no-doctor leaves the device and the doctor report out.\n\n"
       "Exit: 0 target met (or no target), 1 target missed, 3 no run produced a number, 2 usage.");
   cmd->add_option("--cmd", o->spec.command, "The command (run with /bin/sh -c)")->required();
   cmd->add_option("--warmup", o->spec.warmup, "Runs before measuring")->capture_default_str();
@@ -195,6 +305,13 @@ void setup(CLI::App& root, Globals& g) {
                   "The work tree on the host (default ~/kcat-work/<repo name>)")
       ->needs(host);
   cmd->add_option("-f,--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--no-doctor", o->no_doctor,
+                "Do not attach `kcat doctor`'s report (and so say no device) to the result");
+  cmd->add_option("--ascend-home", o->ascend_home,
+                  "Where the Ascend toolkit and driver are, for the doctor report")
+      ->capture_default_str();
+  cmd->add_option("--python", o->python, "The Python whose packages the doctor report lists")
+      ->capture_default_str();
   cmd->callback([o, &g] { g.exit_code = run(*o); });
 }
 

@@ -24,20 +24,15 @@ int run(const DoctorCmd& o) {
   auto runner = o.host.empty() ? exec::local_runner() : exec::ssh_runner(o.host, o.ssh_args);
   auto p = env::probe(*runner, o.ascend_home, o.python);
   auto checks = env::check(p, kb::VersionMatrix::load(kb::default_data_dir()));
-  bool bad = false;
-  for (auto& c : checks) bad |= c.status == "mismatch" || c.status == "missing";
+  bool bad = !env::ready(checks);
   if (!p.reachable) {
     // Nothing was probed: say so at once, as an environment error (docs/cli.md exit 3).
-    if (o.format == "json") {
-      nlohmann::json j = {{"probe", p}, {"checks", checks}, {"ready", false}};
-      std::cout << json_text(j, 2) << "\n";
-    }
+    if (o.format == "json") std::cout << json_text(env::report_json(p, checks), 2) << "\n";
     std::cerr << fmt::format("kcat doctor: could not connect to {}: {}\n", o.host, checks.front().fix);
     return 3;
   }
   if (o.format == "json") {
-    nlohmann::json j = {{"probe", p}, {"checks", checks}, {"ready", !bad}};
-    std::cout << json_text(j, 2) << "\n";
+    std::cout << json_text(env::report_json(p, checks), 2) << "\n";
   } else {
     std::cout << fmt::format("kcat doctor ({}; Ascend home {})\n", p.where, o.ascend_home);
     std::cout << fmt::format("  {:<32} {:<22} {:<20} {}\n", "CHECK", "FOUND", "EXPECTED", "STATUS");

@@ -12,6 +12,7 @@ namespace kcat::events {
 namespace {
 std::atomic<bool> g_json{false};
 std::mutex g_mu;
+}  // namespace
 
 std::string now_iso() {
   auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -21,7 +22,6 @@ std::string now_iso() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-}  // namespace
 
 void enable_json(bool on) { g_json = on; }
 bool json_enabled() { return g_json; }

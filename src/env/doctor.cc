@@ -651,4 +651,13 @@ void to_json(nlohmann::json& j, const Check& c) {
   j = {{"what", c.what}, {"found", c.found}, {"expected", c.expected}, {"status", c.status}, {"fix", c.fix}};
 }
 
+bool ready(const std::vector<Check>& checks) {
+  return std::none_of(checks.begin(), checks.end(),
+                      [](const Check& c) { return c.status == "mismatch" || c.status == "missing"; });
+}
+
+nlohmann::json report_json(const Probe& p, const std::vector<Check>& checks) {
+  return {{"probe", p}, {"checks", checks}, {"ready", p.reachable && ready(checks)}};
+}
+
 }  // namespace kcat::env

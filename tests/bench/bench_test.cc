@@ -55,6 +55,27 @@ TEST(Bench, FailedRunsAreReportedNotCounted) {
   EXPECT_NE(r.failure.find("signal 9"), std::string::npos);
 }
 
+TEST(Bench, EveryRunKeepsWhatItPrinted) {
+  Spec s;
+  s.command = "echo oops >&2; echo '{\"tok_s\": 3}'";
+  s.metric_json_key = "tok_s";
+  s.runs = 1;
+  s.warmup = 0;
+  auto runner = exec::local_runner();
+  auto r = run(s, *runner);
+  ASSERT_EQ(r.runs.size(), 1u);
+  EXPECT_EQ(r.runs[0].output, "{\"tok_s\": 3}\n");
+  EXPECT_EQ(r.runs[0].stderr_tail, "oops\n");
+  nlohmann::json j = r;
+  EXPECT_EQ(j["runs"][0]["output"], "{\"tok_s\": 3}\n");
+  EXPECT_EQ(j["runs"][0]["stderr"], "oops\n");
+  s.command = "head -c 1100000 /dev/zero | tr '\\0' x; echo; echo fail >&2; exit 4";
+  r = run(s, *runner);
+  ASSERT_FALSE(r.runs[0].value);
+  EXPECT_EQ(r.runs[0].output.size(), kOutputKept);  // the tail of a long output
+  EXPECT_EQ(r.runs[0].stderr_tail, "fail\n");       // a failed run keeps its output too
+}
+
 TEST(Bench, NoNumberAtAllIsAFailureNotAZero) {
   Spec s;
   s.command = "echo no numbers here";

@@ -39,6 +39,62 @@ TEST(BenchCommand, JsonMetricHangAndUsage) {
   EXPECT_EQ(test::kcat({"bench"}).exit_code, 2);
 }
 
+// Issue 19: the report says where its numbers come from: `kcat doctor --format json` of the machine,
+// the device only when npu-smi lists a chip there, the start time, and every run's output.
+TEST(BenchCommand, TheReportCarriesTheDoctorTheDeviceAndTheOutput) {
+  test::TempDir dir;
+  auto fake = test::fixtures_dir() / "env/bin";
+  auto args = std::vector<std::string>{"bench",
+                                       "--cmd",
+                                       "echo log >&2; echo '{\"output_tokens_per_s\": 5, \"seed\": 7}'",
+                                       "--metric-json",
+                                       "output_tokens_per_s",
+                                       "--runs",
+                                       "1",
+                                       "--warmup",
+                                       "0",
+                                       "--format",
+                                       "json",
+                                       "--ascend-home",
+                                       (test::fixtures_dir() / "env/ascend-8.1").string(),
+                                       "--python",
+                                       (fake / "fake-python").string()};
+  // No npu-smi on PATH: no device, said so.
+  std::map<std::string, std::string> env = {{"PATH", (dir / "empty").string() + ":/usr/bin:/bin"},
+                                            {"KCAT_FAKE_PIP", (dir / "pip.json").string()}};
+  test::write(dir / "pip.json", R"([{"name": "torch", "version": "2.5.1"}])");
+  auto none = test::kcat(args, {}, env);
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  auto j = nlohmann::json::parse(none.out);
+  EXPECT_TRUE(j["device"].is_null()) << j["device"];
+  EXPECT_NE(j["device_note"].get<std::string>().find("not NPU figures"), std::string::npos);
+  EXPECT_EQ(j["doctor"]["probe"]["cann"].get<std::string>().rfind("8.1", 0), 0u) << j["doctor"]["probe"];
+  EXPECT_TRUE(j["doctor"].contains("checks"));
+  EXPECT_TRUE(j["doctor"].contains("ready"));
+  EXPECT_EQ(j["candidate"]["runs"][0]["output"], "{\"output_tokens_per_s\": 5, \"seed\": 7}\n");
+  EXPECT_EQ(j["candidate"]["runs"][0]["stderr"], "log\n");
+  EXPECT_EQ(j["started_utc"].get<std::string>().size(), 20u);
+  // The stand-in npu-smi lists one 910B3: now the device is the NPU.
+  env["PATH"] = fake.string() + ":/usr/bin:/bin";
+  auto npu = test::kcat(args, {}, env);
+  ASSERT_EQ(npu.exit_code, 0) << npu.err;
+  j = nlohmann::json::parse(npu.out);
+  EXPECT_EQ(j["device"], "npu");
+  EXPECT_NE(j["device_note"].get<std::string>().find("1 NPU chip"), std::string::npos) << j["device_note"];
+  args.push_back("--no-doctor");
+  j = nlohmann::json::parse(test::kcat(args, {}, env).out);
+  EXPECT_FALSE(j.contains("doctor"));
+  EXPECT_FALSE(j.contains("device"));
+  // The text output names the device from npu-smi alone.
+  std::vector<std::string> text = {"bench", "--cmd", "echo 1", "--runs", "1", "--warmup", "0"};
+  auto t = test::kcat(text, {}, env);
+  EXPECT_NE(t.out.find("device     npu: 1 NPU chip(s) listed by npu-smi (local)"), std::string::npos)
+      << t.out;
+  env["PATH"] = (dir / "empty").string() + ":/usr/bin:/bin";
+  t = test::kcat(text, {}, env);
+  EXPECT_NE(t.out.find("device     none: no NPU: npu-smi did not run on local"), std::string::npos) << t.out;
+}
+
 }  // namespace kcat
 
 #include "bench/tensor_files.h"
@@ -159,6 +215,54 @@ TEST(BenchCommand, ASignalStopsTheRunAndItsProcessesAndExitsWithTheSignalsCode) 
     for (int i = 0; i < 100 && test::process_alive(sleeper); ++i) usleep(50000);
     EXPECT_FALSE(test::process_alive(sleeper)) << "the benchmark's process outlived kcat";
   }
+}
+
+// Issue 19: the harnesses travel with --host (beside the work tree, not in it) and the commands find
+// them at $KCAT_HARNESS, locally too.
+TEST(BenchCommand, TheHarnessesAreSentToTheHostAndNamedByKcatHarness) {
+  auto local = test::kcat({"bench", "--cmd", "test -x \"$KCAT_HARNESS/vllm_serve_bench.py\" && echo 1",
+                           "--runs", "1", "--warmup", "0", "--no-doctor"});
+  EXPECT_EQ(local.exit_code, 0) << local.err << local.out;
+  if (!std::filesystem::exists("/usr/sbin/sshd")) {
+    GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
+  }
+  test::Sshd sshd;
+  ASSERT_TRUE(sshd.ok()) << "sshd did not start";
+  test::TempDir dir;
+  auto repo = dir / "model";
+  test::write(repo / "README.md", "model\n");
+  test::git_init_commit(repo);
+  auto remote_dir = sshd.dir() / "work";
+  std::vector<std::string> args = {
+      "bench",
+      "--cmd",
+      "python3 \"$KCAT_HARNESS/vllm_serve_bench.py\" --help >/dev/null && echo 7",
+      "--runs",
+      "1",
+      "--warmup",
+      "0",
+      "--cwd",
+      repo.string(),
+      "--host",
+      std::string(getenv("USER") ? getenv("USER") : "root") + "@127.0.0.1",
+      "--remote-dir",
+      remote_dir.string(),
+      "--format",
+      "json",
+      "--no-doctor"};
+  for (auto& a : sshd.args()) args.push_back("--ssh-arg=" + a);
+  auto r = test::kcat(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["candidate"]["median"], 7);
+  auto sent = std::filesystem::canonical(remote_dir).string() + ".harness";
+  EXPECT_EQ(j["host"]["harness"], sent);
+  for (const char* f :
+       {"vllm_serve_bench.py", "hf_generate.py", "vllm_throughput.py", "ratios.py", "ocr2-bench.sh"})
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(sent) / f)) << f;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(sent) / "harness_common.py"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(sent) / "test_harness.py"));
+  EXPECT_FALSE(std::filesystem::exists(remote_dir / "vllm_serve_bench.py"));  // not in the work tree
 }
 
 }  // namespace kcat

@@ -23,6 +23,25 @@ TEST(Routes, ShippedRoutesLoadWithSources) {
   }
 }
 
+// The anchor is quoted as vllm-ascend's tutorial states it (section 8 of
+// docs/source/tutorials/models/DeepSeekOCR2.md): "864TPS (Token Per Second)", without a concurrency
+// and without saying output or total tokens; the route must not call it "output tok/s". Its serve
+// command keeps the tutorial's caches-off flags and --additional-config.
+TEST(Routes, TheOcrAnchorIsQuotedAsTheTutorialStatesIt) {
+  for (const auto& r : shipped()) {
+    if (r.id != "ocr2-native-vllm-ascend") continue;
+    EXPECT_NE(r.expected_note.find("864TPS (Token Per Second)"), std::string::npos) << r.expected_note;
+    EXPECT_EQ(r.expected_note.find("output tok/s"), std::string::npos) << r.expected_note;
+    EXPECT_NE(r.expected_note.find("neither the concurrency nor whether TPS counts output or total"),
+              std::string::npos);
+    for (const char* flag :
+         {"--no-enable-prefix-caching", "--mm-processor-cache-gb 0", "--additional-config"})
+      EXPECT_NE(r.run.find(flag), std::string::npos) << flag;
+    return;
+  }
+  FAIL() << "no route ocr2-native-vllm-ascend";
+}
+
 TEST(Routes, OcrShapedRepoGetsBothRoutesAndTheFasterOneByDefault) {
   Plan p;
   auto fit = add_routes(p, test::fixtures_dir() / "ocr2/repo", shipped());

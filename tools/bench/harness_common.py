@@ -183,6 +183,100 @@ def provenance(seed, argv=None):
     }
 
 
+def _first_line_value(path, key):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(key + "="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine(ascend_home=None, run=None):
+    """What the machine says about its NPUs, recorded beside every number: `npu-smi info` (its text,
+    or null where there is no npu-smi), the CANN toolkit version and the driver version, read where
+    `kcat doctor` reads them (src/env/doctor.cc layout_probe_command: <home>/ascend-toolkit/latest or
+    <home>/cann-*, *-linux/ascend_toolkit_install.info "version=", <home>/driver/version.info
+    "Version="). `run` stands in for subprocess.run in tests."""
+    import glob
+    import shutil
+    import subprocess
+
+    home = ascend_home or "/usr/local/Ascend"  # kcat doctor's default --ascend-home
+    run = run or subprocess.run
+    smi = None
+    if shutil.which("npu-smi"):
+        try:
+            r = run(["npu-smi", "info"], capture_output=True, text=True, timeout=60)
+            smi = (r.stdout or "") + (r.stderr or "")
+        except (OSError, subprocess.TimeoutExpired) as e:
+            smi = f"npu-smi info failed: {e}"
+    toolkits = [os.path.join(home, "ascend-toolkit", "latest"), os.path.join(home, "cann")]
+    toolkits += sorted(glob.glob(os.path.join(home, "cann-*")), reverse=True)
+    cann = None
+    for tk in (t for t in toolkits if os.path.isdir(t)):
+        for info in glob.glob(os.path.join(tk, "*-linux", "ascend_toolkit_install.info")) + \
+                [os.path.join(tk, "ascend_toolkit_install.info")]:
+            cann = cann or _first_line_value(info, "version")
+        if cann:
+            break
+    return {"npu_smi": smi, "cann": cann,
+            "driver": _first_line_value(os.path.join(home, "driver", "version.info"), "Version"),
+            "ascend_home": home}
+
+
+PAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def split_pages(directory, warmup):
+    """The page images of a directory, sorted by name, split into (warm-up pages, timed pages): the
+    serving harness and the baseline read the same directory the same way, so they time the same pages."""
+    if not os.path.isdir(directory):
+        raise HarnessError(f"--pages {directory} is not a directory of page images", EXIT_USAGE)
+    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(PAGE_SUFFIXES))
+    pages = [os.path.abspath(os.path.join(directory, n)) for n in names]
+    if len(pages) <= warmup:
+        raise HarnessError(f"--pages {directory}: {len(pages)} page image(s), but --warmup-pages {warmup} leaves "
+                           "none to time; add pages", EXIT_USAGE)
+    return pages[:warmup], pages[warmup:]
+
+
+def ratios(serving, baseline):
+    """The two ratios of a serving sweep (vllm_serve_bench.py's result) over a one-at-a-time baseline
+    (hf_generate.py's result), each labelled with what it divides: they answer different questions and
+    are never merged into one "x times faster"."""
+    base = baseline.get("output_tokens_per_s")
+    if not isinstance(base, (int, float)) or base <= 0:
+        raise HarnessError("the baseline result has no positive output_tokens_per_s")
+    base_batch = baseline.get("batch", 1)
+    one = serving.get("output_tokens_per_s_at_concurrency_1")
+    best = serving.get("output_tokens_per_s")
+    out = {
+        "same_concurrency": None if one is None else {
+            "ratio": round(one / base, 3),
+            "label": f"vLLM serving at concurrency 1 / transformers at batch {base_batch}: output tok/s, one "
+                     "request in flight on each side"},
+        "throughput_at_concurrency": None if best is None else {
+            "ratio": round(best / base, 3),
+            "label": f"vLLM serving at concurrency {serving.get('at_concurrency')} (its best in the sweep) / "
+                     f"transformers at batch {base_batch}: output tok/s, what serving gains by batching"},
+        "caveats": [],
+    }
+    if base_batch != 1 and one is not None:
+        out["caveats"].append(f"the baseline ran at batch {base_batch}, not 1: the same-concurrency ratio is not "
+                              "one request against one")
+    if baseline.get("output_len") != serving.get("output_len"):
+        out["caveats"].append(f"output lengths differ (serving {serving.get('output_len')} tokens with ignore_eos, "
+                              f"baseline {baseline.get('output_len') or 'where the model stopped'})")
+    s_pages = {p["sha256"] for p in (serving.get("pages") or {}).get("timed") or [] if p}
+    b_pages = {p["sha256"] for p in baseline.get("pages") or [] if p}
+    if s_pages != b_pages:
+        out["caveats"].append("the two runs timed different pages (page hashes differ)")
+    return out
+
+
 def file_digest(path):
     """{"path", "sha256", "bytes"} of an input file (the page image), so a result names what it read."""
     if not path:

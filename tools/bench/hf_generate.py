@@ -34,6 +34,13 @@ def build_parser():
     p = hc.Parser(HARNESS, description="transformers generate() baseline (one JSON line on stdout).")
     hc.add_model_and_prompts(p)
     p.add_argument("--image", help="image file (processor input, or image_file= for --custom-infer)")
+    p.add_argument("--pages", help="directory of page images, read as vllm_serve_bench.py reads it: sorted by name, "
+                                   "the first --warmup-pages warm up, each timed request gets the next timed page")
+    p.add_argument("--warmup-pages", type=hc.non_negative_int, default=2,
+                   help="with --pages: pages used only to warm up (default 2, as vllm_serve_bench.py)")
+    p.add_argument("--transfer-to-npu", default="auto", choices=["auto", "on", "off"],
+                   help="import torch_npu.contrib.transfer_to_npu before loading the model, so remote code that "
+                        "calls .cuda() runs on the NPU (auto: on for --custom-infer on the NPU)")
     p.add_argument("--batch", type=hc.positive_int, default=1, help="prompts per generate() call; default 1")
     p.add_argument("--num-prompts", type=hc.positive_int, help="prompts in the measured run (default: --batch)")
     p.add_argument("--output-len", type=hc.positive_int, default=256, help="new tokens per sequence; default 256")
@@ -54,19 +61,30 @@ def plan(args):
     hc.check_model(args.model)
     hc.check_file(args.image, "image")
     hc.check_dump(args.dump)
+    if args.image and args.pages:
+        raise hc.HarnessError("--image and --pages both name the input: use one", hc.EXIT_USAGE)
+    warm, timed = hc.split_pages(args.pages, args.warmup_pages) if args.pages else ([], [])
     if args.custom_infer:
-        if not args.image:
-            raise hc.HarnessError("--custom-infer needs --image (infer() reads image_file)", hc.EXIT_USAGE)
+        if not args.image and not args.pages:
+            raise hc.HarnessError("--custom-infer needs --image or --pages (infer() reads image_file)", hc.EXIT_USAGE)
         if args.batch != 1:
             raise hc.HarnessError("--custom-infer runs one image at a time: use --batch 1 and --num-prompts N",
                                   hc.EXIT_USAGE)
     if args.prompts:
         prompts, source = hc.load_prompts(args.prompts), args.prompts
-    elif args.image:
+    elif args.image or args.pages:
         prompts, source = [hc.OCR2_PROMPT], "built-in (DeepSeek-OCR-2 document prompt)"
     else:
         prompts, source = hc.DEFAULT_PROMPTS, "built-in"
-    num = args.num_prompts or args.batch
+    num = args.num_prompts or (len(timed) if timed and args.batch == 1 else args.batch)
+    # torch_npu.contrib.transfer_to_npu patches torch.Tensor.cuda / nn.Module.cuda to their NPU
+    # versions at import (Ascend/pytorch torch_npu/contrib/transfer_to_npu.py L501, L506-507, _init()
+    # at L569; /work/shared/knowledge/ascend-facts.md section 1): DeepSeek-OCR-2's remote infer()
+    # calls .cuda() itself, so on the NPU it needs the patch.
+    transfer = args.transfer_to_npu == "on" or (args.transfer_to_npu == "auto" and args.custom_infer
+                                                and args.device == "npu")
+    if transfer and args.device != "npu":
+        raise hc.HarnessError("--transfer-to-npu on needs --device npu", hc.EXIT_USAGE)
     return {
         "harness": HARNESS,
         "dry_run": True,
@@ -78,6 +96,9 @@ def plan(args):
         "output_len": None if args.custom_infer else args.output_len,
         "warmup": args.warmup,
         "image": args.image,
+        "pages": {"warmup": warm, "timed": timed} if args.pages else None,
+        "images": hc.take(timed, num) if timed else None,
+        "transfer_to_npu": transfer,
         "prompt_source": source,
         "prompts": hc.take(prompts, num),
         "dump": args.dump,
@@ -90,10 +111,12 @@ def plan(args):
     }
 
 
-def import_stack(device):
+def import_stack(device, transfer_to_npu=False):
     torch = hc.require(HARNESS, "torch", "install torch (on Ascend: the CPU build plus torch_npu)")
     if device == "npu":
         hc.require(HARNESS, "torch_npu", "install torch_npu matching torch and CANN (kcat env --help)")
+    if transfer_to_npu:
+        hc.require(HARNESS, "torch_npu.contrib.transfer_to_npu", "install torch_npu (it ships transfer_to_npu)")
     transformers = hc.require(HARNESS, "transformers", "install transformers")
     return torch, transformers
 
@@ -118,17 +141,19 @@ def run_custom_infer(p, torch, transformers):
     kwargs = {k: v for k, v in p["infer"].items() if takes_any or k in params}
     outdir = tempfile.mkdtemp(prefix="kcat-infer-")
 
-    def once(prompt):
+    def once(prompt, image):
         with torch.no_grad():
-            return model.infer(tok, prompt=prompt, image_file=p["image"], output_path=outdir, **kwargs)
+            return model.infer(tok, prompt=prompt, image_file=image, output_path=outdir, **kwargs)
 
-    for _ in range(p["warmup"]):
-        once(p["prompts"][0])
+    warm = (p["pages"] or {}).get("warmup") or [p["image"] or (p["images"] or [None])[0]]
+    for i in range(p["warmup"]):
+        once(p["prompts"][0], warm[i % len(warm)])
     synchronize(torch, p["device"])
+    images = p["images"] or [p["image"]] * len(p["prompts"])
     texts = []
     start = time.perf_counter()
-    for prompt in p["prompts"]:
-        texts.append(once(prompt))
+    for prompt, image in zip(p["prompts"], images):
+        texts.append(once(prompt, image))
     synchronize(torch, p["device"])
     elapsed = time.perf_counter() - start
     if not all(isinstance(t, str) for t in texts):
@@ -141,10 +166,11 @@ def run_custom_infer(p, torch, transformers):
 def run_generate(p, torch, transformers):
     dtype = getattr(torch, p["dtype"])
     fp = p["from_pretrained"]
-    image = None
-    if p["image"]:
+    images = None
+    if p["image"] or p["images"]:
         pil = hc.require(HARNESS, "PIL.Image", "install Pillow")
-        image = pil.open(p["image"]).convert("RGB")
+        paths = p["images"] or [p["image"]] * len(p["prompts"])
+        images = [pil.open(x).convert("RGB") for x in paths]
         proc = transformers.AutoProcessor.from_pretrained(p["model"], trust_remote_code=fp["trust_remote_code"])
         tok = getattr(proc, "tokenizer", proc)
         cls = getattr(transformers, "AutoModelForImageTextToText", None) or transformers.AutoModelForVision2Seq
@@ -161,8 +187,8 @@ def run_generate(p, torch, transformers):
     def batches():
         for i in range(0, len(p["prompts"]), p["batch"]):
             chunk = p["prompts"][i: i + p["batch"]]
-            if image is not None:
-                enc = proc(text=chunk, images=[image] * len(chunk), return_tensors="pt", padding=True)
+            if images is not None:
+                enc = proc(text=chunk, images=images[i: i + p["batch"]], return_tensors="pt", padding=True)
             else:
                 enc = proc(chunk, return_tensors="pt", padding=True)
             yield enc.to(p["device"])
@@ -182,7 +208,8 @@ def run_generate(p, torch, transformers):
 
 
 def run(p):
-    torch, transformers = import_stack(p["device"])
+    prov = hc.provenance(None)
+    torch, transformers = import_stack(p["device"], p["transfer_to_npu"])
     with hc.stdout_to_stderr():
         if p["mode"] == "custom-infer":
             ids, elapsed = run_custom_infer(p, torch, transformers)
@@ -198,6 +225,13 @@ def run(p):
         attn_implementation=p["from_pretrained"]["attn_implementation"],
         dtype=p["dtype"],
         device=p["device"],
+        transfer_to_npu=p["transfer_to_npu"],
+        output_lens=[len(t) for t in ids],
+        tokens_counted_by="re-tokenizing infer()'s text" if p["mode"] == "custom-infer" else "generate()'s ids",
+        image=hc.file_digest(p["image"]),
+        pages=[hc.file_digest(x) for x in p["images"]] if p["images"] else None,
+        machine=hc.machine(),
+        provenance=prov,
         versions=hc.versions("transformers", "torch", "torch_npu"),
     )
 

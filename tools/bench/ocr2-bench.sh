@@ -73,7 +73,7 @@ candidate="env $vllm_env $(q "$py") $(q "$here/vllm_throughput.py") --model $(q 
 candidate+=" --trust-remote-code --max-model-len 8192 --batch $batch --num-prompts $batch --output-len $output_len"
 candidate+=" --device $device"
 baseline="$(q "$py") $(q "$here/hf_generate.py") --model $(q "$model") --image $(q "$image")"
-baseline+=" --trust-remote-code --custom-infer --device $device --dtype bfloat16"
+baseline+=" --trust-remote-code --custom-infer --device $device --dtype bfloat16 --attn-implementation sdpa"
 
 args=(bench --cmd "$candidate" --baseline "$baseline" --metric-json output_tokens_per_s --unit tok/s
       --runs "$runs" --warmup "$warmup" --timeout "$timeout")

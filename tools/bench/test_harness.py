@@ -19,6 +19,9 @@ import harness_common as hc  # noqa: E402
 VLLM = os.path.join(HERE, "vllm_throughput.py")
 HF = os.path.join(HERE, "hf_generate.py")
 OCR2 = os.path.join(HERE, "ocr2-bench.sh")
+SERVE = os.path.join(HERE, "vllm_serve_bench.py")
+TESTDATA = os.path.join(HERE, "testdata")
+RATIOS = os.path.join(HERE, "ratios.py")
 
 
 def run(script, *args, env=None):
@@ -391,6 +394,434 @@ class StandInVllm(TempDirCase):
         r = run(VLLM, "--model", self.model, "--image", self.image, "--mm-processor-cache-gb", "-1", "--dry-run")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--mm-processor-cache-gb", json_lines(r.stdout)[1][0]["error"])
+
+
+# The tutorial's serve command (vllm-ascend docs/source/tutorials/models/DeepSeekOCR2.md section 5.1), with
+# the model path and port of the test.
+TUTORIAL_SERVE = ("vllm serve {model} --served-model-name deepseekocr2 --trust-remote-code --tensor-parallel-size 1 "
+                  "--port {port} --max_model_len 8192 --no-enable-prefix-caching --gpu-memory-utilization 0.8 "
+                  "--allowed-local-media-path / --additional-config '{{\"enable_cpu_binding\": true, "
+                  "\"multistream_overlap_shared_expert\": true, \"ascend_compilation_config\": "
+                  "{{\"fuse_qknorm_rope\": false}}}}' --mm-processor-cache-gb 0")
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServeCase(TempDirCase):
+    def setUp(self):
+        super().setUp()
+        self.pages = os.path.join(self.dir, "pages")
+        os.mkdir(self.pages)
+        for i in range(5):  # distinct content, so distinct hashes
+            with open(os.path.join(self.pages, f"page{i}.png"), "wb") as f:
+                f.write(b"\x89PNG page %d" % i)
+        with open(os.path.join(self.pages, "notes.txt"), "w") as f:
+            f.write("not a page")
+        self.port = free_port()
+        self.serve = TUTORIAL_SERVE.format(model=self.model, port=self.port)
+        self.out = os.path.join(self.dir, "out")
+
+    def args(self, *extra, serve=None):
+        return ["--serve", serve or self.serve, "--pages", self.pages, "--result-dir", self.out, *extra]
+
+
+class ServePlan(ServeCase):
+    def plan(self, *extra, serve=None):
+        r = run(SERVE, *self.args(*extra, serve=serve), "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        return json.loads(r.stdout)
+
+    def test_the_serve_command_is_run_verbatim(self):
+        import shlex
+
+        p = self.plan()
+        self.assertEqual(p["serve"]["command"], shlex.split(self.serve))
+        self.assertEqual(p["serve"]["port"], self.port)
+        self.assertEqual(p["serve"]["served_model_name"], "deepseekocr2")
+        self.assertTrue(p["serve"]["caches_off"])
+
+    def test_the_client_command_per_concurrency(self):
+        p = self.plan("--concurrency", "16,1,4", "--prompts-per-concurrency", "10", "--output-len", "256",
+                      "--seed", "3")
+        self.assertEqual([r["concurrency"] for r in p["runs"]], [1, 4, 16])
+        self.assertEqual([r["num_prompts"] for r in p["runs"]], [10, 40, 160])
+        cmd = p["runs"][1]["command"]
+        self.assertEqual(cmd[:3], ["vllm", "bench", "serve"])
+
+        def value(flag):
+            return cmd[cmd.index(flag) + 1]
+
+        self.assertEqual(value("--backend"), "openai-chat")
+        self.assertEqual(value("--endpoint"), "/v1/chat/completions")
+        self.assertEqual(value("--port"), str(self.port))
+        self.assertEqual(value("--model"), self.model)
+        self.assertEqual(value("--served-model-name"), "deepseekocr2")
+        self.assertEqual(value("--dataset-name"), "sharegpt")
+        self.assertEqual(value("--dataset-path"), os.path.join(self.out, "pages-timed.json"))
+        self.assertEqual(value("--sharegpt-output-len"), "256")
+        self.assertEqual(value("--num-prompts"), "40")
+        self.assertEqual(value("--max-concurrency"), "4")
+        self.assertEqual(value("--temperature"), "0")
+        self.assertEqual(value("--percentile-metrics"), "ttft,tpot,itl,e2el")
+        self.assertEqual(value("--metric-percentiles"), "50,99")
+        self.assertEqual(value("--seed"), "3")
+        self.assertEqual(value("--result-filename"), "c4.json")
+        for flag in ("--ignore-eos", "--save-result", "--save-detailed", "--trust-remote-code"):
+            self.assertIn(flag, cmd)
+        for flag in (f for f in cmd if f.startswith("--")):
+            self.assertIn(flag, p["client_flags"])  # every flag passed is checked against --help first
+
+    def test_warmup_pages_are_outside_the_timed_set(self):
+        p = self.plan("--warmup-pages", "2")
+        pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
+        self.assertEqual(p["pages"]["warmup"], pages[:2])
+        self.assertEqual(p["pages"]["timed"], pages[2:])  # notes.txt is not a page
+        self.assertEqual(p["warmup"]["num_prompts"], 2)
+        cmd = p["warmup"]["command"]
+        self.assertEqual(cmd[cmd.index("--dataset-path") + 1], os.path.join(self.out, "pages-warmup.json"))
+        self.assertEqual(cmd[cmd.index("--result-filename") + 1], "warmup.json")
+
+    def test_repeated_pages_are_noted(self):
+        p = self.plan("--concurrency", "1", "--prompts-per-concurrency", "4")
+        self.assertEqual(len(p["notes"]), 1)  # 4 requests over 3 timed pages
+        self.assertIn("pages repeat", p["notes"][0])
+        p = self.plan("--concurrency", "1", "--prompts-per-concurrency", "4", "--warmup-pages", "0")
+        self.assertEqual(p["notes"], [])  # 4 requests over 5 pages
+
+    def assert_usage(self, args, needle):
+        r = run(SERVE, *args, "--dry-run")
+        self.assertEqual(r.returncode, 2, r.stderr + r.stdout)
+        self.assertIn(needle, json_lines(r.stdout)[1][0]["error"])
+
+    def test_caches_on_is_refused_unless_asked(self):
+        on = self.serve.replace(" --no-enable-prefix-caching", "")
+        self.assert_usage(self.args(serve=on), "--no-enable-prefix-caching")
+        four = self.serve.replace("--mm-processor-cache-gb 0", "--mm-processor-cache-gb 4")
+        self.assert_usage(self.args(serve=four), "--mm-processor-cache-gb 0")
+        p = self.plan("--allow-caches", serve=four)
+        self.assertFalse(p["serve"]["caches_off"])
+
+    def test_bad_input_is_a_usage_error(self):
+        self.assert_usage(self.args(serve="python3 -m vllm.entrypoints.api_server"), "vllm serve MODEL")
+        self.assert_usage(self.args(serve="vllm serve 'unclosed"), "cannot split")
+        self.assert_usage(["--serve", self.serve, "--pages", os.path.join(self.dir, "none")], "not a directory")
+        self.assert_usage(self.args("--warmup-pages", "5"), "none to time")
+        self.assert_usage(self.args("--concurrency", "0,8"), "at least 1")
+        self.assert_usage(self.args("--concurrency", "a"), "comma-separated")
+        self.assert_usage(self.args("--prompts-per-concurrency", "2"), "at least 4")
+        self.assert_usage(self.args(serve=self.serve.replace(f"--port {self.port}", "--port x")), "not a number")
+
+    def test_default_port_and_underscore_flags(self):
+        p = self.plan(serve=f"vllm serve {self.model} --max_model_len=8192 --no-enable-prefix-caching "
+                            "--mm-processor-cache-gb=0")
+        self.assertEqual(p["serve"]["port"], 8000)  # vLLM's default
+        self.assertIsNone(p["serve"]["served_model_name"])
+        self.assertNotIn("--served-model-name", p["runs"][0]["command"])
+
+
+class SavedResult(unittest.TestCase):
+    def setUp(self):
+        sys.path.insert(0, HERE)
+        import vllm_serve_bench
+
+        self.vsb = vllm_serve_bench
+
+    def test_parse_the_real_format(self):
+        row = self.vsb.parse_saved_result(os.path.join(TESTDATA, "vllm_bench_serve_result.json"))
+        self.assertEqual(row["concurrency"], 8)
+        self.assertEqual(row["num_prompts"], 64)
+        self.assertEqual((row["completed"], row["failed"]), (63, 1))
+        self.assertEqual(row["output_tokens_per_s"], 403.2)
+        self.assertEqual(row["total_tokens_per_s"], 1978.2)
+        self.assertEqual(row["duration_s"], 40.0)
+        self.assertEqual((row["p50_ttft_ms"], row["p99_ttft_ms"]), (540.0, 900.0))
+        self.assertEqual((row["p50_tpot_ms"], row["p99_tpot_ms"]), (19.5, 25.0))
+        self.assertEqual((row["p50_e2el_ms"], row["p99_e2el_ms"]), (5640.0, 5800.0))
+        self.assertEqual(row["first_error"], "HTTP 500: stand-in failure")
+        self.assertNotIn("generated_texts", row)
+
+    def test_a_bad_file_names_itself(self):
+        bad = os.path.join(tempfile.mkdtemp(), "c1.json")
+        for text, needle in (("{oops", "not JSON"), ("[1]", "not a JSON object"),
+                             ('{"completed": 1, "duration": 1}', '"output_throughput"')):
+            with open(bad, "w") as f:
+                f.write(text)
+            with self.assertRaises(hc.HarnessError) as e:
+                self.vsb.parse_saved_result(bad)
+            self.assertIn(bad, str(e.exception))
+            self.assertIn(needle, str(e.exception))
+        with self.assertRaises(hc.HarnessError) as e:
+            self.vsb.parse_saved_result(bad + ".missing")
+        self.assertIn("no result file", str(e.exception))
+
+    def test_prefix_cache_hits_from_prometheus_text(self):
+        text = ("# HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of cached tokens.\n"
+                "# TYPE vllm:prefix_cache_hits_total counter\n"
+                'vllm:prefix_cache_hits_total{engine="0",model_name="m"} 128.0\n'
+                'vllm:prefix_cache_hits_total{engine="1",model_name="m"} 64.0\n'
+                'vllm:prefix_cache_queries_total{engine="0",model_name="m"} 9999.0\n'
+                'vllm:prefix_cache_hits_created{engine="0",model_name="m"} 1.7e9\n')
+        self.assertEqual(self.vsb.prefix_cache_hits(text), 192)
+        self.assertIsNone(self.vsb.prefix_cache_hits("vllm:num_requests_running 0\n"))
+
+
+class Machine(TempDirCase):
+    def test_cann_and_driver_versions_are_read_where_doctor_reads_them(self):
+        home = os.path.join(self.dir, "Ascend")
+        os.makedirs(os.path.join(home, "ascend-toolkit", "latest", "aarch64-linux"))
+        os.makedirs(os.path.join(home, "driver"))
+        with open(os.path.join(home, "ascend-toolkit", "latest", "aarch64-linux", "ascend_toolkit_install.info"),
+                  "w") as f:
+            f.write("package_name=Ascend-cann-toolkit\nversion=8.5.1\n")
+        with open(os.path.join(home, "driver", "version.info"), "w") as f:
+            f.write("Version=25.2.0\nascendhal_version=7.35.23\n")
+        m = hc.machine(home)
+        self.assertEqual((m["cann"], m["driver"]), ("8.5.1", "25.2.0"))
+
+    def test_nothing_is_invented_where_there_is_no_ascend(self):
+        m = hc.machine(os.path.join(self.dir, "none"))
+        self.assertIsNone(m["cann"])
+        self.assertIsNone(m["driver"])
+
+    def test_npu_smi_output_is_recorded_when_present(self):
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        path = os.path.join(bindir, "npu-smi")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\necho 'npu-smi 25.2.0  Version: 25.2.0'\n")
+        os.chmod(path, 0o755)
+        old = os.environ["PATH"]
+        os.environ["PATH"] = bindir + os.pathsep + old
+        try:
+            m = hc.machine(os.path.join(self.dir, "none"))
+        finally:
+            os.environ["PATH"] = old
+        self.assertIn("npu-smi 25.2.0", m["npu_smi"])
+
+
+class ServeEndToEnd(ServeCase):
+    """The harness against a stand-in `vllm` on PATH (testdata/standin_vllm.py): a real HTTP server on
+    loopback and a client that sends the dataset's requests, as vLLM's would."""
+
+    def setUp(self):
+        super().setUp()
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        with open(os.path.join(TESTDATA, "standin_vllm.py")) as f:
+            code = f.read()
+        self.vllm = os.path.join(bindir, "vllm")
+        with open(self.vllm, "w") as f:
+            f.write(f"#!{sys.executable}\n" + code)
+        os.chmod(self.vllm, 0o755)
+        self.log = os.path.join(self.dir, "standin.log")
+        self.env = {"PATH": bindir + os.pathsep + os.environ["PATH"], "STANDIN_LOG": self.log,
+                    "VLLM_ASCEND_ENABLE_NZ": "0"}
+
+    def bench(self, *extra, env=None, code=0):
+        e = dict(self.env, **(env or {}))
+        r = subprocess.run([sys.executable, SERVE, *self.args("--concurrency", "1,2", "--prompts-per-concurrency",
+                                                              "4", "--output-len", "16", "--ready-timeout", "60",
+                                                              *extra)],
+                           capture_output=True, text=True, env=dict(os.environ, **e), timeout=120)
+        self.assertEqual(r.returncode, code, r.stderr + r.stdout)
+        lines, objs = json_lines(r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        return objs[0]
+
+    def logged(self):
+        with open(self.log) as f:
+            return [json.loads(line) for line in f]
+
+    def test_a_sweep_end_to_end(self):
+        import shlex
+
+        out = self.bench()
+        self.assertEqual([r["concurrency"] for r in out["sweep"]], [1, 2])
+        self.assertEqual([r["completed"] for r in out["sweep"]], [4, 8])
+        self.assertEqual([r["total_output_tokens"] for r in out["sweep"]], [64, 128])  # 16 tokens each
+        self.assertEqual(out["cached_tokens"], 0)
+        self.assertEqual([r["cached_tokens"] for r in out["sweep"]], [0, 0])
+        best = max(out["sweep"], key=lambda r: r["output_tokens_per_s"])
+        self.assertEqual(out["output_tokens_per_s"], best["output_tokens_per_s"])
+        self.assertEqual(out["at_concurrency"], best["concurrency"])
+        self.assertEqual(out["output_tokens_per_s_at_concurrency_1"], out["sweep"][0]["output_tokens_per_s"])
+        for row in out["sweep"]:
+            self.assertIn("p99_ttft_ms", row)
+            self.assertIn("p50_tpot_ms", row)
+        logged = self.logged()
+        serves = [x["argv"] for x in logged if "argv" in x and x["argv"][0] == "serve"]
+        self.assertEqual(serves, [shlex.split(self.serve)[1:]])  # verbatim, once
+        requests = [x["request"] for x in logged if "request" in x]
+        self.assertEqual(len(requests), 2 + 4 + 8)  # warm-up, then the sweep
+        urls = [m["image_url"]["url"] for req in requests for m in req["messages"][0]["content"]
+                if m["type"] == "image_url"]
+        warm = {"file://" + os.path.join(self.pages, f"page{i}.png") for i in range(2)}
+        self.assertEqual(set(urls[:2]), warm)
+        self.assertFalse(warm & set(urls[2:]))  # warm-up pages are never timed
+        self.assertTrue(all(req["temperature"] == 0 and req["ignore_eos"] for req in requests))
+        self.assertEqual(len(out["pages"]["timed"]), 3)
+        self.assertEqual(len({p["sha256"] for p in out["pages"]["timed"]}), 3)
+        self.assertEqual(out["serve_command"], shlex.join(shlex.split(self.serve)))
+        self.assertTrue(any("with config:" in line for line in out["engine_config"]))
+        self.assertEqual(out["provenance"]["env"]["VLLM_ASCEND_ENABLE_NZ"], "0")
+        self.assertIn("machine", out)
+        self.assertTrue(os.path.isfile(out["server_log"]))
+        self.assertTrue(all(os.path.isfile(r["log"]) for r in out["sweep"]))
+        self.assertIn("--save-detailed", out["sweep"][0]["command"])
+
+    def test_cache_hits_are_reported(self):
+        out = self.bench(env={"STANDIN_CACHE_HITS": "10"})
+        self.assertEqual([r["cached_tokens"] for r in out["sweep"]], [40, 80])
+        self.assertTrue(any("prefix-cache hits" in n for n in out["notes"]))
+
+    def test_a_server_that_dies_is_an_error_with_its_log(self):
+        out = self.bench(env={"STANDIN_SERVE_FAIL": "1"}, code=1)
+        self.assertIn("exited with status 5", out["error"])
+        self.assertIn("cannot load the model", out["error"])
+
+    def test_a_client_without_a_flag_is_refused_before_the_server_starts(self):
+        out = self.bench(env={"STANDIN_MISSING_FLAG": "--save-detailed"}, code=3)
+        self.assertIn("--save-detailed", out["error"])
+        self.assertFalse(any("argv" in x and x["argv"][0] == "serve" for x in self.logged()))
+
+
+# Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize), torch_npu with
+# contrib.transfer_to_npu (its import is recorded), and transformers whose AutoModel has DeepSeek-OCR-2's
+# infer() shape and records the image it was given.
+STANDIN_BASELINE = {
+    "torch/__init__.py": "import contextlib\nbfloat16 = 'bf16'\nfloat16 = 'fp16'\nfloat32 = 'fp32'\n"
+                         "class _Dev:\n    def synchronize(self):\n        pass\nnpu = _Dev()\ncuda = _Dev()\n"
+                         "def no_grad():\n    return contextlib.nullcontext()\n",
+    "torch_npu/__init__.py": "",
+    "torch_npu/contrib/__init__.py": "",
+    "torch_npu/contrib/transfer_to_npu.py": "import json, os\nwith open(os.environ['STANDIN_RECORD'], 'a') as f:\n"
+                                            "    f.write(json.dumps({'transfer_to_npu': True}) + '\\n')\n",
+    "transformers/__init__.py": """import json, os
+
+class _Tok:
+    def encode(self, text, add_special_tokens=False):
+        return [1] * len(text.split())
+
+class AutoTokenizer:
+    @staticmethod
+    def from_pretrained(path, **kw):
+        return _Tok()
+
+class _Model:
+    def eval(self):
+        return self
+    def to(self, *a):
+        return self
+    def infer(self, tok, prompt=None, image_file=None, output_path=None, base_size=1024, image_size=768,
+              crop_mode=True, save_results=False, eval_mode=False):
+        with open(os.environ['STANDIN_RECORD'], 'a') as f:
+            f.write(json.dumps({'image_file': image_file}) + '\\n')
+        return 'word ' * (3 + len(os.path.basename(image_file)))
+
+class AutoModel:
+    @staticmethod
+    def from_pretrained(path, **kw):
+        return _Model()
+""",
+}
+
+
+class Baseline(ServeCase):
+    def plan(self, *args):
+        r = run(HF, "--model", self.model, *args, "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        return json.loads(r.stdout)
+
+    def test_the_same_pages_as_the_serving_harness(self):
+        p = self.plan("--pages", self.pages, "--custom-infer", "--trust-remote-code")
+        pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
+        self.assertEqual(p["pages"], {"warmup": pages[:2], "timed": pages[2:]})
+        self.assertEqual(p["images"], pages[2:])  # one request per timed page
+        self.assertEqual(p["num_prompts"], 3)
+        r = run(SERVE, *self.args(), "--dry-run")
+        self.assertEqual(json.loads(r.stdout)["pages"]["timed"], p["pages"]["timed"])
+
+    def test_transfer_to_npu_where_the_remote_code_needs_it(self):
+        self.assertTrue(self.plan("--pages", self.pages, "--custom-infer")["transfer_to_npu"])
+        self.assertFalse(self.plan("--pages", self.pages, "--custom-infer", "--device", "cpu")["transfer_to_npu"])
+        self.assertFalse(self.plan("--pages", self.pages, "--custom-infer", "--transfer-to-npu", "off")
+                         ["transfer_to_npu"])
+        self.assertFalse(self.plan()["transfer_to_npu"])  # generate() path: transformers' own code
+        r = run(HF, "--model", self.model, "--transfer-to-npu", "on", "--device", "cpu", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        r = run(HF, "--model", self.model, "--image", self.image, "--pages", self.pages, "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("use one", r.stderr)
+
+    def test_custom_infer_runs_every_timed_page_after_the_warmup_pages(self):
+        site = os.path.join(self.dir, "site")
+        for rel, code in STANDIN_BASELINE.items():
+            os.makedirs(os.path.dirname(os.path.join(site, rel)), exist_ok=True)
+            with open(os.path.join(site, rel), "w") as f:
+                f.write(code)
+        record = os.path.join(self.dir, "record.jsonl")
+        r = run(HF, "--model", self.model, "--pages", self.pages, "--custom-infer", "--trust-remote-code",
+                "--warmup", "2", env={"PYTHONPATH": site, "STANDIN_RECORD": record})
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        out = json.loads(r.stdout)
+        with open(record) as f:
+            events = [json.loads(line) for line in f]
+        self.assertEqual(events[0], {"transfer_to_npu": True})  # before the model loads
+        images = [e["image_file"] for e in events[1:]]
+        pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
+        self.assertEqual(images, pages)  # 2 warm-up pages, then the 3 timed ones
+        self.assertEqual(out["output_lens"], [12, 12, 12])
+        self.assertEqual(out["output_tokens"], 36)
+        self.assertTrue(out["transfer_to_npu"])
+        self.assertEqual([p["path"] for p in out["pages"]], pages[2:])
+        self.assertIn("re-tokenizing", out["tokens_counted_by"])
+        self.assertIn("hf_generate.py", out["provenance"]["command"])
+
+
+class Ratios(TempDirCase):
+    SERVING = {"output_tokens_per_s": 800.0, "output_tokens_per_s_at_concurrency_1": 50.0, "at_concurrency": 32,
+               "output_len": 256, "pages": {"timed": [{"sha256": "a"}, {"sha256": "b"}]}}
+    BASELINE = {"output_tokens_per_s": 25.0, "batch": 1, "output_len": None,
+                "pages": [{"sha256": "a"}, {"sha256": "b"}]}
+
+    def test_two_labelled_ratios(self):
+        r = hc.ratios(self.SERVING, self.BASELINE)
+        self.assertEqual(r["same_concurrency"]["ratio"], 2.0)
+        self.assertIn("concurrency 1", r["same_concurrency"]["label"])
+        self.assertEqual(r["throughput_at_concurrency"]["ratio"], 32.0)
+        self.assertIn("concurrency 32", r["throughput_at_concurrency"]["label"])
+        self.assertEqual(len(r["caveats"]), 1)
+        self.assertIn("output lengths differ", r["caveats"][0])
+
+    def test_unlike_runs_are_said(self):
+        base = dict(self.BASELINE, batch=8, output_len=256, pages=[{"sha256": "c"}])
+        caveats = hc.ratios(self.SERVING, base)["caveats"]
+        self.assertEqual(len(caveats), 2)
+        self.assertIn("batch 8", caveats[0])
+        self.assertIn("different pages", caveats[1])
+        self.assertIsNone(hc.ratios(dict(self.SERVING, output_tokens_per_s_at_concurrency_1=None),
+                                    self.BASELINE)["same_concurrency"])
+        with self.assertRaises(hc.HarnessError):
+            hc.ratios(self.SERVING, {"output_tokens_per_s": 0})
+
+    def test_the_script(self):
+        s = self.write("serve.json", "log line\n" + json.dumps(self.SERVING) + "\n")
+        b = self.write("base.json", json.dumps(self.BASELINE))
+        r = run(RATIOS, s, b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["throughput_at_concurrency"]["ratio"], 32.0)
+        failed = self.write("failed.json", json.dumps({"harness": "transformers", "error": "OOM"}))
+        r = run(RATIOS, s, failed)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("OOM", json.loads(r.stdout)["error"])
+        r = run(RATIOS, s)
+        self.assertEqual(r.returncode, 2)
 
 
 if __name__ == "__main__":

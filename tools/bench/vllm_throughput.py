@@ -180,6 +180,7 @@ def run(p):
         warmup=p["warmup"],
         image=hc.file_digest(p["image"]),
         provenance=prov,
+        machine=hc.machine(),
         versions=hc.versions("vllm", "vllm_ascend", "torch", "torch_npu", "transformers"),
     )
 

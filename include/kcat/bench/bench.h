@@ -40,7 +40,14 @@ struct Spec {
 struct RunResult {
   std::optional<double> value;
   std::string failure;  // "exit 1", "timed out after 5.0 s", "no metric in the output"
+  // What the run printed: a harness's result line carries its provenance (command, time, seed,
+  // machine), so the report keeps it. stdout up to its last kOutputKept bytes, stderr its last
+  // kStderrKept (where vLLM and the model log).
+  std::string output;
+  std::string stderr_tail;
 };
+inline constexpr size_t kOutputKept = 1 << 20;
+inline constexpr size_t kStderrKept = 64 << 10;
 
 struct Stats {
   size_t n = 0;

@@ -7,6 +7,8 @@
 
 namespace kcat::events {
 
+// The UTC time now, as events stamp it: "2026-12-07T12:55:31Z".
+std::string now_iso();
 void enable_json(bool on);
 bool json_enabled();
 void emit(const std::string& event, nlohmann::json fields = nlohmann::json::object());

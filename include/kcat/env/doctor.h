@@ -72,6 +72,10 @@ extern const char* const kSmokeTest;
 // Whether the smoke test's output shows it passed: the matmul's sum, and vLLM's import when asked.
 bool smoke_passed(const std::string& smoke_output, bool vllm);
 std::vector<Check> check(const Probe& p, const kb::VersionMatrix& m);
+// Ready: no check is a mismatch or missing.
+bool ready(const std::vector<Check>& checks);
+// `kcat doctor --format json`: {"probe", "checks", "ready"}; kcat bench attaches the same object.
+nlohmann::json report_json(const Probe& p, const std::vector<Check>& checks);
 
 // Parsers, exposed for tests.
 std::string parse_toolkit_info(const std::string& text);

@@ -17,7 +17,7 @@ struct Route {
   std::string title;
   std::vector<std::string> detect;            // the route fits when some file contains one of these texts
   std::string summary;                        // what the route is, in a few lines
-  std::optional<double> expected_throughput;  // a published figure for this stack (output tok/s per card)
+  std::optional<double> expected_throughput;  // a published tok/s per card, as its source states it
   std::string expected_note;                  // what the figure measures and where it is published
   std::map<std::string, std::string>
       stack;  // vllm, vllm_ascend, cann, torch, torch_npu, python, transformers, engine
