@@ -19,8 +19,11 @@ void requirements_phase(Run& r) {
   if (r.over_budget()) return;
   env::SolveOptions so;
   plan::Plan scratch;
-  for (auto& route :
-       plan::add_routes(scratch, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), "")) {
+  auto routes =
+      plan::add_routes(scratch, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
+  // --route: that route's stack or none (not another route's); else the first fitting route with one.
+  if (!r.o.route.empty() && !routes.empty()) routes.resize(1);
+  for (auto& route : routes) {
     if (route.stack.count("vllm_ascend")) {
       so.vllm_ascend = route.stack.at("vllm_ascend");
       so.route = route.id;
