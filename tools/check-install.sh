@@ -22,6 +22,11 @@ done
 # The installed harness runs from there (it finds harness_common.py beside itself).
 python3 "$tmp/prefix/share/kcat/harness/vllm_serve_bench.py" --help >/dev/null ||
   fail "the installed vllm_serve_bench.py does not run"
+[[ -s "$tmp/prefix/share/man/man1/kcat.1" ]] || fail "no share/man/man1/kcat.1 in the prefix"
+grep -q '^\.SS kcat migrate' "$tmp/prefix/share/man/man1/kcat.1" || fail "kcat.1 does not describe kcat migrate"
+[[ -s "$tmp/prefix/share/bash-completion/completions/kcat" ]] || fail "no bash completion in the prefix"
+[[ -s "$tmp/prefix/share/zsh/site-functions/_kcat" ]] || fail "no zsh completion in the prefix"
+[[ -s "$tmp/prefix/share/fish/vendor_completions.d/kcat.fish" ]] || fail "no fish completion in the prefix"
 [[ ! -e "$tmp/prefix/bin/kcat-data-dir" ]] || fail "the build-tree marker was installed"
 if strings "$kcat" | grep -F "$root"; then
   fail "the installed kcat holds the source tree's path $root (above)"

@@ -155,7 +155,9 @@ int run_chat(const ChatOptions& o) {
   // Each slash command runs the matching subcommand as a child on this terminal.
   auto sub = [&](std::vector<std::string> base, bool with_target) {
     return [base, with_target, &repo, &target](const std::vector<std::string>& args) {
+      // The repository as -C (every command takes it so): `/diff STEP`'s positional is the step.
       auto argv = base;
+      argv.push_back("-C");
       argv.push_back(repo);
       if (with_target) {
         argv.push_back("--target");
@@ -230,7 +232,7 @@ void setup(CLI::App& root, Globals& g) {
   auto* cmd = root.add_subcommand("chat",
                                   "Interactive session: see the plan and findings, run slash commands, "
                                   "ask the agent in plain language (also `kcat` alone on a terminal)");
-  cmd->add_option("path", o->repo, "The repository (default: the current directory)");
+  add_repo_option(cmd, o->repo);
   cmd->add_option("-t,--target", o->target, "Target profile")->capture_default_str();
   cmd->callback([o, &g] { g.exit_code = run_chat(*o); });
 }

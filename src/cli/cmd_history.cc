@@ -136,24 +136,30 @@ void undo(const Opts& o) {
     throw Error(ErrorKind::Environment, "the branch has commits after kcat's last step",
                 m.repo.workdir().string(), "undo them with git first (git log " + m.branch + ")");
   }
-  if (o.all) {
-    m.repo.reset_hard(m.base);
-    std::cout << fmt::format("undid {} step(s): {} is back at {}\n", m.steps.size(), m.branch,
-                             m.base.substr(0, 10));
-    return;
+  // What is dropped, by name and commit, and how to get it back: the commits stay in git (the
+  // reflog) until git's garbage collection, so one reset brings them back.
+  auto dropped = o.all ? m.steps : std::vector<patch::CommitInfo>{m.steps.front()};
+  std::string to = m.base;
+  if (!o.all) {
+    auto parents = m.repo.log(head, "", 2);
+    if (parents.size() > 1) to = parents[1].id;
   }
-  auto parents = m.repo.log(head, "", 2);
-  auto to = parents.size() > 1 ? parents[1].id : m.base;
   m.repo.reset_hard(to);
-  std::cout << fmt::format("undid step {} ({}); {} is at {}\n", m.steps.front().trailers["Kcat-Step"],
-                           m.steps.front().summary, m.branch, to.substr(0, 10));
+  std::cout << fmt::format("undid {} step(s); {} is at {}\n", dropped.size(), m.branch, to.substr(0, 10));
+  for (auto& c : dropped) {
+    std::cout << fmt::format("  dropped {} {:<16} {}\n", c.id.substr(0, 10), c.trailers["Kcat-Step"],
+                             c.summary);
+  }
+  std::cout << fmt::format(
+      "to get {} back: git reset --hard {}  (while {} is checked out; `git reflog {}` lists it too)\n",
+      o.all ? "them" : "it", head.substr(0, 10), m.branch, m.branch);
 }
 
 void setup(CLI::App& root, Globals& g) {
   auto o = std::make_shared<Opts>();
   auto* st =
       root.add_subcommand("status", "The migration branch: steps committed and findings left by category");
-  st->add_option("path", o->path, "The repository (default: .)");
+  add_repo_option(st, o->path);
   st->add_option("--branch", o->branch, "Migration branch (default: the latest run's)");
   st->callback([o, &g] {
     status(*o);
@@ -162,14 +168,14 @@ void setup(CLI::App& root, Globals& g) {
   auto* df =
       root.add_subcommand("diff", "The whole migration against its base, or one step (kcat diff STEP)");
   df->add_option("step", o->step, "A step id (device-api-1) or commit prefix");
-  df->add_option("-C,--repo", o->path, "The repository (default: .)");
+  add_repo_option(df, o->path, false);
   df->add_option("--branch", o->branch, "Migration branch (default: the latest run's)");
   df->callback([o, &g] {
     diff(*o);
     g.exit_code = 0;
   });
   auto* un = root.add_subcommand("undo", "Undo the last migration step (or --all), through git");
-  un->add_option("path", o->path, "The repository (default: .)");
+  add_repo_option(un, o->path);
   un->add_flag("--all", o->all, "Undo every step: the branch goes back to its base");
   un->add_option("--branch", o->branch, "Migration branch (default: the latest run's)");
   un->callback([o, &g] {

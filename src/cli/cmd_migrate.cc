@@ -48,6 +48,11 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
       t.found, t.fixed_by_codemod, t.fixed_by_recipe ? fmt::format("; by recipe {}", t.fixed_by_recipe) : "",
       t.covered_by_shim ? fmt::format("; covered by the shim at run time {}", t.covered_by_shim) : "",
       t.found - done, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
+  if (t.suppressed) {
+    std::cout << fmt::format(
+        "  suppressed {} (a `kcat: ignore` comment or --select/--exclude; kcat report lists them)\n",
+        t.suppressed);
+  }
   // The top of what is left, grouped by what will handle it.
   std::map<std::string, std::vector<const report::Site*>> left;
   for (auto& s : r.sites) {
@@ -131,12 +136,16 @@ void setup(CLI::App& root, Globals& g) {
       "Exit: 0 nothing blocking left; 1 ported, work left (blocking findings, listed, or the bench\n"
       "target missed; --exit-zero makes it 0); 2 usage; 3 environment; 4 LLM endpoint;\n"
       "5 budget; 6 agent loop; 130/143 interrupted (docs/cli.md#exit-codes).");
-  cmd->add_option("path", o->path, "The repository (default: .)");
+  add_repo_option(cmd, o->path);
   cmd->add_option("-t,--target", o->target, "ascend-a2 (Atlas A2 / 910B), ascend-a3 or ascend-310p")
       ->capture_default_str();
   cmd->add_option("--mode", o->mode,
                   "source: rewrite the code (default); shim: transfer_to_npu at entry points")
       ->check(CLI::IsMember({"source", "shim"}));
+  cmd->add_option("--route", o->route,
+                  "A route from patches/routes for a known model, as `kcat plan --route` (default: the "
+                  "highest published throughput): its stack goes into requirements-ascend.txt")
+      ->type_name("ROUTE");
   cmd->add_option("--branch", o->branch, "Branch to work on (default: kcat/<target>)");
   cmd->add_option("--author", o->author,
                   "Commit author \"Name <email>\" (default: git config user.name/email)");
@@ -157,6 +166,7 @@ void setup(CLI::App& root, Globals& g) {
                 "Exit 0 when the run ported what it could and work is left (otherwise 1); every other code "
                 "stays");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
+  add_filter_options(cmd, o->filter);
   cmd->add_option("--max-minutes", o->max_minutes,
                   "Budget: stop between steps after this many minutes (exit 5; --resume continues)");
   cmd->add_flag("!--no-llm", o->use_llm, "Do not ask the LLM even when one is configured (docs/llm.md)");
@@ -190,7 +200,8 @@ void setup(CLI::App& root, Globals& g) {
     cancel::install_termination_handler();
     migrate::Outcome out;
     auto resume = fmt::format("kcat migrate {} --target {}{} --resume", o->path.string(), o->target,
-                              o->branch.empty() ? "" : " --branch " + o->branch);
+                              o->branch.empty() ? "" : " --branch " + o->branch) +
+                  (o->route.empty() ? "" : " --route " + o->route);
     try {
       out = run_here(*o);
     } catch (const cancel::Interrupted& e) {

@@ -171,7 +171,7 @@ void setup(CLI::App& root, Globals& g) {
       "  kcat optimize --list                                the recipes and their expected gains\n\n"
       "Exit: 0 target met (or no target), 1 target missed with recipes exhausted, 5 a limit stopped it\n"
       "(--max-iterations, --max-minutes), 2 usage, 3 environment (the baseline does not build or bench).");
-  cmd->add_option("path", c->path, "The repository (default: .)");
+  add_repo_option(cmd, c->path);
   cmd->add_option("-t,--target", c->target, "Target profile; names the branch kcat/<target>")
       ->capture_default_str();
   cmd->add_option("--branch", c->branch, "Branch to work on (default: kcat/<target>)");

@@ -27,6 +27,7 @@ struct PlanCmd {
   std::vector<std::string> rules;
   std::string doctor;  // JSON from `kcat doctor --format json`
   std::string route;   // a route id from patches/routes (default: the highest expected throughput)
+  scan::SiteFilter filter;
 };
 
 void run(const PlanCmd& o, const std::string& config_file) {
@@ -38,6 +39,7 @@ void run(const PlanCmd& o, const std::string& config_file) {
   auto rules = load_rule_catalog(o.rules);
   scan::ScanOptions so;
   so.root = o.path;
+  so.filter = o.filter;
   auto r = scan::scan(so, rules);
   load_knowledge_base().annotate(r.findings);
   auto root = std::filesystem::canonical(o.path);
@@ -45,6 +47,14 @@ void run(const PlanCmd& o, const std::string& config_file) {
   plan::add_routes(p, root, kb::load_routes(kb::default_data_dir() / "routes"), o.route);
   if (auto fw = kb::detect_framework(root, kb::load_frameworks(kb::default_data_dir() / "frameworks.toml")))
     p.notes.insert(p.notes.begin(), kb::framework_note(*fw));
+  if (!r.suppressed.empty()) {
+    size_t by_comment = 0;
+    for (auto& s : r.suppressed) by_comment += s.by == "comment";
+    p.notes.push_back(std::to_string(r.suppressed.size()) +
+                      " site(s) suppressed and not planned: " + std::to_string(by_comment) +
+                      " by a `kcat: ignore` comment, " + std::to_string(r.suppressed.size() - by_comment) +
+                      " by --select/--exclude (kcat scan --format json lists them)");
+  }
   if (!o.doctor.empty()) {
     std::vector<env::Check> checks;
     try {
@@ -85,11 +95,12 @@ void setup(CLI::App& root, Globals& g) {
       "Each step names its findings, its action (codemod, recipe, llm, manual), its risk and how it is\n"
       "verified. The same repository always gives the same plan. `kcat migrate` executes it.\n\n"
       "Examples:\n  kcat plan . --target ascend-a2\n  kcat plan . --format json -o plan.json");
-  cmd->add_option("path", o->path, "The repository (default: .)");
+  add_repo_option(cmd, o->path);
   cmd->add_option("-t,--target", o->target, "ascend-a2, ascend-a3 or ascend-310p")->capture_default_str();
   cmd->add_option("-f,--format", o->format, "markdown or json")->check(CLI::IsMember({"markdown", "json"}));
   cmd->add_option("-o,--output", o->output, "Write to FILE instead of standard output");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");
+  add_filter_options(cmd, o->filter);
   cmd->add_option("--doctor", o->doctor, "The host's environment: JSON from `kcat doctor --format json`")
       ->check(CLI::ExistingFile);
   cmd->add_option(

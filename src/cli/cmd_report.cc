@@ -63,7 +63,7 @@ void setup(CLI::App& root, Globals& g) {
       "  kcat report --format html -o r.html  summary, per-site table, diffs and throughput chart\n"
       "  kcat report 20261124 --format junit  one test case per verification and bench check");
   cmd->add_option("run", o->run, "Run id or a unique prefix of one (default: the latest)");
-  cmd->add_option("-C,--repo", o->repo, "The repository (default: the current directory)");
+  add_repo_option(cmd, o->repo, false);
   cmd->add_option("-f,--format", o->format, "markdown, json, junit or html")
       ->check(CLI::IsMember({"markdown", "json", "junit", "html"}));
   cmd->add_option("-o,--output", o->output, "Write to FILE instead of standard output");

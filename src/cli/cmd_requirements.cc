@@ -137,7 +137,7 @@ void setup(CLI::App& root, Globals& g) {
       "Exit: 0 consistent (and resolved, with --check), 1 conflicts a person must resolve or pip's\n"
       "resolver rejects the pins (listed), 2 usage (e.g. an unknown CANN).\n"
       "Example: kcat requirements . --cann 8.5.1 --write --check");
-  cmd->add_option("path", o->path, "The repository (default: .)");
+  add_repo_option(cmd, o->path);
   cmd->add_option("-t,--target", o->target, "Target profile")->capture_default_str();
   cmd->add_option(
       "--cann", o->cann,

@@ -21,7 +21,7 @@ void setup(CLI::App& root, Globals& g) {
       "trust",
       "Trust the repository's kcat.toml as it is now: its [hooks], [build], [bench], [llm], [remote] and "
       "[agent] are used until the file changes (review it first; CI: --trust-repo-config HASH)");
-  cmd->add_option("path", *path, "The repository, or its kcat.toml (default: .)");
+  add_repo_option(cmd, *path, true, "The repository, or its kcat.toml (default: .)");
   cmd->callback([path, &g] {
     std::error_code ec;
     fs::path file = *path;

@@ -67,6 +67,7 @@ std::string did_you_mean(CLI::App& app, const std::string& word) {
 int main(int argc, char** argv) {
   using namespace kcat;
   CLI::App app{kDescription, "kcat"};
+  app.formatter(cli::help_formatter());  // before the commands: each copies its parent's
   app.footer(kFooter);
   // A function, so the knowledge base is looked up only when --version is asked for.
   app.set_version_flag("-V,--version", std::function<std::string()>([] {
@@ -107,8 +108,16 @@ int main(int argc, char** argv) {
                  "Trust the repository's kcat.toml ([hooks], [llm], [build], ...) if its hash is this one "
                  "(`git hash-object kcat.toml`; the only way to trust it in unattended runs)");
 
+  // `kcat -C PATH COMMAND`: run as if started in PATH, like git -C.
+  std::string chdir_to;
+  app.add_option("-C", chdir_to, "Run as if kcat was started in PATH (as git -C)")->type_name("PATH");
+
   if (const char* ci = std::getenv("CI"); (ci && *ci) || !::isatty(0)) g.ci = true;
   app.parse_complete_callback([&] {
+    if (!chdir_to.empty() && ::chdir(chdir_to.c_str()) != 0) {
+      throw Error(ErrorKind::Usage, "cannot change to the folder given with -C", chdir_to,
+                  "give an existing folder (kcat -C PATH COMMAND)");
+    }
     cli::set_config_policy({g.ci, g.trust_repo_config});
     setup_logging(g.verbosity, g.log_format == "json");
     events::enable_json(g.log_format == "json");

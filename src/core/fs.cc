@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -174,6 +177,25 @@ std::vector<std::string> repository_files(const fs::path& root, const fs::path& 
 
 std::string relative_slash(const fs::path& root, const fs::path& path) {
   return path.lexically_relative(root).generic_string();
+}
+
+fs::path user_cache_dir(const fs::path& root) {
+  fs::path base;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') {
+    base = x;
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    base = fs::path(home) / ".cache";
+  } else {
+    return {};
+  }
+  std::error_code ec;
+  auto real = fs::canonical(root, ec);
+  if (ec) real = fs::absolute(root);
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx",
+                static_cast<unsigned long long>(std::hash<std::string>{}(real.string())));
+  auto name = real.filename().string();
+  return base / "kcat" / ((name.empty() ? std::string("root") : name) + "-" + hash);
 }
 
 std::string self_stamp() {

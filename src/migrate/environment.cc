@@ -25,6 +25,7 @@ scan::ScanResult Run::scan() const {
   scan::ScanOptions so;
   so.root = p.root;
   so.use_cache = o.use_cache;
+  so.filter = o.filter;
   auto r = scan::scan(so, env.rules);
   env.kb.annotate(r.findings);
   not_editable = patch::EditScope(p.repo, p.within).take_not_editable(r.findings);

@@ -7,8 +7,10 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/kb/route.h"
 #include "kcat/kb/target.h"
 #include "kcat/migrate/phases.h"
+#include "kcat/plan/plan.h"
 #include "kcat/report/runs.h"
 
 namespace kcat::migrate {
@@ -126,6 +128,11 @@ Prepared prepare(const Options& o) {
   check_options(o);
   Prepared p(open_repository(o));
   p.root = fs::canonical(p.repo.workdir());
+  if (!o.route.empty()) {
+    // --route names a route that fits, or the run stops before anything changes (as `kcat plan`).
+    plan::Plan scratch;
+    plan::add_routes(scratch, p.root, kb::load_routes(kb::default_data_dir() / "routes"), o.route);
+  }
   std::tie(p.author_name, p.author_email) = parse_author(o.author, p.repo);
   p.branch = o.branch.empty() ? "kcat/" + o.target : o.branch;
   // The user's work is never lost: a branch kcat did not make, or one another work tree has, is

@@ -102,7 +102,7 @@ void add_steps(Run& r, const plan::Plan& final_plan) {
 std::vector<Finding> report_phase(Run& r) {
   auto final_scan = r.scan();
   auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
-  plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"));
+  plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
   if (!r.framework_note.empty()) {
     // first among the notes (push_back + rotate: GCC 12 reports a false null dereference in insert)
     final_plan.notes.push_back(r.framework_note);
@@ -114,6 +114,14 @@ std::vector<Finding> report_phase(Run& r) {
   write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
   add_sites(r, final_scan.findings, final_plan);
+  for (auto& s : final_scan.suppressed) {
+    r.out.report.sites.push_back(
+        {s.finding, "suppressed",
+         s.by == "option"
+             ? "--select/--exclude"
+             : "kcat: ignore" + (s.reason.empty() ? std::string(" (no reason given)") : ": " + s.reason),
+         "", ""});
+  }
   add_steps(r, final_plan);
   return final_scan.findings;
 }

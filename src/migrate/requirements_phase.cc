@@ -18,7 +18,8 @@ namespace kcat::migrate {
 void requirements_phase(Run& r) {
   if (r.over_budget()) return;
   env::SolveOptions so;
-  if (auto route = plan::stack_route(r.p.root, kb::load_routes(kb::default_data_dir() / "routes"))) {
+  if (auto route =
+          plan::stack_route(r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route)) {
     so.vllm_ascend = route->stack.at("vllm_ascend");
     so.route = route->id;
   }

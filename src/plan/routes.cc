@@ -83,6 +83,7 @@ std::vector<kb::Route> fitting_routes(const std::filesystem::path& root, const s
 std::optional<kb::Route> stack_route(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
                                      const std::string& chosen, const std::string& cann_release) {
   for (auto& r : fitting_routes(root, routes, chosen)) {
+    if (!chosen.empty() && r.id != chosen) break;  // the chosen route's stack, or none: not another's
     auto cann = r.stack.count("cann") ? r.stack.at("cann") : "";
     if (!cann_release.empty() && cann_release != cann) continue;
     if (r.stack.count("vllm_ascend")) return r;

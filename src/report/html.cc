@@ -145,6 +145,7 @@ std::string render_html(const RunReport& r) {
   h += "<h2>Sites</h2>\n<table id=\"kcat-sites\"><thead><tr><th>file:line</th><th>rule</th><th>severity</th>"
        "<th>found</th><th>done</th><th>left</th></tr></thead><tbody>\n";
   for (auto& s : r.sites) {
+    if (s.status == "suppressed") continue;  // counted in the totals, not left (kcat: ignore / --exclude)
     auto& f = s.finding;
     bool fixed = s.status == "fixed";
     h += fmt::format(

@@ -36,6 +36,12 @@ std::string render_markdown(const RunReport& r) {
   md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n\n", t.found, t.fixed_by_codemod,
                     t.fixed_by_recipe, t.fixed_by_llm, t.left_for_recipe, t.left_for_llm, t.left_for_person,
                     t.blocking_left);
+  if (t.suppressed) {
+    md += fmt::format(
+        "{} site(s) suppressed (a `kcat: ignore` comment or --select/--exclude): listed below, "
+        "not counted as found.\n\n",
+        t.suppressed);
+  }
 
   if (!r.steps.empty()) {
     md += "## Steps\n\n| step | action | status | commit | title |\n|---|---|---|---|---|\n";

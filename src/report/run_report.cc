@@ -5,8 +5,12 @@ namespace kcat::report {
 
 RunReport::Totals RunReport::totals() const {
   Totals t;
-  t.found = sites.size();
   for (auto& s : sites) {
+    if (s.status == "suppressed") {
+      ++t.suppressed;
+      continue;
+    }
+    ++t.found;
     if (s.status == "fixed") {
       if (s.how == "llm")
         ++t.fixed_by_llm;
@@ -49,7 +53,8 @@ void to_json(nlohmann::json& j, const RunReport& r) {
                        {"left_for_recipe", t.left_for_recipe},
                        {"left_for_llm", t.left_for_llm},
                        {"left_for_person", t.left_for_person},
-                       {"blocking_left", t.blocking_left}}}};
+                       {"blocking_left", t.blocking_left},
+                       {"suppressed", t.suppressed}}}};
   if (!r.config.empty()) j["config"] = r.config;
   auto& sites = j["sites"] = nlohmann::json::array();
   for (auto& s : r.sites) {

@@ -57,6 +57,23 @@ std::string one_line(std::string_view s, size_t max = 60) {
   return out;
 }
 
+// The sites set aside, counted, and the comments without a reason named (a note each).
+std::string suppressed_text(const ScanResult& r) {
+  if (r.suppressed.empty()) return {};
+  size_t by_comment = 0;
+  for (auto& s : r.suppressed) by_comment += s.by == "comment";
+  std::string out = fmt::format("{} suppressed: {} by a `kcat: ignore` comment, {} by --select/--exclude\n",
+                                r.suppressed.size(), by_comment, r.suppressed.size() - by_comment);
+  for (auto& s : r.suppressed) {
+    if (s.by == "comment" && s.reason.empty()) {
+      out +=
+          fmt::format("note: {}:{}: `kcat: ignore` without a reason (suppresses {}; say why after the ])\n",
+                      s.finding.file, s.comment_line, s.finding.rule_id);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_table(const ScanResult& r, bool color) {
@@ -100,6 +117,7 @@ std::string render_table(const ScanResult& r, bool color) {
     for (auto& f : r.files_with_syntax_errors) out += " " + f;
     out += "\n";
   }
+  out += suppressed_text(r);
   for (auto& s : r.skipped) out += fmt::format("skipped {}: {}\n", s.path, s.reason);
   return out;
 }
@@ -208,6 +226,17 @@ std::string render_json(const ScanResult& r) {
                         {"files_prefiltered_out", r.files_prefiltered_out},
                         {"seconds", r.seconds}}}};
   for (auto& s : r.skipped) j["skipped"].push_back({{"path", s.path}, {"reason", s.reason}});
+  j["summary"]["suppressed"] = r.suppressed.size();
+  j["suppressed"] = nlohmann::json::array();
+  for (auto& s : r.suppressed) {
+    j["suppressed"].push_back({{"file", s.finding.file},
+                               {"line", s.finding.span.start.line},
+                               {"rule", s.finding.rule_id},
+                               {"severity", to_string(s.finding.severity)},
+                               {"by", s.by},
+                               {"reason", s.reason}});
+    if (s.by == "comment") j["suppressed"].back()["comment_line"] = s.comment_line;
+  }
   auto rest = json_text(j, 2) + "\n";
   auto quoted = json_text(nlohmann::json(placeholder));
   auto at = rest.find("\"findings\": " + quoted) + 12;
@@ -304,6 +333,16 @@ std::string render_markdown(const ScanResult& r) {
   if (!r.skipped.empty()) {
     md += "\n## Skipped\n\n";
     for (auto& s : r.skipped) md += fmt::format("- `{}`: {}\n", cell(s.path), cell(s.reason));
+  }
+  if (!r.suppressed.empty()) {
+    md += "\n## Suppressed\n\n";
+    for (auto& s : r.suppressed) {
+      md += fmt::format("- `{}:{}` {} ({}): {}\n", cell(s.finding.file), s.finding.span.start.line,
+                        s.finding.rule_id, s.by == "comment" ? "kcat: ignore" : "--select/--exclude",
+                        s.by == "option"   ? "not selected"
+                        : s.reason.empty() ? "no reason given"
+                                           : cell(s.reason));
+    }
   }
   return md;
 }

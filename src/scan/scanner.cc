@@ -66,13 +66,23 @@ class Prefilter {
 };
 
 // The files a scan looks at (walked, or the given ones), unsorted; what it passed over goes to skipped.
-void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>& files,
-             std::vector<SkippedFile>& skipped) {
-  if (o.only_files.empty()) {
-    walk_repository(root, o.use_cache ? root / ".kcat" / "cache" / kWalkCacheFile : fs::path(), files,
-                    skipped);
-  } else {
+void collect(const ScanOptions& o, const fs::path& root, const fs::path& cache_dir,
+             std::vector<Candidate>& files, std::vector<SkippedFile>& skipped) {
+  if (o.only_files.empty() || !o.within.empty()) {
+    walk_repository(root, cache_dir.empty() ? fs::path() : cache_dir / kWalkCacheFile, files, skipped);
+  }
+  if (!o.within.empty()) {
+    auto under = [&](const std::string& rel) {
+      return std::any_of(o.within.begin(), o.within.end(), [&](const std::string& w) {
+        return w.empty() || w == "." || rel == w || (rel.starts_with(w) && rel[w.size()] == '/');
+      });
+    };
+    std::erase_if(files, [&](const Candidate& c) { return !under(c.rel); });
+    std::erase_if(skipped, [&](const SkippedFile& s) { return !under(s.path); });
+  }
+  {
     for (auto& rel : o.only_files) {
+      if (std::any_of(files.begin(), files.end(), [&](const Candidate& c) { return c.rel == rel; })) continue;
       auto full = root / rel;
       if (!resolve_within(root, full)) {
         skipped.push_back({rel, "outside the repository"});
@@ -81,13 +91,26 @@ void collect(const ScanOptions& o, const fs::path& root, std::vector<Candidate>&
       struct stat st {};
       if (::stat(full.c_str(), &st) != 0) continue;
       std::string lang(language_of(rel));
-      if (lang.empty()) continue;
+      if (lang.empty()) {
+        skipped.push_back({rel, "not a kind of file kcat scans"});
+        continue;
+      }
       files.push_back({rel, lang, static_cast<uint64_t>(st.st_size), nanoseconds(st.st_mtim)});
     }
   }
 }
 
 }  // namespace
+
+fs::path repository_root_of(const fs::path& path) {
+  std::error_code ec;
+  auto start = fs::canonical(path);
+  if (!fs::is_directory(start, ec)) start = start.parent_path();
+  for (fs::path p = start;; p = p.parent_path()) {
+    if (fs::exists(p / ".git", ec)) return p;
+    if (!p.has_parent_path() || p.parent_path() == p) return start;
+  }
+}
 
 ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   auto t0 = std::chrono::steady_clock::now();
@@ -99,7 +122,10 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   auto root = fs::canonical(o.root);
   ScanResult result;
   std::vector<Candidate> files;
-  collect(o, root, files, result.skipped);
+  // The caches live in the user's cache directory, never in the scanned tree (core/fs.h).
+  const fs::path cache_dir = o.use_cache ? user_cache_dir(root) : fs::path();
+  const bool use_cache = !cache_dir.empty();
+  collect(o, root, cache_dir, files, result.skipped);
   std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.rel < b.rel; });
   result.files_seen = files.size();
 
@@ -110,9 +136,8 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   Prefilter prefilter(rules);
   const std::string fingerprint = rules.fingerprint();
   // Another build of kcat may find otherwise: its cache is not trusted (self_stamp).
-  ScanCache cache(root / ".kcat" / "cache" / kScanCacheFile,
-                  fingerprint + "/" + kScanCacheVersion + "/" + self_stamp());
-  if (o.use_cache) cache.load();
+  ScanCache cache(cache_dir / kScanCacheFile, fingerprint + "/" + kScanCacheVersion + "/" + self_stamp());
+  if (use_cache) cache.load();
 
   std::mutex mu;
   std::exception_ptr rule_error;  // the first worker's, rethrown after the join
@@ -130,7 +155,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
                                 o.max_file_size, f.size)});
         continue;
       }
-      if (o.use_cache) {
+      if (use_cache) {
         // Info findings are dropped below unless asked for: not decoding them is the same result.
         std::vector<Finding> hit;
         size_t syntax_errors = 0;
@@ -159,8 +184,8 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
       CacheEntry entry;
       entry.size = f.size;
       entry.mtime_ns = f.mtime_ns;
-      entry.hash = o.use_cache ? content_hash(bytes) : 0;
-      if (o.use_cache && cache.lookup_content(f.rel, f.size, entry.hash, entry)) {
+      entry.hash = use_cache ? content_hash(bytes) : 0;
+      if (use_cache && cache.lookup_content(f.rel, f.size, entry.hash, entry)) {
         // The same bytes under a new mtime: the findings stand, and are kept under the new one.
         entry.mtime_ns = f.mtime_ns;
         cached.fetch_add(1);
@@ -193,7 +218,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
       std::lock_guard lock(mu);
       if (entry.syntax_errors) result.files_with_syntax_errors.push_back(f.rel);
       result.findings.insert(result.findings.end(), entry.findings.begin(), entry.findings.end());
-      if (o.use_cache) cache.store(f.rel, std::move(entry));
+      if (use_cache) cache.store(f.rel, std::move(entry));
     }
   };
   unsigned jobs = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -204,7 +229,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   for (auto& t : threads) t.join();
   if (rule_error) std::rethrow_exception(rule_error);
 
-  if (o.use_cache) cache.save();
+  if (use_cache) cache.save();
   if (!o.include_info) {
     std::erase_if(result.findings, [](const Finding& f) { return f.severity == Severity::Info; });
   }
@@ -220,6 +245,7 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
     for (auto i : order) sorted.push_back(std::move(result.findings[i]));
     result.findings = std::move(sorted);
   }
+  if (!o.filter.empty() || o.honour_suppressions) apply_suppressions(root, o, result);
   std::sort(result.skipped.begin(), result.skipped.end(), [](auto& a, auto& b) { return a.path < b.path; });
   std::sort(result.files_with_syntax_errors.begin(), result.files_with_syntax_errors.end());
   result.files_parsed = parsed;

@@ -95,6 +95,32 @@ TEST(Ocr2, PlanExplainsBothRoutesAndHonoursTheChoice) {
   EXPECT_NE(bad.err.find("routes that fit: "), std::string::npos) << bad.err;
 }
 
+// Issue 16: the plan tells users to choose a route with --route; migrate applies the same choice
+// (its stack in requirements-ascend.txt, the route step and notes in the plan), and refuses an
+// unknown route before anything changes.
+TEST(Ocr2, MigrateAppliesTheRouteChosenWithRoute) {
+  Ocr2 r;
+  auto bad =
+      test::kcat({"migrate", r.dir.path().string(), "--route", "nope", "--author", "T <t@example.com>"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("unknown route 'nope'"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("ocr2-faithful-v085"), std::string::npos) << bad.err;
+  EXPECT_EQ(test::sh("git branch --list 'kcat/*'", r.dir.path()).out, "") << "nothing changed";
+
+  auto res = test::kcat(
+      {"migrate", r.dir.path().string(), "--route", "ocr2-faithful-v085", "--author", "T <t@example.com>"});
+  ASSERT_NE(res.exit_code, 2) << res.out << res.err;
+  ASSERT_NE(res.exit_code, 3) << res.out << res.err;
+  auto req = r.file("requirements-ascend.txt");
+  EXPECT_NE(req.find("vllm-ascend==0.8.5rc1"), std::string::npos) << req;
+  EXPECT_EQ(req.find("vllm-ascend==0.19.1rc1"), std::string::npos) << req;
+  auto plan = nlohmann::json::parse(r.file(".kcat/plan.json"));
+  ASSERT_GE(plan["notes"].size(), 2u);
+  EXPECT_NE(plan["notes"][0].get<std::string>().find("route ocr2-faithful-v085"), std::string::npos)
+      << plan["notes"].dump();
+  EXPECT_NE(plan["notes"][0].get<std::string>().find("chosen with --route"), std::string::npos);
+}
+
 TEST(Ocr2, RequirementsResolveTheTransformersPinAgainstVllm) {
   Ocr2 r;
   auto res = test::kcat({"requirements", r.dir.path().string(), "--cann", "8.1.RC1"});

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kcat/core/fs.h"
 #include "testsupport/support.h"
 
 namespace kcat {
@@ -177,7 +178,8 @@ TEST(ScanCache, WarmScansPrintTheSameUntilAFileChanges) {
   EXPECT_NE(changed.out.find("b.py"), std::string::npos) << changed.out;
 }
 
-// In a git checkout the walk itself is remembered (.kcat/cache/walk-v1.bin); a file added or a
+// In a git checkout the walk itself is remembered (walk-v1.bin in the repository's cache folder,
+// core/fs.h user_cache_dir); a file added or a
 // .gitignore edited afterwards is still seen by the next scan.
 TEST(ScanWalkCache, ChangesAfterAWarmScanAreSeen) {
   test::TempDir dir;
@@ -185,11 +187,10 @@ TEST(ScanWalkCache, ChangesAfterAWarmScanAreSeen) {
   test::write(dir / "pkg" / "b.py", "import torch\n");
   test::write(dir / ".gitignore", "out/\n");
   test::git_init_commit(dir.path());
-  std::filesystem::create_directories(dir / ".kcat" / "cache");
   // The walk is remembered only when what it read is older than two seconds.
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   auto first = test::kcat({"scan", dir.path().string(), "-f", "json"});
-  ASSERT_TRUE(std::filesystem::exists(dir / ".kcat/cache/walk-v1.bin")) << first.err;
+  ASSERT_TRUE(std::filesystem::exists(user_cache_dir(dir.path()) / "walk-v1.bin")) << first.err;
   auto warm = test::kcat({"scan", dir.path().string(), "-f", "json"});
   EXPECT_EQ(warm.out.find("pkg/c.py"), std::string::npos);
   test::write(dir / "pkg" / "c.py", "import torch\ny = torch.zeros(3).cuda()\n");

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "kcat/core/error.h"
+#include "kcat/core/fs.h"
 #include "kcat/kb/knowledge.h"
 #include "testsupport/support.h"
 
@@ -288,7 +289,7 @@ TEST(Scanner, CacheGivesTheSameAnswerAndNoticesChanges) {
   EXPECT_TRUE(has(changed, "src/model.py", 2, "py.cuda-method"));
   EXPECT_FALSE(has(changed, "src/model.py", 2, "py.flash-attn-import"));
   // A corrupt cache is ignored, never fatal.
-  test::write(repo.dir / ".kcat/cache/scan-v3.bin", "{not a cache");
+  test::write(user_cache_dir(repo.dir.path()) / "scan-v3.bin", "{not a cache");
   auto after = repo.scan(false, 0, true);
   EXPECT_EQ(after.findings.size(), changed.findings.size());
 }

@@ -17,7 +17,9 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,28 @@ struct Globals {
 
   bool use_color(int fd) const;
 };
+
+// Help without parser artefacts: flags without their `{false}` default value, and named
+// metavariables instead of CLI11's type names (an option's own type_name, else N for a number
+// and the option's long name in capitals for text, like argparse: --branch BRANCH).
+std::shared_ptr<CLI::Formatter> help_formatter();
+
+// The repository, taken the same way by every command that works on one: a positional PATH
+// (default .) and `-C PATH` (as git -C). Commands whose positional is something else (diff STEP,
+// report RUN) pass positional = false and take `-C PATH` only. Giving both is a usage error.
+void add_repo_option(CLI::App* cmd, std::string& path, bool positional = true,
+                     const std::string& what = "The repository (default: .)");
+void add_repo_option(CLI::App* cmd, std::filesystem::path& path, bool positional = true,
+                     const std::string& what = "The repository (default: .)");
+
+}  // namespace kcat::cli
+namespace kcat::scan {
+struct SiteFilter;
+}
+namespace kcat::cli {
+
+// --select / --exclude (rules) and --select-path / --exclude-path (files): scan, plan, migrate.
+void add_filter_options(CLI::App* cmd, scan::SiteFilter& filter);
 
 using Setup = std::function<void(CLI::App& root, Globals& globals)>;
 

@@ -50,4 +50,10 @@ inline int64_t nanoseconds(const struct timespec& t) {
 // every cache kcat keeps, so a cache another build of kcat wrote is not trusted.
 std::string self_stamp();
 
+// Where kcat keeps its caches for the repository at `root`: under the user's cache directory
+// ($XDG_CACHE_HOME/kcat, else ~/.cache/kcat), one folder per repository, named after it and a
+// hash of its real path (model-3f2a...). Never inside the repository: a scan only reads what it
+// scans, a read-only checkout included. Empty when neither variable is set (no cache then).
+fs::path user_cache_dir(const fs::path& root);
+
 }  // namespace kcat

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kcat/report/run_report.h"
+#include "kcat/scan/scanner.h"
 
 namespace kcat::migrate {
 
@@ -27,8 +28,9 @@ struct Options {
   bool allow_dirty = false;     // migrate in a separate work tree (.kcat/worktrees/<target>)
   bool update = false;          // carry the branch forward: rebase onto the new upstream, port what is new
   std::string onto;             // with update: the upstream (default: the branch the run started from)
-  double max_minutes = 0;       // budget: stop between steps once exceeded (exit 5); 0 = none
-  std::string config;           // --config FILE (kcat.toml)
+  std::string route;       // --route: a route of patches/routes (as `kcat plan --route`); "" = the default
+  double max_minutes = 0;  // budget: stop between steps once exceeded (exit 5); 0 = none
+  std::string config;      // --config FILE (kcat.toml)
   bool resume = false;
   bool optimize = true;  // run the optimize phase when kcat.toml configures [bench]
   bool use_llm = true;   // run the agent on LLM steps when an endpoint is configured
@@ -37,6 +39,7 @@ struct Options {
   double max_cost = 0;   // agent: cost for the run (0 = none)
   bool use_cache = true;
   std::vector<std::string> rules;
+  scan::SiteFilter filter;  // --select / --exclude: sites outside it are neither edited nor counted as left
 
   // Set by the caller. -i: asked before each step's commit (question, the step's diff); unset =
   // commit without asking.

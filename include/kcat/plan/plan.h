@@ -86,7 +86,8 @@ std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
 std::vector<kb::Route> fitting_routes(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
                                       const std::string& chosen = "");
 // The route whose stack the requirements follow: the first fitting route (in that order) with a
-// vllm-ascend stack, on `cann_release` ("8.3") when one is given.
+// vllm-ascend stack, on `cann_release` ("8.3") when one is given. With `chosen`: that route's
+// stack or none. Throws Error(Usage) for an unknown `chosen`.
 std::optional<kb::Route> stack_route(const std::filesystem::path& root, const std::vector<kb::Route>& routes,
                                      const std::string& chosen = "", const std::string& cann_release = "");
 
