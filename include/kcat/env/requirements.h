@@ -37,10 +37,11 @@ struct Solution {
   std::string stack_reason;        // why this stack (route, --cann, the project's vLLM, the default)
   std::vector<std::string> lines;  // requirements-ascend.txt, line by line
   std::vector<Dropped> dropped;
-  std::vector<Conflict> resolved;   // pins kcat moved to what the stack requires (re-test those paths)
-  std::vector<Conflict> conflicts;  // what a person must resolve
-  std::vector<Refused> refused;     // repository indexes / URLs not kept (no consent)
-  std::vector<std::string> notes;   // sources' notes: lines not read, conda names dropped, ...
+  std::vector<Conflict> resolved;    // pins kcat moved to what the stack requires (re-test those paths)
+  std::vector<Conflict> conflicts;   // what a person must resolve
+  std::vector<Refused> refused;      // repository indexes / URLs not kept (no consent)
+  std::vector<std::string> notes;    // sources' notes: lines not read, conda names dropped, ...
+  std::vector<std::string> skipped;  // development tools' extras and files left out
 };
 
 struct SolveOptions {
