@@ -203,6 +203,7 @@ struct Solver {
     s.cann = row.cann;
     s.torch = row.torch;
     s.torch_npu = row.torch_npu;
+    s.torch_npu_source = row.source;
     s.python.clear();
     if (auto* py = m.python_for_torch(row.torch)) {
       for (auto& v : py->python) s.python += (s.python.empty() ? "" : ", ") + v;
@@ -659,8 +660,9 @@ struct Solver {
         s.lines.push_back(as_written ? x.e.text : text);
       }
     }
-    s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)",
-                                  s.torch_npu, s.cann));
+    s.lines.push_back(
+        fmt::format("torch-npu=={}  # kcat: for CANN {} ({})", s.torch_npu, s.cann,
+                    s.torch_npu_source.empty() ? "Ascend/pytorch COMPATIBILITY.en.md" : s.torch_npu_source));
     if (s.vllm_ascend) {
       s.lines.push_back(fmt::format("vllm-ascend=={}  # kcat: for vLLM {}, CANN {}, Python {} ({})",
                                     s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,

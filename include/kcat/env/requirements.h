@@ -33,6 +33,7 @@ struct Refused {
 struct Solution {
   std::vector<std::string> read;  // files read
   std::string cann, torch, torch_npu, python;
+  std::string torch_npu_source;  // the row's citation ("" = Ascend/pytorch's table)
   std::optional<kb::VllmAscendRow> vllm_ascend;
   std::string stack_reason;        // why this stack (route, --cann, the project's vLLM, the default)
   std::vector<std::string> lines;  // requirements-ascend.txt, line by line
