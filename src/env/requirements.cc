@@ -66,6 +66,28 @@ std::string python_for(const std::string& range) {
   return "3.11";
 }
 
+// The Python minor versions (3.8 .. 3.14) a range admits: a specifier or a list ("3.10, 3.11").
+std::vector<std::string> python_minors(const std::string& range) {
+  std::string spec = range;
+  spec.erase(std::remove(spec.begin(), spec.end(), ' '), spec.end());
+  std::vector<std::string> out;
+  std::optional<pep::SpecifierSet> set;
+  if (spec.find_first_of("<>=!~") != std::string::npos) {
+    try {
+      set = pep::SpecifierSet::parse(spec);
+    } catch (const Error&) {
+      return out;
+    }
+  }
+  for (int minor = 8; minor <= 14; ++minor) {
+    auto v = "3." + std::to_string(minor);
+    bool in = set ? set->contains(v + ".0") || set->contains(v + ".99")
+                  : ("," + spec + ",").find("," + v + ",") != std::string::npos;
+    if (in) out.push_back(v);
+  }
+  return out;
+}
+
 std::string requirement_text(const pep::Requirement& r, const pep::SpecifierSet& spec) {
   pep::Requirement c = r;
   c.specifier = spec;
@@ -156,6 +178,7 @@ struct Solver {
                                       : "the newest vllm-ascend release";
       return;
     }
+    if (cann.empty() && project_ascend_stack()) return;
     std::string want = cann.empty() ? m.default_cann : cann;
     auto rows =
         want.empty() ? std::vector<const kb::TorchNpuRow*>{&m.torch_npu.front()} : m.for_cann_line(want);
@@ -163,20 +186,76 @@ struct Solver {
       throw Error(ErrorKind::Usage, "CANN " + want + " is not in the version matrix", "",
                   "known: " + known());
     auto* row = closest_row(rows);
+    set_row(*row);
     s.cann = cann.empty() && !want.empty() ? want : row->cann;
-    s.torch = row->torch;
-    s.torch_npu = row->torch_npu;
-    if (auto* py = m.python_for_torch(row->torch)) {
-      for (auto& v : py->python) s.python += (s.python.empty() ? "" : ", ") + v;
-    }
-    s.stack_reason = cann.empty()
-                         ? fmt::format("the plan's default CANN {} (patches/versions/default.toml)", want)
-                         : "CANN " + cann + " (--cann)";
+    s.stack_reason =
+        (cann.empty() ? fmt::format("the plan's default CANN {} (patches/versions/default.toml)", want)
+                      : "CANN " + cann + " (--cann)") +
+        s.stack_reason;
     if (row->cann != s.cann)
       s.stack_reason += fmt::format("; torch_npu's rows for CANN {} serve it", row->cann);
     if (auto* t = find_any("torch"); t && t->e.req && !t->e.req->specifier.empty())
       s.stack_reason += fmt::format("; its torch {} row is the closest to the project's torch{}", row->torch,
                                     t->e.req->specifier.str());
+  }
+
+  void set_row(const kb::TorchNpuRow& row) {
+    s.cann = row.cann;
+    s.torch = row.torch;
+    s.torch_npu = row.torch_npu;
+    s.torch_npu_source = row.source;
+    s.python.clear();
+    if (auto* py = m.python_for_torch(row.torch)) {
+      for (auto& v : py->python) s.python += (s.python.empty() ? "" : ", ") + v;
+    }
+  }
+
+  // The project's own Ascend stack: the torch-npu its NPU requirements file or npu / ascend extra
+  // pins (LLaMA-Factory's requirements/npu.txt), when the version matrix has that torch-npu. Else
+  // the reason says why it was not used and the default stack follows.
+  bool project_ascend_stack() {
+    auto npu = std::find_if(outs.begin(), outs.end(),
+                            [](const Out& x) { return x.e.ascend && x.e.req && x.name() == "torch-npu"; });
+    if (npu == outs.end()) return false;
+    auto pin = npu->e.req->specifier.pinned();
+    const kb::TorchNpuRow* row = pin ? m.for_torch_npu(*pin) : nullptr;
+    if (!row) {
+      s.stack_reason =
+          fmt::format("; the project's own Ascend pin `{}` ({}) is {}: not followed", npu->e.text,
+                      npu->e.where(), pin ? "not in the version matrix" : "not an exact pin");
+      return false;
+    }
+    set_row(*row);
+    s.stack_reason = fmt::format("the project's own Ascend stack: `{}` ({}), torch {} on CANN {} ({})",
+                                 npu->e.text, npu->e.where(), row->torch, row->cann, row->source);
+    return true;
+  }
+
+  // The stack's Python range intersected with the project's requires-python; an empty intersection
+  // is a conflict, named.
+  void intersect_python(const std::string& requires_python, const std::string& from) {
+    if (requires_python.empty() || s.python.empty()) return;
+    pep::SpecifierSet want;
+    try {
+      want = pep::SpecifierSet::parse(requires_python);
+    } catch (const Error&) {
+      s.notes.push_back(
+          fmt::format("{}: `{}` is not a PEP 440 specifier: not applied", from, requires_python));
+      return;
+    }
+    std::string both;
+    for (auto& v : python_minors(s.python)) {
+      if (want.contains(v + ".0") || want.contains(v + ".99")) both += (both.empty() ? "" : ", ") + v;
+    }
+    if (both.empty()) {
+      s.conflicts.push_back({"Python " + requires_python,
+                             fmt::format("the stack (torch {}, torch-npu {}) runs on Python {}, the project "
+                                         "requires Python {} ({}): no Python satisfies both",
+                                         s.torch, s.torch_npu, s.python, requires_python, from),
+                             "patches/versions (torch_python, vllm_ascend)"});
+      return;
+    }
+    s.python = both;
   }
 
   // Issue 15: the stack closest to the project's own torch. Among the CANN's torch_npu rows: an exact
@@ -281,6 +360,19 @@ struct Solver {
     return x;
   }
 
+  // An entry of an optional image or alternative setup (a Dockerfile, a script, a README): the
+  // runtime set the project declares has it, or it is written as a comment naming where it came
+  // from. Two optional images are never merged into one set of pins.
+  void left_out(const Entry& e, Out x, std::set<std::string>& seen) {
+    auto name = e.name();
+    if (e.constraint || name == "torch-npu" || name == "vllm-ascend") return;
+    if (!name.empty() && !seen.insert(name).second) return;
+    x.comment = true;
+    x.why =
+        "left out: only in " + e.where() + ", an optional image or alternative setup; add it if you use it";
+    outs.push_back(x);
+  }
+
   void take(std::vector<Entry> entries) {
     std::set<std::string> seen;
     bool cpu_index = false;
@@ -330,6 +422,11 @@ struct Solver {
           s.notes.push_back(e.where() + ": `" + e.text + "` names no usable value: not kept");
           continue;
         }
+        if (e.optional) {
+          s.notes.push_back(e.where() + ": `" + e.text +
+                            "` not kept: from an optional image or alternative setup");
+          continue;
+        }
         // an index or host from the repository: only with consent
         outs.push_back(kept_with_consent(e, x));
         continue;
@@ -348,6 +445,10 @@ struct Solver {
       if (k == "editable" &&
           (e.text.find(" .") != std::string::npos || e.text.find("=.") != std::string::npos)) {
         s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
+        continue;
+      }
+      if (e.optional) {
+        left_out(e, x, seen);
         continue;
       }
       if (!name.empty() && !seen.insert(name).second) {
@@ -542,6 +643,11 @@ struct Solver {
   }
 
   void finish() {
+    if (!s.skipped.empty()) {
+      std::string names;
+      for (auto& k : s.skipped) names += (names.empty() ? "" : ", ") + k;
+      s.lines.push_back("# kcat: development tools, not the runtime, left out: " + names);
+    }
     for (auto& x : outs) {
       std::string text = x.line;
       if (x.comment) {
@@ -554,8 +660,9 @@ struct Solver {
         s.lines.push_back(as_written ? x.e.text : text);
       }
     }
-    s.lines.push_back(fmt::format("torch-npu=={}  # kcat: for CANN {} (Ascend/pytorch COMPATIBILITY.en.md)",
-                                  s.torch_npu, s.cann));
+    s.lines.push_back(
+        fmt::format("torch-npu=={}  # kcat: for CANN {} ({})", s.torch_npu, s.cann,
+                    s.torch_npu_source.empty() ? "Ascend/pytorch COMPATIBILITY.en.md" : s.torch_npu_source));
     if (s.vllm_ascend) {
       s.lines.push_back(fmt::format("vllm-ascend=={}  # kcat: for vLLM {}, CANN {}, Python {} ({})",
                                     s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,
@@ -588,9 +695,11 @@ Solution solve(const fs::path& repo, const SolveOptions& o, const kb::VersionMat
   }
   // the stack needs the project's pins (its vLLM), so a first pass over the entries names them
   for (auto& e : sources.entries) {
-    if (e.req && !e.constraint) v.outs.push_back({e, "", "", false});
+    if (e.req && !e.constraint && !e.optional) v.outs.push_back({e, "", "", false});
   }
   v.choose_stack();
+  v.intersect_python(sources.requires_python, sources.requires_python_from);
+  v.s.skipped = sources.skipped;
   v.outs.clear();
   v.take(sources.entries);
   v.apply_notes();

@@ -125,7 +125,37 @@ std::string egg_of(std::string_view url) {
   return std::string(e.substr(0, e.find_first_of("&#[")));
 }
 
+// The words of a file stem or an extra's name, lower case: "requirements-dev" -> requirements, dev.
+std::vector<std::string> name_words(const std::string& name) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : name + "-") {
+    if (c == '-' || c == '_' || c == '.') {
+      if (!word.empty()) out.push_back(word);
+      word.clear();
+    } else {
+      word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+bool tools_name(const std::string& name) {
+  static const std::set<std::string> words = {
+      "dev",  "develop", "development", "test",      "tests", "testing", "doc",   "docs",
+      "lint", "ci",      "bench",       "benchmark", "build", "typing",  "style", "quality"};
+  auto w = name_words(name);
+  return std::any_of(w.begin(), w.end(), [](const std::string& x) { return words.count(x) > 0; });
+}
+
+bool ascend_name(const std::string& name) {
+  auto n = pep::canonical_name(name);
+  if (n == "requirements-ascend") return false;  // kcat's own file
+  auto w = name_words(name);
+  return std::any_of(w.begin(), w.end(), [](const std::string& x) { return x == "npu" || x == "ascend"; });
+}
 
 Entry classify(const std::string& text, const std::string& file, int line) {
   Entry e;
@@ -381,12 +411,25 @@ struct Reader {
   const CondaMap& conda;
   Sources s;
   std::set<std::string> files_read;
+  bool optional = false;  // reading Dockerfiles, scripts, READMEs (Entry::optional)
+  bool ascend = false;    // reading the project's own Ascend setup (Entry::ascend)
+  std::string extra;      // the extra being read (pyproject, setup.py, setup.cfg), "" = the base set
 
   std::string rel(const fs::path& p) const { return relative_slash(repo, p); }
   void mark_read(const std::string& f) {
     if (std::find(s.read.begin(), s.read.end(), f) == s.read.end()) s.read.push_back(f);
   }
   void note(const std::string& where, const std::string& what) { s.notes.push_back(where + ": " + what); }
+  // a development tools' extra or file, named once
+  void skip(const std::string& what) {
+    if (std::find(s.skipped.begin(), s.skipped.end(), what) != s.skipped.end()) return;
+    s.skipped.push_back(what);
+    note(what, "development tools, not the project's runtime: not read");
+  }
+  void requires_python(const std::string& spec, const std::string& from) {
+    if (!s.requires_python.empty() || trim(spec).empty()) return;
+    s.requires_python = trim(spec), s.requires_python_from = from;
+  }
 
   // A -r / -c target, relative to the file that names it, else to the repository's root.
   std::optional<fs::path> locate(const fs::path& from_dir, const std::string& target) const {
@@ -402,6 +445,8 @@ struct Reader {
 
   void add(Entry e, bool constraint) {
     e.constraint = e.constraint || constraint;
+    e.optional = e.optional || optional;
+    e.ascend = e.ascend || ascend;
     mark_read(e.file);
     s.entries.push_back(std::move(e));
   }
@@ -410,7 +455,9 @@ struct Reader {
   void add_pip_entries(std::vector<Entry> es, const fs::path& dir, int depth, bool constraint) {
     for (auto& e : es) {
       if (e.kind == "requirement-file" || e.kind == "constraint-file") {
-        if (auto p = locate(dir, e.value)) {
+        if (auto p = locate(dir, e.value); p && tools_name(p->stem().string())) {
+          skip(rel(*p));
+        } else if (p) {
           mark_read(e.file);
           read_requirements_file(*p, depth + 1, constraint || e.kind == "constraint-file");
         } else {
@@ -471,7 +518,12 @@ struct Reader {
   // ---- declared metadata ----
 
   void add_declared(const std::string& text, const std::string& file, int line) {
+    if (!extra.empty() && tools_name(extra)) {
+      skip("extra `" + extra + "` (" + file + ")");
+      return;
+    }
     auto e = classify(text, file, line);
+    e.ascend = e.ascend || ascend_name(extra);
     e.declared = true;
     if (e.kind == "unparsed") {
       note(e.where(), "not a PEP 508 requirement: `" + text + "`");
@@ -504,16 +556,26 @@ struct Reader {
           add_declared(*str, "pyproject.toml", line_of(text, "\"" + *str + "\""));
       }
     };
+    if (auto rp = doc["project"]["requires-python"].value<std::string>())
+      requires_python(*rp, "pyproject.toml (requires-python)");
     add_array(doc["project"]["dependencies"].as_array());
     if (auto* opt = doc["project"]["optional-dependencies"].as_table()) {
-      for (auto& [k, v] : *opt) add_array(v.as_array());
+      for (auto& [k, v] : *opt) {
+        extra = std::string(k.str());
+        add_array(v.as_array());
+      }
+      extra.clear();
     }
     // poetry: [tool.poetry.dependencies] name = "^1.2" | { version = "...", markers = "..." }
     auto poetry_table = [&](const toml::table* t) {
       if (!t) return;
       for (auto& [k, v] : *t) {
         std::string name(k.str());
-        if (name == "python") continue;
+        if (name == "python") {
+          if (auto py = poetry_to_pep440(v.value_or(std::string{})))
+            requires_python(*py, "pyproject.toml (tool.poetry.dependencies.python)");
+          continue;
+        }
         std::string constraint;
         if (auto str = v.value<std::string>()) {
           constraint = *str;
@@ -589,12 +651,16 @@ struct Reader {
         key = trim(l.substr(0, eq));
         value = trim(l.substr(eq + 1));
         if (section == "metadata" && key == "name") s_own(value);
+        if (section == "options" && key == "python_requires")
+          requires_python(value, "setup.cfg (python_requires)");
       }
+      extra = section == "options.extras_require" ? key : "";
       bool wanted =
           (section == "options" && key == "install_requires") || section == "options.extras_require";
       if (!wanted || value.empty()) continue;
       add_declared(value, "setup.cfg", static_cast<int>(k + 1));
     }
+    extra.clear();
   }
 
   // setup.py's syntax tree: setup(install_requires=..., extras_require=..., name=...). A list of
@@ -614,7 +680,7 @@ struct Reader {
         assigned[std::string(scan::node_text(left, src))] = right;
     });
     auto literal = [&](TSNode n) -> std::optional<std::string> {
-      if (std::string_view(ts_node_type(n)) != "string") return std::nullopt;
+      if (ts_node_is_null(n) || std::string_view(ts_node_type(n)) != "string") return std::nullopt;
       auto t = std::string(scan::node_text(n, src));
       if (t.find('{') != std::string::npos && (t[0] == 'f' || t[0] == 'F')) return std::nullopt;
       size_t q = t.find_first_of("\"'");
@@ -640,7 +706,10 @@ struct Reader {
       } else if (type == "dictionary") {
         for (uint32_t k = 0; k < ts_node_named_child_count(v); ++k) {
           TSNode pair = ts_node_named_child(v, k);
+          auto key = literal(ts_node_child_by_field_name(pair, "key", 3));
+          extra = key ? *key : "";
           take(ts_node_child_by_field_name(pair, "value", 5), depth + 1);
+          extra.clear();
         }
       } else if (type == "identifier") {
         auto it = assigned.find(std::string(scan::node_text(v, src)));
@@ -682,6 +751,8 @@ struct Reader {
           take(value, 0);
         } else if (key == "name") {
           if (auto lit = literal(value)) s_own(*lit);
+        } else if (key == "python_requires") {
+          if (auto lit = literal(value)) requires_python(*lit, "setup.py (python_requires)");
         }
       }
     });
@@ -888,7 +959,7 @@ bool skipped_dir(const std::string& name) {
 }  // namespace
 
 Sources read_sources(const fs::path& repo, const CondaMap& conda) {
-  Reader r{repo, conda, {}, {}};
+  Reader r{repo, conda, {}, {}, false, false, {}};
   std::error_code ec;
   // 1. requirement and constraint files at the root (requirements-ascend.txt is kcat's own)
   std::vector<fs::path> req_files;
@@ -908,21 +979,8 @@ Sources read_sources(const fs::path& repo, const CondaMap& conda) {
   });
   std::vector<fs::path> runtime;
   for (auto& f : req_files) {
-    auto n = f.filename().string();
-    bool tools = false;
-    std::string word;
-    for (char c : f.stem().string() + "-") {
-      if (c == '-' || c == '_' || c == '.') {
-        static const std::set<std::string> words = {"dev",  "develop", "test", "tests", "testing",  "doc",
-                                                    "docs", "lint",    "ci",   "bench", "benchmark"};
-        tools |= words.count(word) > 0;
-        word.clear();
-      } else {
-        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      }
-    }
-    if (tools) {
-      r.note(n, "development tools, not the project's runtime: not read");
+    if (tools_name(f.stem().string())) {
+      r.skip(f.filename().string());
     } else {
       runtime.push_back(f);
     }
@@ -930,9 +988,21 @@ Sources read_sources(const fs::path& repo, const CondaMap& conda) {
   req_files = runtime;
   for (auto& f : req_files) {
     bool constraint = glob_match("constraints*.txt", f.filename().string());
+    r.ascend = ascend_name(f.stem().string());
     r.read_requirements_file(f, 0, constraint);
+    r.ascend = false;
     r.mark_read(r.rel(f));
   }
+  // the project's own Ascend requirements in requirements/ (requirements/npu.txt): its Ascend stack
+  std::vector<fs::path> ascend_files;
+  for (auto& e : fs::directory_iterator(repo / "requirements", ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".txt" && ascend_name(e.path().stem().string()))
+      ascend_files.push_back(e.path());
+  }
+  std::sort(ascend_files.begin(), ascend_files.end());
+  r.ascend = true;
+  for (auto& f : ascend_files) r.read_requirements_file(f, 0, false);
+  r.ascend = false;
   // 2. declared metadata
   if (fs::is_regular_file(repo / "pyproject.toml", ec)) r.read_pyproject(repo / "pyproject.toml");
   if (fs::is_regular_file(repo / "setup.py", ec)) r.read_setup_py(repo / "setup.py");
@@ -941,7 +1011,7 @@ Sources read_sources(const fs::path& repo, const CondaMap& conda) {
     if (fs::is_regular_file(repo / n, ec)) r.read_conda(repo / n);
   }
   // 3. install commands: Dockerfiles, shell scripts, README code blocks
-  std::vector<fs::path> docker, scripts, readmes;
+  std::vector<fs::path> docker, scripts, root_scripts, readmes;
   auto it = fs::recursive_directory_iterator(repo, fs::directory_options::skip_permission_denied, ec);
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
@@ -953,13 +1023,22 @@ Sources read_sources(const fs::path& repo, const CondaMap& conda) {
     if (!it->is_regular_file(ec) || it->file_size(ec) > (1u << 20)) continue;
     if (n == "Dockerfile" || starts_with(n, "Dockerfile.") || ends_with(n, ".dockerfile"))
       docker.push_back(it->path());
-    if (ends_with(n, ".sh")) scripts.push_back(it->path());
+    if (ends_with(n, ".sh")) (it.depth() == 0 ? root_scripts : scripts).push_back(it->path());
     if (n == "README.md" && it.depth() == 0) readmes.push_back(it->path());
   }
-  for (auto* v : {&docker, &scripts, &readmes}) std::sort(v->begin(), v->end());
+  for (auto* v : {&docker, &scripts, &root_scripts, &readmes}) std::sort(v->begin(), v->end());
+  // the install the README documents and the root's scripts (install.sh) belong to the runtime set
+  for (auto& f : root_scripts) r.read_commands(read_file(f), f, 1);
+  for (auto& f : readmes) r.read_readme(f);
+  // Dockerfiles and the scripts below the root are optional images and alternative setups: read,
+  // but kept apart from the runtime set the files above declare (LLaMA-Factory's two optional CUDA
+  // images pin megatron-bridge 0.5.0 and megatron-core 0.13, which cannot install together)
+  bool declared = std::any_of(r.s.entries.begin(), r.s.entries.end(),
+                              [](const Entry& e) { return e.req && !e.constraint; });
+  r.optional = declared;
   for (auto& f : docker) r.read_dockerfile(f);
   for (auto& f : scripts) r.read_commands(read_file(f), f, 1);
-  for (auto& f : readmes) r.read_readme(f);
+  r.optional = false;
   // keep only files that gave something
   std::vector<std::string> read;
   for (auto& f : r.s.read) {

@@ -242,5 +242,105 @@ TEST(Requirements, APatchReleaseOfCannGetsTheVllmAscendReleaseOfItsLine) {
   EXPECT_TRUE(m.vllm_for_cann("8.3.RC3").empty());  // an RC matches only itself
 }
 
+TEST(Requirements, OptionalImagesAreNotMergedIntoTheRuntimeSet) {
+  // LLaMA-Factory: two optional CUDA images pin megatron-bridge 0.5.0 (which brings megatron-core
+  // 0.18) and megatron-core 0.13; merged into one file they cannot install.
+  test::TempDir dir;
+  test::write(dir / "pyproject.toml",
+              "[project]\nname = \"proj\"\ndependencies = [\"torch>=2.4\", \"transformers\"]\n");
+  test::write(dir / "docker/mbridge/Dockerfile", "RUN pip install megatron-bridge==0.5.0\n");
+  test::write(dir / "docker/megatron/Dockerfile",
+              "FROM x\nRUN pip install \"megatron-core>=0.13.0,<0.14.0\" transformers==4.40.0\n");
+  test::write(dir / "README.md", "```bash\npip install einops\n```\n");
+  auto s = solve(dir.path(), "", matrix());
+  EXPECT_FALSE(line_starts(s, "megatron-bridge"));
+  EXPECT_FALSE(line_starts(s, "megatron-core"));
+  EXPECT_TRUE(
+      line_starts(s, "# megatron-bridge==0.5.0  # kcat: left out: only in docker/mbridge/Dockerfile:1"));
+  EXPECT_TRUE(line_starts(s,
+                          "# megatron-core>=0.13.0,<0.14.0  # kcat: left out: only in "
+                          "docker/megatron/Dockerfile:2"));
+  // the runtime set has transformers: the image's pin neither moves it nor is written
+  EXPECT_TRUE(std::find(s.lines.begin(), s.lines.end(), "transformers") != s.lines.end());
+  EXPECT_FALSE(line_starts(s, "# transformers"));
+  EXPECT_TRUE(line_starts(s, "einops"));  // the README's documented install is the runtime's
+  // A repository whose only source is its Dockerfile still gets its requirements.
+  test::TempDir only;
+  test::write(only / "Dockerfile", "RUN pip install torch==2.6.0 einops\n");
+  auto o = solve(only.path(), "", matrix());
+  EXPECT_TRUE(line_starts(o, "einops"));
+}
+
+TEST(Requirements, TheProjectsOwnAscendStackIsPreferred) {
+  test::TempDir dir;
+  test::write(dir / "pyproject.toml", "[project]\nname = \"proj\"\ndependencies = [\"torch>=2.4\"]\n");
+  test::write(dir / "requirements/npu.txt", "torch==2.10.0\ntorch-npu==2.10.0.post2\ndecorator\n");
+  auto s = solve(dir.path(), "", matrix());
+  EXPECT_EQ(s.torch_npu, "2.10.0.post2");
+  EXPECT_EQ(s.torch, "2.10.0");
+  EXPECT_NE(s.stack_reason.find("the project's own Ascend stack"), std::string::npos) << s.stack_reason;
+  EXPECT_NE(s.stack_reason.find("requirements/npu.txt:2"), std::string::npos) << s.stack_reason;
+  // the row is vllm-ascend's release pin, not Ascend/pytorch's table: the line cites it
+  EXPECT_TRUE(line_starts(s, "torch-npu==2.10.0.post2  # kcat: for CANN 9.0.1 (vllm-project/vllm-ascend:"));
+  // an `ascend` extra says the same
+  test::TempDir extra;
+  test::write(extra / "pyproject.toml",
+              "[project]\nname = \"proj\"\ndependencies = [\"torch>=2.4\"]\n"
+              "[project.optional-dependencies]\nascend = [\"torch-npu==2.10.0.post2\"]\n");
+  EXPECT_EQ(solve(extra.path(), "", matrix()).torch_npu, "2.10.0.post2");
+  // --cann still wins; a pin the matrix does not know is named, and the default stack follows
+  test::TempDir unknown;
+  test::write(unknown / "pyproject.toml", "[project]\nname = \"proj\"\ndependencies = [\"torch>=2.4\"]\n");
+  test::write(unknown / "requirements-npu.txt", "torch-npu==1.0.0\n");
+  auto u = solve(unknown.path(), "", matrix());
+  EXPECT_NE(u.torch_npu, "1.0.0");
+  EXPECT_NE(u.stack_reason.find("`torch-npu==1.0.0` (requirements-npu.txt:1) is not in the version matrix"),
+            std::string::npos)
+      << u.stack_reason;
+}
+
+TEST(Requirements, PythonRangeIsIntersectedWithRequiresPython) {
+  test::TempDir dir;
+  test::write(
+      dir / "pyproject.toml",
+      "[project]\nname = \"proj\"\nrequires-python = \">=3.11.0\"\ndependencies = [\"torch==2.6.0\"]\n");
+  auto s = solve(dir.path(), "", matrix());
+  EXPECT_EQ(s.python.find("3.9"), std::string::npos) << s.python;
+  EXPECT_EQ(s.python.find("3.10"), std::string::npos) << s.python;
+  EXPECT_EQ(s.python.rfind("3.11", 0), 0u) << s.python;
+  EXPECT_TRUE(s.conflicts.empty());
+  // an empty intersection is a conflict naming both ranges and the file
+  test::TempDir old;
+  test::write(old / "setup.py", "setup(name='p', python_requires='<3.8', install_requires=['torch'])\n");
+  auto o = solve(old.path(), "", matrix());
+  ASSERT_EQ(o.conflicts.size(), 1u);
+  EXPECT_EQ(o.conflicts[0].what, "Python <3.8");
+  EXPECT_NE(o.conflicts[0].explanation.find("setup.py (python_requires)"), std::string::npos)
+      << o.conflicts[0].explanation;
+}
+
+TEST(Requirements, DevelopmentToolsAreLeftOut) {
+  test::TempDir dir;
+  test::write(dir / "pyproject.toml",
+              "[project]\nname = \"proj\"\ndependencies = [\"torch\"]\n[project.optional-dependencies]\n"
+              "dev = [\"pytest\"]\ndocs = [\"sphinx\"]\ntyping = [\"mypy\"]\nserve = [\"uvicorn\"]\n");
+  test::write(dir / "requirements-build.txt", "cmake\n");
+  test::write(dir / "requirements.txt", "einops\n-r requirements/lint.txt\n");
+  test::write(dir / "requirements/lint.txt", "ruff\n");
+  auto s = solve(dir.path(), "", matrix());
+  for (auto* tool : {"pytest", "sphinx", "mypy", "cmake", "ruff"}) EXPECT_FALSE(line_starts(s, tool)) << tool;
+  EXPECT_TRUE(line_starts(s, "uvicorn"));
+  EXPECT_TRUE(line_starts(s, "einops"));
+  int comments = 0;
+  for (auto& l : s.lines) {
+    if (l.rfind("# kcat: development tools, not the runtime, left out: ", 0) != 0) continue;
+    ++comments;
+    for (auto* what : {"requirements-build.txt", "extra `dev` (pyproject.toml)", "extra `docs`",
+                       "extra `typing`", "requirements/lint.txt"})
+      EXPECT_NE(l.find(what), std::string::npos) << what << " in " << l;
+  }
+  EXPECT_EQ(comments, 1);
+}
+
 }  // namespace
 }  // namespace kcat::env

@@ -33,14 +33,16 @@ struct Refused {
 struct Solution {
   std::vector<std::string> read;  // files read
   std::string cann, torch, torch_npu, python;
+  std::string torch_npu_source;  // the row's citation ("" = Ascend/pytorch's table)
   std::optional<kb::VllmAscendRow> vllm_ascend;
   std::string stack_reason;        // why this stack (route, --cann, the project's vLLM, the default)
   std::vector<std::string> lines;  // requirements-ascend.txt, line by line
   std::vector<Dropped> dropped;
-  std::vector<Conflict> resolved;   // pins kcat moved to what the stack requires (re-test those paths)
-  std::vector<Conflict> conflicts;  // what a person must resolve
-  std::vector<Refused> refused;     // repository indexes / URLs not kept (no consent)
-  std::vector<std::string> notes;   // sources' notes: lines not read, conda names dropped, ...
+  std::vector<Conflict> resolved;    // pins kcat moved to what the stack requires (re-test those paths)
+  std::vector<Conflict> conflicts;   // what a person must resolve
+  std::vector<Refused> refused;      // repository indexes / URLs not kept (no consent)
+  std::vector<std::string> notes;    // sources' notes: lines not read, conda names dropped, ...
+  std::vector<std::string> skipped;  // development tools' extras and files left out
 };
 
 struct SolveOptions {

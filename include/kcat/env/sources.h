@@ -26,6 +26,12 @@ struct Entry {
   int line = 0;
   bool constraint = false;  // from a -c file: bounds a version, installs nothing
   bool declared = false;    // from a package's metadata (pyproject, setup.py, setup.cfg, conda)
+  // from a Dockerfile, a shell script or a README code block (or a file one of them names): an
+  // optional image or an alternative setup, not the project's runtime set while the project declares
+  // one (requirement files, metadata); cleared when these are the only sources
+  bool optional = false;
+  // from the project's own Ascend setup: a requirements file or an extra named npu / ascend
+  bool ascend = false;
   std::string name() const { return req ? req->key() : ""; }
   std::string where() const { return file + ":" + std::to_string(line); }
 };
@@ -35,8 +41,20 @@ struct Sources {
   std::vector<std::string> read;  // files that gave at least one entry, in reading order
   // conda names dropped or mapped, lines that did not parse, commands skipped: with file:line
   std::vector<std::string> notes;
-  std::string own_name;  // the repository's own distribution (pyproject / setup.py / setup.cfg)
+  std::string own_name;         // the repository's own distribution (pyproject / setup.py / setup.cfg)
+  std::string requires_python;  // PEP 440 (requires-python, python_requires, poetry's python)
+  std::string requires_python_from;
+  // extras and files of development tools (dev, test, docs, lint, build, typing...) left out
+  std::vector<std::string> skipped;
 };
+
+// Does a file stem or an extra name a development tool (requirements-dev, extra `docs`, `test_utils`)?
+// Words split on - _ . ; the words: dev, develop, test(s), testing, doc(s), lint, ci, bench(mark),
+// build, typing, style, quality.
+bool tools_name(const std::string& name);
+// Does it name the project's own Ascend setup (requirements/npu.txt, an `ascend` extra)? kcat's own
+// requirements-ascend.txt is not one.
+bool ascend_name(const std::string& name);
 
 // Conda packages: the pip name for a conda name, or why it is dropped (patches/versions/conda.toml).
 struct CondaMap {
