@@ -51,6 +51,22 @@ std::string oid_str(const git_oid* oid) {
   return buf;
 }
 
+// A commit kcat writes: the person's name as author, kcat as committer.
+void sign(Signature& author, Signature& committer, const std::string& name, const std::string& email) {
+  check(git_signature_now(author.out(), name.c_str(), email.c_str()),
+        "bad author '" + name + " <" + email + ">'");
+  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
+}
+
+// The message, then its trailer block ("Kcat-Run: ..." lines) after a blank line.
+std::string with_trailers(std::string msg, const std::map<std::string, std::string>& trailers) {
+  if (!trailers.empty()) {
+    msg += "\n\n";
+    for (auto& [k, v] : trailers) msg += k + ": " + v + "\n";
+  }
+  return msg;
+}
+
 }  // namespace
 
 struct GitRepo::Impl {
@@ -289,14 +305,8 @@ std::string GitRepo::commit(const std::string& message, const std::map<std::stri
   Tree tree;
   check(git_tree_lookup(tree.out(), impl_->repo, &tree_id), "cannot read the tree");
   Signature author, committer;
-  check(git_signature_now(author.out(), author_name.c_str(), author_email.c_str()),
-        "bad author '" + author_name + " <" + author_email + ">'");
-  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
-  std::string msg = message;
-  if (!trailers.empty()) {
-    msg += "\n\n";
-    for (auto& [k, v] : trailers) msg += k + ": " + v + "\n";
-  }
+  sign(author, committer, author_name, author_email);
+  const std::string msg = with_trailers(message, trailers);
   Commit parent;
   git_oid head;
   bool has_parent = git_reference_name_to_id(&head, impl_->repo, "HEAD") == 0;
@@ -343,14 +353,8 @@ std::string GitRepo::squash_onto(const std::string& base, const std::string& mes
   Tree tree;
   check(git_commit_tree(tree.out(), head.get()), "cannot read HEAD's tree");
   Signature author, committer;
-  check(git_signature_now(author.out(), author_name.c_str(), author_email.c_str()),
-        "bad author '" + author_name + " <" + author_email + ">'");
-  check(git_signature_now(committer.out(), "kcat", "kcat@localhost"), "bad committer");
-  std::string msg = message;
-  if (!trailers.empty()) {
-    msg += "\n\n";
-    for (auto& [k, v] : trailers) msg += k + ": " + v + "\n";
-  }
+  sign(author, committer, author_name, author_email);
+  const std::string msg = with_trailers(message, trailers);
   const git_commit* parents[] = {parent.get()};
   git_oid id;
   check(git_commit_create(&id, impl_->repo, nullptr, author.get(), committer.get(), nullptr, msg.c_str(),
