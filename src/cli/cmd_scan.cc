@@ -48,7 +48,8 @@ void choose_paths(const ScanCmd& o, scan::ScanOptions& so) {
   }
   for (auto& p : o.paths) {
     if (!fs::exists(base / p, ec))
-      throw Error(ErrorKind::Usage, "no such file or folder", (base / p).string(), "check the path");
+      throw Error(ErrorKind::Usage, "no such file or folder", (base / p).string(),
+                  "give the repository, or files and folders in it: kcat scan [PATH...]");
   }
   so.root = scan::repository_root_of(base / o.paths[0]);
   for (auto& p : o.paths) {
