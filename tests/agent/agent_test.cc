@@ -425,6 +425,28 @@ std::string last_message(const FakeLlm& fake, size_t i) {
   return fake.requests().at(i)["messages"].back()["content"].get<std::string>();
 }
 
+// A `kcat: ignore` comment hides a site from every scan, the done check's too: the model may not
+// write one (a step "fixed" by a comment was squashed as done and reported as suppressed).
+TEST(AgentDone, AddingAKcatIgnoreCommentIsRefused) {
+  Fixture fx(Files{{"model/sdpa.py", kSdpa}});
+  auto tasks = fx.tasks_for("py.sdpa-float-mask");
+  ASSERT_EQ(tasks[0].findings.size(), 1u);
+  FakeLlm fake(
+      {test::reply_tool_call("edit_file", R"({"path": "model/sdpa.py",
+         "search": "    x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)\n",
+         "replace": "    x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # kcat: ignore[py.sdpa-float-mask] fine\n"})"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "suppressed"})"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "cannot port"})")});
+  auto client = fx.client(fake);
+  auto out = run(client, *fx.repo, tasks, fx.rules, fx.kb, fx.options);
+  auto refusal = last_message(fake, 1);
+  EXPECT_NE(refusal.find("adds a `kcat: ignore` comment"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("dispute_finding"), std::string::npos) << refusal;
+  EXPECT_NE(out.steps[0].status, "done");
+  EXPECT_TRUE(fx.commits().empty());
+  EXPECT_EQ(test::read(fx.dir / "model/sdpa.py"), kSdpa);
+}
+
 TEST(AgentDone, CommentingOutTheFlaggedLineIsRefused) {
   Fixture fx(Files{{"model/sdpa.py", kSdpa}});
   auto tasks = fx.tasks_for("py.sdpa-float-mask");
