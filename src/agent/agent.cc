@@ -210,7 +210,8 @@ void settle_commits(patch::GitRepo& repo, Workspace& ws, const Options& o, StepO
       ref += '/';
     }
     ref.pop_back();
-    repo.set_ref(ref, repo.head_id(), "kcat: the edits of step " + so.id + " (not done)");
+    // A resumed run reuses its run id and step ids: an earlier attempt's ref is never overwritten.
+    ref = repo.set_ref(ref, repo.head_id(), "kcat: the edits of step " + so.id + " (not done)");
     record("agent-attempt-kept", {{"step", so.id}, {"ref", ref}, {"commits", commits}, {"base", base}});
     repo.reset_hard(base);
     so.attempt_ref = ref;

@@ -367,11 +367,18 @@ std::string GitRepo::squash_onto(const std::string& base, const std::string& mes
   return oid_str(&id);
 }
 
-void GitRepo::set_ref(const std::string& name, const std::string& id, const std::string& log_message) {
+std::string GitRepo::set_ref(const std::string& name, const std::string& id, const std::string& log_message) {
   auto oid = impl_->resolve(id);
-  Reference ref;
-  check(git_reference_create(ref.out(), impl_->repo, name.c_str(), &oid, 1, log_message.c_str()),
-        "cannot write the reference " + name);
+  for (int n = 1; n < 1000; ++n) {
+    auto want = n == 1 ? name : name + "-" + std::to_string(n);
+    Reference ref;
+    int rc = git_reference_create(ref.out(), impl_->repo, want.c_str(), &oid, 0, log_message.c_str());
+    if (rc == GIT_EEXISTS) continue;
+    check(rc, "cannot write the reference " + want);
+    return want;
+  }
+  throw Error(ErrorKind::Git, "cannot write the reference " + name + ": 999 of that name exist",
+              workdir().string(), "delete old ones: git for-each-ref " + name + "*");
 }
 
 void GitRepo::reset_hard(const std::string& id) {

@@ -57,6 +57,11 @@ TEST(Git, SquashOntoMakesOneCommitWithTheSameTreeAndSetRefKeepsTheOldCommits) {
   EXPECT_TRUE(repo.dirty_files().empty());
   EXPECT_EQ(repo.current_branch(), "kcat/ascend-a2");
   EXPECT_EQ(repo.log("refs/kcat/attempts/r1/s1", base).size(), 2u);
+  // A second attempt of the same step (a resumed run) gets its own ref; the first stays.
+  EXPECT_EQ(repo.set_ref("refs/kcat/attempts/r1/s1", id, "test"), "refs/kcat/attempts/r1/s1-2");
+  EXPECT_EQ(repo.set_ref("refs/kcat/attempts/r1/s1", id, "test"), "refs/kcat/attempts/r1/s1-3");
+  EXPECT_EQ(repo.log("refs/kcat/attempts/r1/s1", base).size(), 2u);
+  EXPECT_EQ(repo.log("refs/kcat/attempts/r1/s1-2", base).size(), 1u);
   test::sh("git checkout -q main", dir.path());
   EXPECT_THROW(repo.squash_onto(base, "x", {}, "Ann", "ann@x.y"), BranchMoved);
   EXPECT_EQ(test::sh("git rev-parse kcat/ascend-a2", dir.path()).out, id + "\n");

@@ -76,8 +76,10 @@ class GitRepo {
   std::string squash_onto(const std::string& base, const std::string& message,
                           const std::map<std::string, std::string>& trailers, const std::string& author_name,
                           const std::string& author_email);
-  // Points the reference `name` (e.g. refs/kcat/attempts/run/step) at commit `id`, created or moved.
-  void set_ref(const std::string& name, const std::string& id, const std::string& log_message);
+  // Creates the reference `name` (e.g. refs/kcat/attempts/run/step) at commit `id`. It never moves
+  // an existing one (what it points at may be the only way to a kept attempt): when `name` exists,
+  // `name-2`, `name-3`, ... is created instead. Returns the name written.
+  std::string set_ref(const std::string& name, const std::string& id, const std::string& log_message);
   // Moves the current branch to `id` and resets index and work tree (used by undo and revert).
   void reset_hard(const std::string& id);
   std::vector<CommitInfo> log(const std::string& from, const std::string& until = "",
