@@ -176,6 +176,28 @@ for f in sys.argv[1:]:
   EXPECT_GE(checked, 3);  // kcat.sarif, branch-sha, kcat-junit.xml
 }
 
+// A reviewer pushes to the PR branch between two nights; the runner's checkout still has the old
+// local branch. The next night brings it up to the remote's first, and the reviewer's commit stays
+// (the lease used to be checked against the ref just fetched, so the stale branch overwrote it).
+TEST(NightlyJob, AReviewersPushToTheBranchIsNeverOverwritten) {
+  Nightly n;
+  Forge forge;
+  auto r = n.run(github_env(forge), {"--forge", "github"});
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto reviewer = n.dir / "reviewer";
+  test::run({"git", "clone", "-q", "-b", "kcat/ascend-a2", n.remote.string(), reviewer.string()});
+  test::write(reviewer / "REVIEW.md", "checked on the NPU\n");
+  commit_all(reviewer, "reviewer: notes");
+  git(reviewer, "push -q origin kcat/ascend-a2");
+  auto pushed = git(n.remote, "rev-parse kcat/ascend-a2");
+  n.upstream_moves();
+  r = n.run(github_env(forge), {"--forge", "github"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("brought up to origin's"), std::string::npos) << r.err;
+  EXPECT_EQ(git(n.remote, "show kcat/ascend-a2:REVIEW.md"), "checked on the NPU\n");
+  EXPECT_NE(git(n.remote, "rev-parse kcat/ascend-a2"), pushed);  // carried forward, not left behind
+}
+
 // The workflows are valid YAML, install kcat with cmake --install, call the one script with the
 // job's own --config, and never re-run migrate on exit 1 (no `||` fallback).
 TEST(NightlyJob, TheWorkflowsInstallKcatAndCallTheScript) {

@@ -93,10 +93,25 @@ fi
 say "NPU ready: $npu (kcat doctor exit $doctor_rc; $out/doctor.json)"
 
 # 2. The branch as the remote has it (a fresh checkout has no local kcat/<target>).
+# A local kcat/<target> from an earlier night on this runner may lack what was pushed since (a
+# reviewer's commits): it is brought up to the remote's first, and the push below names the exact
+# commit it expects to replace, so nothing pushed in between is overwritten.
 git fetch --quiet "$remote" "+refs/heads/$branch:refs/remotes/$remote/$branch" 2>/dev/null || true
-if ! git show-ref --verify --quiet "refs/heads/$branch" &&
-  git show-ref --verify --quiet "refs/remotes/$remote/$branch"; then
-  git branch --quiet "$branch" "refs/remotes/$remote/$branch"
+lease=""
+if git show-ref --verify --quiet "refs/remotes/$remote/$branch"; then
+  lease="$(git rev-parse "refs/remotes/$remote/$branch")"
+  if ! git show-ref --verify --quiet "refs/heads/$branch"; then
+    git branch --quiet "$branch" "$lease"
+  elif ! git merge-base --is-ancestor "$lease" "refs/heads/$branch"; then
+    git merge-base --is-ancestor "refs/heads/$branch" "$lease" ||
+      die "the local $branch and $remote's have both moved since they last met: merge or reset one of them by hand" 7
+    if [[ "$(git symbolic-ref --quiet --short HEAD || true)" == "$branch" ]]; then
+      git merge --quiet --ff-only "$lease" || die "cannot bring $branch up to $remote's" 7
+    else
+      git update-ref "refs/heads/$branch" "$lease"
+    fi
+    say "$branch brought up to $remote's ($lease)"
+  fi
 fi
 
 # 3. Port. Exit 1 is "ported, work left": the normal result, never a reason to run again.
@@ -119,9 +134,15 @@ run_kcat report -C . --format html -o "$out/kcat-report.html" || die "kcat repor
 run_kcat report -C . --format markdown -o "$out/pr.md" || die "kcat report (markdown) failed" $?
 
 # 5. Push the branch (rewritten by --update: the lease refuses to overwrite someone else's push).
-git push --quiet --force-with-lease="$branch" "$remote" "refs/heads/$branch:refs/heads/$branch" ||
-  die "git push $remote $branch failed" 7
+git push --quiet --force-with-lease="refs/heads/$branch:$lease" "$remote" "refs/heads/$branch:refs/heads/$branch" ||
+  die "git push $remote $branch failed (or $remote's $branch moved since it was fetched)" 7
 say "pushed $branch to $remote"
+# Steps the agent did not finish are kept on refs/kcat/attempts/... for review: they go with the
+# branch, or they would be lost with this checkout. A forge that refuses such refs costs a warning.
+if [[ -n "$(git for-each-ref refs/kcat/attempts/)" ]]; then
+  git push --quiet "$remote" "refs/kcat/attempts/*:refs/kcat/attempts/*" ||
+    say "warning: could not push refs/kcat/attempts/* to $remote; the unfinished agent steps stay on this runner"
+fi
 git rev-parse "refs/heads/$branch" >"$out/branch-sha"  # code scanning attaches the SARIF to this commit
 
 # 6. One open pull / merge request from the branch, created once and updated every night after.
