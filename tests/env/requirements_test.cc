@@ -293,7 +293,12 @@ TEST(Requirements, TheProjectsOwnAscendStackIsPreferred) {
   test::write(unknown / "pyproject.toml", "[project]\nname = \"proj\"\ndependencies = [\"torch>=2.4\"]\n");
   test::write(unknown / "requirements-npu.txt", "torch-npu==1.0.0\n");
   auto u = solve(unknown.path(), "", matrix());
-  EXPECT_NE(u.torch_npu, "1.0.0");
+  std::filesystem::remove(unknown / "requirements-npu.txt");
+  EXPECT_EQ(u.torch_npu, solve(unknown.path(), "", matrix()).torch_npu);  // the default stack
+  test::write(unknown / "requirements-npu.txt", "torch-npu==1.0.0\n");
+  auto cann = solve(extra.path(), "8.5.1", matrix());  // --cann wins over the project's own stack
+  EXPECT_NE(cann.stack_reason.find("CANN 8.5.1 (--cann)"), std::string::npos) << cann.stack_reason;
+  EXPECT_NE(cann.torch_npu, "2.10.0.post2");
   EXPECT_NE(u.stack_reason.find("`torch-npu==1.0.0` (requirements-npu.txt:1) is not in the version matrix"),
             std::string::npos)
       << u.stack_reason;
