@@ -671,14 +671,7 @@ std::string Workspace::edit_file(const json& a) {
         "text in `replace`.");
   // `# kcat: ignore` hides a site from every scan, the done check's included: it is a person's call,
   // never the model's (a step "fixed" by a comment would be squashed as done and reported suppressed).
-  static const RE2 suppression(R"((?:#|//)\s*kcat:\s*ignore)");
-  auto suppressions = [](const std::string& text) {
-    size_t n = 0;
-    re2::StringPiece in(text);
-    while (RE2::FindAndConsume(&in, suppression)) ++n;
-    return n;
-  };
-  if (suppressions(replace) > suppressions(search))
+  if (scan::suppression_comments(replace) > scan::suppression_comments(search))
     return fail(
         "error: refused: the edit adds a `kcat: ignore` comment. Suppressions are for people; port the "
         "code, or call dispute_finding with the reason the finding is wrong.");

@@ -12,8 +12,21 @@ namespace kcat::scan {
 
 namespace fs = std::filesystem;
 
+namespace {
+// The start of a suppression comment, wherever it stands on a line.
+constexpr const char* kMarker = R"((?:#|//)\s*kcat:\s*ignore)";
+}  // namespace
+
 bool rule_pattern_matches(std::string_view pattern, std::string_view rule_id) {
   return rule_id.starts_with(pattern) || glob_match(pattern, rule_id);
+}
+
+size_t suppression_comments(std::string_view text) {
+  static const RE2 re(kMarker);
+  size_t n = 0;
+  re2::StringPiece in(text.data(), text.size());
+  while (RE2::FindAndConsume(&in, re)) ++n;
+  return n;
 }
 
 bool path_pattern_matches(std::string_view pattern, std::string_view path) {
@@ -36,7 +49,7 @@ struct Comment {
 
 // The `kcat: ignore` comment on a line, if any.
 std::optional<Comment> parse_comment(const std::string& line) {
-  static const RE2 re(R"(^(\s*)(.*?)(?:#|//)\s*kcat:\s*ignore(\[[^\]]*\])?(.*)$)");
+  static const RE2 re(std::string(R"(^(\s*)(.*?))") + kMarker + R"((\[[^\]]*\])?(.*)$)");
   std::string indent, code, rules, rest;
   if (!RE2::FullMatch(line, re, &indent, &code, &rules, &rest)) return std::nullopt;
   Comment c;

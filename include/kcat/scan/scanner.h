@@ -78,6 +78,8 @@ ScanResult scan(const ScanOptions& options, const kb::RuleSet& rules);
 // line; without brackets it covers every rule (as ruff's bare `# noqa`). A comment without a
 // reason still suppresses (as ruff's noqa, which never asks for one) and is reported as a note.
 void apply_suppressions(const std::filesystem::path& root, const ScanOptions& options, ScanResult& result);
+// How many suppression comments (`# kcat: ignore...`, `// kcat: ignore...`) a text holds.
+size_t suppression_comments(std::string_view text);
 
 // The repository a path belongs to: the nearest folder at or above it (its folder, for a file)
 // that holds .git; without one, the folder itself. Canonical.
