@@ -16,6 +16,7 @@
 #include "kcat/config/hooks.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/core/fs.h"
 #include "kcat/core/text.h"
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
@@ -34,11 +35,7 @@ namespace {
 
 std::filesystem::path history_file() {
   if (const char* h = std::getenv("KCAT_HISTORY"); h && *h) return h;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
-    return std::filesystem::path(x) / "kcat" / "history";
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return std::filesystem::path(home) / ".local" / "state" / "kcat" / "history";
-  }
+  if (auto base = user_dir(UserDir::State); !base.empty()) return base / "kcat" / "history";
   return ".kcat-history";
 }
 

@@ -14,6 +14,7 @@
 #include "kcat/migrate/migration.h"
 #include "kcat/migrate/optimize_phase.h"
 #include "kcat/plan/plan.h"
+#include "kcat/scan/output.h"
 #include "kcat/scan/scanner.h"
 
 namespace kcat::cli {
@@ -48,12 +49,8 @@ void run(const PlanCmd& o, const std::string& config_file) {
   if (auto fw = kb::detect_framework(root, kb::load_frameworks(kb::default_data_dir() / "frameworks.toml")))
     p.notes.insert(p.notes.begin(), kb::framework_note(*fw));
   if (!r.suppressed.empty()) {
-    size_t by_comment = 0;
-    for (auto& s : r.suppressed) by_comment += s.by == "comment";
-    p.notes.push_back(std::to_string(r.suppressed.size()) +
-                      " site(s) suppressed and not planned: " + std::to_string(by_comment) +
-                      " by a `kcat: ignore` comment, " + std::to_string(r.suppressed.size() - by_comment) +
-                      " by --select/--exclude (kcat scan --format json lists them)");
+    p.notes.push_back(std::to_string(r.suppressed.size()) + " site(s) suppressed and not planned: " +
+                      scan::suppressed_counts(r) + " (kcat scan --format json lists them)");
   }
   if (!o.doctor.empty()) {
     std::vector<env::Check> checks;

@@ -89,16 +89,9 @@ ConfigPolicy& policy() {
 const std::set<std::string> kDangerous = {"llm", "hooks", "build", "bench", "remote", "agent"};
 const std::set<std::string> kSections = {"llm", "hooks", "build", "bench", "optimize", "remote", "agent"};
 
-std::string env_or(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
 std::filesystem::path user_config_path() {
-  if (auto x = env_or("XDG_CONFIG_HOME"); !x.empty()) return std::filesystem::path(x) / "kcat/kcat.toml";
-  if (auto home = env_or("HOME"); !home.empty())
-    return std::filesystem::path(home) / ".config/kcat/kcat.toml";
-  return {};
+  auto base = user_dir(UserDir::Config);
+  return base.empty() ? base : base / "kcat/kcat.toml";
 }
 
 bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
@@ -211,9 +204,7 @@ void warn_untrusted(const ConfigSource& s, const std::string& hash) {
 void set_config_policy(ConfigPolicy p) { policy() = std::move(p); }
 
 std::filesystem::path trust_store_path() {
-  if (auto x = env_or("XDG_STATE_HOME"); !x.empty()) return std::filesystem::path(x) / "kcat/trusted";
-  if (auto home = env_or("HOME"); !home.empty())
-    return std::filesystem::path(home) / ".local/state/kcat/trusted";
+  if (auto base = user_dir(UserDir::State); !base.empty()) return base / "kcat/trusted";
   throw Error(ErrorKind::Environment, "neither XDG_STATE_HOME nor HOME is set", "",
               "set HOME, or trust the file with --trust-repo-config HASH");
 }

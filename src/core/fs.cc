@@ -179,15 +179,18 @@ std::string relative_slash(const fs::path& root, const fs::path& path) {
   return path.lexically_relative(root).generic_string();
 }
 
+fs::path user_dir(UserDir kind) {
+  static constexpr std::pair<const char*, const char*> kWhere[] = {
+      {"XDG_CONFIG_HOME", ".config"}, {"XDG_STATE_HOME", ".local/state"}, {"XDG_CACHE_HOME", ".cache"}};
+  const auto& [variable, fallback] = kWhere[static_cast<int>(kind)];
+  if (const char* x = std::getenv(variable); x && *x == '/') return x;
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / fallback;
+  return {};
+}
+
 fs::path user_cache_dir(const fs::path& root) {
-  fs::path base;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') {
-    base = x;
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    base = fs::path(home) / ".cache";
-  } else {
-    return {};
-  }
+  fs::path base = user_dir(UserDir::Cache);
+  if (base.empty()) return {};
   std::error_code ec;
   auto real = fs::canonical(root, ec);
   if (ec) real = fs::absolute(root);

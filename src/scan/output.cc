@@ -57,13 +57,22 @@ std::string one_line(std::string_view s, size_t max = 60) {
   return out;
 }
 
-// The sites set aside, counted, and the comments without a reason named (a note each).
-std::string suppressed_text(const ScanResult& r) {
+}  // namespace
+
+std::string suppressed_counts(const ScanResult& r) {
   if (r.suppressed.empty()) return {};
   size_t by_comment = 0;
   for (auto& s : r.suppressed) by_comment += s.by == "comment";
-  std::string out = fmt::format("{} suppressed: {} by a `kcat: ignore` comment, {} by --select/--exclude\n",
-                                r.suppressed.size(), by_comment, r.suppressed.size() - by_comment);
+  return fmt::format("{} by a `kcat: ignore` comment, {} by --select/--exclude", by_comment,
+                     r.suppressed.size() - by_comment);
+}
+
+namespace {
+
+// The sites set aside, counted, and the comments without a reason named (a note each).
+std::string suppressed_text(const ScanResult& r) {
+  if (r.suppressed.empty()) return {};
+  std::string out = fmt::format("{} suppressed: {}\n", r.suppressed.size(), suppressed_counts(r));
   for (auto& s : r.suppressed) {
     if (s.by == "comment" && s.reason.empty()) {
       out +=

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "kcat/core/error.h"
@@ -117,4 +118,42 @@ TEST(SelfStamp, NamesThisProgramsSizeAndMtime) {
 }
 
 }  // namespace
+}  // namespace kcat
+
+namespace kcat {
+
+// One reading of the XDG Base Directory variables for all of kcat's own folders (config, trust
+// store, history, caches): an absolute variable wins, a relative one is ignored as the
+// specification says, else the default under HOME; nothing when neither is set.
+TEST(UserDir, FollowsTheXdgSpecificationForEachKind) {
+  struct Saved {
+    std::string name;
+    std::optional<std::string> value;
+  };
+  std::vector<Saved> saved;
+  for (const char* v : {"HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"}) {
+    const char* x = std::getenv(v);
+    saved.push_back({v, x ? std::optional<std::string>(x) : std::nullopt});
+  }
+  ::setenv("HOME", "/home/u", 1);
+  ::setenv("XDG_CONFIG_HOME", "/cfg", 1);
+  ::setenv("XDG_STATE_HOME", "relative/state", 1);
+  ::unsetenv("XDG_CACHE_HOME");
+  EXPECT_EQ(user_dir(UserDir::Config), fs::path("/cfg"));
+  EXPECT_EQ(user_dir(UserDir::State), fs::path("/home/u/.local/state")) << "a relative value is ignored";
+  EXPECT_EQ(user_dir(UserDir::Cache), fs::path("/home/u/.cache"));
+  EXPECT_EQ(user_cache_dir("/").parent_path(), fs::path("/home/u/.cache/kcat"));
+  ::unsetenv("HOME");
+  ::unsetenv("XDG_CONFIG_HOME");
+  EXPECT_TRUE(user_dir(UserDir::Config).empty());
+  EXPECT_TRUE(user_cache_dir("/").empty());
+  for (auto& s : saved) {
+    if (s.value) {
+      ::setenv(s.name.c_str(), s.value->c_str(), 1);
+    } else {
+      ::unsetenv(s.name.c_str());
+    }
+  }
+}
+
 }  // namespace kcat

@@ -50,6 +50,13 @@ inline int64_t nanoseconds(const struct timespec& t) {
 // every cache kcat keeps, so a cache another build of kcat wrote is not trusted.
 std::string self_stamp();
 
+// The user's base folder of one kind, as the XDG Base Directory specification says: the
+// variable ($XDG_CONFIG_HOME, $XDG_STATE_HOME, $XDG_CACHE_HOME) when it holds an absolute path
+// (a relative one is ignored, as the specification requires), else its default under $HOME
+// (~/.config, ~/.local/state, ~/.cache). Empty when neither is set.
+enum class UserDir { Config, State, Cache };
+fs::path user_dir(UserDir kind);
+
 // Where kcat keeps its caches for the repository at `root`: under the user's cache directory
 // ($XDG_CACHE_HOME/kcat, else ~/.cache/kcat), one folder per repository, named after it and a
 // hash of its real path (model-3f2a...). Never inside the repository: a scan only reads what it

@@ -8,6 +8,9 @@
 
 namespace kcat::scan {
 
+// "N by a `kcat: ignore` comment, M by --select/--exclude": how the set-aside sites were set aside
+// (empty when none were), for every place that counts them.
+std::string suppressed_counts(const ScanResult& r);
 std::string render_table(const ScanResult& r, bool color);
 std::string render_json(const ScanResult& r);
 std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const std::string& version);
