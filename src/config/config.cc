@@ -5,6 +5,7 @@
 
 #include <git2.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -320,6 +321,24 @@ std::string describe_sources(const Config& c) {
   return out;
 }
 
+namespace {
+
+// The shell words of one command, split at blanks and at the operators that end a word.
+std::vector<std::string> shell_words(const std::string& cmd) {
+  std::vector<std::string> words(1);
+  for (char ch : cmd) {
+    if (std::string_view(" \t\n;|&()<>'\"`$=").find(ch) == std::string_view::npos) {
+      words.back() += ch;
+    } else if (!words.back().empty()) {
+      words.emplace_back();
+    }
+  }
+  if (words.back().empty()) words.pop_back();
+  return words;
+}
+
+}  // namespace
+
 std::vector<std::string> command_files(const Config& c, const std::filesystem::path& repo) {
   std::vector<std::string> commands = c.allowed_commands;
   for (auto& [_, cmd] : c.hooks) commands.push_back(cmd);
@@ -327,24 +346,34 @@ std::vector<std::string> command_files(const Config& c, const std::filesystem::p
     commands.push_back(*cmd);
   std::set<std::string> out;
   std::error_code ec;
+  auto keep = [&](std::filesystem::path rel) {
+    auto word = rel.lexically_normal().generic_string();
+    if (!word.empty() && word[0] != '/' && !word.starts_with("..") &&
+        std::filesystem::is_regular_file(repo / word, ec)) {
+      out.insert(word);
+    }
+  };
   for (auto& cmd : commands) {
-    std::string word;
-    auto flush = [&] {
-      while (word.starts_with("./")) word.erase(0, 2);
-      if (!word.empty() && word[0] != '/' && word.find("..") == std::string::npos &&
-          std::filesystem::is_regular_file(repo / word, ec)) {
-        out.insert(word);
-      }
-      word.clear();
-    };
-    for (char ch : cmd) {
-      if (std::string_view(" \t\n;|&()<>'\"`$=").find(ch) != std::string_view::npos) {
-        flush();
+    // What a command runs: the paths it names (relative to a `cd DIR` before them), the module of
+    // `python -m pkg.mod`, and the makefile `make` reads.
+    std::filesystem::path dir;
+    auto words = shell_words(cmd);
+    for (size_t i = 0; i < words.size(); ++i) {
+      const auto& w = words[i];
+      if (w == "cd" && i + 1 < words.size()) {
+        dir = words[i + 1].starts_with("/") ? std::filesystem::path() : dir / words[i + 1];
+        ++i;
+      } else if (w == "-m" && i + 1 < words.size()) {
+        std::string module = words[i + 1];
+        std::replace(module.begin(), module.end(), '.', '/');
+        keep(dir / (module + ".py"));
+        keep(dir / module / "__main__.py");
+      } else if (w == "make" || w == "gmake") {
+        for (const char* f : {"GNUmakefile", "makefile", "Makefile"}) keep(dir / f);
       } else {
-        word += ch;
+        keep(dir / w);
       }
     }
-    flush();
   }
   return {out.begin(), out.end()};
 }
