@@ -99,7 +99,6 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     bool all_edits = false;
     ao.target = target;
     ao.policy.interactive = true;
-    ao.protected_files = command_files(cfg, root);
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
       std::cout << "\n" << visible_text(diff);
