@@ -66,9 +66,11 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
 }  // namespace
 
 std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet& recipes,
-                                     const std::set<std::string>& attempted) {
+                                     const std::set<std::string>& attempted,
+                                     const std::set<std::string>& declined) {
   std::vector<agent::Task> tasks;
   for (auto& s : plan.steps) {
+    if (declined.count(step_key(s))) continue;
     bool recipe_missing =
         s.action == plan::Action::Recipe && (!recipes.find(s.recipe) || attempted.count(step_key(s)));
     if (s.action != plan::Action::Llm && !recipe_missing) continue;
@@ -99,7 +101,11 @@ void agent_phase(Run& r) {
   const auto& llm_config = r.env.config.llm;
   auto scanned = r.scan();
   auto pl = plan::make_plan(scanned.findings, r.out.report.repo, r.o.target);
-  auto tasks = agent_tasks(pl, r.env.recipes, r.book.attempted);
+  std::set<std::string> declined;
+  for (auto& [key, rec] : r.book.records) {
+    if (rec.status == "declined") declined.insert(key);
+  }
+  auto tasks = agent_tasks(pl, r.env.recipes, r.book.attempted, declined);
   if (tasks.empty() || !llm_config.configured()) return;
   auto ao = migrate_agent_options(r, llm_config);
   llm::Client client(llm_config);

@@ -296,5 +296,28 @@ TEST(MigratePhases, AnLlmStepOverSeveralFilesIsOneAgentTaskPerFile) {
   EXPECT_EQ(tasks[2].title, "Port the attention");
 }
 
+// A recipe step the person declined at the prompt is their decision: it is not handed to the model
+// as "recipe tried, needs an LLM" (a recipe tried and not declined is).
+TEST(AgentTasks, ADeclinedRecipeStepIsNotGivenToTheModel) {
+  kb::RecipeSet recipes;
+  kb::Recipe recipe;
+  recipe.id = "flash-attn-to-npu-fusion-attention";
+  recipes.recipes.push_back(recipe);
+  plan::Plan pl;
+  plan::Step s;
+  s.id = "attention-1";
+  s.action = plan::Action::Recipe;
+  s.recipe = recipe.id;
+  Finding f;
+  f.file = "a.py";
+  f.rule_id = "py.flash-attn-import";
+  s.findings = {f};
+  pl.steps = {s};
+  auto key = migrate::step_key(s);
+  EXPECT_TRUE(migrate::agent_tasks(pl, recipes, {}).empty()) << "not tried yet: the recipe runs first";
+  EXPECT_EQ(migrate::agent_tasks(pl, recipes, {key}).size(), 1u) << "tried, sites left: the model's";
+  EXPECT_TRUE(migrate::agent_tasks(pl, recipes, {key}, {key}).empty()) << "declined by the person";
+}
+
 }  // namespace
 }  // namespace kcat

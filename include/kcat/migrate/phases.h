@@ -196,9 +196,11 @@ void requirements_phase(Run& r);
 // ---- agent (agent_phase.cc) ----
 
 // Plan steps no codemod or recipe covers: LLM steps, and recipe steps whose recipe is missing or
-// was already tried. One task per file: a step over several files becomes tasks "<step>/1", "/2", ...
+// was already tried, but not one the person declined (their "no" is not handed to a model). One task
+// per file: a step over several files becomes tasks "<step>/1", "/2", ...
 std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet& recipes,
-                                     const std::set<std::string>& attempted);
+                                     const std::set<std::string>& attempted,
+                                     const std::set<std::string>& declined = {});
 // Runs the agent on them when an LLM endpoint is configured (source mode, LLM allowed, budget left).
 void agent_phase(Run& r);
 
