@@ -44,6 +44,7 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
     rec.id = st.id;
     rec.title = tasks[i].title;
     rec.action = "llm";
+    r.book.agent_tasks.emplace_back(st.id, tasks[i].findings);
     rec.status = st.status == "done" ? "done" : "needs-person";
     rec.reason = st.reason;
     // A disputed finding was not fixed: a person reviews the model's reason.

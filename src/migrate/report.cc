@@ -24,13 +24,21 @@ std::string how_left(const Finding& f) {
   }
 }
 
-// The final plan's step that covers a finding left ("" when none does).
-std::string step_of(const plan::Plan& plan, const Finding& f) {
+// The report's step a finding left belongs to ("" when none): the agent task it was given to (by file,
+// rule and matched text: its line may have moved), else the final plan's step that covers it, named
+// as the step's record is when the step ran (plan ids are positional; a step's key is not).
+std::string step_of(const StepBook& book, const plan::Plan& plan, const Finding& f) {
+  for (auto& [task, findings] : book.agent_tasks) {
+    for (auto& g : findings) {
+      if (g.file == f.file && g.rule_id == f.rule_id && g.matched == f.matched) return task;
+    }
+  }
   for (auto& s : plan.steps) {
     for (auto& g : s.findings) {
       if (g.file == f.file && g.rule_id == f.rule_id && g.span.start.line == f.span.start.line &&
           g.span.start.column == f.span.start.column) {
-        return s.id;
+        auto rec = book.records.find(step_key(s));
+        return rec != book.records.end() ? rec->second.id : s.id;
       }
     }
   }
@@ -59,7 +67,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
       rep.sites.push_back({f, "fixed", "shim:transfer_to_npu", "shim-1", ""});
       continue;
     }
-    rep.sites.push_back({f, "left", how_left(f), step_of(final_plan, f), ""});
+    rep.sites.push_back({f, "left", how_left(f), step_of(r.book, final_plan, f), ""});
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "testsupport/fake_llm.h"
 #include "testsupport/support.h"
@@ -87,6 +88,34 @@ TEST(MigrateLlm, NoLlmFlagKeepsTheRunOffline) {
   auto res = r.migrate(fake, {"--no-llm"});
   EXPECT_EQ(fake.request_count(), 0u);
   EXPECT_NE(res.out.find("left for an LLM"), std::string::npos) << res.out;
+}
+
+// An LLM step over two files runs as two agent tasks (<step>/1, <step>/2): a site the agent left is
+// reported under the task it was given to, so the JUnit case of that task fails and lists it (it was
+// "outside the plan": the final plan's step id matched no step the report holds).
+TEST(MigrateLlm, ASiteTheAgentLeftIsReportedUnderItsTask) {
+  LlmRepo r;
+  test::write(r.dir / "ops2.py", kOps);
+  test::sh("git add ops2.py && git commit -qm two", r.dir.path());
+  test::FakeLlm fake(
+      {test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "no"})"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "no"})")});
+  auto res = r.migrate(fake);
+  EXPECT_EQ(res.exit_code, 1) << res.out << res.err;
+  auto report = nlohmann::json::parse(test::read(r.dir / ".kcat/report.json"));
+  std::set<std::string> task_ids;
+  for (auto& s : report["steps"])
+    if (s.value("action", "") == "llm") task_ids.insert(s.value("id", ""));
+  ASSERT_EQ(task_ids.size(), 2u) << report["steps"].dump();
+  std::string second = *task_ids.rbegin();
+  EXPECT_NE(second.find("/2"), std::string::npos) << second;
+  auto junit = test::kcat({"report", "-C", r.dir.path().string(), "--format", "junit"}, {},
+                          {{"HOME", r.dir.path().string()}});
+  EXPECT_EQ(junit.out.find("outside the plan"), std::string::npos) << junit.out;
+  auto at = junit.out.find("name=\"" + second + "\"");
+  ASSERT_NE(at, std::string::npos) << junit.out;
+  auto end = junit.out.find("</testcase>", at);
+  EXPECT_NE(junit.out.substr(at, end - at).find("ops2.py:"), std::string::npos) << junit.out;
 }
 
 // [agent] check decides when an agent step is done, from a trusted kcat.toml only (it runs a

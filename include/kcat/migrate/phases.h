@@ -97,6 +97,7 @@ struct StepBook {
   std::vector<report::Site> fixed;                    // sites fixed by codemods and recipes
   std::map<std::string, std::pair<std::vector<Finding>, std::string>> llm_fixed;  // step -> findings, commit
   std::vector<report::StepRecord> agent_records;
+  std::vector<std::pair<std::string, std::vector<Finding>>> agent_tasks;  // task id -> the findings given
 };
 // The steps a resumed run already committed or failed (step-committed / step-failed events).
 StepBook restore_steps(const std::vector<nlohmann::json>& previous);
