@@ -232,6 +232,7 @@ void settle_commits(patch::GitRepo& repo, Workspace& ws, const Options& o, StepO
   const auto& t = ws.task();
   std::map<std::string, std::string> trailers = {{"Kcat-Step", t.id}, {"Kcat-Agent", "llm"}};
   if (!o.run_id.empty()) trailers["Kcat-Run"] = o.run_id;
+  if (!o.upstream.empty()) trailers["Kcat-Upstream"] = o.upstream;
   auto id = repo.squash_onto(
       base,
       fmt::format("kcat agent: {}{}\n\nStep {} ({}): {} edits proposed by the LLM and verified by kcat, one "

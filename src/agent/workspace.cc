@@ -762,6 +762,7 @@ std::string Workspace::edit_file(const json& a) {
                           removal_reason.empty() ? "" : "\nRemoved flagged code: " + removal_reason);
   g.trailers = {{"Kcat-Step", task_.id}, {"Kcat-Agent", "llm"}};
   if (!o_.run_id.empty()) g.trailers["Kcat-Run"] = o_.run_id;
+  if (!o_.upstream.empty()) g.trailers["Kcat-Upstream"] = o_.upstream;
   g.author_name = o_.author_name;
   g.author_email = o_.author_email;
   g.hook = o_.hook;

@@ -19,6 +19,7 @@ namespace {
 agent::Options migrate_agent_options(Run& r, const llm::LlmConfig& llm_config) {
   auto ao = agent_options(llm_config, r.env.config, r.p.root, r.run_id, *r.ledger);
   ao.target = r.o.target;
+  if (r.p.from_branch != r.p.branch) ao.upstream = r.p.from_branch;
   ao.author_name = r.p.author_name;
   ao.author_email = r.p.author_email;
   ao.budgets.max_turns = r.o.max_turns;

@@ -16,6 +16,7 @@ void optimize_after_port(Run& r, const std::vector<Finding>& findings) {
   if (!r.o.optimize || r.out.budget_exhausted || !optimize_configured(r.env.config, {})) return;
   OptimizeOverrides ov;
   ov.use_llm = r.o.use_llm;
+  if (r.p.from_branch != r.p.branch) ov.upstream = r.p.from_branch;
   ov.progress = r.o.progress;
   if (r.o.max_minutes > 0) ov.max_minutes = std::max(0.1, r.o.max_minutes - r.minutes_used());
   auto opt = optimize_phase(r.p.repo, r.env.config, ov, findings, r.run_id, *r.ledger, r.out.report);

@@ -172,6 +172,7 @@ void use_llm(Proposer& p, patch::GitRepo& repo, const cli::Config& config, const
     ++p.proposals;
     auto task = proposal_task(p, o, ov, so_far);
     auto ao = agent_options(p.llm, o.build_command, o.bench.command, config, repo.workdir(), run_id, ledger);
+    ao.upstream = o.upstream;
     auto res = agent::run(*p.client, repo, {task}, p.rules, p.kbase, ao);
     const auto& st = res.steps.at(0);
     if (res.llm_failed || st.status != "done" || st.commits.empty()) {
@@ -204,6 +205,7 @@ optimize::Options optimize_options(const fs::path& root, const cli::Config& conf
   bench_settings(o, config, ov, root);
   loop_settings(o, config, ov, root);
   o.run_id = run_id;
+  o.upstream = ov.upstream;
   o.hook = [&config, &ledger, root, run_id](const std::string& stage, const std::string& detail) {
     return cli::run_hook(config, stage, root, {{"KCAT_RUN", run_id}, {"KCAT_DETAIL", detail}}, &ledger);
   };

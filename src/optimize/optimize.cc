@@ -540,6 +540,7 @@ class Loop {
     g.message += "\n\nSource: " + r.source;
     g.trailers["Kcat-Recipe"] = r.id;
     if (!o_.run_id.empty()) g.trailers["Kcat-Run"] = o_.run_id;
+    if (!o_.upstream.empty()) g.trailers["Kcat-Upstream"] = o_.upstream;
     g.author_name = o_.author_name;
     g.author_email = o_.author_email;
     patch::GateOutcome gate;

@@ -61,6 +61,10 @@ TEST(MigrateLlm, TheAgentPortsWhatRulesCannot) {
   EXPECT_GE(report["totals"]["fixed_by_llm"].get<int>(), 1) << report["totals"].dump();
   auto log = test::sh("git log --format=%B kcat/ascend-a2", r.dir.path()).out;
   EXPECT_NE(log.find("Kcat-Agent: llm"), std::string::npos) << log;
+  // The agent's commit names the upstream too: `--update` in a fresh clone reads it from any commit.
+  auto agent_commit =
+      test::sh("git log -1 --format=%B --grep='Kcat-Agent: llm' kcat/ascend-a2", r.dir.path()).out;
+  EXPECT_NE(agent_commit.find("Kcat-Upstream: "), std::string::npos) << agent_commit;
   r.expect_no_key();
 }
 

@@ -77,6 +77,7 @@ struct Options {
   std::string author_name = "kcat";
   std::string author_email = "kcat@localhost";
   std::string run_id;
+  std::string upstream;  // the branch the port started from: the Kcat-Upstream trailer of its commits
   Policy policy;
   Budgets budgets;
   std::string bench_command;  // for the run_bench tool (kcat.toml [bench] command)

@@ -21,6 +21,7 @@
 namespace kcat::migrate {
 
 struct OptimizeOverrides {
+  std::string upstream;  // Kcat-Upstream of the commits it makes (migrate: the branch it ported from)
   std::string build_command;
   std::string bench_command;
   std::string metric;

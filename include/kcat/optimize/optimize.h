@@ -119,6 +119,7 @@ struct Options {
   std::string author_name = "kcat";
   std::string author_email = "kcat@localhost";
   std::string run_id;
+  std::string upstream;  // the branch the port started from: the Kcat-Upstream trailer of its commits
   // A team's gate at "after_build" and "after_bench": a returned reason vetoes (reverts) the change.
   std::function<std::optional<std::string>(const std::string& stage, const std::string& detail)> hook;
   // Remote runs (an Atlas host over ssh): called before every build, after each commit or revert,
