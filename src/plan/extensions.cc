@@ -290,8 +290,11 @@ void setup_py_extensions(const RepoText& f, const std::vector<RepoText>& files,
   static const RE2 use(R"(\bCUDAExtension\b)");
   auto lines = split_lines(f.text);
   auto base = dir_of(f.rel);
-  size_t offset = 0;
-  for (size_t i = 0; i < lines.size(); offset += lines[i].size() + 1, ++i) {
+  size_t next = 0;  // the byte offset of line i in the text (CRLF counted)
+  for (size_t i = 0; i < lines.size(); ++i) {
+    size_t offset = next;
+    auto nl = f.text.find('\n', offset);
+    next = nl == std::string::npos ? f.text.size() : nl + 1;
     const auto& l = lines[i];
     auto t = trim(l);
     if (t.empty() || t[0] == '#' || !RE2::PartialMatch(l, use)) continue;

@@ -136,6 +136,20 @@ TEST(CudaExtensions, OneItemWithItsFilesKernelsAndOracle) {
   EXPECT_EQ(e.users, (std::vector<std::string>{"pkg/interface.py"}));
 }
 
+// A setup.py with CRLF line endings: the call's arguments are read from the right bytes.
+TEST(CudaExtensions, CrlfLineEndingsReadTheSameSources) {
+  test::TempDir d;
+  std::string crlf;
+  for (char c : std::string(kSkipSwitch)) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  test::write(d / "setup.py", crlf);
+  test::write(d / "csrc/pkg_fwd.cu", "__global__ void k(float* x) {}\n");
+  auto exts = find_cuda_extensions(d.path());
+  ASSERT_EQ(exts.size(), 1u);
+  EXPECT_EQ(exts[0].name, "pkg_cuda");
+  EXPECT_EQ(exts[0].cu_files, (std::vector<std::string>{"csrc/pkg_fwd.cu"}));
+  EXPECT_EQ(exts[0].build.how, "switch");
+}
+
 TEST(CudaExtensions, AnImportOfCudaExtensionIsNotAnExtension) {
   test::TempDir d;
   test::write(d / "setup.py",
