@@ -104,3 +104,23 @@ TEST(KernelTask, APortIsKeptOnlyWhenItMatchesTheReferenceAndIsFaster) {
 
 }  // namespace
 }  // namespace kcat
+
+namespace kcat {
+namespace {
+
+// `kcat optimize --list` shows the agent recipe with its kind and no gain of its own.
+TEST(KernelTask, TheAgentRecipeIsListedWithoutAGain) {
+  test::TempDir dir;
+  test::write(dir / "a.py", "x = 1\n");
+  test::git_init_commit(dir.path());
+  auto r = test::kcat({"optimize", dir.path().string(), "--list"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto at = r.out.find("cuda-extension-port");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  auto line = r.out.substr(at, r.out.find('\n', at) - at);
+  EXPECT_NE(line.find(" agent "), std::string::npos) << line;
+  EXPECT_NE(line.find("     -  Port a CUDA extension's kernels"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace kcat
