@@ -124,3 +124,35 @@ TEST(KernelTask, TheAgentRecipeIsListedWithoutAGain) {
 
 }  // namespace
 }  // namespace kcat
+
+namespace kcat {
+namespace {
+
+// Without an LLM, the run report lists the extension as one item that says what its kernels need
+// and why (not the generic "no LLM configured"), and its .cu findings are still left in their file.
+TEST(KernelTask, WithoutAnLlmTheReportSaysWhatTheExtensionNeeds) {
+  test::TempDir dir;
+  test::write(dir / "setup.py", kSetup);
+  test::write(dir / "csrc/mean.cu", "__global__ void mean_kernel(float* x) {}\n");
+  test::write(dir / "pkg/mean.py", "def mean_ref(x):\n    return x\n");
+  test::write(dir / "tests/test_mean.py",
+              "from pkg.mean import mean_ref\n\ndef test():\n    assert mean_ref(1) == 1\n");
+  test::git_init_commit(dir.path());
+  auto r = test::kcat({"migrate", dir.path().string(), "--author", "T <t@example.com>"}, {},
+                      {{"HOME", dir.path().string()}});
+  auto rep = nlohmann::json::parse(test::read(dir / ".kcat/report.json"));
+  std::string reason;
+  for (const auto& s : rep["steps"])
+    if (s["title"].get<std::string>().rfind("CUDA extension mean_cuda (setup.py:6)", 0) == 0)
+      reason = s["reason"];
+  ASSERT_FALSE(reason.empty()) << rep["steps"].dump(1) << r.err;
+  EXPECT_NE(reason.find("set WL_SKIP_CUDA_BUILD=TRUE for pip install"), std::string::npos) << reason;
+  EXPECT_NE(
+      reason.find("needs an LLM (--llm or [llm]) and an Atlas host ([remote]) to port csrc/*.cu (1 files): "
+                  "oracle mean_ref (pkg/mean.py) + tests/test_mean.py"),
+      std::string::npos)
+      << reason;
+}
+
+}  // namespace
+}  // namespace kcat
