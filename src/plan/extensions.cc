@@ -259,19 +259,27 @@ void add_oracle(CudaExtension& e, const std::vector<RepoText>& files) {
   for (const char* suffix : {"_cuda", "_cpp", "_ext", "_C"})
     if (stem.size() > std::strlen(suffix) && stem.ends_with(suffix))
       stem.resize(stem.size() - std::strlen(suffix));
+  // A name kcat made up (no name= found: "setup.py:12") or too short to mean anything names no reference.
+  bool by_name = stem.size() >= 3 && e.name.find(':') == std::string::npos;
   static const RE2 def(R"((?m)^\s*def\s+(\w+_ref|ref_\w+|reference_\w+)\s*\()");
+  // The extension's name is repository text: quoted, and an invalid pattern is not logged.
+  RE2::Options quiet;
+  quiet.set_log_errors(false);
+  const RE2 imports_top("(?m)^\\s*(import|from)\\s+" + RE2::QuoteMeta(top) + "\\b", quiet);
+  const RE2 imports_last("(?m)^\\s*(import\\s+" + RE2::QuoteMeta(last) +
+                             "\\b|from\\s+\\S+\\s+import\\s+.*\\b" + RE2::QuoteMeta(last) + "\\b)",
+                         quiet);
   std::map<std::string, std::string> refs;  // name -> file
   for (const auto& f : files) {
     if (!f.rel.ends_with(".py")) continue;
-    bool imports_pkg = is_test_file(f.rel) && e.name.find('.') != std::string::npos &&
-                       RE2::PartialMatch(f.text, "(?m)^\\s*(import|from)\\s+" + top + "\\b");
+    bool imports_pkg = is_test_file(f.rel) && e.name.find('.') != std::string::npos && !top.empty() &&
+                       RE2::PartialMatch(f.text, imports_top);
     re2::StringPiece in(f.text);
     std::string name;
     while (RE2::FindAndConsume(&in, def, &name))
-      if (name.find(stem) != std::string::npos || imports_pkg) refs.emplace(name, f.rel);
-    bool uses = RE2::PartialMatch(f.text, "(?m)^\\s*(import\\s+" + last +
-                                              "\\b|from\\s+\\S+\\s+import\\s+.*\\b" + last + "\\b)") ||
-                f.text.find("torch.ops." + top + ".") != std::string::npos;
+      if ((by_name && name.find(stem) != std::string::npos) || imports_pkg) refs.emplace(name, f.rel);
+    bool uses = (!last.empty() && RE2::PartialMatch(f.text, imports_last)) ||
+                (!top.empty() && f.text.find("torch.ops." + top + ".") != std::string::npos);
     if (uses && !is_test_file(f.rel)) e.users.push_back(f.rel);
   }
   for (const auto& [name, file] : refs) e.references.push_back(name + " (" + file + ")");

@@ -150,6 +150,18 @@ TEST(CudaExtensions, CrlfLineEndingsReadTheSameSources) {
   EXPECT_EQ(exts[0].build.how, "switch");
 }
 
+// The extension's name is repository text: matched literally, never as a pattern.
+TEST(CudaExtensions, TheNameIsMatchedLiterally) {
+  test::TempDir d;
+  test::write(d / "setup.py", "e = CUDAExtension(name=\"p+_cuda\", sources=[\"k.cu\"])\n");
+  test::write(d / "k.cu", "__global__ void k(float* x) {}\n");
+  test::write(d / "other.py", "import ppp_cuda\n");
+  auto exts = find_cuda_extensions(d.path());
+  ASSERT_EQ(exts.size(), 1u);
+  EXPECT_EQ(exts[0].name, "p+_cuda");
+  EXPECT_TRUE(exts[0].users.empty());
+}
+
 TEST(CudaExtensions, AnImportOfCudaExtensionIsNotAnExtension) {
   test::TempDir d;
   test::write(d / "setup.py",
