@@ -34,9 +34,11 @@ struct OptimizeCmd {
 int list_recipes(const std::filesystem::path& root, const Config& config) {
   auto recipes = migrate::load_recipe_set(root, config);
   std::cout << fmt::format("{:<34} {:<12} {:>6}  {}\n", "recipe", "kind", "gain", "title");
-  for (const char* kind : {"performance", "port"}) {
+  for (const char* kind : {"performance", "port", "agent"}) {
     for (const auto* r : recipes.by_gain(kind)) {
-      std::cout << fmt::format("{:<34} {:<12} {:>5.2f}x  {}\n", r->id, r->kind, r->expected_gain, r->title);
+      // An agent recipe (a task for the LLM agent) has no gain of its own to show.
+      auto gain = r->kind == "agent" ? std::string("-") : fmt::format("{:.2f}x", r->expected_gain);
+      std::cout << fmt::format("{:<34} {:<12} {:>6}  {}\n", r->id, r->kind, gain, r->title);
     }
   }
   return 0;

@@ -66,8 +66,12 @@ void run(const PlanCmd& o, const std::string& config_file) {
     }
     plan::add_environment(p, checks);
   }
+  auto config = load_config(root, config_file);
+  // Each CUDA extension as one item: its build on the NPU host, its kernels, its oracle (issue 17).
+  plan::add_extensions(p, plan::find_cuda_extensions(root), config.llm.configured(),
+                       !config.remote.host.empty());
   // The performance phase is always there: what the optimize loop will try, or what to configure.
-  p.steps.push_back(migrate::performance_step(root, load_config(root, config_file), r.findings));
+  p.steps.push_back(migrate::performance_step(root, config, r.findings));
   std::string text;
   if (o.format == "json") {
     nlohmann::json j = p;

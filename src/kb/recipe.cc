@@ -15,7 +15,7 @@ namespace {
 
 const std::set<std::string> kPhases = {"environment", "device-api",    "distributed",
                                        "attention",   "kernels-build", "performance"};
-const std::set<std::string> kKinds = {"port", "performance"};
+const std::set<std::string> kKinds = {"port", "performance", "agent"};
 constexpr const char* kHint = "see docs/recipes.md for the recipe format";
 
 std::string str(const toml::table& t, const char* key) { return t[key].value_or(std::string()); }
@@ -56,7 +56,8 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
   if (r.title.empty()) throw bad("no title");
   if (r.source.empty()) throw bad("no source (every recipe cites where its change and gain come from)");
   if (!kPhases.count(r.phase)) throw bad("unknown phase '" + r.phase + "'");
-  if (!kKinds.count(r.kind)) throw bad("kind must be port or performance, not '" + r.kind + "'");
+  if (!kKinds.count(r.kind)) throw bad("kind must be port, performance or agent, not '" + r.kind + "'");
+  r.task = str(t, "task");
   if (const auto* g = t.get("expected_gain")) {
     auto v = g->value<double>();
     if (!v || *v <= 0) throw bad("expected_gain must be a number above 0");
@@ -117,6 +118,13 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
     }
     r.files.push_back(std::move(f));
   });
+  if (r.kind == "agent") {
+    // Its changes are the agent's, checked against the task's contract: an edit here would never run.
+    if (r.task.empty()) throw bad("kind agent needs a task (the contract the agent is given)");
+    if (!r.edits.empty() || !r.env.empty() || !r.files.empty())
+      throw bad("kind agent has no edit, env or file of its own (the agent makes the change)");
+    return r;
+  }
   if (r.edits.empty() && r.env.empty() && r.files.empty())
     throw bad("changes nothing (no edit, env or file)");
   return r;

@@ -73,9 +73,11 @@ std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet
   std::vector<agent::Task> tasks;
   for (auto& s : plan.steps) {
     if (declined.count(step_key(s))) continue;
-    bool recipe_missing =
-        s.action == plan::Action::Recipe && (!recipes.find(s.recipe) || attempted.count(step_key(s)));
-    if (s.action != plan::Action::Llm && !recipe_missing) continue;
+    // A recipe of kind "agent" (cuda-extension-port) is a task for the agent, with its contract.
+    const auto* recipe = s.action == plan::Action::Recipe ? recipes.find(s.recipe) : nullptr;
+    bool agent_recipe = recipe && recipe->kind == "agent";
+    bool recipe_missing = s.action == plan::Action::Recipe && (!recipe || attempted.count(step_key(s)));
+    if (s.action != plan::Action::Llm && !recipe_missing && !agent_recipe) continue;
     if (s.findings.empty()) continue;
     // One task per file (issue 18 §2: one step held 423 findings in 21 files): the agent re-scans
     // between tasks and carries a summary, so the files of a step are ported one after the other.
@@ -85,14 +87,15 @@ std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet
       if (by_file[f.file].empty()) files.push_back(f.file);
       by_file[f.file].push_back(f);
     }
+    auto rationale = agent_recipe ? s.rationale + "\n" + recipe->task : s.rationale;
     if (files.size() == 1) {
-      tasks.push_back({s.id, s.title, s.rationale, s.findings});
+      tasks.push_back({s.id, s.title, rationale, s.findings});
       continue;
     }
     for (size_t i = 0; i < files.size(); ++i) {
       tasks.push_back({fmt::format("{}/{}", s.id, i + 1),
                        fmt::format("{} ({}, file {} of {})", s.title, files[i], i + 1, files.size()),
-                       s.rationale, by_file[files[i]]});
+                       rationale, by_file[files[i]]});
     }
   }
   return tasks;

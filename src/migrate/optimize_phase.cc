@@ -15,6 +15,7 @@
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
 #include "kcat/migrate/agent_setup.h"
+#include "kcat/plan/extensions.h"
 
 namespace kcat::migrate {
 
@@ -129,7 +130,34 @@ struct Proposer {
   kb::RuleSet rules;
   kb::KnowledgeBase kbase;
   int proposals = 0;
+  std::vector<agent::Task> kernels;  // proposed first: one per CUDA extension with an oracle
 };
+
+// The kernel tasks (issue 17 item 3): the recipe cuda-extension-port's contract for each CUDA
+// extension whose reference kcat found. The loop judges them like any proposal: the output against
+// the reference dump (the fallback's, the baseline), then the A/B decision: kept only when it
+// matches and is faster.
+std::vector<agent::Task> kernel_tasks(const fs::path& root, const kb::RecipeSet& recipes,
+                                      const optimize::Options& o) {
+  std::vector<agent::Task> out;
+  const auto* recipe = recipes.find("cuda-extension-port");
+  if (!recipe || recipe->task.empty()) return out;
+  for (const auto& e : plan::find_cuda_extensions(root)) {
+    auto text = plan::kernel_task(e, recipe->task);
+    if (text.empty()) continue;
+    agent::Task t;
+    t.id = "kernel-" + e.name;
+    t.title = "Port the kernels of CUDA extension " + e.name + " to the NPU";
+    t.rationale = fmt::format(
+        "{}\n\nkcat builds, benchmarks and compares the output with the reference's after you finish "
+        "(reverted when it differs or is not faster beyond the noise); call finish_step with status done and "
+        "a one-line title, or needs-person with the reason.\nBuild: {}\nBenchmark: {}",
+        text, o.build_command.empty() ? "(none)" : o.build_command, o.bench.command);
+    t.check_findings = false;  // the CUDA path stays: its findings are not the check, the loop is
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 agent::Task proposal_task(const Proposer& p, const optimize::Options& o, const OptimizeOverrides& ov,
                           const optimize::Outcome& so_far) {
@@ -166,11 +194,13 @@ void use_llm(Proposer& p, patch::GitRepo& repo, const cli::Config& config, const
   p.client.emplace(p.llm);
   p.rules = cli::load_rule_catalog({});
   p.kbase = cli::load_knowledge_base();
+  p.kernels = kernel_tasks(repo.workdir(), load_recipe_set(repo.workdir(), config), o);
   o.propose = [&p, &repo, &config, &ov, &o, run_id,
                &ledger](const optimize::Outcome& so_far) -> std::optional<optimize::Proposal> {
     if (p.proposals >= ov.max_proposals || p.client->tripped()) return std::nullopt;
     ++p.proposals;
-    auto task = proposal_task(p, o, ov, so_far);
+    auto index = static_cast<size_t>(p.proposals - 1);
+    auto task = index < p.kernels.size() ? p.kernels[index] : proposal_task(p, o, ov, so_far);
     auto ao = agent_options(p.llm, o.build_command, o.bench.command, config, repo.workdir(), run_id, ledger);
     ao.upstream = o.upstream;
     auto res = agent::run(*p.client, repo, {task}, p.rules, p.kbase, ao);

@@ -79,9 +79,14 @@ report::StepRecord left_step(const plan::Step& s, const kb::RecipeSet& recipes) 
   r.action = plan::to_string(s.action);
   r.status = s.action == plan::Action::Manual ? "needs-person" : "pending";
   const auto* rc = s.action == plan::Action::Recipe ? recipes.find(s.recipe) : nullptr;
-  r.reason = s.action == plan::Action::Llm ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
+  r.reason = s.extension ? s.rationale
+             : s.action == plan::Action::Llm
+                 ? "no LLM configured (set [llm] in kcat.toml or KCAT_LLM_BASE_URL)"
              : s.action != plan::Action::Recipe ? "needs a person: " + s.rationale
              : !rc ? "no recipe " + s.recipe + " in the knowledge base yet: needs an LLM or a person"
+             : rc->kind == "agent" ? "recipe " + s.recipe +
+                                         " is a task for the LLM agent: no LLM configured (set [llm] in "
+                                         "kcat.toml or KCAT_LLM_BASE_URL)"
              : rc->kind == "performance"
                  ? "recipe " + s.recipe + " is tried by the optimize phase"
                  : "recipe " + s.recipe + " did not match this code: needs an LLM or a person";
@@ -111,6 +116,8 @@ std::vector<Finding> report_phase(Run& r) {
   auto final_scan = r.scan();
   auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
   plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
+  plan::add_extensions(final_plan, plan::find_cuda_extensions(r.p.root),
+                       r.o.use_llm && r.env.config.llm.configured(), !r.env.config.remote.host.empty());
   if (!r.framework_note.empty()) {
     // first among the notes (push_back + rotate: GCC 12 reports a false null dereference in insert)
     final_plan.notes.push_back(r.framework_note);

@@ -300,6 +300,7 @@ void to_json(nlohmann::json& j, const Step& s) {
        {"findings", s.findings},
        {"commands", s.commands}};
   if (s.phase == Phase::Performance) j["tries"] = s.tries;
+  if (s.extension) j["extension"] = *s.extension;
 }
 
 void to_json(nlohmann::json& j, const Plan& p) {
@@ -334,6 +335,11 @@ std::string render_markdown(const Plan& p) {
     }
     if (!s.tries.empty() && !s.commands.empty()) md += "\n";
     for (auto& t : s.tries) md += "- " + t + "\n";
+    if (s.extension) {
+      md += std::string("- .cu files: ") + (s.extension->cu_files.empty() ? "none found" : "") + "\n";
+      for (auto& f : s.extension->cu_files) md += "  - `" + f + "`\n";
+      for (auto& k : s.extension->kernels) md += "- kernel `" + k + "`\n";
+    }
     size_t shown = 0;
     for (auto& f : s.findings) {
       if (++shown > 20) {

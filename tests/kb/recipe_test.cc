@@ -115,6 +115,33 @@ TEST(Recipe, RejectsBadRecipesNamingFileAndRecipe) {
   EXPECT_NE(error_of("title = 'x'\n").find("no [[recipe]]"), std::string::npos);
 }
 
+// A recipe of kind agent is the contract of a task for the LLM agent: it needs the task and has no
+// change of its own (nothing would apply it).
+TEST(Recipe, AnAgentRecipeHasATaskAndNoChangeOfItsOwn) {
+  TempDir d;
+  test::write(d / "r.toml",
+              "[[recipe]]\nid='k'\ntitle='t'\nphase='kernels-build'\nkind='agent'\nsource='s'\n"
+              "task='port it; oracle x_ref'\n");
+  auto set = load_recipes(d.path());
+  ASSERT_NE(set.find("k"), nullptr);
+  EXPECT_EQ(set.find("k")->task, "port it; oracle x_ref");
+  EXPECT_NE(error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='kernels-build'\nkind='agent'\nsource='s'\n")
+                .find("needs a task"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='kernels-build'\nkind='agent'\nsource='s'\ntask='t'\n"
+               "[[recipe.env]]\nname='A'\nvalue='1'\n")
+          .find("no edit, env or file of its own"),
+      std::string::npos);
+  // The shipped cuda-extension-port (the rules' recipe for CUDA kernels) is one, citing torch_npu.
+  auto shipped = load_recipes(default_data_dir() / "recipes");
+  const auto* port = shipped.find("cuda-extension-port");
+  ASSERT_NE(port, nullptr);
+  EXPECT_EQ(port->kind, "agent");
+  EXPECT_NE(port->task.find("kcat compare"), std::string::npos);
+  EXPECT_NE(port->source.find("torch_npu/utils/cpp_extension.py@"), std::string::npos);
+}
+
 TEST(Recipe, DuplicateIdsAcrossFilesAreAnError) {
   TempDir d;
   test::write(d / "1.toml", kGood);

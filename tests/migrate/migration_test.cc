@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/recipe.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/migrate/phases.h"
 #include "kcat/report/ledger.h"
@@ -317,6 +319,43 @@ TEST(AgentTasks, ADeclinedRecipeStepIsNotGivenToTheModel) {
   EXPECT_TRUE(migrate::agent_tasks(pl, recipes, {}).empty()) << "not tried yet: the recipe runs first";
   EXPECT_EQ(migrate::agent_tasks(pl, recipes, {key}).size(), 1u) << "tried, sites left: the model's";
   EXPECT_TRUE(migrate::agent_tasks(pl, recipes, {key}, {key}).empty()) << "declined by the person";
+}
+
+}  // namespace
+}  // namespace kcat
+
+namespace kcat {
+namespace {
+
+// A step whose recipe is of kind agent (cuda-extension-port) goes to the agent with the recipe's
+// contract; before the recipe existed it went there as "recipe missing", and it must not now be
+// taken for a recipe kcat applies.
+TEST(AgentTasks, AnAgentRecipeStepIsAnAgentTaskWithTheContract) {
+  plan::Plan pl;
+  plan::Step s;
+  s.id = "kernels-build-1";
+  s.action = plan::Action::Recipe;
+  s.recipe = "cuda-extension-port";
+  s.title = "Apply recipe cuda-extension-port";
+  s.rationale = "why";
+  Finding f;
+  f.file = "csrc/k.cu";
+  f.rule_id = "cpp.global-kernel";
+  s.findings.push_back(f);
+  pl.steps = {s};
+  auto shipped = kb::load_recipes(kb::default_data_dir() / "recipes");
+  auto tasks = migrate::agent_tasks(pl, shipped, {});
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_NE(tasks[0].rationale.find("Oracle: the repository's own reference"), std::string::npos)
+      << tasks[0].rationale;
+  EXPECT_EQ(tasks[0].rationale.rfind("why\n", 0), 0u);
+  // A port recipe of the same id is kcat's to apply, not the agent's.
+  kb::RecipeSet port;
+  kb::Recipe r;
+  r.id = "cuda-extension-port";
+  r.kind = "port";
+  port.recipes.push_back(r);
+  EXPECT_TRUE(migrate::agent_tasks(pl, port, {}).empty());
 }
 
 }  // namespace

@@ -42,11 +42,14 @@ struct Recipe {
   std::string id;
   std::string title;
   std::string phase;  // environment | device-api | distributed | attention | kernels-build | performance
-  std::string kind;   // port | performance
+  std::string kind;   // port | performance | agent (a task for the LLM agent, with `task`)
   double expected_gain = 1.0;  // multiplier its source reports or implies; orders the tries
   std::string gain_note;
-  std::string source;                      // citation: repo:path or URL (required)
-  std::string description;                 // what it changes and why, for the plan and the commit body
+  std::string source;       // citation: repo:path or URL (required)
+  std::string description;  // what it changes and why, for the plan and the commit body
+  // kind = "agent": no edit of its own; the contract the LLM agent is given with the plan step (what
+  // to write, the oracle it is checked against, when it is kept).
+  std::string task;
   std::vector<std::string> when_findings;  // rule ids: any finding of one of them
   std::vector<std::string> when_files;     // globs: some file matches
   std::string when_text;                   // some file (of when_files) contains this text

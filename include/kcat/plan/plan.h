@@ -12,6 +12,7 @@
 #include "kcat/env/doctor.h"
 #include "kcat/kb/advice.h"
 #include "kcat/kb/route.h"
+#include "kcat/plan/extensions.h"
 
 namespace kcat::plan {
 
@@ -35,6 +36,7 @@ struct Step {
   std::vector<std::string> tries;     // performance: what the optimize loop tries, in its order
   Status status = Status::Pending;
   std::string status_reason;
+  std::optional<CudaExtension> extension;  // a CUDA extension's item (add_extensions)
 };
 
 struct Plan {
