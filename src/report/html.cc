@@ -146,8 +146,9 @@ namespace {
 
 // A big step diff is cut here, with a note naming the command that shows all of it.
 constexpr size_t kMaxDiffLines = 400;
-// Up to this many sites, the page opens every group; above it, groups start closed (their
-// summaries carry the counts) so that a report of thousands of sites opens fast.
+// Up to this many sites, the page opens every phase and file; above it, they start closed (their
+// summaries carry the counts) so that a report of thousands of sites opens fast. Steps, with their
+// diffs, always start closed: the list of steps stays short enough to read.
 constexpr size_t kOpenAllUpTo = 400;
 
 // What a site counts as for the page's filters: fixed, left (work to do) or a note (an Info
@@ -317,12 +318,12 @@ void render_phases(std::string& h, const RunReport& r, bool open) {
       bool ok = s->status == "done";
       auto& tally = by_step[{s->id, ok}];
       h += fmt::format(
-          "<details class=\"step k-{}\"{}><summary><b>{}</b> [{}] {} &mdash; <span "
+          "<details class=\"step k-{}\"><summary><b>{}</b> [{}] {} &mdash; <span "
           "class=\"st-{}\">{}</span>{}"
           "{}</summary>\n<div class=\"body\">",
-          ok ? "fixed" : "left", open && !s->diff.empty() ? " open" : "", xml_escape(s->id),
-          xml_escape(s->action), xml_escape(s->title), xml_escape(s->status), xml_escape(s->status),
-          s->reason.empty() ? "" : ": " + xml_escape(s->reason), tally.pills());
+          ok ? "fixed" : "left", xml_escape(s->id), xml_escape(s->action), xml_escape(s->title),
+          xml_escape(s->status), xml_escape(s->status), s->reason.empty() ? "" : ": " + xml_escape(s->reason),
+          tally.pills());
       if (!s->checks.empty()) {
         std::string checks;
         for (auto& c : s->checks) {
@@ -417,7 +418,7 @@ const char* kScript = R"js(<script>
     var heads = document.querySelectorAll('th.col-left'), right = -1;
     for (var i = 0; i < heads.length; i++) {
       var r = heads[i].getBoundingClientRect();
-      if (r.width > 0) { right = Math.round(r.right); break; }
+      if (r.width > 0) right = Math.max(right, Math.round(r.right));  // the widest table's
     }
     b.setAttribute('data-viewport-width', String(vw));
     b.setAttribute('data-left-col-right', String(right));
