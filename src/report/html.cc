@@ -385,7 +385,8 @@ void render_files(std::string& h, const RunReport& r, bool open) {
 }
 
 // The filters (#left, #fixed, #notes in the address), and measurements a headless browser (and a
-// test) reads back from the DOM: what is shown, where the totals and the "left" column are.
+// test) reads back from the DOM: where the totals and the "left" column are, how many rows and
+// steps the filter shows (on a page of more than 400 rows only with ?measure in the address).
 const char* kScript = R"js(<script>
 (function () {
   var kinds = {all: 1, left: 1, fixed: 1, notes: 1};
@@ -405,15 +406,18 @@ const char* kScript = R"js(<script>
     var box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
     b.setAttribute('data-chart-points', String(pts));
     b.setAttribute('data-chart-drawn', String(box.width > 0 && box.height > 0 && pts > 0));
-    b.setAttribute('data-table-rows', String(Array.prototype.filter.call(
-      document.querySelectorAll('#kcat-sites tbody tr'),
+    var totals = document.getElementById('kcat-totals').getBoundingClientRect();
+    b.setAttribute('data-totals-bottom', String(Math.round(totals.bottom + window.scrollY)));
+    // The rest measures rows and columns, most of them in closed sections on a big page, where
+    // that costs seconds (a style each): there only when the address asks (report.html?measure).
+    var rows = document.querySelectorAll('#kcat-sites tbody tr');
+    if (rows.length > 400 && location.search.indexOf('measure') < 0) return;
+    b.setAttribute('data-table-rows', String(Array.prototype.filter.call(rows,
       function (r) { return r.getBoundingClientRect().height > 0; }).length));
     b.setAttribute('data-shown-left', String(count('#kcat-sites tr.k-left')));
     b.setAttribute('data-shown-fixed', String(count('#kcat-sites tr.k-fixed')));
     b.setAttribute('data-shown-notes', String(count('#kcat-sites tr.k-note')));
     b.setAttribute('data-shown-steps', String(count('#kcat-phases details.step')));
-    var totals = document.getElementById('kcat-totals').getBoundingClientRect();
-    b.setAttribute('data-totals-bottom', String(Math.round(totals.bottom + window.scrollY)));
     var vw = document.documentElement.clientWidth;
     var heads = document.querySelectorAll('th.col-left'), right = -1;
     for (var i = 0; i < heads.length; i++) {

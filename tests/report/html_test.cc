@@ -119,6 +119,17 @@ TEST(Html, AnInfoFindingLeftIsANoteNotWork) {
       std::string::npos);
 }
 
+TEST(Html, WithoutScriptEverythingShowsAndTheFilterLinksAreHidden) {
+  auto html = render_html(test_data::sample());
+  // The links only work with the script, which shows them; the rows are hidden by the filter's
+  // attribute on <body>, which only the script sets.
+  EXPECT_NE(html.find("<nav id=\"kcat-filters\" hidden>"), std::string::npos);
+  EXPECT_NE(html.find("<body>\n"), std::string::npos);
+  EXPECT_EQ(html.find("style=\""), std::string::npos);
+  EXPECT_EQ(count(html, "<details class=\"step"), 2u);
+  EXPECT_EQ(count(html, "<script"), 1u);
+}
+
 // Repository content is untrusted: a file name, a message, a step title with markup stay text.
 RunReport hostile() {
   auto r = test_data::sample();
@@ -244,8 +255,9 @@ TEST(Html, ChromiumAtALaptopSizeShowsTotalsFirstAndFiltersRows) {
   test::TempDir dir;
   auto r = hostile();
   r.sites[3].finding.message += " " + std::string(300, 'x');  // one long unbreakable word
+  r.sites[3].finding.severity = Severity::Info;               // a note
   test::write(dir / "report.html", render_html(r));
-  auto url = "file://" + (dir / "report.html").string();
+  auto url = "file://" + (dir / "report.html").string() + "?measure";
   auto out = screenshot_dir();
   for (const char* frag : {"", "#left"}) {
     auto png = out / (std::string("report-1366x768") + (*frag ? "-left" : "") + ".png");
@@ -266,7 +278,8 @@ TEST(Html, ChromiumAtALaptopSizeShowsTotalsFirstAndFiltersRows) {
       << "left column ends at " << attr(dom, "data-left-col-right");
   EXPECT_EQ(attr(dom, "data-page-fits"), "true") << "the page scrolls sideways";
   EXPECT_EQ(attr(dom, "data-shown-fixed"), "2");
-  EXPECT_EQ(attr(dom, "data-shown-left"), "2");
+  EXPECT_EQ(attr(dom, "data-shown-left"), "1");
+  EXPECT_EQ(attr(dom, "data-shown-notes"), "1");
   EXPECT_EQ(dom.find("<title>pwned"), std::string::npos);
   EXPECT_EQ(dom.find("<img src=\"x\""), std::string::npos);
 
@@ -274,7 +287,8 @@ TEST(Html, ChromiumAtALaptopSizeShowsTotalsFirstAndFiltersRows) {
   ASSERT_EQ(left.exit_code, 0) << left.err;
   EXPECT_EQ(attr(left.out, "data-filter"), "left");
   EXPECT_EQ(attr(left.out, "data-shown-fixed"), "0");
-  EXPECT_EQ(attr(left.out, "data-shown-left"), "2");
+  EXPECT_EQ(attr(left.out, "data-shown-left"), "1");
+  EXPECT_EQ(attr(left.out, "data-shown-notes"), "0");
   EXPECT_EQ(attr(left.out, "data-shown-steps"), "1");  // the failed step; the done one is hidden
   EXPECT_NE(left.out.find("<a href=\"#left\" aria-current=\"true\">"), std::string::npos);
 
@@ -282,7 +296,15 @@ TEST(Html, ChromiumAtALaptopSizeShowsTotalsFirstAndFiltersRows) {
   ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
   EXPECT_EQ(attr(fixed.out, "data-shown-fixed"), "2");
   EXPECT_EQ(attr(fixed.out, "data-shown-left"), "0");
+  EXPECT_EQ(attr(fixed.out, "data-shown-notes"), "0");
   EXPECT_EQ(attr(fixed.out, "data-shown-steps"), "1");
+
+  auto notes = laptop(browser, dir, url + "#notes");
+  ASSERT_EQ(notes.exit_code, 0) << notes.err;
+  EXPECT_EQ(attr(notes.out, "data-shown-notes"), "1");
+  EXPECT_EQ(attr(notes.out, "data-shown-left"), "0");
+  EXPECT_EQ(attr(notes.out, "data-shown-fixed"), "0");
+  EXPECT_EQ(attr(notes.out, "data-shown-steps"), "0");
 }
 
 }  // namespace kcat::report
