@@ -60,7 +60,7 @@ void setup(CLI::App& root, Globals& g) {
   cmd->footer(
       "Examples:\n"
       "  kcat report                          the latest run, as Markdown\n"
-      "  kcat report --format html -o r.html  summary, per-site table, diffs and throughput chart\n"
+      "  kcat report --format html -o r.html  totals, steps by phase with diffs, sites by file\n"
       "  kcat report 20261124 --format junit  one test case per verification and bench check");
   cmd->add_option("run", o->run, "Run id or a unique prefix of one (default: the latest)");
   add_repo_option(cmd, o->repo, false);

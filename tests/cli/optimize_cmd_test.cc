@@ -61,7 +61,7 @@ TEST(OptimizeCommand, ReachesTheTargetFromKcatToml) {
   EXPECT_EQ(report["optimize"]["iterations"].size(), 4u) << report.dump(1);
   // The HTML report draws the trajectory.
   auto html = test::kcat({"report", "-C", w.dir.path().string(), "--format", "html"});
-  EXPECT_NE(html.out.find("<svg"), std::string::npos);
+  EXPECT_NE(html.out.find("<svg id=\"kcat-chart\""), std::string::npos);
 }
 
 TEST(OptimizeCommand, AMissedTargetWithALimitExitsFiveAndUsageErrorsExitTwo) {

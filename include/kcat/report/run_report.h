@@ -77,8 +77,9 @@ std::string render_json(const RunReport& r);
 // JUnit XML: one test case per verification check of each step and one per bench check
 // (target, baseline ratio), so CI systems show them as tests.
 std::string render_junit(const RunReport& r);
-// One self-contained HTML file (no external resources): summary, per-site table, the diff per
-// step, and an inline SVG chart of the metric per iteration against target and baseline.
+// One self-contained HTML file (no external resources, docs/report.md): the totals with an SVG bar
+// per outcome, the metric per iteration against target and baseline (when optimized), the steps
+// by phase with their diffs and the sites by file, collapsible, with filters (left/fixed/notes).
 std::string render_html(const RunReport& r);
 // The SVG chart alone (empty string when there are no iterations).
 std::string render_chart_svg(const RunReport& r, int width = 640, int height = 260);
