@@ -814,6 +814,14 @@ class Judge {
     }
     if (auto q = quoted_test(tests, repl); !q.empty())
       return "compared literal: the same tests already handle " + q + " (rewriting would shadow that branch)";
+    // `x.device.type == "cuda" and torch.cuda.get_device_capability(x.device)[0] >= 8` (Liger's
+    // fused_linear_jsd.py): the capability read stays CUDA (capability_read), so on the NPU the
+    // rewritten test would go on to call it.
+    static const RE2 capability(R"(\bcuda\.get_device_capability\b)");
+    if (RE2::PartialMatch(tests, capability))
+      return std::string(
+          "compared literal: the same tests read torch.cuda.get_device_capability, which stays CUDA; "
+          "rewritten, the NPU would go on to call it");
     if (rejection(body))
       return "compared literal guarding a rejection (raise / assert / exit): rewriting it would reject the "
              "NPU";

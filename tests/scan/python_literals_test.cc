@@ -494,5 +494,27 @@ TEST(PythonLiterals, AFileThatComparesWithNpuKeepsItsCudaArms) {
   EXPECT_EQ(dev->codemod, "replace");
 }
 
+// Liger ops/fused_linear_jsd.py: a compared device type in the same test as a CUDA capability read
+// (which is not renamed) stays: rewritten, the NPU would take the branch and call torch.cuda.
+TEST(PythonLiterals, AComparedDeviceBesideACudaCapabilityReadStays) {
+  auto all = run_code(
+      "import torch\n"
+      "def f(w, g):\n"
+      "    if (\n"
+      "        w.device.type == \"cuda\"\n"
+      "        and torch.cuda.get_device_capability(w.device)[0] >= 8\n"
+      "    ):\n"
+      "        return 1\n"
+      "    return 0\n");
+  auto* f = at(all, "py.device-string", 4);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("get_device_capability, which stays CUDA"));
+  auto plain = run_code("import torch\ndef f(w):\n    if w.device.type == \"cuda\":\n        return 1\n");
+  auto* g = at(plain, "py.device-string", 3);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->codemod, "replace-compared") << g->action;
+}
+
 }  // namespace
 }  // namespace kcat::scan
