@@ -351,12 +351,16 @@ class Judge {
         }
       } else if (!knows_npu_ && is(n, "comparison_operator") &&
                  ts_node_end_byte(n) - ts_node_start_byte(n) < 400) {
-        // `backend == 'npu'` (fla's device module asks triton-ascend's backend): the file already
-        // tells the NPU apart; renaming its CUDA / HIP arms breaks them and changes nothing on the NPU.
+        // `triton.runtime.driver.active.get_current_target().backend == 'npu'` (fla's device module
+        // on triton-ascend): the file already tells the NPU apart; renaming its CUDA / HIP arms
+        // breaks them and changes nothing on the NPU. (Not any `== 'npu'`: kcat's own earlier
+        // steps write those.)
         auto t = text(n);
         static const RE2 npu_compared(R"(['"]npu['"])");
-        if (RE2::PartialMatch(re2::StringPiece(t.data(), t.size()), npu_compared))
-          knows_npu_ = "the file already tests for the NPU (compares with 'npu')";
+        re2::StringPiece sp(t.data(), t.size());
+        if (t.find("get_current_target") != std::string_view::npos && RE2::PartialMatch(sp, npu_compared))
+          knows_npu_ =
+              "the file already asks Triton's driver for the NPU backend (get_current_target() == 'npu')";
       } else if ((is(n, "import_statement") || is(n, "import_from_statement")) &&
                  text(n).find("torch_npu") != std::string_view::npos && !knows_npu_) {
         for (TSNode a = ts_node_parent(n); !ts_node_is_null(a); a = ts_node_parent(a)) {
