@@ -100,7 +100,8 @@ struct Solver {
   Solution s;
   std::vector<Out> outs;
   std::string own;
-  std::string repo_name;  // the checkout's directory name, canonical
+  std::string repo_name;        // the checkout's directory name, canonical
+  bool triton_dropped = false;  // the project's triton was dropped: triton-ascend takes its place
 
   Out* find(const std::string& name) {
     for (auto& x : outs) {
@@ -470,6 +471,7 @@ struct Solver {
       }
       if (!name.empty()) {
         if (auto* c = cuda_only(m, name)) {
+          if (name == "triton") triton_dropped = true;
           drop(x, "CUDA-only; on Ascend: " + c->replacement);
           outs.push_back(x);
           continue;
@@ -642,6 +644,55 @@ struct Solver {
     }
   }
 
+  // The triton-ascend a vllm-ascend release pins beside this stack: the stack's own release, else
+  // the newest release whose requirements pin the stack's torch-npu exactly. "" when none does.
+  std::pair<std::string, const kb::RequirementNote*> triton_ascend_pin() const {
+    std::pair<std::string, const kb::RequirementNote*> best{"", nullptr};
+    std::optional<pep::Version> best_release;
+    for (auto& note : m.notes) {
+      if (note.package != "vllm-ascend") continue;
+      std::string npu, triton;
+      for (auto& need : note.needs) {
+        auto r = pep::try_parse_requirement(need);
+        if (!r) continue;
+        auto pin = r->specifier.pinned();
+        if (r->key() == "torch-npu" && pin) npu = *pin;
+        if (r->key() == "triton-ascend" && pin) triton = *pin;
+      }
+      if (triton.empty()) continue;
+      bool same = s.vllm_ascend ? note.version == s.vllm_ascend->vllm_ascend : npu == s.torch_npu;
+      if (!same) continue;
+      auto release = pep::Version::try_parse(note.version);
+      if (!best.second || (release && best_release && *best_release < *release)) {
+        best = {triton, &note};
+        best_release = release;
+      }
+    }
+    return best;
+  }
+
+  // Where the project's Triton stays, triton-ascend replaces triton (they cannot be installed
+  // together: triton-ascend's FAQ; vllm-ascend's Dockerfile uninstalls triton first).
+  void add_triton_ascend() {
+    if (!triton_dropped || find("triton-ascend")) return;
+    auto [version, note] = triton_ascend_pin();
+    const char* why =
+        "replaces triton, which must be uninstalled first "
+        "(triton-lang/triton-ascend:docs/en/FAQ.md@a84b1eb5; "
+        "vllm-ascend's Dockerfile uninstalls triton); Triton kernels run on Atlas A2/A3";
+    if (!note) {
+      s.lines.push_back(
+          fmt::format("# triton-ascend  # kcat: {}; no vllm-ascend release in the version matrix pins it "
+                      "beside torch-npu {}: "
+                      "pick the release triton-ascend's installation guide pairs with CANN {}",
+                      why, s.torch_npu, s.cann));
+      return;
+    }
+    s.lines.push_back(
+        fmt::format("triton-ascend=={}  # kcat: {}; the version vllm-ascend {} pins with torch-npu {} ({})",
+                    version, why, note->version, s.torch_npu, note->source));
+  }
+
   void finish() {
     if (!s.skipped.empty()) {
       std::string names;
@@ -668,6 +719,7 @@ struct Solver {
                                     s.vllm_ascend->vllm_ascend, s.vllm_ascend->vllm, s.vllm_ascend->cann,
                                     s.vllm_ascend->python, s.vllm_ascend->source));
     }
+    add_triton_ascend();
   }
 };
 

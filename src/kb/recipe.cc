@@ -69,6 +69,14 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
   r.imports = strings(t, "imports", where);
   r.module = str(t, "module");
   r.provides = strings(t, "provides", where);
+  r.outcome = str(t, "outcome");
+  r.site_action = str(t, "site_action");
+  if (!r.outcome.empty() && r.outcome != "kept" && r.outcome != "left")
+    throw bad("outcome must be kept or left, not '" + r.outcome + "'");
+  if (!r.outcome.empty() && (r.kind != "port" || r.site_action.empty()))
+    throw bad("a recipe with an outcome is a port recipe and needs site_action (what its sites are told)");
+  if (r.outcome.empty() && !r.site_action.empty())
+    throw bad("site_action needs outcome = \"kept\" or \"left\"");
   each_table(t, "edit", file, [&](const toml::table& e, const std::string& w) {
     RecipeEdit edit;
     edit.file = str(e, "file");
@@ -125,7 +133,9 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
       throw bad("kind agent has no edit, env or file of its own (the agent makes the change)");
     return r;
   }
-  if (r.edits.empty() && r.env.empty() && r.files.empty())
+  if (!r.outcome.empty() && (!r.edits.empty() || !r.files.empty()))
+    throw bad("a recipe with an outcome changes no code (no [[recipe.edit]] or [[recipe.file]])");
+  if (r.outcome.empty() && r.edits.empty() && r.env.empty() && r.files.empty())
     throw bad("changes nothing (no edit, env or file)");
   return r;
 }

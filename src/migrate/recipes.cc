@@ -13,7 +13,9 @@ std::optional<RecipeChoice> next_port_recipe(const plan::Plan& plan, const std::
   for (auto& s : plan.steps) {
     if (s.action != plan::Action::Recipe || attempted.count(step_key(s))) continue;
     const auto* found = recipes.find(s.recipe);
-    if (found && found->kind == "port" && optimize::why_not_applicable(*found, root, findings).empty()) {
+    // a recipe with an outcome changes no code: the plan routes its sites (plan::routed)
+    if (found && found->kind == "port" && found->outcome.empty() &&
+        optimize::why_not_applicable(*found, root, findings).empty()) {
       return RecipeChoice{&s, found};
     }
   }

@@ -67,6 +67,14 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
       rep.sites.push_back({f, "fixed", "shim:transfer_to_npu", "shim-1", ""});
       continue;
     }
+    // A site a recipe keeps as it is (a Triton kernel on triton-ascend): handled by the recipe,
+    // with what it relies on as its action.
+    if (const auto* keep = plan::keeping_recipe(f)) {
+      Finding kept = f;
+      kept.action = keep->site_action;
+      rep.sites.push_back({kept, "fixed", "recipe:" + keep->id, "", ""});
+      continue;
+    }
     rep.sites.push_back({f, "left", how_left(f), step_of(r.book, final_plan, f), ""});
   }
 }

@@ -149,6 +149,35 @@ std::set<std::string> own_packages_of(const std::vector<Finding>& findings) {
 
 }  // namespace
 
+const kb::RecipeSet& shipped_recipes() {
+  static const kb::RecipeSet set = kb::load_recipes(kb::default_data_dir() / "recipes");
+  return set;
+}
+
+namespace {
+
+const kb::Recipe* outcome_recipe(const Finding& f) {
+  if (f.recipe.empty()) return nullptr;
+  const auto* r = shipped_recipes().find(f.recipe);
+  return r && !r->outcome.empty() ? r : nullptr;
+}
+
+// A recipe that changes no code says what its sites are: kept (a note) or left (for a person).
+Finding with_outcome(Finding f) {
+  if (const auto* r = outcome_recipe(f)) {
+    if (r->outcome == "kept") f.severity = Severity::Info;
+    f.action = r->site_action;
+  }
+  return f;
+}
+
+}  // namespace
+
+const kb::Recipe* keeping_recipe(const Finding& f) {
+  const auto* r = outcome_recipe(f);
+  return r && r->outcome == "kept" ? r : nullptr;
+}
+
 Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::string>& own_packages) {
   if (f.rule_id == "py.sdpa-float-mask") {
     f.severity = Severity::Info;
@@ -159,7 +188,8 @@ Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::strin
         "sdpa-float-mask-to-pfa)";
     return f;
   }
-  if (f.rule_id != "py.cuda-only-import" && f.rule_id != "py.cuda-only-use") return f;
+  if (f.rule_id != "py.cuda-only-import" && f.rule_id != "py.cuda-only-use")
+    return with_outcome(std::move(f));
   auto pkg = top_name(f.matched);
   if (pkg == "flash_attn_interface" || pkg == "flash_attn_2_cuda") pkg = "flash_attn";
   if (own_packages.count(pkg)) {
@@ -181,7 +211,7 @@ Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::strin
   } else {
     f.action = (guarded && !a->guarded.empty() ? a->guarded : a->advice) + " (" + a->source + ")";
   }
-  return f;
+  return with_outcome(std::move(f));
 }
 
 Action action_for(const Finding& raw) {
@@ -190,6 +220,7 @@ Action action_for(const Finding& raw) {
   // A codemod kcat withheld because it could not prove the edit keeps the meaning (issue 12): a
   // person decides, not a recipe or an LLM making the same guess.
   if (f.action.rfind("not rewritten: ", 0) == 0) return Action::Manual;
+  if (const auto* r = outcome_recipe(f); r && r->outcome == "left") return Action::Manual;
   if (!f.recipe.empty()) return Action::Recipe;
   if (is_code(f.file) && f.severity == Severity::Blocking) return Action::Llm;
   return Action::Manual;
@@ -224,7 +255,9 @@ Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std
       bool was_info = f.severity == Severity::Info;
       f = routed(std::move(f), shipped_advice(), own);
       if (!was_info && f.severity == Severity::Info) {
-        auto& n = notes[f.rule_id == "py.sdpa-float-mask" ? f.rule_id : top_name(f.matched)];
+        auto& n = notes[f.rule_id == "py.sdpa-float-mask" ? f.rule_id
+                        : keeping_recipe(f)               ? "recipe " + f.recipe
+                                                          : top_name(f.matched)];
         ++n.first;
         n.second = f.action;
       }

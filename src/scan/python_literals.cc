@@ -309,6 +309,15 @@ class Judge {
     if (!abstraction_ && RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), lightning))
       abstraction_ =
           "the file uses Lightning, which has no built-in NPU accelerator (accelerator='npu' raises)";
+    // A kernel DSL imported unconditionally at the top: the file's kernels do not run on the NPU
+    // (recipe kernel-dsl-port), so renaming its torch.cuda calls and device strings ports nothing.
+    static const RE2 dsl(R"((?m)^(?:import|from)\s+(cutlass|tilelang|quack|cuda\.tile)\b)");
+    std::string dsl_name;
+    if (RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), dsl, &dsl_name))
+      dsl_ =
+          "the file runs " + dsl_name +
+          " kernels, which do not run on the NPU as written (recipe kernel-dsl-port: route the entry point "
+          "to the repository's Triton path or its reference instead)";
     static const RE2 build(R"((?m)^\s*(import|from)\s+(setuptools|distutils|skbuild)\b)");
     if (RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), build))
       build_ =
@@ -340,6 +349,18 @@ class Judge {
           if (RE2::PartialMatch(sp, cuda_literal_re()) && RE2::PartialMatch(sp, npu_literal_re()))
             knows_npu_ = "the file already names the NPU beside CUDA (a dispatch with both)";
         }
+      } else if (!knows_npu_ && is(n, "comparison_operator") &&
+                 ts_node_end_byte(n) - ts_node_start_byte(n) < 400) {
+        // `triton.runtime.driver.active.get_current_target().backend == 'npu'` (fla's device module
+        // on triton-ascend): the file already tells the NPU apart; renaming its CUDA / HIP arms
+        // breaks them and changes nothing on the NPU. (Not any `== 'npu'`: kcat's own earlier
+        // steps write those.)
+        auto t = text(n);
+        static const RE2 npu_compared(R"(['"]npu['"])");
+        re2::StringPiece sp(t.data(), t.size());
+        if (t.find("get_current_target") != std::string_view::npos && RE2::PartialMatch(sp, npu_compared))
+          knows_npu_ =
+              "the file already asks Triton's driver for the NPU backend (get_current_target() == 'npu')";
       } else if ((is(n, "import_statement") || is(n, "import_from_statement")) &&
                  text(n).find("torch_npu") != std::string_view::npos && !knows_npu_) {
         for (TSNode a = ts_node_parent(n); !ts_node_is_null(a); a = ts_node_parent(a)) {
@@ -418,6 +439,7 @@ class Judge {
 
   std::optional<std::string> everywhere_reason(const Finding& f) const {
     if (build_) return build_;
+    if (dsl_) return dsl_;
     auto line = line_at(f.span.begin);
     if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), marker_re()))
       return std::string("the line carries the project's own marker to leave it as is");
@@ -796,6 +818,14 @@ class Judge {
     }
     if (auto q = quoted_test(tests, repl); !q.empty())
       return "compared literal: the same tests already handle " + q + " (rewriting would shadow that branch)";
+    // `x.device.type == "cuda" and torch.cuda.get_device_capability(x.device)[0] >= 8` (Liger's
+    // fused_linear_jsd.py): the capability read stays CUDA (capability_read), so on the NPU the
+    // rewritten test would go on to call it.
+    static const RE2 capability(R"(\bcuda\.get_device_capability\b)");
+    if (RE2::PartialMatch(tests, capability))
+      return std::string(
+          "compared literal: the same tests read torch.cuda.get_device_capability, which stays CUDA; "
+          "rewritten, the NPU would go on to call it");
     if (rejection(body))
       return "compared literal guarding a rejection (raise / assert / exit): rewriting it would reject the "
              "NPU";
@@ -816,7 +846,7 @@ class Judge {
 
   std::string_view src_;
   TSNode root_;
-  std::optional<std::string> knows_npu_, abstraction_, build_, custom_op_test_;
+  std::optional<std::string> knows_npu_, abstraction_, build_, dsl_, custom_op_test_;
   std::vector<TSNode> version_checks_;
   std::vector<std::pair<TSNode, std::string>> graph_scopes_;  // a function (or module) -> its graph
   std::map<std::string, std::vector<TSNode>> bindings_;

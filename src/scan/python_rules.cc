@@ -65,7 +65,9 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
   for (auto& r : rules.rules) {
     if (!r.applies_to("python")) continue;
     if (r.matcher == "query") {
-      partial = false;  // a query can match anything
+      // A query with a prefilter matches, like every other rule, only in the statements that hold
+      // one of its literals (the partial parse includes them); without one it can match anything.
+      if (r.prefilter.empty()) partial = false;
       c->queries.emplace_back(std::make_shared<const kb::Rule>(r),
                               compile_query("python", r.query, r.origin + " (rule " + r.id + ")"));
       continue;

@@ -202,6 +202,39 @@ TEST(Requirements, ACudaOnlyPackageBehindAMarkerIsDroppedWithItsReplacement) {
   EXPECT_TRUE(replaced);
 }
 
+// Issue 17 item 2 / issue 15: where Triton kernels stay, triton-ascend replaces triton at the version
+// a vllm-ascend release pins beside the chosen torch-npu (its requirements.txt), with the reason.
+TEST(Requirements, TritonIsReplacedByTritonAscendAtTheStacksPin) {
+  auto m = kb::VersionMatrix::load(test::source_dir() / "patches");
+  test::TempDir dir;
+  test::write(dir / "requirements.txt", "torch\ntriton>=3.0\n");
+  auto s = solve(dir.path(), "",
+                 m);  // the default stack, torch-npu 2.9.0: vllm-ascend 0.16.0rc1 .. 0.19.1rc1 pin 3.2.0
+  EXPECT_EQ(s.torch_npu, "2.9.0");
+  EXPECT_TRUE(has_line(s, "# triton>=3.0"));
+  std::string line;
+  for (auto& l : s.lines)
+    if (l.rfind("triton-ascend", 0) == 0) line = l;
+  EXPECT_EQ(line.rfind("triton-ascend==3.2.0  # kcat: replaces triton, which must be uninstalled first", 0),
+            0u)
+      << line;
+  EXPECT_NE(line.find("vllm-ascend 0.19.1rc1 pins with torch-npu 2.9.0"), std::string::npos) << line;
+  EXPECT_NE(line.find("requirements.txt@v0.19.1rc1"), std::string::npos) << line;
+
+  // A stack no vllm-ascend release pins triton-ascend beside: said so, as a comment, no version guessed.
+  auto old = solve(dir.path(), "8.1.RC1", m);
+  bool unpinned = false;
+  for (auto& l : old.lines)
+    unpinned |= l.rfind("# triton-ascend  # kcat:", 0) == 0 && l.find("no vllm-ascend") != std::string::npos;
+  EXPECT_TRUE(unpinned);
+  EXPECT_FALSE(has_line(old, "triton-ascend=="));
+
+  // No triton in the project: nothing added.
+  test::TempDir plain;
+  test::write(plain / "requirements.txt", "torch>=2.1\n");
+  EXPECT_FALSE(has_line(solve(plain.path(), "", m), "triton-ascend"));
+}
+
 TEST(Requirements, RepositoryIndexesAreRefusedWithoutConsentAndAskedWithATerminal) {
   test::TempDir dir;
   test::write(dir / "requirements.txt", "-i https://mirror.example/simple\neinops\n");

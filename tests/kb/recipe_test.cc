@@ -142,6 +142,46 @@ TEST(Recipe, AnAgentRecipeHasATaskAndNoChangeOfItsOwn) {
   EXPECT_NE(port->source.find("torch_npu/utils/cpp_extension.py@"), std::string::npos);
 }
 
+// A recipe that changes no code says what its sites are (outcome kept / left) and what they are told.
+TEST(Recipe, OutcomeRecipesChangeNoCodeAndTellTheirSites) {
+  const std::string head = "[[recipe]]\nid='x'\ntitle='t'\nphase='kernels-build'\nkind='port'\nsource='s'\n";
+  TempDir d;
+  test::write(d / "r.toml", head + "outcome='kept'\nsite_action='kept: runs as is'\n");
+  auto rs = load_recipe_file(d / "r.toml");
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].outcome, "kept");
+  EXPECT_EQ(rs[0].site_action, "kept: runs as is");
+  EXPECT_NE(error_of(head + "outcome='maybe'\nsite_action='a'\n").find("outcome must be kept or left"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "outcome='left'\n").find("needs site_action"), std::string::npos);
+  EXPECT_NE(error_of(head + "site_action='a'\n[[recipe.env]]\nname='A'\n").find("site_action needs outcome"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "outcome='kept'\nsite_action='a'\n[[recipe.edit]]\nsearch='a'\nreplace='b'\n")
+                .find("changes no code"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[recipe]]\nid='x'\ntitle='t'\nphase='kernels-build'\nsource='s'\noutcome='kept'\n"
+                     "site_action='a'\n")
+                .find("port recipe"),
+            std::string::npos);
+}
+
+// The kernels recipes the scanner's Triton and kernel-DSL findings name exist and say what they do.
+TEST(Recipe, ShippedKernelRecipes) {
+  auto set = load_recipes(default_data_dir() / "recipes");
+  const auto* triton = set.find("triton-kernel-port");
+  ASSERT_NE(triton, nullptr);
+  EXPECT_EQ(triton->outcome, "kept");
+  EXPECT_EQ(triton->phase, "kernels-build");
+  EXPECT_NE(
+      triton->source.find("triton-lang/triton-ascend:docs/en/migration_guide/migrate_from_gpu.md@a84b1eb5"),
+      std::string::npos);
+  EXPECT_NE(triton->site_action.find("triton-ascend"), std::string::npos);
+  const auto* dsl = set.find("kernel-dsl-port");
+  ASSERT_NE(dsl, nullptr);
+  EXPECT_EQ(dsl->outcome, "left");
+  EXPECT_NE(dsl->site_action.find("reference"), std::string::npos);
+}
+
 TEST(Recipe, DuplicateIdsAcrossFilesAreAnError) {
   TempDir d;
   test::write(d / "1.toml", kGood);

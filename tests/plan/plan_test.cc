@@ -164,4 +164,41 @@ TEST(Plan, SdpaFloatMaskIsAPerformanceNote) {
   EXPECT_EQ(action_for(f), Action::Manual);
 }
 
+// Issue 17 item 2: a Triton kernel and its launch API are kept on triton-ascend (recipe
+// triton-kernel-port, outcome "kept"): a note handled by the recipe, not a pending recipe step; what
+// triton-ascend documents as different (inline asm for the GPU) stays, blocking, with its reason.
+TEST(Plan, TritonKernelsAreKeptOnTritonAscendAndTheirChecksLeft) {
+  auto kernel = finding("pkg/ops.py", 8, "py.triton", "triton-kernel", "", "", "triton-kernel-port");
+  auto launch = finding("pkg/ops.py", 28, "py.triton-launch", "triton-kernel", "", "", "triton-kernel-port",
+                        Severity::Warning);
+  auto asm_ = finding("pkg/ops.py", 14, "py.triton-ascend-inline-asm", "triton-kernel", "", "");
+  auto p = make_plan({kernel, launch, asm_}, "pkg", "ascend-a2");
+  ASSERT_EQ(p.steps.size(), 1u);
+  EXPECT_EQ(p.steps[0].findings.size(), 1u);
+  EXPECT_EQ(p.steps[0].findings[0].rule_id, "py.triton-ascend-inline-asm");
+  EXPECT_NE(p.steps[0].action, Action::Recipe);
+  ASSERT_EQ(p.notes.size(), 1u);
+  EXPECT_NE(
+      p.notes[0].find("recipe triton-kernel-port: 2 site(s), a note, not work: kept: runs on triton-ascend"),
+      std::string::npos)
+      << p.notes[0];
+  EXPECT_NE(keeping_recipe(kernel), nullptr);
+  EXPECT_EQ(keeping_recipe(asm_), nullptr);
+  EXPECT_EQ(routed(kernel, shipped_advice()).severity, Severity::Info);
+}
+
+// Issue 17 item 4: a kernel-DSL site (recipe kernel-dsl-port, outcome "left") is for a person, with
+// the route as its action, never an LLM rewrite or a pending recipe.
+TEST(Plan, KernelDslSitesAreLeftWithTheirRoute) {
+  auto f = finding("pkg/ops/cute/k.py", 3, "py.kernel-dsl", "kernel", "", "", "kernel-dsl-port");
+  EXPECT_EQ(action_for(f), Action::Manual);
+  auto r = routed(f, shipped_advice());
+  EXPECT_EQ(r.severity, Severity::Blocking);
+  EXPECT_NE(r.action.find("reference"), std::string::npos) << r.action;
+  auto p = make_plan({f}, "pkg", "ascend-a2");
+  ASSERT_EQ(p.steps.size(), 1u);
+  EXPECT_EQ(p.steps[0].action, Action::Manual);
+  EXPECT_EQ(keeping_recipe(f), nullptr);
+}
+
 }  // namespace kcat::plan

@@ -437,5 +437,86 @@ TEST(PythonLiterals, BitsandbytesQuantizeOnMoveStays) {
   EXPECT_EQ(f->codemod, "replace");
 }
 
+// Issue 17 item 4: a file that imports a kernel DSL (CuTe DSL, TileLang, quack, cuTile) at its top
+// runs kernels with no NPU backend: its torch.cuda calls and device strings are not renamed (liger's
+// cute/cutile ops got `ct.launch(torch.npu.current_stream(), ...)`); a guarded import does not count.
+TEST(PythonLiterals, KernelDslFilesAreNotRenamed) {
+  for (const char* head : {"import cutlass.cute as cute\n", "import tilelang\n",
+                           "from quack import rmsnorm\n", "import cuda.tile as ct\n"}) {
+    auto all = run_code(std::string(head) +
+                        "import torch\n"
+                        "def f(x):\n"
+                        "    s = torch.cuda.current_stream()\n"
+                        "    return torch.empty(4, device='cuda')\n");
+    auto* api = at(all, "py.torch-cuda-api", 4);
+    auto* dev = at(all, "py.device-string", 5);
+    ASSERT_NE(api, nullptr) << head;
+    ASSERT_NE(dev, nullptr) << head;
+    EXPECT_EQ(api->codemod, "") << head;
+    EXPECT_EQ(dev->codemod, "") << head;
+    EXPECT_THAT(api->action, testing::HasSubstr("kernel-dsl-port")) << head;
+    EXPECT_THAT(dev->action, testing::HasSubstr("not rewritten: the file runs")) << head;
+  }
+  // Guarded (try/except) or another package named alike: renamed as before.
+  for (const char* head : {"try:\n    import tilelang\nexcept ImportError:\n    tilelang = None\n",
+                           "import cutlass_helpers\n"}) {
+    auto all = run_code(std::string(head) + "import torch\ny = torch.empty(4, device='cuda')\n");
+    bool renamed = false;
+    for (auto& f : all) renamed |= f.rule_id == "py.device-string" && f.codemod == "replace";
+    EXPECT_TRUE(renamed) << head;
+  }
+}
+
+// Issue 17 (fla's device module on triton-ascend): a file that asks Triton's driver whether the
+// backend is 'npu' (triton-ascend's is) already tells the NPU apart: its CUDA / HIP arms stay.
+TEST(PythonLiterals, AFileThatComparesWithNpuKeepsItsCudaArms) {
+  auto all = run_code(
+      "import torch\n"
+      "import triton\n"
+      "def backend():\n"
+      "    return triton.runtime.driver.active.get_current_target().backend\n"
+      "def torch_device():\n"
+      "    return {'cuda': 'cuda', 'hip': 'cuda', 'xpu': 'xpu'}.get(backend(), backend())\n"
+      "device = backend() if backend() != 'hip' else 'cuda'\n"
+      "IS_NPU = triton.runtime.driver.active.get_current_target().backend == 'npu'\n");
+  size_t seen = 0;
+  for (auto& f : all) {
+    if (f.rule_id != "py.device-string") continue;
+    ++seen;
+    EXPECT_EQ(f.codemod, "") << f.span.start.line;
+    EXPECT_THAT(f.action, testing::HasSubstr("asks Triton's driver for the NPU backend"))
+        << f.span.start.line;
+  }
+  EXPECT_GE(seen, 2u);
+  // Without that question, the same literal is rewritten as before, also beside an `== 'npu'` that
+  // kcat's own device-API step may have written.
+  auto plain = run_code("import torch\nx = torch.empty(4, device='cuda')\nuse_amp = kind == 'npu'\n");
+  auto* dev = at(plain, "py.device-string", 2);
+  ASSERT_NE(dev, nullptr);
+  EXPECT_EQ(dev->codemod, "replace");
+}
+
+// Liger ops/fused_linear_jsd.py: a compared device type in the same test as a CUDA capability read
+// (which is not renamed) stays: rewritten, the NPU would take the branch and call torch.cuda.
+TEST(PythonLiterals, AComparedDeviceBesideACudaCapabilityReadStays) {
+  auto all = run_code(
+      "import torch\n"
+      "def f(w, g):\n"
+      "    if (\n"
+      "        w.device.type == \"cuda\"\n"
+      "        and torch.cuda.get_device_capability(w.device)[0] >= 8\n"
+      "    ):\n"
+      "        return 1\n"
+      "    return 0\n");
+  auto* f = at(all, "py.device-string", 4);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("get_device_capability, which stays CUDA"));
+  auto plain = run_code("import torch\ndef f(w):\n    if w.device.type == \"cuda\":\n        return 1\n");
+  auto* g = at(plain, "py.device-string", 3);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->codemod, "replace-compared") << g->action;
+}
+
 }  // namespace
 }  // namespace kcat::scan

@@ -64,7 +64,14 @@ struct Recipe {
   // directory). A file with no such home is left, reported.
   std::string module;
   std::vector<std::string> provides;  // the names `module` defines (see RecipeEdit::check_imports)
-  std::string origin;                 // file:line it was loaded from
+  // A recipe that changes no code: what happens to the sites that name it (Finding::recipe).
+  // "kept": the code stays and runs once the environment has what the recipe says (Triton kernels
+  // on triton-ascend); the plan and the report count the sites as handled by the recipe.
+  // "left": the recipe only routes (a kernel DSL with no NPU backend); the sites stay for a person.
+  // "" = an ordinary recipe that patches code. site_action is what each site is told.
+  std::string outcome;
+  std::string site_action;
+  std::string origin;  // file:line it was loaded from
 };
 
 struct RecipeSet {

@@ -11,6 +11,7 @@
 #include "kcat/core/finding.h"
 #include "kcat/env/doctor.h"
 #include "kcat/kb/advice.h"
+#include "kcat/kb/recipe.h"
 #include "kcat/kb/route.h"
 #include "kcat/plan/extensions.h"
 
@@ -60,9 +61,16 @@ const char* to_string(Status s) noexcept;
 // recipe for all; a guarded import whose advice needs no change, and the repository's own package
 // (`own_packages`), become notes (Severity::Info). py.sdpa-float-mask is a performance note: SDPA
 // with a float mask runs on the NPU (op-plugin ScaledDotProductAttentionKernelNpuOpApi.cpp).
+// A finding whose recipe changes no code (kb::Recipe::outcome) gets the recipe's site_action:
+// "kept" makes it a note (Severity::Info: handled by the recipe, e.g. a Triton kernel kept on
+// triton-ascend), "left" leaves it for a person (a kernel DSL with no NPU backend).
 Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::string>& own_packages = {});
 // The shipped advice (patches/advice under kb::default_data_dir()), loaded once.
 const kb::AdviceSet& shipped_advice();
+// The shipped recipes (patches/recipes under kb::default_data_dir()), loaded once.
+const kb::RecipeSet& shipped_recipes();
+// The shipped recipe that keeps this finding's code as it is (outcome "kept"), or null.
+const kb::Recipe* keeping_recipe(const Finding& f);
 // What will handle a finding (as routed with the shipped advice): its codemod, its recipe, the LLM
 // agent (blocking code without either) or a person.
 Action action_for(const Finding& f);
