@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "kcat/core/fs.h"
 #include "kcat/patch/codemod.h"
@@ -386,10 +387,15 @@ void plan_guards(Analysis& a, FallbackPlan& out) {
   }
 }
 
-std::vector<std::string> reference_names(const std::string& f) {
+// The names F's reference may have. `F_fn` also pairs with `F_ref`, unless the package has a function
+// `F` too: then `F_fn` is a helper of `F` (causal_conv1d_update_function of causal_conv1d_update), and
+// `F_ref` is F's.
+std::vector<std::string> reference_names(const std::string& f,
+                                         const std::set<std::string>& package_functions) {
   std::vector<std::string> bases{f};
   for (auto suffix : {"_fn", "_func", "_function"}) {
-    if (f.ends_with(suffix) && f.size() > std::strlen(suffix))
+    if (f.ends_with(suffix) && f.size() > std::strlen(suffix) &&
+        !package_functions.count(f.substr(0, f.size() - std::strlen(suffix))))
       bases.push_back(f.substr(0, f.size() - std::strlen(suffix)));
   }
   std::vector<std::string> out;
@@ -432,14 +438,29 @@ struct Builder {
   const std::string& within;
   Analysis& a;
   FallbackPlan& out;
-  std::set<std::string> used_exts;
-  std::map<std::string, std::vector<std::string>> probes;  // file -> probe lines
+  // What the entry point being routed needs besides its dispatch: probes (file, extension, alias)
+  // for extensions its module does not import, and the extensions whose imports must be guarded.
+  std::vector<std::tuple<std::string, std::string, std::string>> probes;
+  std::set<std::string> exts;
+};
+
+struct Routed {
+  FallbackPair e;
+  std::optional<Edit> edit;
+  std::vector<std::tuple<std::string, std::string, std::string>> probes;
+  std::set<std::string> exts;
 };
 
 std::optional<std::pair<const Module*, std::string>> find_reference(Builder& b, const Module& m,
                                                                     const std::string& f, FallbackPair& e) {
   std::vector<std::pair<const Module*, std::string>> found;
-  for (auto& cand : reference_names(f)) {
+  std::set<std::string> package_functions;
+  for (auto& mm : b.a.mods) {
+    if (top_package(mm.dotted) != top_package(m.dotted) || is_test_file(mm.file)) continue;
+    for (auto& [n, d] : mm.defs)
+      if (!d.is_class) package_functions.insert(n);
+  }
+  for (auto& cand : reference_names(f, package_functions)) {
     for (auto& mm : b.a.mods) {
       if (top_package(mm.dotted) != top_package(m.dotted) || is_test_file(mm.file)) continue;
       auto d = mm.defs.find(cand);
@@ -469,14 +490,7 @@ std::string condition_alias(Builder& b, const Module& m, const std::string& ext)
   }
   std::string alias = "_kcat_" + ext;
   std::replace(alias.begin(), alias.end(), '.', '_');
-  auto& lines = b.probes[m.file];
-  if (std::find(lines.begin(), lines.end(), fmt::format("    import {} as {}", ext, alias)) == lines.end()) {
-    for (auto& l : {std::string("try:"), fmt::format("    import {} as {}", ext, alias),
-                    fmt::format("except ImportError:  # {}: the CUDA extension is not built on the NPU",
-                                kFallbackMarker),
-                    fmt::format("    {} = None", alias)})
-      lines.push_back(l);
-  }
+  b.probes.emplace_back(m.file, ext, alias);
   return alias;
 }
 
@@ -546,7 +560,7 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
       return std::nullopt;
     }
   }
-  if (!b.within.empty() && !(m.file == b.within || m.file.starts_with(b.within + "/"))) {
+  if (!b.within.empty() && b.within != "." && !(m.file == b.within || m.file.starts_with(b.within + "/"))) {
     e.reason = "outside the path given (" + b.within + ")";
     return std::nullopt;
   }
@@ -572,13 +586,69 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
   std::vector<std::string> conds;
   for (auto& x : exts) {
     conds.push_back(condition_alias(b, m, x) + " is None");
-    b.used_exts.insert(x);
+    b.exts.insert(x);
   }
   e.status = "routed";
   auto text = dispatch_text(m, e, d, fmt::format("{}", fmt::join(conds, " or ")), ind,
                             rm == &m ? std::string() : rm->dotted);
   return Edit{m.file, static_cast<uint32_t>(line_start), static_cast<uint32_t>(line_start), text,
               "reference-fallback"};
+}
+
+// The probe `lines` inserted after the module's leading imports (the last import statement before
+// the first definition), where a reader looks for them; as insert_after_torch_import when there is none.
+Edit insert_after_imports(const std::string& file, const std::string& bytes,
+                          const std::vector<std::string>& lines) {
+  auto tree = scan::parse("python", bytes);
+  TSNode root = ts_tree_root_node(tree.get());
+  std::optional<uint32_t> end;
+  for (uint32_t i = 0; i < ts_node_named_child_count(root); ++i) {
+    TSNode c = ts_node_named_child(root, i);
+    if (is(c, "function_definition") || is(c, "class_definition") || is(c, "decorated_definition")) break;
+    if (is(c, "import_statement") || is(c, "import_from_statement") || is(c, "future_import_statement"))
+      end = ts_node_end_byte(c);
+  }
+  if (!end) {
+    auto edits = insert_after_torch_import(file, bytes, lines, false);
+    if (!edits.empty()) return edits[0];
+  }
+  auto eol = eol_of(bytes);
+  std::string block;
+  for (auto& l : lines) block += l + eol;
+  uint32_t at = end.value_or(0);
+  while (at < bytes.size() && bytes[at] != '\n') ++at;
+  if (at < bytes.size()) {
+    ++at;
+  } else {
+    block = eol + block;
+  }
+  return Edit{file, at, at, block, "reference-fallback"};
+}
+
+// A reference two entry points pair with: the one named exactly after it keeps it (F with F_ref
+// over F_fn); when none is, or several are, none does.
+void drop_shared_references(std::vector<Routed>& routed) {
+  std::map<std::pair<std::string, std::string>, std::vector<Routed*>> claims;
+  for (auto& r : routed) {
+    if (!r.e.reference.empty()) claims[{r.e.reference_file, r.e.reference}].push_back(&r);
+  }
+  for (auto& [ref, who] : claims) {
+    if (who.size() < 2) continue;
+    std::vector<Routed*> exact;
+    for (auto* r : who) {
+      if (r->e.reference.find(r->e.entry) != std::string::npos) exact.push_back(r);
+    }
+    for (auto* r : who) {
+      if (exact.size() == 1 && exact[0] == r) continue;
+      std::string names;
+      for (auto* o : who) names += (names.empty() ? "" : ", ") + o->e.entry;
+      r->e.status = "left";
+      r->e.reason =
+          fmt::format("the reference {} pairs by name with several entry points ({}): not sure, not patched",
+                      ref.second, names);
+      r->edit.reset();
+    }
+  }
 }
 
 }  // namespace
@@ -605,6 +675,7 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
   a.reach = reach_of(a.mods);
   plan_guards(a, out);
   Builder b{root, within, a, out, {}, {}};
+  std::vector<Routed> routed;
   for (auto& m : a.mods) {
     if (is_test_file(m.file) || ts_node_has_error(ts_tree_root_node(m.tree.get()))) continue;
     for (auto& [name, d] : m.defs) {
@@ -617,16 +688,38 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
       e.line = static_cast<int>(ts_node_start_point(d.node).row) + 1;
       e.kernels = {kernels.begin(), kernels.end()};
       e.status = "left";
-      if (auto edit = route(b, m, name, e)) out.patch.edits.push_back(*edit);
+      b.probes.clear();
+      b.exts.clear();
+      auto edit = route(b, m, name, e);
       if (e.status == "routed") e.reason.clear();
-      out.entries.push_back(e);
+      routed.push_back({e, edit, b.probes, b.exts});
+    }
+  }
+  drop_shared_references(routed);
+  std::set<std::string> used_exts;
+  std::map<std::string, std::vector<std::string>> probes;  // file -> probe lines
+  for (auto& r : routed) {
+    out.entries.push_back(r.e);
+    if (!r.edit) continue;
+    out.patch.edits.push_back(*r.edit);
+    used_exts.insert(r.exts.begin(), r.exts.end());
+    for (auto& [file, ext, alias] : r.probes) {
+      auto& lines = probes[file];
+      if (std::find(lines.begin(), lines.end(), fmt::format("    import {} as {}", ext, alias)) !=
+          lines.end())
+        continue;
+      for (auto& l : {std::string("try:"), fmt::format("    import {} as {}", ext, alias),
+                      fmt::format("except ImportError:  # {}: the CUDA extension is not built on the NPU",
+                                  kFallbackMarker),
+                      fmt::format("    {} = None", alias)})
+        lines.push_back(l);
     }
   }
   // Guards only for the extensions a routed entry point needs: elsewhere an import error at load
   // time says more than a None at the first call.
   std::vector<std::string> guarded;
   for (auto& [ext, edits] : a.guard_edits) {
-    if (!b.used_exts.count(ext)) {
+    if (!used_exts.count(ext)) {
       out.notes.push_back(
           fmt::format("not guarded: `import {}`: no entry point reaching it has a reference", ext));
       continue;
@@ -635,9 +728,9 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
     for (auto& ed : edits) guarded.push_back(fmt::format("{}: import {}", ed.file, ext));
   }
   out.guarded = guarded;
-  for (auto& [file, lines] : b.probes) {
+  for (auto& [file, lines] : probes) {
     auto bytes = read_file(root / file);
-    for (auto& ed : insert_after_torch_import(file, bytes, lines, false)) out.patch.edits.push_back(ed);
+    out.patch.edits.push_back(insert_after_imports(file, bytes, lines));
   }
   return out;
 }

@@ -61,6 +61,13 @@ const FallbackPair* entry(const FallbackPlan& p, const std::string& name) {
   return nullptr;
 }
 
+// By value, "" fields when absent (GCC's -Wnull-dereference misreads a pointer in long tests).
+FallbackPair copy_of(const FallbackPlan& p, const std::string& name) {
+  for (auto& e : p.entries)
+    if (e.entry == name) return e;
+  return {};
+}
+
 test::Result python(const fs::path& root, const std::string& code, const std::string& extra_path = "") {
   return test::run({"python3", "-c", code}, root,
                    {{"PYTHONPATH", extra_path.empty() ? root.string() : extra_path + ":" + root.string()},
@@ -166,6 +173,37 @@ TEST(RefFallback, WithTheExtensionTheOriginalCodeIsKeptAndASecondRunChangesNothi
   const auto* conv = entry(again, "conv_fn");
   ASSERT_NE(conv, nullptr);
   EXPECT_EQ(conv->status, "routed");
+}
+
+TEST(RefFallback, AHelperNamedAfterAnEntryPointDoesNotTakeItsReference) {
+  // update_function is update's helper (its `activation` is a bool where update_ref takes a string):
+  // update_ref is update's. mix_fn and mix_function both pair with mix_ref by name: neither is sure.
+  test::TempDir t;
+  test::write(t / "setup.py",
+              "from torch.utils.cpp_extension import CUDAExtension\nCUDAExtension(name='k_cuda')\n");
+  test::write(t / "k/__init__.py", "");
+  test::write(t / "k/ops.py",
+              "import k_cuda\n\n\n"
+              "def update_function(x, activation):\n    return k_cuda.update(x, activation)\n\n\n"
+              "def update(x, activation=None):\n    return update_function(x, activation is not None)\n\n\n"
+              "def update_ref(x, activation=None):\n    return x\n\n\n"
+              "def mix_fn(x):\n    return k_cuda.mix(x)\n\n\n"
+              "def mix_function(x):\n    return k_cuda.mix(x)\n\n\n"
+              "def mix_ref(x):\n    return x\n");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  EXPECT_EQ(copy_of(plan, "update").status, "routed");
+  EXPECT_EQ(copy_of(plan, "update_function").status, "left");
+  EXPECT_EQ(copy_of(plan, "update_function").reference, "");
+  for (auto name : {"mix_fn", "mix_function"}) {
+    auto e = copy_of(plan, name);
+    EXPECT_EQ(e.status, "left") << name;
+    EXPECT_NE(e.reason.find("several entry points"), std::string::npos) << e.reason;
+  }
+  size_t dispatches = 0;
+  for (auto& e : plan.patch.edits)
+    dispatches += e.replacement.find("return update_ref(") != std::string::npos;
+  EXPECT_EQ(dispatches, 1u);
+  EXPECT_EQ(plan.patch.edits.size(), 2u);  // update's dispatch and the guard of `import k_cuda`
 }
 
 }  // namespace kcat::patch
