@@ -32,6 +32,10 @@ struct Def {
   TSNode node{};  // function_definition or class_definition
   bool is_class = false;
   std::set<std::string> idents;
+  // A class passes on what it reaches only when it is an autograd.Function (`XFn.apply`): a model
+  // class (nn.Module) using a kernel does not make every function building it a kernel entry point.
+  bool passes_on = true;
+  bool triton_kernel = false;  // @triton.jit / @triton.autotune ...: a kernel, not an entry point
 };
 
 struct ExtImport {
@@ -135,9 +139,20 @@ void read_module(Module& m, const std::set<std::string>& exts) {
   TSNode root = ts_tree_root_node(m.tree.get());
   for (uint32_t i = 0; i < ts_node_named_child_count(root); ++i) {
     TSNode c = ts_node_named_child(root, i);
-    if (is(c, "decorated_definition")) c = field(c, "definition");
+    bool triton_kernel = false;
+    if (is(c, "decorated_definition")) {
+      for (uint32_t j = 0; j < ts_node_named_child_count(c); ++j) {
+        TSNode dec = ts_node_named_child(c, j);
+        if (is(dec, "decorator") && m.text(dec).find("triton.") != std::string::npos) triton_kernel = true;
+      }
+      c = field(c, "definition");
+    }
     if (is(c, "function_definition") || is(c, "class_definition")) {
-      m.defs[m.text(field(c, "name"))] = Def{c, is(c, "class_definition"), identifiers(c, m.bytes)};
+      bool is_class = is(c, "class_definition");
+      TSNode bases = field(c, "superclasses");
+      bool passes_on =
+          !is_class || (!ts_node_is_null(bases) && m.text(bases).find("Function") != std::string::npos);
+      m.defs[m.text(field(c, "name"))] = Def{c, is_class, identifiers(c, m.bytes), passes_on, triton_kernel};
     } else if (is(c, "try_statement")) {
       TSNode body = field(c, "body");
       bool guarded = catches_import_error(m, c);
@@ -152,7 +167,10 @@ void read_module(Module& m, const std::set<std::string>& exts) {
 using Reach =
     std::map<std::pair<std::string, std::string>, std::set<std::string>>;  // (module, def) -> kernels
 
-Reach reach_of(const std::deque<Module>& mods) {
+// What each definition reaches; a definition in `cut` passes nothing on (an entry point already
+// routed to its reference).
+Reach reach_of(const std::deque<Module>& mods,
+               const std::set<std::pair<std::string, std::string>>& cut = {}) {
   std::map<std::string, const Module*> by_dotted;
   for (auto& m : mods) by_dotted[m.dotted] = &m;
   Reach reach;
@@ -164,14 +182,16 @@ Reach reach_of(const std::deque<Module>& mods) {
         auto before = mine.size();
         for (auto& id : d.idents) {
           if (auto k = m.kernel_alias.find(id); k != m.kernel_alias.end()) mine.insert(k->second);
-          if (id != name && m.defs.count(id)) {
+          if (id != name && m.defs.count(id) && m.defs.at(id).passes_on && !cut.count({m.dotted, id})) {
             auto& other = reach[{m.dotted, id}];
             mine.insert(other.begin(), other.end());
           }
           auto imp = m.from_imports.find(id);
           if (imp == m.from_imports.end()) continue;
           auto src = by_dotted.find(imp->second.first);
-          if (src == by_dotted.end() || !src->second->defs.count(imp->second.second)) continue;
+          if (src == by_dotted.end() || !src->second->defs.count(imp->second.second) ||
+              !src->second->defs.at(imp->second.second).passes_on || cut.count(imp->second))
+            continue;
           auto& other = reach[{imp->second.first, imp->second.second}];
           mine.insert(other.begin(), other.end());
         }
@@ -442,6 +462,7 @@ struct Builder {
   // for extensions its module does not import, and the extensions whose imports must be guarded.
   std::vector<std::tuple<std::string, std::string, std::string>> probes;
   std::set<std::string> exts;
+  const Reach* ref_reach = nullptr;  // the second pass: reach with the routed entry points cut
 };
 
 struct Routed {
@@ -474,6 +495,11 @@ std::optional<std::pair<const Module*, std::string>> find_reference(Builder& b, 
         top_package(m.dotted), f, f, f);
     return std::nullopt;
   }
+  // Several: the one in F's own module, when there is exactly one there.
+  if (found.size() > 1 &&
+      std::count_if(found.begin(), found.end(), [&](auto& c) { return c.first == &m; }) == 1)
+    found.erase(std::remove_if(found.begin(), found.end(), [&](auto& c) { return c.first != &m; }),
+                found.end());
   if (found.size() > 1) {
     e.reason = "several candidate references (";
     for (auto& [mm, n] : found)
@@ -533,11 +559,14 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
       break;
     }
   }
-  if (auto& rk = b.a.reach[{rm->dotted, rname}]; !rk.empty()) {
-    e.reason =
-        fmt::format("the reference {} itself reaches {}: not a pure-PyTorch fallback", rname, *rk.begin());
+  const auto& reach = b.ref_reach ? *b.ref_reach : b.a.reach;
+  if (auto rk = reach.find({rm->dotted, rname}); rk != reach.end() && !rk->second.empty()) {
+    e.reason = fmt::format("the reference {} itself reaches {}: not a pure-PyTorch fallback", rname,
+                           *rk->second.begin());
     return std::nullopt;
   }
+  if (b.ref_reach && b.a.reach.count({rm->dotted, rname}) && !b.a.reach.at({rm->dotted, rname}).empty())
+    e.why.push_back(fmt::format("the reference reaches a kernel only through entry points routed to theirs"));
   TSNode first = first_statement(m, fn);
   if (!ts_node_is_null(first) && is(first, "if_statement") &&
       m.text(first).find(kFallbackMarker) != std::string::npos) {
@@ -625,6 +654,34 @@ Edit insert_after_imports(const std::string& file, const std::string& bytes,
   return Edit{file, at, at, block, "reference-fallback"};
 }
 
+// A reference left because it reaches a kernel only through entry points this plan routes
+// (mamba_inner_ref calls selective_scan_fn) is a pure fallback after all: route again with those cut.
+void reroute_through_routed(Builder& b, std::vector<Routed>& routed) {
+  std::set<std::pair<std::string, std::string>> cut;
+  for (auto& r : routed) {
+    if (r.e.status == "routed") cut.insert({dotted_of(r.e.file), r.e.entry});
+  }
+  if (cut.empty()) return;
+  auto reach = reach_of(b.a.mods, cut);
+  b.ref_reach = &reach;
+  for (auto& r : routed) {
+    if (r.e.status == "routed" || !r.e.reason.starts_with("the reference ")) continue;
+    const Module* m = nullptr;
+    for (auto& mm : b.a.mods)
+      if (mm.file == r.e.file) m = &mm;
+    if (!m) continue;
+    FallbackPair e = r.e;
+    e.why.clear();
+    e.reason.clear();
+    b.probes.clear();
+    b.exts.clear();
+    auto edit = route(b, *m, e.entry, e);
+    if (e.status != "routed") continue;
+    r = Routed{e, edit, b.probes, b.exts};
+  }
+  b.ref_reach = nullptr;
+}
+
 // A reference two entry points pair with: the one named exactly after it keeps it (F with F_ref
 // over F_fn); when none is, or several are, none does.
 void drop_shared_references(std::vector<Routed>& routed) {
@@ -674,12 +731,14 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
   }
   a.reach = reach_of(a.mods);
   plan_guards(a, out);
-  Builder b{root, within, a, out, {}, {}};
+  Builder b{root, within, a, out, {}, {}, nullptr};
   std::vector<Routed> routed;
   for (auto& m : a.mods) {
     if (is_test_file(m.file) || ts_node_has_error(ts_tree_root_node(m.tree.get()))) continue;
     for (auto& [name, d] : m.defs) {
-      if (d.is_class || name.starts_with("_") || looks_like_reference(name)) continue;
+      if (d.is_class || d.triton_kernel || name.starts_with("_") || name.starts_with("test_") ||
+          name.starts_with("benchmark_") || looks_like_reference(name))
+        continue;
       auto& kernels = a.reach[{m.dotted, name}];
       if (kernels.empty()) continue;
       FallbackPair e;
@@ -695,6 +754,7 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
       routed.push_back({e, edit, b.probes, b.exts});
     }
   }
+  reroute_through_routed(b, routed);
   drop_shared_references(routed);
   std::set<std::string> used_exts;
   std::map<std::string, std::vector<std::string>> probes;  // file -> probe lines

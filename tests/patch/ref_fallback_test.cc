@@ -32,7 +32,8 @@ void write_fixture(const fs::path& root) {
               "    return kpkg_cuda.scale(x, factor)\n");
   test::write(root / "kpkg/interface.py",
               "from kpkg.ops import conv_fwd, scale_fwd\n\n\n"
-              "class ConvFn:\n"
+              "Function = object  # torch.autograd.Function in the real thing\n\n\n"
+              "class ConvFn(Function):\n"
               "    @staticmethod\n"
               "    def apply(x, w, seq_idx):\n"
               "        return conv_fwd(x, w)\n\n\n"
@@ -204,6 +205,39 @@ TEST(RefFallback, AHelperNamedAfterAnEntryPointDoesNotTakeItsReference) {
     dispatches += e.replacement.find("return update_ref(") != std::string::npos;
   EXPECT_EQ(dispatches, 1u);
   EXPECT_EQ(plan.patch.edits.size(), 2u);  // update's dispatch and the guard of `import k_cuda`
+}
+
+TEST(RefFallback, AReferenceCallingARoutedEntryPointIsAFallbackAndModelsAreNotEntryPoints) {
+  // inner_ref calls scan_fn, itself routed to scan_ref: inner_fn can run inner_ref. build_model
+  // makes a model class that uses the kernel: not a kernel entry point; nor is the Triton kernel.
+  test::TempDir t;
+  test::write(t / "setup.py",
+              "from torch.utils.cpp_extension import CUDAExtension\nCUDAExtension(name='s_cuda')\n");
+  test::write(t / "s/__init__.py", "");
+  test::write(t / "s/ops.py",
+              "import s_cuda\nimport triton\n\n\n"
+              "class ScanFn(Function):\n    def forward(ctx, x):\n        return s_cuda.scan(x)\n\n\n"
+              "def scan_fn(x):\n    return ScanFn.apply(x)\n\n\n"
+              "def scan_ref(x):\n    return ('ref', x)\n\n\n"
+              "def inner_fn(x, lvl=1):\n    return s_cuda.inner(x)\n\n\n"
+              "def inner_ref(x):\n    return ('inner', scan_fn(x))\n\n\n"
+              "@triton.jit\ndef scan_kernel(x):\n    pass\n\n\n"
+              "class Model(Module):\n    def forward(self, x):\n        return scan_fn(x)\n\n\n"
+              "def build_model():\n    return Model()\n");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  EXPECT_EQ(copy_of(plan, "scan_fn").status, "routed");
+  auto inner = copy_of(plan, "inner_fn");
+  EXPECT_EQ(inner.status, "routed") << inner.reason;
+  EXPECT_EQ(inner.unsupported, std::vector<std::string>{"lvl"});
+  EXPECT_EQ(copy_of(plan, "build_model").entry, "");
+  EXPECT_EQ(copy_of(plan, "scan_kernel").entry, "");
+  apply_patch(t.path(), plan.patch);
+  auto r = python(t.path(),
+                  "import sys, types; sys.modules['triton'] = types.SimpleNamespace(jit=lambda f: f)\n"
+                  "Function = object\nimport builtins; builtins.Function = object; builtins.Module = object\n"
+                  "from s import ops; print(ops.inner_fn(4)); ops.inner_fn(4, lvl=2)");
+  EXPECT_EQ(r.out, "('inner', ('ref', 4))\n") << r.err;
+  EXPECT_NE(r.err.find("NotImplementedError: inner_fn: `lvl`"), std::string::npos) << r.err;
 }
 
 }  // namespace kcat::patch
