@@ -489,10 +489,11 @@ std::optional<std::pair<const Module*, std::string>> find_reference(Builder& b, 
     }
   }
   if (found.empty()) {
+    bool triton_only = std::all_of(e.kernels.begin(), e.kernels.end(), [](auto& k) { return k == "triton"; });
     e.reason = fmt::format(
-        "no pure-PyTorch reference by name in package `{}` (looked for {}_ref, ref_{}, "
-        "naive_{}, ...): the kernel needs a port",
-        top_package(m.dotted), f, f, f);
+        "{}no pure-PyTorch reference by name in package `{}` (looked for {}_ref, ref_{}, naive_{}, ...){}",
+        triton_only ? "Triton path (it runs on triton-ascend, the Triton port); " : "", top_package(m.dotted),
+        f, f, f, triton_only ? "" : ": the kernel needs a port");
     return std::nullopt;
   }
   // Several: the one in F's own module, when there is exactly one there.

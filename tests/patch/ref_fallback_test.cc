@@ -223,7 +223,8 @@ TEST(RefFallback, AReferenceCallingARoutedEntryPointIsAFallbackAndModelsAreNotEn
               "def inner_ref(x):\n    return ('inner', scan_fn(x))\n\n\n"
               "@triton.jit\ndef scan_kernel(x):\n    pass\n\n\n"
               "class Model(Module):\n    def forward(self, x):\n        return scan_fn(x)\n\n\n"
-              "def build_model():\n    return Model()\n");
+              "def build_model():\n    return Model()\n\n\n"
+              "def tri_fn(x):\n    return scan_kernel(x)\n");
   auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
   EXPECT_EQ(copy_of(plan, "scan_fn").status, "routed");
   auto inner = copy_of(plan, "inner_fn");
@@ -231,6 +232,11 @@ TEST(RefFallback, AReferenceCallingARoutedEntryPointIsAFallbackAndModelsAreNotEn
   EXPECT_EQ(inner.unsupported, std::vector<std::string>{"lvl"});
   EXPECT_EQ(copy_of(plan, "build_model").entry, "");
   EXPECT_EQ(copy_of(plan, "scan_kernel").entry, "");
+  // A Triton entry point without a reference is on the Triton path, not a kernel to port.
+  auto tri = copy_of(plan, "tri_fn");
+  EXPECT_EQ(tri.status, "left");
+  EXPECT_EQ(tri.reason.rfind("Triton path (it runs on triton-ascend", 0), 0u) << tri.reason;
+  EXPECT_EQ(tri.reason.find("needs a port"), std::string::npos) << tri.reason;
   apply_patch(t.path(), plan.patch);
   auto r = python(t.path(),
                   "import sys, types; sys.modules['triton'] = types.SimpleNamespace(jit=lambda f: f)\n"
