@@ -140,6 +140,7 @@ void read_module(Module& m, const std::set<std::string>& exts) {
   for (uint32_t i = 0; i < ts_node_named_child_count(root); ++i) {
     TSNode c = ts_node_named_child(root, i);
     bool triton_kernel = false;
+    TSNode whole = c;  // with its decorators: @triton.jit makes a function reach Triton
     if (is(c, "decorated_definition")) {
       for (uint32_t j = 0; j < ts_node_named_child_count(c); ++j) {
         TSNode dec = ts_node_named_child(c, j);
@@ -152,7 +153,8 @@ void read_module(Module& m, const std::set<std::string>& exts) {
       TSNode bases = field(c, "superclasses");
       bool passes_on =
           !is_class || (!ts_node_is_null(bases) && m.text(bases).find("Function") != std::string::npos);
-      m.defs[m.text(field(c, "name"))] = Def{c, is_class, identifiers(c, m.bytes), passes_on, triton_kernel};
+      m.defs[m.text(field(c, "name"))] =
+          Def{c, is_class, identifiers(whole, m.bytes), passes_on, triton_kernel};
     } else if (is(c, "try_statement")) {
       TSNode body = field(c, "body");
       bool guarded = catches_import_error(m, c);
