@@ -14,6 +14,7 @@
 #include <set>
 #include <tuple>
 
+#include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/patch/codemod.h"
 #include "kcat/scan/parser.h"
@@ -312,14 +313,25 @@ Dispatch match_signatures(const std::vector<Param>& f, const std::vector<Param>&
   return d;
 }
 
+// A file's bytes; nullopt when it cannot be read (gone, a permission): the analysis goes on without it.
+std::optional<std::string> read_or_skip(const std::filesystem::path& path, std::string* why = nullptr) {
+  try {
+    return read_file(path);
+  } catch (const Error& e) {
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> built_extensions(const std::filesystem::path& root,
                                           const std::vector<std::string>& python_files) {
   std::set<std::string> out;
   for (auto& file : python_files) {
-    auto bytes = read_file(root / file);
-    if (bytes.find("CUDAExtension") == std::string::npos) continue;
+    auto read = read_or_skip(root / file);
+    if (!read || read->find("CUDAExtension") == std::string::npos) continue;
+    const auto& bytes = *read;
     auto tree = scan::parse("python", bytes);
     scan::each_named_node(ts_tree_root_node(tree.get()), [&](TSNode n) {
       if (!is(n, "call") ||
@@ -721,10 +733,16 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
   a.exts = {exts.begin(), exts.end()};
   for (auto& file : python_files) {
     if (!file.ends_with(".py")) continue;
+    std::string why;
+    auto bytes = read_or_skip(root / file, &why);
+    if (!bytes) {
+      out.notes.push_back(fmt::format("not read: {}: {}", file, why));
+      continue;
+    }
     auto& m = a.mods.emplace_back();
     m.file = file;
     m.dotted = dotted_of(file);
-    m.bytes = read_file(root / file);
+    m.bytes = std::move(*bytes);
     m.tree = scan::parse("python", m.bytes);
     read_module(m, a.exts);
     if (is_test_file(file)) {

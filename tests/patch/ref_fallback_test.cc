@@ -246,4 +246,15 @@ TEST(RefFallback, AReferenceCallingARoutedEntryPointIsAFallbackAndModelsAreNotEn
   EXPECT_NE(r.err.find("NotImplementedError: inner_fn: `lvl`"), std::string::npos) << r.err;
 }
 
+TEST(RefFallback, AFileThatCannotBeReadIsNotedAndTheRestIsAnalysed) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto files = repository_files(t.path());
+  files.insert(files.begin(), "kpkg/gone.py");  // listed, then removed before it was read
+  auto plan = reference_fallbacks(t.path(), files);
+  EXPECT_EQ(copy_of(plan, "conv_fn").status, "routed");
+  ASSERT_FALSE(plan.notes.empty());
+  EXPECT_EQ(plan.notes[0].rfind("not read: kpkg/gone.py: ", 0), 0u) << plan.notes[0];
+}
+
 }  // namespace kcat::patch
