@@ -69,6 +69,8 @@ Outcome run(const Options& o) {
         port_with_shim(r);
       } else {
         port_with_rules(r);
+        cancel::throw_if_requested();
+        fallback_phase(r);
       }
       cancel::throw_if_requested();
       agent_phase(r);

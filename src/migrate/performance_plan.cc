@@ -2,9 +2,34 @@
 // try on the NPU, written into the plan before anything runs, also when [bench] is not set yet.
 #include <fmt/format.h>
 
+#include "kcat/core/error.h"
 #include "kcat/migrate/optimize_phase.h"
+#include "kcat/migrate/phases.h"
+#include "kcat/patch/ref_fallback.h"
 
 namespace kcat::migrate {
+
+namespace {
+
+// Each kernel entry point routed to its reference (patch/ref_fallback.h) runs, slowly, on the NPU:
+// porting its kernel is a performance item.
+std::vector<std::string> fallback_items(const std::filesystem::path& root) {
+  std::vector<std::string> out;
+  try {
+    for (auto& e : patch::reference_fallbacks(root, python_files(root)).entries) {
+      if (e.status != "routed") continue;
+      out.push_back(fmt::format(
+          "port the kernel behind `{}` ({}:{}): on the NPU it runs the reference `{}` ({}), slowly; a kernel "
+          "port is kept only when it matches the reference and is faster",
+          e.entry, e.file, e.line, e.reference, e.reference_file));
+    }
+  } catch (const Error&) {
+    // An unreadable file: the plan still has its recipes; the port reports the fallbacks.
+  }
+  return out;
+}
+
+}  // namespace
 
 plan::Step performance_step(const std::filesystem::path& root, const cli::Config& config,
                             const std::vector<Finding>& findings) {
@@ -25,6 +50,7 @@ plan::Step performance_step(const std::filesystem::path& root, const cli::Config
     }
   }
   if (s.tries.empty()) s.tries.push_back("no performance recipe applies to this code");
+  for (auto& item : fallback_items(root)) s.tries.push_back(item);
   s.tries.insert(s.tries.end(), skipped.begin(), skipped.end());
   if (optimize_configured(config, {})) {
     auto& b = config.bench;

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "kcat/report/run_report.h"
 
@@ -18,6 +19,31 @@ std::string cell(std::string_view s) {
       out += c;
   }
   return out;
+}
+
+std::string fallbacks_markdown(const std::vector<Fallback>& fallbacks) {
+  size_t routed = 0;
+  for (auto& f : fallbacks) routed += f.status == "routed";
+  std::string md = fmt::format(
+      "## Kernel entry points\n\n{} found, {} routed to the repository's pure-PyTorch reference where the "
+      "kernel is not importable (the NPU). Each routed one runs, slowly: a performance item (port the kernel "
+      "for speed).\n\n| entry point | file:line | kernels | status | reference | why / reason |\n"
+      "|---|---|---|---|---|---|\n",
+      fallbacks.size(), routed);
+  for (auto& f : fallbacks) {
+    std::string why;
+    for (auto& w : f.why) why += (why.empty() ? "" : "; ") + w;
+    if (!f.unsupported.empty()) {
+      why += "; refused unless at their default:";
+      for (auto& u : f.unsupported) why += " `" + u + "`";
+    }
+    md +=
+        fmt::format("| `{}` | {}:{} | {} | {} | {} | {} |\n", f.entry, cell(f.file), f.line,
+                    cell(fmt::format("{}", fmt::join(f.kernels, ", "))), f.status,
+                    f.reference.empty() ? "" : fmt::format("`{}` ({})", f.reference, cell(f.reference_file)),
+                    cell(f.status == "routed" ? why : f.reason));
+  }
+  return md + "\n";
 }
 
 }  // namespace
@@ -51,6 +77,8 @@ std::string render_markdown(const RunReport& r) {
     }
     md += "\n";
   }
+
+  if (!r.fallbacks.empty()) md += fallbacks_markdown(r.fallbacks);
 
   if (!r.iterations.empty()) {
     md += fmt::format("## Optimization ({})\n\n", r.metric_unit);

@@ -76,6 +76,21 @@ void to_json(nlohmann::json& j, const RunReport& r) {
                      {"checks", s.checks},
                      {"failed_checks", s.failed_checks}});
   }
+  if (!r.fallbacks.empty()) {
+    auto& fb = j["fallbacks"] = nlohmann::json::array();
+    for (auto& f : r.fallbacks) {
+      fb.push_back({{"entry", f.entry},
+                    {"file", f.file},
+                    {"line", f.line},
+                    {"reference", f.reference},
+                    {"reference_file", f.reference_file},
+                    {"kernels", f.kernels},
+                    {"why", f.why},
+                    {"unsupported", f.unsupported},
+                    {"status", f.status},
+                    {"reason", f.reason}});
+    }
+  }
   auto& opt = j["optimize"] = {{"unit", r.metric_unit}, {"iterations", nlohmann::json::array()}};
   if (r.baseline) opt["baseline"] = *r.baseline;
   if (r.target_metric) opt["target"] = *r.target_metric;
@@ -122,6 +137,20 @@ void from_json(const nlohmann::json& j, RunReport& r) {
     st.checks = s.value("checks", std::vector<std::string>{});
     st.failed_checks = s.value("failed_checks", std::vector<std::string>{});
     r.steps.push_back(std::move(st));
+  }
+  for (auto& f : j.value("fallbacks", nlohmann::json::array())) {
+    Fallback x;
+    x.entry = f.value("entry", "");
+    x.file = f.value("file", "");
+    x.line = f.value("line", 0);
+    x.reference = f.value("reference", "");
+    x.reference_file = f.value("reference_file", "");
+    x.kernels = f.value("kernels", std::vector<std::string>{});
+    x.why = f.value("why", std::vector<std::string>{});
+    x.unsupported = f.value("unsupported", std::vector<std::string>{});
+    x.status = f.value("status", "");
+    x.reason = f.value("reason", "");
+    r.fallbacks.push_back(std::move(x));
   }
   if (auto it = j.find("optimize"); it != j.end()) {
     auto& o = *it;

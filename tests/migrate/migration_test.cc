@@ -88,6 +88,39 @@ TEST(MigratePhases, TheCodemodPhaseCommitsOneStepPerPlanStep) {
   EXPECT_EQ(count(t, "run-finished"), 0u);  // only the phase ran, not the finish
 }
 
+TEST(MigratePhases, TheFallbackPhaseRoutesAKernelEntryPointAndTheReportListsIt) {
+  Repo repo(test::fixtures_dir() / "migrate" / "fallback");
+  auto o = repo.options();
+  auto out = migrate::run(o);
+  auto log = repo.git("log --format=%B main..kcat/ascend-a2");
+  EXPECT_NE(log.find("Kcat-Step: fallback-1"), std::string::npos) << log;
+  EXPECT_NE(log.find("- conv_fn (kpkg/interface.py:4) -> conv_ref (kpkg/interface.py), refuses: seq_idx"),
+            std::string::npos)
+      << log;
+  // conv_fwd reaches the extension too, with no reference: found, left.
+  ASSERT_EQ(out.report.fallbacks.size(), 2u);
+  EXPECT_EQ(out.report.fallbacks[0].entry, "conv_fn");
+  EXPECT_EQ(out.report.fallbacks[0].status, "routed");
+  EXPECT_EQ(out.report.fallbacks[1].entry, "conv_fwd");
+  EXPECT_EQ(out.report.fallbacks[1].status, "left");
+  auto interface = test::read(repo.dir / "kpkg/interface.py");
+  EXPECT_NE(interface.find("    if _kcat_kpkg_cuda is None:  # kcat: reference fallback"), std::string::npos)
+      << interface;
+  auto md = test::read(repo.dir / ".kcat/report.md");
+  EXPECT_NE(md.find("## Kernel entry points\n\n2 found, 1 routed"), std::string::npos) << md;
+  auto json = nlohmann::json::parse(test::read(repo.dir / ".kcat/report.json"));
+  EXPECT_EQ(json["fallbacks"][0]["reference"], "conv_ref");
+  // The optimize loop's plan: porting the kernel is a performance item.
+  auto plan = test::read(repo.dir / ".kcat/plan.json");
+  EXPECT_NE(plan.find("port the kernel behind `conv_fn` (kpkg/interface.py:"), std::string::npos) << plan;
+  // A second run finds it routed and changes nothing.
+  auto head = repo.git("rev-parse HEAD");
+  auto again = migrate::run(o);
+  EXPECT_EQ(repo.git("rev-parse HEAD"), head);
+  ASSERT_EQ(again.report.fallbacks.size(), 2u);
+  EXPECT_EQ(again.report.fallbacks[0].status, "routed");
+}
+
 TEST(MigratePhases, ACodemodStepNamesEachRuleInItsMessage) {
   test::TempDir dir;
   test::write(dir / "a.py", "import torch\nx = torch.ones(1).cuda()\n");

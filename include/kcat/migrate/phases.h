@@ -189,6 +189,15 @@ void port_with_shim(Run& r);
 // What torch_npu.contrib.transfer_to_npu maps at run time.
 bool covered_by_shim(const Finding& f);
 
+// ---- reference fallback (fallback.cc) ----
+
+// The repository's Python files (repository-relative).
+std::vector<std::string> python_files(const std::filesystem::path& root);
+// Source mode, after the codemods: kernel entry points run the repository's pure-PyTorch reference
+// when their CUDA extension is not importable (patch/ref_fallback.h), one step; every entry point
+// found goes into the report (routed, or left with the reason).
+void fallback_phase(Run& r);
+
 // ---- requirements (requirements_phase.cc) ----
 
 // requirements-ascend.txt for the plan's stack, committed as a step when it is new or changed.

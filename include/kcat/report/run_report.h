@@ -43,6 +43,18 @@ struct Iteration {
   std::string commit;
 };
 
+// A kernel entry point and its reference fallback (patch/ref_fallback.h): routed, it runs the
+// repository's pure-PyTorch reference where the kernel is not importable (a performance item for
+// the optimize loop: port the kernel for speed); left, with the reason.
+struct Fallback {
+  std::string entry, file;
+  int line = 0;
+  std::string reference, reference_file;
+  std::vector<std::string> kernels, why, unsupported;
+  std::string status;  // routed | left
+  std::string reason;
+};
+
 struct RunReport {
   std::string run_id;
   std::string repo;
@@ -55,6 +67,7 @@ struct RunReport {
   std::string outcome;  // done | findings-left | target-met | target-missed | failed | interrupted
   std::vector<Site> sites;
   std::vector<StepRecord> steps;
+  std::vector<Fallback> fallbacks;  // kernel entry points (source mode)
   // Optimization trajectory (empty when no bench ran).
   std::string metric_unit;  // e.g. "tok/s"
   std::optional<double> baseline;

@@ -1,0 +1,260 @@
+#include "kcat/patch/ref_fallback.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "kcat/core/fs.h"
+#include "testsupport/support.h"
+
+namespace kcat::patch {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A kernel package with a pure-Python stand-in for its CUDA extension: conv_fn reaches kpkg_cuda
+// through an autograd-style wrapper and an op module; conv_ref is its reference (tests call both),
+// without conv_fn's seq_idx. scale_ref needs a parameter scale_fn does not have; kpkg2_cuda is used
+// when its module loads.
+void write_fixture(const fs::path& root) {
+  test::write(root / "setup.py",
+              "from setuptools import setup\n"
+              "from torch.utils.cpp_extension import CUDAExtension\n"
+              "setup(name='kpkg', ext_modules=[CUDAExtension(name='kpkg_cuda', sources=['k.cu']),\n"
+              "                                CUDAExtension(name=\"kpkg2_cuda\", sources=['k2.cu'])])\n");
+  test::write(root / "kpkg/__init__.py", "from kpkg.interface import conv_fn, scale_fn\n");
+  test::write(root / "kpkg/ops.py",
+              "import kpkg_cuda\n\n\n"
+              "def conv_fwd(x, w):\n"
+              "    return kpkg_cuda.conv(x, w)\n\n\n"
+              "def scale_fwd(x, factor):\n"
+              "    return kpkg_cuda.scale(x, factor)\n");
+  test::write(root / "kpkg/interface.py",
+              "from kpkg.ops import conv_fwd, scale_fwd\n\n\n"
+              "Function = object  # torch.autograd.Function in the real thing\n\n\n"
+              "class ConvFn(Function):\n"
+              "    @staticmethod\n"
+              "    def apply(x, w, seq_idx):\n"
+              "        return conv_fwd(x, w)\n\n\n"
+              "def conv_fn(x, w, bias=None, seq_idx=None, activation=\"none\"):\n"
+              "    \"\"\"The kernel.\"\"\"\n"
+              "    return ConvFn.apply(x, w, seq_idx)\n\n\n"
+              "def scale_fn(x, factor):\n"
+              "    return scale_fwd(x, factor)\n\n\n"
+              "def scale_ref(x, factor, mode):\n"
+              "    return ('ref', x * factor)\n");
+  test::write(root / "kpkg/reference.py",
+              "def conv_ref(x, w, bias=None, activation=\"none\"):\n"
+              "    return ('ref', x * w + (bias or 0))\n");
+  test::write(root / "kpkg/top.py",
+              "import kpkg2_cuda\n\nVERSION = kpkg2_cuda.version()\n\n\n"
+              "def add_fn(x):\n    return kpkg2_cuda.add(x)\n\n\n"
+              "def add_ref(x):\n    return ('ref', x + 1)\n");
+  test::write(root / "tests/test_conv.py",
+              "from kpkg.interface import conv_fn\nfrom kpkg.reference import conv_ref\n\n\n"
+              "def test_conv():\n    assert conv_fn(2, 3)[1] == conv_ref(2, 3)[1]\n");
+}
+
+const FallbackPair* entry(const FallbackPlan& p, const std::string& name) {
+  for (auto& e : p.entries)
+    if (e.entry == name) return &e;
+  return nullptr;
+}
+
+// By value, "" fields when absent (GCC's -Wnull-dereference misreads a pointer in long tests).
+FallbackPair copy_of(const FallbackPlan& p, const std::string& name) {
+  for (auto& e : p.entries)
+    if (e.entry == name) return e;
+  return {};
+}
+
+test::Result python(const fs::path& root, const std::string& code, const std::string& extra_path = "") {
+  return test::run({"python3", "-c", code}, root,
+                   {{"PYTHONPATH", extra_path.empty() ? root.string() : extra_path + ":" + root.string()},
+                    {"PYTHONDONTWRITEBYTECODE", "1"}});
+}
+
+}  // namespace
+
+TEST(RefFallback, FindsTheExtensionsASetupScriptBuilds) {
+  test::TempDir t;
+  write_fixture(t.path());
+  EXPECT_EQ(built_extensions(t.path(), repository_files(t.path())),
+            (std::vector<std::string>{"kpkg2_cuda", "kpkg_cuda"}));
+}
+
+TEST(RefFallback, PairsAnEntryPointWithItsReferenceAndSaysWhy) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  const auto* conv = entry(plan, "conv_fn");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->status, "routed") << conv->reason;
+  EXPECT_EQ(conv->reference, "conv_ref");
+  EXPECT_EQ(conv->reference_file, "kpkg/reference.py");
+  EXPECT_EQ(conv->kernels, std::vector<std::string>{"kpkg_cuda"});
+  EXPECT_EQ(conv->unsupported, std::vector<std::string>{"seq_idx"});
+  std::string why;
+  for (auto& w : conv->why) why += w + "\n";
+  EXPECT_NE(why.find("test: tests/test_conv.py calls both"), std::string::npos) << why;
+  // The references themselves are not entry points.
+  EXPECT_EQ(entry(plan, "conv_ref"), nullptr);
+}
+
+TEST(RefFallback, AReferenceWhoseSignatureDoesNotPairIsReportedNotPatched) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  const auto* scale = entry(plan, "scale_fn");
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(scale->status, "left");
+  EXPECT_EQ(scale->reference, "scale_ref");
+  EXPECT_NE(scale->reason.find("`mode` has no default"), std::string::npos) << scale->reason;
+  for (auto& e : plan.patch.edits)
+    EXPECT_EQ(e.replacement.find("scale_ref"), std::string::npos) << e.replacement;
+}
+
+TEST(RefFallback, AnExtensionUsedAtImportTimeIsNotGuardedAndItsEntryPointIsLeft) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  const auto* add = entry(plan, "add_fn");
+  ASSERT_NE(add, nullptr);
+  EXPECT_EQ(add->status, "left");
+  EXPECT_NE(add->reason.find("kpkg/top.py:1: `kpkg2_cuda` is used at import time (line 3)"),
+            std::string::npos)
+      << add->reason;
+  for (auto& e : plan.patch.edits) EXPECT_NE(e.file, "kpkg/top.py");
+  EXPECT_EQ(plan.guarded, std::vector<std::string>{"kpkg/ops.py: import kpkg_cuda"});
+}
+
+TEST(RefFallback, ThePortedEntryPointRunsTheReferenceWithoutTheExtensionAndTheKernelWithIt) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  apply_patch(t.path(), plan.patch);
+  // Without the extension (the NPU): the reference's result, through the public entry point.
+  auto absent = python(t.path(), "import kpkg; print(kpkg.conv_fn(2, 3, bias=1))");
+  EXPECT_EQ(absent.exit_code, 0) << absent.err;
+  EXPECT_EQ(absent.out, "('ref', 7)\n");
+  // An argument the reference does not take raises, naming it, instead of being dropped.
+  auto refused = python(t.path(), "import kpkg; kpkg.conv_fn(2, 3, seq_idx=[0])");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(
+      refused.err.find("NotImplementedError: conv_fn: `seq_idx` is not supported by the reference conv_ref"),
+      std::string::npos)
+      << refused.err;
+  // With the extension (a pure-Python stand-in): the kernel's path, as before the port.
+  test::write(t.path() / "fake/kpkg_cuda.py", "def conv(x, w):\n    return ('ext', x * w)\n");
+  auto present =
+      python(t.path(), "import kpkg; print(kpkg.conv_fn(2, 3, seq_idx=[0]))", (t.path() / "fake").string());
+  EXPECT_EQ(present.exit_code, 0) << present.err;
+  EXPECT_EQ(present.out, "('ext', 6)\n");
+}
+
+TEST(RefFallback, WithTheExtensionTheOriginalCodeIsKeptAndASecondRunChangesNothing) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto before = test::read(t.path() / "kpkg/interface.py");
+  apply_patch(t.path(), reference_fallbacks(t.path(), repository_files(t.path())).patch);
+  auto after = test::read(t.path() / "kpkg/interface.py");
+  // Every original line is still there, in order: the dispatch is only added.
+  size_t at = 0;
+  for (size_t s = 0, e; s < before.size(); s = e + 1) {
+    e = before.find('\n', s);
+    auto line = before.substr(s, e - s);
+    at = after.find(line, at);
+    ASSERT_NE(at, std::string::npos) << "lost: " << line;
+  }
+  auto ops = test::read(t.path() / "kpkg/ops.py");
+  EXPECT_EQ(ops.rfind("try:\n    import kpkg_cuda\nexcept ImportError:", 0), 0u) << ops;
+  auto again = reference_fallbacks(t.path(), repository_files(t.path()));
+  EXPECT_TRUE(again.patch.edits.empty());
+  const auto* conv = entry(again, "conv_fn");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->status, "routed");
+}
+
+TEST(RefFallback, AHelperNamedAfterAnEntryPointDoesNotTakeItsReference) {
+  // update_function is update's helper (its `activation` is a bool where update_ref takes a string):
+  // update_ref is update's. mix_fn and mix_function both pair with mix_ref by name: neither is sure.
+  test::TempDir t;
+  test::write(t / "setup.py",
+              "from torch.utils.cpp_extension import CUDAExtension\nCUDAExtension(name='k_cuda')\n");
+  test::write(t / "k/__init__.py", "");
+  test::write(t / "k/ops.py",
+              "import k_cuda\n\n\n"
+              "def update_function(x, activation):\n    return k_cuda.update(x, activation)\n\n\n"
+              "def update(x, activation=None):\n    return update_function(x, activation is not None)\n\n\n"
+              "def update_ref(x, activation=None):\n    return x\n\n\n"
+              "def mix_fn(x):\n    return k_cuda.mix(x)\n\n\n"
+              "def mix_function(x):\n    return k_cuda.mix(x)\n\n\n"
+              "def mix_ref(x):\n    return x\n");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  EXPECT_EQ(copy_of(plan, "update").status, "routed");
+  EXPECT_EQ(copy_of(plan, "update_function").status, "left");
+  EXPECT_EQ(copy_of(plan, "update_function").reference, "");
+  for (auto name : {"mix_fn", "mix_function"}) {
+    auto e = copy_of(plan, name);
+    EXPECT_EQ(e.status, "left") << name;
+    EXPECT_NE(e.reason.find("several entry points"), std::string::npos) << e.reason;
+  }
+  size_t dispatches = 0;
+  for (auto& e : plan.patch.edits)
+    dispatches += e.replacement.find("return update_ref(") != std::string::npos;
+  EXPECT_EQ(dispatches, 1u);
+  EXPECT_EQ(plan.patch.edits.size(), 2u);  // update's dispatch and the guard of `import k_cuda`
+}
+
+TEST(RefFallback, AReferenceCallingARoutedEntryPointIsAFallbackAndModelsAreNotEntryPoints) {
+  // inner_ref calls scan_fn, itself routed to scan_ref: inner_fn can run inner_ref. build_model
+  // makes a model class that uses the kernel: not a kernel entry point; nor is the Triton kernel.
+  test::TempDir t;
+  test::write(t / "setup.py",
+              "from torch.utils.cpp_extension import CUDAExtension\nCUDAExtension(name='s_cuda')\n");
+  test::write(t / "s/__init__.py", "");
+  test::write(t / "s/ops.py",
+              "import s_cuda\nimport triton\n\n\n"
+              "class ScanFn(Function):\n    def forward(ctx, x):\n        return s_cuda.scan(x)\n\n\n"
+              "def scan_fn(x):\n    return ScanFn.apply(x)\n\n\n"
+              "def scan_ref(x):\n    return ('ref', x)\n\n\n"
+              "def inner_fn(x, lvl=1):\n    return s_cuda.inner(x)\n\n\n"
+              "def inner_ref(x):\n    return ('inner', scan_fn(x))\n\n\n"
+              "@triton.jit\ndef scan_kernel(x):\n    pass\n\n\n"
+              "class Model(Module):\n    def forward(self, x):\n        return scan_fn(x)\n\n\n"
+              "def build_model():\n    return Model()\n\n\n"
+              "def tri_fn(x):\n    return scan_kernel(x)\n");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  EXPECT_EQ(copy_of(plan, "scan_fn").status, "routed");
+  auto inner = copy_of(plan, "inner_fn");
+  EXPECT_EQ(inner.status, "routed") << inner.reason;
+  EXPECT_EQ(inner.unsupported, std::vector<std::string>{"lvl"});
+  EXPECT_EQ(copy_of(plan, "build_model").entry, "");
+  EXPECT_EQ(copy_of(plan, "scan_kernel").entry, "");
+  // A Triton entry point without a reference is on the Triton path, not a kernel to port.
+  auto tri = copy_of(plan, "tri_fn");
+  EXPECT_EQ(tri.status, "left");
+  EXPECT_EQ(tri.reason.rfind("Triton path (it runs on triton-ascend", 0), 0u) << tri.reason;
+  EXPECT_EQ(tri.reason.find("needs a port"), std::string::npos) << tri.reason;
+  apply_patch(t.path(), plan.patch);
+  auto r = python(t.path(),
+                  "import sys, types; sys.modules['triton'] = types.SimpleNamespace(jit=lambda f: f)\n"
+                  "Function = object\nimport builtins; builtins.Function = object; builtins.Module = object\n"
+                  "from s import ops; print(ops.inner_fn(4)); ops.inner_fn(4, lvl=2)");
+  EXPECT_EQ(r.out, "('inner', ('ref', 4))\n") << r.err;
+  EXPECT_NE(r.err.find("NotImplementedError: inner_fn: `lvl`"), std::string::npos) << r.err;
+}
+
+TEST(RefFallback, AFileThatCannotBeReadIsNotedAndTheRestIsAnalysed) {
+  test::TempDir t;
+  write_fixture(t.path());
+  auto files = repository_files(t.path());
+  files.insert(files.begin(), "kpkg/gone.py");  // listed, then removed before it was read
+  auto plan = reference_fallbacks(t.path(), files);
+  EXPECT_EQ(copy_of(plan, "conv_fn").status, "routed");
+  ASSERT_FALSE(plan.notes.empty());
+  EXPECT_EQ(plan.notes[0].rfind("not read: kpkg/gone.py: ", 0), 0u) << plan.notes[0];
+}
+
+}  // namespace kcat::patch
