@@ -334,6 +334,13 @@ class PythonAnalyzer {
             break;
           }
         }
+        if (r.kind == Kind::String && std::any_of(r.globs.begin(), r.globs.end(),
+                                                  [&](auto& g) { return glob_match(g, parts.rendered); })) {
+          add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(parts.rendered.size()),
+              parts.rendered, Context::Code, comparison_severity(r, parents));
+          matched = true;
+          break;
+        }
         if (r.kind == Kind::Env && env_name(parts.rendered) && !attribute_name_argument(parents) &&
             std::any_of(r.names.begin(), r.names.end(),
                         [&](auto& g) { return glob_match(g, parts.rendered); })) {
