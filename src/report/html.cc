@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kcat/core/cuda_files.h"
 #include "kcat/report/run_report.h"
 
 namespace kcat::report {
@@ -142,10 +143,40 @@ std::string render_html(const RunReport& r) {
     h += render_chart_svg(r);
   }
 
+  std::vector<const Finding*> counted;
+  std::vector<const Site*> of;
+  for (auto& s : r.sites) {
+    if (s.status == "suppressed") continue;
+    counted.push_back(&s.finding);
+    of.push_back(&s);
+  }
+  // A CUDA source file is one row naming its kernels; the cards above count each of its sites.
+  auto cuda = group_cuda_files(counted);
+  if (!cuda.empty()) {
+    size_t sites = 0;
+    for (auto& g : cuda) sites += g.sites;
+    h += fmt::format(
+        "<p id=\"kcat-cuda-files\">{} of the {} sites are in {} CUDA source file(s) (.cu/.cuh): one row "
+        "per file.</p>\n",
+        sites, t.found, cuda.size());
+  }
   h += "<h2>Sites</h2>\n<table id=\"kcat-sites\"><thead><tr><th>file:line</th><th>rule</th><th>severity</th>"
        "<th>found</th><th>done</th><th>left</th></tr></thead><tbody>\n";
+  for (auto& g : cuda) {
+    size_t fixed = 0;
+    for (auto i : g.members) fixed += of[i]->status == "fixed";
+    auto& first = of[g.members.front()]->finding;
+    h += fmt::format(
+        "<tr class=\"{}\"><td><code>{}</code></td><td>CUDA source file ({} sites)</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td></tr>\n",
+        fixed == g.sites ? "fixed" : "left", xml_escape(g.file), g.sites,
+        g.blocking ? "blocking" : to_string(first.severity), xml_escape(describe_kernels(g)),
+        fmt::format("{} fixed", fixed),
+        fixed == g.sites ? "" : xml_escape(fmt::format("{} left: {}", g.sites - fixed, first.action)));
+  }
   for (auto& s : r.sites) {
     if (s.status == "suppressed") continue;  // counted in the totals, not left (kcat: ignore / --exclude)
+    if (is_cuda_source(s.finding.file)) continue;
     auto& f = s.finding;
     bool fixed = s.status == "fixed";
     h += fmt::format(

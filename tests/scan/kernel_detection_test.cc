@@ -156,3 +156,31 @@ TEST(KernelDetection, ContainerFilesThatAskForAGpu) {
 }
 
 }  // namespace kcat::scan
+
+namespace kcat::scan {
+
+TEST(KernelDetection, AKernelFindingNamesItsKernel) {
+  test::TempDir dir;
+  test::write(dir / "csrc/k.cu",
+              "template <typename Ktraits>\n"
+              "__global__ __launch_bounds__(Ktraits::kNThreads, Ktraits::kMinBlocks)\n"
+              "void selective_scan_fwd_kernel(SSMParamsBase params) {\n"
+              "}\n"
+              "__global__ void __launch_bounds__(Traits::NumThreads, 1)\n"
+              "mlp4_test_kernel(\n"
+              "    float* x) {}\n"
+              "__global__ void add(float* x) { /* __global__ void not_me() */ }\n");
+  test::git_init_commit(dir.path());
+  ScanOptions o;
+  o.root = dir.path();
+  o.use_cache = false;
+  auto r = scan(o, kb::load_rules(test::source_dir() / "patches" / "rules"));
+  std::vector<std::string> names;
+  for (auto& f : r.findings) {
+    if (f.rule_id == "cpp.global-kernel") names.push_back(f.matched);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"__global__ selective_scan_fwd_kernel",
+                                             "__global__ mlp4_test_kernel", "__global__ add"}));
+}
+
+}  // namespace kcat::scan
