@@ -324,6 +324,7 @@ std::string render_markdown(const Plan& p) {
   for (auto& [file, e] : p.effort) {
     if (e == "high") md += fmt::format("- high: `{}`\n", file);
   }
+  std::map<std::string, std::vector<std::string>> kernels_of;  // a CUDA file's kernels, over every step
   {
     std::vector<const Finding*> all;
     for (auto& st : p.steps) {
@@ -331,7 +332,10 @@ std::string render_markdown(const Plan& p) {
     }
     auto groups = group_cuda_files(all);
     size_t sites = 0;
-    for (auto& g : groups) sites += g.sites;
+    for (auto& g : groups) {
+      sites += g.sites;
+      kernels_of[g.file] = g.kernels;
+    }
     if (!groups.empty()) {
       md += fmt::format(
           "\n{} site(s) in {} CUDA source file(s) (.cu/.cuh): one line per file below, with its kernels.\n",
@@ -358,8 +362,9 @@ std::string render_markdown(const Plan& p) {
     };
     std::vector<const Finding*> all;
     for (auto& f : s.findings) all.push_back(&f);
-    // A CUDA source file is one line naming its kernels, however many sites it holds.
+    // A CUDA source file is one line naming its kernels (found in any step), however many sites it holds.
     for (auto& g : group_cuda_files(all)) {
+      if (auto k = kernels_of.find(g.file); k != kernels_of.end()) g.kernels = k->second;
       md += fmt::format("- `{}` CUDA source file: {} site(s), {} blocking; {} — {}\n", g.file, g.sites,
                         g.blocking, describe_kernels(g), what(*all[g.members.front()]));
     }

@@ -30,6 +30,10 @@ std::vector<Finding> kernels() {
   out.push_back(site("csrc/conv_fwd.cu", 206, "cpp.global-kernel", "__global__ conv_channellast_fwd_kernel"));
   out.push_back(site("csrc/reduce.cuh", 3, "cpp.cuda-device-qualifier", "__device__"));
   out.push_back(site("csrc/binding.cpp", 7, "cpp.aten-cuda", "at::cuda::getCurrentCUDAStream"));
+  auto llm = site("csrc/conv_fwd.cu", 300, "cpp.cuda-types", "cudaStream_t");  // another step's site
+  llm.recipe.clear();
+  llm.action = "use aclrtStream";
+  out.push_back(llm);
   return out;
 }
 
@@ -37,10 +41,14 @@ std::vector<Finding> kernels() {
 
 TEST(PlanCudaFiles, OneLinePerCudaFileNamingItsKernels) {
   auto p = make_plan(kernels(), "repo", "ascend-a2");
-  ASSERT_EQ(p.steps.size(), 1u);
+  ASSERT_EQ(p.steps.size(), 2u);
   EXPECT_EQ(p.steps[0].findings.size(), 104u);  // every site is still in the step
   auto md = render_markdown(p);
-  EXPECT_NE(md.find("103 site(s) in 2 CUDA source file(s) (.cu/.cuh)"), std::string::npos) << md;
+  EXPECT_NE(md.find("104 site(s) in 2 CUDA source file(s) (.cu/.cuh)"), std::string::npos) << md;
+  // The LLM step's line for the same file names the kernels found in the recipe step's sites.
+  EXPECT_NE(md.find("- `csrc/conv_fwd.cu` CUDA source file: 1 site(s), 1 blocking; kernels: conv_fwd_kernel, "
+                    "conv_channellast_fwd_kernel — use aclrtStream"),
+            std::string::npos);
   EXPECT_NE(
       md.find("- `csrc/conv_fwd.cu` CUDA source file: 102 site(s), 102 blocking; kernels: conv_fwd_kernel, "
               "conv_channellast_fwd_kernel — rewrite as an Ascend C kernel"),
