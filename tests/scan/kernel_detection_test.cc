@@ -218,3 +218,37 @@ TEST(KernelDetection, ADotLeadingLiteralDoesNotMakeEveryStatementWorthParsing) {
 }
 
 }  // namespace kcat::scan
+
+namespace kcat::scan {
+
+TEST(KernelDetection, TheCudaExtensionCallIsOneFindingNamingItsSources) {
+  test::TempDir dir;
+  test::write(dir / "setup.py",
+              "from torch.utils.cpp_extension import CUDAExtension\n"
+              "ext = []\n"
+              "ext.append(\n"
+              "    CUDAExtension(\n"
+              "        name=\"k_cuda\",\n"
+              "        sources=[\n"
+              "            \"csrc/k.cpp\",\n"
+              "            \"csrc/k_fwd.cu\",\n"
+              "            'csrc/k_bwd.cu',\n"
+              "        ],\n"
+              "    )\n"
+              ")\n");
+  test::git_init_commit(dir.path());
+  ScanOptions o;
+  o.root = dir.path();
+  o.use_cache = false;
+  auto r = scan(o, kb::load_rules(test::source_dir() / "patches" / "rules"));
+  std::vector<const Finding*> calls;
+  for (auto& f : r.findings) {
+    if (f.rule_id == "py.cuda-extension") calls.push_back(&f);
+  }
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]->span.start.line, 4u);
+  EXPECT_NE(calls[0]->message.find("(2 CUDA source(s): csrc/k_fwd.cu, csrc/k_bwd.cu)"), std::string::npos)
+      << calls[0]->message;
+}
+
+}  // namespace kcat::scan
