@@ -87,7 +87,9 @@ TEST(KernelDetection, KernelDslsAreFoundAndNamedForTheirRecipe) {
               "try:\n"
               "    from quack.linear_cross_entropy import chunked_linear_cross_entropy\n"
               "except ImportError:\n"
-              "    chunked_linear_cross_entropy = None\n");
+              "    chunked_linear_cross_entropy = None\n"
+              "def loss(x, t):\n"
+              "    return chunked_linear_cross_entropy(x, t)\n");
   test::git_init_commit(dir.path());
   auto r = scan_tree(dir);
   auto cute = found_in(r, "pkg/cute_ops.py");
@@ -107,6 +109,12 @@ TEST(KernelDetection, KernelDslsAreFoundAndNamedForTheirRecipe) {
   ASSERT_NE(q, r.findings.end());
   EXPECT_EQ(q->rule_id, "py.kernel-dsl-import");
   EXPECT_EQ(q->severity, Severity::Warning);
+  // So is the use of a name that guarded import binds.
+  auto use = std::find_if(r.findings.begin(), r.findings.end(),
+                          [](auto& f) { return f.file == "bench.py" && f.span.start.line == 6; });
+  ASSERT_NE(use, r.findings.end());
+  EXPECT_EQ(use->rule_id, "py.kernel-dsl");
+  EXPECT_EQ(use->severity, Severity::Warning);
 }
 
 TEST(KernelDetection, CudaGraphsAutocastGpuDtypeAndImportsInsideFunctions) {
