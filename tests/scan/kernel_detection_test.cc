@@ -260,3 +260,55 @@ TEST(KernelDetection, TheCudaExtensionCallIsOneFindingNamingItsSources) {
 }
 
 }  // namespace kcat::scan
+
+namespace kcat::scan {
+
+TEST(KernelDetection, TritonLaunchesOfKernelsDefinedInAnotherModule) {
+  test::TempDir dir;
+  test::write(dir / "pkg/__init__.py", "");
+  test::write(dir / "pkg/ops/__init__.py", "");
+  test::write(dir / "pkg/ops/kernels.py",
+              "import triton\n"
+              "import triton.language as tl\n"
+              "@triton.autotune(\n"
+              "    configs=[triton.Config({'B': 64})],\n"
+              "    key=['n'],\n"
+              ")\n"
+              "@triton.jit\n"
+              "def _fwd_kernel(x, n, B: tl.constexpr):\n"
+              "    pass\n"
+              "def helper(x):\n"
+              "    return x\n"
+              "_fwd_kernel[(1,)](1, 2)\n");  // a same-file launch: the @triton.jit is found there already
+  test::write(dir / "pkg/layer.py",
+              "from .ops.kernels import _fwd_kernel, helper\n"
+              "from pkg.ops import kernels as K\n"
+              "from .util import TABLE\n"
+              "def run(x, grid):\n"
+              "    _fwd_kernel[grid](x, 4)\n"
+              "    K._fwd_kernel[(4,)](x, 4)\n"
+              "    # _fwd_kernel[grid](x, 4)\n"
+              "    TABLE['a'](x)\n"
+              "    K.helper(x)\n"
+              "    handlers = {}\n"
+              "    return handlers[x](x)\n");
+  test::write(dir / "pkg/util.py", "TABLE = {'a': abs}\n");
+  test::git_init_commit(dir.path());
+  ScanOptions o;
+  o.root = dir.path();
+  o.use_cache = false;
+  auto r = scan(o, kb::load_rules(test::source_dir() / "patches" / "rules"));
+  std::vector<std::pair<uint32_t, std::string>> launches;
+  for (auto& f : r.findings) {
+    if (f.rule_id == "py.triton-launch" && f.file == "pkg/layer.py")
+      launches.emplace_back(f.span.start.line, f.matched);
+  }
+  EXPECT_EQ(launches, (std::vector<std::pair<uint32_t, std::string>>{{5, "pkg.ops.kernels._fwd_kernel"},
+                                                                     {6, "pkg.ops.kernels._fwd_kernel"}}));
+  for (auto& f : r.findings) {
+    if (f.file == "pkg/ops/kernels.py" && f.span.start.line == 12)
+      ADD_FAILURE() << "same-file launch: " << f.rule_id;
+  }
+}
+
+}  // namespace kcat::scan
