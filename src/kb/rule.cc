@@ -17,7 +17,7 @@ namespace kcat::kb {
 namespace {
 
 const std::vector<std::string> kLanguages = {"python", "cpp",   "cuda",       "requirements", "pyproject",
-                                             "conda",  "cmake", "dockerfile", "shell"};
+                                             "conda",  "cmake", "dockerfile", "shell",        "container"};
 
 // Bounds on a pattern's size: RE2 is linear in the text, but a pattern of 50k nested groups still
 // costs gigabytes to compile. Past the size, RE2's own program-memory bound (8 MiB by default)
@@ -78,6 +78,7 @@ void check_match(const toml::table& m, const std::string& where) {
                                                           "names",
                                                           "values",
                                                           "words",
+                                                          "globs",
                                                           "exclude",
                                                           "cuda_sources",
                                                           "swap",
@@ -95,7 +96,7 @@ void check_match(const toml::table& m, const std::string& where) {
     throw Error(ErrorKind::Usage, "match.kind must be one of the python match kinds", where,
                 "use one of: " + list);
   }
-  for (auto key : {"names", "values", "words", "exclude"}) strings(m, key, where);
+  for (auto key : {"names", "values", "words", "globs", "exclude"}) strings(m, key, where);
   for (auto key : {"swap", "name_replacement"}) str(m, key, where);
   for (auto key : {"cuda_sources", "whole", "call"}) {
     if (auto* n = m.get(key); n && !n->is_boolean())

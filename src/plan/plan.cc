@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "kcat/core/cuda_files.h"
 #include "kcat/kb/data_dir.h"
 
 namespace kcat::plan {
@@ -65,7 +66,9 @@ Phase phase_for_category(std::string_view c) noexcept {
   if (c == "requirements") return Phase::Environment;
   if (c == "dist-backend") return Phase::Distributed;
   if (c == "attn-impl") return Phase::AttentionFusedOps;
-  if (c == "kernel" || c == "build" || c == "triton-kernel") return Phase::CustomKernelsBuild;
+  if (c == "container") return Phase::Environment;
+  if (c == "kernel" || c == "build" || c == "triton-kernel" || c == "kernel-dsl")
+    return Phase::CustomKernelsBuild;
   return Phase::DeviceApi;
 }
 
@@ -233,7 +236,9 @@ std::string effort_for(const std::vector<Finding>& fs) {
     if (f.severity == Severity::Info) continue;
     auto a = action_for(f);
     if (a == Action::Codemod) continue;
-    if (f.category == "kernel" || f.category == "build" || f.category == "triton-kernel") kernels = true;
+    if (f.category == "kernel" || f.category == "build" || f.category == "triton-kernel" ||
+        f.category == "kernel-dsl")
+      kernels = true;
     if (a == Action::Recipe) ++recipes;
     if (f.severity == Severity::Blocking && a != Action::Recipe && f.category != "requirements")
       ++blocking_left;
@@ -353,6 +358,24 @@ std::string render_markdown(const Plan& p) {
   for (auto& [file, e] : p.effort) {
     if (e == "high") md += fmt::format("- high: `{}`\n", file);
   }
+  std::map<std::string, std::vector<std::string>> kernels_of;  // a CUDA file's kernels, over every step
+  {
+    std::vector<const Finding*> all;
+    for (auto& st : p.steps) {
+      for (auto& f : st.findings) all.push_back(&f);
+    }
+    auto groups = group_cuda_files(all);
+    size_t sites = 0;
+    for (auto& g : groups) {
+      sites += g.sites;
+      kernels_of[g.file] = g.kernels;
+    }
+    if (!groups.empty()) {
+      md += fmt::format(
+          "\n{} site(s) in {} CUDA source file(s) (.cu/.cuh): one line per file below, with its kernels.\n",
+          sites, groups.size());
+    }
+  }
   md += "\n| step | phase | action | risk | findings | title |\n|---|---|---|---|---:|---|\n";
   for (auto& s : p.steps) {
     md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", s.id, to_string(s.phase), to_string(s.action),
@@ -373,14 +396,26 @@ std::string render_markdown(const Plan& p) {
       for (auto& f : s.extension->cu_files) md += "  - `" + f + "`\n";
       for (auto& k : s.extension->kernels) md += "- kernel `" + k + "`\n";
     }
-    size_t shown = 0;
+    auto what = [](const Finding& f) {
+      return f.fixable() ? "→ " + f.replacement : (f.action.empty() ? f.message : f.action);
+    };
+    std::vector<const Finding*> all;
+    for (auto& f : s.findings) all.push_back(&f);
+    // A CUDA source file is one line naming its kernels (found in any step), however many sites it holds.
+    for (auto& g : group_cuda_files(all)) {
+      if (auto k = kernels_of.find(g.file); k != kernels_of.end()) g.kernels = k->second;
+      md += fmt::format("- `{}` CUDA source file: {} site(s), {} blocking; {} — {}\n", g.file, g.sites,
+                        g.blocking, describe_kernels(g), what(*all[g.members.front()]));
+    }
+    size_t shown = 0, others = 0;
+    for (auto& f : s.findings) others += !is_cuda_source(f.file);
     for (auto& f : s.findings) {
+      if (is_cuda_source(f.file)) continue;
       if (++shown > 20) {
-        md += fmt::format("- … and {} more\n", s.findings.size() - 20);
+        md += fmt::format("- … and {} more\n", others - 20);
         break;
       }
-      md += fmt::format("- `{}:{}` {} — {}\n", f.file, f.span.start.line, f.rule_id,
-                        f.fixable() ? "→ " + f.replacement : (f.action.empty() ? f.message : f.action));
+      md += fmt::format("- `{}:{}` {} — {}\n", f.file, f.span.start.line, f.rule_id, what(f));
     }
   }
   return md;

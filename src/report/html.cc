@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "kcat/core/cuda_files.h"
 #include "kcat/report/run_report.h"
 
 namespace kcat::report {
@@ -357,13 +358,47 @@ void render_site_row(std::string& h, const Site& s) {
       fixed ? "" : xml_escape(f.action.empty() ? s.how : f.action));
 }
 
+// A CUDA source file is one row naming its kernels (issue 17 item 5); the totals count each site.
+void render_cuda_file_row(std::string& h, const std::vector<const Site*>& sites) {
+  std::vector<const Finding*> findings;
+  for (auto* s : sites) findings.push_back(&s->finding);
+  auto g = group_cuda_files(findings).at(0);
+  size_t fixed = 0;
+  for (auto* s : sites) fixed += s->status == "fixed";
+  auto& first = sites.front()->finding;
+  h += fmt::format(
+      "<tr class=\"k-{}\"><td></td><td>CUDA source file ({} sites)</td><td>{}</td><td>{}</td><td>{} "
+      "fixed</td><td>{}</td></tr>\n",
+      fixed == g.sites ? "fixed" : "left", g.sites, g.blocking ? "blocking" : to_string(first.severity),
+      xml_escape(describe_kernels(g)), fixed,
+      fixed == g.sites ? "" : xml_escape(fmt::format("{} left: {}", g.sites - fixed, first.action)));
+}
+
+// "N of the M sites are in K CUDA source file(s)": said once above the files, when there are any.
+void cuda_files_note(std::string& h, const RunReport& r) {
+  std::vector<const Finding*> counted;
+  for (auto& s : r.sites) {
+    if (s.status != "suppressed") counted.push_back(&s.finding);
+  }
+  auto cuda = group_cuda_files(counted);
+  if (cuda.empty()) return;
+  size_t sites = 0;
+  for (auto& g : cuda) sites += g.sites;
+  h += fmt::format(
+      "<p id=\"kcat-cuda-files\">{} of the {} sites are in {} CUDA source file(s) (.cu/.cuh): one row "
+      "per file.</p>\n",
+      sites, counted.size(), cuda.size());
+}
+
 // Every file with sites, in path order, each a table of its sites by line.
 void render_files(std::string& h, const RunReport& r, bool open) {
   std::map<std::string, std::vector<const Site*>> files;
   for (auto& s : r.sites) {
     if (s.status != "suppressed") files[s.finding.file].push_back(&s);  // counted in the totals only
   }
-  h += "<h2>By file</h2>\n<div id=\"kcat-sites\">\n";
+  h += "<h2>By file</h2>\n";
+  cuda_files_note(h, r);
+  h += "<div id=\"kcat-sites\">\n";
   for (auto& [file, sites] : files) {
     std::stable_sort(sites.begin(), sites.end(), [](const Site* a, const Site* b) {
       return a->finding.span.start.line < b->finding.span.start.line;
@@ -378,7 +413,11 @@ void render_files(std::string& h, const RunReport& r, bool open) {
         "class=\"c-left\"></colgroup><thead><tr><th>line</th><th>rule</th><th>severity</th><th>found</th>"
         "<th>done</th><th class=\"col-left\">left</th></tr></thead><tbody>\n",
         tally.classes(), open ? " open" : "", xml_escape(file), tally.pills());
-    for (auto* s : sites) render_site_row(h, *s);
+    if (is_cuda_source(file)) {
+      render_cuda_file_row(h, sites);
+    } else {
+      for (auto* s : sites) render_site_row(h, *s);
+    }
     h += "</tbody></table></details>\n";
   }
   h += "</div>\n";

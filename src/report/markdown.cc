@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "kcat/core/cuda_files.h"
 #include "kcat/report/run_report.h"
 
 namespace kcat::report {
@@ -92,8 +93,34 @@ std::string render_markdown(const RunReport& r) {
     md += "\n";
   }
 
-  md += "## Sites\n\n| file:line | rule | severity | status | how | message |\n|---|---|---|---|---|---|\n";
+  // The sites of a CUDA source file are one row naming its kernels (the totals above count each).
+  std::vector<const Finding*> counted;
+  std::vector<const Site*> of;
   for (auto& s : r.sites) {
+    if (s.status == "suppressed") continue;
+    counted.push_back(&s.finding);
+    of.push_back(&s);
+  }
+  auto cuda = group_cuda_files(counted);
+  if (!cuda.empty()) {
+    size_t sites = 0;
+    for (auto& g : cuda) sites += g.sites;
+    md += fmt::format(
+        "{} of the {} sites are in {} CUDA source file(s) (.cu/.cuh): one row per file below.\n\n", sites,
+        t.found, cuda.size());
+  }
+  md += "## Sites\n\n| file:line | rule | severity | status | how | message |\n|---|---|---|---|---|---|\n";
+  for (auto& g : cuda) {
+    size_t fixed = 0;
+    for (auto i : g.members) fixed += of[i]->status == "fixed";
+    auto& first = *of[g.members.front()];
+    md += fmt::format("| {} | CUDA source file ({} sites) | {} | {} left, {} fixed | {} | {}; {} |\n",
+                      cell(g.file), g.sites, g.blocking ? "blocking" : to_string(first.finding.severity),
+                      g.sites - fixed, fixed, cell(first.how), cell(describe_kernels(g)),
+                      cell(first.finding.action.empty() ? first.finding.message : first.finding.action));
+  }
+  for (auto& s : r.sites) {
+    if (s.status != "suppressed" && is_cuda_source(s.finding.file)) continue;
     auto& f = s.finding;
     md += fmt::format("| {}:{}:{} | {} | {} | {} | {} | {} |\n", cell(f.file), f.span.start.line,
                       f.span.start.column, f.rule_id, to_string(f.severity), s.status, cell(s.how),

@@ -40,6 +40,13 @@ std::string_view language_of(std::string_view rel) {
       glob_match("*.dockerfile", name) || name == "Containerfile") {
     return "dockerfile";
   }
+  // Container and machine descriptions that ask for a GPU: compose files, dev containers, Cog.
+  if (glob_match("docker-compose*.yml", name) || glob_match("docker-compose*.yaml", name) ||
+      glob_match("compose*.yml", name) || glob_match("compose*.yaml", name) || name == "cog.yaml" ||
+      name == "devcontainer.json" || name == ".devcontainer.json" ||
+      (parent == ".devcontainer" && e == ".json")) {
+    return "container";
+  }
   if (e == ".sh" || e == ".bash" || e == ".zsh" || name == ".env" || glob_match("*.env", name))
     return "shell";
   return "";

@@ -1,6 +1,7 @@
 // Python is resolved, not grepped: imports and aliases become qualified names, string literals
 // are judged by what they are (a device string, an environment variable, a backend name) and by
 // where they stand (code, comment, docstring), and only then are rules matched.
+#include <fmt/format.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -334,6 +335,13 @@ class PythonAnalyzer {
             break;
           }
         }
+        if (r.kind == Kind::String && std::any_of(r.globs.begin(), r.globs.end(),
+                                                  [&](auto& g) { return glob_match(g, parts.rendered); })) {
+          add(r, parts.content_begin, parts.content_begin + static_cast<uint32_t>(parts.rendered.size()),
+              parts.rendered, Context::Code, comparison_severity(r, parents));
+          matched = true;
+          break;
+        }
         if (r.kind == Kind::Env && env_name(parts.rendered) && !attribute_name_argument(parents) &&
             std::any_of(r.names.begin(), r.names.end(),
                         [&](auto& g) { return glob_match(g, parts.rendered); })) {
@@ -446,6 +454,7 @@ class PythonAnalyzer {
       }
       if (!best) continue;
       report_api(*best, c, k, std::move(q));
+      if (k == c.parts.size()) name_cuda_sources(n, parents);
       return;
     }
   }
@@ -508,6 +517,24 @@ class PythonAnalyzer {
   }
 
   // `load(name, sources=[...])` builds CUDA when a source is .cu or CUDA flags are passed.
+  // A call given CUDA sources (CUDAExtension(name, ['a.cu', 'b.cu'])): its one finding names them, so a
+  // person sees the extension's kernels on one line instead of a finding per string.
+  void name_cuda_sources(TSNode n, const std::vector<TSNode>& parents) {
+    if (parents.empty() || !is(parents.back(), S.call) || !ts_node_eq(field(parents.back(), "function"), n))
+      return;
+    static const RE2 cu_re(R"re(["']([^"'\n]+\.cuh?)["'])re");
+    auto args = text(field(parents.back(), "arguments"));
+    re2::StringPiece rest(args.data(), args.size());
+    std::string path;
+    std::vector<std::string> sources;
+    while (RE2::FindAndConsume(&rest, cu_re, &path)) sources.push_back(path);
+    if (sources.empty() || out_.empty()) return;
+    std::string list;
+    for (size_t i = 0; i < sources.size() && i < 6; ++i) list += (i ? ", " : "") + sources[i];
+    if (sources.size() > 6) list += fmt::format(" and {} more", sources.size() - 6);
+    out_.back().message += fmt::format(" ({} CUDA source(s): {})", sources.size(), list);
+  }
+
   bool names_cuda_sources(TSNode n, const std::vector<TSNode>& parents) const {
     if (parents.empty() || !is(parents.back(), S.call) || !ts_node_eq(field(parents.back(), "function"), n)) {
       return false;

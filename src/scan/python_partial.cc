@@ -16,7 +16,9 @@ Triggers::Triggers(const std::vector<std::string>& literals, bool usable) : usab
     if (l.empty()) continue;
     pattern += "|" + RE2::QuoteMeta(l);
     // "torch.ops._" can be completed by a name bound to "torch.ops": keep "torch." and "torch.ops.".
-    for (size_t dot = l.find('.'); dot != std::string::npos; dot = l.find('.', dot + 1)) {
+    // A literal that starts with '.' (".whl") completes no bound name: its prefix "." would make every
+    // aliased binding interesting, and most statements of a file worth parsing.
+    for (size_t dot = l.find('.', 1); dot != std::string::npos; dot = l.find('.', dot + 1)) {
       dotted_prefixes_.push_back(l.substr(0, dot + 1));
     }
   }

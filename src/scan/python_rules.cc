@@ -62,6 +62,15 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     literals.insert(literals.end(), r.prefilter.begin(), r.prefilter.end());
   }
   std::vector<std::string> globs;  // api / import / sdpa-mask names: checked against the literals below
+  // A glob matched against a whole string (an env name, a string rule's glob): its longest literal
+  // run is written in that string.
+  auto add_longest_run = [&](const std::string& g) {
+    auto runs = literal_runs(g);
+    auto longest =
+        *std::max_element(runs.begin(), runs.end(), [](auto& a, auto& b) { return a.size() < b.size(); });
+    if (longest.empty()) partial = false;
+    literals.push_back(longest);
+  };
   for (auto& r : rules.rules) {
     if (!r.applies_to("python")) continue;
     if (r.matcher == "query") {
@@ -79,6 +88,7 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
     p.names = strings_of(r.match, "names");
     p.values = strings_of(r.match, "values");
     p.words = strings_of(r.match, "words");
+    p.globs = strings_of(r.match, "globs");
     p.excludes = strings_of(r.match, "exclude");
     p.cuda_sources = r.match.value("cuda_sources", false);
     p.swap = r.match.value("swap", "");
@@ -113,16 +123,11 @@ std::shared_ptr<const Compiled> compile_python_rules(const kb::RuleSet& rules) {
       case Kind::String:
         literals.insert(literals.end(), p.values.begin(), p.values.end());
         literals.insert(literals.end(), p.words.begin(), p.words.end());
+        for (auto& g : p.globs) add_longest_run(g);  // the content holds it
         break;
       case Kind::Env:
         // The variable's name is written in the string: its longest literal run is too.
-        for (auto& g : p.names) {
-          auto runs = literal_runs(g);
-          auto longest = *std::max_element(runs.begin(), runs.end(),
-                                           [](auto& a, auto& b) { return a.size() < b.size(); });
-          if (longest.empty()) partial = false;
-          literals.push_back(longest);
-        }
+        for (auto& g : p.names) add_longest_run(g);
         break;
       case Kind::Api:
       case Kind::Import:

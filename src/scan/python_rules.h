@@ -29,6 +29,7 @@ struct PyRule {
   std::vector<std::string> names;   // api / import / method / keyword / sdpa: globs or identifiers
   std::vector<std::string> values;  // string: exact literal contents
   std::vector<std::string> words;   // string: a literal starting with one of these as a word (a command line)
+  std::vector<std::string> globs;   // string: globs the whole content matches (interpolations are {})
   std::vector<std::string> excludes;  // api / import: globs that never match (more specific rules own them)
   bool cuda_sources = false;          // api: only a call whose arguments name CUDA sources (.cu, with_cuda)
   std::string swap;                   // api: qualified prefix whose last segment the codemod replaces

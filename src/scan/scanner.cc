@@ -22,6 +22,7 @@
 #include "kcat/scan/cache.h"
 #include "kcat/scan/notebook.h"
 #include "rules_key.h"
+#include "triton_launches.h"
 #include "walk.h"
 
 namespace kcat::scan {
@@ -228,6 +229,13 @@ ScanResult scan(const ScanOptions& o, const kb::RuleSet& rules) {
   worker();
   for (auto& t : threads) t.join();
   if (rule_error) std::rethrow_exception(rule_error);
+  // Launches of Triton kernels defined in another module: a repository-wide view, never cached
+  // per file (the kernel's file may change without the launching one changing).
+  if (const auto* launch = rules.find("py.triton-launch")) {
+    auto more = imported_triton_launches(root, files, *launch, o.max_file_size);
+    result.findings.insert(result.findings.end(), std::make_move_iterator(more.begin()),
+                           std::make_move_iterator(more.end()));
+  }
 
   if (use_cache) cache.save();
   if (!o.include_info) {

@@ -4,6 +4,8 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -149,11 +151,54 @@ std::vector<Finding> run_patterns(const SourceFile& file, std::string_view text,
   return out;
 }
 
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// The name of the kernel a `__global__` at `pos` declares, read from the masked source: the first
+// identifier followed by '(' that is not an attribute (__launch_bounds__(...), __attribute__((...))),
+// before the declaration's '{' or ';'. "" when there is none (a macro's body, a broken file).
+std::string kernel_name_after(std::string_view src, size_t pos) {
+  size_t i = pos, end = std::min(src.size(), pos + 1024);  // a declaration head, not a whole file
+  while (i < end) {
+    char c = src[i];
+    if (c == '{' || c == ';') return {};
+    if (!ident_char(c)) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    while (i < end && ident_char(src[i])) ++i;
+    std::string_view word = src.substr(b, i - b);
+    size_t j = i;
+    while (j < end && std::isspace(static_cast<unsigned char>(src[j]))) ++j;
+    if (j >= end || src[j] != '(') continue;
+    if (word == "__launch_bounds__" || word == "__attribute__" || word == "__declspec" || word == "alignas") {
+      int depth = 0;  // skip the attribute's balanced parentheses
+      for (i = j; i < end; ++i) {
+        if (src[i] == '(') ++depth;
+        if (src[i] == ')' && --depth == 0) break;
+      }
+      ++i;
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(word.front()))) continue;
+    return std::string(word);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<Finding> analyze_cpp_masked(const SourceFile& file, std::string_view masked,
                                         const kb::RuleSet& rules) {
-  return run_patterns(file, masked, rules, false);
+  auto out = run_patterns(file, masked, rules, false);
+  // A kernel's finding names the kernel ("__global__ name"): the plan and the report list a CUDA
+  // file's kernels from them (core/cuda_files.h).
+  for (auto& f : out) {
+    if (f.matched != "__global__") continue;
+    auto name = kernel_name_after(masked, f.span.end);
+    if (!name.empty()) f.matched += " " + name;
+  }
+  return out;
 }
 
 std::vector<Finding> analyze_cpp(const SourceFile& file, const kb::RuleSet& rules, AnalyzeStats* stats) {

@@ -15,7 +15,8 @@ namespace kcat::kb {
 //   "python"     a semantic Python matcher over resolved names (field `match.kind` + params)
 struct Rule {
   std::string id;
-  std::vector<std::string> languages;  // python cpp cuda requirements pyproject conda cmake dockerfile shell
+  // python cpp cuda requirements pyproject conda cmake dockerfile shell container
+  std::vector<std::string> languages;
   std::string category;
   Severity severity = Severity::Warning;
   std::string matcher;  // "query" | "text" | "python"
