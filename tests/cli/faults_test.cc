@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kcat/report/ledger.h"
 #include "kcat/report/runs.h"
@@ -279,6 +280,61 @@ TEST(Faults, DiskFullFromEveryWriteOnThenTheNextRunEndsAsAnUninterruptedOne) {
   auto [cases, held] = disk_full_at_every_write("-");
   std::cout << "[ reliability ] ENOSPC from every write on: " << cases << " cases, " << held << " held\n";
   EXPECT_GE(cases * static_cast<size_t>(fault_stride()), 20u);
+}
+
+// Every write a run of `files` makes, in order, as KCAT_FAULT_INJECT=list names them: {N, what}.
+std::vector<std::pair<int, std::string>> write_points(const Files& files) {
+  Repo repo(files);
+  auto r = repo.migrate({}, {{"KCAT_FAULT_INJECT", "list"}});
+  std::vector<std::pair<int, std::string>> points;
+  const std::string mark = "kcat: fault point: write ";
+  for (size_t at = r.err.find(mark); at != std::string::npos; at = r.err.find(mark, at + 1)) {
+    auto line = r.err.substr(at + mark.size(), r.err.find('\n', at) - at - mark.size());
+    auto paren = line.find(" (");
+    points.emplace_back(std::atoi(line.c_str()), line.substr(paren + 2, line.size() - paren - 3));
+  }
+  return points;
+}
+
+// libgit2's own writes (blobs as files are staged, the index, trees, commits, the branch) fail
+// as on a full disk, each of them, once and from there on; the next run ends as an
+// uninterrupted one. KCAT_FAULT_STRIDE=1 for every point in both modes (docs/reliability.md).
+TEST(Faults, DiskFullInsideGitAtEveryGitWriteThenTheNextRunEndsAsAnUninterruptedOne) {
+  size_t cases = 0, held = 0;
+  for (const Files& files : {Files{}, kFlashAttn}) {
+    auto [ref_tree, ref_exit] = reference(files);
+    std::set<std::string> names;
+    int i = 0;
+    for (auto& [n, what] : write_points(files)) {
+      if (what.rfind("git_", 0) != 0) continue;
+      names.insert(what);
+      for (std::string mode : {"", "-"}) {
+        // CI: every third point per mode, offset by one between the modes, as the sweep above.
+        if ((i++ / 2 + (mode.empty() ? 0 : 1)) % fault_stride() != 0) continue;
+        auto spec = "write:" + std::to_string(n) + mode;
+        SCOPED_TRACE(spec + " " + what);
+        Repo repo(files);
+        auto faulted = repo.migrate({}, {{"KCAT_FAULT_INJECT", spec}});
+        ASSERT_NE(faulted.err.find("fault injected: write " + std::to_string(n) + " (" + what + ")"),
+                  std::string::npos)
+            << faulted.err;
+        ++cases;
+        EXPECT_EQ(faulted.exit_code, 3) << faulted.out << faulted.err;
+        EXPECT_NE(faulted.err.find(what + ": No space left on device"), std::string::npos) << faulted.err;
+        EXPECT_NE(faulted.err.find("--resume"), std::string::npos) << faulted.err;
+        auto r = continue_after_fault(repo);
+        bool ok = r.exit_code == ref_exit && repo.tree() == ref_tree && repo.status() == "";
+        EXPECT_TRUE(ok) << "next: exit " << r.exit_code << "\n" << r.out << r.err << repo.status();
+        held += ok;
+      }
+    }
+    for (auto want : {"git_branch_create", "git_index_add_bypath", "git_index_write", "git_index_write_tree",
+                      "git_commit_create"}) {
+      EXPECT_TRUE(names.count(want)) << want << " is not a write the injection reaches";
+    }
+  }
+  std::cout << "[ reliability ] ENOSPC inside libgit2, at every git write: " << cases << " cases, " << held
+            << " held\n";
 }
 
 // ---- the ledger ----
