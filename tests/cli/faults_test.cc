@@ -19,6 +19,7 @@
 
 #include "kcat/report/ledger.h"
 #include "kcat/report/runs.h"
+#include "testsupport/fake_llm.h"
 #include "testsupport/support.h"
 
 namespace kcat {
@@ -185,6 +186,71 @@ TEST(Faults, KilledWhileAStepCreatesAFileResumeCommitsTheFileNotAnImportOfAMissi
   EXPECT_EQ(repo.git("ls-files flash_attn_npu.py"), "flash_attn_npu.py\n");
   EXPECT_EQ(repo.status(), "");
   EXPECT_EQ(repo.tree(), ref_tree);
+}
+
+// ---- kill -9 in the middle of an agent step ----
+
+// The agent commits each edit of a step and makes them one commit when the step ends. Killed in
+// between, the next command keeps the step's edits on refs/kcat/attempts/<run>/<step> and puts the
+// branch back at the step's start, saying so; --resume then redoes the step.
+TEST(Faults, KilledMidAgentStepTheNextCommandKeepsItsEditsAsAnAttemptAndRestoresTheStepsStart) {
+  const std::string ops =
+      "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return "
+      "torch.as_tensor(cp.asnumpy(cp.asarray(x) * 2))\n";
+  auto script = [](bool hang) {
+    std::vector<test::Reply> r{
+        test::reply_tool_call(
+            "edit_file",
+            R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n"})"),
+        test::reply_tool_call(
+            "edit_file",
+            R"j({"path": "ops.py", "search": "cp.asnumpy(cp.asarray(x) * 2)", "replace": "cp.asarray(x) * 2"})j"),
+        test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})")};
+    if (hang) r.back().delay_ms = 60000;  // the step is cut off here, its two edits committed
+    return r;
+  };
+  Repo repo(Files{{"ops.py", ops}});
+  auto env = [&](const test::FakeLlm& fake) {
+    return std::map<std::string, std::string>{{"KCAT_LLM_BASE_URL", fake.base_url()},
+                                              {"KCAT_LLM_MODEL", "fake"},
+                                              {"KCAT_LLM_API_KEY", "sk-test"},
+                                              {"HOME", repo.dir.path().string()}};
+  };
+  auto main_before = repo.git("rev-parse main");
+  {
+    test::FakeLlm fake(script(true));
+    test::Background run(repo.args(), env(fake));
+    for (int i = 0; i < 1200 && fake.request_count() < 3; ++i) usleep(50000);
+    ASSERT_EQ(fake.request_count(), 3u) << "the agent never reached its third request";
+    ASSERT_EQ(repo.git("log --format=%s main..kcat/ascend-a2 | grep -c 'kcat agent'"), "2\n")
+        << repo.git("log --format=%s main..kcat/ascend-a2");
+    ::kill(run.pid(), SIGKILL);
+    EXPECT_EQ(run.wait(30).exit_code, 128 + 9);
+  }
+  auto st = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.err.find("kept on refs/kcat/attempts/"), std::string::npos) << st.err;
+  EXPECT_NE(st.err.find("back at the step's start"), std::string::npos) << st.err;
+  // A whole-step state: no edit of the cut step on the branch, the file as before the step.
+  EXPECT_EQ(repo.git("log --format=%s main..kcat/ascend-a2 | grep -c 'kcat agent'"), "0\n");
+  EXPECT_EQ(test::read(repo.dir / "ops.py"), ops);
+  EXPECT_EQ(repo.status(), "");
+  EXPECT_EQ(repo.git("rev-parse main"), main_before);
+  auto refs = repo.git("for-each-ref --format='%(refname)' refs/kcat/attempts/");
+  ASSERT_NE(refs, "") << st.err;
+  auto ref = refs.substr(0, refs.find('\n'));
+  EXPECT_EQ(repo.git("rev-list --count kcat/ascend-a2.." + ref), "2\n");
+  EXPECT_EQ(repo.git("show " + ref + ":ops.py").find("cupy"), std::string::npos);
+  // A second command finds nothing more to do.
+  auto again = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_EQ(again.err.find("recovered"), std::string::npos) << again.err;
+  // --resume redoes the step: one commit for it.
+  test::FakeLlm fake(script(false));
+  auto r = test::kcat(repo.args({"--resume"}), {}, env(fake));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(test::read(repo.dir / "ops.py").find("cupy"), std::string::npos);
+  EXPECT_EQ(repo.git("log --format=%s main..kcat/ascend-a2 | grep -c 'kcat agent'"), "1\n");
+  EXPECT_EQ(repo.status(), "");
 }
 
 // ---- a kill during --update ----
