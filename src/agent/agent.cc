@@ -202,16 +202,9 @@ void settle_commits(patch::GitRepo& repo, Workspace& ws, const Options& o, StepO
   if (commits.empty()) return;
   const auto& base = ws.step_base();
   if (so.status != "done" && !o.policy.interactive) {
-    std::string ref = "refs/kcat/attempts/";
-    for (const auto& part : {o.run_id, so.id}) {
-      if (part.empty()) continue;
-      for (char ch : part)
-        ref += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' ? ch : '-';
-      ref += '/';
-    }
-    ref.pop_back();
     // A resumed run reuses its run id and step ids: an earlier attempt's ref is never overwritten.
-    ref = repo.set_ref(ref, repo.head_id(), "kcat: the edits of step " + so.id + " (not done)");
+    auto ref = repo.set_ref(attempt_ref(o.run_id, so.id), repo.head_id(),
+                            "kcat: the edits of step " + so.id + " (not done)");
     record("agent-attempt-kept", {{"step", so.id}, {"ref", ref}, {"commits", commits}, {"base", base}});
     repo.reset_hard(base);
     so.attempt_ref = ref;
@@ -242,6 +235,22 @@ void settle_commits(patch::GitRepo& repo, Workspace& ws, const Options& o, StepO
   record("agent-squashed", {{"step", so.id}, {"commit", id}, {"edits", commits}});
   so.commits = {id};
 }
+
+}  // namespace
+
+std::string attempt_ref(const std::string& run_id, const std::string& step_id) {
+  std::string ref = "refs/kcat/attempts/";
+  for (const auto& part : {run_id, step_id}) {
+    if (part.empty()) continue;
+    for (char ch : part)
+      ref += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' ? ch : '-';
+    ref += '/';
+  }
+  ref.pop_back();
+  return ref;
+}
+
+namespace {
 
 // One line per finished step for the next steps' task (at most the last 12).
 std::string running_summary(const std::vector<std::string>& lines) {
@@ -377,8 +386,10 @@ StepOutcome Loop::step(const Task& planned, const std::vector<llm::Message>*& hi
   int idle = 0, shrinks = 0;
   long budget = std::max<long>(512, context_ - reserve_);
   if (so.status.empty())
-    record_("agent-step-started",
-            {{"step", task.id}, {"title", task.title}, {"findings", task.findings.size()}});
+    record_("agent-step-started", {{"step", task.id},
+                                   {"title", task.title},
+                                   {"findings", task.findings.size()},
+                                   {"base", ws_.step_base()}});  // recovery after a kill -9 needs it
   while (so.status.empty() && may_continue(so, step_tokens)) {
     auto c = ask(task, so, messages, budget, shrinks);
     if (!c) continue;

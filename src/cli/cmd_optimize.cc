@@ -119,7 +119,17 @@ int run(const OptimizeCmd& c, Globals& g) {
   rep.branch = branch;
   rep.base_commit = repo.head_id();
   std::cerr << fmt::format("kcat optimize: {} on {}\n", rep.repo, branch);
-  auto out = migrate::optimize_phase(repo, config, ov, findings, run_id, ledger, rep);
+  const std::string resume = "kcat optimize " + c.path.string();
+  optimize::Outcome out;
+  try {
+    out = migrate::optimize_phase(repo, config, ov, findings, run_id, ledger, rep);
+  } catch (const cancel::Interrupted& e) {
+    // Stopped before the loop had a baseline: no change was made yet.
+    ledger.append("run-interrupted", {{"signal", e.signal()}, {"detail", e.what()}});
+    std::cerr << fmt::format("kcat: interrupted by {}: {}\n  continue: {}\n", e.signal_name(), e.what(),
+                             resume);
+    return e.exit_code();
+  }
   rep.outcome = !out.target ? "done" : out.target_met ? "target-met" : "target-missed";
   write_file_atomic(run_dir / "report.json", report::render_json(rep));
   write_file_atomic(run_dir / "report.md",
@@ -136,10 +146,12 @@ int run(const OptimizeCmd& c, Globals& g) {
                              branch);
   }
   if (out.stop_reason == "cancelled") {
-    std::cerr << "kcat: interrupted: the iteration in progress was kept or reverted as a whole; every "
-                 "kept commit stays\n  continue: kcat optimize " +
-                     c.path.string() + "\n";
-    return cancel::last_signal() ? 128 + cancel::last_signal() : static_cast<int>(ExitCode::Interrupted);
+    cancel::Interrupted by;  // names the signal that arrived
+    std::cerr << fmt::format(
+        "kcat: interrupted by {}: the change in progress was rolled back (its build and benchmark "
+        "processes stopped); every kept commit stays\n  continue: {}\n",
+        by.signal_name(), resume);
+    return by.exit_code();
   }
   if (out.target && !out.target_met) {
     bool limit = out.stop_reason == "max iterations" || out.stop_reason == "time budget";

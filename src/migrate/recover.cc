@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "kcat/agent/agent.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/migrate/phases.h"
@@ -120,6 +121,42 @@ void put_back_interrupted_step(patch::GitRepo& repo, const fs::path& root, std::
       restored.size(), run, list(restored), branch));
 }
 
+// An agent step cut off by a kill leaves its edits as separate commits on the branch (they become
+// one only when the step ends). They go where a step not done keeps its edits, the attempts ref,
+// and the branch back to the step's start: a whole-step state, the edits kept for review.
+void keep_unfinished_agent_step(patch::GitRepo& repo, const fs::path& root, std::vector<std::string>& done) {
+  auto run = unfinished_run(root);
+  if (run.empty()) return;
+  std::string branch, step, base;
+  for (auto& e : report::Ledger::read(root / ".kcat" / "runs" / run / "ledger.jsonl")) {
+    auto type = e.value("type", "");
+    if (type == "run-started" || type == "run-resumed") branch = e.value("branch", branch);
+    if (type == "agent-step-started") {
+      step = e.value("step", "");
+      base = e.value("base", "");
+    } else if (type == "agent-step" && e.value("step", "") == step) {
+      step.clear();  // the step ended: its commits were squashed or kept already
+    }
+  }
+  if (step.empty() || base.empty() || branch.empty() || repo.current_branch() != branch) return;
+  auto head = repo.head_id();
+  if (head == base || repo.merge_base(base, head) != base) return;
+  // Only the step's own edit commits: anything else on the branch (the user's) is left alone.
+  auto commits = repo.log(head, base);
+  for (auto& c : commits) {
+    if (c.trailers["Kcat-Run"] != run || c.trailers["Kcat-Step"] != step || c.trailers["Kcat-Agent"] != "llm")
+      return;
+  }
+  if (!repo.dirty_files().empty()) return;  // never reset over the user's uncommitted edits
+  auto ref = repo.set_ref(agent::attempt_ref(run, step), head,
+                          "kcat: the edits of step " + step + " (interrupted before it ended)");
+  repo.reset_hard(base);
+  done.push_back(fmt::format(
+      "the agent step {} of the interrupted run {} had {} edit commit(s) and had not ended: they are kept on "
+      "{}, and {} is back at the step's start ({}); `kcat migrate --resume` redoes the step",
+      step, run, commits.size(), ref, branch, base.substr(0, 10)));
+}
+
 }  // namespace
 
 RepoLock lock_repository(const fs::path& path) {
@@ -140,6 +177,7 @@ std::vector<std::string> recover(patch::GitRepo& repo) {
   auto root = fs::canonical(repo.workdir());
   abort_kcat_rebase(repo, root, done);
   put_back_interrupted_step(repo, root, done);
+  keep_unfinished_agent_step(repo, root, done);
   return done;
 }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "kcat/bench/tensors.h"
+#include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/patch/gate.h"
@@ -144,6 +145,9 @@ class Loop {
     auto r = runner_.run(c);
     record("optimize.build",
            {{"command", o_.build_command}, {"result", r.describe()}, {"elapsed_ms", r.elapsed.count()}});
+    // A signal stopped the build (and its processes): not the change's fault.
+    if (r.cancelled && o_.cancelled && o_.cancelled())
+      throw cancel::Interrupted("the build stopped, its processes with it");
     if (r.ok()) return "";
     return fmt::format("the build failed ({}): {}", r.describe(), tail(r.err.empty() ? r.out : r.err, 6));
   }
@@ -152,6 +156,7 @@ class Loop {
     auto spec = o_.bench;
     spec.cwd = workdir_;
     spec.env = env();
+    spec.cancelled = o_.cancelled;  // a signal stops the run in progress and its processes
     if (o_.max_minutes > 0) spec.deadline = deadline();
     auto r = bench::run(spec, runner_);
     record("optimize.bench",
@@ -435,6 +440,7 @@ class Loop {
     auto spec = o_.bench;
     spec.cwd = workdir_;
     spec.env = env();
+    spec.cancelled = o_.cancelled;  // a signal stops the run in progress and its processes
     if (o_.max_minutes > 0) spec.deadline = deadline();
     spec.warmup = 0;
     spec.runs = spec.max_runs = 1;
@@ -568,8 +574,25 @@ class Loop {
   }
 
   // The change of `it` is committed on top of `before`: build, then measure it interleaved with
-  // `before` (every run's output checked), keep or revert on the interval. True when kept.
+  // `before` (every run's output checked), keep or revert on the interval. True when kept. A
+  // signal during it (the build's or a benchmark's processes are stopped) rolls the change back
+  // and ends the loop, the change not held against its recipe.
   bool evaluate(Iteration& it, const std::string& before, const kb::Recipe* recipe = nullptr) {
+    try {
+      return measure_and_decide(it, before, recipe);
+    } catch (const cancel::Interrupted& e) {
+      repo_.reset_hard(before);
+      built_.clear();
+      it.outcome = "reverted";
+      it.decision.reset();
+      it.reason = std::string("interrupted: ") + e.what() + "; the change was rolled back";
+      out_.stop_reason = "cancelled";
+      finish(it);
+      return false;
+    }
+  }
+
+  bool measure_and_decide(Iteration& it, const std::string& before, const kb::Recipe* recipe) {
     auto revert = [&](std::string why) {
       repo_.reset_hard(before);
       built_.clear();

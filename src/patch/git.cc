@@ -3,10 +3,11 @@
 #include <fmt/format.h>
 #include <git2.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "kcat/core/error.h"
-#include "kcat/core/fault.h"
 
 namespace kcat::patch {
 
@@ -17,8 +18,19 @@ std::string last_error() {
   return e && e->message ? e->message : "unknown libgit2 error";
 }
 
+// A full disk (or quota) under libgit2 is an I/O error, not a git one: the run stops with the
+// disk-full hint and the step in progress is put back, never recorded as failed.
+bool disk_full(const git_error* e) {
+  if (!e || e->klass != GIT_ERROR_OS || !e->message) return false;
+  std::string_view m = e->message;
+  return m.find(std::strerror(ENOSPC)) != std::string_view::npos ||
+         m.find(std::strerror(EDQUOT)) != std::string_view::npos;
+}
+
 void check(int rc, const std::string& what, const std::string& where = {}) {
-  if (rc < 0) throw Error(ErrorKind::Git, what + ": " + last_error(), where);
+  if (rc >= 0) return;
+  throw Error(disk_full(git_error_last()) ? ErrorKind::Io : ErrorKind::Git, what + ": " + last_error(),
+              where);
 }
 
 template <class T, void (*Free)(T*)>
@@ -297,9 +309,6 @@ std::string GitRepo::commit(const std::string& message, const std::map<std::stri
     for (auto& f : files) check(git_index_add_bypath(index.get(), f.c_str()), "git add failed", f);
   }
   check(git_index_write(index.get()), "cannot write the index");
-  if (int err = fault::before_write("git commit")) {  // the files are staged; the objects fail
-    throw Error(ErrorKind::Io, std::string("git commit failed: ") + std::strerror(err), workdir().string());
-  }
   git_oid tree_id;
   check(git_index_write_tree(&tree_id, index.get()), "cannot write the tree");
   Tree tree;
@@ -347,6 +356,19 @@ std::string GitRepo::squash_onto(const std::string& base, const std::string& mes
   impl_->ensure_on_pinned_branch(*this);
   auto base_id = impl_->resolve(base);
   auto head_id = impl_->resolve("HEAD");
+  // Only the step's own commits are squashed: a base the branch no longer descends from (the
+  // branch was reset or rebased under the step) would fold unrelated history into one commit.
+  int descends = git_graph_descendant_of(impl_->repo, &head_id, &base_id);
+  check(descends, "cannot compare " + base + " with HEAD");
+  if (descends == 0) {
+    throw BranchMoved(
+        ErrorKind::Git,
+        "cannot squash the step: its base " + base + " is not an ancestor of " + current_branch() +
+            " (now at " + oid_str(&head_id) + "), so the branch was moved under the step; " +
+            "nothing was squashed",
+        workdir().string(),
+        "see where it went with `git reflog " + current_branch() + "`; the step's commits are unchanged");
+  }
   Commit parent, head;
   check(git_commit_lookup(parent.out(), impl_->repo, &base_id), "cannot read commit " + base);
   check(git_commit_lookup(head.out(), impl_->repo, &head_id), "cannot read HEAD");

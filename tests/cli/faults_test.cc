@@ -15,9 +15,11 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kcat/report/ledger.h"
 #include "kcat/report/runs.h"
+#include "testsupport/fake_llm.h"
 #include "testsupport/support.h"
 
 namespace kcat {
@@ -186,6 +188,71 @@ TEST(Faults, KilledWhileAStepCreatesAFileResumeCommitsTheFileNotAnImportOfAMissi
   EXPECT_EQ(repo.tree(), ref_tree);
 }
 
+// ---- kill -9 in the middle of an agent step ----
+
+// The agent commits each edit of a step and makes them one commit when the step ends. Killed in
+// between, the next command keeps the step's edits on refs/kcat/attempts/<run>/<step> and puts the
+// branch back at the step's start, saying so; --resume then redoes the step.
+TEST(Faults, KilledMidAgentStepTheNextCommandKeepsItsEditsAsAnAttemptAndRestoresTheStepsStart) {
+  const std::string ops =
+      "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return "
+      "torch.as_tensor(cp.asnumpy(cp.asarray(x) * 2))\n";
+  auto script = [](bool hang) {
+    std::vector<test::Reply> r{
+        test::reply_tool_call(
+            "edit_file",
+            R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n"})"),
+        test::reply_tool_call(
+            "edit_file",
+            R"j({"path": "ops.py", "search": "cp.asnumpy(cp.asarray(x) * 2)", "replace": "cp.asarray(x) * 2"})j"),
+        test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})")};
+    if (hang) r.back().delay_ms = 60000;  // the step is cut off here, its two edits committed
+    return r;
+  };
+  Repo repo(Files{{"ops.py", ops}});
+  auto env = [&](const test::FakeLlm& fake) {
+    return std::map<std::string, std::string>{{"KCAT_LLM_BASE_URL", fake.base_url()},
+                                              {"KCAT_LLM_MODEL", "fake"},
+                                              {"KCAT_LLM_API_KEY", "sk-test"},
+                                              {"HOME", repo.dir.path().string()}};
+  };
+  auto main_before = repo.git("rev-parse main");
+  {
+    test::FakeLlm fake(script(true));
+    test::Background run(repo.args(), env(fake));
+    for (int i = 0; i < 1200 && fake.request_count() < 3; ++i) usleep(50000);
+    ASSERT_EQ(fake.request_count(), 3u) << "the agent never reached its third request";
+    ASSERT_EQ(repo.git("log --format=%s main..kcat/ascend-a2 | grep -c 'kcat agent'"), "2\n")
+        << repo.git("log --format=%s main..kcat/ascend-a2");
+    ::kill(run.pid(), SIGKILL);
+    EXPECT_EQ(run.wait(30).exit_code, 128 + 9);
+  }
+  auto st = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.err.find("kept on refs/kcat/attempts/"), std::string::npos) << st.err;
+  EXPECT_NE(st.err.find("back at the step's start"), std::string::npos) << st.err;
+  // A whole-step state: no edit of the cut step on the branch, the file as before the step.
+  EXPECT_EQ(repo.git("log --format=%s main..kcat/ascend-a2 | grep -c 'kcat agent'"), "0\n");
+  EXPECT_EQ(test::read(repo.dir / "ops.py"), ops);
+  EXPECT_EQ(repo.status(), "");
+  EXPECT_EQ(repo.git("rev-parse main"), main_before);
+  auto refs = repo.git("for-each-ref --format='%(refname)' refs/kcat/attempts/");
+  ASSERT_NE(refs, "") << st.err;
+  auto ref = refs.substr(0, refs.find('\n'));
+  EXPECT_EQ(repo.git("rev-list --count kcat/ascend-a2.." + ref), "2\n");
+  EXPECT_EQ(repo.git("show " + ref + ":ops.py").find("cupy"), std::string::npos);
+  // A second command finds nothing more to do.
+  auto again = test::kcat({"status", repo.dir.path().string()});
+  EXPECT_EQ(again.err.find("recovered"), std::string::npos) << again.err;
+  // --resume redoes the step: one commit for it.
+  test::FakeLlm fake(script(false));
+  auto r = test::kcat(repo.args({"--resume"}), {}, env(fake));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(test::read(repo.dir / "ops.py").find("cupy"), std::string::npos);
+  EXPECT_EQ(repo.git("log --format=%s main..kcat/ascend-a2 | grep -c 'kcat agent'"), "1\n");
+  EXPECT_EQ(repo.status(), "");
+}
+
 // ---- a kill during --update ----
 
 TEST(Faults, KilledDuringUpdateTheNextCommandAbortsTheRebaseAndSaysSo) {
@@ -279,6 +346,61 @@ TEST(Faults, DiskFullFromEveryWriteOnThenTheNextRunEndsAsAnUninterruptedOne) {
   auto [cases, held] = disk_full_at_every_write("-");
   std::cout << "[ reliability ] ENOSPC from every write on: " << cases << " cases, " << held << " held\n";
   EXPECT_GE(cases * static_cast<size_t>(fault_stride()), 20u);
+}
+
+// Every write a run of `files` makes, in order, as KCAT_FAULT_INJECT=list names them: {N, what}.
+std::vector<std::pair<int, std::string>> write_points(const Files& files) {
+  Repo repo(files);
+  auto r = repo.migrate({}, {{"KCAT_FAULT_INJECT", "list"}});
+  std::vector<std::pair<int, std::string>> points;
+  const std::string mark = "kcat: fault point: write ";
+  for (size_t at = r.err.find(mark); at != std::string::npos; at = r.err.find(mark, at + 1)) {
+    auto line = r.err.substr(at + mark.size(), r.err.find('\n', at) - at - mark.size());
+    auto paren = line.find(" (");
+    points.emplace_back(std::atoi(line.c_str()), line.substr(paren + 2, line.size() - paren - 3));
+  }
+  return points;
+}
+
+// libgit2's own writes (blobs as files are staged, the index, trees, commits, the branch) fail
+// as on a full disk, each of them, once and from there on; the next run ends as an
+// uninterrupted one. KCAT_FAULT_STRIDE=1 for every point in both modes (docs/reliability.md).
+TEST(Faults, DiskFullInsideGitAtEveryGitWriteThenTheNextRunEndsAsAnUninterruptedOne) {
+  size_t cases = 0, held = 0;
+  for (const Files& files : {Files{}, kFlashAttn}) {
+    auto [ref_tree, ref_exit] = reference(files);
+    std::set<std::string> names;
+    int i = 0;
+    for (auto& [n, what] : write_points(files)) {
+      if (what.rfind("git_", 0) != 0) continue;
+      names.insert(what);
+      for (std::string mode : {"", "-"}) {
+        // CI: every third point per mode, offset by one between the modes, as the sweep above.
+        if ((i++ / 2 + (mode.empty() ? 0 : 1)) % fault_stride() != 0) continue;
+        auto spec = "write:" + std::to_string(n) + mode;
+        SCOPED_TRACE(spec + " " + what);
+        Repo repo(files);
+        auto faulted = repo.migrate({}, {{"KCAT_FAULT_INJECT", spec}});
+        ASSERT_NE(faulted.err.find("fault injected: write " + std::to_string(n) + " (" + what + ")"),
+                  std::string::npos)
+            << faulted.err;
+        ++cases;
+        EXPECT_EQ(faulted.exit_code, 3) << faulted.out << faulted.err;
+        EXPECT_NE(faulted.err.find(what + ": No space left on device"), std::string::npos) << faulted.err;
+        EXPECT_NE(faulted.err.find("--resume"), std::string::npos) << faulted.err;
+        auto r = continue_after_fault(repo);
+        bool ok = r.exit_code == ref_exit && repo.tree() == ref_tree && repo.status() == "";
+        EXPECT_TRUE(ok) << "next: exit " << r.exit_code << "\n" << r.out << r.err << repo.status();
+        held += ok;
+      }
+    }
+    for (auto want : {"git_branch_create", "git_index_add_bypath", "git_index_write", "git_index_write_tree",
+                      "git_commit_create"}) {
+      EXPECT_TRUE(names.count(want)) << want << " is not a write the injection reaches";
+    }
+  }
+  std::cout << "[ reliability ] ENOSPC inside libgit2, at every git write: " << cases << " cases, " << held
+            << " held\n";
 }
 
 // ---- the ledger ----

@@ -1,6 +1,10 @@
 // kcat optimize through the real binary on the CPU workload (tests/fixtures/optimize).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "testsupport/fake_llm.h"
@@ -80,6 +84,46 @@ TEST(OptimizeCommand, AMissedTargetWithALimitExitsFiveAndUsageErrorsExitTwo) {
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_NE(list.out.find("npu-task-queue-level2"), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("fused-rmsnorm"), std::string::npos);
+}
+
+// A signal while a candidate is measured (issue 14 §3): the benchmark's processes stop, the change
+// is rolled back (not held against its recipe as a failure), and kcat exits 128 + signal saying how
+// to continue.
+TEST(OptimizeCommand, ASignalStopsTheRunInProgressRollsTheChangeBackAndSaysHowToContinue) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    SCOPED_TRACE(sig);
+    test::TempDir job;
+    auto pidfile = (job / "sleep.pid").string();
+    std::string toml = kToml;
+    // The baseline measures as usual; a candidate (a commit with a Kcat-Recipe trailer) hangs.
+    auto at = toml.find("command = \"./wl");
+    toml.replace(at, std::string("command = \"").size(),
+                 "command = \"if git log -1 --format=%B | grep -q Kcat-Recipe; then echo $$ > " + pidfile +
+                     "; exec sleep 60; fi; ");
+    toml.replace(toml.find("runs = 3"), 8, "runs = 1");
+    Workload w(toml);
+    auto base = test::sh("git rev-parse HEAD", w.dir.path()).out;
+    test::Background run(w.trusted({"optimize", w.dir.path().string()}));
+    ASSERT_TRUE(test::wait_for_file(job / "sleep.pid", 120));
+    int sleeper = 0;
+    for (int i = 0; i < 100 && sleeper == 0; ++i) {
+      std::ifstream(pidfile) >> sleeper;
+      if (sleeper == 0) usleep(20000);
+    }
+    ASSERT_GT(sleeper, 0);
+    ::kill(run.pid(), sig);
+    auto r = run.wait(60);
+    EXPECT_EQ(r.exit_code, 128 + sig) << r.out << r.err;
+    EXPECT_NE(r.err.find("interrupted by SIG"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("rolled back"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("continue: kcat optimize " + w.dir.path().string()), std::string::npos) << r.err;
+    // The stopped run is not a failure of the change.
+    EXPECT_EQ(r.err.find("it failed"), std::string::npos) << r.err;
+    for (int i = 0; i < 100 && test::process_alive(sleeper); ++i) usleep(50000);
+    EXPECT_FALSE(test::process_alive(sleeper)) << "the benchmark's process outlived kcat";
+    EXPECT_EQ(test::sh("git rev-parse kcat/ascend-a2", w.dir.path()).out, base);
+    EXPECT_EQ(test::sh("git status --porcelain --untracked-files=no", w.dir.path()).out, "");
+  }
 }
 
 TEST(OptimizeCommand, BadConfigurationNamesTheLine) {

@@ -67,6 +67,36 @@ TEST(Git, SquashOntoMakesOneCommitWithTheSameTreeAndSetRefKeepsTheOldCommits) {
   EXPECT_EQ(test::sh("git rev-parse kcat/ascend-a2", dir.path()).out, id + "\n");
 }
 
+// A base the branch no longer descends from (reset or rebased under the agent's step) is refused:
+// squashing onto it would fold unrelated history into the step's one commit.
+TEST(Git, SquashOntoABaseTheBranchDoesNotDescendFromIsRefusedTouchingNothing) {
+  test::TempDir dir;
+  test::write(dir / "a.py", "x = 1\n");
+  test::git_init_commit(dir.path());
+  auto repo = GitRepo::open(dir.path());
+  repo.checkout_new_or_existing("kcat/ascend-a2");
+  repo.pin_branch("kcat/ascend-a2");
+  auto root = repo.head_id();
+  test::write(dir / "a.py", "x = 2\n");
+  auto base = repo.commit("the step's base", {}, {"a.py"}, "Ann", "ann@x.y");
+  // The branch is reset under the step to a history of its own.
+  repo.reset_hard(root);
+  test::write(dir / "b.py", "y = 1\n");
+  repo.commit("unrelated one", {}, {"b.py"}, "Ann", "ann@x.y");
+  test::write(dir / "c.py", "z = 1\n");
+  auto head = repo.commit("unrelated two", {}, {"c.py"}, "Ann", "ann@x.y");
+  try {
+    repo.squash_onto(base, "x", {}, "Ann", "ann@x.y");
+    FAIL() << "squashed onto a base the branch does not descend from";
+  } catch (const BranchMoved& e) {
+    EXPECT_NE(std::string(e.what()).find("is not an ancestor of kcat/ascend-a2"), std::string::npos)
+        << e.what();
+    EXPECT_NE(e.hint().find("git reflog kcat/ascend-a2"), std::string::npos) << e.hint();
+  }
+  EXPECT_EQ(repo.head_id(), head);
+  EXPECT_EQ(repo.log("HEAD", root).size(), 2u);
+}
+
 TEST(Git, NotARepositorySaysWhatToDo) {
   test::TempDir dir;
   try {

@@ -192,4 +192,8 @@ class Workspace {
 Outcome run(llm::Client& client, patch::GitRepo& repo, const std::vector<Task>& tasks,
             const kb::RuleSet& rules, const kb::KnowledgeBase& kb, const Options& options);
 
+// Where the edit commits of a step not done are kept: refs/kcat/attempts/<run>/<step> (characters
+// other than [A-Za-z0-9_-] become '-'; GitRepo::set_ref adds -2, -3, ... when it exists).
+std::string attempt_ref(const std::string& run_id, const std::string& step_id);
+
 }  // namespace kcat::agent

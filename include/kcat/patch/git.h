@@ -72,7 +72,8 @@ class GitRepo {
   // Replaces the commits after `base` on the current branch by one commit with HEAD's tree, `base`
   // as its parent and this message (the agent's step becomes one commit). Index and work tree are
   // untouched (the tree is HEAD's); the branch moves in one ref update, so a kill leaves either the
-  // old commits or the new one. Returns the new commit id.
+  // old commits or the new one. Returns the new commit id. A `base` HEAD does not descend from (the
+  // branch was reset or rebased under the step) throws BranchMoved, touching nothing.
   std::string squash_onto(const std::string& base, const std::string& message,
                           const std::map<std::string, std::string>& trailers, const std::string& author_name,
                           const std::string& author_email);
