@@ -36,9 +36,11 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
         !(s.action == "recipe" && !s.id.starts_with("optimize-"))) {
       continue;
     }
-    std::cout << fmt::format("  {:<16} {:<8} {:<8} {}{}\n", s.id, s.action, s.status,
-                             s.commit.empty() ? "" : s.commit.substr(0, 10) + " ",
-                             s.reason.empty() ? s.title : s.reason);
+    std::cout << fit_width(fmt::format("  {:<16} {:<8} {:<8} {}{}", s.id, s.action, s.status,
+                                       s.commit.empty() ? "" : s.commit.substr(0, 10) + " ",
+                                       s.reason.empty() ? s.title : s.reason),
+                           width)
+              << "\n";
     commits += !s.commit.empty();
   }
   if (!out.changed_anything) {
