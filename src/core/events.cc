@@ -42,7 +42,8 @@ std::string bench_line(const nlohmann::json& f) {
     return fmt::format("bench {}: failed: {} ({})", label, first_line(str(f, "failure")), took);
   auto value = f.contains("value") && f["value"].is_number() ? fmt::format("{:.6g}", f["value"].get<double>())
                                                              : str(f, "value");
-  return fmt::format("bench {}: {} {} ({})", label, value, str(f, "unit"), took);
+  auto unit = str(f, "unit");
+  return fmt::format("bench {}: {}{} ({})", label, value, unit.empty() ? "" : " " + unit, took);
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ TEST(Events, TextLineShowsControlCharactersVisibly) {
   EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
   EXPECT_NE(line.find("\\x1b"), std::string::npos) << line;
   EXPECT_EQ(events::text_line("scan-started", {}), "");
+  // A bench without a unit: no stray space.
+  EXPECT_EQ(events::text_line("bench-run", {{"warmup", true}, {"value", 12.5}, {"unit", ""}, {"ms", 300}}),
+            "bench warm-up: 12.5 (0.3 s)");
 }
 
 TEST(Events, ProgressAfterStreamedProseStartsOnItsOwnLine) {
