@@ -11,6 +11,7 @@
 
 #include "context.h"
 #include "kcat/core/error.h"
+#include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/text.h"
 #include "kcat/core/utf8.h"
@@ -143,6 +144,16 @@ std::string budget_spent(const llm::Client& client, const Options& o, Clock::tim
   return "";
 }
 
+// What a tool call is about, for its progress line: the path, command or pattern it names.
+std::string call_target(const llm::ToolCall& call) {
+  auto a = json::parse(call.arguments, nullptr, false);
+  if (!a.is_object()) return "";
+  for (const char* key : {"path", "command", "pattern", "query", "name", "status"}) {
+    if (a.contains(key) && a[key].is_string()) return a[key].get<std::string>();
+  }
+  return "";
+}
+
 // Runs the model's tool calls, each answered in `messages`. True when an edit that had already
 // failed was repeated (a loop).
 bool call_tools(Workspace& ws, const std::vector<llm::ToolCall>& calls, const std::string& step,
@@ -155,6 +166,11 @@ bool call_tools(Workspace& ws, const std::vector<llm::ToolCall>& calls, const st
                           {"tool", call.name},
                           {"arguments", truncate(call.arguments, 4000)},
                           {"result", truncate(result, 4000)}});
+    // One labelled line per call as it happens (the person sees refusals and command results).
+    events::emit("agent-tool", {{"step", step},
+                                {"tool", call.name},
+                                {"target", call_target(call)},
+                                {"result", truncate(result, 300)}});
     messages.push_back(llm::Message::tool(call.id, result));
     if (call.name == "edit_file" && !ws.last_failed_edit().empty() &&
         !failed_edits.insert(ws.last_failed_edit()).second) {
@@ -385,11 +401,13 @@ StepOutcome Loop::step(const Task& planned, const std::vector<llm::Message>*& hi
   std::set<std::string> failed_edits;
   int idle = 0, shrinks = 0;
   long budget = std::max<long>(512, context_ - reserve_);
-  if (so.status.empty())
+  if (so.status.empty()) {
     record_("agent-step-started", {{"step", task.id},
                                    {"title", task.title},
                                    {"findings", task.findings.size()},
                                    {"base", ws_.step_base()}});  // recovery after a kill -9 needs it
+    events::emit("agent-step-started", {{"step", task.id}, {"title", task.title}});
+  }
   while (so.status.empty() && may_continue(so, step_tokens)) {
     auto c = ask(task, so, messages, budget, shrinks);
     if (!c) continue;
@@ -440,6 +458,7 @@ StepOutcome Loop::step(const Task& planned, const std::vector<llm::Message>*& hi
       : so.status == "done" || o_.policy.interactive
           ? fmt::format(" (changed {})", fmt::join(edited, ", "))
           : fmt::format(" (its edits to {} were reverted)", fmt::join(edited, ", "))));
+  events::emit("agent-step", {{"step", so.id}, {"status", so.status}, {"reason", truncate(so.reason, 300)}});
   record_("agent-step", {{"step", so.id},
                          {"status", so.status},
                          {"reason", so.reason},

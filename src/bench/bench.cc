@@ -4,12 +4,14 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/core/events.h"
 
 namespace kcat::bench {
 
@@ -130,12 +132,23 @@ Result run(const Spec& spec, exec::Runner& runner) {
     if (!rr.value) rr.failure = "no metric in the output";
     return rr;
   };
-  for (; warmed < spec.warmup; ++warmed) once();
+  // Each run as it finishes, for the person waiting (a progress line on a terminal, a JSON event).
+  auto timed = [&](bool warmup) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto rr = once();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    nlohmann::json ev = {{"command", spec.command}, {"warmup", warmup}, {"run", r.runs.size() + 1},
+                         {"unit", spec.unit},       {"ms", ms.count()}, {"failure", rr.failure}};
+    if (rr.value) ev["value"] = *rr.value;
+    events::emit("bench-run", ev);
+    return rr;
+  };
+  for (; warmed < spec.warmup; ++warmed) timed(true);
   std::vector<double> values;
   auto spent = [&] { return spec.deadline && std::chrono::steady_clock::now() >= *spec.deadline; };
   for (int i = 0; i < max_runs; ++i) {
     if (spent() && !r.runs.empty()) break;
-    auto rr = once();
+    auto rr = timed(false);
     if (rr.value) values.push_back(*rr.value);
     r.runs.push_back(rr);
     if (static_cast<int>(r.runs.size()) < spec.runs) continue;

@@ -16,6 +16,7 @@
 #include "kcat/config/hooks.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/text.h"
 #include "kcat/llm/client.h"
@@ -27,6 +28,7 @@
 #include "kcat/scan/scanner.h"
 #include "kcat/session/approver.h"
 #include "kcat/session/child.h"
+#include "kcat/session/diff_view.h"
 #include "kcat/session/repl.h"
 
 namespace kcat::cli {
@@ -48,7 +50,8 @@ llm::Totals& session_usage() {
 // command. Empty when no LLM is configured (the session then says how to configure one).
 std::function<int(const std::string&)> agent_request_handler(const std::string& repo_path,
                                                              const std::string& target,
-                                                             std::unique_ptr<session::LineReader>& reader) {
+                                                             std::unique_ptr<session::LineReader>& reader,
+                                                             bool colour) {
   std::filesystem::path root;
   try {
     root = std::filesystem::canonical(patch::GitRepo::open(repo_path).workdir());
@@ -63,7 +66,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     return {};
   }
   if (!config.configured()) return {};
-  return [root, target, config, &reader](const std::string& request) -> int {
+  return [root, target, config, &reader, colour](const std::string& request) -> int {
     RepoLock lock;
     try {
       lock = migrate::lock_and_recover(root);  // held for this turn; slash commands lock themselves
@@ -95,13 +98,17 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     auto ao = migrate::agent_options(config, cfg, root, run_id, ledger);
     ledger.append("run-started",
                   {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
-    auto approver = session::prompt_approver(*reader, std::cout);
+    const char* ci_env = std::getenv("CI");
+    auto style = session::diff_style(colour, !::isatty(0) || (ci_env && *ci_env));
+    auto show = [style](const std::string& diff) { session::show_diff(std::cout, diff, style); };
+    auto approver = session::prompt_approver(*reader, std::cout, show);
     bool all_edits = false;
     ao.target = target;
     ao.policy.interactive = true;
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
-      std::cout << "\n" << visible_text(diff);
+      std::cout << "\n";
+      show(diff);
       auto a = approver->ask("Apply this edit to " + file + "?", diff);
       if (a == session::Answer::All) all_edits = true;
       return a != session::Answer::No;
@@ -114,7 +121,10 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
       for (auto& f : files) list += (list.empty() ? "" : " ") + f;
       return run_hook(cfg, stage, root, {{"KCAT_RUN", run_id}, {"KCAT_FILES", list}}, &ledger);
     };
-    ao.on_text = [](std::string_view t) { std::cout << t << std::flush; };
+    ao.on_text = [](std::string_view t) {
+      std::cout.flush();
+      events::write_stream(t);
+    };
     llm::Client client(config);
     agent::Task task{"request-" + run_id.substr(run_id.size() - 6), request,
                      "A request from the person at the terminal; keep to it.", findings, false};
@@ -175,7 +185,8 @@ int run_chat(const ChatOptions& o) {
       ::isatty(0) ? session::terminal_reader(history_file()) : session::stream_reader(std::cin, std::cout);
   session::ReplOptions ro;
   ro.commands = {
-      {"scan", "[OPTIONS]", "find every CUDA tie in the repository", sub({"scan"}, false)},
+      {"scan", "[OPTIONS] [FILE]", "find every CUDA tie in the repository (or one file)",
+       sub({"scan"}, false), true},
       {"plan", "[OPTIONS]", "the migration plan for the target", sub({"plan"}, true)},
       {"migrate", "[OPTIONS]", "port on the kcat/<target> branch (asks before each step)",
        sub({"migrate", "-i"}, true)},
@@ -190,8 +201,11 @@ int run_chat(const ChatOptions& o) {
          std::vector<std::string> argv{"report", "-C", repo};
          argv.insert(argv.end(), a.begin(), a.end());
          return session::run_self(argv);
-       }},
-      {"target", "NAME", "switch the target (ascend-a2, ascend-a3, ascend-310p)",
+       },
+       true},
+      {"target",
+       "NAME",
+       "switch the target (ascend-a2, ascend-a3, ascend-310p)",
        [&target](const std::vector<std::string>& a) {
          if (a.size() != 1) {
            std::cout << "current target: " << target << "\n";
@@ -200,11 +214,13 @@ int run_chat(const ChatOptions& o) {
          target = a[0];
          std::cout << "target: " << target << "\n";
          return 0;
-       }},
+       },
+       false,
+       {"ascend-a2", "ascend-a3", "ascend-310p"}},
   };
   if (o.request_handler) {
     ro.on_request = o.request_handler;
-  } else if (auto handler = agent_request_handler(repo, target, reader_for_approval); handler) {
+  } else if (auto handler = agent_request_handler(repo, target, reader_for_approval, o.colour); handler) {
     ro.on_request = handler;
   }
   ro.commands.push_back(
@@ -230,7 +246,10 @@ void setup(CLI::App& root, Globals& g) {
                                   "ask the agent in plain language (also `kcat` alone on a terminal)");
   add_repo_option(cmd, o->repo);
   cmd->add_option("-t,--target", o->target, "Target profile")->capture_default_str();
-  cmd->callback([o, &g] { g.exit_code = run_chat(*o); });
+  cmd->callback([o, &g] {
+    o->colour = g.use_color(1);
+    g.exit_code = run_chat(*o);
+  });
 }
 
 }  // namespace

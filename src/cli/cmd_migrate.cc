@@ -11,17 +11,20 @@
 #include "kcat/config/config.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
+#include "kcat/core/events.h"
 #include "kcat/core/text.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
 #include "kcat/session/approver.h"
+#include "kcat/session/diff_view.h"
 #include "kcat/session/line_reader.h"
 
 namespace kcat::cli {
 namespace {
 
 void print_summary(const migrate::Outcome& out, const std::filesystem::path& repo_path) {
+  auto width = terminal_width(1);
   auto& r = out.report;
   auto t = r.totals();
   std::cout << fmt::format("kcat migrate: {} on branch {} (from {})\n", r.target, r.branch,
@@ -33,9 +36,11 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
         !(s.action == "recipe" && !s.id.starts_with("optimize-"))) {
       continue;
     }
-    std::cout << fmt::format("  {:<16} {:<8} {:<8} {}{}\n", s.id, s.action, s.status,
-                             s.commit.empty() ? "" : s.commit.substr(0, 10) + " ",
-                             s.reason.empty() ? s.title : s.reason);
+    std::cout << fit_width(fmt::format("  {:<16} {:<8} {:<8} {}{}", s.id, s.action, s.status,
+                                       s.commit.empty() ? "" : s.commit.substr(0, 10) + " ",
+                                       s.reason.empty() ? s.title : s.reason),
+                           width)
+              << "\n";
     commits += !s.commit.empty();
   }
   if (!out.changed_anything) {
@@ -70,9 +75,12 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
         break;
       }
       auto& f = s->finding;
-      std::cout << fmt::format(
-          "    {}:{}  {}  {}\n", f.file, f.span.start.line, f.rule_id,
-          how == "recipe" ? s->how.substr(7) : (f.action.empty() ? f.message : f.action).substr(0, 90));
+      // Whole, or cut with … at the terminal's width on a terminal (never mid-character).
+      std::cout << fit_width(fmt::format("    {}:{}  {}  {}", f.file, f.span.start.line, f.rule_id,
+                                         how == "recipe" ? s->how.substr(7)
+                                                         : (f.action.empty() ? f.message : f.action)),
+                             width)
+                << "\n";
     }
   }
   if (out.llm_usage.requests > 0 || out.llm_failed) {
@@ -97,22 +105,28 @@ struct MigrateCmd : migrate::Options {
 
 // Runs the migration with this terminal: -i asks on stdin, the model's words stream to a
 // terminal, the optimize phase's progress goes to stderr.
-migrate::Outcome run_here(const MigrateCmd& c) {
+migrate::Outcome run_here(const MigrateCmd& c, const session::DiffStyle& style) {
   migrate::Options o = c;
   std::unique_ptr<session::LineReader> reader;
   std::unique_ptr<session::Approver> approver;
   if (c.interactive) {
     reader = session::stream_reader(std::cin, std::cout);
-    approver = session::prompt_approver(*reader, std::cout);
-    o.approve = [&approver](const std::string& question, const std::string& diff) {
-      std::cout << "\n" << visible_text(diff);
+    auto show = [style](const std::string& diff) { session::show_diff(std::cout, diff, style); };
+    approver = session::prompt_approver(*reader, std::cout, show);
+    o.approve = [&approver, show](const std::string& question, const std::string& diff) {
+      std::cout << "\n";
+      show(diff);
       auto a = approver->ask(question, diff);
       return a == session::Answer::No    ? migrate::Approval::No
              : a == session::Answer::All ? migrate::Approval::All
                                          : migrate::Approval::Yes;
     };
   }
-  if (::isatty(1)) o.on_text = [](std::string_view t) { std::cout << t << std::flush; };  // as it streams
+  if (::isatty(1))
+    o.on_text = [](std::string_view t) {
+      std::cout.flush();
+      events::write_stream(t);
+    };  // as it streams
   o.progress = [](const std::string& line) { std::cerr << line; };
   return migrate::run(o);
 }
@@ -203,7 +217,7 @@ void setup(CLI::App& root, Globals& g) {
                               o->branch.empty() ? "" : " --branch " + o->branch) +
                   (o->route.empty() ? "" : " --route " + o->route);
     try {
-      out = run_here(*o);
+      out = run_here(*o, session::diff_style(g.use_color(1), g.ci));
     } catch (const cancel::Interrupted& e) {
       std::cerr << fmt::format("kcat: interrupted by {}: {}\n  continue: {}\n", e.signal_name(), e.what(),
                                resume);

@@ -1,13 +1,18 @@
 // kcat report [RUN]: render a run's report.json as Markdown, JSON, JUnit XML or HTML.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "kcat/cli/command.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/text.h"
+#include "kcat/report/ledger.h"
 #include "kcat/report/run_report.h"
 #include "kcat/report/runs.h"
+#include "kcat/report/terminal.h"
 
 namespace kcat::cli {
 namespace {
@@ -19,8 +24,26 @@ struct ReportOptions {
   std::string output;
 };
 
-void run_report(const ReportOptions& o) {
+// The run to report: the one named, or the latest with a report. A finished run without one (a
+// request in the session: its commits are on the branch, `kcat status` lists them) is passed over;
+// an unfinished one is not, so an interrupted migration is said to be one.
+std::filesystem::path chosen_run(const ReportOptions& o) {
   auto dir = report::run_dir(o.repo, o.run);
+  if (!o.run.empty()) return dir;
+  auto ids = report::list_runs(o.repo);
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    auto d = dir.parent_path() / *it;
+    std::error_code ec;
+    if (fs::exists(d / "report.json", ec)) return d;
+    bool finished = false;
+    for (auto& e : report::Ledger::read(d / "ledger.jsonl")) finished |= e.value("type", "") == "run-finished";
+    if (!finished) return d;
+  }
+  return dir;
+}
+
+void run_report(const ReportOptions& o) {
+  auto dir = chosen_run(o);
   auto file = dir / "report.json";
   std::error_code ec;
   if (!fs::exists(file, ec)) {
@@ -44,6 +67,9 @@ void run_report(const ReportOptions& o) {
   else
     text = report::render_html(r);
   if (o.output.empty() || o.output == "-") {
+    // On a terminal, Markdown is rendered for reading (aligned columns, cut at its width); a
+    // pipe or a file gets the Markdown itself.
+    if (o.format == "markdown" && ::isatty(1)) text = report::markdown_for_terminal(text, terminal_width(1));
     std::cout << text;
   } else {
     write_output(o.output, text);

@@ -7,6 +7,7 @@
 #include "kcat/config/common.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
+#include "kcat/core/text.h"
 #include "kcat/scan/output.h"
 #include "kcat/scan/scanner.h"
 
@@ -32,7 +33,9 @@ std::string render(const ScanCmd& o, const Globals& g, const scan::ScanResult& r
   if (o.format == "json") return scan::render_json(result);
   if (o.format == "sarif") return scan::render_sarif(result, rules, KCAT_VERSION);
   if (o.format == "markdown") return scan::render_markdown(result);
-  return scan::render_table(result, o.output.empty() && g.use_color(1));
+  // Cut to the terminal's width only on a terminal: a file or a pipe gets whole lines.
+  return scan::render_table(result, o.output.empty() && g.use_color(1),
+                            o.output.empty() ? terminal_width(1) : 0);
 }
 
 // What to scan: the repository (no path, or one folder: scanned as the root, as always), or

@@ -121,6 +121,9 @@ int main(int argc, char** argv) {
     cli::set_config_policy({g.ci, g.trust_repo_config});
     setup_logging(g.verbosity, g.log_format == "json");
     events::enable_json(g.log_format == "json");
+    // Progress lines as work happens, for a person at a terminal only: CI, pipes and files get
+    // the final output alone.
+    events::enable_text(g.log_format != "json" && !g.ci && g.verbosity >= 0 && ::isatty(2) != 0);
   });
 
   auto& registry = cli::command_registry();
@@ -185,7 +188,11 @@ int main(int argc, char** argv) {
   }
   if (argc == 1) {
     // No subcommand: the interactive session on a terminal; help anywhere else (pipes, CI).
-    if (!g.ci && ::isatty(0) && ::isatty(1)) return cli::run_chat({});
+    if (!g.ci && ::isatty(0) && ::isatty(1)) {
+      cli::ChatOptions chat;
+      chat.colour = g.use_color(1);
+      return cli::run_chat(chat);
+    }
     std::cout << app.help();
     return 0;
   }

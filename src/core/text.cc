@@ -1,7 +1,10 @@
 #include "kcat/core/text.h"
 #include "kcat/core/utf8.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <cctype>
+
 #include <cstdio>
 
 #include <algorithm>
@@ -168,6 +171,33 @@ std::string to_valid_utf8(std::string_view s) {
     }
   }
   return out;
+}
+
+}  // namespace kcat
+
+namespace kcat {
+
+size_t display_width(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string fit_width(std::string_view line, size_t width) {
+  if (width == 0 || display_width(line) <= width) return std::string(line);
+  // Keep width - 1 characters, then the ellipsis.
+  size_t kept = 0, i = 0;
+  for (; i < line.size(); ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80 && kept++ == width - 1) break;
+  }
+  return std::string(line.substr(0, i)) + "…";
+}
+
+size_t terminal_width(int fd) {
+  if (::isatty(fd) == 0) return 0;
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
 }
 
 }  // namespace kcat

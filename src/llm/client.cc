@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "kcat/core/cancel.h"
+#include "kcat/core/events.h"
 #include "kcat/core/text.h"
 
 namespace kcat::llm {
@@ -534,6 +535,7 @@ Completion Client::chat(const std::vector<Message>& messages, const std::vector<
     milliseconds delay =
         a.retry_after ? std::min(*a.retry_after, options_.max_retry_after) : backoff(attempt);
     spdlog::info("llm: try {} failed ({}); retrying in {}", tries, last_reason, seconds(delay));
+    events::emit("llm-retry", {{"attempt", tries}, {"reason", last_reason}, {"delay_ms", delay.count()}});
     if (options_.on_retry) options_.on_retry(tries, last_reason, delay);
     options_.sleep(delay);
     if (cancel::requested()) throw interrupted();

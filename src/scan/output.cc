@@ -1,10 +1,13 @@
 #include "kcat/scan/output.h"
 #include "kcat/core/json.h"
+#include "kcat/core/text.h"
+#include "kcat/core/utf8.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -49,7 +52,7 @@ std::string one_line(std::string_view s, size_t max = 60) {
   for (char c : s) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     out += c;
-    if (out.size() >= max) {
+    if (out.size() >= max && utf8_floor(out, out.size()) == out.size()) {
       out += "…";
       break;
     }
@@ -85,7 +88,7 @@ std::string suppressed_text(const ScanResult& r) {
 
 }  // namespace
 
-std::string render_table(const ScanResult& r, bool color) {
+std::string render_table(const ScanResult& r, bool color, size_t width) {
   std::string out;
   std::string current;
   const char* reset = color ? "\033[0m" : "";
@@ -102,7 +105,8 @@ std::string render_table(const ScanResult& r, bool color) {
         f.fixable() ? "fix: " + (f.replacement.empty() ? f.codemod : "→ " + f.replacement) + " (kcat migrate)"
                     : (f.recipe.empty() ? f.action : "recipe " + f.recipe + ": " + f.action);
     if (!f.equivalent.empty() && !f.fixable()) todo += " (Ascend: " + f.equivalent + ")";
-    if (!todo.empty()) out += fmt::format("               {}\n", one_line(todo, 140));
+    if (!todo.empty())
+      out += fit_width(fmt::format("               {}", one_line(todo, SIZE_MAX)), width) + "\n";
   }
   auto c = count(r);
   out += fmt::format("\n{} findings: {} blocking, {} warning, {} info; {} fixable by `kcat migrate`\n",

@@ -10,7 +10,8 @@ namespace {
 
 class PromptApprover : public Approver {
  public:
-  PromptApprover(LineReader& reader, std::ostream& out) : reader_(reader), out_(out) {}
+  PromptApprover(LineReader& reader, std::ostream& out, std::function<void(const std::string&)> show)
+      : reader_(reader), out_(out), show_(std::move(show)) {}
 
   Answer ask(const std::string& question, const std::string& details) override {
     if (all_) return Answer::Yes;
@@ -26,6 +27,10 @@ class PromptApprover : public Approver {
         return Answer::Yes;
       }
       if (a == 's') {
+        if (show_) {
+          show_(details);
+          continue;
+        }
         out_ << visible_text(details) << (details.empty() || details.back() == '\n' ? "" : "\n");
         continue;
       }
@@ -36,6 +41,7 @@ class PromptApprover : public Approver {
  private:
   LineReader& reader_;
   std::ostream& out_;
+  std::function<void(const std::string&)> show_;
   bool all_ = false;
 };
 
@@ -46,8 +52,9 @@ class CiApprover : public Approver {
 
 }  // namespace
 
-std::unique_ptr<Approver> prompt_approver(LineReader& reader, std::ostream& out) {
-  return std::make_unique<PromptApprover>(reader, out);
+std::unique_ptr<Approver> prompt_approver(LineReader& reader, std::ostream& out,
+                                          std::function<void(const std::string&)> show) {
+  return std::make_unique<PromptApprover>(reader, out, std::move(show));
 }
 
 std::unique_ptr<Approver> ci_approver() { return std::make_unique<CiApprover>(); }

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "kcat/core/cancel.h"
@@ -30,6 +31,33 @@ class StreamReader : public LineReader {
   std::ostream& out_;
 };
 
+// libedit calls plain functions: the completer of the reader that is reading now.
+Completer g_completer;
+std::vector<std::string> g_matches;
+
+char* next_match(const char*, int state) {
+  static size_t next = 0;
+  if (state == 0) next = 0;
+  return next < g_matches.size() ? ::strdup(g_matches[next++].c_str()) : nullptr;
+}
+
+char** attempt_completion(const char* text, int, int end) {
+  // Nothing but what the completer offers: libedit's default (file names from the root for
+  // `/<Tab>`) only where the completer asks for paths.
+  rl_attempted_completion_over = 1;
+  if (!g_completer) return nullptr;
+  std::string before(rl_line_buffer ? rl_line_buffer : "");
+  if (end >= 0 && static_cast<size_t>(end) < before.size()) before.resize(static_cast<size_t>(end));
+  auto c = g_completer(before);
+  if (c.paths && c.words.empty()) {
+    rl_attempted_completion_over = 0;
+    return nullptr;
+  }
+  g_matches = std::move(c.words);
+  if (g_matches.empty()) return nullptr;
+  return rl_completion_matches(text, next_match);
+}
+
 class TerminalReader : public LineReader {
  public:
   explicit TerminalReader(std::filesystem::path history) : history_(std::move(history)) {
@@ -38,6 +66,7 @@ class TerminalReader : public LineReader {
     using_history();
     stifle_history(1000);
     ::read_history(history_.c_str());
+    rl_attempted_completion_function = attempt_completion;
   }
   ~TerminalReader() override { ::write_history(history_.c_str()); }
 
@@ -60,6 +89,7 @@ class TerminalReader : public LineReader {
   }
 
   void add_history(const std::string& line) override { ::add_history(line.c_str()); }
+  void set_completer(Completer completer) override { g_completer = std::move(completer); }
 
  private:
   std::filesystem::path history_;

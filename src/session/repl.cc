@@ -56,8 +56,41 @@ void print_help(std::ostream& out, const ReplOptions& o) {
 
 }  // namespace
 
+Completion complete(const ReplOptions& o, const std::string& before_cursor) {
+  Completion c;
+  auto first = before_cursor.find_first_not_of(" \t");
+  if (first == std::string::npos || before_cursor[first] != '/') return c;
+  auto line = before_cursor.substr(first);
+  auto space = line.find_first_of(" \t");
+  if (space == std::string::npos) {
+    std::vector<std::string> names;
+    for (auto& cmd : o.commands) names.push_back(cmd.name);
+    names.insert(names.end(), {"help", "quit"});
+    for (auto& n : names) {
+      if (("/" + n).rfind(line, 0) == 0) c.words.push_back("/" + n);
+    }
+    return c;
+  }
+  auto name = line.substr(1, space - 1);
+  auto word_start = before_cursor.find_last_of(" \t") + 1;
+  auto word = before_cursor.substr(word_start);
+  for (auto& cmd : o.commands) {
+    if (cmd.name != name) continue;
+    c.paths = cmd.takes_path;
+    for (auto& v : cmd.values) {
+      if (v.rfind(word, 0) == 0) c.words.push_back(v);
+    }
+  }
+  return c;
+}
+
 int run_repl(LineReader& reader, std::ostream& out, const ReplOptions& o) {
   int interrupts = 0;
+  reader.set_completer([&o](const std::string& before_cursor) { return complete(o, before_cursor); });
+  struct Unset {  // the completer refers to `o`: not past this call
+    LineReader& r;
+    ~Unset() { r.set_completer({}); }
+  } unset{reader};
   while (true) {
     auto r = reader.read(o.prompt);
     if (r.status == ReadStatus::EndOfInput) {

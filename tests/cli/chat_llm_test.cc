@@ -43,6 +43,27 @@ TEST(ChatLlm, ARequestIsPortedAfterThePersonApprovesTheDiff) {
   EXPECT_NE(first.find("replace cupy in ops.py"), std::string::npos);
 }
 
+// Issue 16: a chat's edits are a run like any other: status lists its step, report does not
+// send the person to a --resume that has nothing to resume, and /undo --all undoes it.
+TEST(ChatLlm, AChatsEditsAreARunLikeAnyOther) {
+  test::TempDir dir;
+  test::write(dir / "ops.py", kOps);
+  test::write(dir / "train.py", "import torch\nx = torch.randn(2).cuda()\n");
+  test::git_init_commit(dir.path());
+  auto migrated = test::kcat({"migrate", dir.path().string(), "--author", "Tester <t@example.com>"});
+  ASSERT_LE(migrated.exit_code, 1) << migrated.err;
+  test::FakeLlm fake(
+      {edit(), test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
+  auto out = chat(dir, fake, "replace cupy in ops.py\\ny\\n/status\\n/report\\n/undo --all\\n/quit\\n");
+  EXPECT_NE(out.find("done: cupy replaced by numpy (1 commit(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("request-"), std::string::npos) << out;  // the chat's step in the status
+  EXPECT_EQ(out.find("--resume"), std::string::npos) << out;
+  EXPECT_EQ(out.find("no interrupted run"), std::string::npos) << out;
+  EXPECT_NE(out.find("kcat migration report"), std::string::npos) << out;
+  EXPECT_EQ(out.find("nothing to undo"), std::string::npos) << out;
+  EXPECT_EQ(test::read(dir / "ops.py"), kOps) << out;
+}
+
 TEST(ChatLlm, DecliningTheEditLeavesTheFileAlone) {
   test::TempDir dir;
   test::write(dir / "ops.py", kOps);

@@ -16,10 +16,12 @@ namespace fs = std::filesystem;
 
 class Tmux {
  public:
-  explicit Tmux(const std::string& command) : name_("kcat-test-" + std::to_string(::getpid())) {
+  explicit Tmux(const std::string& command, int width = 160, int height = 50)
+      : name_("kcat-test-" + std::to_string(::getpid())) {
     quiet({"kill-session", "-t", name_});
     // The tmux server outlives its client; with our pipes as its stdio we would wait forever.
-    started_ = quiet({"new-session", "-d", "-s", name_, "-x", "160", "-y", "50", command}) == 0;
+    started_ = quiet({"new-session", "-d", "-s", name_, "-x", std::to_string(width), "-y",
+                      std::to_string(height), command}) == 0;
   }
   ~Tmux() { quiet({"kill-session", "-t", name_}); }
   static int quiet(const std::vector<std::string>& args) {
@@ -45,8 +47,8 @@ class Tmux {
   }
   bool alive() { return quiet({"has-session", "-t", name_}) == 0; }
   // Polls the screen until `text` shows (up to ~10 s: a slow machine, not a timing assertion).
-  bool wait_for(const std::string& text) {
-    for (int i = 0; i < 200; ++i) {
+  bool wait_for(const std::string& text, int tries = 200) {
+    for (int i = 0; i < tries; ++i) {
       if (screen().find(text) != std::string::npos) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -70,6 +72,21 @@ std::string session_command(const test::TempDir& dir) {
          " KCAT_DATA_DIR=" + (test::source_dir() / "patches").string() + " " + test::kcat_binary().string() +
          " chat " + dir.path().string();
 }
+
+// The basic migrate fixture as a git repository.
+void basic_repo(const test::TempDir& dir) {
+  test::copy_tree(test::fixtures_dir() / "migrate" / "basic" / "before", dir / "repo");
+  test::git_init_commit(dir / "repo");
+}
+
+// `kcat ARGS` on the terminal outside CI, then the exit code, and the pane stays for capture.
+std::string on_terminal(const test::TempDir& dir, const std::string& env, const std::string& args) {
+  return "env -u CI " + env + " KCAT_HISTORY=" + (dir / "history").string() +
+         " KCAT_DATA_DIR=" + (test::source_dir() / "patches").string() + " " + test::kcat_binary().string() +
+         " " + args + "; echo KCAT-EXIT=$?; sleep 120";
+}
+
+const char* kAuthor = " --author \"Tester <t@example.com>\"";
 
 }  // namespace
 
@@ -105,6 +122,112 @@ TEST(ChatPty, QuitLeaves) {
   ASSERT_TRUE(t.wait_for("kcat>")) << t.screen();
   t.keys({"/quit", "Enter"});
   EXPECT_TRUE(t.wait_gone()) << t.screen();
+}
+
+// Issue 16: `/<Tab>` offers the slash commands (not the filesystem root); a path is completed
+// only after a command that takes one; /target completes the target names.
+TEST(ChatPty, TabCompletesSlashCommands) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  test::write(dir / "only-here.txt", "x");
+  Tmux t("cd " + dir.path().string() + " && " + session_command(dir));
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("kcat>")) << t.screen();
+  t.keys({"/st", "Tab"});
+  ASSERT_TRUE(t.wait_for("kcat> /status")) << t.screen();
+  t.keys({"C-u", "/", "Tab", "Tab"});
+  ASSERT_TRUE(t.wait_for("/migrate")) << t.screen();
+  auto screen = t.screen();
+  EXPECT_NE(screen.find("/quit"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("bin/"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("proc/"), std::string::npos) << screen;
+  t.keys({"C-u", "/target ascend-3", "Tab"});
+  EXPECT_TRUE(t.wait_for("/target ascend-310p")) << t.screen();
+  // A path after /scan, nothing after /status.
+  t.keys({"C-u", "/scan only-h", "Tab"});
+  EXPECT_TRUE(t.wait_for("/scan only-here.txt")) << t.screen();
+  t.keys({"C-u", "/status only-h", "Tab"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(t.screen().find("/status only-here.txt"), std::string::npos) << t.screen();
+  t.keys({"C-u", "/quit", "Enter"});
+  EXPECT_TRUE(t.wait_gone()) << t.screen();
+}
+
+// Issue 16: steps show as they start and finish on a terminal; with --ci, or through a pipe,
+// only the final output.
+TEST(ChatPty, MigrateShowsStepsAsTheyHappenOnlyOnATerminal) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  basic_repo(dir);
+  {
+    Tmux t(on_terminal(dir, "NO_COLOR=1", "migrate " + (dir / "repo").string() + kAuthor), 160, 120);
+    ASSERT_TRUE(t.started());
+    ASSERT_TRUE(t.wait_for("KCAT-EXIT=", 1200)) << t.screen();
+    auto screen = t.screen();
+    EXPECT_NE(screen.find("  migrate: run "), std::string::npos) << screen;
+    EXPECT_NE(screen.find(": applying "), std::string::npos) << screen;
+    EXPECT_NE(screen.find(": committed "), std::string::npos) << screen;
+    // Progress first, then the summary.
+    EXPECT_LT(screen.find(": committed "), screen.find("kcat migrate: ascend-a2")) << screen;
+  }
+  test::TempDir again;
+  basic_repo(again);
+  {
+    Tmux t(on_terminal(again, "NO_COLOR=1", "--ci migrate " + (again / "repo").string() + kAuthor), 160, 120);
+    ASSERT_TRUE(t.started());
+    ASSERT_TRUE(t.wait_for("KCAT-EXIT=", 1200)) << t.screen();
+    auto screen = t.screen();
+    EXPECT_EQ(screen.find(": committed "), std::string::npos) << screen;
+    EXPECT_NE(screen.find("kcat migrate: ascend-a2"), std::string::npos) << screen;
+  }
+  test::TempDir piped;
+  basic_repo(piped);
+  auto r = test::kcat({"migrate", (piped / "repo").string(), "--author", "Tester <t@example.com>"});
+  EXPECT_EQ(r.err.find(": committed "), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("kcat migrate: ascend-a2"), std::string::npos) << r.out;
+}
+
+// Issue 16: the approval diff is coloured like `git add -p` on a terminal and goes through
+// $PAGER when it is longer than the screen; the question follows it.
+TEST(ChatPty, ApprovalDiffColouredAndPaged) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  basic_repo(dir);
+  auto paged = dir / "paged";
+  Tmux t(on_terminal(dir, "-u NO_COLOR PAGER=\"cat >> " + paged.string() + "\"",
+                     "migrate -i " + (dir / "repo").string() + kAuthor),
+         120, 8);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("[y]es / [n]o", 1200)) << t.screen();
+  auto text = test::read(paged);
+  EXPECT_NE(text.find("\x1b[36m@@ "), std::string::npos) << text;
+  EXPECT_NE(text.find("\x1b[32m+"), std::string::npos) << text;
+  t.keys({"a", "Enter"});
+  EXPECT_TRUE(t.wait_for("KCAT-EXIT=", 1200)) << t.screen();
+}
+
+// Issue 16: /report renders the report for the terminal: aligned columns, no Markdown pipes.
+TEST(ChatPty, ReportRenderedForTheTerminal) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  basic_repo(dir);
+  auto r = test::kcat({"migrate", (dir / "repo").string(), "--author", "Tester <t@example.com>"});
+  ASSERT_LE(r.exit_code, 1) << r.err;
+  Tmux t(on_terminal(dir, "NO_COLOR=1", "report -C " + (dir / "repo").string()), 100, 120);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("KCAT-EXIT=0", 600)) << t.screen();
+  auto screen = t.screen();
+  EXPECT_NE(screen.find("kcat migration report"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("───"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("|---"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find(" | "), std::string::npos) << screen;
+  // Through a pipe: the Markdown itself.
+  auto piped = test::kcat({"report", "-C", (dir / "repo").string()});
+  EXPECT_NE(piped.out.find("|---"), std::string::npos) << piped.out;
 }
 
 }  // namespace kcat

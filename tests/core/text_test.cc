@@ -68,4 +68,16 @@ TEST(Text, VisibleTextShowsWhatATerminalWouldHide) {
             "\xe4\xb8\xad\xe6\x96\x87 ok \xf0\x9f\x98\x80");
 }
 
+TEST(Text, FitWidthCutsWithAnEllipsisNeverMidCharacter) {
+  EXPECT_EQ(fit_width("short", 10), "short");
+  EXPECT_EQ(fit_width("exactly10!", 10), "exactly10!");
+  EXPECT_EQ(fit_width("a longer line of text", 10), "a longer …");
+  EXPECT_EQ(display_width(fit_width("a longer line of text", 10)), 10u);
+  // Multi-byte characters count as one column each and are never split.
+  EXPECT_EQ(fit_width("ééééééé", 4), "ééé…");
+  // 0: not a terminal, the whole line.
+  EXPECT_EQ(fit_width("a longer line of text", 0), "a longer line of text");
+  EXPECT_EQ(display_width("añb"), 3u);
+}
+
 }  // namespace kcat

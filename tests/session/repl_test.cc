@@ -84,4 +84,29 @@ TEST(Repl, SplitWords) {
   EXPECT_EQ(split_words("x ''"), (std::vector<std::string>{"x", ""}));
 }
 
+TEST(Repl, TabCompletesSlashCommandsAndPathsOnlyWhereTaken) {
+  ReplOptions o;
+  o.commands.push_back({"scan", "[FILE]", "", {}, true});
+  o.commands.push_back({"status", "", "", {}});
+  o.commands.push_back({"target", "NAME", "", {}, false, {"ascend-a2", "ascend-a3", "ascend-310p"}});
+  // `/` alone: every command, never file names.
+  auto all = complete(o, "/");
+  EXPECT_FALSE(all.paths);
+  EXPECT_EQ(all.words, (std::vector<std::string>{"/scan", "/status", "/target", "/help", "/quit"}));
+  EXPECT_EQ(complete(o, "/st").words, (std::vector<std::string>{"/status"}));
+  EXPECT_EQ(complete(o, "  /q").words, (std::vector<std::string>{"/quit"}));
+  // After a command that takes a path: file names.
+  EXPECT_TRUE(complete(o, "/scan src/mo").paths);
+  // After one that does not: nothing (no file names either).
+  auto none = complete(o, "/status ");
+  EXPECT_FALSE(none.paths);
+  EXPECT_TRUE(none.words.empty());
+  // After one that lists its values: those.
+  EXPECT_EQ(complete(o, "/target ascend-a").words, (std::vector<std::string>{"ascend-a2", "ascend-a3"}));
+  // A plain-language request: nothing.
+  auto plain = complete(o, "port model");
+  EXPECT_FALSE(plain.paths);
+  EXPECT_TRUE(plain.words.empty());
+}
+
 }  // namespace kcat::session

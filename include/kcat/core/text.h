@@ -46,4 +46,12 @@ bool is_valid_utf8(std::string_view bytes);
 // from the person asked to approve it (issue 14 §5).
 std::string visible_text(std::string_view text);
 
+// The columns `s` takes on a terminal: one per UTF-8 character (an invalid byte counts as one).
+size_t display_width(std::string_view s);
+// `line` cut to `width` columns, its last one "…" when something was cut; whole when width is 0.
+std::string fit_width(std::string_view line, size_t width);
+// The columns of the terminal on fd (TIOCGWINSZ); 0 when fd is not a terminal, so files and pipes
+// get whole lines.
+size_t terminal_width(int fd);
+
 }  // namespace kcat

@@ -11,7 +11,9 @@ namespace kcat::scan {
 // "N by a `kcat: ignore` comment, M by --select/--exclude": how the set-aside sites were set aside
 // (empty when none were), for every place that counts them.
 std::string suppressed_counts(const ScanResult& r);
-std::string render_table(const ScanResult& r, bool color);
+// `width`: the terminal's columns, to cut each "what to do" line at (with …); 0 (a file, a pipe)
+// keeps whole lines.
+std::string render_table(const ScanResult& r, bool color, size_t width = 0);
 std::string render_json(const ScanResult& r);
 std::string render_sarif(const ScanResult& r, const kb::RuleSet& rules, const std::string& version);
 std::string render_markdown(const ScanResult& r);

@@ -1,6 +1,7 @@
 #pragma once
 // Asking before kcat changes code or runs a command. A person answers at a terminal; in CI
 // nothing ever prompts and the answer is always no (what may run there is configured instead).
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -20,7 +21,10 @@ class Approver {
 };
 
 // y / n / a (yes to this and every later question) / s (show the details, then ask again).
-std::unique_ptr<Approver> prompt_approver(LineReader& reader, std::ostream& out);
+// `show` writes the details for "s" (a diff coloured and paged: show_diff); by default they are
+// written to `out` as visible text.
+std::unique_ptr<Approver> prompt_approver(LineReader& reader, std::ostream& out,
+                                          std::function<void(const std::string&)> show = {});
 // Never prompts; always No.
 std::unique_ptr<Approver> ci_approver();
 

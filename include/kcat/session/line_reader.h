@@ -2,10 +2,12 @@
 // Where the interactive session reads lines from: libedit on a terminal (line editing, history),
 // or plain standard input otherwise (pipes, tests).
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kcat::session {
 
@@ -16,11 +18,21 @@ struct ReadResult {
   std::string line;
 };
 
+// What Tab offers for the text before the cursor: these words (each replaces the word being
+// typed), or, when `paths`, the file names that start with it.
+struct Completion {
+  std::vector<std::string> words;
+  bool paths = false;
+};
+using Completer = std::function<Completion(const std::string& before_cursor)>;
+
 class LineReader {
  public:
   virtual ~LineReader() = default;
   virtual ReadResult read(const std::string& prompt) = 0;
   virtual void add_history(const std::string& line) { (void)line; }
+  // Tab completion on a terminal; other readers have none.
+  virtual void set_completer(Completer completer) { (void)completer; }
 };
 
 // libedit with a history file (created on first use; never fatal when it cannot be written).
