@@ -36,7 +36,8 @@ std::filesystem::path chosen_run(const ReportOptions& o) {
     std::error_code ec;
     if (fs::exists(d / "report.json", ec)) return d;
     bool finished = false;
-    for (auto& e : report::Ledger::read(d / "ledger.jsonl")) finished |= e.value("type", "") == "run-finished";
+    for (auto& e : report::Ledger::read(d / "ledger.jsonl"))
+      finished |= e.value("type", "") == "run-finished";
     if (!finished) return d;
   }
   return dir;

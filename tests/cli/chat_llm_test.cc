@@ -53,7 +53,8 @@ TEST(ChatLlm, AChatsEditsAreARunLikeAnyOther) {
   auto migrated = test::kcat({"migrate", dir.path().string(), "--author", "Tester <t@example.com>"});
   ASSERT_LE(migrated.exit_code, 1) << migrated.err;
   test::FakeLlm fake(
-      {edit(), test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
+      {edit(),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
   auto out = chat(dir, fake, "replace cupy in ops.py\\ny\\n/status\\n/report\\n/undo --all\\n/quit\\n");
   EXPECT_NE(out.find("done: cupy replaced by numpy (1 commit(s)"), std::string::npos) << out;
   EXPECT_NE(out.find("request-"), std::string::npos) << out;  // the chat's step in the status
