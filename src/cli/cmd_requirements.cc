@@ -2,16 +2,19 @@
 // that pip's resolver accepts them.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "kcat/cli/command.h"
+#include "kcat/config/common.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/json.h"
 #include "kcat/env/requirements.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
 #include "kcat/plan/plan.h"
+#include "kcat/scan/scanner.h"
 
 namespace kcat::cli {
 namespace {
@@ -50,6 +53,12 @@ int run(const ReqCmd& o, const Globals& g) {
       return a == "y" || a == "Y" || a == "yes";
     };
   }
+  // The same file migrate writes: with triton-ascend where Triton kernels stay in the code.
+  scan::ScanOptions scan_options;
+  scan_options.root = o.path;
+  auto found = scan::scan(scan_options, load_rule_catalog({})).findings;
+  so.triton_kernels =
+      std::any_of(found.begin(), found.end(), [](const Finding& f) { return f.rule_id == "py.triton"; });
   auto s = env::solve(o.path, so, matrix);
   std::optional<env::CheckResult> chk;
   auto out = std::filesystem::path(o.path) / "requirements-ascend.txt";

@@ -671,12 +671,14 @@ struct Solver {
     return best;
   }
 
-  // Where the project's Triton stays, triton-ascend replaces triton (they cannot be installed
-  // together: triton-ascend's FAQ; vllm-ascend's Dockerfile uninstalls triton first).
+  // Where the project's Triton stays (named in its requirements, or kernels in its code),
+  // triton-ascend replaces triton (they cannot be installed together: triton-ascend's FAQ;
+  // vllm-ascend's Dockerfile uninstalls triton first).
   void add_triton_ascend() {
-    if (!triton_dropped || find("triton-ascend")) return;
+    if ((!triton_dropped && !o.triton_kernels) || find("triton-ascend")) return;
     auto [version, note] = triton_ascend_pin();
-    const char* why =
+    const std::string why =
+        std::string(triton_dropped ? "" : "the code's Triton kernels (@triton.jit) run on it; ") +
         "replaces triton, which must be uninstalled first "
         "(triton-lang/triton-ascend:docs/en/FAQ.md@a84b1eb5; "
         "vllm-ascend's Dockerfile uninstalls triton); Triton kernels run on Atlas A2/A3";

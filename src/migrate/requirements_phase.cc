@@ -5,6 +5,8 @@
 // (unattended): `kcat requirements --allow-repo-indexes --write` keeps them with consent.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/env/requirements.h"
@@ -23,6 +25,11 @@ void requirements_phase(Run& r) {
     so.vllm_ascend = route->stack.at("vllm_ascend");
     so.route = route->id;
   }
+  auto scanned = r.scan();
+  // triton-ascend supports Atlas A2/A3 products only (triton-lang/triton-ascend:README.md@a84b1eb5).
+  so.triton_kernels =
+      r.o.target != "ascend-310p" && std::any_of(scanned.findings.begin(), scanned.findings.end(),
+                                                 [](const Finding& f) { return f.rule_id == "py.triton"; });
   env::Solution s;
   try {
     s = env::solve(r.p.root, so, kb::VersionMatrix::load(kb::default_data_dir()));

@@ -233,6 +233,18 @@ TEST(Requirements, TritonIsReplacedByTritonAscendAtTheStacksPin) {
   test::TempDir plain;
   test::write(plain / "requirements.txt", "torch>=2.1\n");
   EXPECT_FALSE(has_line(solve(plain.path(), "", m), "triton-ascend"));
+  // ... unless Triton kernels stay in its code (causal-conv1d: triton comes with torch, no line names it).
+  test::TempDir kernel_repo;
+  test::write(kernel_repo / "requirements.txt", "torch\n");
+  EXPECT_FALSE(has_line(solve(kernel_repo.path(), "", m), "triton-ascend"));
+  SolveOptions kernels;
+  kernels.triton_kernels = true;
+  std::string added;
+  for (auto& l : solve(kernel_repo.path(), kernels, m).lines)
+    if (l.rfind("triton-ascend==", 0) == 0) added = l;
+  EXPECT_EQ(
+      added.rfind("triton-ascend==3.2.0  # kcat: the code's Triton kernels (@triton.jit) run on it; ", 0), 0u)
+      << added;
 }
 
 TEST(Requirements, RepositoryIndexesAreRefusedWithoutConsentAndAskedWithATerminal) {

@@ -50,6 +50,9 @@ struct SolveOptions {
   std::string vllm_ascend;  // a route's vllm-ascend release: its row is the stack
   std::string route;        // the route's id, for the explanation
   bool allow_repo_indexes = false;
+  // The code has Triton kernels that stay (the scan's @triton.jit sites): triton-ascend is added
+  // even when no requirement names triton (it comes with torch on x86, and not at all on the NPU).
+  bool triton_kernels = false;
   // Asked for each index / URL / editable entry when set and consent was not given up front.
   std::function<bool(const std::string& question)> ask;
 };
