@@ -10,6 +10,7 @@
 #include "kcat/cli/command.h"
 #include "kcat/config/config.h"
 #include "kcat/core/cancel.h"
+#include "kcat/core/cuda_files.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/text.h"
@@ -68,19 +69,31 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
                                                    : how == "manual" ? "a person"
                                                    : how == "recipe" ? "a recipe"
                                                                      : "you, " + how + " (docs/migrate.md)");
-    size_t shown = 0;
+    // A CUDA source file is one line naming its kernels (as in the plan and the report), however many
+    // sites it holds; the other sites one line each.
+    std::vector<std::string> lines;
+    std::vector<const Finding*> findings;
+    for (auto* s : sites) findings.push_back(&s->finding);
+    for (auto& g : group_cuda_files(findings)) {
+      lines.push_back(fmt::format("    {}  CUDA source file: {} site(s); {}  {}", g.file, g.sites,
+                                  describe_kernels(g, 4),
+                                  how == "recipe" ? sites[g.members.front()]->how.substr(7)
+                                                  : sites[g.members.front()]->finding.action));
+    }
     for (auto* s : sites) {
-      if (++shown > 6) {
-        std::cout << fmt::format("    … {} more (kcat report)\n", sites.size() - 6);
+      auto& f = s->finding;
+      if (is_cuda_source(f.file)) continue;
+      lines.push_back(
+          fmt::format("    {}:{}  {}  {}", f.file, f.span.start.line, f.rule_id,
+                      how == "recipe" ? s->how.substr(7) : (f.action.empty() ? f.message : f.action)));
+    }
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i == 6) {
+        std::cout << fmt::format("    … {} more (kcat report)\n", lines.size() - 6);
         break;
       }
-      auto& f = s->finding;
       // Whole, or cut with … at the terminal's width on a terminal (never mid-character).
-      std::cout << fit_width(fmt::format("    {}:{}  {}  {}", f.file, f.span.start.line, f.rule_id,
-                                         how == "recipe" ? s->how.substr(7)
-                                                         : (f.action.empty() ? f.message : f.action)),
-                             width)
-                << "\n";
+      std::cout << fit_width(lines[i], width) << "\n";
     }
   }
   if (out.llm_usage.requests > 0 || out.llm_failed) {

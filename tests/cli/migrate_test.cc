@@ -431,5 +431,21 @@ TEST(Migrate, AFrameworkWithItsOwnAscendBackendIsConfiguredNotEdited) {
   EXPECT_NE(p.out.find("port it by configuration, not edits"), std::string::npos) << p.out;
 }
 
+// The console's "left" lists show a CUDA source file as one line naming its kernels (issue 17 item 5),
+// not one line per site: six lines of the same .cu file hid everything else.
+TEST(Migrate, TheSummaryShowsACudaSourceFileAsOneLine) {
+  test::TempDir dir;
+  std::string cu = "#include <cuda_runtime.h>\n__global__ void scale_kernel(float* x) {\n";
+  for (int i = 0; i < 8; ++i) cu += "  x[threadIdx.x + " + std::to_string(i) + "] *= 2;\n";
+  cu += "}\n__global__ void add_kernel(float* x) { x[blockIdx.x] += 1; }\n";
+  test::write(dir / "csrc/ops.cu", cu);
+  test::write(dir / "train.py", "import torch\nx = torch.zeros(2).cuda()\n");
+  test::git_init_commit(dir.path());
+  auto r = test::kcat({"migrate", dir.path().string(), "--no-llm", "--no-optimize"});
+  EXPECT_NE(r.out.find("csrc/ops.cu  CUDA source file: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kernels: scale_kernel, add_kernel"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("csrc/ops.cu:"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace kcat
