@@ -658,7 +658,26 @@ class Judge {
   // A value that names a member rather than requests a device: an enum member's value (renaming
   // it merges two members, accuracy finding F7), a pytest marker's argument (runs_on(["cuda"])
   // marks CUDA-only tests).
+  // A keyword that declares which devices an implementation or kernel is for (`devices=("cuda",)` of
+  // a registry, `device_types="cuda"` of torch.library.custom_op): the string itself or a member of
+  // the tuple / list / set given. Renaming it claims the NPU for code written for CUDA, and routes
+  // the NPU to it (Liger-Kernel's CuTe registration beside its own Ascend backend).
+  std::optional<std::string> declared_devices(TSNode s) const {
+    TSNode v = ts_node_parent(s);
+    if (!ts_node_is_null(v) && (is(v, "tuple") || is(v, "list") || is(v, "set"))) v = ts_node_parent(v);
+    if (ts_node_is_null(v) || !is(v, "keyword_argument")) return std::nullopt;
+    static constexpr std::string_view kDeclaring[] = {"devices", "device_types", "default_devices",
+                                                      "supported_devices"};
+    auto name = text(field(v, "name"));
+    if (std::find(std::begin(kDeclaring), std::end(kDeclaring), name) == std::end(kDeclaring))
+      return std::nullopt;
+    return "a declaration of the devices an implementation is for (" + std::string(name) +
+           "=): renaming it claims the NPU for code written for CUDA; if it runs on the NPU, add the NPU "
+           "by hand";
+  }
+
   std::optional<std::string> definition_reason(TSNode s) const {
+    if (auto declared = declared_devices(s)) return declared;
     for (TSNode a = ts_node_parent(s); !ts_node_is_null(a); a = ts_node_parent(a)) {
       // A type names the values a parameter accepts (Literal["eager", "sdpa", "flash_attention_2"]):
       // renaming one makes the type lie and leaves two equal members (accuracy finding F6).

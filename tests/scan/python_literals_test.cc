@@ -518,5 +518,27 @@ TEST(PythonLiterals, AComparedDeviceBesideACudaCapabilityReadStays) {
   EXPECT_EQ(g->codemod, "replace-compared") << g->action;
 }
 
+// A keyword that declares which devices an implementation is for stays (Liger-Kernel's
+// ops/cute/__init__.py registers its CuTe implementation for ("cuda",) beside its own Ascend backend:
+// renamed, the NPU would be routed to CUDA-only kernels); a device a call is asked to use is ported.
+TEST(PythonLiterals, ADeclarationOfTheDevicesAnImplementationIsForStays) {
+  auto all = run_code(
+      "import torch\n"
+      "register_impl(ImplInfo(name=\"cute\", devices=(\"cuda\",), module_path=\"x\"))\n"
+      "@torch.library.custom_op(\"lib::f\", mutates_args=(), device_types=\"cuda\")\n"
+      "def f(x):\n"
+      "    return x\n"
+      "y = torch.zeros(2, device=\"cuda\")\n");
+  for (int line : {2, 3}) {
+    auto* f = at(all, "py.device-string", line);
+    ASSERT_NE(f, nullptr) << line;
+    EXPECT_EQ(f->codemod, "") << line;
+    EXPECT_THAT(f->action, testing::HasSubstr("a declaration of the devices an implementation is for"));
+  }
+  auto* placed = at(all, "py.device-string", 6);
+  ASSERT_NE(placed, nullptr);
+  EXPECT_EQ(placed->codemod, "replace") << placed->action;
+}
+
 }  // namespace
 }  // namespace kcat::scan
