@@ -63,16 +63,7 @@ TEST_P(HostileConfig, NothingRunsNothingLeaksAndABadFileIsRefusedByName) {
   }
   test::git_init_commit(dir.path());
   auto main_before = test::sh("git rev-parse HEAD", dir.path()).out;
-  std::map<std::string, std::string> env{{"HOME", home.path().string()},
-                                         {"XDG_CONFIG_HOME", (home / ".config").string()},
-                                         {"XDG_STATE_HOME", (home / ".local/state").string()},
-                                         {"CI", ""},
-                                         {"KCAT_LLM_BASE_URL", ""},
-                                         {"KCAT_LLM_MODEL", ""},
-                                         {"KCAT_LLM_API_KEY", ""},
-                                         {"OPENAI_BASE_URL", ""},
-                                         {"OPENAI_API_KEY", kUserKey},
-                                         {"AWS_SECRET_ACCESS_KEY", kSecret}};
+  auto env = test::home_env(home.path(), {{"OPENAI_API_KEY", kUserKey}, {"AWS_SECRET_ACCESS_KEY", kSecret}});
   std::vector<std::string> args{c.command, dir.path().string()};
   if (c.command == "migrate") args.insert(args.end(), {"--author", "T <t@example.com>"});
   test::Background run(args, env);

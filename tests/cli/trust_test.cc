@@ -39,17 +39,7 @@ struct Repo {
     test::git_init_commit(dir.path());
   }
   std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
-    std::map<std::string, std::string> e{{"HOME", home.path().string()},
-                                         {"XDG_CONFIG_HOME", (home / ".config").string()},
-                                         {"XDG_STATE_HOME", (home / ".local/state").string()},
-                                         {"CI", ""},
-                                         {"KCAT_LLM_BASE_URL", ""},
-                                         {"KCAT_LLM_MODEL", ""},
-                                         {"KCAT_LLM_API_KEY", ""},
-                                         {"OPENAI_BASE_URL", ""},
-                                         {"OPENAI_API_KEY", ""}};
-    for (auto& [k, v] : extra) e[k] = v;
-    return e;
+    return test::home_env(home.path(), extra);
   }
   std::vector<std::string> migrate_args(std::vector<std::string> pre = {}) const {
     pre.insert(pre.end(), {"migrate", dir.path().string(), "--author", "T <t@example.com>"});

@@ -196,6 +196,21 @@ fs::path kcat_binary() {
 #endif
 }
 
+std::map<std::string, std::string> home_env(const fs::path& home,
+                                            const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> e{{"HOME", home.string()},
+                                       {"XDG_CONFIG_HOME", (home / ".config").string()},
+                                       {"XDG_STATE_HOME", (home / ".local/state").string()},
+                                       {"CI", ""},
+                                       {"KCAT_LLM_BASE_URL", ""},
+                                       {"KCAT_LLM_MODEL", ""},
+                                       {"KCAT_LLM_API_KEY", ""},
+                                       {"OPENAI_BASE_URL", ""},
+                                       {"OPENAI_API_KEY", ""}};
+  for (auto& [k, v] : extra) e[k] = v;
+  return e;
+}
+
 Result kcat(const std::vector<std::string>& args, const fs::path& cwd,
             const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv{kcat_binary().string()};

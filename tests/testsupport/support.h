@@ -37,6 +37,10 @@ Result run(const std::vector<std::string>& argv, const fs::path& cwd = {},
            const std::map<std::string, std::string>& env = {});
 // Runs a shell command line with /bin/sh -c.
 Result sh(const std::string& command, const fs::path& cwd = {});
+// The environment of a user whose home is `home` (its own config and trust store) and who has set
+// no LLM endpoint and is not in CI; `extra` is added over it.
+std::map<std::string, std::string> home_env(const fs::path& home,
+                                            const std::map<std::string, std::string>& extra = {});
 // Runs the kcat binary under test with args.
 Result kcat(const std::vector<std::string>& args, const fs::path& cwd = {},
             const std::map<std::string, std::string>& env = {});
