@@ -28,7 +28,9 @@ std::string fallback_message(const patch::FallbackPlan& plan, const std::string&
     if (!e.unsupported.empty()) msg += fmt::format(", refuses: {}", fmt::join(e.unsupported, ", "));
     msg += "\n";
   }
-  for (auto& g : plan.guarded) msg += "- guarded: " + g + " (try/except ImportError)\n";
+  for (auto& g : plan.guarded)
+    msg += "- guarded: " + g +
+           " (try/except ModuleNotFoundError: a CUDA build that is there but broken still fails)\n";
   return msg;
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <cstring>
@@ -42,7 +43,8 @@ struct Def {
 struct ExtImport {
   TSNode stmt{};
   std::string ext, alias;
-  bool guarded = false;  // already inside try/except ImportError
+  bool guarded = false;    // already inside try/except ImportError
+  bool sets_none = false;  // ... whose except sets the alias to None (what the dispatch tests)
 };
 
 struct Module {
@@ -52,6 +54,7 @@ struct Module {
   std::map<std::string, std::pair<std::string, std::string>> from_imports;  // local -> (module, symbol)
   std::map<std::string, std::string> kernel_alias;                          // local name -> ext | "triton"
   std::vector<ExtImport> ext_imports;
+  std::set<std::string> optional_names;  // bound by an import inside try/except ImportError
   std::string text(TSNode n) const { return std::string(scan::node_text(n, bytes)); }
 };
 
@@ -159,8 +162,27 @@ void read_module(Module& m, const std::set<std::string>& exts) {
     } else if (is(c, "try_statement")) {
       TSNode body = field(c, "body");
       bool guarded = catches_import_error(m, c);
-      for (uint32_t j = 0; j < ts_node_named_child_count(body); ++j)
-        read_import(m, ts_node_named_child(body, j), exts, guarded);
+      size_t first_ext = m.ext_imports.size();
+      for (uint32_t j = 0; j < ts_node_named_child_count(body); ++j) {
+        TSNode stmt = ts_node_named_child(body, j);
+        read_import(m, stmt, exts, guarded);
+        if (guarded && (is(stmt, "import_statement") || is(stmt, "import_from_statement"))) {
+          auto bound = identifiers(stmt, m.bytes);
+          m.optional_names.insert(bound.begin(), bound.end());
+        }
+      }
+      // The repository's own guard counts only when its except sets the name to None: the dispatch
+      // tests `is None` (an except that sets a flag leaves the name unbound on the NPU).
+      std::string handlers;
+      for (uint32_t j = 0; j < ts_node_named_child_count(c); ++j) {
+        if (is(ts_node_named_child(c, j), "except_clause")) handlers += m.text(ts_node_named_child(c, j));
+      }
+      for (size_t k = first_ext; k < m.ext_imports.size(); ++k) {
+        auto& imp = m.ext_imports[k];
+        imp.sets_none =
+            !imp.alias.empty() &&
+            RE2::PartialMatch(handlers, "(?:^|[^.\\w])" + RE2::QuoteMeta(imp.alias) + "\\s*=\\s*None\\b");
+      }
     } else {
       read_import(m, c, exts, false);
     }
@@ -399,9 +421,21 @@ std::string eol_of(const std::string& bytes) {
 void plan_guards(Analysis& a, FallbackPlan& out) {
   for (auto& m : a.mods) {
     for (auto& imp : m.ext_imports) {
-      if (imp.guarded) continue;
       auto where = fmt::format("{}:{}", m.file, ts_node_start_point(imp.stmt).row + 1);
-      if (imp.alias.empty() || ts_node_start_point(imp.stmt).column != 0) {
+      if (imp.guarded) {
+        if (!imp.sets_none && !a.unguardable.count(imp.ext)) {
+          a.unguardable[imp.ext] = where + ": the repository's own try/except around `" + m.text(imp.stmt) +
+                                   "` does not set `" + imp.alias + " = None`, which the dispatch would test";
+          out.notes.push_back("not guarded: " + a.unguardable[imp.ext]);
+        }
+        continue;
+      }
+      auto line_end = m.bytes.find('\n', ts_node_end_byte(imp.stmt));
+      auto rest = m.bytes.substr(
+          ts_node_end_byte(imp.stmt),
+          (line_end == std::string::npos ? m.bytes.size() : line_end) - ts_node_end_byte(imp.stmt));
+      auto code_after = rest.substr(0, rest.find('#')).find_first_not_of(" \t\r") != std::string::npos;
+      if (imp.alias.empty() || ts_node_start_point(imp.stmt).column != 0 || code_after) {
         a.unguardable[imp.ext] = where + ": `" + m.text(imp.stmt) + "` imports more than the extension";
       } else if (auto line = import_time_use(m, imp.alias, imp.stmt)) {
         a.unguardable[imp.ext] = fmt::format(
@@ -409,7 +443,8 @@ void plan_guards(Analysis& a, FallbackPlan& out) {
       } else {
         auto eol = eol_of(m.bytes);
         auto text = fmt::format(
-            "try:{0}    {1}{0}except ImportError:  # {2}: the CUDA extension is not built on the NPU{0}    "
+            "try:{0}    {1}{0}except ModuleNotFoundError:  # {2}: the CUDA extension is not built on the "
+            "NPU{0}    "
             "{3} = None",
             eol, m.text(imp.stmt), kFallbackMarker, imp.alias);
         a.guard_edits[imp.ext].push_back(Edit{m.file, ts_node_start_byte(imp.stmt),
@@ -455,7 +490,7 @@ TSNode first_statement(const Module& m, TSNode fn) {
     TSNode c = ts_node_named_child(body, i);
     if (is(c, "comment")) continue;
     if (i == 0 && is(c, "expression_statement") && ts_node_named_child_count(c) == 1 &&
-        is(ts_node_named_child(c, 0), "string"))
+        (is(ts_node_named_child(c, 0), "string") || is(ts_node_named_child(c, 0), "concatenated_string")))
       continue;
     (void)m;
     return c;
@@ -559,6 +594,62 @@ std::string dispatch_text(const Module& m, const FallbackPair& e, const Dispatch
   return t;
 }
 
+// Why a dispatch at the top of F would not keep F's meaning, or would not run R as written: F is a
+// generator (its `return R(...)` yields nothing), declares globals (a statement before `global` is a
+// SyntaxError), binds the extension's name itself (the test would read an unbound local on CUDA),
+// or has a parameter named like R or the extension (the call would take the argument); R is async
+// (F would return an un-awaited coroutine), or uses a name its module imports only when available.
+std::optional<std::string> dispatch_problem(const Module& m, TSNode fn, const Module& rm, TSNode ref,
+                                            const std::string& rname,
+                                            const std::vector<std::string>& aliases) {
+  std::optional<std::string> why;
+  std::set<std::string> bound;
+  auto bind = [&](TSNode n) {
+    if (ts_node_is_null(n)) return;
+    auto ids = identifiers(n, m.bytes);
+    bound.insert(ids.begin(), ids.end());
+  };
+  scan::each_named_node(field(fn, "body"), [&](TSNode n) {
+    if (why) return;
+    if (is(n, "yield"))
+      why = "the entry point is a generator: a `return` of the reference would yield nothing";
+    if (is(n, "global_statement") || is(n, "nonlocal_statement"))
+      why = "the entry point declares `global`/`nonlocal`: no statement may come before it";
+    if (is(n, "assignment") || is(n, "augmented_assignment") || is(n, "for_statement") ||
+        is(n, "for_in_clause"))
+      bind(field(n, "left"));
+    if (is(n, "named_expression")) bind(field(n, "name"));
+    if (is(n, "import_statement") || is(n, "import_from_statement") || is(n, "delete_statement") ||
+        is(n, "as_pattern_target") || is(n, "function_definition") || is(n, "class_definition"))
+      bind(is(n, "function_definition") || is(n, "class_definition") ? field(n, "name") : n);
+    if (is(n, "except_clause")) {
+      for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
+        if (!is(ts_node_named_child(n, i), "block")) bind(ts_node_named_child(n, i));
+      }
+    }
+  });
+  if (why) return why;
+  for (auto& a : aliases) {
+    if (bound.count(a))
+      return "the entry point binds `" + a + "` itself: the dispatch's test would read it unbound";
+  }
+  auto params = identifiers(field(fn, "parameters"), m.bytes);
+  for (auto& n : aliases) {
+    if (params.count(n)) return "a parameter of the entry point is named `" + n + "`";
+  }
+  if (params.count(rname))
+    return "a parameter of the entry point is named like the reference `" + rname + "`";
+  if (rm.text(ref).starts_with("async"))
+    return std::string("the reference is async: F would return it un-awaited");
+  for (auto& id : identifiers(field(ref, "body"), rm.bytes)) {
+    if (rm.optional_names.count(id))
+      return "the reference uses `" + id +
+             "`, which its module imports only when available (try/except ImportError): not a pure-PyTorch "
+             "fallback on the NPU";
+  }
+  return std::nullopt;
+}
+
 // The pair's dispatch edit, or the reason it is left (in e.reason).
 std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, FallbackPair& e) {
   TSNode fn = m.defs.at(f).node;
@@ -615,6 +706,12 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
   }
   if (ts_node_is_null(first)) {
     e.reason = "the entry point's body is on its `def` line: not patched";
+    return std::nullopt;
+  }
+  std::vector<std::string> aliases;
+  for (auto& x : exts) aliases.push_back(condition_alias(b, m, x));
+  if (auto why = dispatch_problem(m, fn, *rm, rm->defs.at(rname).node, rname, aliases)) {
+    e.reason = *why;
     return std::nullopt;
   }
   auto line_start = m.bytes.rfind('\n', ts_node_start_byte(first) - 1);
@@ -789,10 +886,11 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
       if (std::find(lines.begin(), lines.end(), fmt::format("    import {} as {}", ext, alias)) !=
           lines.end())
         continue;
-      for (auto& l : {std::string("try:"), fmt::format("    import {} as {}", ext, alias),
-                      fmt::format("except ImportError:  # {}: the CUDA extension is not built on the NPU",
-                                  kFallbackMarker),
-                      fmt::format("    {} = None", alias)})
+      for (auto& l :
+           {std::string("try:"), fmt::format("    import {} as {}", ext, alias),
+            fmt::format("except ModuleNotFoundError:  # {}: the CUDA extension is not built on the NPU",
+                        kFallbackMarker),
+            fmt::format("    {} = None", alias)})
         lines.push_back(l);
     }
   }
