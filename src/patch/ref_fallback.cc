@@ -58,8 +58,11 @@ struct Module {
   std::string text(TSNode n) const { return std::string(scan::node_text(n, bytes)); }
 };
 
+// The module a file is imported as. In the src layout (setuptools' `src/<package>/`) the package is
+// imported without the `src.` (Liger-Kernel's src/liger_kernel is `liger_kernel`).
 std::string dotted_of(const std::string& file) {
   auto s = file.substr(0, file.size() - 3);  // without .py
+  if (s.starts_with("src/")) s.erase(0, 4);
   if (s.ends_with("/__init__")) s.resize(s.size() - 9);
   std::replace(s.begin(), s.end(), '/', '.');
   return s;

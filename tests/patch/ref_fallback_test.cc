@@ -356,4 +356,21 @@ TEST(RefFallback, ADocstringOfAdjacentStringsStaysTheDocstring) {
   EXPECT_EQ(doc.out, "Convolve x with w. Fast.\n") << doc.err;
 }
 
+// In the src layout the package imports without `src.`: the dispatch imports the reference from
+// `kpkg.reference`, and the ported entry point runs it.
+TEST(RefFallback, TheSrcLayoutImportsThePackageWithoutSrc) {
+  test::TempDir t;
+  write_fixture(t.path());
+  fs::create_directories(t.path() / "src");
+  fs::rename(t.path() / "kpkg", t.path() / "src/kpkg");
+  test::write(t.path() / "src/kpkg/__init__.py", "");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  FallbackPair conv = copy_of(plan, "conv_fn");
+  ASSERT_EQ(conv.status, "routed") << conv.reason;
+  apply_patch(t.path(), plan.patch);
+  auto r = python(t.path(), "from kpkg.interface import conv_fn; print(conv_fn(2, 3))",
+                  (t.path() / "src").string());
+  EXPECT_EQ(r.out, "('ref', 6)\n") << r.err;
+}
+
 }  // namespace kcat::patch
