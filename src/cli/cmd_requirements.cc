@@ -57,8 +57,7 @@ int run(const ReqCmd& o, const Globals& g) {
   scan::ScanOptions scan_options;
   scan_options.root = o.path;
   auto found = scan::scan(scan_options, load_rule_catalog({})).findings;
-  so.triton_kernels =
-      std::any_of(found.begin(), found.end(), [](const Finding& f) { return f.rule_id == "py.triton"; });
+  so.triton_kernels = env::has_triton_kernels(found);
   auto s = env::solve(o.path, so, matrix);
   std::optional<env::CheckResult> chk;
   auto out = std::filesystem::path(o.path) / "requirements-ascend.txt";

@@ -763,6 +763,11 @@ Solution solve(const fs::path& repo, const SolveOptions& o, const kb::VersionMat
   return std::move(v.s);
 }
 
+bool has_triton_kernels(const std::vector<Finding>& findings) {
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const Finding& f) { return f.rule_id == "py.triton"; });
+}
+
 Solution solve(const fs::path& repo, const std::string& cann, const kb::VersionMatrix& m) {
   SolveOptions o;
   o.cann = cann;

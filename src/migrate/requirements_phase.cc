@@ -27,9 +27,7 @@ void requirements_phase(Run& r) {
   }
   auto scanned = r.scan();
   // triton-ascend supports Atlas A2/A3 products only (triton-lang/triton-ascend:README.md@a84b1eb5).
-  so.triton_kernels =
-      r.o.target != "ascend-310p" && std::any_of(scanned.findings.begin(), scanned.findings.end(),
-                                                 [](const Finding& f) { return f.rule_id == "py.triton"; });
+  so.triton_kernels = r.o.target != "ascend-310p" && env::has_triton_kernels(scanned.findings);
   env::Solution s;
   try {
     s = env::solve(r.p.root, so, kb::VersionMatrix::load(kb::default_data_dir()));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kcat/core/finding.h"
 #include "kcat/kb/versions.h"
 
 namespace kcat::env {
@@ -59,6 +60,10 @@ struct SolveOptions {
 
 // Throws Error(Usage) for an unknown CANN (listing the known ones) or a repository without
 // requirements.
+// Whether the scan found Triton kernels (@triton.jit) in the code: SolveOptions::triton_kernels for
+// `kcat requirements` and migrate's requirements phase alike.
+bool has_triton_kernels(const std::vector<Finding>& findings);
+
 Solution solve(const std::filesystem::path& repo, const SolveOptions& options,
                const kb::VersionMatrix& matrix);
 // cann: "" = the row matching the project's vLLM, else the plan's default CANN.
