@@ -200,6 +200,42 @@ void warn_untrusted(const ConfigSource& s, const std::string& hash) {
       s.file.string().c_str(), list.c_str(), hash.c_str());
 }
 
+// A kcat.toml that is there but is not a file (a FIFO, a directory, a socket, a device, a dangling
+// link) is not read: reading a FIFO could wait forever and the others are not configuration. It is
+// said, so a repository cannot make kcat run without its configuration unnoticed (issue 14).
+void warn_not_regular(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto st = std::filesystem::symlink_status(file, ec);
+  if (ec || st.type() == std::filesystem::file_type::not_found) return;
+  static bool warned = false;  // load_config may run twice in one command
+  if (warned) return;
+  warned = true;
+  auto target = std::filesystem::status(file, ec).type();
+  const char* what = "not a regular file";
+  switch (target) {
+    case std::filesystem::file_type::fifo:
+      what = "a FIFO";
+      break;
+    case std::filesystem::file_type::directory:
+      what = "a directory";
+      break;
+    case std::filesystem::file_type::socket:
+      what = "a socket";
+      break;
+    case std::filesystem::file_type::block:
+    case std::filesystem::file_type::character:
+      what = "a device";
+      break;
+    case std::filesystem::file_type::not_found:
+      what = "a link to nothing";
+      break;
+    default:
+      break;
+  }
+  std::fprintf(stderr, "kcat: warning: %s is %s, not a regular file: ignored, kcat runs without it\n",
+               file.string().c_str(), what);
+}
+
 }  // namespace
 
 void set_config_policy(ConfigPolicy p) { policy() = std::move(p); }
@@ -249,6 +285,7 @@ Config load_config(const std::filesystem::path& repo, const std::string& explici
   auto user = user_config_path();
   auto repo_file = repo / "kcat.toml";
   bool have_repo_file = !repo.empty() && std::filesystem::is_regular_file(repo_file, ec);
+  if (!repo.empty() && !have_repo_file) warn_not_regular(repo_file);
   if (!explicit_file.empty() && !std::filesystem::is_regular_file(explicit_file, ec)) {
     throw Error(ErrorKind::Usage, "configuration file not found", explicit_file, "check the --config path");
   }
