@@ -41,6 +41,9 @@ const Files kFlashAttn = {
 
 struct Repo {
   test::TempDir dir;
+  struct CopyOf {};
+  // A copy of `from`, its .git and .kcat/ included (a prepared state, cheaper than re-running it).
+  Repo(CopyOf, const Repo& from) { test::copy_tree(from.dir.path(), dir.path()); }
   explicit Repo(const Files& files = {}) {
     if (files.empty()) test::copy_tree(test::fixtures_dir() / "migrate" / "basic" / "before", dir.path());
     for (auto& [f, text] : files) test::write(dir / f, text);
@@ -401,6 +404,74 @@ TEST(Faults, DiskFullInsideGitAtEveryGitWriteThenTheNextRunEndsAsAnUninterrupted
   }
   std::cout << "[ reliability ] ENOSPC inside libgit2, at every git write: " << cases << " cases, " << held
             << " held\n";
+}
+
+// ---- disk full during --update ----
+
+// A ported repository whose upstream (main) then moved on by one commit, on kcat/ascend-a2.
+void port_then_move_upstream(Repo& repo) {
+  ASSERT_EQ(repo.migrate().exit_code, 1);
+  test::sh(std::string(kGit) + "checkout -q main && echo '# upstream' > NEWS && " + kGit + "add NEWS && " +
+               kGit + "commit -qm upstream && " + kGit + "checkout -q kcat/ascend-a2",
+           repo.dir.path());
+}
+
+// Every write of `kcat migrate --update` (the rebase of the port onto the moved upstream: libgit2's
+// rebase, checkout and ref writes, and kcat's own files) fails once, and from there on; the run
+// stops with exit 3 naming the disk or does without the write, never leaves a rebase behind, and
+// the next `--update` ends as an uninterrupted update does. CI takes every third point per mode.
+TEST(Faults, DiskFullDuringUpdateThenTheNextUpdateEndsAsAnUninterruptedOne) {
+  Repo ref;
+  port_then_move_upstream(ref);
+  auto ref_run = ref.migrate({"--update"});
+  auto ref_tree = ref.tree();
+  ASSERT_EQ(ref.git("merge-base --is-ancestor main kcat/ascend-a2 && echo yes"), "yes\n") << ref_run.err;
+  // The state every case starts from: ported, then upstream moved on (copied per case).
+  Repo prepared;
+  port_then_move_upstream(prepared);
+  // The writes an --update makes, named.
+  Repo probe(Repo::CopyOf{}, prepared);
+  auto listed = probe.migrate({"--update"}, {{"KCAT_FAULT_INJECT", "list"}}).err;
+  int points = 0;
+  std::set<std::string> names;
+  const std::string mark = "kcat: fault point: write ";
+  for (size_t at = listed.find(mark); at != std::string::npos; at = listed.find(mark, at + 1)) {
+    ++points;
+    auto line = listed.substr(at, listed.find('\n', at) - at);
+    names.insert(line.substr(line.find(" (") + 2));
+  }
+  ASSERT_GT(points, 0) << listed;
+  EXPECT_TRUE(names.count("git_rebase_commit)")) << listed;
+  size_t cases = 0, held = 0;
+  for (std::string mode : {"", "-"}) {
+    for (int n = 1 + (mode.empty() ? 0 : 1) % fault_stride(); n <= points; n += fault_stride()) {
+      auto spec = "write:" + std::to_string(n) + mode;
+      SCOPED_TRACE(spec);
+      Repo repo(Repo::CopyOf{}, prepared);
+      auto branch_before = repo.git("rev-parse kcat/ascend-a2");
+      auto faulted = repo.migrate({"--update"}, {{"KCAT_FAULT_INJECT", spec}});
+      ASSERT_NE(faulted.err.find("kcat: fault injected"), std::string::npos) << faulted.err;
+      ++cases;
+      EXPECT_TRUE(faulted.exit_code == 3 || faulted.exit_code == ref_run.exit_code)
+          << faulted.exit_code << faulted.err;
+      if (faulted.exit_code == 3) {
+        EXPECT_NE(faulted.err.find("No space left on device"), std::string::npos) << faulted.err;
+        // Never half an update: the branch is where it was, or the update is whole.
+        auto now = repo.git("rev-parse kcat/ascend-a2");
+        EXPECT_TRUE(now == branch_before || repo.tree() == ref_tree) << faulted.err;
+      }
+      auto r = repo.migrate({"--update"});
+      bool ok = r.exit_code == ref_run.exit_code && repo.tree() == ref_tree && repo.status() == "" &&
+                !fs::exists(repo.dir / ".git" / "rebase-merge") &&
+                repo.git("merge-base --is-ancestor main kcat/ascend-a2 && echo yes") == "yes\n";
+      EXPECT_TRUE(ok) << "faulted: exit " << faulted.exit_code << "\n"
+                      << faulted.err << "next: exit " << r.exit_code << "\n"
+                      << r.out << r.err << repo.status();
+      held += ok;
+    }
+  }
+  std::cout << "[ reliability ] ENOSPC during --update: " << points << " writes, " << cases << " cases, "
+            << held << " held\n";
 }
 
 // ---- the ledger ----
