@@ -153,7 +153,9 @@ class DryRun(TempDirCase):
         self.assertEqual(p["prompts"], ["<image>\n<|grounding|>Convert the document to markdown. "])
         self.assertEqual(p["infer"], {"base_size": 1024, "image_size": 768, "crop_mode": True,
                                       "save_results": False, "eval_mode": True})
-        self.assertIsNone(p["output_len"])
+        self.assertEqual(p["output_len"], 256)  # the serving run's length, forced on infer()'s generate()
+        self.assertEqual(p["generate"], {"max_new_tokens": 256, "min_new_tokens": 256})
+        self.assertEqual(p["stack"], "transformers")
         self.assertEqual(p["from_pretrained"]["attn_implementation"], "eager")
 
     def test_hub_ids_are_not_checked_as_paths(self):
@@ -691,20 +693,49 @@ class ServeEndToEnd(ServeCase):
         self.assertFalse(any("argv" in x and x["argv"][0] == "serve" for x in self.logged()))
 
 
-# Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize), torch_npu with
-# contrib.transfer_to_npu (its import is recorded), and transformers whose AutoModel has DeepSeek-OCR-2's
-# infer() shape and records the image it was given.
+# Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize, a 2-D tensor with
+# shape, [:, n:] and tolist), torch_npu with contrib.transfer_to_npu (its import is recorded), and
+# transformers whose PreTrainedModel.generate() returns the prompt and the new tokens, honours
+# min_new_tokens / max_new_tokens and stops "naturally" after 3 + len(image name) tokens otherwise, and
+# whose AutoModel has DeepSeek-OCR-2's infer() shape: it calls self.generate() with its own max_new_tokens
+# and no_repeat_ngram_size, as the remote code does, and records the image it was given.
 STANDIN_BASELINE = {
-    "torch/__init__.py": "import contextlib\nbfloat16 = 'bf16'\nfloat16 = 'fp16'\nfloat32 = 'fp32'\n"
-                         "class _Dev:\n    def synchronize(self):\n        pass\nnpu = _Dev()\ncuda = _Dev()\n"
-                         "def no_grad():\n    return contextlib.nullcontext()\n",
+    "torch/__init__.py": """import contextlib
+bfloat16 = 'bf16'
+float16 = 'fp16'
+float32 = 'fp32'
+class _Dev:
+    def synchronize(self):
+        pass
+npu = _Dev()
+cuda = _Dev()
+def no_grad():
+    return contextlib.nullcontext()
+class Tensor:
+    def __init__(self, rows):
+        self.rows = [list(r) for r in rows]
+        self.shape = (len(self.rows), len(self.rows[0]) if self.rows else 0)
+    def __getitem__(self, key):
+        rows, cols = key
+        return Tensor([r[cols] for r in self.rows[rows]])
+    def tolist(self):
+        return [list(r) for r in self.rows]
+def tensor(rows):
+    return Tensor(rows)
+""",
     "torch_npu/__init__.py": "",
     "torch_npu/contrib/__init__.py": "",
     "torch_npu/contrib/transfer_to_npu.py": "import json, os\nwith open(os.environ['STANDIN_RECORD'], 'a') as f:\n"
                                             "    f.write(json.dumps({'transfer_to_npu': True}) + '\\n')\n",
     "transformers/__init__.py": """import json, os
+import torch
+
+def _record(event):
+    with open(os.environ['STANDIN_RECORD'], 'a') as f:
+        f.write(json.dumps(event) + '\\n')
 
 class _Tok:
+    eos_token_id = 2
     def encode(self, text, add_special_tokens=False):
         return [1] * len(text.split())
 
@@ -713,31 +744,66 @@ class AutoTokenizer:
     def from_pretrained(path, **kw):
         return _Tok()
 
-class _Model:
+class PreTrainedModel:
+    loaded_from = 'hub'
+    natural = 5
     def eval(self):
         return self
     def to(self, *a):
         return self
+    @classmethod
+    def from_pretrained(cls, path, **kw):
+        _record({'from_pretrained': cls.loaded_from, 'kwargs': sorted(kw)})
+        return cls()
+    def generate(self, input_ids, max_new_tokens=20, min_new_tokens=0, eos_token_id=None, **kw):
+        _record({'generate': dict(kw, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)})
+        n = max(min_new_tokens, min(self.natural, max_new_tokens))
+        return torch.tensor([row + [7] * n for row in input_ids.rows])
     def infer(self, tok, prompt=None, image_file=None, output_path=None, base_size=1024, image_size=768,
               crop_mode=True, save_results=False, eval_mode=False):
-        with open(os.environ['STANDIN_RECORD'], 'a') as f:
-            f.write(json.dumps({'image_file': image_file}) + '\\n')
-        return 'word ' * (3 + len(os.path.basename(image_file)))
+        _record({'image_file': image_file})
+        self.natural = 3 + len(os.path.basename(image_file))
+        out = self.generate(torch.tensor([[0, 1, 2, 3]]), temperature=0.0, eos_token_id=tok.eos_token_id,
+                            max_new_tokens=8192, no_repeat_ngram_size=35, use_cache=True)
+        return 'word ' * (len(out.rows[0]) - 4)
 
 class AutoModel:
     @staticmethod
     def from_pretrained(path, **kw):
-        return _Model()
+        return PreTrainedModel.from_pretrained(path, **kw)
 """,
 }
 
 
-class Baseline(ServeCase):
+def write_tree(root, files):
+    for rel, code in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        with open(os.path.join(root, rel), "w") as f:
+            f.write(code)
+
+
+class BaselineCase(ServeCase):
     def plan(self, *args):
         r = run(HF, "--model", self.model, *args, "--dry-run")
         self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
         return json.loads(r.stdout)
 
+    def standin(self, *args, code=0):
+        site = os.path.join(self.dir, "site")
+        write_tree(site, STANDIN_BASELINE)
+        self.record = os.path.join(self.dir, "record.jsonl")
+        if os.path.exists(self.record):
+            os.remove(self.record)
+        r = run(HF, "--model", self.model, *args, env={"PYTHONPATH": site, "STANDIN_RECORD": self.record})
+        self.assertEqual(r.returncode, code, r.stderr + r.stdout)
+        with open(self.record) as f:
+            events = [json.loads(line) for line in f]
+        lines, objs = json_lines(r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        return objs[0], events
+
+
+class Baseline(BaselineCase):
     def test_the_same_pages_as_the_serving_harness(self):
         p = self.plan("--pages", self.pages, "--custom-infer", "--trust-remote-code")
         pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
@@ -760,28 +826,138 @@ class Baseline(ServeCase):
         self.assertIn("use one", r.stderr)
 
     def test_custom_infer_runs_every_timed_page_after_the_warmup_pages(self):
-        site = os.path.join(self.dir, "site")
-        for rel, code in STANDIN_BASELINE.items():
-            os.makedirs(os.path.dirname(os.path.join(site, rel)), exist_ok=True)
-            with open(os.path.join(site, rel), "w") as f:
-                f.write(code)
-        record = os.path.join(self.dir, "record.jsonl")
-        r = run(HF, "--model", self.model, "--pages", self.pages, "--custom-infer", "--trust-remote-code",
-                "--warmup", "2", env={"PYTHONPATH": site, "STANDIN_RECORD": record})
-        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
-        out = json.loads(r.stdout)
-        with open(record) as f:
-            events = [json.loads(line) for line in f]
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--trust-remote-code", "--warmup", "2",
+                                   "--output-len", "16")
         self.assertEqual(events[0], {"transfer_to_npu": True})  # before the model loads
-        images = [e["image_file"] for e in events[1:]]
+        self.assertEqual(events[1]["from_pretrained"], "hub")
+        images = [e["image_file"] for e in events if "image_file" in e]
         pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
         self.assertEqual(images, pages)  # 2 warm-up pages, then the 3 timed ones
-        self.assertEqual(out["output_lens"], [12, 12, 12])
-        self.assertEqual(out["output_tokens"], 36)
         self.assertTrue(out["transfer_to_npu"])
         self.assertEqual([p["path"] for p in out["pages"]], pages[2:])
-        self.assertIn("re-tokenizing", out["tokens_counted_by"])
         self.assertIn("hf_generate.py", out["provenance"]["command"])
+        self.assertEqual(out["stack"], "transformers")
+        self.assertIsNone(out["repo_commit"])
+
+    def test_infer_generates_the_serving_length_and_its_ids_are_counted(self):
+        # infer() asks for max_new_tokens=8192 and would stop after 12 tokens (page names are 9 characters);
+        # the baseline forces 16, the serving run's length, and counts the ids generate() returned.
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--output-len", "16", "--warmup", "0")
+        calls = [e["generate"] for e in events if "generate" in e]
+        self.assertEqual(len(calls), 3)
+        for call in calls:
+            self.assertEqual((call["max_new_tokens"], call["min_new_tokens"]), (16, 16))
+            self.assertEqual(call["no_repeat_ngram_size"], 35)  # keep: the model code's own setting
+        self.assertEqual(out["output_lens"], [16, 16, 16])
+        self.assertEqual(out["output_tokens"], 48)
+        self.assertEqual(out["output_len"], 16)
+        self.assertEqual(out["no_repeat_ngram_size"], 35)
+        self.assertEqual(out["infer_generate_kwargs"]["max_new_tokens"], 8192)  # what infer() asked for
+        self.assertIn("sequences minus the prompt", out["tokens_counted_by"])
+        self.assertEqual(out["notes"], [])
+
+    def test_the_ngram_setting_is_settable_and_recorded(self):
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--output-len", "8", "--warmup", "0",
+                                   "--no-repeat-ngram-size", "0", "--attn-implementation", "sdpa")
+        self.assertTrue(all(e["generate"]["no_repeat_ngram_size"] == 0 for e in events if "generate" in e))
+        self.assertEqual(out["no_repeat_ngram_size"], 0)
+        self.assertEqual(out["attn_implementation"], "sdpa")
+        self.assertEqual(out["dtype"], "bfloat16")
+        self.assertEqual(out["generate"], {"max_new_tokens": 8, "min_new_tokens": 8, "no_repeat_ngram_size": 0})
+        r = run(HF, "--model", self.model, "--no-repeat-ngram-size", "-3", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+
+    def test_a_generate_that_ignores_min_new_tokens_is_not_given_a_length(self):
+        STANDIN_BASELINE["transformers/__init__.py"] = STANDIN_BASELINE["transformers/__init__.py"].replace(
+            "n = max(min_new_tokens,", "n = max(0,")
+        try:
+            out, _ = self.standin("--pages", self.pages, "--custom-infer", "--output-len", "16", "--warmup", "0")
+        finally:
+            STANDIN_BASELINE["transformers/__init__.py"] = STANDIN_BASELINE["transformers/__init__.py"].replace(
+                "n = max(0,", "n = max(min_new_tokens,")
+        self.assertEqual(out["output_lens"], [12, 12, 12])  # the ids, not a text
+        self.assertIsNone(out["output_len"])
+        self.assertIn("min_new_tokens", out["notes"][0])
+
+
+# A checkout of a model repository whose modeling file (in a subdirectory, with a relative import, as the
+# weights' remote code has) defines the class the weights' config.json auto_map names.
+STANDIN_REPO = {
+    "DeepSeek-OCR2-hf/modeling_x.py": """import torch
+import transformers
+from .helper import WHERE
+
+class XForCausalLM(transformers.PreTrainedModel):
+    loaded_from = WHERE
+
+    def to_device(self, t):
+        return t.cuda()
+""",
+    "DeepSeek-OCR2-hf/helper.py": "WHERE = 'repo'\n",
+    "README.md": "x\n",
+}
+
+
+class FaithfulStack(BaselineCase):
+    """hf_generate.py --repo: the repository's own code, loaded from a checkout, labelled with its commit."""
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.model, "config.json"), "w") as f:
+            json.dump({"auto_map": {"AutoModel": "modeling_x.XForCausalLM",
+                                    "AutoModelForCausalLM": "modeling_x.XForCausalLM"}}, f)
+        self.repo = os.path.join(self.dir, "checkout")
+        write_tree(self.repo, STANDIN_REPO)
+        git = ["git", "-C", self.repo, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+        subprocess.run(["git", "init", "-q", self.repo], check=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-qm", "x"], check=True)
+        self.commit = subprocess.run(["git", "-C", self.repo, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                     check=True).stdout.strip()
+
+    def test_the_model_class_comes_from_the_checkout(self):
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--repo", self.repo, "--output-len", "4",
+                                   "--warmup", "0")
+        self.assertEqual(events[0], {"transfer_to_npu": True})  # the checkout's code calls .cuda()
+        self.assertEqual(events[1]["from_pretrained"], "repo")  # not the weights' copy ("hub")
+        self.assertEqual(out["stack"], "faithful")
+        self.assertEqual(out["repo_commit"], self.commit)
+        self.assertFalse(out["repo"]["dirty"])
+        self.assertEqual(out["repo"]["code_dir"], os.path.join(self.repo, "DeepSeek-OCR2-hf"))
+        self.assertEqual(sorted(f["path"] for f in out["repo"]["files"]),
+                         ["DeepSeek-OCR2-hf/helper.py", "DeepSeek-OCR2-hf/modeling_x.py"])
+        self.assertTrue(all(len(f["sha256"]) == 64 for f in out["repo"]["files"]))
+        self.assertEqual(out["output_lens"], [4, 4, 4])
+
+    def test_an_edit_in_the_checkout_is_what_runs(self):
+        with open(os.path.join(self.repo, "DeepSeek-OCR2-hf", "helper.py"), "w") as f:
+            f.write("WHERE = 'edited'\n")
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--repo", self.repo, "--warmup", "0")
+        self.assertEqual(events[1]["from_pretrained"], "edited")
+        self.assertTrue(out["repo"]["dirty"])
+
+    def test_the_plan_names_the_code(self):
+        p = self.plan("--repo", self.repo, "--model-class", "modeling_x.XForCausalLM", "--code-dir",
+                      "DeepSeek-OCR2-hf", "--device", "cpu")
+        self.assertEqual((p["repo"]["module"], p["repo"]["class"], p["repo"]["commit"]),
+                         ("modeling_x", "XForCausalLM", self.commit))
+        self.assertEqual(p["stack"], "faithful")
+        self.assertFalse(p["transfer_to_npu"])  # cpu
+
+    def test_bad_repo_arguments_say_what_to_do(self):
+        def usage(needle, *args):
+            r = run(HF, "--model", self.model, *args, "--dry-run")
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertIn(needle, json_lines(r.stdout)[1][0]["error"])
+
+        usage("not a directory", "--repo", os.path.join(self.dir, "none"))
+        usage("add --repo", "--code-dir", "x")
+        usage("no modeling_x.py", "--repo", self.repo, "--code-dir", ".")
+        usage("MODULE.CLASS", "--repo", self.repo, "--model-class", "NoDot")
+        write_tree(self.repo, {"copy/modeling_x.py": ""})
+        usage("name the directory with --code-dir", "--repo", self.repo)
+        os.remove(os.path.join(self.model, "config.json"))
+        usage("--model-class", "--repo", self.repo)
 
 
 class Ratios(TempDirCase):
