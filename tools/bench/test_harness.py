@@ -392,6 +392,10 @@ class StandInVllm(TempDirCase):
         self.assertEqual(out["output_tokens"], 10)
         self.assertIn("vllm", out["versions"])
 
+    def test_the_result_names_its_stack(self):
+        out, _, _ = self.result("--batch", "1", "--output-len", "2")
+        self.assertEqual(out["stack"], "native")  # the installed vLLM's own model class
+
     def test_a_negative_cache_size_is_a_usage_error(self):
         r = run(VLLM, "--model", self.model, "--image", self.image, "--mm-processor-cache-gb", "-1", "--dry-run")
         self.assertEqual(r.returncode, 2)
@@ -518,6 +522,11 @@ class ServePlan(ServeCase):
         self.assert_usage(self.args("--concurrency", "a"), "comma-separated")
         self.assert_usage(self.args("--prompts-per-concurrency", "2"), "at least 4")
         self.assert_usage(self.args(serve=self.serve.replace(f"--port {self.port}", "--port x")), "not a number")
+
+    def test_the_stack_label(self):
+        self.assertEqual(self.plan()["stack"], "native")
+        self.assertEqual(self.plan("--stack", "faithful")["stack"], "faithful")
+        self.assert_usage(self.args("--stack", "cuda"), "invalid choice")
 
     def test_default_port_and_underscore_flags(self):
         p = self.plan(serve=f"vllm serve {self.model} --max_model_len=8192 --no-enable-prefix-caching "
@@ -961,10 +970,12 @@ class FaithfulStack(BaselineCase):
 
 
 class Ratios(TempDirCase):
-    SERVING = {"output_tokens_per_s": 800.0, "output_tokens_per_s_at_concurrency_1": 50.0, "at_concurrency": 32,
-               "output_len": 256, "pages": {"timed": [{"sha256": "a"}, {"sha256": "b"}]}}
-    BASELINE = {"output_tokens_per_s": 25.0, "batch": 1, "output_len": None,
-                "pages": [{"sha256": "a"}, {"sha256": "b"}]}
+    SERVING = {"harness": "vllm-serve", "stack": "native", "output_tokens_per_s": 800.0,
+               "output_tokens_per_s_at_concurrency_1": 50.0, "at_concurrency": 32, "output_len": 256, "sweep": [],
+               "pages": {"timed": [{"sha256": "a"}, {"sha256": "b"}, {"sha256": "a"}]}}
+    BASELINE = {"harness": "transformers", "stack": "faithful", "repo_commit": "2f3699eb" + "0" * 32,
+                "output_tokens_per_s": 25.0, "batch": 1, "output_len": 256,
+                "pages": [{"sha256": "b"}, {"sha256": "a"}]}
 
     def test_two_labelled_ratios(self):
         r = hc.ratios(self.SERVING, self.BASELINE)
@@ -972,32 +983,63 @@ class Ratios(TempDirCase):
         self.assertIn("concurrency 1", r["same_concurrency"]["label"])
         self.assertEqual(r["throughput_at_concurrency"]["ratio"], 32.0)
         self.assertIn("concurrency 32", r["throughput_at_concurrency"]["label"])
-        self.assertEqual(len(r["caveats"]), 1)
-        self.assertIn("output lengths differ", r["caveats"][0])
+        self.assertEqual(r["caveats"], [])
+        self.assertEqual((r["before"]["role"], r["before"]["stack"], r["before"]["repo_commit"]),
+                         ("before", "faithful", self.BASELINE["repo_commit"]))
+        self.assertEqual((r["after"]["role"], r["after"]["stack"]), ("after", "native"))
+        self.assertIn("before: faithful@2f3699eb0000", r["same_concurrency"]["label"])
+        self.assertIn("after: vLLM serving (native)", r["throughput_at_concurrency"]["label"])
 
-    def test_unlike_runs_are_said(self):
-        base = dict(self.BASELINE, batch=8, output_len=256, pages=[{"sha256": "c"}])
-        caveats = hc.ratios(self.SERVING, base)["caveats"]
+    def test_unlike_runs_are_refused(self):
+        for base, needle in ((dict(self.BASELINE, pages=[{"sha256": "c"}]), "different page sets"),
+                             (dict(self.BASELINE, pages=None), "no pages"),
+                             (dict(self.BASELINE, output_len=None), "output lengths differ"),
+                             (dict(self.BASELINE, output_len=128), "after 256, before 128")):
+            with self.assertRaises(hc.HarnessError) as e:
+                hc.ratios(self.SERVING, base)
+            self.assertIn(needle, str(e.exception))
+            self.assertEqual(e.exception.code, 2)
+
+    def test_what_still_differs_is_said(self):
+        caveats = hc.ratios(self.SERVING, dict(self.BASELINE, batch=8, no_repeat_ngram_size=35))["caveats"]
         self.assertEqual(len(caveats), 2)
         self.assertIn("batch 8", caveats[0])
-        self.assertIn("different pages", caveats[1])
+        self.assertIn("35-grams", caveats[1])
         self.assertIsNone(hc.ratios(dict(self.SERVING, output_tokens_per_s_at_concurrency_1=None),
                                     self.BASELINE)["same_concurrency"])
         with self.assertRaises(hc.HarnessError):
             hc.ratios(self.SERVING, {"output_tokens_per_s": 0})
+
+    def test_before_and_after_of_one_harness(self):
+        after = dict(self.BASELINE, repo_commit="b" * 40, output_tokens_per_s=30.0)
+        r = hc.ratios(after, self.BASELINE)
+        self.assertEqual(r["same_harness"]["ratio"], 1.2)
+        self.assertIn(f"after: faithful@{'b' * 12} / before: faithful@2f3699eb0000", r["same_harness"]["label"])
+        self.assertNotIn("same_concurrency", r)
+        image = {"sha256": "d" * 64}
+        one = dict(self.BASELINE, pages=None, image=image)
+        self.assertEqual(hc.ratios(dict(one, output_tokens_per_s=50.0), one)["same_harness"]["ratio"], 2.0)
+        with self.assertRaises(hc.HarnessError):
+            hc.ratios(dict(one, image={"sha256": "e" * 64}), one)
 
     def test_the_script(self):
         s = self.write("serve.json", "log line\n" + json.dumps(self.SERVING) + "\n")
         b = self.write("base.json", json.dumps(self.BASELINE))
         r = run(RATIOS, s, b)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout)["throughput_at_concurrency"]["ratio"], 32.0)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["throughput_at_concurrency"]["ratio"], 32.0)
+        self.assertEqual((out["after"]["file"], out["before"]["file"]), (s, b))
         failed = self.write("failed.json", json.dumps({"harness": "transformers", "error": "OOM"}))
         r = run(RATIOS, s, failed)
         self.assertEqual(r.returncode, 2)
         self.assertIn("OOM", json.loads(r.stdout)["error"])
         r = run(RATIOS, s)
         self.assertEqual(r.returncode, 2)
+        other = self.write("other.json", json.dumps(dict(self.BASELINE, pages=[{"sha256": "z"}])))
+        r = run(RATIOS, s, other)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("different page sets", json.loads(r.stdout)["error"])
 
 
 if __name__ == "__main__":

@@ -102,6 +102,9 @@ def build_parser():
     p.add_argument("--vllm", default="vllm", help="the vllm executable for the client (default: vllm on PATH)")
     p.add_argument("--allow-caches", action="store_true",
                    help="accept a serve command without --no-enable-prefix-caching / --mm-processor-cache-gb 0")
+    p.add_argument("--stack", default="native", choices=["native", "faithful"],
+                   help="the label of the result: native (default; vLLM's own model class, the vllm-ascend route) or "
+                        "faithful (a serve command that runs the repository's own model code)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (every command line) as JSON; start nothing")
     return p
 
@@ -207,6 +210,7 @@ def plan(args):
     return {
         "harness": HARNESS,
         "dry_run": True,
+        "stack": args.stack,
         "serve": {"command": argv, "model": model, "port": port, "served_model_name": served,
                   "caches_off": "--no-enable-prefix-caching" in opts
                   and (opts.get("--mm-processor-cache-gb") or "").strip() == "0"},
@@ -420,6 +424,7 @@ def run(p):
     one = next((r for r in rows if r["concurrency"] == 1), None)
     return {
         "harness": HARNESS,
+        "stack": p["stack"],
         "model": p["serve"]["model"],
         "output_tokens_per_s": best["output_tokens_per_s"],
         "total_tokens_per_s": best["total_tokens_per_s"],

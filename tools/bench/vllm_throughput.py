@@ -168,6 +168,7 @@ def run(p):
         hc.dump_token_ids(p["dump"], token_ids)
     return hc.throughput(
         HARNESS, p["model"], token_ids, elapsed,
+        stack="native",  # the installed vLLM's own model class
         input_tokens=sum(len(o.prompt_token_ids or []) for o in outputs),
         batch=p["batch"],
         output_len=p["output_len"],
