@@ -251,10 +251,13 @@ class Dumps(TempDirCase):
         self.assertEqual(struct.unpack("<2q", data[8 + n:]), (7, 8))
 
 
-class Ocr2Script(TempDirCase):
+class Ocr2Case(TempDirCase):
     def sh(self, *args, env=None):
         e = dict(os.environ, **(env or {}))
-        return subprocess.run(["bash", OCR2, *args], capture_output=True, text=True, env=e, timeout=60)
+        return subprocess.run(["bash", OCR2, *args], capture_output=True, text=True, env=e, timeout=120)
+
+
+class Ocr2Script(Ocr2Case):
 
     def test_help(self):
         r = self.sh("--help")
@@ -273,19 +276,118 @@ class Ocr2Script(TempDirCase):
         self.assertIn("does not exist", r.stderr)
 
     def test_dry_run_builds_the_kcat_command(self):
-        r = self.sh(self.model, self.image, "--runs", "4", "--dry-run", env={"KCAT": "/opt/kcat"})
+        r = self.sh("--offline", self.model, self.image, "--runs", "4", "--dry-run", env={"KCAT": "/opt/kcat"})
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout
         self.assertTrue(out.startswith("/opt/kcat bench "), out)
         for needle in ("--metric-json output_tokens_per_s", "--runs 4", "vllm_throughput.py", "hf_generate.py",
-                       "--custom-infer", "--baseline"):
+                       "--custom-infer", "--baseline", "--output-len\\ 256", "--no-repeat-ngram-size\\ 0"):
             self.assertIn(needle, out)
 
     def test_missing_kcat(self):
-        r = self.sh(self.model, self.image, env={"KCAT": os.path.join(self.dir, "no-kcat")})
+        r = self.sh("--offline", self.model, self.image, env={"KCAT": os.path.join(self.dir, "no-kcat")})
         self.assertEqual(r.returncode, 3)
         self.assertIn("not found", r.stderr)
 
+
+
+class Ocr2Serving(Ocr2Case):
+    """ocr2-bench.sh's default: the serving benchmark, the baseline on the same pages, the ratios."""
+
+    def setUp(self):
+        super().setUp()
+        self.pages = os.path.join(self.dir, "pages")
+        os.mkdir(self.pages)
+        for i in range(4):
+            with open(os.path.join(self.pages, f"page{i}.png"), "wb") as f:
+                f.write(b"\x89PNG page %d" % i)
+
+    def commands(self, *args):
+        import shlex
+
+        r = self.sh(self.model, self.pages, "--result-dir", os.path.join(self.dir, "out"), "--dry-run", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 3, r.stdout)
+        return [shlex.split(line) for line in lines]
+
+    def test_serving_is_the_default(self):
+        serve, base, ratios = self.commands()
+        self.assertIn(os.path.join(HERE, "vllm_serve_bench.py"), serve)
+        self.assertEqual(serve[serve.index("--pages") + 1], self.pages)
+        self.assertEqual(serve[serve.index("--output-len") + 1], "256")
+        self.assertEqual(serve[serve.index("--concurrency") + 1], "1,8,32,64")
+        self.assertEqual(serve[-2:], [">", os.path.join(self.dir, "out", "serve.json")])
+        self.assertIn("VLLM_ASCEND_ENABLE_NZ=0", serve)
+        self.assertIn(os.path.join(HERE, "hf_generate.py"), base)
+        for flag, value in (("--pages", self.pages), ("--output-len", "256"), ("--no-repeat-ngram-size", "0"),
+                            ("--attn-implementation", "sdpa"), ("--dtype", "bfloat16"), ("--warmup-pages", "2")):
+            self.assertEqual(base[base.index(flag) + 1], value, flag)
+        self.assertIn("--custom-infer", base)
+        self.assertNotIn("--repo", base)
+        self.assertEqual(ratios[1:], [os.path.join(HERE, "ratios.py"), os.path.join(self.dir, "out", "serve.json"),
+                                      os.path.join(self.dir, "out", "base.json")])
+        _, base, _ = self.commands("--repo", self.dir, "--ngram", "keep", "--output-len", "64")
+        self.assertEqual(base[base.index("--repo") + 1], self.dir)
+        self.assertEqual(base[base.index("--no-repeat-ngram-size") + 1], "keep")
+        self.assertEqual(base[base.index("--output-len") + 1], "64")
+
+    def test_the_default_serve_command_is_the_routes(self):
+        import shlex
+        import tomllib
+
+        with open(os.path.join(HERE, "..", "..", "patches", "routes", "deepseek-ocr2.toml"), "rb") as f:
+            route = next(r for r in tomllib.load(f)["route"] if r["id"] == "ocr2-native-vllm-ascend")
+        serve = self.commands()[0]
+        want = shlex.split(route["run"])
+        want[want.index("deepseek-ai/DeepSeek-OCR-2")] = self.model
+        self.assertEqual(shlex.split(serve[serve.index("--serve") + 1]), want)
+
+    def test_a_file_is_not_a_page_set(self):
+        r = self.sh(self.model, self.image)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--offline", r.stderr)
+        r = self.sh(self.model, self.pages, "--ngram", "x", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+
+    def test_end_to_end_against_stand_ins(self):
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        with open(os.path.join(TESTDATA, "standin_vllm.py")) as f:
+            code = f.read()
+        with open(os.path.join(bindir, "vllm"), "w") as f:
+            f.write(f"#!{sys.executable}\n" + code)
+        os.chmod(os.path.join(bindir, "vllm"), 0o755)
+        site = os.path.join(self.dir, "site")
+        write_tree(site, STANDIN_BASELINE)
+        out = os.path.join(self.dir, "out")
+        serve = TUTORIAL_SERVE.format(model=self.model, port=free_port())
+        r = self.sh(self.model, self.pages, "--result-dir", out, "--serve", serve, "--concurrency", "1,2",
+                    "--prompts-per-concurrency", "4", "--output-len", "16",
+                    env={"PATH": bindir + os.pathsep + os.environ["PATH"], "PYTHONPATH": site,
+                         "STANDIN_LOG": os.path.join(self.dir, "standin.log"),
+                         "STANDIN_RECORD": os.path.join(self.dir, "record.jsonl"), "PYTHON": sys.executable})
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        result = json.loads(r.stdout)
+        self.assertEqual(result["after"]["stack"], "native")
+        self.assertEqual(result["before"]["stack"], "transformers")
+        self.assertIsNotNone(result["same_concurrency"]["ratio"])
+        self.assertIsNotNone(result["throughput_at_concurrency"]["ratio"])
+        with open(os.path.join(out, "base.json")) as f:
+            base = json.loads(f.read())
+        self.assertEqual(base["output_lens"], [16, 16])  # the 2 timed pages, the serving length
+        self.assertEqual(base["no_repeat_ngram_size"], 0)
+        for name in ("serve.json", "ratios.json"):
+            self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
+    def test_a_failed_step_stops_with_its_result_line(self):
+        out = os.path.join(self.dir, "out")
+        r = self.sh(self.model, self.pages, "--result-dir", out, "--serve", "python3 -m not.vllm",
+                    env={"PYTHON": sys.executable})
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("the serve step failed", r.stderr)
+        self.assertIn("vllm serve MODEL", json.loads(r.stdout)["error"])
+        self.assertFalse(os.path.exists(os.path.join(out, "base.json")))
 
 
 # A stand-in vllm package: records the engine arguments, generates fixed tokens, and reports the
