@@ -27,6 +27,7 @@ options (serving):
   --ngram N|keep            the baseline's no_repeat_ngram_size (default 0: the native route's serve
                             command loads no n-gram logits processor; keep: the model code's own)
   --repo CHECKOUT           the baseline loads the model code from this checkout (the faithful stack)
+  --client vllm|aisbench    the serving client (default vllm; aisbench needs BENCHMARK_HOME)
   --serve CMD               the serve command (default: the route's run line with MODEL_DIR)
   --result-dir DIR          where the results go (default ./ocr2-bench-<UTC time>)
 options (--offline): --runs N (3), --warmup N (0), --batch N (8), --timeout S (1800), --json
@@ -41,7 +42,7 @@ EOF
 die() { echo "ocr2-bench: error: $*" >&2; exit 2; }
 
 offline=0 runs=3 warmup=0 output_len=256 batch=8 timeout=1800 device=npu json=0 dry=0
-concurrency=1,8,32,64 per_c=8 warmup_pages=2 ngram=0 repo="" serve="" result_dir=""
+concurrency=1,8,32,64 per_c=8 warmup_pages=2 ngram=0 repo="" serve="" result_dir="" client=vllm
 positional=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,13 +51,13 @@ while [ $# -gt 0 ]; do
     --json) json=1; shift ;;
     --dry-run) dry=1; shift ;;
     --runs|--warmup|--output-len|--batch|--timeout|--device|--concurrency|--prompts-per-concurrency|\
-    --warmup-pages|--ngram|--repo|--serve|--result-dir)
+    --warmup-pages|--ngram|--repo|--serve|--result-dir|--client)
       [ $# -ge 2 ] || die "$1 needs a value"
       case "$1" in
         --runs) runs="$2" ;; --warmup) warmup="$2" ;; --output-len) output_len="$2" ;; --batch) batch="$2" ;;
         --timeout) timeout="$2" ;; --device) device="$2" ;; --concurrency) concurrency="$2" ;;
         --prompts-per-concurrency) per_c="$2" ;; --warmup-pages) warmup_pages="$2" ;; --ngram) ngram="$2" ;;
-        --repo) repo="$2" ;; --serve) serve="$2" ;; --result-dir) result_dir="$2" ;;
+        --repo) repo="$2" ;; --serve) serve="$2" ;; --result-dir) result_dir="$2" ;; --client) client="$2" ;;
       esac
       shift 2 ;;
     --) shift; positional+=("$@"); break ;;
@@ -72,6 +73,7 @@ done
 [[ "$ngram" =~ ^([0-9]+|keep)$ ]] || die "--ngram must be a whole number or keep, got '$ngram'"
 [ "$runs" -ge 1 ] || die "--runs must be at least 1"
 case "$device" in npu|cuda|cpu) ;; *) die "--device must be npu, cuda or cpu" ;; esac
+case "$client" in vllm|aisbench) ;; *) die "--client must be vllm or aisbench" ;; esac
 [ -e "$model" ] || die "model directory $model does not exist"
 
 py="${PYTHON:-python3}"
@@ -119,7 +121,7 @@ result_dir="${result_dir:-ocr2-bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 
 serve_cmd=(env "${vllm_env[@]}" "$py" "$here/vllm_serve_bench.py" --serve "$serve" --pages "$pages"
            --concurrency "$concurrency" --prompts-per-concurrency "$per_c" --warmup-pages "$warmup_pages"
-           --output-len "$output_len" --result-dir "$result_dir/serve")
+           --output-len "$output_len" --client "$client" --result-dir "$result_dir/serve")
 base_cmd=("$py" "$here/hf_generate.py" --model "$model" --pages "$pages" --warmup-pages "$warmup_pages"
           --trust-remote-code --custom-infer --device "$device" --dtype bfloat16 --attn-implementation sdpa
           --output-len "$output_len" --no-repeat-ngram-size "$ngram")

@@ -325,6 +325,8 @@ class Ocr2Serving(Ocr2Case):
             self.assertEqual(base[base.index(flag) + 1], value, flag)
         self.assertIn("--custom-infer", base)
         self.assertNotIn("--repo", base)
+        self.assertEqual(serve[serve.index("--client") + 1], "vllm")
+        self.assertEqual(self.commands("--client", "aisbench")[0][serve.index("--client") + 1], "aisbench")
         self.assertEqual(ratios[1:], [os.path.join(HERE, "ratios.py"), os.path.join(self.dir, "out", "serve.json"),
                                       os.path.join(self.dir, "out", "base.json")])
         _, base, _ = self.commands("--repo", self.dir, "--ngram", "keep", "--output-len", "64")
@@ -802,6 +804,161 @@ class ServeEndToEnd(ServeCase):
         out = self.bench(env={"STANDIN_MISSING_FLAG": "--save-detailed"}, code=3)
         self.assertIn("--save-detailed", out["error"])
         self.assertFalse(any("argv" in x and x["argv"][0] == "serve" for x in self.logged()))
+
+
+# The two AISBench configs vllm-ascend's CI runs with, reduced to the lines its rewrites touch and in their
+# layout (AISBench/benchmark@29c363e3 ais_bench/benchmark/configs/models/vllm_api/vllm_api_stream_chat.py,
+# configs/datasets/textvqa/textvqa_gen_base64.py).
+AISBENCH_HOME = {
+    "ais_bench/benchmark/configs/models/vllm_api/vllm_api_stream_chat.py": """models = [
+    dict(
+        attr="service",
+        abbr="vllm-api-stream-chat",
+        path="",
+        model="",
+        stream=True,
+        request_rate=0,
+        host_ip="localhost",
+        host_port=8080,
+        max_out_len=512,
+        batch_size=1,
+        trust_remote_code=False,
+        generation_kwargs=dict(
+            temperature=0.01,
+            ignore_eos=False,
+        ),
+    )
+]
+""",
+    "ais_bench/benchmark/configs/datasets/textvqa/textvqa_gen_base64.py": """textvqa_datasets = [
+    dict(
+        abbr='textvqa',
+        path='ais_bench/datasets/textvqa/textvqa_json/textvqa_val.jsonl', # relative to the source root
+        image_type="image_base64",
+    )
+]
+""",
+}
+
+
+class AisbenchClient(ServeCase):
+    """vllm_serve_bench.py --client aisbench against a stand-in `ais_bench` and the stand-in `vllm` server."""
+
+    def setUp(self):
+        super().setUp()
+        self.home = os.path.join(self.dir, "benchmark")
+        write_tree(self.home, AISBENCH_HOME)
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        for name, src in (("vllm", "standin_vllm.py"), ("ais_bench", "standin_ais_bench.py")):
+            with open(os.path.join(TESTDATA, src)) as f:
+                code = f.read()
+            with open(os.path.join(bindir, name), "w") as f:
+                f.write(f"#!{sys.executable}\n" + code)
+            os.chmod(os.path.join(bindir, name), 0o755)
+        self.log = os.path.join(self.dir, "standin.log")
+        self.env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"], STANDIN_LOG=self.log)
+
+    def serve_bench(self, *extra, code=0, env=None):
+        r = subprocess.run([sys.executable, SERVE, *self.args("--client", "aisbench", "--aisbench-home", self.home,
+                                                              "--concurrency", "1,2", "--prompts-per-concurrency",
+                                                              "4", "--output-len", "16", "--ready-timeout", "60",
+                                                              *extra)],
+                           capture_output=True, text=True, env=dict(self.env, **(env or {})), timeout=120)
+        self.assertEqual(r.returncode, code, r.stderr + r.stdout)
+        lines, objs = json_lines(r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        return objs[0]
+
+    def test_the_request_plan(self):
+        p = self.serve_bench("--dry-run")
+        self.assertEqual(p["client"], "aisbench")
+        cmd = p["runs"][1]["command"]
+        self.assertEqual(cmd[0], "ais_bench")
+
+        def value(flag):
+            return cmd[cmd.index(flag) + 1]
+
+        self.assertEqual(value("--mode"), "perf")
+        self.assertEqual(value("--num-prompts"), "8")
+        self.assertEqual(value("--models"), "kcat_request_c2")
+        self.assertEqual(value("--datasets"), "kcat_textvqa_timed")
+        self.assertEqual(value("--config-dir"), os.path.join(self.out, "aisbench-configs"))
+        self.assertIn("--debug", cmd)
+        fields = p["runs"][1]["request_conf"]["fields"]
+        self.assertEqual((fields["batch_size"], fields["max_out_len"], fields["ignore_eos"], fields["temperature"]),
+                         (2, 16, True, 0))
+        self.assertEqual(fields["host_port"], self.port)
+        self.assertEqual(json.loads(fields["model"]), "deepseekocr2")
+        self.assertEqual(p["warmup"]["num_prompts"], 2)
+        self.assertEqual(p["warmup"]["command"][p["warmup"]["command"].index("--datasets") + 1], "kcat_textvqa_warmup")
+        for flag in (f for f in cmd if f.startswith("--")):
+            self.assertIn(flag, p["client_flags"])
+
+    def test_an_aisbench_home_is_needed(self):
+        r = run(SERVE, *self.args("--client", "aisbench", "--dry-run"), env={"BENCHMARK_HOME": ""})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("$BENCHMARK_HOME", json.loads(r.stdout)["error"])
+        r = run(SERVE, *self.args("--client", "aisbench", "--aisbench-home", self.dir, "--dry-run"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("vllm_api_stream_chat.py", json.loads(r.stdout)["error"])
+
+    def test_the_vllm_client_says_when_ais_bench_is_there(self):
+        r = subprocess.run([sys.executable, SERVE, *self.args("--dry-run")], capture_output=True, text=True,
+                           env=self.env, timeout=60)
+        self.assertIn("--client aisbench", json.loads(r.stdout)["other_client"])
+        r = subprocess.run([sys.executable, SERVE, *self.args("--dry-run", "--ais-bench", "no-such-ais-bench")],
+                           capture_output=True, text=True, env=self.env, timeout=60)
+        self.assertIsNone(json.loads(r.stdout)["other_client"])
+
+    def test_a_sweep_parsed_into_the_result_schema(self):
+        out = self.serve_bench()
+        self.assertEqual(out["client"], "aisbench")
+        self.assertEqual([r["concurrency"] for r in out["sweep"]], [1, 2])
+        self.assertEqual([r["completed"] for r in out["sweep"]], [4, 8])
+        self.assertEqual([r["total_output_tokens"] for r in out["sweep"]], [64, 128])
+        row = out["sweep"][1]
+        self.assertEqual((row["p50_ttft_ms"], row["p99_ttft_ms"], row["mean_ttft_ms"]), (108.0, 228.0, 120.0))
+        self.assertEqual((row["p50_tpot_ms"], row["p99_tpot_ms"]), (10.8, 22.8))
+        self.assertGreater(row["output_tokens_per_s"], 0)
+        self.assertGreater(row["total_tokens_per_s"], row["output_tokens_per_s"])
+        self.assertEqual(row["cached_tokens"], 0)
+        self.assertEqual(out["output_tokens_per_s"], max(r["output_tokens_per_s"] for r in out["sweep"]))
+        with open(self.log) as f:
+            logged = [json.loads(line) for line in f]
+        calls = [x for x in logged if "ais_bench" in x and "--help" not in x["ais_bench"]]
+        self.assertEqual([c["conf"]["batch_size"] for c in calls], ["2", "1", "2"])  # warm-up at the top concurrency
+        self.assertTrue(all(c["conf"]["ignore_eos"] == "True" and c["conf"]["temperature"] == "0" for c in calls))
+        self.assertTrue(all(c["conf"]["max_out_len"] == "16" for c in calls))
+        with open(calls[1]["dataset"]) as f:
+            images = [json.loads(line)["image"] for line in f]
+        self.assertEqual(images, sorted(os.path.join(self.pages, f"page{i}.png") for i in range(2, 5)))
+        urls = [m["image_url"]["url"] for x in logged if "request" in x for m in x["request"]["messages"][0]["content"]
+                if m["type"] == "image_url"]
+        warm = {"file://" + os.path.join(self.pages, f"page{i}.png") for i in range(2)}
+        self.assertEqual(set(urls[:2]), warm)
+        self.assertFalse(warm & set(urls[2:]))
+
+    def test_a_client_without_a_flag_or_a_failed_run_is_an_error(self):
+        out = self.serve_bench(code=3, env={"STANDIN_AIS_MISSING_FLAG": "--config-dir"})
+        self.assertIn("--config-dir", out["error"])
+        out = self.serve_bench(code=1, env={"STANDIN_AIS_FAIL": "1"})
+        self.assertIn("ais_bench exited with status 1", out["error"])
+        self.assertIn("stand-in failure", out["error"])
+
+    def test_no_result_is_an_error(self):
+        import vllm_serve_bench
+
+        with self.assertRaises(hc.HarnessError) as e:
+            vllm_serve_bench.parse_aisbench_result(self.dir)
+        self.assertIn("found none", str(e.exception))
+        perf = os.path.join(self.dir, "w", "t", "performances", "m")
+        os.makedirs(perf)
+        with open(os.path.join(perf, "textvqa.json"), "w") as f:
+            json.dump({"Benchmark Duration": {"total": "10.0 ms"}}, f)
+        with self.assertRaises(hc.HarnessError) as e:
+            vllm_serve_bench.parse_aisbench_result(os.path.join(self.dir, "w"))
+        self.assertIn("Success Requests", str(e.exception))
 
 
 # Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize, a 2-D tensor with
