@@ -78,8 +78,8 @@ def build_parser():
                                   "files (the faithful stack) instead of the weights directory's copy")
     p.add_argument("--code-dir", help="with --repo: the directory of the modeling files, relative to the checkout "
                                       "(default: where the one file named by the weights' config.json auto_map is)")
-    p.add_argument("--model-class", help="with --repo: MODULE.CLASS to load (default: the weights' config.json "
-                                         "auto_map entry for AutoModel, or AutoModelForCausalLM without --custom-infer)")
+    p.add_argument("--model-class", help="with --repo: MODULE.CLASS to load (default: the weights' config.json auto_map"
+                                         " entry for AutoModel, or AutoModelForCausalLM without --custom-infer)")
     p.add_argument("--custom-infer", action="store_true",
                    help="call model.infer(tokenizer, prompt=, image_file=, ...) (DeepSeek-OCR-2 remote code)")
     p.add_argument("--warmup", type=hc.non_negative_int, default=1)

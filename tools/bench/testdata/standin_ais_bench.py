@@ -90,7 +90,8 @@ def main():
         w = csv.writer(f)
         w.writerow(["Performance Parameters", "Stage"] + stats)
         for metric, base in (("E2EL", 900.0), ("TTFT", 120.0), ("TPOT", 12.0), ("ITL", 12.5)):
-            w.writerow([metric, "total"] + [f"{round(base * k, 4)} ms" for k in (1.0, 0.5, 2.0, 0.9, 1.2, 1.5, 1.9)] + [n])
+            values = [f"{round(base * k, 4)} ms" for k in (1.0, 0.5, 2.0, 0.9, 1.2, 1.5, 1.9)]
+            w.writerow([metric, "total"] + values + [n])
         w.writerow(["OutputTokens", "total", float(out_len), out_len, out_len, float(out_len), out_len, out_len,
                     out_len, n])
     print(f"Performance Result files located in {perf}.", flush=True)
