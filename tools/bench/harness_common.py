@@ -343,6 +343,98 @@ def file_digest(path):
     return {"path": path, "sha256": h.hexdigest(), "bytes": os.path.getsize(path)}
 
 
+def git_state(checkout):
+    """(commit, dirty) of a checkout; (None, None) where git cannot say (not a repository, no git)."""
+    import subprocess
+
+    def git(*a):
+        r = subprocess.run(["git", "-C", checkout, *a], capture_output=True, text=True, timeout=60)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+    return commit, (None if status is None else bool(status))
+
+
+def split_class(spec):
+    """MODULE.CLASS (an auto_map value may be "other/repo--MODULE.CLASS") as (module, class)."""
+    module, _, cls = spec.split("--")[-1].rpartition(".")
+    if not module or not cls:
+        raise HarnessError(f"--model-class {spec}: expected MODULE.CLASS such as modeling_x.XForCausalLM", EXIT_USAGE)
+    return module, cls
+
+
+_SKIP_DIRS = {".git", "build", "dist", "node_modules", "__pycache__", ".venv", "venv"}
+
+
+def repo_code(repo, module, cls, code_dir=None):
+    """Where a model class lives in a repository checkout (--repo): the directory holding its module
+    (--code-dir, or the one directory of the checkout that has it), the checkout's commit and whether it
+    has uncommitted edits, and the SHA-256 of every Python file of that directory (what the faithful run
+    executed). Nothing is imported here."""
+    checkout = os.path.abspath(os.path.expanduser(repo))
+    if not os.path.isdir(checkout):
+        raise HarnessError(f"--repo {repo} is not a directory (a checkout of the model's repository)", EXIT_USAGE)
+    rel = module.replace(".", os.sep) + ".py"
+    if code_dir:
+        where = os.path.normpath(os.path.join(checkout, code_dir))
+        if not os.path.isfile(os.path.join(where, rel)):
+            raise HarnessError(f"--code-dir {code_dir}: no {rel} in {where}", EXIT_USAGE)
+    else:
+        hits = []
+        for d, dirs, _ in os.walk(checkout):
+            dirs[:] = sorted(x for x in dirs if x not in _SKIP_DIRS)
+            if os.path.isfile(os.path.join(d, rel)):
+                hits.append(d)
+        if len(hits) != 1:
+            found = ", ".join(os.path.relpath(h, checkout) for h in hits) if hits else "nowhere"
+            raise HarnessError(f"--repo {repo}: {rel} (the module of {module}.{cls}) is in {found}; name the "
+                               "directory with --code-dir", EXIT_USAGE)
+        where = hits[0]
+    import glob
+
+    files = sorted(glob.glob(os.path.join(where, "**", "*.py"), recursive=True))
+    calls_cuda = False
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        calls_cuda = calls_cuda or ".cuda(" in text or "torch.cuda." in text
+    commit, dirty = git_state(checkout)
+    return {"checkout": checkout, "commit": commit, "dirty": dirty, "code_dir": where, "module": module, "class": cls,
+            "calls_cuda": calls_cuda,
+            "files": [dict(file_digest(f), path=os.path.relpath(f, checkout)) for f in files]}
+
+
+def repo_class(code):
+    """The model class from the checkout's files (repo_code's answer): their directory becomes a package
+    (so the files' relative imports resolve among themselves) and is put on sys.path (so do their
+    absolute ones, as when the repository's scripts run from that directory)."""
+    import importlib
+    import types
+
+    pkg = "kcat_repo_code"
+    if pkg not in sys.modules:
+        mod = types.ModuleType(pkg)
+        mod.__path__ = [code["code_dir"]]
+        sys.modules[pkg] = mod
+        sys.path.insert(0, code["code_dir"])
+    module = importlib.import_module(f"{pkg}.{code['module']}")
+    cls = getattr(module, code["class"], None)
+    if cls is None:
+        raise HarnessError(f"{os.path.join(code['code_dir'], code['module'].replace('.', os.sep))}.py defines no "
+                           f"{code['class']}; name the class with --model-class MODULE.CLASS", EXIT_USAGE)
+    return cls
+
+
+def repo_summary(code):
+    """What a result says about the checkout it ran (repo_code without the internal keys)."""
+    return None if not code else {k: code[k] for k in ("checkout", "commit", "dirty", "code_dir", "module", "class",
+                                                       "files")}
+
+
 def require(harness, module, hint):
     """Imports a package or fails with a JSON error line naming it (exit 3)."""
     import importlib

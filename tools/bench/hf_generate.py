@@ -15,10 +15,8 @@ the same length and its ids are counted. --repo loads the model's code from a re
 and records the checkout's commit. torch, torch_npu and transformers are imported only when running.
 """
 
-import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -88,20 +86,6 @@ def build_parser():
     return p
 
 
-def git_state(checkout):
-    """(commit, dirty) of a checkout; (None, None) where git cannot say (not a repository, no git)."""
-    def git(*a):
-        r = subprocess.run(["git", "-C", checkout, *a], capture_output=True, text=True, timeout=60)
-        return r.stdout.strip() if r.returncode == 0 else None
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        status = git("status", "--porcelain", "--untracked-files=no") if commit else None
-    except (OSError, subprocess.TimeoutExpired):
-        return None, None
-    return commit, (None if status is None else bool(status))
-
-
 def class_spec(args, mode):
     """MODULE.CLASS to load from the checkout: --model-class, or the weights' config.json auto_map entry
     (transformers' remote-code convention: {"AutoModel": "modeling_x.XForCausalLM"}, a value may be
@@ -122,50 +106,7 @@ def class_spec(args, mode):
             raise hc.HarnessError(f"--repo: {cfg} has no auto_map entry for {AUTO_CLASS[mode]} (it has "
                                   f"{sorted(auto) or 'none'}); name the class with --model-class MODULE.CLASS",
                                   hc.EXIT_USAGE)
-    module, _, cls = spec.split("--")[-1].rpartition(".")
-    if not module or not cls:
-        raise hc.HarnessError(f"--model-class {spec}: expected MODULE.CLASS such as modeling_x.XForCausalLM",
-                              hc.EXIT_USAGE)
-    return module, cls
-
-
-SKIP_DIRS = {".git", "build", "dist", "node_modules", "__pycache__", ".venv", "venv"}
-
-
-def repo_code(args, mode):
-    """Where --repo's model class lives in the checkout, the checkout's commit, and the SHA-256 of every
-    Python file of that directory (what the faithful run executed)."""
-    checkout = os.path.abspath(os.path.expanduser(args.repo))
-    if not os.path.isdir(checkout):
-        raise hc.HarnessError(f"--repo {args.repo} is not a directory (a checkout of the model's repository)",
-                              hc.EXIT_USAGE)
-    module, cls = class_spec(args, mode)
-    rel = module.replace(".", os.sep) + ".py"
-    if args.code_dir:
-        code_dir = os.path.normpath(os.path.join(checkout, args.code_dir))
-        if not os.path.isfile(os.path.join(code_dir, rel)):
-            raise hc.HarnessError(f"--code-dir {args.code_dir}: no {rel} in {code_dir}", hc.EXIT_USAGE)
-    else:
-        hits = []
-        for d, dirs, _ in os.walk(checkout):
-            dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS)
-            if os.path.isfile(os.path.join(d, rel)):
-                hits.append(d)
-        if len(hits) != 1:
-            where = ", ".join(os.path.relpath(h, checkout) for h in hits) if hits else "nowhere"
-            raise hc.HarnessError(f"--repo {args.repo}: {rel} (the module of {module}.{cls}) is in {where}; "
-                                  "name the directory with --code-dir", hc.EXIT_USAGE)
-        code_dir = hits[0]
-    files = sorted(glob.glob(os.path.join(code_dir, "**", "*.py"), recursive=True))
-    calls_cuda = False
-    for f in files:
-        with open(f, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-        calls_cuda = calls_cuda or ".cuda(" in text or "torch.cuda." in text
-    commit, dirty = git_state(checkout)
-    return {"checkout": checkout, "commit": commit, "dirty": dirty, "code_dir": code_dir,
-            "module": module, "class": cls, "calls_cuda": calls_cuda,
-            "files": [dict(hc.file_digest(f), path=os.path.relpath(f, checkout)) for f in files]}
+    return hc.split_class(spec)
 
 
 def plan(args):
@@ -185,7 +126,7 @@ def plan(args):
             raise hc.HarnessError("--custom-infer runs one image at a time: use --batch 1 and --num-prompts N",
                                   hc.EXIT_USAGE)
     mode = "custom-infer" if args.custom_infer else "generate"
-    code = repo_code(args, mode) if args.repo else None
+    code = hc.repo_code(args.repo, *class_spec(args, mode), args.code_dir) if args.repo else None
     if args.prompts:
         prompts, source = hc.load_prompts(args.prompts), args.prompts
     elif args.image or args.pages:
@@ -257,26 +198,6 @@ def synchronize(torch, device):
         torch.cuda.synchronize()
 
 
-def repo_class(code):
-    """The model class from the checkout's modeling files: their directory becomes a package (so the
-    files' relative imports resolve among themselves) and is put on sys.path (so do their absolute ones)."""
-    import importlib
-    import types
-
-    pkg = "kcat_repo_code"
-    if pkg not in sys.modules:
-        mod = types.ModuleType(pkg)
-        mod.__path__ = [code["code_dir"]]
-        sys.modules[pkg] = mod
-        sys.path.insert(0, code["code_dir"])
-    module = importlib.import_module(f"{pkg}.{code['module']}")
-    cls = getattr(module, code["class"], None)
-    if cls is None:
-        raise hc.HarnessError(f"{os.path.join(code['code_dir'], code['module'].replace('.', os.sep))}.py defines no "
-                              f"{code['class']}; name the class with --model-class MODULE.CLASS", hc.EXIT_USAGE)
-    return cls
-
-
 class GenerateRecorder:
     """Stands in for model.generate on the instance, so the model's own infer() (which calls
     self.generate) generates --output-len tokens with the plan's n-gram setting, and keeps the ids it
@@ -303,7 +224,7 @@ def run_custom_infer(p, torch, transformers):
     import inspect
 
     tok = transformers.AutoTokenizer.from_pretrained(p["model"], trust_remote_code=True)
-    cls = repo_class(p["repo"]) if p["repo"] else transformers.AutoModel
+    cls = hc.repo_class(p["repo"]) if p["repo"] else transformers.AutoModel
     model = cls.from_pretrained(
         p["model"], trust_remote_code=True, use_safetensors=True,
         _attn_implementation=p["from_pretrained"]["attn_implementation"])
@@ -351,7 +272,7 @@ def run_generate(p, torch, transformers):
         proc = tok = transformers.AutoTokenizer.from_pretrained(p["model"], trust_remote_code=fp["trust_remote_code"])
         cls = transformers.AutoModelForCausalLM
     if p["repo"]:
-        cls = repo_class(p["repo"])
+        cls = hc.repo_class(p["repo"])
     tok.padding_side = "left"  # decoder-only batches pad on the left
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -417,8 +338,7 @@ def run(p):
     return hc.throughput(
         HARNESS, p["model"], ids, elapsed,
         stack=p["stack"],
-        repo=None if not code else {k: code[k] for k in ("checkout", "commit", "dirty", "code_dir", "module",
-                                                         "class", "files")},
+        repo=hc.repo_summary(code),
         repo_commit=code["commit"] if code else None,
         batch=p["batch"],
         output_len=None if notes else p["output_len"],

@@ -410,6 +410,13 @@ class SamplingParams:
     def __init__(self, **kw):
         self.kw = kw
 
+class ModelRegistry:
+    @staticmethod
+    def register_model(name, cls):
+        with open(os.environ["STANDIN_RECORD"] + ".registry", "a") as f:
+            f.write(json.dumps({"name": name, "class": cls.__name__, "module": cls.__module__,
+                                "where": getattr(cls, "WHERE", None)}) + "\\n")
+
 class LLM:
     def __init__(self, **kw):
         with open(os.environ["STANDIN_RECORD"], "w") as f:
@@ -499,6 +506,32 @@ class StandInVllm(TempDirCase):
     def test_the_result_names_its_stack(self):
         out, _, _ = self.result("--batch", "1", "--output-len", "2")
         self.assertEqual(out["stack"], "native")  # the installed vLLM's own model class
+
+    def test_the_repositorys_own_model_class_is_registered(self):
+        repo = os.path.join(self.dir, "checkout")
+        write_tree(repo, {"DeepSeek-OCR2-vllm/deepseek_ocr2.py": "from deepencoderv2.sam import WHERE\n\n\n"
+                                                                 "class DeepseekOCR2ForCausalLM:\n    WHERE = WHERE\n",
+                          "DeepSeek-OCR2-vllm/deepencoderv2/__init__.py": "",
+                          "DeepSeek-OCR2-vllm/deepencoderv2/sam.py": "WHERE = 'checkout'\n"})
+        subprocess.run(["git", "init", "-q", repo], check=True)
+        subprocess.run(["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false",
+                        "commit", "-qm", "x", "--allow-empty"], check=True)
+        out, engine, _ = self.result("--batch", "1", "--output-len", "2", "--repo", repo, "--model-class",
+                                     "deepseek_ocr2.DeepseekOCR2ForCausalLM", "--hf-overrides",
+                                     '{"architectures": ["DeepseekOCR2ForCausalLM"]}')
+        with open(self.record + ".registry") as f:
+            reg = [json.loads(line) for line in f]
+        self.assertEqual(reg, [{"name": "DeepseekOCR2ForCausalLM", "class": "DeepseekOCR2ForCausalLM",
+                                "module": "kcat_repo_code.deepseek_ocr2", "where": "checkout"}])
+        self.assertEqual(out["stack"], "faithful")
+        self.assertEqual(len(out["repo_commit"]), 40)
+        self.assertTrue(out["repo"]["dirty"] is False)  # the files are untracked: not an edit of tracked files
+        self.assertEqual(engine["hf_overrides"], {"architectures": ["DeepseekOCR2ForCausalLM"]})
+        r = run(VLLM, "--model", self.model, "--repo", repo, "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--model-class", json.loads(r.stdout)["error"])
+        r = run(VLLM, "--model", self.model, "--register-as", "X", "--dry-run")
+        self.assertEqual(r.returncode, 2)
 
     def test_a_negative_cache_size_is_a_usage_error(self):
         r = run(VLLM, "--model", self.model, "--image", self.image, "--mm-processor-cache-gb", "-1", "--dry-run")
