@@ -243,37 +243,90 @@ def split_pages(directory, warmup):
     return pages[:warmup], pages[warmup:]
 
 
-def ratios(serving, baseline):
-    """The two ratios of a serving sweep (vllm_serve_bench.py's result) over a one-at-a-time baseline
-    (hf_generate.py's result), each labelled with what it divides: they answer different questions and
-    are never merged into one "x times faster"."""
-    base = baseline.get("output_tokens_per_s")
+# The stack a harness measures when its result does not say: vLLM's harnesses run the installed
+# vLLM's own model class (the vllm-ascend route), hf_generate.py without --repo the weights' remote code.
+DEFAULT_STACKS = {"vllm-serve": "native", "vllm": "native", "transformers": "transformers"}
+
+
+def page_set(result):
+    """The SHA-256 of every page (or of the one image) a result timed, sorted and without repeats: the
+    pinned page set two results must share to be compared. None for text prompts."""
+    pages = result.get("pages")
+    if isinstance(pages, dict):
+        pages = pages.get("timed")
+    if pages:
+        return sorted({p["sha256"] for p in pages if p})
+    image = result.get("image")
+    return [image["sha256"]] if isinstance(image, dict) and image.get("sha256") else None
+
+
+def side(result, role, path=None):
+    """Who a result is: before or after, its harness, its stack and the repository commit it ran."""
+    harness = result.get("harness")
+    return {"role": role, "file": path, "harness": harness,
+            "stack": result.get("stack") or DEFAULT_STACKS.get(harness), "repo_commit": result.get("repo_commit"),
+            "output_tokens_per_s": result.get("output_tokens_per_s")}
+
+
+def _name(s):
+    return f"{s['stack']}" + (f"@{s['repo_commit'][:12]}" if s.get("repo_commit") else "")
+
+
+def check_like(after, before):
+    """Refuses two results that did not do the same work: different page sets, or output lengths that
+    differ or are unknown (a run that stopped where the model stopped)."""
+    a_pages, b_pages = page_set(after), page_set(before)
+    if a_pages != b_pages:
+        def show(p):
+            return "no pages" if p is None else f"{len(p)} page(s) " + ", ".join(h[:12] for h in p[:4]) + \
+                (", ..." if len(p) > 4 else "")
+        raise HarnessError(f"the two results timed different page sets (after: {show(a_pages)}; before: "
+                           f"{show(b_pages)}): run both with the same --pages DIR and --warmup-pages", EXIT_USAGE)
+    a_len, b_len = after.get("output_len"), before.get("output_len")
+    if a_len is None or a_len != b_len:
+        raise HarnessError(f"output lengths differ (after {a_len}, before {b_len}; null: the length was not fixed): "
+                           "run both with the same --output-len (hf_generate.py forces it on generate())", EXIT_USAGE)
+
+
+def ratios(after, before, after_path=None, before_path=None):
+    """after over before, each side labelled (before/after, stack, commit), on the same page set and
+    output length only (check_like). A serving sweep (vllm_serve_bench.py) over a one-at-a-time
+    baseline gives two ratios that answer different questions and are never merged into one
+    "x times faster"; two results of one kind give one."""
+    base = before.get("output_tokens_per_s")
     if not isinstance(base, (int, float)) or base <= 0:
-        raise HarnessError("the baseline result has no positive output_tokens_per_s")
-    base_batch = baseline.get("batch", 1)
-    one = serving.get("output_tokens_per_s_at_concurrency_1")
-    best = serving.get("output_tokens_per_s")
-    out = {
-        "same_concurrency": None if one is None else {
+        raise HarnessError("the before result has no positive output_tokens_per_s")
+    check_like(after, before)
+    b, a = side(before, "before", before_path), side(after, "after", after_path)
+    base_batch = before.get("batch", 1)
+    out = {"before": b, "after": a, "caveats": []}
+    if "sweep" in after:
+        one = after.get("output_tokens_per_s_at_concurrency_1")
+        best = after.get("output_tokens_per_s")
+        out["same_concurrency"] = None if one is None else {
             "ratio": round(one / base, 3),
-            "label": f"vLLM serving at concurrency 1 / transformers at batch {base_batch}: output tok/s, one "
-                     "request in flight on each side"},
-        "throughput_at_concurrency": None if best is None else {
+            "label": f"after: vLLM serving ({_name(a)}) at concurrency 1 / before: {_name(b)} at batch {base_batch}: "
+                     "output tok/s, one request in flight on each side"}
+        out["throughput_at_concurrency"] = None if best is None else {
             "ratio": round(best / base, 3),
-            "label": f"vLLM serving at concurrency {serving.get('at_concurrency')} (its best in the sweep) / "
-                     f"transformers at batch {base_batch}: output tok/s, what serving gains by batching"},
-        "caveats": [],
-    }
-    if base_batch != 1 and one is not None:
-        out["caveats"].append(f"the baseline ran at batch {base_batch}, not 1: the same-concurrency ratio is not "
-                              "one request against one")
-    if baseline.get("output_len") != serving.get("output_len"):
-        out["caveats"].append(f"output lengths differ (serving {serving.get('output_len')} tokens with ignore_eos, "
-                              f"baseline {baseline.get('output_len') or 'where the model stopped'})")
-    s_pages = {p["sha256"] for p in (serving.get("pages") or {}).get("timed") or [] if p}
-    b_pages = {p["sha256"] for p in baseline.get("pages") or [] if p}
-    if s_pages != b_pages:
-        out["caveats"].append("the two runs timed different pages (page hashes differ)")
+            "label": f"after: vLLM serving ({_name(a)}) at concurrency {after.get('at_concurrency')} (its best in the "
+                     f"sweep) / before: {_name(b)} at batch {base_batch}: output tok/s, what serving gains by batching"}
+        if base_batch != 1 and one is not None:
+            out["caveats"].append(f"the before run used batch {base_batch}, not 1: the same-concurrency ratio is not "
+                                  "one request against one")
+    else:
+        after_batch = after.get("batch", 1)
+        out["same_harness"] = {
+            "ratio": round(after["output_tokens_per_s"] / base, 3) if after.get("output_tokens_per_s") else None,
+            "label": f"after: {_name(a)} / before: {_name(b)}: output tok/s, {after.get('harness')} at batch "
+                     f"{after_batch} over {before.get('harness')} at batch {base_batch}"}
+        if after_batch != base_batch:
+            out["caveats"].append(f"batch differs (after {after_batch}, before {base_batch})")
+    ngram = before.get("no_repeat_ngram_size")
+    if ngram and "sweep" in after:
+        out["caveats"].append(f"the before run blocked repeated {ngram}-grams; the serving side blocks none unless "
+                              "its serve command loads an n-gram logits processor (hf_generate.py "
+                              "--no-repeat-ngram-size 0 matches a route without one)")
     return out
 
 
@@ -288,6 +341,98 @@ def file_digest(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return {"path": path, "sha256": h.hexdigest(), "bytes": os.path.getsize(path)}
+
+
+def git_state(checkout):
+    """(commit, dirty) of a checkout; (None, None) where git cannot say (not a repository, no git)."""
+    import subprocess
+
+    def git(*a):
+        r = subprocess.run(["git", "-C", checkout, *a], capture_output=True, text=True, timeout=60)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+    return commit, (None if status is None else bool(status))
+
+
+def split_class(spec):
+    """MODULE.CLASS (an auto_map value may be "other/repo--MODULE.CLASS") as (module, class)."""
+    module, _, cls = spec.split("--")[-1].rpartition(".")
+    if not module or not cls:
+        raise HarnessError(f"--model-class {spec}: expected MODULE.CLASS such as modeling_x.XForCausalLM", EXIT_USAGE)
+    return module, cls
+
+
+_SKIP_DIRS = {".git", "build", "dist", "node_modules", "__pycache__", ".venv", "venv"}
+
+
+def repo_code(repo, module, cls, code_dir=None):
+    """Where a model class lives in a repository checkout (--repo): the directory holding its module
+    (--code-dir, or the one directory of the checkout that has it), the checkout's commit and whether it
+    has uncommitted edits, and the SHA-256 of every Python file of that directory (what the faithful run
+    executed). Nothing is imported here."""
+    checkout = os.path.abspath(os.path.expanduser(repo))
+    if not os.path.isdir(checkout):
+        raise HarnessError(f"--repo {repo} is not a directory (a checkout of the model's repository)", EXIT_USAGE)
+    rel = module.replace(".", os.sep) + ".py"
+    if code_dir:
+        where = os.path.normpath(os.path.join(checkout, code_dir))
+        if not os.path.isfile(os.path.join(where, rel)):
+            raise HarnessError(f"--code-dir {code_dir}: no {rel} in {where}", EXIT_USAGE)
+    else:
+        hits = []
+        for d, dirs, _ in os.walk(checkout):
+            dirs[:] = sorted(x for x in dirs if x not in _SKIP_DIRS)
+            if os.path.isfile(os.path.join(d, rel)):
+                hits.append(d)
+        if len(hits) != 1:
+            found = ", ".join(os.path.relpath(h, checkout) for h in hits) if hits else "nowhere"
+            raise HarnessError(f"--repo {repo}: {rel} (the module of {module}.{cls}) is in {found}; name the "
+                               "directory with --code-dir", EXIT_USAGE)
+        where = hits[0]
+    import glob
+
+    files = sorted(glob.glob(os.path.join(where, "**", "*.py"), recursive=True))
+    calls_cuda = False
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        calls_cuda = calls_cuda or ".cuda(" in text or "torch.cuda." in text
+    commit, dirty = git_state(checkout)
+    return {"checkout": checkout, "commit": commit, "dirty": dirty, "code_dir": where, "module": module, "class": cls,
+            "calls_cuda": calls_cuda,
+            "files": [dict(file_digest(f), path=os.path.relpath(f, checkout)) for f in files]}
+
+
+def repo_class(code):
+    """The model class from the checkout's files (repo_code's answer): their directory becomes a package
+    (so the files' relative imports resolve among themselves) and is put on sys.path (so do their
+    absolute ones, as when the repository's scripts run from that directory)."""
+    import importlib
+    import types
+
+    pkg = "kcat_repo_code"
+    if pkg not in sys.modules:
+        mod = types.ModuleType(pkg)
+        mod.__path__ = [code["code_dir"]]
+        sys.modules[pkg] = mod
+        sys.path.insert(0, code["code_dir"])
+    module = importlib.import_module(f"{pkg}.{code['module']}")
+    cls = getattr(module, code["class"], None)
+    if cls is None:
+        raise HarnessError(f"{os.path.join(code['code_dir'], code['module'].replace('.', os.sep))}.py defines no "
+                           f"{code['class']}; name the class with --model-class MODULE.CLASS", EXIT_USAGE)
+    return cls
+
+
+def repo_summary(code):
+    """What a result says about the checkout it ran (repo_code without the internal keys)."""
+    return None if not code else {k: code[k] for k in ("checkout", "commit", "dirty", "code_dir", "module", "class",
+                                                       "files")}
 
 
 def require(harness, module, hint):

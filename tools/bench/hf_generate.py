@@ -4,12 +4,18 @@
     python3 hf_generate.py --model /models/Qwen2.5-7B-Instruct --batch 8 --output-len 256 --device npu
     python3 hf_generate.py --model /models/DeepSeek-OCR-2 --image page.png --trust-remote-code --custom-infer
 
+    python3 hf_generate.py --model /models/DeepSeek-OCR-2 --pages DIR --custom-infer --repo ~/src/DeepSeek-OCR-2
+
 generate() runs greedy with min_new_tokens = max_new_tokens = --output-len, so every sequence has
-a fixed length. --custom-infer calls the model's own infer() (DeepSeek-OCR-2's remote code), which
-stops where the model stops: its token count is what it produced. torch, torch_npu and
-transformers are imported only when actually running.
+the serving run's fixed length, and the output tokens are the generated ids (the sequences minus
+the prompt), never a re-tokenized text. --custom-infer calls the model's own infer()
+(DeepSeek-OCR-2's remote code); the model's generate() is wrapped so that infer()'s own call gets
+the same length and its ids are counted. --repo loads the model's code from a repository checkout
+(the "faithful" stack: the repository's own modeling files) instead of the weights directory's copy,
+and records the checkout's commit. torch, torch_npu and transformers are imported only when running.
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -28,6 +34,20 @@ HARNESS = "transformers"
 OCR2_INFER_KWARGS = {"base_size": 1024, "image_size": 768, "crop_mode": True, "save_results": False, "eval_mode": True}
 
 DTYPES = {"bfloat16": "bfloat16", "float16": "float16", "float32": "float32"}
+
+# The stacks a result is labelled with: "faithful" is the repository's own code (--repo), "native" the
+# vllm-ascend route (vllm_serve_bench.py, vllm_throughput.py), "transformers" the weights directory's
+# remote code or transformers' own classes.
+STACK_FAITHFUL, STACK_TRANSFORMERS = "faithful", "transformers"
+
+# Which auto_map entry of the weights' config.json names the class each mode loads.
+AUTO_CLASS = {"custom-infer": "AutoModel", "generate": "AutoModelForCausalLM"}
+
+
+def ngram_size(text):
+    if text == "keep":
+        return None
+    return hc.non_negative_int(text)
 
 
 def build_parser():
@@ -48,7 +68,16 @@ def build_parser():
     p.add_argument("--device", default="npu", choices=["npu", "cuda", "cpu"], help="npu imports torch_npu")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--attn-implementation", default="eager", choices=["eager", "sdpa"],
-                   help="eager (default) or sdpa; flash_attention_2 does not exist on the NPU")
+                   help="eager (default) or sdpa (what the port uses); flash_attention_2 does not exist on the NPU")
+    p.add_argument("--no-repeat-ngram-size", type=ngram_size, default=None, metavar="N|keep",
+                   help="n-gram blocking of every generate() call: N (0 turns it off, as a route without an n-gram "
+                        "logits processor) overrides what the model's code passes; keep (default) leaves it")
+    p.add_argument("--repo", help="a checkout of the model's repository: load the model class from its modeling "
+                                  "files (the faithful stack) instead of the weights directory's copy")
+    p.add_argument("--code-dir", help="with --repo: the directory of the modeling files, relative to the checkout "
+                                      "(default: where the one file named by the weights' config.json auto_map is)")
+    p.add_argument("--model-class", help="with --repo: MODULE.CLASS to load (default: the weights' config.json auto_map"
+                                         " entry for AutoModel, or AutoModelForCausalLM without --custom-infer)")
     p.add_argument("--custom-infer", action="store_true",
                    help="call model.infer(tokenizer, prompt=, image_file=, ...) (DeepSeek-OCR-2 remote code)")
     p.add_argument("--warmup", type=hc.non_negative_int, default=1)
@@ -57,12 +86,38 @@ def build_parser():
     return p
 
 
+def class_spec(args, mode):
+    """MODULE.CLASS to load from the checkout: --model-class, or the weights' config.json auto_map entry
+    (transformers' remote-code convention: {"AutoModel": "modeling_x.XForCausalLM"}, a value may be
+    "other/repo--modeling_x.X" or a list whose first item is the class)."""
+    spec = args.model_class
+    if not spec:
+        cfg = os.path.join(args.model, "config.json")
+        try:
+            with open(cfg, encoding="utf-8") as f:
+                auto = json.load(f).get("auto_map") or {}
+        except (OSError, ValueError, AttributeError) as e:
+            raise hc.HarnessError(f"--repo: cannot read the auto_map of {cfg} ({e}); name the class with "
+                                  "--model-class MODULE.CLASS", hc.EXIT_USAGE)
+        spec = auto.get(AUTO_CLASS[mode])
+        if isinstance(spec, list):
+            spec = spec[0] if spec else None
+        if not isinstance(spec, str):
+            raise hc.HarnessError(f"--repo: {cfg} has no auto_map entry for {AUTO_CLASS[mode]} (it has "
+                                  f"{sorted(auto) or 'none'}); name the class with --model-class MODULE.CLASS",
+                                  hc.EXIT_USAGE)
+    return hc.split_class(spec)
+
+
 def plan(args):
     hc.check_model(args.model)
     hc.check_file(args.image, "image")
     hc.check_dump(args.dump)
     if args.image and args.pages:
         raise hc.HarnessError("--image and --pages both name the input: use one", hc.EXIT_USAGE)
+    if not args.repo and (args.code_dir or args.model_class):
+        raise hc.HarnessError("--code-dir and --model-class choose the code of --repo: add --repo CHECKOUT",
+                              hc.EXIT_USAGE)
     warm, timed = hc.split_pages(args.pages, args.warmup_pages) if args.pages else ([], [])
     if args.custom_infer:
         if not args.image and not args.pages:
@@ -70,6 +125,8 @@ def plan(args):
         if args.batch != 1:
             raise hc.HarnessError("--custom-infer runs one image at a time: use --batch 1 and --num-prompts N",
                                   hc.EXIT_USAGE)
+    mode = "custom-infer" if args.custom_infer else "generate"
+    code = hc.repo_code(args.repo, *class_spec(args, mode), args.code_dir) if args.repo else None
     if args.prompts:
         prompts, source = hc.load_prompts(args.prompts), args.prompts
     elif args.image or args.pages:
@@ -80,20 +137,34 @@ def plan(args):
     # torch_npu.contrib.transfer_to_npu patches torch.Tensor.cuda / nn.Module.cuda to their NPU
     # versions at import (Ascend/pytorch torch_npu/contrib/transfer_to_npu.py L501, L506-507, _init()
     # at L569; /work/shared/knowledge/ascend-facts.md section 1): DeepSeek-OCR-2's remote infer()
-    # calls .cuda() itself, so on the NPU it needs the patch.
-    transfer = args.transfer_to_npu == "on" or (args.transfer_to_npu == "auto" and args.custom_infer
-                                                and args.device == "npu")
+    # calls .cuda() itself, so on the NPU it needs the patch; so does a checkout whose code calls it.
+    needs = args.custom_infer or bool(code and code["calls_cuda"])
+    transfer = args.transfer_to_npu == "on" or (args.transfer_to_npu == "auto" and needs and args.device == "npu")
     if transfer and args.device != "npu":
         raise hc.HarnessError("--transfer-to-npu on needs --device npu", hc.EXIT_USAGE)
+    # The length and n-gram settings of every generate() call, infer()'s own included (run_custom_infer
+    # wraps model.generate). transformers' GenerationConfig: max_new_tokens / min_new_tokens are "the
+    # maximum / minimum numbers of tokens to generate, ignoring the number of tokens in the prompt", so
+    # both at --output-len is the counterpart of vLLM's max_tokens with ignore_eos; no_repeat_ngram_size
+    # "defaults to 0 ... If set to int > 0, all ngrams of that size can only occur once"
+    # (huggingface/transformers@008f5c8c29be84d4721dc6d1e0fcd72300580be4:
+    # src/transformers/generation/configuration_utils.py, the GenerationConfig docstring).
+    gen = {"max_new_tokens": args.output_len, "min_new_tokens": args.output_len}
+    if not args.custom_infer:
+        gen["do_sample"] = False  # infer() passes its own sampling (temperature=0.0)
+    if args.no_repeat_ngram_size is not None:
+        gen["no_repeat_ngram_size"] = args.no_repeat_ngram_size
     return {
         "harness": HARNESS,
         "dry_run": True,
+        "stack": STACK_FAITHFUL if code else STACK_TRANSFORMERS,
+        "repo": code,
         "model": args.model,
         "device": args.device,
         "dtype": args.dtype,
         "batch": args.batch,
         "num_prompts": num,
-        "output_len": None if args.custom_infer else args.output_len,
+        "output_len": args.output_len,
         "warmup": args.warmup,
         "image": args.image,
         "pages": {"warmup": warm, "timed": timed} if args.pages else None,
@@ -102,11 +173,10 @@ def plan(args):
         "prompt_source": source,
         "prompts": hc.take(prompts, num),
         "dump": args.dump,
-        "mode": "custom-infer" if args.custom_infer else "generate",
+        "mode": mode,
         "from_pretrained": {"trust_remote_code": args.trust_remote_code,
                             "attn_implementation": args.attn_implementation},
-        "generate": None if args.custom_infer else {"max_new_tokens": args.output_len,
-                                                    "min_new_tokens": args.output_len, "do_sample": False},
+        "generate": gen,
         "infer": dict(OCR2_INFER_KWARGS) if args.custom_infer else None,
     }
 
@@ -128,11 +198,34 @@ def synchronize(torch, device):
         torch.cuda.synchronize()
 
 
+class GenerateRecorder:
+    """Stands in for model.generate on the instance, so the model's own infer() (which calls
+    self.generate) generates --output-len tokens with the plan's n-gram setting, and keeps the ids it
+    generated: each returned sequence minus its prompt (generate() returns the prompt and the new tokens;
+    given only inputs_embeds it returns the new tokens alone)."""
+
+    def __init__(self, generate, settings):
+        self.generate, self.settings, self.ids, self.seen = generate, settings, [], []
+
+    def __call__(self, *args, **kw):
+        kw.pop("max_length", None)
+        kw.pop("min_length", None)
+        self.seen.append({k: v for k, v in kw.items() if isinstance(v, (int, float, str, bool)) or v is None})
+        kw.update(self.settings)
+        prompt = args[0] if args else kw.get("input_ids", kw.get("inputs"))
+        out = self.generate(*args, **kw)
+        seqs = getattr(out, "sequences", out)
+        start = prompt.shape[-1] if prompt is not None and hasattr(prompt, "shape") else 0
+        self.ids.extend(seqs[:, start:].tolist())
+        return out
+
+
 def run_custom_infer(p, torch, transformers):
     import inspect
 
     tok = transformers.AutoTokenizer.from_pretrained(p["model"], trust_remote_code=True)
-    model = transformers.AutoModel.from_pretrained(
+    cls = hc.repo_class(p["repo"]) if p["repo"] else transformers.AutoModel
+    model = cls.from_pretrained(
         p["model"], trust_remote_code=True, use_safetensors=True,
         _attn_implementation=p["from_pretrained"]["attn_implementation"])
     model = model.eval().to(p["device"]).to(getattr(torch, p["dtype"]))
@@ -140,6 +233,8 @@ def run_custom_infer(p, torch, transformers):
     takes_any = any(v.kind == inspect.Parameter.VAR_KEYWORD for v in params.values())
     kwargs = {k: v for k, v in p["infer"].items() if takes_any or k in params}
     outdir = tempfile.mkdtemp(prefix="kcat-infer-")
+    recorder = GenerateRecorder(model.generate, p["generate"])
+    model.generate = recorder
 
     def once(prompt, image):
         with torch.no_grad():
@@ -150,17 +245,16 @@ def run_custom_infer(p, torch, transformers):
         once(p["prompts"][0], warm[i % len(warm)])
     synchronize(torch, p["device"])
     images = p["images"] or [p["image"]] * len(p["prompts"])
-    texts = []
+    recorder.ids, recorder.seen = [], []
     start = time.perf_counter()
     for prompt, image in zip(p["prompts"], images):
-        texts.append(once(prompt, image))
+        once(prompt, image)
     synchronize(torch, p["device"])
     elapsed = time.perf_counter() - start
-    if not all(isinstance(t, str) for t in texts):
-        raise hc.HarnessError("model.infer() returned no text (needs eval_mode=True support in the model's remote "
-                              "code); cannot count output tokens")
-    ids = [tok.encode(t, add_special_tokens=False) for t in texts]
-    return ids, elapsed
+    if len(recorder.ids) != len(images):
+        raise hc.HarnessError(f"model.infer() called generate() {len(recorder.seen)} time(s) for {len(images)} "
+                              "request(s), not once each; cannot count its output tokens")
+    return recorder.ids, elapsed, {"infer_generate_kwargs": recorder.seen[0] if recorder.seen else None}, model
 
 
 def run_generate(p, torch, transformers):
@@ -177,6 +271,8 @@ def run_generate(p, torch, transformers):
     else:
         proc = tok = transformers.AutoTokenizer.from_pretrained(p["model"], trust_remote_code=fp["trust_remote_code"])
         cls = transformers.AutoModelForCausalLM
+    if p["repo"]:
+        cls = hc.repo_class(p["repo"])
     tok.padding_side = "left"  # decoder-only batches pad on the left
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -204,7 +300,22 @@ def run_generate(p, torch, transformers):
             ids.extend(out[:, enc["input_ids"].shape[1]:].tolist())
         synchronize(torch, p["device"])
         elapsed = time.perf_counter() - start
-    return ids, elapsed
+    return ids, elapsed, {}, model
+
+
+def resolved(model, extra, settings):
+    """What the loaded model says it ran with: the attention implementation transformers resolved, the
+    parameters' dtype and the n-gram size its generation config holds, beside what was asked for."""
+    config = getattr(model, "config", None)
+    gen_config = getattr(model, "generation_config", None)
+    ngram = settings.get("no_repeat_ngram_size",
+                         (extra.get("infer_generate_kwargs") or {}).get("no_repeat_ngram_size",
+                                                                        getattr(gen_config, "no_repeat_ngram_size",
+                                                                                None)))
+    dtype = getattr(model, "dtype", None)
+    return {"attn_implementation_resolved": getattr(config, "_attn_implementation", None),
+            "dtype_resolved": None if dtype is None else str(dtype).replace("torch.", ""),
+            "no_repeat_ngram_size": ngram}
 
 
 def run(p):
@@ -212,22 +323,36 @@ def run(p):
     torch, transformers = import_stack(p["device"], p["transfer_to_npu"])
     with hc.stdout_to_stderr():
         if p["mode"] == "custom-infer":
-            ids, elapsed = run_custom_infer(p, torch, transformers)
+            ids, elapsed, extra, model = run_custom_infer(p, torch, transformers)
         else:
-            ids, elapsed = run_generate(p, torch, transformers)
+            ids, elapsed, extra, model = run_generate(p, torch, transformers)
     if p["dump"]:
         hc.dump_token_ids(p["dump"], ids)
+    lens = [len(t) for t in ids]
+    notes = []
+    if any(n != p["output_len"] for n in lens):
+        notes.append(f"not every request generated --output-len {p['output_len']} tokens (lengths "
+                     f"{sorted(set(lens))}): the model's generate() did not honour min_new_tokens; output_len is "
+                     "null, so ratios.py will not compare this result")
+    code = p["repo"]
     return hc.throughput(
         HARNESS, p["model"], ids, elapsed,
+        stack=p["stack"],
+        repo=hc.repo_summary(code),
+        repo_commit=code["commit"] if code else None,
         batch=p["batch"],
-        output_len=p["output_len"],
+        output_len=None if notes else p["output_len"],
         mode=p["mode"],
         attn_implementation=p["from_pretrained"]["attn_implementation"],
         dtype=p["dtype"],
+        **resolved(model, extra, p["generate"]),
+        generate=p["generate"],
+        **extra,
         device=p["device"],
         transfer_to_npu=p["transfer_to_npu"],
-        output_lens=[len(t) for t in ids],
-        tokens_counted_by="re-tokenizing infer()'s text" if p["mode"] == "custom-infer" else "generate()'s ids",
+        output_lens=lens,
+        tokens_counted_by="generate()'s ids (the sequences minus the prompt)",
+        notes=notes,
         image=hc.file_digest(p["image"]),
         pages=[hc.file_digest(x) for x in p["images"]] if p["images"] else None,
         machine=hc.machine(),

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""The serving sweep against the transformers baseline, as two labelled ratios, one JSON line:
+"""An "after" result over a "before" result, labelled, one JSON line:
 
-    python3 ratios.py serve.json baseline.json
+    python3 ratios.py AFTER.json BEFORE.json
+    python3 ratios.py serve.json base.json        # the native route's serving sweep over the faithful baseline
 
-serve.json is vllm_serve_bench.py's result line, baseline.json hf_generate.py's (run with the same
---pages). "same_concurrency": vLLM at concurrency 1 over the baseline, one request in flight on each
-side. "throughput_at_concurrency": vLLM at the concurrency where its sweep peaked over the same
-baseline, what serving gains by batching. Each ratio says what it divides; differences that make
-them unlike (output lengths, batch, pages) are listed under "caveats".
+Each file is a harness's result line (its last line is read). Results that timed different page sets
+(SHA-256 of the pages) or whose output lengths differ or are unknown are refused (exit 2): they did not
+do the same work. With a serving sweep (vllm_serve_bench.py) as AFTER, two ratios, never merged:
+"same_concurrency" (vLLM at concurrency 1 over the before run, one request in flight on each side) and
+"throughput_at_concurrency" (vLLM at the concurrency where its sweep peaked, what serving gains by
+batching). Otherwise one, "same_harness" (e.g. hf_generate.py --repo on the migrated branch over the
+same on the original commit). "before" and "after" name each side's harness, stack ("faithful": the
+repository's own code; "native": the vllm-ascend route) and repository commit; "caveats" lists what
+still differs (batch, n-gram blocking).
 """
 
 import json
@@ -42,11 +47,11 @@ def main(argv=None):
     if len(argv) != 2 or argv[0] in ("-h", "--help"):
         sys.stderr.write(__doc__)
         if len(argv) != 2:
-            hc.fail(HARNESS, "expected SERVE_RESULT.json BASELINE_RESULT.json", hc.EXIT_USAGE)
+            hc.fail(HARNESS, "expected AFTER_RESULT.json BEFORE_RESULT.json", hc.EXIT_USAGE)
         return 0
     try:
-        serving, baseline = load(argv[0], "serving"), load(argv[1], "baseline")
-        hc.emit(dict(hc.ratios(serving, baseline), serving=argv[0], baseline=argv[1]))
+        after, before = load(argv[0], "after"), load(argv[1], "before")
+        hc.emit(hc.ratios(after, before, argv[0], argv[1]))
     except hc.HarnessError as e:
         hc.fail(HARNESS, str(e), e.code)
     return 0

@@ -153,7 +153,9 @@ class DryRun(TempDirCase):
         self.assertEqual(p["prompts"], ["<image>\n<|grounding|>Convert the document to markdown. "])
         self.assertEqual(p["infer"], {"base_size": 1024, "image_size": 768, "crop_mode": True,
                                       "save_results": False, "eval_mode": True})
-        self.assertIsNone(p["output_len"])
+        self.assertEqual(p["output_len"], 256)  # the serving run's length, forced on infer()'s generate()
+        self.assertEqual(p["generate"], {"max_new_tokens": 256, "min_new_tokens": 256})
+        self.assertEqual(p["stack"], "transformers")
         self.assertEqual(p["from_pretrained"]["attn_implementation"], "eager")
 
     def test_hub_ids_are_not_checked_as_paths(self):
@@ -249,10 +251,13 @@ class Dumps(TempDirCase):
         self.assertEqual(struct.unpack("<2q", data[8 + n:]), (7, 8))
 
 
-class Ocr2Script(TempDirCase):
+class Ocr2Case(TempDirCase):
     def sh(self, *args, env=None):
         e = dict(os.environ, **(env or {}))
-        return subprocess.run(["bash", OCR2, *args], capture_output=True, text=True, env=e, timeout=60)
+        return subprocess.run(["bash", OCR2, *args], capture_output=True, text=True, env=e, timeout=120)
+
+
+class Ocr2Script(Ocr2Case):
 
     def test_help(self):
         r = self.sh("--help")
@@ -271,19 +276,120 @@ class Ocr2Script(TempDirCase):
         self.assertIn("does not exist", r.stderr)
 
     def test_dry_run_builds_the_kcat_command(self):
-        r = self.sh(self.model, self.image, "--runs", "4", "--dry-run", env={"KCAT": "/opt/kcat"})
+        r = self.sh("--offline", self.model, self.image, "--runs", "4", "--dry-run", env={"KCAT": "/opt/kcat"})
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout
         self.assertTrue(out.startswith("/opt/kcat bench "), out)
         for needle in ("--metric-json output_tokens_per_s", "--runs 4", "vllm_throughput.py", "hf_generate.py",
-                       "--custom-infer", "--baseline"):
+                       "--custom-infer", "--baseline", "--output-len\\ 256", "--no-repeat-ngram-size\\ 0"):
             self.assertIn(needle, out)
 
     def test_missing_kcat(self):
-        r = self.sh(self.model, self.image, env={"KCAT": os.path.join(self.dir, "no-kcat")})
+        r = self.sh("--offline", self.model, self.image, env={"KCAT": os.path.join(self.dir, "no-kcat")})
         self.assertEqual(r.returncode, 3)
         self.assertIn("not found", r.stderr)
 
+
+
+class Ocr2Serving(Ocr2Case):
+    """ocr2-bench.sh's default: the serving benchmark, the baseline on the same pages, the ratios."""
+
+    def setUp(self):
+        super().setUp()
+        self.pages = os.path.join(self.dir, "pages")
+        os.mkdir(self.pages)
+        for i in range(4):
+            with open(os.path.join(self.pages, f"page{i}.png"), "wb") as f:
+                f.write(b"\x89PNG page %d" % i)
+
+    def commands(self, *args):
+        import shlex
+
+        r = self.sh(self.model, self.pages, "--result-dir", os.path.join(self.dir, "out"), "--dry-run", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 3, r.stdout)
+        return [shlex.split(line) for line in lines]
+
+    def test_serving_is_the_default(self):
+        serve, base, ratios = self.commands()
+        self.assertIn(os.path.join(HERE, "vllm_serve_bench.py"), serve)
+        self.assertEqual(serve[serve.index("--pages") + 1], self.pages)
+        self.assertEqual(serve[serve.index("--output-len") + 1], "256")
+        self.assertEqual(serve[serve.index("--concurrency") + 1], "1,8,32,64")
+        self.assertEqual(serve[-2:], [">", os.path.join(self.dir, "out", "serve.json")])
+        self.assertIn("VLLM_ASCEND_ENABLE_NZ=0", serve)
+        self.assertIn(os.path.join(HERE, "hf_generate.py"), base)
+        for flag, value in (("--pages", self.pages), ("--output-len", "256"), ("--no-repeat-ngram-size", "0"),
+                            ("--attn-implementation", "sdpa"), ("--dtype", "bfloat16"), ("--warmup-pages", "2")):
+            self.assertEqual(base[base.index(flag) + 1], value, flag)
+        self.assertIn("--custom-infer", base)
+        self.assertNotIn("--repo", base)
+        self.assertEqual(serve[serve.index("--client") + 1], "vllm")
+        self.assertEqual(self.commands("--client", "aisbench")[0][serve.index("--client") + 1], "aisbench")
+        self.assertEqual(ratios[1:], [os.path.join(HERE, "ratios.py"), os.path.join(self.dir, "out", "serve.json"),
+                                      os.path.join(self.dir, "out", "base.json")])
+        _, base, _ = self.commands("--repo", self.dir, "--ngram", "keep", "--output-len", "64")
+        self.assertEqual(base[base.index("--repo") + 1], self.dir)
+        self.assertEqual(base[base.index("--no-repeat-ngram-size") + 1], "keep")
+        self.assertEqual(base[base.index("--output-len") + 1], "64")
+
+    def test_the_default_serve_command_is_the_routes(self):
+        import shlex
+        import tomllib
+
+        with open(os.path.join(HERE, "..", "..", "patches", "routes", "deepseek-ocr2.toml"), "rb") as f:
+            route = next(r for r in tomllib.load(f)["route"] if r["id"] == "ocr2-native-vllm-ascend")
+        serve = self.commands()[0]
+        want = shlex.split(route["run"])
+        want[want.index("deepseek-ai/DeepSeek-OCR-2")] = self.model
+        self.assertEqual(shlex.split(serve[serve.index("--serve") + 1]), want)
+
+    def test_a_file_is_not_a_page_set(self):
+        r = self.sh(self.model, self.image)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--offline", r.stderr)
+        r = self.sh(self.model, self.pages, "--ngram", "x", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+
+    def test_end_to_end_against_stand_ins(self):
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        with open(os.path.join(TESTDATA, "standin_vllm.py")) as f:
+            code = f.read()
+        with open(os.path.join(bindir, "vllm"), "w") as f:
+            f.write(f"#!{sys.executable}\n" + code)
+        os.chmod(os.path.join(bindir, "vllm"), 0o755)
+        site = os.path.join(self.dir, "site")
+        write_tree(site, STANDIN_BASELINE)
+        out = os.path.join(self.dir, "out")
+        serve = TUTORIAL_SERVE.format(model=self.model, port=free_port())
+        r = self.sh(self.model, self.pages, "--result-dir", out, "--serve", serve, "--concurrency", "1,2",
+                    "--prompts-per-concurrency", "4", "--output-len", "16",
+                    env={"PATH": bindir + os.pathsep + os.environ["PATH"], "PYTHONPATH": site,
+                         "STANDIN_LOG": os.path.join(self.dir, "standin.log"),
+                         "STANDIN_RECORD": os.path.join(self.dir, "record.jsonl"), "PYTHON": sys.executable})
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        result = json.loads(r.stdout)
+        self.assertEqual(result["after"]["stack"], "native")
+        self.assertEqual(result["before"]["stack"], "transformers")
+        self.assertIsNotNone(result["same_concurrency"]["ratio"])
+        self.assertIsNotNone(result["throughput_at_concurrency"]["ratio"])
+        with open(os.path.join(out, "base.json")) as f:
+            base = json.loads(f.read())
+        self.assertEqual(base["output_lens"], [16, 16])  # the 2 timed pages, the serving length
+        self.assertEqual(base["no_repeat_ngram_size"], 0)
+        for name in ("serve.json", "ratios.json"):
+            self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
+    def test_a_failed_step_stops_with_its_result_line(self):
+        out = os.path.join(self.dir, "out")
+        r = self.sh(self.model, self.pages, "--result-dir", out, "--serve", "python3 -m not.vllm",
+                    env={"PYTHON": sys.executable})
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("the serve step failed", r.stderr)
+        self.assertIn("vllm serve MODEL", json.loads(r.stdout)["error"])
+        self.assertFalse(os.path.exists(os.path.join(out, "base.json")))
 
 
 # A stand-in vllm package: records the engine arguments, generates fixed tokens, and reports the
@@ -303,6 +409,13 @@ class _Result:
 class SamplingParams:
     def __init__(self, **kw):
         self.kw = kw
+
+class ModelRegistry:
+    @staticmethod
+    def register_model(name, cls):
+        with open(os.environ["STANDIN_RECORD"] + ".registry", "a") as f:
+            f.write(json.dumps({"name": name, "class": cls.__name__, "module": cls.__module__,
+                                "where": getattr(cls, "WHERE", None)}) + "\\n")
 
 class LLM:
     def __init__(self, **kw):
@@ -389,6 +502,36 @@ class StandInVllm(TempDirCase):
         self.assertEqual(out["sampling"], {"temperature": 0.0, "max_tokens": 5, "ignore_eos": True})
         self.assertEqual(out["output_tokens"], 10)
         self.assertIn("vllm", out["versions"])
+
+    def test_the_result_names_its_stack(self):
+        out, _, _ = self.result("--batch", "1", "--output-len", "2")
+        self.assertEqual(out["stack"], "native")  # the installed vLLM's own model class
+
+    def test_the_repositorys_own_model_class_is_registered(self):
+        repo = os.path.join(self.dir, "checkout")
+        write_tree(repo, {"DeepSeek-OCR2-vllm/deepseek_ocr2.py": "from deepencoderv2.sam import WHERE\n\n\n"
+                                                                 "class DeepseekOCR2ForCausalLM:\n    WHERE = WHERE\n",
+                          "DeepSeek-OCR2-vllm/deepencoderv2/__init__.py": "",
+                          "DeepSeek-OCR2-vllm/deepencoderv2/sam.py": "WHERE = 'checkout'\n"})
+        subprocess.run(["git", "init", "-q", repo], check=True)
+        subprocess.run(["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false",
+                        "commit", "-qm", "x", "--allow-empty"], check=True)
+        out, engine, _ = self.result("--batch", "1", "--output-len", "2", "--repo", repo, "--model-class",
+                                     "deepseek_ocr2.DeepseekOCR2ForCausalLM", "--hf-overrides",
+                                     '{"architectures": ["DeepseekOCR2ForCausalLM"]}')
+        with open(self.record + ".registry") as f:
+            reg = [json.loads(line) for line in f]
+        self.assertEqual(reg, [{"name": "DeepseekOCR2ForCausalLM", "class": "DeepseekOCR2ForCausalLM",
+                                "module": "kcat_repo_code.deepseek_ocr2", "where": "checkout"}])
+        self.assertEqual(out["stack"], "faithful")
+        self.assertEqual(len(out["repo_commit"]), 40)
+        self.assertTrue(out["repo"]["dirty"] is False)  # the files are untracked: not an edit of tracked files
+        self.assertEqual(engine["hf_overrides"], {"architectures": ["DeepseekOCR2ForCausalLM"]})
+        r = run(VLLM, "--model", self.model, "--repo", repo, "--dry-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--model-class", json.loads(r.stdout)["error"])
+        r = run(VLLM, "--model", self.model, "--register-as", "X", "--dry-run")
+        self.assertEqual(r.returncode, 2)
 
     def test_a_negative_cache_size_is_a_usage_error(self):
         r = run(VLLM, "--model", self.model, "--image", self.image, "--mm-processor-cache-gb", "-1", "--dry-run")
@@ -516,6 +659,11 @@ class ServePlan(ServeCase):
         self.assert_usage(self.args("--concurrency", "a"), "comma-separated")
         self.assert_usage(self.args("--prompts-per-concurrency", "2"), "at least 4")
         self.assert_usage(self.args(serve=self.serve.replace(f"--port {self.port}", "--port x")), "not a number")
+
+    def test_the_stack_label(self):
+        self.assertEqual(self.plan()["stack"], "native")
+        self.assertEqual(self.plan("--stack", "faithful")["stack"], "faithful")
+        self.assert_usage(self.args("--stack", "cuda"), "invalid choice")
 
     def test_default_port_and_underscore_flags(self):
         p = self.plan(serve=f"vllm serve {self.model} --max_model_len=8192 --no-enable-prefix-caching "
@@ -691,20 +839,204 @@ class ServeEndToEnd(ServeCase):
         self.assertFalse(any("argv" in x and x["argv"][0] == "serve" for x in self.logged()))
 
 
-# Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize), torch_npu with
-# contrib.transfer_to_npu (its import is recorded), and transformers whose AutoModel has DeepSeek-OCR-2's
-# infer() shape and records the image it was given.
+# The two AISBench configs vllm-ascend's CI runs with, reduced to the lines its rewrites touch and in their
+# layout (AISBench/benchmark@29c363e3 ais_bench/benchmark/configs/models/vllm_api/vllm_api_stream_chat.py,
+# configs/datasets/textvqa/textvqa_gen_base64.py).
+AISBENCH_HOME = {
+    "ais_bench/benchmark/configs/models/vllm_api/vllm_api_stream_chat.py": """models = [
+    dict(
+        attr="service",
+        abbr="vllm-api-stream-chat",
+        path="",
+        model="",
+        stream=True,
+        request_rate=0,
+        host_ip="localhost",
+        host_port=8080,
+        max_out_len=512,
+        batch_size=1,
+        trust_remote_code=False,
+        generation_kwargs=dict(
+            temperature=0.01,
+            ignore_eos=False,
+        ),
+    )
+]
+""",
+    "ais_bench/benchmark/configs/datasets/textvqa/textvqa_gen_base64.py": """textvqa_datasets = [
+    dict(
+        abbr='textvqa',
+        path='ais_bench/datasets/textvqa/textvqa_json/textvqa_val.jsonl', # relative to the source root
+        image_type="image_base64",
+    )
+]
+""",
+}
+
+
+class AisbenchClient(ServeCase):
+    """vllm_serve_bench.py --client aisbench against a stand-in `ais_bench` and the stand-in `vllm` server."""
+
+    def setUp(self):
+        super().setUp()
+        self.home = os.path.join(self.dir, "benchmark")
+        write_tree(self.home, AISBENCH_HOME)
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        for name, src in (("vllm", "standin_vllm.py"), ("ais_bench", "standin_ais_bench.py")):
+            with open(os.path.join(TESTDATA, src)) as f:
+                code = f.read()
+            with open(os.path.join(bindir, name), "w") as f:
+                f.write(f"#!{sys.executable}\n" + code)
+            os.chmod(os.path.join(bindir, name), 0o755)
+        self.log = os.path.join(self.dir, "standin.log")
+        self.env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"], STANDIN_LOG=self.log)
+
+    def serve_bench(self, *extra, code=0, env=None):
+        r = subprocess.run([sys.executable, SERVE, *self.args("--client", "aisbench", "--aisbench-home", self.home,
+                                                              "--concurrency", "1,2", "--prompts-per-concurrency",
+                                                              "4", "--output-len", "16", "--ready-timeout", "60",
+                                                              *extra)],
+                           capture_output=True, text=True, env=dict(self.env, **(env or {})), timeout=120)
+        self.assertEqual(r.returncode, code, r.stderr + r.stdout)
+        lines, objs = json_lines(r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        return objs[0]
+
+    def test_the_request_plan(self):
+        p = self.serve_bench("--dry-run")
+        self.assertEqual(p["client"], "aisbench")
+        cmd = p["runs"][1]["command"]
+        self.assertEqual(cmd[0], "ais_bench")
+
+        def value(flag):
+            return cmd[cmd.index(flag) + 1]
+
+        self.assertEqual(value("--mode"), "perf")
+        self.assertEqual(value("--num-prompts"), "8")
+        self.assertEqual(value("--models"), "kcat_request_c2")
+        self.assertEqual(value("--datasets"), "kcat_textvqa_timed")
+        self.assertEqual(value("--config-dir"), os.path.join(self.out, "aisbench-configs"))
+        self.assertIn("--debug", cmd)
+        fields = p["runs"][1]["request_conf"]["fields"]
+        self.assertEqual((fields["batch_size"], fields["max_out_len"], fields["ignore_eos"], fields["temperature"]),
+                         (2, 16, True, 0))
+        self.assertEqual(fields["host_port"], self.port)
+        self.assertEqual(json.loads(fields["model"]), "deepseekocr2")
+        self.assertEqual(p["warmup"]["num_prompts"], 2)
+        self.assertEqual(p["warmup"]["command"][p["warmup"]["command"].index("--datasets") + 1], "kcat_textvqa_warmup")
+        for flag in (f for f in cmd if f.startswith("--")):
+            self.assertIn(flag, p["client_flags"])
+
+    def test_an_aisbench_home_is_needed(self):
+        r = run(SERVE, *self.args("--client", "aisbench", "--dry-run"), env={"BENCHMARK_HOME": ""})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("$BENCHMARK_HOME", json.loads(r.stdout)["error"])
+        r = run(SERVE, *self.args("--client", "aisbench", "--aisbench-home", self.dir, "--dry-run"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("vllm_api_stream_chat.py", json.loads(r.stdout)["error"])
+
+    def test_the_vllm_client_says_when_ais_bench_is_there(self):
+        r = subprocess.run([sys.executable, SERVE, *self.args("--dry-run")], capture_output=True, text=True,
+                           env=self.env, timeout=60)
+        self.assertIn("--client aisbench", json.loads(r.stdout)["other_client"])
+        r = subprocess.run([sys.executable, SERVE, *self.args("--dry-run", "--ais-bench", "no-such-ais-bench")],
+                           capture_output=True, text=True, env=self.env, timeout=60)
+        self.assertIsNone(json.loads(r.stdout)["other_client"])
+
+    def test_a_sweep_parsed_into_the_result_schema(self):
+        out = self.serve_bench()
+        self.assertEqual(out["client"], "aisbench")
+        self.assertEqual([r["concurrency"] for r in out["sweep"]], [1, 2])
+        self.assertEqual([r["completed"] for r in out["sweep"]], [4, 8])
+        self.assertEqual([r["total_output_tokens"] for r in out["sweep"]], [64, 128])
+        row = out["sweep"][1]
+        self.assertEqual((row["p50_ttft_ms"], row["p99_ttft_ms"], row["mean_ttft_ms"]), (108.0, 228.0, 120.0))
+        self.assertEqual((row["p50_tpot_ms"], row["p99_tpot_ms"]), (10.8, 22.8))
+        self.assertGreater(row["output_tokens_per_s"], 0)
+        self.assertGreater(row["total_tokens_per_s"], row["output_tokens_per_s"])
+        self.assertEqual(row["cached_tokens"], 0)
+        self.assertEqual(out["output_tokens_per_s"], max(r["output_tokens_per_s"] for r in out["sweep"]))
+        with open(self.log) as f:
+            logged = [json.loads(line) for line in f]
+        calls = [x for x in logged if "ais_bench" in x and "--help" not in x["ais_bench"]]
+        self.assertEqual([c["conf"]["batch_size"] for c in calls], ["2", "1", "2"])  # warm-up at the top concurrency
+        self.assertTrue(all(c["conf"]["ignore_eos"] == "True" and c["conf"]["temperature"] == "0" for c in calls))
+        self.assertTrue(all(c["conf"]["max_out_len"] == "16" for c in calls))
+        with open(calls[1]["dataset"]) as f:
+            images = [json.loads(line)["image"] for line in f]
+        self.assertEqual(images, sorted(os.path.join(self.pages, f"page{i}.png") for i in range(2, 5)))
+        urls = [m["image_url"]["url"] for x in logged if "request" in x for m in x["request"]["messages"][0]["content"]
+                if m["type"] == "image_url"]
+        warm = {"file://" + os.path.join(self.pages, f"page{i}.png") for i in range(2)}
+        self.assertEqual(set(urls[:2]), warm)
+        self.assertFalse(warm & set(urls[2:]))
+
+    def test_a_client_without_a_flag_or_a_failed_run_is_an_error(self):
+        out = self.serve_bench(code=3, env={"STANDIN_AIS_MISSING_FLAG": "--config-dir"})
+        self.assertIn("--config-dir", out["error"])
+        out = self.serve_bench(code=1, env={"STANDIN_AIS_FAIL": "1"})
+        self.assertIn("ais_bench exited with status 1", out["error"])
+        self.assertIn("stand-in failure", out["error"])
+
+    def test_no_result_is_an_error(self):
+        import vllm_serve_bench
+
+        with self.assertRaises(hc.HarnessError) as e:
+            vllm_serve_bench.parse_aisbench_result(self.dir)
+        self.assertIn("found none", str(e.exception))
+        perf = os.path.join(self.dir, "w", "t", "performances", "m")
+        os.makedirs(perf)
+        with open(os.path.join(perf, "textvqa.json"), "w") as f:
+            json.dump({"Benchmark Duration": {"total": "10.0 ms"}}, f)
+        with self.assertRaises(hc.HarnessError) as e:
+            vllm_serve_bench.parse_aisbench_result(os.path.join(self.dir, "w"))
+        self.assertIn("Success Requests", str(e.exception))
+
+
+# Stand-ins for the baseline's stack: torch (no_grad, bfloat16, npu.synchronize, a 2-D tensor with
+# shape, [:, n:] and tolist), torch_npu with contrib.transfer_to_npu (its import is recorded), and
+# transformers whose PreTrainedModel.generate() returns the prompt and the new tokens, honours
+# min_new_tokens / max_new_tokens and stops "naturally" after 3 + len(image name) tokens otherwise, and
+# whose AutoModel has DeepSeek-OCR-2's infer() shape: it calls self.generate() with its own max_new_tokens
+# and no_repeat_ngram_size, as the remote code does, and records the image it was given.
 STANDIN_BASELINE = {
-    "torch/__init__.py": "import contextlib\nbfloat16 = 'bf16'\nfloat16 = 'fp16'\nfloat32 = 'fp32'\n"
-                         "class _Dev:\n    def synchronize(self):\n        pass\nnpu = _Dev()\ncuda = _Dev()\n"
-                         "def no_grad():\n    return contextlib.nullcontext()\n",
+    "torch/__init__.py": """import contextlib
+bfloat16 = 'bf16'
+float16 = 'fp16'
+float32 = 'fp32'
+class _Dev:
+    def synchronize(self):
+        pass
+npu = _Dev()
+cuda = _Dev()
+def no_grad():
+    return contextlib.nullcontext()
+class Tensor:
+    def __init__(self, rows):
+        self.rows = [list(r) for r in rows]
+        self.shape = (len(self.rows), len(self.rows[0]) if self.rows else 0)
+    def __getitem__(self, key):
+        rows, cols = key
+        return Tensor([r[cols] for r in self.rows[rows]])
+    def tolist(self):
+        return [list(r) for r in self.rows]
+def tensor(rows):
+    return Tensor(rows)
+""",
     "torch_npu/__init__.py": "",
     "torch_npu/contrib/__init__.py": "",
     "torch_npu/contrib/transfer_to_npu.py": "import json, os\nwith open(os.environ['STANDIN_RECORD'], 'a') as f:\n"
                                             "    f.write(json.dumps({'transfer_to_npu': True}) + '\\n')\n",
     "transformers/__init__.py": """import json, os
+import torch
+
+def _record(event):
+    with open(os.environ['STANDIN_RECORD'], 'a') as f:
+        f.write(json.dumps(event) + '\\n')
 
 class _Tok:
+    eos_token_id = 2
     def encode(self, text, add_special_tokens=False):
         return [1] * len(text.split())
 
@@ -713,31 +1045,66 @@ class AutoTokenizer:
     def from_pretrained(path, **kw):
         return _Tok()
 
-class _Model:
+class PreTrainedModel:
+    loaded_from = 'hub'
+    natural = 5
     def eval(self):
         return self
     def to(self, *a):
         return self
+    @classmethod
+    def from_pretrained(cls, path, **kw):
+        _record({'from_pretrained': cls.loaded_from, 'kwargs': sorted(kw)})
+        return cls()
+    def generate(self, input_ids, max_new_tokens=20, min_new_tokens=0, eos_token_id=None, **kw):
+        _record({'generate': dict(kw, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)})
+        n = max(min_new_tokens, min(self.natural, max_new_tokens))
+        return torch.tensor([row + [7] * n for row in input_ids.rows])
     def infer(self, tok, prompt=None, image_file=None, output_path=None, base_size=1024, image_size=768,
               crop_mode=True, save_results=False, eval_mode=False):
-        with open(os.environ['STANDIN_RECORD'], 'a') as f:
-            f.write(json.dumps({'image_file': image_file}) + '\\n')
-        return 'word ' * (3 + len(os.path.basename(image_file)))
+        _record({'image_file': image_file})
+        self.natural = 3 + len(os.path.basename(image_file))
+        out = self.generate(torch.tensor([[0, 1, 2, 3]]), temperature=0.0, eos_token_id=tok.eos_token_id,
+                            max_new_tokens=8192, no_repeat_ngram_size=35, use_cache=True)
+        return 'word ' * (len(out.rows[0]) - 4)
 
 class AutoModel:
     @staticmethod
     def from_pretrained(path, **kw):
-        return _Model()
+        return PreTrainedModel.from_pretrained(path, **kw)
 """,
 }
 
 
-class Baseline(ServeCase):
+def write_tree(root, files):
+    for rel, code in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        with open(os.path.join(root, rel), "w") as f:
+            f.write(code)
+
+
+class BaselineCase(ServeCase):
     def plan(self, *args):
         r = run(HF, "--model", self.model, *args, "--dry-run")
         self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
         return json.loads(r.stdout)
 
+    def standin(self, *args, code=0):
+        site = os.path.join(self.dir, "site")
+        write_tree(site, STANDIN_BASELINE)
+        self.record = os.path.join(self.dir, "record.jsonl")
+        if os.path.exists(self.record):
+            os.remove(self.record)
+        r = run(HF, "--model", self.model, *args, env={"PYTHONPATH": site, "STANDIN_RECORD": self.record})
+        self.assertEqual(r.returncode, code, r.stderr + r.stdout)
+        with open(self.record) as f:
+            events = [json.loads(line) for line in f]
+        lines, objs = json_lines(r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        return objs[0], events
+
+
+class Baseline(BaselineCase):
     def test_the_same_pages_as_the_serving_harness(self):
         p = self.plan("--pages", self.pages, "--custom-infer", "--trust-remote-code")
         pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
@@ -760,35 +1127,147 @@ class Baseline(ServeCase):
         self.assertIn("use one", r.stderr)
 
     def test_custom_infer_runs_every_timed_page_after_the_warmup_pages(self):
-        site = os.path.join(self.dir, "site")
-        for rel, code in STANDIN_BASELINE.items():
-            os.makedirs(os.path.dirname(os.path.join(site, rel)), exist_ok=True)
-            with open(os.path.join(site, rel), "w") as f:
-                f.write(code)
-        record = os.path.join(self.dir, "record.jsonl")
-        r = run(HF, "--model", self.model, "--pages", self.pages, "--custom-infer", "--trust-remote-code",
-                "--warmup", "2", env={"PYTHONPATH": site, "STANDIN_RECORD": record})
-        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
-        out = json.loads(r.stdout)
-        with open(record) as f:
-            events = [json.loads(line) for line in f]
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--trust-remote-code", "--warmup", "2",
+                                   "--output-len", "16")
         self.assertEqual(events[0], {"transfer_to_npu": True})  # before the model loads
-        images = [e["image_file"] for e in events[1:]]
+        self.assertEqual(events[1]["from_pretrained"], "hub")
+        images = [e["image_file"] for e in events if "image_file" in e]
         pages = sorted(os.path.join(self.pages, f"page{i}.png") for i in range(5))
         self.assertEqual(images, pages)  # 2 warm-up pages, then the 3 timed ones
-        self.assertEqual(out["output_lens"], [12, 12, 12])
-        self.assertEqual(out["output_tokens"], 36)
         self.assertTrue(out["transfer_to_npu"])
         self.assertEqual([p["path"] for p in out["pages"]], pages[2:])
-        self.assertIn("re-tokenizing", out["tokens_counted_by"])
         self.assertIn("hf_generate.py", out["provenance"]["command"])
+        self.assertEqual(out["stack"], "transformers")
+        self.assertIsNone(out["repo_commit"])
+
+    def test_infer_generates_the_serving_length_and_its_ids_are_counted(self):
+        # infer() asks for max_new_tokens=8192 and would stop after 12 tokens (page names are 9 characters);
+        # the baseline forces 16, the serving run's length, and counts the ids generate() returned.
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--output-len", "16", "--warmup", "0")
+        calls = [e["generate"] for e in events if "generate" in e]
+        self.assertEqual(len(calls), 3)
+        for call in calls:
+            self.assertEqual((call["max_new_tokens"], call["min_new_tokens"]), (16, 16))
+            self.assertEqual(call["no_repeat_ngram_size"], 35)  # keep: the model code's own setting
+        self.assertEqual(out["output_lens"], [16, 16, 16])
+        self.assertEqual(out["output_tokens"], 48)
+        self.assertEqual(out["output_len"], 16)
+        self.assertEqual(out["no_repeat_ngram_size"], 35)
+        self.assertEqual(out["infer_generate_kwargs"]["max_new_tokens"], 8192)  # what infer() asked for
+        self.assertIn("sequences minus the prompt", out["tokens_counted_by"])
+        self.assertEqual(out["notes"], [])
+
+    def test_the_ngram_setting_is_settable_and_recorded(self):
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--output-len", "8", "--warmup", "0",
+                                   "--no-repeat-ngram-size", "0", "--attn-implementation", "sdpa")
+        self.assertTrue(all(e["generate"]["no_repeat_ngram_size"] == 0 for e in events if "generate" in e))
+        self.assertEqual(out["no_repeat_ngram_size"], 0)
+        self.assertEqual(out["attn_implementation"], "sdpa")
+        self.assertEqual(out["dtype"], "bfloat16")
+        self.assertEqual(out["generate"], {"max_new_tokens": 8, "min_new_tokens": 8, "no_repeat_ngram_size": 0})
+        r = run(HF, "--model", self.model, "--no-repeat-ngram-size", "-3", "--dry-run")
+        self.assertEqual(r.returncode, 2)
+
+    def test_a_generate_that_ignores_min_new_tokens_is_not_given_a_length(self):
+        STANDIN_BASELINE["transformers/__init__.py"] = STANDIN_BASELINE["transformers/__init__.py"].replace(
+            "n = max(min_new_tokens,", "n = max(0,")
+        try:
+            out, _ = self.standin("--pages", self.pages, "--custom-infer", "--output-len", "16", "--warmup", "0")
+        finally:
+            STANDIN_BASELINE["transformers/__init__.py"] = STANDIN_BASELINE["transformers/__init__.py"].replace(
+                "n = max(0,", "n = max(min_new_tokens,")
+        self.assertEqual(out["output_lens"], [12, 12, 12])  # the ids, not a text
+        self.assertIsNone(out["output_len"])
+        self.assertIn("min_new_tokens", out["notes"][0])
+
+
+# A checkout of a model repository whose modeling file (in a subdirectory, with a relative import, as the
+# weights' remote code has) defines the class the weights' config.json auto_map names.
+STANDIN_REPO = {
+    "DeepSeek-OCR2-hf/modeling_x.py": """import torch
+import transformers
+from .helper import WHERE
+
+class XForCausalLM(transformers.PreTrainedModel):
+    loaded_from = WHERE
+
+    def to_device(self, t):
+        return t.cuda()
+""",
+    "DeepSeek-OCR2-hf/helper.py": "WHERE = 'repo'\n",
+    "README.md": "x\n",
+}
+
+
+class FaithfulStack(BaselineCase):
+    """hf_generate.py --repo: the repository's own code, loaded from a checkout, labelled with its commit."""
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.model, "config.json"), "w") as f:
+            json.dump({"auto_map": {"AutoModel": "modeling_x.XForCausalLM",
+                                    "AutoModelForCausalLM": "modeling_x.XForCausalLM"}}, f)
+        self.repo = os.path.join(self.dir, "checkout")
+        write_tree(self.repo, STANDIN_REPO)
+        git = ["git", "-C", self.repo, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+        subprocess.run(["git", "init", "-q", self.repo], check=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-qm", "x"], check=True)
+        self.commit = subprocess.run(["git", "-C", self.repo, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                     check=True).stdout.strip()
+
+    def test_the_model_class_comes_from_the_checkout(self):
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--repo", self.repo, "--output-len", "4",
+                                   "--warmup", "0")
+        self.assertEqual(events[0], {"transfer_to_npu": True})  # the checkout's code calls .cuda()
+        self.assertEqual(events[1]["from_pretrained"], "repo")  # not the weights' copy ("hub")
+        self.assertEqual(out["stack"], "faithful")
+        self.assertEqual(out["repo_commit"], self.commit)
+        self.assertFalse(out["repo"]["dirty"])
+        self.assertEqual(out["repo"]["code_dir"], os.path.join(self.repo, "DeepSeek-OCR2-hf"))
+        self.assertEqual(sorted(f["path"] for f in out["repo"]["files"]),
+                         ["DeepSeek-OCR2-hf/helper.py", "DeepSeek-OCR2-hf/modeling_x.py"])
+        self.assertTrue(all(len(f["sha256"]) == 64 for f in out["repo"]["files"]))
+        self.assertEqual(out["output_lens"], [4, 4, 4])
+
+    def test_an_edit_in_the_checkout_is_what_runs(self):
+        with open(os.path.join(self.repo, "DeepSeek-OCR2-hf", "helper.py"), "w") as f:
+            f.write("WHERE = 'edited'\n")
+        out, events = self.standin("--pages", self.pages, "--custom-infer", "--repo", self.repo, "--warmup", "0")
+        self.assertEqual(events[1]["from_pretrained"], "edited")
+        self.assertTrue(out["repo"]["dirty"])
+
+    def test_the_plan_names_the_code(self):
+        p = self.plan("--repo", self.repo, "--model-class", "modeling_x.XForCausalLM", "--code-dir",
+                      "DeepSeek-OCR2-hf", "--device", "cpu")
+        self.assertEqual((p["repo"]["module"], p["repo"]["class"], p["repo"]["commit"]),
+                         ("modeling_x", "XForCausalLM", self.commit))
+        self.assertEqual(p["stack"], "faithful")
+        self.assertFalse(p["transfer_to_npu"])  # cpu
+
+    def test_bad_repo_arguments_say_what_to_do(self):
+        def usage(needle, *args):
+            r = run(HF, "--model", self.model, *args, "--dry-run")
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertIn(needle, json_lines(r.stdout)[1][0]["error"])
+
+        usage("not a directory", "--repo", os.path.join(self.dir, "none"))
+        usage("add --repo", "--code-dir", "x")
+        usage("no modeling_x.py", "--repo", self.repo, "--code-dir", ".")
+        usage("MODULE.CLASS", "--repo", self.repo, "--model-class", "NoDot")
+        write_tree(self.repo, {"copy/modeling_x.py": ""})
+        usage("name the directory with --code-dir", "--repo", self.repo)
+        os.remove(os.path.join(self.model, "config.json"))
+        usage("--model-class", "--repo", self.repo)
 
 
 class Ratios(TempDirCase):
-    SERVING = {"output_tokens_per_s": 800.0, "output_tokens_per_s_at_concurrency_1": 50.0, "at_concurrency": 32,
-               "output_len": 256, "pages": {"timed": [{"sha256": "a"}, {"sha256": "b"}]}}
-    BASELINE = {"output_tokens_per_s": 25.0, "batch": 1, "output_len": None,
-                "pages": [{"sha256": "a"}, {"sha256": "b"}]}
+    SERVING = {"harness": "vllm-serve", "stack": "native", "output_tokens_per_s": 800.0,
+               "output_tokens_per_s_at_concurrency_1": 50.0, "at_concurrency": 32, "output_len": 256, "sweep": [],
+               "pages": {"timed": [{"sha256": "a"}, {"sha256": "b"}, {"sha256": "a"}]}}
+    BASELINE = {"harness": "transformers", "stack": "faithful", "repo_commit": "2f3699eb" + "0" * 32,
+                "output_tokens_per_s": 25.0, "batch": 1, "output_len": 256,
+                "pages": [{"sha256": "b"}, {"sha256": "a"}]}
 
     def test_two_labelled_ratios(self):
         r = hc.ratios(self.SERVING, self.BASELINE)
@@ -796,32 +1275,63 @@ class Ratios(TempDirCase):
         self.assertIn("concurrency 1", r["same_concurrency"]["label"])
         self.assertEqual(r["throughput_at_concurrency"]["ratio"], 32.0)
         self.assertIn("concurrency 32", r["throughput_at_concurrency"]["label"])
-        self.assertEqual(len(r["caveats"]), 1)
-        self.assertIn("output lengths differ", r["caveats"][0])
+        self.assertEqual(r["caveats"], [])
+        self.assertEqual((r["before"]["role"], r["before"]["stack"], r["before"]["repo_commit"]),
+                         ("before", "faithful", self.BASELINE["repo_commit"]))
+        self.assertEqual((r["after"]["role"], r["after"]["stack"]), ("after", "native"))
+        self.assertIn("before: faithful@2f3699eb0000", r["same_concurrency"]["label"])
+        self.assertIn("after: vLLM serving (native)", r["throughput_at_concurrency"]["label"])
 
-    def test_unlike_runs_are_said(self):
-        base = dict(self.BASELINE, batch=8, output_len=256, pages=[{"sha256": "c"}])
-        caveats = hc.ratios(self.SERVING, base)["caveats"]
+    def test_unlike_runs_are_refused(self):
+        for base, needle in ((dict(self.BASELINE, pages=[{"sha256": "c"}]), "different page sets"),
+                             (dict(self.BASELINE, pages=None), "no pages"),
+                             (dict(self.BASELINE, output_len=None), "output lengths differ"),
+                             (dict(self.BASELINE, output_len=128), "after 256, before 128")):
+            with self.assertRaises(hc.HarnessError) as e:
+                hc.ratios(self.SERVING, base)
+            self.assertIn(needle, str(e.exception))
+            self.assertEqual(e.exception.code, 2)
+
+    def test_what_still_differs_is_said(self):
+        caveats = hc.ratios(self.SERVING, dict(self.BASELINE, batch=8, no_repeat_ngram_size=35))["caveats"]
         self.assertEqual(len(caveats), 2)
         self.assertIn("batch 8", caveats[0])
-        self.assertIn("different pages", caveats[1])
+        self.assertIn("35-grams", caveats[1])
         self.assertIsNone(hc.ratios(dict(self.SERVING, output_tokens_per_s_at_concurrency_1=None),
                                     self.BASELINE)["same_concurrency"])
         with self.assertRaises(hc.HarnessError):
             hc.ratios(self.SERVING, {"output_tokens_per_s": 0})
+
+    def test_before_and_after_of_one_harness(self):
+        after = dict(self.BASELINE, repo_commit="b" * 40, output_tokens_per_s=30.0)
+        r = hc.ratios(after, self.BASELINE)
+        self.assertEqual(r["same_harness"]["ratio"], 1.2)
+        self.assertIn(f"after: faithful@{'b' * 12} / before: faithful@2f3699eb0000", r["same_harness"]["label"])
+        self.assertNotIn("same_concurrency", r)
+        image = {"sha256": "d" * 64}
+        one = dict(self.BASELINE, pages=None, image=image)
+        self.assertEqual(hc.ratios(dict(one, output_tokens_per_s=50.0), one)["same_harness"]["ratio"], 2.0)
+        with self.assertRaises(hc.HarnessError):
+            hc.ratios(dict(one, image={"sha256": "e" * 64}), one)
 
     def test_the_script(self):
         s = self.write("serve.json", "log line\n" + json.dumps(self.SERVING) + "\n")
         b = self.write("base.json", json.dumps(self.BASELINE))
         r = run(RATIOS, s, b)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout)["throughput_at_concurrency"]["ratio"], 32.0)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["throughput_at_concurrency"]["ratio"], 32.0)
+        self.assertEqual((out["after"]["file"], out["before"]["file"]), (s, b))
         failed = self.write("failed.json", json.dumps({"harness": "transformers", "error": "OOM"}))
         r = run(RATIOS, s, failed)
         self.assertEqual(r.returncode, 2)
         self.assertIn("OOM", json.loads(r.stdout)["error"])
         r = run(RATIOS, s)
         self.assertEqual(r.returncode, 2)
+        other = self.write("other.json", json.dumps(dict(self.BASELINE, pages=[{"sha256": "z"}])))
+        r = run(RATIOS, s, other)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("different page sets", json.loads(r.stdout)["error"])
 
 
 if __name__ == "__main__":

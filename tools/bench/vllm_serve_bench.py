@@ -31,15 +31,24 @@ What is measured and where each argument comes from:
   vllm:prefix_cache_hits_total), read from /metrics before and after each timed run. 0 is expected
   with the caches off; null when the server exposes no such counter.
 
+- --client aisbench: AISBench (`ais_bench --mode perf`) instead of vLLM's client, with the request and
+  dataset configs vllm-ascend's CI uses, rewritten as its tools/aisbench.py rewrites them, over the same
+  pages in TextVQA's layout; its performance results are parsed into the same row schema (the section
+  "The AISBench client" below cites each piece).
+
 No NPU number is produced here unless the server runs on an NPU: the result records what the
 server said about itself (its log) and the machine (npu-smi, CANN and driver files) beside the
 numbers.
 """
 
 import argparse
+import csv
+import glob
 import json
 import os
+import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,8 +109,17 @@ def build_parser():
                    help="seconds to wait for the server's /health (default 1800: model load and graph capture)")
     p.add_argument("--run-timeout", type=hc.positive_int, default=7200, help="seconds per client run (default 7200)")
     p.add_argument("--vllm", default="vllm", help="the vllm executable for the client (default: vllm on PATH)")
+    p.add_argument("--client", default="vllm", choices=["vllm", "aisbench"],
+                   help="vllm (default): `vllm bench serve`; aisbench: `ais_bench --mode perf` with the request and "
+                        "dataset configs vllm-ascend's CI uses (vllm_api_stream_chat, textvqa_gen_base64)")
+    p.add_argument("--aisbench-home", default=os.environ.get("BENCHMARK_HOME"),
+                   help="with --client aisbench: the AISBench checkout (default $BENCHMARK_HOME, as vllm-ascend's CI)")
+    p.add_argument("--ais-bench", default="ais_bench", help="the ais_bench executable (default: ais_bench on PATH)")
     p.add_argument("--allow-caches", action="store_true",
                    help="accept a serve command without --no-enable-prefix-caching / --mm-processor-cache-gb 0")
+    p.add_argument("--stack", default="native", choices=["native", "faithful"],
+                   help="the label of the result: native (default; vLLM's own model class, the vllm-ascend route) or "
+                        "faithful (a serve command that runs the repository's own model code)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (every command line) as JSON; start nothing")
     return p
 
@@ -188,6 +206,8 @@ def plan(args):
     served = opts.get("--served-model-name")
     timed_path = os.path.join(args.result_dir, "pages-timed.json")
     warm_path = os.path.join(args.result_dir, "pages-warmup.json")
+    if args.client == "aisbench":
+        return aisbench_plan(args, argv, model, opts, port, served, warm, timed)
     runs = []
     for c in args.concurrency:
         n = args.prompts_per_concurrency * c
@@ -207,6 +227,7 @@ def plan(args):
     return {
         "harness": HARNESS,
         "dry_run": True,
+        "stack": args.stack,
         "serve": {"command": argv, "model": model, "port": port, "served_model_name": served,
                   "caches_off": "--no-enable-prefix-caching" in opts
                   and (opts.get("--mm-processor-cache-gb") or "").strip() == "0"},
@@ -221,9 +242,169 @@ def plan(args):
         "run_timeout": args.run_timeout,
         "warmup": warmup,
         "runs": runs,
+        "client": "vllm",
+        "other_client": f"{args.ais_bench} is on PATH: --client aisbench measures with AISBench, as vllm-ascend's CI "
+                        "does" if shutil.which(args.ais_bench) else None,
         "client_flags": list(CLIENT_FLAGS),
         "notes": notes,
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# The AISBench client (--client aisbench), as vllm-ascend's CI drives it (vllm-project/vllm-ascend
+# @182b75ea84ff13ece27b57391331ef8935410aea): tools/aisbench.py AisbenchRunner reads the configs under
+# $BENCHMARK_HOME/ais_bench/benchmark/configs (DATASET_CONF_DIR, REQUEST_CONF_DIR), rewrites the request
+# config (_init_request_conf: model, host_port, host_ip, max_out_len, batch_size, trust_remote_code and,
+# for performance, path, request_rate, temperature=0, ignore_eos=True) and the dataset config's path
+# (_init_dataset_conf; textvqa reads <dataset>/textvqa_val.jsonl), then runs
+# `ais_bench --models <request_conf> --datasets <dataset_conf> --mode perf --num-prompts N --debug`
+# (_run_aisbench_task). The DeepSeek-OCR-2-like case (tests/e2e/weekly/single_node/configs/
+# Qwen2.5-VL-7B-Instruct-EPD.yaml, "perf"): dataset vllm-ascend/textvqa-perf-1080p, request_conf
+# vllm_api_stream_chat, dataset_conf textvqa/textvqa_gen_base64, max_out_len 256, batch_size = the
+# concurrency. Here the rewritten configs go to a --config-dir of the result directory instead of the
+# AISBench checkout (AISBench/benchmark@29c363e38e9d1560e6f19eff582f6117943b6a77
+# ais_bench/benchmark/cli/config_manager.py _load_models_config / datasets: <config_dir>/models and
+# <config_dir>/datasets are searched before the built-in configs; argument_parser.py: --config-dir,
+# --work-dir, --mode perf, --num-prompts, --debug), and the dataset is the page set in TextVQA's layout
+# (ais_bench/benchmark/datasets/textvqa.py TEXTVQADataset.load: one JSON line per question with
+# question_id, image, question; answers in <stem>_annotations.json {"annotations": [{question_id,
+# answers}]}).
+
+AISBENCH_FLAGS = ("--config-dir", "--models", "--datasets", "--mode", "--num-prompts", "--work-dir", "--debug")
+AISBENCH_REQUEST_CONF = os.path.join("models", "vllm_api", "vllm_api_stream_chat.py")
+AISBENCH_DATASET_CONF = os.path.join("datasets", "textvqa", "textvqa_gen_base64.py")
+
+
+def aisbench_configs(home):
+    if not home:
+        raise hc.HarnessError("--client aisbench needs the AISBench checkout: --aisbench-home DIR or $BENCHMARK_HOME "
+                              "(vllm-ascend's CI clones github.com/AISBench/benchmark there)", hc.EXIT_USAGE)
+    configs = os.path.join(os.path.abspath(home), "ais_bench", "benchmark", "configs")
+    for rel in (AISBENCH_REQUEST_CONF, AISBENCH_DATASET_CONF):
+        if not os.path.isfile(os.path.join(configs, rel)):
+            raise hc.HarnessError(f"--aisbench-home {home}: no {os.path.join(configs, rel)} (the config vllm-ascend's "
+                                  "CI runs with); is this an AISBench checkout?", hc.EXIT_USAGE)
+    return configs
+
+
+def aisbench_request_conf(text, fields):
+    """vllm-ascend's _init_request_conf substitutions (performance case) on the request config text."""
+    for key, value in fields.items():
+        text = re.sub(rf"{key}=.*" if key not in ("host_port", "host_ip") else rf"{key}.*", f"{key}={value},", text)
+    return text
+
+
+def aisbench_plan(args, argv, model, opts, port, served, warm, timed):
+    configs = aisbench_configs(args.aisbench_home)
+    cfg_dir = os.path.join(args.result_dir, "aisbench-configs")
+    data = {k: os.path.join(args.result_dir, f"pages-{k}", "textvqa_val.jsonl") for k in ("timed", "warmup")}
+
+    def step(name, dataset_name, n, c):
+        return {"concurrency": c, "num_prompts": n, "work_dir": os.path.join(args.result_dir, f"aisbench-{name}"),
+                "request_conf": {"name": f"kcat_request_{name}", "fields": {
+                    "model": json.dumps(served or model), "host_port": port, "host_ip": json.dumps(args.host),
+                    "max_out_len": args.output_len, "batch_size": c, "trust_remote_code": True,
+                    "path": json.dumps(model), "request_rate": 0, "temperature": 0, "ignore_eos": True}},
+                "command": [args.ais_bench, "--config-dir", cfg_dir, "--models", f"kcat_request_{name}",
+                            "--datasets", dataset_name, "--mode", "perf", "--num-prompts", str(n),
+                            "--work-dir", os.path.join(args.result_dir, f"aisbench-{name}"), "--debug"]}
+
+    runs = [step(f"c{c}", "kcat_textvqa_timed", args.prompts_per_concurrency * c, c) for c in args.concurrency]
+    warmup = step("warmup", "kcat_textvqa_warmup", len(warm), max(args.concurrency)) if warm else None
+    notes = ["AISBench's textvqa_gen_base64 template appends \" Answer the question using a single word or phrase.\" "
+             "to the prompt, as in vllm-ascend's CI; with ignore_eos every request still generates --output-len tokens"]
+    if max(r["num_prompts"] for r in runs) > len(timed):
+        notes.append("more requests than timed pages: AISBench repeats the dataset's pages")
+    return {
+        "harness": HARNESS, "dry_run": True, "stack": args.stack, "client": "aisbench",
+        "serve": {"command": argv, "model": model, "port": port, "served_model_name": served,
+                  "caches_off": "--no-enable-prefix-caching" in opts
+                  and (opts.get("--mm-processor-cache-gb") or "").strip() == "0"},
+        "pages": {"directory": os.path.abspath(args.pages), "warmup": warm, "timed": timed},
+        "aisbench": {"configs": configs, "config_dir": cfg_dir, "datasets": data},
+        "output_len": args.output_len, "seed": args.seed, "prompt": args.prompt, "result_dir": args.result_dir,
+        "host": args.host, "ready_timeout": args.ready_timeout, "run_timeout": args.run_timeout,
+        "warmup": warmup, "runs": runs, "client_flags": list(AISBENCH_FLAGS), "notes": notes,
+    }
+
+
+def write_aisbench_inputs(p):
+    """The page sets in TextVQA's layout and the rewritten configs, under the result directory."""
+    a = p["aisbench"]
+    for key, pages in (("timed", p["pages"]["timed"]), ("warmup", p["pages"]["warmup"])):
+        os.makedirs(os.path.dirname(a["datasets"][key]), exist_ok=True)
+        with open(a["datasets"][key], "w", encoding="utf-8") as f:
+            for i, page in enumerate(pages):
+                f.write(json.dumps({"question_id": i, "image": page, "question": p["prompt"]}) + "\n")
+        with open(a["datasets"][key].replace(".jsonl", "_annotations.json"), "w", encoding="utf-8") as f:
+            json.dump({"annotations": [{"question_id": i, "answers": [{"answer": ""}]} for i in range(len(pages))]}, f)
+    with open(os.path.join(a["configs"], AISBENCH_DATASET_CONF), encoding="utf-8") as f:
+        dataset_text = f.read()
+    with open(os.path.join(a["configs"], AISBENCH_REQUEST_CONF), encoding="utf-8") as f:
+        request_text = f.read()
+    for sub in ("models", "datasets"):
+        os.makedirs(os.path.join(a["config_dir"], sub), exist_ok=True)
+    for key in ("timed", "warmup"):
+        with open(os.path.join(a["config_dir"], "datasets", f"kcat_textvqa_{key}.py"), "w", encoding="utf-8") as f:
+            f.write(re.sub(r"path=.*", f"path={json.dumps(a['datasets'][key])},", dataset_text))
+    for step in p["runs"] + ([p["warmup"]] if p["warmup"] else []):
+        conf = step["request_conf"]
+        with open(os.path.join(a["config_dir"], "models", conf["name"] + ".py"), "w", encoding="utf-8") as f:
+            f.write(aisbench_request_conf(request_text, conf["fields"]))
+
+
+def _value(v):
+    """A number of AISBench's results: 64, or "403.2 token/s", "40000.0 ms" (units added by
+    base_perf_metric_calculator.py _add_units_to_common_metrics / _add_units_to_metrics)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    m = re.match(r"\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)", str(v))
+    return float(m.group(1)) if m else None
+
+
+def parse_aisbench_result(work_dir):
+    """One concurrency's row from AISBench's performance results: <work_dir>/<time>/performances/<model>/
+    <dataset>.json (common metrics per stage, "total" for the whole run; summarizers/default_perf.py
+    _dump_calculated_perf_data) and the .csv beside it (one row per metric and stage: "Performance
+    Parameters", "Stage", then Average, Min, Max, Median, P75, P90, P99, N; _export_to_csv)."""
+    found = sorted(glob.glob(os.path.join(work_dir, "*", "performances", "*", "*.json")))
+    if len(found) != 1:
+        raise hc.HarnessError(f"{work_dir}: expected one AISBench performance result (*/performances/*/*.json), "
+                              f"found {len(found) or 'none'}")
+    path = found[0]
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise hc.HarnessError(f"{path}: cannot read AISBench's result ({e})")
+
+    def common(name, required=False):
+        stages = data.get(name) if isinstance(data, dict) else None
+        v = _value((stages or {}).get("total")) if isinstance(stages, dict) else None
+        if v is None and required:
+            raise hc.HarnessError(f"{path}: no number at \"{name}\" / \"total\" (is this AISBench's performance "
+                                  "result?)")
+        return v
+
+    duration = common("Benchmark Duration", True)
+    row = {"num_prompts": common("Total Requests"), "completed": common("Success Requests", True),
+           "failed": common("Failed Requests"), "duration_s": round(duration / 1000.0, 6),
+           "total_input_tokens": common("Total Input Tokens"), "total_output_tokens": common("Total Generated Tokens"),
+           "output_tokens_per_s": common("Output Token Throughput", True),
+           "total_tokens_per_s": common("Total Token Throughput", True),
+           "requests_per_s": common("Request Throughput"), "result_file": path}
+    stats = {"mean": "Average", "median": "Median", "p50": "Median", "p99": "P99"}
+    try:
+        with open(path[:-len(".json")] + ".csv", newline="", encoding="utf-8") as f:
+            for rec in csv.DictReader(f):
+                metric = (rec.get("Performance Parameters") or "").lower()
+                if metric in ("ttft", "tpot", "itl", "e2el") and rec.get("Stage") == "total":
+                    for stat, column in stats.items():
+                        if _value(rec.get(column)) is not None:
+                            row[f"{stat}_{metric}_ms"] = _value(rec[column])
+    except OSError:
+        pass  # the latencies stay absent; the throughput is in the JSON
+    return row
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -323,6 +504,20 @@ def cache_hits(base):
         return None
 
 
+def check_aisbench(ais_bench):
+    try:
+        r = subprocess.run([ais_bench, "--help"], capture_output=True, text=True, timeout=300)
+    except FileNotFoundError:
+        raise hc.HarnessError(f"{ais_bench} is not on PATH: install AISBench (github.com/AISBench/benchmark) or pass "
+                              "--ais-bench PATH", hc.EXIT_ENVIRONMENT)
+    except subprocess.TimeoutExpired:
+        raise hc.HarnessError(f"`{ais_bench} --help` did not answer within 300 s")
+    missing = [f for f in AISBENCH_FLAGS if f not in r.stdout]
+    if r.returncode != 0 or missing:
+        raise hc.HarnessError(f"`{ais_bench}` lacks {', '.join(missing) or 'a usable --help'} (exit {r.returncode})",
+                              hc.EXIT_ENVIRONMENT)
+
+
 def check_client(vllm):
     try:
         r = subprocess.run([vllm, "bench", "serve", "--help"], capture_output=True, text=True, timeout=300)
@@ -339,13 +534,14 @@ def check_client(vllm):
 
 
 def run_client(step, log_path, timeout):
+    name = "vllm bench serve" if "bench" in step["command"][1:3] else os.path.basename(step["command"][0])
     with open(log_path, "w", encoding="utf-8") as log:
         try:
             r = subprocess.run(step["command"], stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise hc.HarnessError(f"vllm bench serve timed out after {timeout} s; its log: {log_path}")
+            raise hc.HarnessError(f"{name} timed out after {timeout} s; its log: {log_path}")
     if r.returncode != 0:
-        raise hc.HarnessError(f"vllm bench serve exited with status {r.returncode}; its log ({log_path}) ends:\n"
+        raise hc.HarnessError(f"{name} exited with status {r.returncode}; its log ({log_path}) ends:\n"
                               f"{read_tail(log_path)}")
 
 
@@ -383,7 +579,10 @@ def sweep(p, base):
         before = cache_hits(base)
         run_client(step, os.path.join(p["result_dir"], f"c{step['concurrency']}.log"), p["run_timeout"])
         after = cache_hits(base)
-        row = parse_saved_result(step["result_file"])
+        if p.get("client") == "aisbench":
+            row = parse_aisbench_result(step["work_dir"])
+        else:
+            row = parse_saved_result(step["result_file"])
         row["concurrency"] = step["concurrency"]
         row["cached_tokens"] = after - before if before is not None and after is not None else None
         row["command"] = shlex.join(step["command"])
@@ -395,8 +594,12 @@ def sweep(p, base):
 def run(p):
     prov = hc.provenance(p["seed"])
     machine = hc.machine()
-    check_client(p["runs"][0]["command"][0])
-    write_datasets(p)
+    if p.get("client") == "aisbench":
+        check_aisbench(p["runs"][0]["command"][0])
+        write_aisbench_inputs(p)
+    else:
+        check_client(p["runs"][0]["command"][0])
+        write_datasets(p)
     base = f"http://{p['host']}:{p['serve']['port']}"
     log_path = os.path.join(p["result_dir"], "server.log")
     with open(log_path, "w", encoding="utf-8") as log:
@@ -420,6 +623,8 @@ def run(p):
     one = next((r for r in rows if r["concurrency"] == 1), None)
     return {
         "harness": HARNESS,
+        "stack": p["stack"],
+        "client": p.get("client", "vllm"),
         "model": p["serve"]["model"],
         "output_tokens_per_s": best["output_tokens_per_s"],
         "total_tokens_per_s": best["total_tokens_per_s"],

@@ -56,6 +56,13 @@ def build_parser():
     p.add_argument("--mm-processor-cache-gb", type=float, default=0.0,
                    help="vLLM's multimodal processor cache, GiB (default 0: off, as the tutorial measures)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repo", help="a checkout of the model's repository: register its own vLLM model class (the "
+                                  "faithful stack), as its scripts do, instead of the installed vLLM's")
+    p.add_argument("--model-class", help="with --repo: MODULE.CLASS of the repository's vLLM model, e.g. "
+                                         "deepseek_ocr2.DeepseekOCR2ForCausalLM")
+    p.add_argument("--code-dir", help="with --repo: the directory of that module, relative to the checkout "
+                                      "(default: the one directory holding it)")
+    p.add_argument("--register-as", help="with --repo: the architecture name to register (default: the class name)")
     p.add_argument("--dry-run", action="store_true", help="validate the arguments and print the plan as JSON; "
                                                           "imports nothing heavy")
     return p
@@ -82,6 +89,15 @@ def plan(args):
         sys.stderr.write("vllm: warning: --image given but no prompt contains '<image>'; "
                          "many vision models need that placeholder\n")
     num = args.num_prompts or args.batch
+    if not args.repo and (args.model_class or args.code_dir or args.register_as):
+        raise hc.HarnessError("--model-class, --code-dir and --register-as choose the code of --repo: add --repo "
+                              "CHECKOUT", hc.EXIT_USAGE)
+    if args.repo and not args.model_class:
+        raise hc.HarnessError("--repo needs --model-class MODULE.CLASS: the repository's vLLM model class",
+                              hc.EXIT_USAGE)
+    code = hc.repo_code(args.repo, *hc.split_class(args.model_class), args.code_dir) if args.repo else None
+    if code:
+        code["register_as"] = args.register_as or code["class"]
     llm_kwargs = {
         "model": args.model,
         "tensor_parallel_size": args.tensor_parallel_size,
@@ -103,6 +119,8 @@ def plan(args):
     return {
         "harness": HARNESS,
         "dry_run": True,
+        "stack": "faithful" if code else "native",
+        "repo": code,
         "model": args.model,
         "device": args.device,
         "batch": args.batch,
@@ -143,6 +161,15 @@ def run(p):
         pil = hc.require(HARNESS, "PIL.Image", "install Pillow")
         image = pil.open(p["image"]).convert("RGB")
     with hc.stdout_to_stderr():
+        if p["repo"]:
+            # The repository's scripts register their model in their own process before building the engine
+            # (deepseek-ai/DeepSeek-OCR-2@1d9f3b5b4af841608bd07c0785e78daa78aa6569
+            # DeepSeek-OCR2-master/DeepSeek-OCR2-vllm/run_dpsk_ocr2_image.py: `from deepseek_ocr2 import
+            # DeepseekOCR2ForCausalLM`, ModelRegistry.register_model("DeepseekOCR2ForCausalLM", ...), and the
+            # engine with hf_overrides={"architectures": ["DeepseekOCR2ForCausalLM"]}); so does this.
+            # A registration in this process does not reach engine worker processes (patches/routes/
+            # deepseek-ocr2.toml, ocr2-faithful-v085 caveats): run as the faithful route does (VLLM_USE_V1=0).
+            vllm.ModelRegistry.register_model(p["repo"]["register_as"], hc.repo_class(p["repo"]))
         llm = vllm.LLM(**p["llm_kwargs"])
         requests = []
         tokenizer = llm.get_tokenizer() if p["input_len"] else None
@@ -168,6 +195,9 @@ def run(p):
         hc.dump_token_ids(p["dump"], token_ids)
     return hc.throughput(
         HARNESS, p["model"], token_ids, elapsed,
+        stack=p["stack"],  # native: the installed vLLM's own model class; faithful: the repository's (--repo)
+        repo=hc.repo_summary(p["repo"]),
+        repo_commit=p["repo"]["commit"] if p["repo"] else None,
         input_tokens=sum(len(o.prompt_token_ids or []) for o in outputs),
         batch=p["batch"],
         output_len=p["output_len"],
