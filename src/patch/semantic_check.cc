@@ -10,6 +10,7 @@
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
+#include "kcat/kb/npu_surface.h"
 #include "kcat/scan/parser.h"
 
 namespace kcat::patch {
@@ -308,6 +309,95 @@ std::optional<std::string> missing_import(const std::filesystem::path& root, con
   return reason;
 }
 
+// (d) A use of torch_npu the step adds that its API surface (kb/npu_surface.h) does not have:
+// `torch.npu.X` / `torch_npu.npu.X` where torch_npu.npu has no X; `torch_npu.npu_X(...)` /
+// `torch.ops.npu.X(...)` where op-plugin has no such op; or such a call with a keyword no overload
+// accepts, or more positional arguments than any overload takes. Uses the old file already had
+// (the same text) are not the step's. Aliases (`import torch_npu as t`) are not followed.
+std::optional<std::string> npu_api_misuse(const std::string& file, const std::string& old, TSNode old_root,
+                                          const std::string& now, TSNode new_root,
+                                          const kb::NpuSurface& api) {
+  if (api.empty()) return std::nullopt;
+  auto attribute_texts = [](TSNode root, const std::string& bytes) {
+    std::set<std::string> out;
+    each(root, [&](TSNode n) {
+      if (is(n, "attribute") || is(n, "call")) out.insert(squeeze(scan::node_text(n, bytes)));
+    });
+    return out;
+  };
+  const auto had = attribute_texts(old_root, old);
+  std::optional<std::string> reason;
+  auto at = [&](TSNode n) { return fmt::format("{}:{}", file, ts_node_start_point(n).row + 1); };
+  each(new_root, [&](TSNode n) {
+    if (reason) return;
+    if (is(n, "attribute") && !is(ts_node_parent(n), "attribute")) {
+      // The outermost attribute of a chain: torch.npu.X.Y -> X.
+      auto text = squeeze(scan::node_text(n, now));
+      if (had.count(text)) return;
+      for (const char* prefix : {"torch.npu.", "torch_npu.npu."}) {
+        if (text.rfind(prefix, 0) != 0) continue;
+        auto rest = text.substr(std::strlen(prefix));
+        auto name = rest.substr(0, rest.find_first_of(".("));
+        if (!name.empty() && !api.npu_module.count(name)) {
+          reason = fmt::format("{}: the step adds `{}`, but torch.npu has no `{}` ({})", at(n), text, name,
+                               api.source);
+        }
+        return;
+      }
+      return;
+    }
+    if (!is(n, "call")) return;
+    auto fn = squeeze(scan::node_text(field(n, "function"), now));
+    std::string op;
+    if (fn.rfind("torch_npu.npu_", 0) == 0 && fn.find('.', 10) == std::string::npos) op = fn.substr(10);
+    if (fn.rfind("torch.ops.npu.", 0) == 0 && fn.find('.', 14) == std::string::npos) op = fn.substr(14);
+    if (op.empty() || had.count(squeeze(scan::node_text(n, now)))) return;
+    auto it = api.ops.find(op);
+    if (it == api.ops.end()) {
+      reason = fmt::format("{}: the step calls `{}`, but torch_npu has no op `{}` for torch {} ({})", at(n),
+                           fn, op, api.torch, api.source);
+      return;
+    }
+    size_t positional = 0;
+    std::vector<std::string> keywords;
+    bool splat = false;
+    TSNode args = field(n, "arguments");
+    for (uint32_t i = 0; i < ts_node_named_child_count(args); ++i) {
+      TSNode a = ts_node_named_child(args, i);
+      if (is(a, "keyword_argument")) {
+        keywords.emplace_back(scan::node_text(field(a, "name"), now));
+      } else if (is(a, "list_splat") || is(a, "dictionary_splat")) {
+        splat = true;
+      } else if (!is(a, "comment")) {
+        ++positional;
+      }
+    }
+    if (splat) return;
+    for (auto& o : it->second) {
+      if (positional > o.positional) continue;
+      bool all = std::all_of(keywords.begin(), keywords.end(), [&](const std::string& k) {
+        auto p = std::find(o.params.begin(), o.params.end(), k);
+        return p != o.params.end() && static_cast<size_t>(p - o.params.begin()) >= positional;
+      });
+      if (all) return;
+    }
+    std::string params;
+    for (auto& p : it->second.front().params) params += (params.empty() ? "" : ", ") + p;
+    reason = fmt::format(
+        "{}: the step calls `{}` with {} positional argument(s) and keyword(s) [{}] that no overload of the "
+        "op "
+        "accepts (its parameters: {}; {})",
+        at(n), fn, positional,
+        [&] {
+          std::string k;
+          for (auto& x : keywords) k += (k.empty() ? "" : ", ") + x;
+          return k;
+        }(),
+        params, api.source);
+  });
+  return reason;
+}
+
 bool python_file(const std::string& f) {
   auto ext = std::filesystem::path(f).extension();
   return ext == ".py" || ext == ".pyi";
@@ -334,6 +424,7 @@ std::optional<std::string> meaning_check(const std::filesystem::path& root, cons
     if (auto r = shadowed_branch(file, old, o, now, n)) return r;
     if (auto r = swapped_comparison(file, old, o, now, n, by_file[file])) return r;
     if (auto r = missing_import(root, file, old, o, now, n)) return r;
+    if (auto r = npu_api_misuse(file, old, o, now, n, kb::npu_surface())) return r;
   }
   return std::nullopt;
 }

@@ -83,6 +83,52 @@ TEST(MeaningCheck, RefusesAnImportOfANameTheRepositoryModuleDoesNotDefine) {
   EXPECT_TRUE(check(dir, "import os\n", "import os\nfrom .pkg.util import nothing_here\n"));
 }
 
+// (d): torch_npu's API surface (patches/torch_npu_surface.toml, from op-plugin and torch_npu).
+TEST(MeaningCheck, RefusesATorchNpuNameOrKeywordTheApiDoesNotHave) {
+  test::TempDir dir;
+  const std::string before = "import torch\nimport torch_npu\n";
+  // A name torch.npu does not have (torch.cuda.get_arch_list has no NPU counterpart).
+  auto why = check(dir, before, before + "a = torch.npu.get_arch_list()\n");
+  ASSERT_TRUE(why);
+  EXPECT_THAT(*why, testing::HasSubstr("m.py:3"));
+  EXPECT_THAT(*why, testing::HasSubstr("torch.npu has no `get_arch_list`"));
+  EXPECT_THAT(*why, testing::HasSubstr("op-plugin@"));
+  // An op op-plugin does not define.
+  why = check(dir, before, before + "y = torch_npu.npu_flash_attn_varlen(q, k, v)\n");
+  ASSERT_TRUE(why);
+  EXPECT_THAT(*why, testing::HasSubstr("torch_npu has no op `npu_flash_attn_varlen`"));
+  // A keyword no overload accepts (npu_rms_norm's is `epsilon`), too many positional arguments, a
+  // positional one given again by keyword.
+  why = check(dir, before, before + "y = torch_npu.npu_rms_norm(x, w, eps=1e-6)[0]\n");
+  ASSERT_TRUE(why);
+  EXPECT_THAT(*why, testing::HasSubstr("[eps]"));
+  EXPECT_THAT(*why, testing::HasSubstr("self, gamma, epsilon"));
+  EXPECT_TRUE(check(dir, before, before + "y = torch_npu.npu_rms_norm(x, w, 1e-6, 2)\n"));
+  EXPECT_TRUE(check(dir, before, before + "y = torch_npu.npu_rms_norm(x, w, gamma=w)\n"));
+  // npu_prompt_flash_attention's options are keyword-only (`*` in its schema).
+  EXPECT_TRUE(check(dir, before, before + "o = torch_npu.npu_prompt_flash_attention(q, k, v, 8)\n"));
+  EXPECT_TRUE(check(dir, before, before + "o = torch.ops.npu.no_such_op(q)\n"));
+}
+
+TEST(MeaningCheck, LetsThroughTheTorchNpuApiAsItIsAndUsesTheFileHad) {
+  test::TempDir dir;
+  const std::string before = "import torch\nimport torch_npu\n";
+  EXPECT_FALSE(check(dir, before,
+                     before + "torch.npu.synchronize()\nwith torch.npu.amp.autocast():\n    pass\n"
+                              "s = torch.npu.Stream()\nn = torch.npu.device_count()\n"));
+  EXPECT_FALSE(check(dir, before, before + "y = torch_npu.npu_rms_norm(x, w, epsilon=1e-6)[0]\n"));
+  EXPECT_FALSE(check(dir, before, before + "y = torch_npu.npu_rms_norm(x, w, 1e-6)[0]\n"));
+  EXPECT_FALSE(check(dir, before,
+                     before + "o = torch_npu.npu_prompt_flash_attention(q, k, v, num_heads=8, "
+                              "input_layout='BNSD', scale_value=0.125)\n"));
+  EXPECT_FALSE(
+      check(dir, before, before + "o = torch_npu.npu_fusion_attention(q, k, v, 8, 'BNSD', **opts)\n"));
+  // Not torch_npu's ops: other torch_npu modules, and a name the old file already used.
+  EXPECT_FALSE(check(dir, before, before + "from torch_npu.contrib import transfer_to_npu\n"));
+  std::string had = before + "a = torch.npu.get_arch_list()\n";
+  EXPECT_FALSE(check(dir, had, had + "b = 1\n"));
+}
+
 TEST(MeaningCheck, TheGateRollsBackAndSaysWhy) {
   test::TempDir dir;
   test::write(dir / "m.py", "if backend == 'nccl':\n    pass\n");
