@@ -821,7 +821,9 @@ std::optional<std::string> dispatch_problem(const Module& m, TSNode fn, const Mo
 // availability (`if x.is_cuda: ... else: ...`, `... if ext is not None else ...`) of which one
 // branch is not a rejection (raise/assert). The reason, or nullopt.
 std::optional<std::string> own_path(const Module& m, TSNode fn, const std::vector<std::string>& exts) {
-  static const RE2 flag(R"((?i)^use_\w*(cuda|kernel|ext|triton)\w*$)");
+  // The switch itself, not a parameter that says where a step happens (fla's use_qk_l2norm_in_kernel).
+  static const RE2 flag(
+      R"((?i)^use_(cuda|cuda_kernels?|kernels?|cuda_ext|cuda_extension|ext|extension|triton|triton_kernels?)$)");
   for (auto& p : params_of(m, fn)) {
     if (RE2::FullMatch(p.name, flag))
       return fmt::format("the entry point has its own switch `{}`: it already has a path without the kernel",
@@ -913,14 +915,14 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
   std::vector<std::string> known_aliases;
   for (auto& imp : m.ext_imports)
     if (!imp.alias.empty()) known_aliases.push_back(imp.alias);
-  if (auto why = own_path(m, fn, known_aliases)) {
-    e.reason = *why;
-    return std::nullopt;
-  }
   if (exts.empty()) {
     e.reason =
         "Triton path: the kernels are Triton, imported when the module loads; they run on triton-ascend "
         "(the Triton port), so no fallback is patched";
+    return std::nullopt;
+  }
+  if (auto why = own_path(m, fn, known_aliases)) {
+    e.reason = *why;
     return std::nullopt;
   }
   for (auto& x : exts) {

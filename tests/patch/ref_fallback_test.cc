@@ -499,6 +499,10 @@ TEST(RefFallback, AnEntryPointWithItsOwnNonCudaPathIsLeft) {
       left_why(head + "def conv_fn(x, w, use_cuda_kernel=True):\n    return conv_fwd(x, w)\n", ref, "conv_fn")
           .find("its own switch `use_cuda_kernel`"),
       std::string::npos);
+  // A parameter that says where a step happens is not a switch of the kernel: routed.
+  EXPECT_EQ(left_why(head + "def conv_fn(x, w, use_qk_l2norm_in_kernel=False):\n    return conv_fwd(x, w)\n",
+                     ref, "conv_fn"),
+            "");
   // A rejection is not a path: routed.
   EXPECT_EQ(
       left_why(head + "def conv_fn(x, w):\n    if not x.is_cuda:\n        raise ValueError('cuda only')\n"
