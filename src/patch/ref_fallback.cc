@@ -853,9 +853,11 @@ std::optional<std::string> own_path(const Module& m, TSNode fn, const std::vecto
           all_reject = all_reject && rejects(field(c, "body"));
         }
       }
-      // `if not x.is_cuda: raise`: a rejection, not a path; `if x.is_cuda: return kernel(...)` then
-      // the rest: the rest is the other branch.
-      branch = !all_reject || (!has_else && !rejects(field(n, "consequence")));
+      // `if not x.is_cuda: raise`: a rejection, not a path. Without an else, the rest of the body is
+      // the other branch only when the consequence returns (`if x.is_cuda: return kernel(...)`).
+      TSNode body = field(n, "consequence");
+      TSNode last = ts_node_named_child(body, ts_node_named_child_count(body) - 1);
+      branch = has_else ? !all_reject : is(last, "return_statement");
     } else if (is(n, "conditional_expression") && ts_node_named_child_count(n) == 3 &&
                RE2::PartialMatch(m.text(ts_node_named_child(n, 1)), device)) {
       branch = true;

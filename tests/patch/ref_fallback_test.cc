@@ -503,6 +503,11 @@ TEST(RefFallback, AnEntryPointWithItsOwnNonCudaPathIsLeft) {
   EXPECT_EQ(left_why(head + "def conv_fn(x, w, use_qk_l2norm_in_kernel=False):\n    return conv_fwd(x, w)\n",
                      ref, "conv_fn"),
             "");
+  // A branch that only prepares the input is not a path: routed.
+  EXPECT_EQ(
+      left_why(head + "def conv_fn(x, w):\n    if x.is_cuda:\n        x = x + 0\n    return conv_fwd(x, w)\n",
+               ref, "conv_fn"),
+      "");
   // A rejection is not a path: routed.
   EXPECT_EQ(
       left_why(head + "def conv_fn(x, w):\n    if not x.is_cuda:\n        raise ValueError('cuda only')\n"
