@@ -65,12 +65,15 @@ bool routed_now(const patch::FallbackPair& e) {
 std::string gate_step(Run& r, const std::string& key, const std::string& id, const patch::FallbackPlan& plan,
                       const std::set<std::string>& only = {}) {
   r.book.attempted.insert(key);
-  StepWork w{key,
-             id,
-             "Reference fallback: kernel entry points run the repository's references without the kernel",
-             plan.patch,
-             {},
-             {}};
+  std::string title =
+      "Reference fallback: kernel entry points run the repository's references without the kernel";
+  if (only.size() == 1) {
+    auto e = std::find_if(plan.entries.begin(), plan.entries.end(),
+                          [&](auto& x) { return patch::fallback_key(x) == *only.begin(); });
+    if (e != plan.entries.end())
+      title = fmt::format("Reference fallback: {} runs {} without the kernel", e->entry, e->reference);
+  }
+  StepWork w{key, id, title, plan.patch, {}, {}};
   w.patch.message = fallback_message(plan, r.o.target, only);
   run_step(r, w);
   auto& rec = r.book.records[key];
