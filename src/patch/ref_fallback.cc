@@ -350,50 +350,164 @@ std::optional<std::string> read_or_skip(const std::filesystem::path& path, std::
 
 }  // namespace
 
+namespace {
+
+// A string literal's text between its quotes (prefixes such as f or r dropped); nullopt for a
+// triple-quoted or concatenated string.
+std::optional<std::string> literal_text(TSNode n, const std::string& bytes) {
+  if (!is(n, "string")) return std::nullopt;
+  auto s = std::string(scan::node_text(n, bytes));
+  auto q = s.find_first_of("\"'");
+  if (q == std::string::npos || s.size() < q + 2 || s.back() != s[q] ||
+      s.compare(q, 3, std::string(3, s[q])) == 0)
+    return std::nullopt;
+  return s.substr(q + 1, s.size() - q - 2);
+}
+
+bool is_source(const std::string& s) {
+  return s.ends_with(".cu") || s.ends_with(".cpp") || s.ends_with(".cc");
+}
+
+// Every string literal under `n`, in order.
+std::vector<std::string> literals_under(TSNode n, const std::string& bytes) {
+  std::vector<std::string> out;
+  scan::each_named_node(n, [&](TSNode c) {
+    if (auto t = literal_text(c, bytes); t && !t->empty() && t->find('\n') == std::string::npos)
+      out.push_back(*t);
+  });
+  return out;
+}
+
+// `ext("name", ...)` after `ext = CUDAExtension if cond else CppExtension`: the later call's first
+// literal, `{var}` filled from a top-level `var = "..."`.
+std::string conditional_name(TSNode root, const std::string& bytes, const std::string& var) {
+  std::string name;
+  scan::each_named_node(root, [&](TSNode n) {
+    if (!name.empty() || !is(n, "call") || scan::node_text(field(n, "function"), bytes) != var) return;
+    TSNode args = field(n, "arguments");
+    if (ts_node_named_child_count(args) == 0) return;
+    if (auto t = literal_text(ts_node_named_child(args, 0), bytes)) name = *t;
+  });
+  for (uint32_t i = 0; i < ts_node_named_child_count(root) && name.find('{') != std::string::npos; ++i) {
+    TSNode st = ts_node_named_child(root, i);
+    TSNode as = is(st, "expression_statement") ? ts_node_named_child(st, 0) : TSNode{};
+    if (!is(as, "assignment") || !is(field(as, "left"), "identifier")) continue;
+    auto value = literal_text(field(as, "right"), bytes);
+    auto hole = "{" + std::string(scan::node_text(field(as, "left"), bytes)) + "}";
+    for (auto p = name.find(hole); value && p != std::string::npos; p = name.find(hole))
+      name.replace(p, hole.size(), *value);
+  }
+  return name;
+}
+
+}  // namespace
+
+std::vector<ExtensionCall> cuda_extension_calls(const std::string& bytes) {
+  std::vector<ExtensionCall> out;
+  if (bytes.find("CUDAExtension") == std::string::npos) return out;
+  auto tree = scan::parse("python", bytes);
+  TSNode root = ts_tree_root_node(tree.get());
+  scan::each_named_node(root, [&](TSNode n) {
+    ExtensionCall c;
+    if (is(n, "call") &&
+        scan::node_text(field(n, "function"), bytes).find("CUDAExtension") != std::string_view::npos) {
+      TSNode args = field(n, "arguments");
+      c.line = static_cast<int>(ts_node_start_point(n).row) + 1;
+      c.literals = literals_under(args, bytes);
+      for (uint32_t i = 0; i < ts_node_named_child_count(args); ++i) {
+        TSNode a = ts_node_named_child(args, i);
+        if (is(a, "keyword_argument") && scan::node_text(field(a, "name"), bytes) == "name") {
+          if (auto t = literal_text(field(a, "value"), bytes)) c.name = *t;
+        }
+      }
+      if (c.name.empty() && ts_node_named_child_count(args) > 0) {
+        auto first = literal_text(ts_node_named_child(args, 0), bytes);
+        if (first && !is_source(*first)) c.name = *first;
+      }
+      out.push_back(std::move(c));
+    } else if (is(n, "conditional_expression") && ts_node_named_child_count(n) == 3 &&
+               scan::node_text(ts_node_named_child(n, 0), bytes) == "CUDAExtension") {
+      c.line = static_cast<int>(ts_node_start_point(n).row) + 1;
+      c.conditional = true;
+      TSNode parent = ts_node_parent(n);
+      if (is(parent, "assignment") && is(field(parent, "left"), "identifier"))
+        c.name = conditional_name(root, bytes, std::string(scan::node_text(field(parent, "left"), bytes)));
+      out.push_back(std::move(c));
+    }
+  });
+  return out;
+}
+
 std::vector<std::string> built_extensions(const std::filesystem::path& root,
                                           const std::vector<std::string>& python_files) {
   std::set<std::string> out;
   for (auto& file : python_files) {
     auto read = read_or_skip(root / file);
-    if (!read || read->find("CUDAExtension") == std::string::npos) continue;
-    const auto& bytes = *read;
-    auto tree = scan::parse("python", bytes);
-    scan::each_named_node(ts_tree_root_node(tree.get()), [&](TSNode n) {
-      if (!is(n, "call") ||
-          scan::node_text(field(n, "function"), bytes).find("CUDAExtension") == std::string_view::npos)
-        return;
-      TSNode args = field(n, "arguments");
-      for (uint32_t i = 0; i < ts_node_named_child_count(args); ++i) {
-        TSNode a = ts_node_named_child(args, i);
-        TSNode v = field(a, "value");
-        if (!is(a, "keyword_argument") || scan::node_text(field(a, "name"), bytes) != "name" ||
-            !is(v, "string"))
-          continue;
-        auto s = std::string(scan::node_text(v, bytes));
-        if (s.size() >= 2 && (s[0] == '"' || s[0] == '\'') && s.back() == s[0]) s = s.substr(1, s.size() - 2);
-        if (!s.empty() &&
-            s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
-                std::string::npos)
-          out.insert(s);
-      }
-    });
+    if (!read) continue;
+    // A conditional CUDAExtension may be built as a C++ extension without CUDA: the module is
+    // there on the NPU, and a fallback testing for its absence would never run.
+    for (auto& c : cuda_extension_calls(*read)) {
+      if (!c.conditional && !c.name.empty() &&
+          c.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
+              std::string::npos)
+        out.insert(c.name);
+    }
   }
   return {out.begin(), out.end()};
 }
+
+std::string fallback_key(const FallbackPair& e) { return e.file + ":" + e.entry; }
 
 namespace {
 
 // ---- the analysis shared by the steps below ----
 
+// A test function of the repository: what it calls, and whether it compares results.
+struct TestFn {
+  std::string where;            // "tests/test_x.py::test_y"
+  std::set<std::string> calls;  // names called (`f(...)`, `mod.f(...)`)
+  std::string compares;         // "allclose", "==" ... ("" when it compares nothing)
+};
+
 struct Analysis {
   std::deque<Module> mods;
   Reach reach;
-  std::vector<std::set<std::string>> tests;
-  std::vector<std::string> test_files;
+  std::vector<TestFn> tests;
   std::set<std::string> exts;
   std::map<std::string, std::string> unguardable;        // ext -> why an import of it cannot be guarded
   std::map<std::string, std::vector<Edit>> guard_edits;  // ext -> its import guards
 };
+
+// The test functions of a test module (top level and in classes).
+void read_tests(const Module& m, std::vector<TestFn>& out) {
+  static const RE2 compare(
+      R"((allclose|assert_close|assert_allclose|assert_equal|assert_array_equal|array_equal)\b|\bassert\b[^\n]*(==))");
+  scan::each_named_node(ts_tree_root_node(m.tree.get()), [&](TSNode n) {
+    if (!is(n, "function_definition") || !m.text(field(n, "name")).starts_with("test")) return;
+    TestFn t;
+    t.where = m.file + "::" + m.text(field(n, "name"));
+    TSNode body = field(n, "body");
+    scan::each_named_node(body, [&](TSNode c) {
+      if (!is(c, "call")) return;
+      TSNode f = field(c, "function");
+      if (is(f, "attribute")) f = field(f, "attribute");
+      if (is(f, "identifier")) t.calls.insert(m.text(f));
+    });
+    std::string word, eq;
+    if (RE2::PartialMatch(m.text(body), compare, &word, &eq)) t.compares = word.empty() ? eq : word;
+    out.push_back(std::move(t));
+  });
+}
+
+// The test functions that call both `f` and `r` and compare results.
+std::vector<const TestFn*> comparing_tests(const std::vector<TestFn>& tests, const std::string& f,
+                                           const std::string& r) {
+  std::vector<const TestFn*> out;
+  for (auto& t : tests) {
+    if (!t.compares.empty() && t.calls.count(f) && t.calls.count(r)) out.push_back(&t);
+  }
+  return out;
+}
 
 // A use of `alias` in `m` that runs at import time (outside every function body); nullopt if none.
 std::optional<int> import_time_use(const Module& m, const std::string& alias, TSNode import_stmt) {
@@ -421,10 +535,33 @@ std::string eol_of(const std::string& bytes) {
   return p != std::string::npos && p > 0 && bytes[p - 1] == '\r' ? "\r\n" : "\n";
 }
 
-void plan_guards(Analysis& a, FallbackPlan& out) {
+bool inside(const std::string& file, const std::string& within) {
+  return within.empty() || within == "." || file == within || file.starts_with(within + "/");
+}
+
+// An import of the extension kcat may turn into a guard: inside the path given and not in a test
+// file. A test that imports the extension itself tests the kernel: it is reported, not edited. An
+// import elsewhere outside the path would still fail on the NPU: the extension is not guardable.
+void plan_guards(Analysis& a, FallbackPlan& out, const std::string& within) {
   for (auto& m : a.mods) {
     for (auto& imp : m.ext_imports) {
       auto where = fmt::format("{}:{}", m.file, ts_node_start_point(imp.stmt).row + 1);
+      if (!imp.guarded && is_test_file(m.file)) {
+        out.notes.push_back(fmt::format(
+            "not guarded: {}: a test file imports `{}` itself; kcat does not edit tests for the fallback "
+            "(on the NPU this test file does not import)",
+            where, imp.ext));
+        continue;
+      }
+      if (!imp.guarded && !inside(m.file, within)) {
+        if (!a.unguardable.count(imp.ext)) {
+          a.unguardable[imp.ext] = fmt::format(
+              "{}: `{}` is outside the path given ({}): not guarded, so the fallback could not load", where,
+              m.text(imp.stmt), within);
+          out.notes.push_back("not guarded: " + a.unguardable[imp.ext]);
+        }
+        continue;
+      }
       if (imp.guarded) {
         if (!imp.sets_none && !a.unguardable.count(imp.ext)) {
           a.unguardable[imp.ext] = where + ": the repository's own try/except around `" + m.text(imp.stmt) +
@@ -515,6 +652,7 @@ struct Builder {
   std::vector<std::tuple<std::string, std::string, std::string>> probes;
   std::set<std::string> exts;
   const Reach* ref_reach = nullptr;  // the second pass: reach with the routed entry points cut
+  const std::map<std::string, std::string>* rejected = nullptr;  // refused by the gate: never routed
 };
 
 struct Routed {
@@ -538,6 +676,31 @@ std::optional<std::pair<const Module*, std::string>> find_reference(Builder& b, 
       if (top_package(mm.dotted) != top_package(m.dotted) || is_test_file(mm.file)) continue;
       auto d = mm.defs.find(cand);
       if (d != mm.defs.end() && !d->second.is_class) found.emplace_back(&mm, cand);
+    }
+  }
+  if (found.empty()) {
+    // Paired by the tests where the names differ: the test functions that call F and compare it
+    // with exactly one reference-looking function, all naming the same one, defined once in F's package.
+    std::set<std::string> by_test;
+    for (auto& t : b.a.tests) {
+      if (t.compares.empty() || !t.calls.count(f)) continue;
+      std::set<std::string> refs;
+      for (auto& c : t.calls)
+        if (looks_like_reference(c) && package_functions.count(c)) refs.insert(c);
+      if (refs.size() == 1) by_test.insert(*refs.begin());
+      if (refs.size() > 1) by_test.insert("");  // not sure which one
+    }
+    if (by_test.size() == 1 && !by_test.begin()->empty()) {
+      for (auto& mm : b.a.mods) {
+        if (top_package(mm.dotted) != top_package(m.dotted) || is_test_file(mm.file)) continue;
+        auto d = mm.defs.find(*by_test.begin());
+        if (d != mm.defs.end() && !d->second.is_class) found.emplace_back(&mm, d->first);
+      }
+      if (found.size() == 1) {
+        e.why.push_back("by test: the names differ; the repository's tests compare the two");
+        return found[0];
+      }
+      found.clear();
     }
   }
   if (found.empty()) {
@@ -653,6 +816,62 @@ std::optional<std::string> dispatch_problem(const Module& m, TSNode fn, const Mo
   return std::nullopt;
 }
 
+// F's own path without the kernel, which the reference must not replace: a parameter that switches
+// the kernel (`use_cuda_kernel`), or a branch of F's body on the device or on the kernel's
+// availability (`if x.is_cuda: ... else: ...`, `... if ext is not None else ...`) of which one
+// branch is not a rejection (raise/assert). The reason, or nullopt.
+std::optional<std::string> own_path(const Module& m, TSNode fn, const std::vector<std::string>& exts) {
+  // The switch itself, not a parameter that says where a step happens (fla's use_qk_l2norm_in_kernel).
+  static const RE2 flag(
+      R"((?i)^use_(cuda|cuda_kernels?|kernels?|cuda_ext|cuda_extension|ext|extension|triton|triton_kernels?)$)");
+  for (auto& p : params_of(m, fn)) {
+    if (RE2::FullMatch(p.name, flag))
+      return fmt::format("the entry point has its own switch `{}`: it already has a path without the kernel",
+                         p.name);
+  }
+  std::string names =
+      R"(\.is_cuda\b|\.device\.type\b|\bdevice\s*==|cuda\.is_available\s*\(|(?i:\buse_\w*(cuda|kernel)\w*)|(?i:\bhas_\w*(cuda|kernel|ext)\w*))";
+  for (auto& x : exts) names += "|\\b" + RE2::QuoteMeta(x) + "\\s+is\\s+(not\\s+)?None\\b";
+  RE2 device(names);
+  auto rejects = [&](TSNode block) {
+    if (ts_node_is_null(block)) return true;
+    TSNode first = ts_node_named_child(block, 0);
+    return is(first, "raise_statement") || is(first, "assert_statement");
+  };
+  std::optional<std::string> why;
+  scan::each_named_node(field(fn, "body"), [&](TSNode n) {
+    if (why) return;
+    bool branch = false;
+    TSNode cond = field(n, "condition");
+    if (is(n, "if_statement") && RE2::PartialMatch(m.text(cond), device)) {
+      bool has_else = false, all_reject = rejects(field(n, "consequence"));
+      for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
+        TSNode c = ts_node_named_child(n, i);
+        if (is(c, "elif_clause")) all_reject = all_reject && rejects(field(c, "consequence"));
+        if (is(c, "else_clause")) {
+          has_else = true;
+          all_reject = all_reject && rejects(field(c, "body"));
+        }
+      }
+      // `if not x.is_cuda: raise`: a rejection, not a path. Without an else, the rest of the body is
+      // the other branch only when the consequence returns (`if x.is_cuda: return kernel(...)`).
+      TSNode body = field(n, "consequence");
+      TSNode last = ts_node_named_child(body, ts_node_named_child_count(body) - 1);
+      branch = has_else ? !all_reject : is(last, "return_statement");
+    } else if (is(n, "conditional_expression") && ts_node_named_child_count(n) == 3 &&
+               RE2::PartialMatch(m.text(ts_node_named_child(n, 1)), device)) {
+      branch = true;
+      cond = ts_node_named_child(n, 1);
+    }
+    if (branch)
+      why = fmt::format(
+          "the entry point has its own branch on the device or the kernel (`{}`, line {}): it already has a "
+          "path without the kernel; left as it is",
+          m.text(cond), ts_node_start_point(n).row + 1);
+  });
+  return why;
+}
+
 // The pair's dispatch edit, or the reason it is left (in e.reason).
 std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, FallbackPair& e) {
   TSNode fn = m.defs.at(f).node;
@@ -661,13 +880,22 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
   auto [rm, rname] = *ref;
   e.reference = rname;
   e.reference_file = rm->file;
-  e.why.push_back(fmt::format("name: `{}` is named as the reference of `{}`", rname, f));
-  for (size_t i = 0; i < b.a.tests.size(); ++i) {
-    if (b.a.tests[i].count(f) && b.a.tests[i].count(rname)) {
-      e.why.push_back(fmt::format("test: {} calls both", b.a.test_files[i]));
-      break;
-    }
+  bool by_test = !e.why.empty() && e.why.back().starts_with("by test");
+  if (by_test) e.why.pop_back();
+  if (!by_test) e.why.push_back(fmt::format("name: `{}` is named as the reference of `{}`", rname, f));
+  auto tests = comparing_tests(b.a.tests, f, rname);
+  std::string test_list;
+  for (size_t i = 0; i < tests.size() && i < 3; ++i) test_list += (i ? ", " : "") + tests[i]->where;
+  if (tests.size() > 3) test_list += fmt::format(" and {} more", tests.size() - 3);
+  if (!tests.empty()) {
+    auto file = tests[0]->where.substr(0, tests[0]->where.find("::"));
+    e.why.push_back(fmt::format("test: {} calls both and compares them ({}, with {})", file, test_list,
+                                tests[0]->compares));
   }
+  e.paired_by = by_test ? fmt::format("paired by a test that compares them ({}) and by signature", test_list)
+                : tests.empty()
+                    ? std::string("paired by name and signature (no repository test compares the two)")
+                    : fmt::format("paired by name and signature; compared by {}", test_list);
   const auto& reach = b.ref_reach ? *b.ref_reach : b.a.reach;
   if (auto rk = reach.find({rm->dotted, rname}); rk != reach.end() && !rk->second.empty()) {
     e.reason = fmt::format("the reference {} itself reaches {}: not a pure-PyTorch fallback", rname,
@@ -686,10 +914,17 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
   std::vector<std::string> exts;
   for (auto& k : e.kernels)
     if (k != "triton") exts.push_back(k);
+  std::vector<std::string> known_aliases;
+  for (auto& imp : m.ext_imports)
+    if (!imp.alias.empty()) known_aliases.push_back(imp.alias);
   if (exts.empty()) {
     e.reason =
         "Triton path: the kernels are Triton, imported when the module loads; they run on triton-ascend "
         "(the Triton port), so no fallback is patched";
+    return std::nullopt;
+  }
+  if (auto why = own_path(m, fn, known_aliases)) {
+    e.reason = *why;
     return std::nullopt;
   }
   for (auto& x : exts) {
@@ -698,7 +933,7 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
       return std::nullopt;
     }
   }
-  if (!b.within.empty() && b.within != "." && !(m.file == b.within || m.file.starts_with(b.within + "/"))) {
+  if (!inside(m.file, b.within)) {
     e.reason = "outside the path given (" + b.within + ")";
     return std::nullopt;
   }
@@ -791,7 +1026,7 @@ void reroute_through_routed(Builder& b, std::vector<Routed>& routed) {
     b.probes.clear();
     b.exts.clear();
     auto edit = route(b, *m, e.entry, e);
-    if (e.status != "routed") continue;
+    if (e.status != "routed" || (b.rejected && b.rejected->count(fallback_key(e)))) continue;
     r = Routed{e, edit, b.probes, b.exts};
   }
   b.ref_reach = nullptr;
@@ -826,7 +1061,9 @@ void drop_shared_references(std::vector<Routed>& routed) {
 }  // namespace
 
 FallbackPlan reference_fallbacks(const std::filesystem::path& root,
-                                 const std::vector<std::string>& python_files, const std::string& within) {
+                                 const std::vector<std::string>& python_files, const std::string& within,
+                                 const std::map<std::string, std::string>& rejected,
+                                 const std::set<std::string>& only) {
   FallbackPlan out;
   Analysis a;
   auto exts = built_extensions(root, python_files);
@@ -845,14 +1082,11 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
     m.bytes = std::move(*bytes);
     m.tree = scan::parse("python", m.bytes);
     read_module(m, a.exts);
-    if (is_test_file(file)) {
-      a.tests.push_back(identifiers(ts_tree_root_node(m.tree.get()), m.bytes));
-      a.test_files.push_back(file);
-    }
+    if (is_test_file(file)) read_tests(m, a.tests);
   }
   a.reach = reach_of(a.mods);
-  plan_guards(a, out);
-  Builder b{root, within, a, out, {}, {}, nullptr};
+  plan_guards(a, out, within);
+  Builder b{root, within, a, out, {}, {}, nullptr, &rejected};
   std::vector<Routed> routed;
   for (auto& m : a.mods) {
     if (is_test_file(m.file) || ts_node_has_error(ts_tree_root_node(m.tree.get()))) continue;
@@ -872,6 +1106,11 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
       b.exts.clear();
       auto edit = route(b, m, name, e);
       if (e.status == "routed") e.reason.clear();
+      if (auto r = rejected.find(fallback_key(e)); r != rejected.end() && edit) {
+        e.status = "left";
+        e.reason = r->second;
+        edit.reset();
+      }
       routed.push_back({e, edit, b.probes, b.exts});
     }
   }
@@ -881,7 +1120,7 @@ FallbackPlan reference_fallbacks(const std::filesystem::path& root,
   std::map<std::string, std::vector<std::string>> probes;  // file -> probe lines
   for (auto& r : routed) {
     out.entries.push_back(r.e);
-    if (!r.edit) continue;
+    if (!r.edit || (!only.empty() && !only.count(fallback_key(r.e)))) continue;
     out.patch.edits.push_back(*r.edit);
     used_exts.insert(r.exts.begin(), r.exts.end());
     for (auto& [file, ext, alias] : r.probes) {

@@ -13,6 +13,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/text.h"
+#include "kcat/patch/ref_fallback.h"
 #include "kcat/plan/plan.h"
 
 namespace kcat::plan {
@@ -192,16 +193,6 @@ std::vector<std::string> string_literals(const std::string& s) {
   return out;
 }
 
-// The text of the call starting at `open` (the '(' after CUDAExtension), to its matching ')'.
-std::string call_text(const std::string& text, size_t open) {
-  int depth = 0;
-  for (size_t i = open; i < text.size(); ++i) {
-    if (text[i] == '(') ++depth;
-    if (text[i] == ')' && --depth == 0) return text.substr(open, i - open + 1);
-  }
-  return text.substr(open);
-}
-
 void add_cu_files(CudaExtension& e, const std::vector<RepoText>& files, const std::string& base,
                   const std::vector<std::string>& listed) {
   std::set<std::string> cu, dirs;
@@ -293,49 +284,18 @@ void add_oracle(CudaExtension& e, const std::vector<RepoText>& files) {
   }
 }
 
+// Each CUDAExtension of a setup script, as patch::cuda_extension_calls reads it (the one reader,
+// which the reference fallback's built_extensions uses too).
 void setup_py_extensions(const RepoText& f, const std::vector<RepoText>& files,
                          std::vector<CudaExtension>& out) {
-  static const RE2 use(R"(\bCUDAExtension\b)");
-  auto lines = split_lines(f.text);
   auto base = dir_of(f.rel);
-  size_t next = 0;  // the byte offset of line i in the text (CRLF counted)
-  for (size_t i = 0; i < lines.size(); ++i) {
-    size_t offset = next;
-    auto nl = f.text.find('\n', offset);
-    next = nl == std::string::npos ? f.text.size() : nl + 1;
-    const auto& l = lines[i];
-    auto t = trim(l);
-    if (t.empty() || t[0] == '#' || !RE2::PartialMatch(l, use)) continue;
-    bool call = l.find("CUDAExtension(") != std::string::npos;
-    bool ternary = RE2::PartialMatch(l, R"(CUDAExtension\s+if\s)");
-    if (!call && !ternary) continue;  // an import or a mention
+  for (auto& call : patch::cuda_extension_calls(f.text)) {
     CudaExtension e;
     e.build_file = f.rel;
-    e.line = static_cast<int>(i + 1);
-    auto args = call_text(f.text, call ? offset + l.find("CUDAExtension(") + 13 : offset);
-    if (call) {
-      auto lits = string_literals(args);
-      static const RE2 named(R"(name\s*=\s*["']([^"']+)["'])");
-      std::string n;
-      if (RE2::PartialMatch(args, named, &n) ||
-          (!lits.empty() && !RE2::PartialMatch(lits[0], R"(.*\.(cu|cpp|cc)$)")))
-        e.name = n.empty() ? lits[0] : n;
-      add_cu_files(e, files, base, lits);
-    } else {
-      // `extension = CUDAExtension if cond else CppExtension`, called later as `extension(f"..."`.
-      static const RE2 later(R"(\bextension\s*\(\s*f?["']([^"']+)["'])");
-      std::string n;
-      if (RE2::PartialMatch(f.text, later, &n)) {
-        static const RE2 fmt_name(R"(\{library_name\})");
-        std::string lib;
-        if (RE2::PartialMatch(f.text, R"((?m)^library_name\s*=\s*["']([\w.]+)["'])", &lib))
-          RE2::GlobalReplace(&n, fmt_name, lib);
-        e.name = n;
-      }
-      add_cu_files(e, files, base, {});
-    }
-    if (e.name.empty()) e.name = f.rel + ":" + std::to_string(e.line);
-    e.build = setup_py_build(f.text, i);
+    e.line = call.line;
+    e.name = call.name.empty() ? f.rel + ":" + std::to_string(e.line) : call.name;
+    add_cu_files(e, files, base, call.literals);
+    e.build = setup_py_build(f.text, static_cast<size_t>(call.line - 1));
     add_kernels(e, files);
     add_oracle(e, files);
     out.push_back(std::move(e));

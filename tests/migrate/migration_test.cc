@@ -121,6 +121,43 @@ TEST(MigratePhases, TheFallbackPhaseRoutesAKernelEntryPointAndTheReportListsIt) 
   EXPECT_EQ(again.report.fallbacks[0].status, "routed");
 }
 
+// Review of session 8, finding 1: one entry point whose edit the gate refuses (here a team's
+// after_edit hook vetoes kpkg/other.py) does not cancel the others: each goes through the gate alone,
+// and the refused one is reported with the gate's reason.
+TEST(MigratePhases, AnEntryPointTheGateRefusesDoesNotCancelTheOthers) {
+  Repo repo(test::fixtures_dir() / "migrate" / "fallback");
+  test::write(repo.dir / "setup.py",
+              "from setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n\n"
+              "setup(name=\"kpkg\", ext_modules=[CUDAExtension(name=\"kpkg_cuda\", sources=[\"k.cu\"]),\n"
+              "                                CUDAExtension(name=\"kpkg2_cuda\", sources=[\"k2.cu\"])])\n");
+  test::write(repo.dir / "kpkg/other.py",
+              "import kpkg2_cuda\n\n\ndef mul_fn(x):\n    return kpkg2_cuda.mul(x)\n\n\n"
+              "def mul_ref(x):\n    return x\n");
+  test::sh("git add -A && git commit -q -m other", repo.dir.path());
+  test::TempDir conf;
+  test::write(
+      conf / "kcat.toml",
+      "[hooks]\nafter_edit = 'case \" $KCAT_FILES \" in *\" kpkg/other.py \"*) echo no edits to other.py; "
+      "exit 2;; esac'\n");
+  auto o = repo.options();
+  o.config = (conf / "kcat.toml").string();
+  auto out = migrate::run(o);
+  auto log = repo.git("log --format=%B main..kcat/ascend-a2");
+  EXPECT_NE(log.find("- conv_fn (kpkg/interface.py:4) -> conv_ref (kpkg/interface.py)"), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("mul_fn"), std::string::npos) << log;
+  EXPECT_EQ(repo.git("diff main..kcat/ascend-a2 -- kpkg/other.py"), "");
+  std::map<std::string, report::Fallback> by_entry;
+  for (auto& f : out.report.fallbacks) by_entry[f.entry] = f;
+  EXPECT_EQ(by_entry["conv_fn"].status, "routed") << by_entry["conv_fn"].reason;
+  EXPECT_EQ(by_entry["mul_fn"].status, "left");
+  EXPECT_NE(by_entry["mul_fn"].reason.find("the gate refused its edit: vetoed by the after_edit hook"),
+            std::string::npos)
+      << by_entry["mul_fn"].reason;
+  EXPECT_NE(by_entry["mul_fn"].reason.find("no edits to other.py"), std::string::npos)
+      << by_entry["mul_fn"].reason;
+}
+
 TEST(MigratePhases, ACodemodStepNamesEachRuleInItsMessage) {
   test::TempDir dir;
   test::write(dir / "a.py", "import torch\nx = torch.ones(1).cuda()\n");

@@ -374,3 +374,178 @@ TEST(RefFallback, TheSrcLayoutImportsThePackageWithoutSrc) {
 }
 
 }  // namespace kcat::patch
+
+namespace kcat::patch {
+
+// Review of session 8, finding 2: a guard is planned only inside the path given and never in a test
+// file (a test importing the extension tests the kernel: reported, not edited).
+TEST(RefFallback, GuardsOnlyInsideThePathGivenAndNeverInTestFiles) {
+  test::TempDir t;
+  write_fixture(t.path());
+  test::write(t.path() / "tests/test_kernel.py",
+              "import kpkg_cuda\n\n\ndef test_kernel():\n    assert kpkg_cuda.conv(2, 3) == 6\n");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  EXPECT_EQ(copy_of(plan, "conv_fn").status, "routed");
+  for (auto& e : plan.patch.edits) EXPECT_FALSE(e.file.starts_with("tests/")) << e.file << e.replacement;
+  std::string notes;
+  for (auto& n : plan.notes) notes += n + "\n";
+  EXPECT_NE(notes.find("not guarded: tests/test_kernel.py:1: a test file imports `kpkg_cuda` itself"),
+            std::string::npos)
+      << notes;
+  // An import outside the path given is not guarded: the fallback could not load, so its entry
+  // points are left, and nothing outside the path is planned.
+  test::write(t.path() / "tools/bench.py", "import kpkg_cuda\n\n\ndef bench():\n    kpkg_cuda.conv(1, 1)\n");
+  auto within = reference_fallbacks(t.path(), repository_files(t.path()), "kpkg");
+  for (auto& e : within.patch.edits) EXPECT_TRUE(e.file.starts_with("kpkg/")) << e.file;
+  FallbackPair conv = copy_of(within, "conv_fn");
+  EXPECT_EQ(conv.status, "left");
+  EXPECT_NE(conv.reason.find("tools/bench.py:1: `import kpkg_cuda` is outside the path given (kpkg)"),
+            std::string::npos)
+      << conv.reason;
+}
+
+// Finding 3: a test confirms a pair only when one test function calls both and compares them; an
+// import of both is not a comparison. The message says how the pair was made.
+TEST(RefFallback, ATestConfirmsAPairOnlyWhenItComparesTheTwo) {
+  test::TempDir t;
+  write_fixture(t.path());
+  FallbackPair conv = copy_of(reference_fallbacks(t.path(), repository_files(t.path())), "conv_fn");
+  std::string why;
+  for (auto& w : conv.why) why += w + "\n";
+  EXPECT_NE(why.find("test: tests/test_conv.py calls both and compares them (tests/test_conv.py::test_conv, "
+                     "with ==)"),
+            std::string::npos)
+      << why;
+  EXPECT_EQ(conv.paired_by, "paired by name and signature; compared by tests/test_conv.py::test_conv");
+  test::write(t.path() / "tests/test_conv.py",
+              "from kpkg.interface import conv_fn\nfrom kpkg.reference import conv_ref\n\n\n"
+              "def test_conv():\n    conv_fn(2, 3)\n");
+  conv = copy_of(reference_fallbacks(t.path(), repository_files(t.path())), "conv_fn");
+  EXPECT_EQ(conv.status, "routed");
+  for (auto& w : conv.why) EXPECT_FALSE(w.starts_with("test:")) << w;
+  EXPECT_EQ(conv.paired_by, "paired by name and signature (no repository test compares the two)");
+}
+
+// Finding 3: where the names differ, a test that compares the entry point with one reference pairs
+// them (mamba's mamba_chunk_scan_combined and ssd_chunk_scan_combined_ref); two references in the
+// test, or tests naming different ones, pair nothing.
+TEST(RefFallback, ATestComparingAnEntryPointWithAReferenceOfAnotherNamePairsThem) {
+  test::TempDir t;
+  write_fixture(t.path());
+  test::write(t.path() / "kpkg/combined.py",
+              "from kpkg.ops import conv_fwd\n\n\n"
+              "def scan_combined(x, w):\n    return conv_fwd(x, w)\n\n\n"
+              "def ssd_scan_ref(x, w):\n    return ('ref', x * w)\n\n\n"
+              "def other_ref(x, w):\n    return ('other', x)\n");
+  const std::string test_head =
+      "import torch\nfrom kpkg.combined import scan_combined, ssd_scan_ref, other_ref\n\n\n";
+  test::write(t.path() / "tests/test_combined.py",
+              test_head +
+                  "def test_combined():\n    out = scan_combined(2, 3)\n    out_ref = ssd_scan_ref(2, 3)\n"
+                  "    assert torch.allclose(out, out_ref)\n");
+  auto plan = reference_fallbacks(t.path(), repository_files(t.path()));
+  FallbackPair e = copy_of(plan, "scan_combined");
+  ASSERT_EQ(e.status, "routed") << e.reason;
+  EXPECT_EQ(e.reference, "ssd_scan_ref");
+  EXPECT_EQ(e.paired_by,
+            "paired by a test that compares them (tests/test_combined.py::test_combined) and by signature");
+  apply_patch(t.path(), plan.patch);
+  auto r = python(t.path(), "from kpkg.combined import scan_combined; print(scan_combined(2, 3))");
+  EXPECT_EQ(r.out, "('ref', 6)\n") << r.err;
+  // Two reference-looking functions in the comparing test: not sure which.
+  test::TempDir u;
+  write_fixture(u.path());
+  test::write(u.path() / "kpkg/combined.py",
+              "from kpkg.ops import conv_fwd\n\n\n"
+              "def scan_combined(x, w):\n    return conv_fwd(x, w)\n\n\n"
+              "def ssd_scan_ref(x, w):\n    return ('ref', x * w)\n\n\n"
+              "def other_ref(x, w):\n    return ('other', x)\n");
+  test::write(u.path() / "tests/test_combined.py",
+              test_head +
+                  "def test_combined():\n    out = scan_combined(2, 3)\n"
+                  "    assert torch.allclose(out, ssd_scan_ref(2, 3) + other_ref(2, 3))\n");
+  FallbackPair two = copy_of(reference_fallbacks(u.path(), repository_files(u.path())), "scan_combined");
+  EXPECT_EQ(two.status, "left");
+  EXPECT_EQ(two.reference, "");
+  // A test that calls both but compares nothing pairs nothing.
+  test::write(u.path() / "tests/test_combined.py",
+              test_head + "def test_combined():\n    scan_combined(2, 3)\n    ssd_scan_ref(2, 3)\n");
+  EXPECT_EQ(copy_of(reference_fallbacks(u.path(), repository_files(u.path())), "scan_combined").reference,
+            "");
+}
+
+// Finding 4: an entry point with its own path without the kernel (a branch on the device or on the
+// kernel's availability, a use_*_kernel switch) is left as it is; a branch that only rejects is not a path.
+TEST(RefFallback, AnEntryPointWithItsOwnNonCudaPathIsLeft) {
+  const std::string head = "from kpkg.ops import conv_fwd\nimport kpkg_cuda\n\n\n";
+  const std::string ref = "def conv_ref(x, w):\n    return ('ref', x * w)\n";
+  EXPECT_NE(left_why(head + "def conv_fn(x, w):\n    if x.is_cuda:\n        return conv_fwd(x, w)\n"
+                            "    else:\n        return x * w\n",
+                     ref, "conv_fn")
+                .find("its own branch on the device or the kernel (`x.is_cuda`, line 6)"),
+            std::string::npos);
+  EXPECT_NE(
+      left_why(head + "def conv_fn(x, w):\n    if x.device.type == 'cuda':\n        return conv_fwd(x, w)\n"
+                      "    return x * w\n",
+               ref, "conv_fn")
+          .find("its own branch"),
+      std::string::npos);
+  EXPECT_NE(
+      left_why(head + "def conv_fn(x, w):\n    return conv_fwd(x, w) if kpkg_cuda is not None else x * w\n",
+               ref, "conv_fn")
+          .find("its own branch"),
+      std::string::npos);
+  EXPECT_NE(
+      left_why(head + "def conv_fn(x, w, use_cuda_kernel=True):\n    return conv_fwd(x, w)\n", ref, "conv_fn")
+          .find("its own switch `use_cuda_kernel`"),
+      std::string::npos);
+  // A parameter that says where a step happens is not a switch of the kernel: routed.
+  EXPECT_EQ(left_why(head + "def conv_fn(x, w, use_qk_l2norm_in_kernel=False):\n    return conv_fwd(x, w)\n",
+                     ref, "conv_fn"),
+            "");
+  // A branch that only prepares the input is not a path: routed.
+  EXPECT_EQ(
+      left_why(head + "def conv_fn(x, w):\n    if x.is_cuda:\n        x = x + 0\n    return conv_fwd(x, w)\n",
+               ref, "conv_fn"),
+      "");
+  // A rejection is not a path: routed.
+  EXPECT_EQ(
+      left_why(head + "def conv_fn(x, w):\n    if not x.is_cuda:\n        raise ValueError('cuda only')\n"
+                      "    return conv_fwd(x, w)\n",
+               ref, "conv_fn"),
+      "");
+}
+
+// Finding 5: one reader of setup.py's CUDAExtensions (the plan's find_cuda_extensions uses it too):
+// `name=` or a positional name, the sources, and the conditional form named by its later call.
+TEST(RefFallback, OneReaderOfASetupScriptsCudaExtensions) {
+  auto calls = cuda_extension_calls(
+      "from torch.utils.cpp_extension import CUDAExtension, CppExtension\n"
+      "# CUDAExtension(name='commented')\n"
+      "a = CUDAExtension('pos_cuda', ['csrc/a.cu', 'csrc/a.cpp'])\n"
+      "b = CUDAExtension(\n    name=\"kw.ext_cuda\",\n    sources=[\"csrc/b.cu\"],\n)\n"
+      "c = CUDAExtension(['csrc/c.cu'])\n"
+      "library_name = \"extension_cpp\"\n"
+      "extension = CUDAExtension if use_cuda else CppExtension\n"
+      "mods = [extension(f\"{library_name}._C\", sources)]\n");
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[0].line, 3);
+  EXPECT_EQ(calls[0].name, "pos_cuda");
+  EXPECT_EQ(calls[0].literals, (std::vector<std::string>{"pos_cuda", "csrc/a.cu", "csrc/a.cpp"}));
+  EXPECT_EQ(calls[1].line, 4);
+  EXPECT_EQ(calls[1].name, "kw.ext_cuda");
+  EXPECT_EQ(calls[2].name, "");
+  EXPECT_TRUE(calls[3].conditional);
+  EXPECT_EQ(calls[3].line, 10);
+  EXPECT_EQ(calls[3].name, "extension_cpp._C");
+  // The fallback takes the unconditional ones (a conditional one may be built without CUDA).
+  test::TempDir t;
+  test::write(t.path() / "setup.py",
+              "from torch.utils.cpp_extension import CUDAExtension, CppExtension\n"
+              "ext_modules = [CUDAExtension('pos_cuda', ['csrc/a.cu'])]\n"
+              "extension = CUDAExtension if use_cuda else CppExtension\n"
+              "mods = [extension('cond_ext', sources)]\n");
+  EXPECT_EQ(built_extensions(t.path(), {"setup.py"}), std::vector<std::string>{"pos_cuda"});
+}
+
+}  // namespace kcat::patch
