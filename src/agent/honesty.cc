@@ -1,9 +1,13 @@
 #include "honesty.h"
 
+#include <fmt/format.h>
+
+#include <cctype>
 #include <cstring>
 #include <map>
 
 #include "kcat/core/text.h"
+#include "kcat/core/utf8.h"
 #include "kcat/scan/parser.h"
 #include "kcat/scan/scanner.h"
 #include "lines.h"
@@ -76,6 +80,84 @@ std::string hides_flagged_line(const std::string& search, const std::string& rep
     if (kept == now.end() || kept->second < it->second) return t;
   }
   return "";
+}
+
+std::set<std::string> failure_lines(const std::string& output) {
+  std::set<std::string> out;
+  for (const auto& l : split_lines(output)) {
+    std::string lower, folded;
+    for (char c : l) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!has(lower, "fail") && !has(lower, "error") && !has(lower, "exception") && !has(lower, "assert"))
+      continue;
+    for (char c : trim(l)) {
+      bool digit = std::isdigit(static_cast<unsigned char>(c));
+      if (!digit || folded.empty() || folded.back() != '#') folded += digit ? '#' : c;
+    }
+    out.insert(folded);
+  }
+  return out;
+}
+
+namespace {
+
+// At most three lines: those naming a failure, else the first lines of the output.
+std::string first_lines(const std::string& output) {
+  std::vector<std::string> lines;
+  for (const auto& l : split_lines(output)) {
+    if (!trim(l).empty()) lines.push_back(trim(l));
+  }
+  auto failures = failure_lines(output);
+  std::string out;
+  size_t n = 0;
+  for (const auto& l : lines) {
+    if (!failures.empty() && failure_lines(l).empty()) continue;
+    out += (out.empty() ? "" : " | ") + (l.size() > 200 ? l.substr(0, utf8_floor(l, 200)) + "…" : l);
+    if (++n == 3) break;
+  }
+  return out.empty() ? "(no output)" : out;
+}
+
+}  // namespace
+
+CheckVerdict judge_check(const CheckRun& now, const CheckRun* base) {
+  CheckVerdict v;
+  if (now.ok) {
+    v.counts = false;
+    return v;
+  }
+  if (!base || base->ok) return v;
+  if (base->kind != now.kind) {
+    v.text = fmt::format(
+        "It ends differently from the step's base ({} there, {} now): the step's edits broke it.\n",
+        base->kind, now.kind);
+    return v;
+  }
+  auto before = failure_lines(base->output), after = failure_lines(now.output);
+  std::string at_base = "the check already fails at the base: " + first_lines(base->output);
+  if (!before.empty() && !after.empty()) {
+    std::string added;
+    size_t n = 0;
+    for (const auto& l : after) {
+      if (before.count(l) || ++n > 10) continue;
+      added += "  " + l + "\n";
+    }
+    if (n > 0) {
+      v.text = "Failures that are new since the step's base (the step's edits caused them):\n" + added;
+      return v;
+    }
+    v.counts = false;
+    v.note = at_base;
+    v.text = "It fails at the step's base the same way (" + at_base +
+             "); no new failure, so it does not count against the step.\n";
+    return v;
+  }
+  v.counts = false;
+  v.note = at_base + " (kcat cannot tell new failures from old in its output; not counted)";
+  v.text =
+      "It already failed at the step's base (" + at_base +
+      "), and its output does not name failures kcat can compare, so it does not count against the step; "
+      "make sure your edits did not break it.\n";
+  return v;
 }
 
 }  // namespace kcat::agent

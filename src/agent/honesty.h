@@ -2,9 +2,11 @@
 // When a step is done (issue 18 §1): each finding fixed, guarded, disputed with a reason, or left to
 // the environment; no name the step's edits left unbound; and no finding hidden by deleting or
 // commenting out its line.
+#include <set>
 #include <string>
 #include <vector>
 
+#include "kcat/agent/agent.h"
 #include "kcat/core/finding.h"
 
 namespace kcat::agent {
@@ -22,5 +24,21 @@ bool environment_finding(const Finding& f);
 // removed flagged line; else "". `pass`, `...` and blank or comment lines added count as nothing.
 std::string hides_flagged_line(const std::string& search, const std::string& replace,
                                const std::vector<std::string>& flagged);
+
+// The repository's check at the step's base and now (issue 18 §1: a check that already fails before
+// any change must not fail every step). The step is judged by the failures that are new.
+struct CheckVerdict {
+  bool counts = true;  // the run fails the step (a failure that is new, or a check that passed at the base)
+  std::string text;    // for the model: what is new, or why the failure does not count
+  std::string note;  // for the step's reason when it does not count: "the check already fails at the base: …"
+};
+// `now` judged against `base` (the run at the step's base; nullptr when there is none). A failed run
+// counts unless the base failed too and: the two end the same way (kind) and the lines naming a
+// failure (FAIL, error, exception, assert; digits folded, as counts and timings change) add nothing
+// at `now`; or neither output names its failures, so kcat cannot tell new from old (then it says so).
+CheckVerdict judge_check(const CheckRun& now, const CheckRun* base);
+
+// The lines of a check's output that name a failure, trimmed, each run of digits folded to '#'.
+std::set<std::string> failure_lines(const std::string& output);
 
 }  // namespace kcat::agent

@@ -315,67 +315,107 @@ std::string Workspace::feedback() {
   return out;
 }
 
-Workspace::Check Workspace::check() {
-  if (o_.check_command.empty()) return {};
-  auto head = repo_.head_id();
-  if (head == checked_head_) return checked_;
+const CheckRun& Workspace::run_check(const std::string& commit) {
+  if (auto it = check_runs_.find(commit); it != check_runs_.end()) return it->second;
   exec::Command c;
   c.shell = o_.check_command;
   c.cwd = root_;
   c.timeout = o_.policy.command_timeout;
   auto r = exec::local_runner()->run(c);
-  checked_head_ = head;
-  checked_.passed = r.ok();
-  checked_.text =
-      fmt::format("The check `{}` {} ({}).{}\n", o_.check_command, r.ok() ? "passed" : "FAILED", r.describe(),
-                  r.ok() ? "" : "\n--- output (tail)\n" + tail(r.out + r.err, 3000));
+  CheckRun run;
+  run.ok = r.ok();
+  run.kind = r.ok()             ? "passed"
+             : r.timed_out      ? "timed out"
+             : r.cancelled      ? "cancelled"
+             : !r.error.empty() ? "could not start"
+             : r.signal != 0    ? fmt::format("killed by signal {}", r.signal)
+                                : fmt::format("exit {}", r.exit_code);
+  run.output = tail(r.out + r.err, 3000);
+  // The run at the step's base is the reference the step's edits are judged against.
   if (o_.record)
-    o_.record("agent-check", {{"step", task_.id},
-                              {"command", o_.check_command},
-                              {"head", head},
-                              {"passed", r.ok()},
-                              {"result", r.describe()}});
-  return checked_;
+    o_.record(commit == step_base_ && step_before_.empty() ? "agent-check-base" : "agent-check",
+              {{"step", task_.id},
+               {"command", o_.check_command},
+               {"head", commit},
+               {"passed", r.ok()},
+               {"result", r.describe()}});
+  return check_runs_[commit] = std::move(run);
+}
+
+Workspace::Check Workspace::check() {
+  if (o_.check_command.empty()) return {};
+  auto head = repo_.head_id();
+  const auto& now = run_check(head);
+  auto base = check_runs_.find(step_base_);
+  auto v = judge_check(now, base == check_runs_.end() ? nullptr : &base->second);
+  Check c;
+  c.passed = !v.counts;
+  c.note = v.note;
+  c.text = fmt::format("The check `{}` {} ({}).\n{}", o_.check_command, now.ok ? "passed" : "FAILED",
+                       now.kind, v.text);
+  if (!now.ok) c.text += "--- output (tail)\n" + now.output + "\n";
+  return c;
+}
+
+namespace {
+
+// What a step's edits broke: names left used but never bound, imports of missing modules. `before`:
+// each edited file's bytes before the step.
+std::vector<std::string> broken(const fs::path& root, const std::map<std::string, std::string>& before) {
+  std::vector<std::string> out;
+  for (const auto& [file, old] : before) {
+    std::string now;
+    try {
+      now = kcat::read_file(root / file);
+    } catch (const Error&) {
+      continue;
+    }
+    if (auto why = patch::names_check(root, file, old, now)) out.push_back(*why);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Workspace::left() {
+  std::vector<std::string> out;
+  if (!task_.check_findings) return out;
+  std::set<std::string> files;
+  for (const auto& f : task_.findings) files.insert(f.file);
+  const auto all_left = current_findings(files);
+  for (const auto& file : files) {
+    std::string bytes;
+    bool read = false;
+    for (const auto& f : all_left) {
+      if (f.file != file) continue;
+      if (!read) {
+        read = true;
+        try {
+          bytes = kcat::read_file(root_ / file);
+        } catch (const Error&) {
+        }
+      }
+      bool disputed = std::any_of(disputes_.begin(), disputes_.end(), [&](const Dispute& d) {
+        return d.file == f.file && d.rule_id == f.rule_id && d.matched == f.matched;
+      });
+      if (disputed || environment_finding(f) || guarded_finding(f.file, bytes, f)) continue;
+      out.push_back(fmt::format("{}:{} {} [{}]", f.file, f.span.start.line, f.rule_id, f.matched));
+    }
+  }
+  for (auto& why : broken(root_, step_before_)) out.push_back("broken: " + why);
+  return out;
 }
 
 std::string Workspace::unfinished() {
   std::string out;
-  if (task_.check_findings) {
-    std::set<std::string> files;
-    for (const auto& f : task_.findings) files.insert(f.file);
-    std::string list;
-    const auto all_left = current_findings(files);
-    for (const auto& file : files) {
-      std::vector<Finding> left;
-      for (const auto& f : all_left) {
-        if (f.file == file) left.push_back(f);
-      }
-      if (left.empty()) continue;
-      std::string bytes;
-      try {
-        bytes = kcat::read_file(root_ / file);
-      } catch (const Error&) {
-      }
-      for (const auto& f : left) {
-        bool disputed = std::any_of(disputes_.begin(), disputes_.end(), [&](const Dispute& d) {
-          return d.file == f.file && d.rule_id == f.rule_id && d.matched == f.matched;
-        });
-        if (disputed || environment_finding(f) || guarded_finding(f.file, bytes, f)) continue;
-        list += fmt::format("- {}:{} {} [{}]\n", f.file, f.span.start.line, f.rule_id, f.matched);
-      }
-    }
-    if (!list.empty()) out += "kcat re-scanned the step's files; these findings remain:\n" + list;
+  std::vector<std::string> sites;
+  for (auto& site : left()) {
+    if (!site.starts_with("broken: ")) sites.push_back(std::move(site));
   }
-  for (const auto& [file, old] : step_before_) {
-    std::string now;
-    try {
-      now = kcat::read_file(root_ / file);
-    } catch (const Error&) {
-      continue;
-    }
-    if (auto why = patch::names_check(root_, file, old, now))
-      out += "The step's edits broke code: " + *why + "\n";
-  }
+  if (!sites.empty())
+    out += fmt::format("kcat re-scanned the step's files; these findings remain:\n- {}\n",
+                       fmt::join(sites, "\n- "));
+  for (const auto& why : broken(root_, step_before_)) out += "The step's edits broke code: " + why + "\n";
   if (auto c = check(); !c.passed)
     out += "The repository's check must pass before the step is done. " + c.text;
   if (!out.empty())
@@ -590,6 +630,32 @@ std::string Workspace::kb_lookup(const json& a) {
   auto name = trim(a.at("name").get<std::string>());
   if (name.empty()) return "error: give a name";
   if (name.size() > 200) return "error: give a name (an API, a variable, an operator or a rule id)";
+  auto hits = lookup(name, true);
+  if (hits.empty()) return "nothing in the knowledge base for '" + name + "'";
+  std::string out;
+  if (hits[0].first > 1) out += "no exact entry for '" + name + "'; the nearest:\n";
+  for (size_t i = 0; i < hits.size() && i < 8; ++i) out += hits[i].second;
+  if (hits.size() > 8) out += fmt::format("… {} more (be more specific)\n", hits.size() - 8);
+  return out;
+}
+
+std::string Workspace::knowledge() {
+  std::set<std::string> names, shown;
+  std::string out;
+  for (const auto& f : task_.findings) {
+    if (f.matched.empty() || f.matched.size() > 200 || !names.insert(f.matched).second || names.size() > 6)
+      continue;
+    // The entries for the finding's own name (exact, any case, or its last dotted part), not near ones.
+    for (const auto& [rank, text] : lookup(f.matched, false)) {
+      if (rank > 3 || !shown.insert(text).second) continue;
+      if (out.size() + text.size() > 4000) return out + "… (kb_lookup for more)\n";
+      out += text;
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<int, std::string>> Workspace::lookup(const std::string& name, bool with_rules) const {
   // Tolerant: exact, then case-insensitive, then the last dotted part ("flash_attn_func" finds
   // flash_attn.flash_attn_func), then a prefix either way, then a near spelling (edit distance <= 2).
   const auto want = lower(name), want_last = last_part(want);
@@ -636,17 +702,12 @@ std::string Workspace::kb_lookup(const json& a) {
                         mapping.empty() ? " (none recorded)" : mapping, op.notes, op.source)});
   }
   for (const auto& r : rules_.rules) {
-    int rr = rank(r.id);
+    int rr = with_rules ? rank(r.id) : -1;
     if (rr < 0) continue;
     hits.push_back({rr, fmt::format("rule {}: {} — {} (source: {})\n", r.id, r.message, r.action, r.source)});
   }
-  if (hits.empty()) return "nothing in the knowledge base for '" + name + "'";
   std::stable_sort(hits.begin(), hits.end(), [](auto& x, auto& y) { return x.first < y.first; });
-  std::string out;
-  if (hits[0].first > 1) out += "no exact entry for '" + name + "'; the nearest:\n";
-  for (size_t i = 0; i < hits.size() && i < 8; ++i) out += hits[i].second;
-  if (hits.size() > 8) out += fmt::format("… {} more (be more specific)\n", hits.size() - 8);
-  return out;
+  return hits;
 }
 
 std::string Workspace::edit_file(const json& a) {
@@ -756,6 +817,9 @@ std::string Workspace::edit_file(const json& a) {
     // A file the step's findings did not name: its findings before this edit, for the delta.
     for (auto& f : scan_files(std::set<std::string>{file})) seen_.push_back(std::move(f));
   }
+  // The check's run before the step's first edit: what the step's edits are judged against.
+  if (!o_.check_command.empty() && step_before_.empty() && repo_.head_id() == step_base_)
+    run_check(step_base_);
   patch::GateOptions g;
   g.message = fmt::format("kcat agent: {}{}\n\nStep {} ({}), proposed by the LLM and verified by kcat.{}",
                           task_.title, why.empty() ? "" : ": " + why, task_.id, o_.target,

@@ -105,6 +105,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     bool all_edits = false;
     ao.target = target;
     ao.policy.interactive = true;
+    ao.policy.keep_unfinished = true;  // the person approved each edit
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
       std::cout << "\n";

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "kcat/core/events.h"
 #include "kcat/llm/client.h"
@@ -29,6 +30,16 @@ agent::Options migrate_agent_options(Run& r, const llm::LlmConfig& llm_config) {
   ao.hook = [&r](const std::string& stage, const std::vector<std::string>& files) {
     return run_hooks(r, stage, files);
   };
+  // -i: the person approves each edit (the gate's before_commit hook asks, as for a rule's step), so
+  // the approved edits of a step not done stay on the branch; the report says the step is not done.
+  if (r.o.approve) {
+    ao.policy.keep_unfinished = true;
+    auto record = ao.record;
+    ao.record = [&r, record](const std::string& type, const nlohmann::json& j) {
+      if (type == "agent-step-started") r.current_step = j.value("step", "");  // the question names it
+      record(type, j);
+    };
+  }
   ao.on_text = r.o.on_text;
   return ao;
 }
@@ -55,6 +66,14 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
       rec.reason +=
           (rec.reason.empty() ? "" : "; ") + ("its edits were reverted and kept for review on " +
                                               st.attempt_ref + " (git log -p " + st.attempt_ref + ")");
+    // Edits a person approved (-i) of a step not done stay on the branch: the report says what is left.
+    if (st.status != "done" && !st.commits.empty())
+      rec.reason +=
+          (rec.reason.empty() ? "" : "; ") +
+          fmt::format("not done: its {} edit(s) approved at the terminal stay on the branch; left: {}",
+                      st.commits.size(),
+                      st.left.empty() ? std::string("no site kcat flags")
+                                      : fmt::format("{}", fmt::join(st.left, ", ")));
     rec.commit = st.commits.empty() ? "" : st.commits.back();
     if (!st.commits.empty()) {
       rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());
@@ -63,6 +82,31 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
     r.book.agent_records.push_back(rec);
     if (!st.commits.empty()) r.book.llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
   }
+}
+
+// Why a plan step goes to the model (issue 18 §2: two step titles named recipes that do not exist,
+// and the model was not told what kcat had tried).
+std::string why_agent(const plan::Step& s, const kb::Recipe* recipe, bool attempted) {
+  if (recipe && recipe->kind == "agent")
+    return "recipe " + recipe->id + " is a task for you (its contract is above).";
+  if (s.action == plan::Action::Recipe && !recipe)
+    return "the plan names recipe " + s.recipe +
+           ", which kcat's recipes do not hold (do not look for it), and no codemod covers these sites.";
+  if (s.action == plan::Action::Recipe && attempted)
+    return "kcat ran recipe " + s.recipe +
+           " and these sites were left (its edits did not match them or were refused); no codemod covers "
+           "them.";
+  std::set<std::string> withheld;
+  for (const auto& f : s.findings) {
+    if (!f.codemod.empty()) withheld.insert(f.rule_id);
+  }
+  if (!withheld.empty())
+    return fmt::format(
+        "the codemods of {} have no fixed replacement at these sites, and no recipe covers them: each needs "
+        "reading the code.",
+        fmt::join(withheld, ", "));
+  return "no rule has a mechanical fix (codemod) for these sites and no recipe covers them: each needs "
+         "reading the code.";
 }
 
 }  // namespace
@@ -88,14 +132,17 @@ std::vector<agent::Task> agent_tasks(const plan::Plan& plan, const kb::RecipeSet
       by_file[f.file].push_back(f);
     }
     auto rationale = agent_recipe ? s.rationale + "\n" + recipe->task : s.rationale;
+    auto why = why_agent(s, recipe, attempted.count(step_key(s)) > 0);
     if (files.size() == 1) {
       tasks.push_back({s.id, s.title, rationale, s.findings});
+      tasks.back().why = why;
       continue;
     }
     for (size_t i = 0; i < files.size(); ++i) {
       tasks.push_back({fmt::format("{}/{}", s.id, i + 1),
                        fmt::format("{} ({}, file {} of {})", s.title, files[i], i + 1, files.size()),
                        rationale, by_file[files[i]]});
+      tasks.back().why = why;
     }
   }
   return tasks;

@@ -126,7 +126,8 @@ TEST(MigrateLlm, ASiteTheAgentLeftIsReportedUnderItsTask) {
 // command); a step its check keeps from done is reverted, and the report names where its edits are.
 TEST(MigrateLlm, TheRepositorysCheckRunsOnlyWhenTrustedAndAStepItFailsIsRevertedOntoASideRef) {
   const std::string toml = "[agent]\ncheck = \"sh check.sh\"\n";
-  const std::string check = "echo 'FAILED test_double'; exit 1\n";
+  // Passes on the CUDA code (the step's base), fails once the step ported it: a failure the step adds.
+  const std::string check = "grep -q cupy ops.py && exit 0\necho 'FAILED test_double'; exit 1\n";
   auto edits = [] {
     return std::vector<test::Reply>{
         test::reply_tool_call(
@@ -174,6 +175,43 @@ TEST(MigrateLlm, TheRepositorysCheckRunsOnlyWhenTrustedAndAStepItFailsIsReverted
   ref = ref.substr(0, ref.find(' '));
   auto kept = test::sh("git show " + ref + ":ops.py", r.dir.path()).out;
   EXPECT_EQ(kept.find("cupy"), std::string::npos) << kept;
+  r.expect_no_key();
+}
+
+// kcat migrate -i: the person approves each of the agent's edits; those of a step the agent does not
+// finish stay on the branch (not reverted), and the report marks the step not done with the sites left.
+TEST(MigrateLlm, InteractivelyApprovedEditsOfAStepNotDoneStayAndTheReportSaysWhatIsLeft) {
+  LlmRepo r;
+  test::FakeLlm fake(
+      {test::reply_tool_call(
+           "edit_file", R"j({"path": "ops.py", "search": "torch.as_tensor(cp.asnumpy(cp.asarray(x) * 2))",
+                                              "replace": "torch.as_tensor(x) * 2"})j"),
+       test::reply_tool_call("finish_step",
+                             R"({"status": "needs-person", "summary": "the import needs a decision"})")});
+  auto res = test::sh("printf 'y\\ny\\ny\\ny\\ny\\ny\\n' | CI= KCAT_LLM_BASE_URL=" + fake.base_url() +
+                          " KCAT_LLM_MODEL=fake KCAT_LLM_API_KEY=" + kKey + " HOME=" + r.dir.path().string() +
+                          " " + test::kcat_binary().string() + " migrate " + r.dir.path().string() +
+                          " -i --author 'T <t@example.com>' 2>&1",
+                      r.dir.path());
+  ASSERT_EQ(fake.request_count(), 2u) << res.out;
+  // The agent's edit was asked about, under its step's id.
+  EXPECT_NE(res.out.find("Commit step "), std::string::npos) << res.out;
+  auto kept = test::sh("git show kcat/ascend-a2:ops.py", r.dir.path()).out;
+  EXPECT_NE(kept.find("return torch.as_tensor(x) * 2\n"), std::string::npos) << kept << res.out;
+  EXPECT_EQ(test::sh("git for-each-ref refs/kcat/attempts", r.dir.path()).out, "");
+  auto report = nlohmann::json::parse(test::read(r.dir / ".kcat/report.json"));
+  std::string status, reason;
+  for (auto& s : report["steps"]) {
+    if (s.value("action", "") == "llm") {
+      status = s.value("status", "");
+      reason = s.value("reason", "");
+    }
+  }
+  EXPECT_EQ(status, "needs-person") << report["steps"].dump();
+  EXPECT_NE(
+      reason.find("not done: its 1 edit(s) approved at the terminal stay on the branch; left: ops.py:2 "),
+      std::string::npos)
+      << reason;
   r.expect_no_key();
 }
 

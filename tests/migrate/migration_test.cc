@@ -391,6 +391,42 @@ TEST(AgentTasks, ADeclinedRecipeStepIsNotGivenToTheModel) {
   EXPECT_TRUE(migrate::agent_tasks(pl, recipes, {key}, {key}).empty()) << "declined by the person";
 }
 
+// Issue 18 §2: the model is told why a step is its own: the recipe its step names does not exist, the
+// recipe was tried and left these sites, or no codemod has a fix for them.
+TEST(AgentTasks, EachTaskSaysWhyNoRuleOrRecipePortedIt) {
+  kb::RecipeSet recipes;
+  kb::Recipe recipe;
+  recipe.id = "flash-attn-to-npu-fusion-attention";
+  recipes.recipes.push_back(recipe);
+  Finding f;
+  f.file = "a.py";
+  f.rule_id = "py.flash-attn-import";
+  plan::Step tried, missing, llm;
+  tried.id = "attention-1";
+  tried.action = plan::Action::Recipe;
+  tried.recipe = recipe.id;
+  tried.findings = {f};
+  missing = tried;
+  missing.id = "attention-2";
+  missing.recipe = "no-such-recipe";
+  llm = tried;
+  llm.id = "attention-3";
+  llm.action = plan::Action::Llm;
+  llm.recipe.clear();
+  plan::Plan pl;
+  pl.steps = {tried, missing, llm};
+  auto tasks = migrate::agent_tasks(pl, recipes, {migrate::step_key(tried)});
+  ASSERT_EQ(tasks.size(), 3u);
+  EXPECT_NE(tasks[0].why.find("kcat ran recipe flash-attn-to-npu-fusion-attention and these sites were left"),
+            std::string::npos)
+      << tasks[0].why;
+  EXPECT_NE(tasks[1].why.find("the plan names recipe no-such-recipe, which kcat's recipes do not hold"),
+            std::string::npos)
+      << tasks[1].why;
+  EXPECT_NE(tasks[2].why.find("no rule has a mechanical fix (codemod) for these sites"), std::string::npos)
+      << tasks[2].why;
+}
+
 }  // namespace
 }  // namespace kcat
 

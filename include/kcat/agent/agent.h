@@ -25,7 +25,12 @@ namespace kcat::agent {
 
 // What the agent may do beyond reading and editing.
 struct Policy {
+  // A person at the terminal approves each edit (approve_edit) and each command (approve_command).
   bool interactive = false;
+  // The committed edits of a step not done stay on the branch (a person approved each: kcat chat,
+  // kcat migrate -i); the step is reported not done with the sites it left. Otherwise they are
+  // reverted and kept on refs/kcat/attempts/<run>/<step>.
+  bool keep_unfinished = false;
   // CI: only these commands (exactly, after trimming) may run: the build, test and bench commands
   // of kcat.toml. Interactive: the person approves each command.
   std::vector<std::string> allowed_commands;
@@ -49,6 +54,9 @@ struct Task {
   // A plan step is done when kcat's re-scan finds none of its findings; a person's free-form
   // request (the interactive session) has no such check: the model's finish_step decides.
   bool check_findings = true;
+  // Why the step is the model's (issue 18 §2): no codemod has a fix for its sites, the recipe its plan
+  // step names does not exist or did not apply, or the recipe is a task for the model. "" = not said.
+  std::string why = "";
 };
 
 struct StepOutcome {
@@ -56,12 +64,15 @@ struct StepOutcome {
   std::string status;  // done | needs-person
   std::string reason;  // what was done, or why a person must take over
   // A done step's edits: one commit. A step not done leaves none on the branch (its edits are
-  // reverted; attempt_ref keeps them for review), except interactively, where the person approved
-  // each edit and they stay as made.
+  // reverted; attempt_ref keeps them for review), except under Policy::keep_unfinished, where the
+  // person approved each edit and they stay as made.
   std::vector<std::string> commits;
   std::string attempt_ref;  // refs/kcat/attempts/<run>/<step> when edits of a step not done were reverted
   int turns = 0;
   std::vector<std::string> disputed;  // findings the model showed false, "file:line rule: reason"
+  // A step not done whose edits stayed (Policy::keep_unfinished): its sites still there, "file:line rule
+  // [matched]".
+  std::vector<std::string> left;
 };
 
 struct Outcome {
@@ -101,6 +112,13 @@ std::vector<llm::ToolSpec> tool_specs();
 // interactive person decides, or unattended commands are listed), run_bench only with a bench command.
 std::vector<llm::ToolSpec> tool_specs(const Options& options);
 
+// One run of the repository's check at a commit.
+struct CheckRun {
+  bool ok = false;
+  std::string kind;    // "passed", "exit 1", "timed out", "killed by signal 9", "could not start"
+  std::string output;  // stdout + stderr (the tail)
+};
+
 // The tools themselves, confined to the repository (tested on their own).
 class Workspace {
  public:
@@ -122,10 +140,12 @@ class Workspace {
   const Task& task() const { return task_; }
   // HEAD when the step started.
   const std::string& step_base() const { return step_base_; }
-  // The check command's result for HEAD (run at most once per HEAD): passed, and what to show.
+  // The check command's result for HEAD (run at most once per commit), judged against its run at the
+  // step's base: passed (or failing only as it already failed there), and what to show.
   struct Check {
     bool passed = true;
     std::string text;  // "" when no check is configured
+    std::string note;  // "the check already fails at the base: …" when that failure was not counted
   };
   Check check();
   // finish_step was refused: the step goes on with its edits and disputes.
@@ -136,6 +156,12 @@ class Workspace {
   // there (unless guarded, disputed with a reason, or the environment's), and names the step's edits
   // left used but never bound, or imports of repository modules that do not exist.
   std::string unfinished();
+  // The step's findings still there and not guarded, disputed or the environment's,
+  // "file:line rule [matched]".
+  std::vector<std::string> left();
+  // The knowledge base's entries for the names the step's findings match (the fused operator with
+  // how its arguments map, the API's note and behaviour), for the task; at most about 4,000 bytes.
+  std::string knowledge();
   // The files the step's edits changed.
   std::vector<std::string> edited_files() const;
   // The findings disputed in this step, "file:line rule: reason".
@@ -150,6 +176,8 @@ class Workspace {
   std::string search(const nlohmann::json& a);
   std::string scan(const nlohmann::json& a);
   std::string kb_lookup(const nlohmann::json& a);
+  // The knowledge base's entries for `name`, best first (rank 0 exact .. 4 a near spelling).
+  std::vector<std::pair<int, std::string>> lookup(const std::string& name, bool with_rules) const;
   std::string edit_file(const nlohmann::json& a);
   std::string run_command(const nlohmann::json& a);
   std::string run_bench(const nlohmann::json& a);
@@ -176,8 +204,9 @@ class Workspace {
   std::string step_base_;
   std::set<std::string> step_files_;  // the findings' files and the files the step edited
   std::vector<Finding> seen_;         // the step's files' findings after the last edit (for the delta)
-  std::string checked_head_;          // HEAD the cached check result is for
-  Check checked_;
+  // The check's run at a commit (the steps' bases and each edit's HEAD), run at most once each.
+  std::map<std::string, CheckRun> check_runs_;
+  const CheckRun& run_check(const std::string& commit);
   struct Dispute {
     std::string file, rule_id, matched, reason;
     uint32_t line = 0;
