@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace kcat::test {
@@ -91,6 +92,11 @@ Sshd::Sshd() : port_(0) {
 
 Sshd::~Sshd() {
   if (pid_ > 0) {
+    // Its connections first: sshd's listener exits on SIGTERM and leaves each session process
+    // (and so kcat's multiplexed ssh master, ControlPersist=60) running. A later Sshd given the same
+    // port would then be reached through that old connection instead of its own sshd.
+    std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
+    for (int child = 0; children >> child;) kill(child, SIGTERM);
     kill(pid_, SIGTERM);
     waitpid(pid_, nullptr, 0);
   }
