@@ -22,8 +22,12 @@ function(kcat_layer name)
 endfunction()
 
 # tests/<layer>/*_test.cc -> one GoogleTest binary per layer, run by ctest.
+# SHARDS n: the binary is n ctest entries (<layer>-1of<n> ...), each running every n-th test through
+# GoogleTest's sharding (GTEST_TOTAL_SHARDS / GTEST_SHARD_INDEX), so `ctest -j` runs them side by
+# side; every test still runs exactly once. COST: ctest starts the costliest entries first (a fresh
+# CI machine has no CTestCostData.txt), so a long entry does not start last and run alone.
 function(kcat_layer_tests name)
-  cmake_parse_arguments(T "" "" "LIBS" ${ARGN})
+  cmake_parse_arguments(T "" "SHARDS;COST;TIMEOUT" "LIBS" ${ARGN})
   file(GLOB _srcs CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/tests/${name}/*_test.cc")
   if(NOT _srcs)
     return()
@@ -39,14 +43,29 @@ function(kcat_layer_tests name)
   target_compile_definitions(kcat_${name}_test PRIVATE
     KCAT_SOURCE_DIR="${CMAKE_SOURCE_DIR}" KCAT_BINARY="$<TARGET_FILE:kcat>")
   add_dependencies(kcat_${name}_test kcat)
-  add_test(NAME ${name} COMMAND kcat_${name}_test --gtest_brief=1
-           WORKING_DIRECTORY "${CMAKE_BINARY_DIR}")
-  # The command-line suite drives the real binary (tmux, chromium, sshd, fault sweeps): under
-  # ASan+UBSan on the 2-core CI machine it outgrew 900 s in session 7 (the others take < 2 min).
-  set(_timeout 900)
-  if(name STREQUAL "cli")
-    set(_timeout 2400)
+  if(NOT T_SHARDS)
+    set(T_SHARDS 1)
   endif()
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${_timeout}
-    ENVIRONMENT "KCAT_SOURCE_DIR=${CMAKE_SOURCE_DIR};KCAT_BINARY=$<TARGET_FILE:kcat>")
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 900)
+  endif()
+  if(NOT T_COST)
+    set(T_COST 1)
+  endif()
+  set(_env "KCAT_SOURCE_DIR=${CMAKE_SOURCE_DIR};KCAT_BINARY=$<TARGET_FILE:kcat>")
+  if(T_SHARDS EQUAL 1)
+    add_test(NAME ${name} COMMAND kcat_${name}_test --gtest_brief=1
+             WORKING_DIRECTORY "${CMAKE_BINARY_DIR}")
+    set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} COST ${T_COST} ENVIRONMENT "${_env}")
+    return()
+  endif()
+  math(EXPR _last "${T_SHARDS} - 1")
+  foreach(_i RANGE ${_last})
+    math(EXPR _n "${_i} + 1")
+    set(_test "${name}-${_n}of${T_SHARDS}")
+    add_test(NAME ${_test} COMMAND kcat_${name}_test --gtest_brief=1
+             WORKING_DIRECTORY "${CMAKE_BINARY_DIR}")
+    set_tests_properties(${_test} PROPERTIES TIMEOUT ${T_TIMEOUT} COST ${T_COST} ENVIRONMENT
+      "${_env};GTEST_TOTAL_SHARDS=${T_SHARDS};GTEST_SHARD_INDEX=${_i}")
+  endforeach()
 endfunction()

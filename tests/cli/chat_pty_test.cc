@@ -14,18 +14,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Each session has a tmux server of its own (-S: a socket in a temp dir of its own), so test
+// shards that run side by side (ctest -j, tests/CMakeLists.txt), or a developer's own tmux, never
+// share a server: a session does not take its environment from a server another process started,
+// and one process ending its last session never stops a server another is about to use.
 class Tmux {
  public:
   explicit Tmux(const std::string& command, int width = 160, int height = 50)
       : name_("kcat-test-" + std::to_string(::getpid())) {
-    quiet({"kill-session", "-t", name_});
     // The tmux server outlives its client; with our pipes as its stdio we would wait forever.
     started_ = quiet({"new-session", "-d", "-s", name_, "-x", std::to_string(width), "-y",
                       std::to_string(height), command}) == 0;
   }
-  ~Tmux() { quiet({"kill-session", "-t", name_}); }
-  static int quiet(const std::vector<std::string>& args) {
-    std::string cmd = "exec tmux";
+  ~Tmux() { quiet({"kill-server"}); }
+  int quiet(const std::vector<std::string>& args) const {
+    std::string cmd = "exec env -u TMUX tmux -S '" + (sock_ / "tmux").string() + "'";
     for (auto& a : args) cmd += " '" + a + "'";
     return test::sh(cmd + " </dev/null >/dev/null 2>&1").exit_code;
   }
@@ -38,8 +41,9 @@ class Tmux {
   // tmux hands the client's stdout to its server, so a pipe would never see end of file: go
   // through a file instead.
   std::string screen() {
-    auto file = fs::temp_directory_path() / (name_ + ".screen");
-    test::sh("exec tmux capture-pane -p -t '" + name_ + "' </dev/null >'" + file.string() + "' 2>/dev/null");
+    auto file = sock_ / "screen";
+    test::sh("exec env -u TMUX tmux -S '" + (sock_ / "tmux").string() + "' capture-pane -p -t '" + name_ +
+             "' </dev/null >'" + file.string() + "' 2>/dev/null");
     std::error_code ec;
     auto text = fs::exists(file, ec) ? test::read(file) : std::string();
     fs::remove(file, ec);
@@ -63,6 +67,7 @@ class Tmux {
   }
 
  private:
+  test::TempDir sock_;
   std::string name_;
   bool started_ = false;
 };

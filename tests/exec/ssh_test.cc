@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "kcat/exec/process.h"
@@ -46,6 +47,32 @@ TEST(SshRunner, RunsRemotelyWithCwdEnvAndExitCode) {
   Command argv;
   argv.argv = {"printf", "%s", "a b"};
   EXPECT_EQ(r->run(argv).out, "a b");
+}
+
+// Test support: when a test's sshd ends, so do its connections (kcat's multiplexed ssh master
+// would otherwise stay for ControlPersist=60 s, and a later sshd on the same port would be reached
+// through it: test shards run side by side).
+TEST(SshRunner, TheTestSshdTakesItsConnectionsWithIt) {
+  if (!std::filesystem::exists("/usr/sbin/sshd"))
+    GTEST_SKIP() << "no /usr/sbin/sshd (tools/install.sh --test installs openssh-server)";
+  std::vector<int> sessions;
+  {
+    test::Sshd sshd;
+    ASSERT_TRUE(sshd.ok()) << "sshd did not start";
+    auto r = ssh_runner(test::Sshd::user() + "@127.0.0.1", sshd.args());
+    Command c;
+    c.shell = "true";
+    ASSERT_EQ(r->run(c).exit_code, 0);
+    auto listener = test::sh("pgrep -f '" + (sshd.dir() / "sshd_config").string() + "'").out;
+    std::ifstream children("/proc/" + std::to_string(std::atoi(listener.c_str())) + "/task/" +
+                           std::to_string(std::atoi(listener.c_str())) + "/children");
+    for (int child = 0; children >> child;) sessions.push_back(child);
+    ASSERT_FALSE(sessions.empty()) << "no session process under the sshd (the connection is multiplexed)";
+  }
+  for (int pid : sessions) {
+    for (int i = 0; i < 100 && test::process_alive(pid); ++i) usleep(50000);
+    EXPECT_FALSE(test::process_alive(pid)) << "session " << pid << " outlived its sshd";
+  }
 }
 
 TEST(SshRunner, AnUnreachableHostSaysWhatToCheck) {

@@ -20,7 +20,7 @@ class Sshd {
   Sshd(const Sshd&) = delete;
   Sshd& operator=(const Sshd&) = delete;
   static bool available();         // /usr/sbin/sshd exists
-  bool ok() const { return ok_; }  // it accepts connections
+  bool ok() const { return ok_; }  // it listens on port()
   int port() const { return port_; }
   const TempDir& dir() const { return dir_; }
   // ssh arguments that reach it: port, client key, no host-key prompts.
@@ -28,6 +28,8 @@ class Sshd {
   static std::string user();  // $USER, else root
 
  private:
+  bool listening();
+
   TempDir dir_;
   int port_;
   pid_t pid_ = -1;
