@@ -17,7 +17,7 @@
 #include "kcat/core/events.h"
 #include "kcat/core/json.h"
 #include "kcat/env/doctor.h"
-#include "kcat/exec/shell_quote.h"
+#include "kcat/env/harness.h"
 #include "kcat/exec/sync.h"
 #include "kcat/kb/data_dir.h"
 
@@ -79,48 +79,6 @@ struct Remote {
   std::string harness;  // where the bench harnesses were sent on the host; "" when none were found here
 };
 
-// The NPU harnesses beside the knowledge base: share/kcat/harness when installed (CMakeLists.txt
-// install rules), tools/bench in the source tree. Empty when neither exists.
-std::filesystem::path local_harness_dir() {
-  auto data = kb::default_data_dir();
-  for (auto d : {data.parent_path() / "harness", data.parent_path() / "tools" / "bench"}) {
-    if (std::filesystem::is_regular_file(d / "harness_common.py")) return d;
-  }
-  return {};
-}
-
-// Sends the harnesses (their files, not their tests) to `dir` on the host, beside the synced work
-// tree rather than in it, so the branch's checkout and `git clean` never see them. One tar stream
-// over one ssh command: every ssh command costs a login on the host.
-std::string send_harnesses(exec::Runner& host, const std::string& dir) {
-  auto local = local_harness_dir();
-  if (local.empty()) {
-    std::cerr
-        << "kcat: no bench harnesses beside the knowledge base here; $KCAT_HARNESS is not set on the host\n";
-    return "";
-  }
-  exec::Command pack;
-  pack.argv = {"tar", "-C", local.string(), "-cf", "-"};
-  for (const auto& e : std::filesystem::directory_iterator(local)) {
-    auto name = e.path().filename().string();
-    if (e.is_regular_file() && name.rfind("test_", 0) != 0) pack.argv.push_back(name);
-  }
-  pack.output_cap = 64 << 20;
-  pack.timeout = std::chrono::seconds(60);
-  auto tar = exec::local_runner()->run(pack);
-  exec::Command unpack;
-  unpack.shell = "mkdir -p " + exec::shell_quote(dir) + " && tar -C " + exec::shell_quote(dir) + " -xf -";
-  unpack.input = exec::Input::data;
-  unpack.input_data = tar.out;
-  unpack.timeout = std::chrono::seconds(120);
-  auto out = tar.ok() ? host.run(unpack) : tar;
-  if (!out.ok()) {
-    throw Error(ErrorKind::Environment, "could not send the bench harnesses to the host: " + out.describe(),
-                dir, "check that tar is installed here and on the host, and that " + dir + " is writable");
-  }
-  return dir;
-}
-
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // Sends the current branch of the repository at `cwd` to the host and returns a runner there
@@ -166,7 +124,7 @@ Remote sync_remote(const BenchCmd& o) {
   r.runner = exec::ssh_runner(o.host, o.ssh_args);
   r.cwd = prefix.empty() ? std::filesystem::path(synced.dir) : std::filesystem::path(synced.dir) / prefix;
   r.commit = synced.commit;
-  r.harness = send_harnesses(*r.runner, synced.dir + ".harness");
+  r.harness = env::send_harnesses(*r.runner, synced.dir + ".harness");
   if (!r.harness.empty())
     std::cerr << fmt::format("kcat: the bench harnesses are in {} ($KCAT_HARNESS)\n", r.harness);
   return r;
@@ -199,7 +157,7 @@ int run(const BenchCmd& o) {
     if (!harness.empty()) spec.env["KCAT_HARNESS"] = harness;
   } else {
     runner = exec::local_runner();
-    harness = local_harness_dir().string();
+    harness = env::harness_dir().string();
     if (!harness.empty() && !std::getenv("KCAT_HARNESS")) spec.env["KCAT_HARNESS"] = harness;
   }
   std::optional<Machine> machine;

@@ -4,12 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "kcat/config/common.h"
 #include "kcat/config/hooks.h"
 #include "kcat/core/cancel.h"
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
+#include "kcat/env/harness.h"
 #include "kcat/exec/sync.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/llm/client.h"
@@ -88,6 +91,9 @@ void use_host(Machine& m, patch::GitRepo& repo, const cli::Config& config, const
   m.remote.destination = ov.host.empty() ? config.remote.host : ov.host;
   if (m.remote.destination.empty()) {
     m.runner = exec::local_runner();
+    // The [bench] command finds the NPU harnesses at $KCAT_HARNESS, as under `kcat bench`.
+    auto harness = env::harness_dir();
+    if (!harness.empty() && !std::getenv("KCAT_HARNESS")) o.bench.env["KCAT_HARNESS"] = harness.string();
     return;
   }
   // The Atlas host: the branch is pushed to a work tree there before every build; build, bench
@@ -100,8 +106,12 @@ void use_host(Machine& m, patch::GitRepo& repo, const cli::Config& config, const
   auto branch = repo.current_branch();
   auto first = exec::sync_to_host(root, branch, m.remote, *m.local);
   o.bench.cwd = first.dir;
-  ledger.append("remote-synced",
-                {{"host", m.remote.destination}, {"dir", first.dir}, {"commit", first.commit}});
+  // Beside the work tree, not in it (a checkout or `git clean` never sees them).
+  auto harness = env::send_harnesses(*m.runner, first.dir + ".harness");
+  if (!harness.empty()) o.bench.env["KCAT_HARNESS"] = harness;
+  ledger.append(
+      "remote-synced",
+      {{"host", m.remote.destination}, {"dir", first.dir}, {"commit", first.commit}, {"harness", harness}});
   o.before_build = [&m, &ledger, root, branch] {
     auto s = exec::sync_to_host(root, branch, m.remote, *m.local);
     ledger.append("remote-synced", {{"host", m.remote.destination}, {"dir", s.dir}, {"commit", s.commit}});
