@@ -10,7 +10,7 @@
 // optimize.cc did; the new rule is decide() (A B B A pairs, a signed-rank interval, a sequential
 // stop), the baseline re-measured with every candidate, as optimize.cc does now.
 //
-//   kcat_decide_sim [--trials N] [--campaigns N] [--seed S]
+//   kcat_decide_sim [--trials N] [--failure-trials N] [--campaigns N] [--seed S]
 //
 // Prints two Markdown tables (single decisions, five-recipe campaigns) for docs/PERFORMANCE.md.
 #include <fmt/format.h>
@@ -155,12 +155,18 @@ struct Row {
 
 struct Tally {
   int n = 0, old_keep = 0, keep = 0, inconclusive = 0, failed = 0, keep40 = 0;
-  long runs = 0, runs40 = 0, old_runs = 0;
+  int keep0 = 0, inconclusive0 = 0, failed0 = 0;  // the new rule without the clean-run count
+  long runs = 0, runs40 = 0, old_runs = 0, runs0 = 0;
 };
 
-std::string pct(int k, int n) { return n ? fmt::format("{:.0f}%", 100.0 * k / n) : "-"; }
+std::string pct(int k, int n) {
+  if (!n) return "-";
+  const double p = 100.0 * k / n;
+  return p > 0 && p < 2 ? fmt::format("{:.1f}%", p) : fmt::format("{:.0f}%", p);
+}
 
-void single_decisions(int trials, uint64_t seed) {
+// `failure_trials` for the rows whose change crashes or hangs (a rare keep needs many trials).
+void single_decisions(int trials, int failure_trials, uint64_t seed) {
   std::vector<Row> rows;
   for (double noise : {0.01, 0.05, 0.15})
     for (double e : {-0.05, 0.0, 0.05, 0.20})
@@ -170,18 +176,25 @@ void single_decisions(int trials, uint64_t seed) {
   for (double e : {0.0, 0.05}) rows.push_back({"5% outlier runs, 5% noise", {0.05, "none", 0.05}, {e, 0, 0}});
   rows.push_back({"crashes in 50% of runs, 5% noise", {0.05, "none", 0}, {0.20, 0.5, 0}});
   rows.push_back({"hangs in 30% of runs, 5% noise", {0.05, "none", 0}, {0.20, 0, 0.3}});
+  rows.push_back({"hangs in 10% of runs, 5% noise", {0.05, "none", 0}, {0.20, 0, 0.1}});
 
-  optimize::DecideOptions o20;        // the defaults: min gain 2%, 6..20 pairs, 95%
+  optimize::DecideOptions o20;        // the defaults: min gain 2%, 8..20 pairs, keep 99%, revert 95%
   optimize::DecideOptions o40 = o20;  // "given enough runs"
   o40.max_pairs = 60;
-  std::cout << fmt::format("### {} single decisions ({} per row, seed {})\n\n", trials * rows.size(), trials,
-                           seed);
-  std::cout << "| scenario | true effect | old rule: kept | new, 20 pairs: kept / inconclusive / failed | "
-               "runs (old / new) | new, 60 pairs: kept (runs) |\n|---|---:|---:|---:|---:|---:|\n";
+  optimize::DecideOptions o20_before = o20;  // no clean-run count: a keep at 8 clean runs
+  o20_before.exclude_failure_rate = 0;
+  std::cout << fmt::format(
+      "### Single decisions ({} per row, {} for a change that crashes or hangs; seed {})\n\n", trials,
+      failure_trials, seed);
+  std::cout
+      << "| scenario | true effect | old rule: kept | new, 20 pairs, before the clean-run count: kept / "
+         "inconclusive / failed (runs) | new, 20 pairs: kept / inconclusive / failed (runs) | runs, old rule "
+         "| new, 60 pairs: kept (runs) |\n|---|---:|---:|---:|---:|---:|---:|\n";
   uint64_t s = seed;
   for (const auto& row : rows) {
     Tally t;
-    for (int i = 0; i < trials; ++i) {
+    const int n = row.change.crash > 0 || row.change.hang > 0 ? failure_trials : trials;
+    for (int i = 0; i < n; ++i) {
       ++t.n;
       {
         StandIn b(row.world, ++s);
@@ -198,6 +211,14 @@ void single_decisions(int trials, uint64_t seed) {
         t.runs += b.t;
       }
       {
+        StandIn b(row.world, s * 7919);  // the same runs as the new rule's, until it differs
+        auto d = new_decision(b, 100, row.change, o20_before);
+        t.keep0 += d.verdict == "keep";
+        t.inconclusive0 += d.verdict == "inconclusive";
+        t.failed0 += d.verdict == "failed";
+        t.runs0 += b.t;
+      }
+      {
         StandIn b(row.world, s * 104729);
         auto d = new_decision(b, 100, row.change, o40);
         t.keep40 += d.verdict == "keep";
@@ -207,11 +228,13 @@ void single_decisions(int trials, uint64_t seed) {
     std::string extra = row.change.crash > 0  ? fmt::format(", crash {:.0f}%", row.change.crash * 100)
                         : row.change.hang > 0 ? fmt::format(", hang {:.0f}%", row.change.hang * 100)
                                               : "";
-    std::cout << fmt::format("| {} | {:+.0f}%{} | {} | {} / {} / {} | {:.0f} / {:.0f} | {} ({:.0f}) |\n",
-                             row.scenario, row.change.effect * 100, extra, pct(t.old_keep, t.n),
-                             pct(t.keep, t.n), pct(t.inconclusive, t.n), pct(t.failed, t.n),
-                             static_cast<double>(t.old_runs) / t.n, static_cast<double>(t.runs) / t.n,
-                             pct(t.keep40, t.n), static_cast<double>(t.runs40) / t.n);
+    auto avg = [&](long runs) { return static_cast<double>(runs) / t.n; };
+    std::cout << fmt::format(
+        "| {} | {:+.0f}%{} | {} | {} / {} / {} ({:.1f}) | {} / {} / {} ({:.1f}) | {:.0f} | {} ({:.0f}) |\n",
+        row.scenario, row.change.effect * 100, extra, pct(t.old_keep, t.n), pct(t.keep0, t.n),
+        pct(t.inconclusive0, t.n), pct(t.failed0, t.n), avg(t.runs0), pct(t.keep, t.n),
+        pct(t.inconclusive, t.n), pct(t.failed, t.n), avg(t.runs), avg(t.old_runs), pct(t.keep40, t.n),
+        avg(t.runs40));
   }
 }
 
@@ -244,7 +267,7 @@ void campaigns(int count, uint64_t seed) {
          "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
   std::mt19937_64 pick(seed);
   for (const auto& cond : conds) {
-    CampaignTally old_t, new_t;
+    CampaignTally old_t, new_t, before_t;
     const int per = count / static_cast<int>(conds.size());
     for (int c = 0; c < per; ++c) {
       std::vector<Change> recipes;
@@ -300,10 +323,11 @@ void campaigns(int count, uint64_t seed) {
       }
       // New: every candidate against the current state, interleaved; reverted recipes retried
       // once after a keep; a target claim only on a final A/B against the baseline.
-      {
+      auto new_campaign = [&](CampaignTally& t, double exclude_failure_rate) {
         StandIn b(cond.w, seed * 31 + 1000003ull * static_cast<uint64_t>(c));
         optimize::DecideOptions o;
         o.min_gain = min_gain;
+        o.exclude_failure_rate = exclude_failure_rate;
         std::vector<bool> kept(recipes.size(), false);
         std::vector<size_t> queue = {0, 1, 2, 3, 4}, reverted;
         std::set<size_t> retried;
@@ -332,21 +356,26 @@ void campaigns(int count, uint64_t seed) {
             }
           }
         }
-        score(new_t, kept);
+        score(t, kept);
         if (claimed) {
-          ++new_t.claims;
-          new_t.false_claims += truth_of(kept) < target;
-          new_t.overstatement += claimed_ratio / truth_of(kept);
+          ++t.claims;
+          t.false_claims += truth_of(kept) < target;
+          t.overstatement += claimed_ratio / truth_of(kept);
         }
-        new_t.runs += b.t;
-      }
+        t.runs += b.t;
+      };
+      new_campaign(new_t, optimize::DecideOptions{}.exclude_failure_rate);
+      new_campaign(before_t, 0);
     }
-    for (auto* t : {&old_t, &new_t}) {
-      std::cout << fmt::format("| {} | {} | {} of {} | {} of {} | {} of {} | {} | {} | {} | {:.0f} |\n",
-                               cond.name, t == &old_t ? "old" : "new", t->bad_kept, t->bad, t->null_kept,
-                               t->nulls, t->good_reverted, t->good, t->claims, t->false_claims,
-                               t->claims ? fmt::format("{:.3f}", t->overstatement / t->claims) : "-",
-                               static_cast<double>(t->runs) / t->n);
+    for (auto* t : {&old_t, &before_t, &new_t}) {
+      std::cout << fmt::format(
+          "| {} | {} | {} of {} | {} of {} | {} of {} | {} | {} | {} | {:.0f} |\n", cond.name,
+          t == &old_t      ? "old"
+          : t == &before_t ? "new, before the clean-run count"
+                           : "new",
+          t->bad_kept, t->bad, t->null_kept, t->nulls, t->good_reverted, t->good, t->claims, t->false_claims,
+          t->claims ? fmt::format("{:.3f}", t->overstatement / t->claims) : "-",
+          static_cast<double>(t->runs) / t->n);
     }
   }
 }
@@ -354,14 +383,15 @@ void campaigns(int count, uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int trials = 120, count = 240;
+  int trials = 120, count = 240, failure_trials = 0;
   uint64_t seed = 19;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--trials")) trials = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--campaigns")) count = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--failure-trials")) failure_trials = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
   }
-  single_decisions(trials, seed);
+  single_decisions(trials, failure_trials > 0 ? failure_trials : trials, seed);
   campaigns(count, seed);
   return 0;
 }

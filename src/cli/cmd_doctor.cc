@@ -53,8 +53,8 @@ void setup(CLI::App& root, Globals& g) {
                           "Python, torch / torch_npu / vllm / vllm-ascend, against the version matrix");
   cmd->footer(
       "Reads the toolkit's own version file (<ascend-home>/ascend-toolkit/latest/<arch>-linux/\n"
-      "ascend_toolkit_install.info), `npu-smi info`, `python -m pip list --format=json` and the "
-      "environment.\n"
+      "ascend_toolkit_install.info), `npu-smi info`, the Python's version and installed packages (one\n"
+      "start of it, importlib.metadata; `pip list` where that is missing) and the environment.\n"
       "Every mismatch comes with the command that fixes it. With --host it runs the same probe over ssh.\n\n"
       "Examples:\n  kcat doctor\n  kcat doctor --host me@atlas-a2 --python /opt/venv/bin/python --format "
       "json\n\n"

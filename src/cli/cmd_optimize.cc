@@ -168,9 +168,10 @@ void setup(CLI::App& root, Globals& g) {
   cmd->footer(
       "Each try is a commit on the migration branch: the recipe is applied and verified, the build\n"
       "command runs, then the best so far and the change are benchmarked in alternating pairs (A B B A,\n"
-      "6 to --max-pairs) and the commit is kept only when the 95% interval of their ratio lies above\n"
-      "1 + [optimize] min_gain and, when [optimize] output is set, every run's output matches the\n"
-      "reference dump (a crash or timeout in any run reverts it). Otherwise it is reverted with the\n"
+      "8 to --max-pairs) and the commit is kept only when the 99% interval of their ratio lies above\n"
+      "1 + [optimize] min_gain, the change has run 13 times without a failure (extra runs of it alone\n"
+      "when the interval is clear sooner) and, when [optimize] output is set, every run's output matches\n"
+      "the reference dump (a crash or timeout in any run reverts it). Otherwise it is reverted with the\n"
       "evidence (\"inconclusive\" when the pairs ran out). After a keep, reverted recipes get one more\n"
       "try; the target is claimed only on a final A/B against the baseline. Kept commits carry\n"
       "`Kcat-Metric: 550.45 tok/s (median of 8); 1.062x [1.031x, 1.090x] ...`. Environment recipes write\n"
@@ -178,7 +179,7 @@ void setup(CLI::App& root, Globals& g) {
       "  [build]    command = \"pip install -e .\"\n"
       "  [bench]    command = \"python tools/bench/vllm_throughput.py --model ./model\"\n"
       "             metric_json = \"output_tokens_per_s\"   unit = \"tok/s\"   runs = 5   target = 550\n"
-      "  [optimize] max_iterations = 10   output = \"out.npy\"   rtol = 1e-3\n\n"
+      "  [optimize] max_iterations = 10   max_pairs = 20   output = \"out.npy\"   rtol = 1e-3\n\n"
       "Examples:\n"
       "  kcat optimize .                                     with kcat.toml\n"
       "  kcat optimize . --bench-cmd './bench.sh' --metric 'throughput: ([0-9.]+)' --target-speedup 5\n"
@@ -196,7 +197,13 @@ void setup(CLI::App& root, Globals& g) {
       cmd->add_option("--metric-json", c->ov.metric_json, "Key of the last JSON line holding the metric");
   m->excludes(mj);
   cmd->add_option("--unit", c->ov.unit, "Unit to print, e.g. tok/s");
-  cmd->add_option("--runs", c->ov.runs, "Measured runs per benchmark")->check(CLI::Range(1, 1000));
+  cmd->add_option(
+         "--runs", c->ov.runs,
+         "Runs of the baseline's first measurement, whose median is the baseline figure and the base "
+         "of --target-speedup (default [bench] runs; up to twice that while the CV is above 5%). "
+         "Keep-or-revert decisions do not use it: each runs baseline/candidate pairs, 8 at least and "
+         "--max-pairs at most")
+      ->check(CLI::Range(1, 1000));
   auto* t = cmd->add_option("--target-metric", c->ov.target, "The metric to reach (absolute)");
   auto* ts =
       cmd->add_option("--target-speedup", c->ov.target_speedup, "Or: reach this multiple of the baseline");
@@ -204,9 +211,9 @@ void setup(CLI::App& root, Globals& g) {
   cmd->add_option("--max-iterations", c->ov.max_iterations, "Recipes to try at most")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--max-pairs", c->ov.max_pairs,
-                  "Baseline/candidate run pairs at most per keep-or-revert decision (default 20); "
-                  "undecided then: inconclusive, reverted")
-      ->check(CLI::Range(6, 1000));
+                  "Baseline/candidate run pairs at most per keep-or-revert decision ([optimize] max_pairs, "
+                  "default 20; a verdict needs 8); undecided then: inconclusive, reverted")
+      ->check(CLI::Range(8, 1000));
   cmd->add_option("--max-minutes", c->ov.max_minutes, "Stop trying new recipes after this many minutes");
   cmd->add_option("--recipe", c->ov.recipes, "Try only these recipes (repeatable)");
   cmd->add_option("--prefer", c->ov.prefer,

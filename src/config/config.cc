@@ -162,11 +162,20 @@ void apply_file(Config& c, const toml::table& doc, const std::filesystem::path& 
            if (k == "target_speedup") b.target_speedup = r.num(v, "bench", k);
          });
   r.each(doc, "optimize",
-         {"max_iterations", "min_gain", "output", "reference", "rtol", "atol", "recipes", "recipe_dirs"},
+         {"max_iterations", "min_gain", "max_pairs", "output", "reference", "rtol", "atol", "recipes",
+          "recipe_dirs"},
          [&](const std::string& k, const toml::node& v) {
            auto& o = target("optimize").optimize;
            if (k == "max_iterations") o.max_iterations = r.count(v, "optimize", k);
            if (k == "min_gain") o.min_gain = r.num(v, "optimize", k);
+           if (k == "max_pairs") {
+             // 8: the pairs before any verdict (optimize::DecideOptions::min_pairs); 1000 as --max-pairs
+             auto x = v.value<int64_t>();
+             if (!x || !v.is_integer() || *x < 8 || *x > 1000) {
+               r.wrong(v, "optimize", k, "a whole number from 8 (the pairs before any verdict) to 1000");
+             }
+             o.max_pairs = static_cast<int>(*x);
+           }
            if (k == "output") o.output = r.str(v, "optimize", k);
            if (k == "reference") o.reference = r.str(v, "optimize", k);
            if (k == "rtol") o.rtol = r.num(v, "optimize", k);

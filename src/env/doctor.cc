@@ -238,6 +238,49 @@ if len(sys.argv) > 1 and sys.argv[1] == "vllm":
         print("KCAT_SMOKE vllm_error=%s: %s" % (type(e).__name__, e)); sys.exit(5)
 )";
 
+namespace {
+
+// The interpreter's version and its installed distributions in one start of it: through a pyenv
+// shim each start costs seconds, and `pip list` (pip imports itself, then asks PyPI whether it is
+// out of date) took 10-13 s on a loaded machine where importlib.metadata takes 1-2 s. It lists the
+// same distributions (sys.path's, the first of a name winning, as pip does). A Python without
+// importlib.metadata (before 3.8) prints no KCAT_PACKAGES line: then pip list.
+const char* const kPythonProbe = R"(import sys
+print(sys.version.split()[0])
+print("KCAT_EXECUTABLE=" + sys.executable)
+try:
+    import json, importlib.metadata as m
+    seen = {}
+    for d in m.distributions():
+        n = d.metadata["Name"]
+        if n and n not in seen:
+            seen[n] = d.version
+    print("KCAT_PACKAGES=" + json.dumps([{"name": k, "version": v} for k, v in seen.items()]))
+except Exception:
+    pass
+)";
+
+void probe_python(exec::Runner& r, const std::string& python, Probe& p) {
+  auto py = exec::shell_quote(python);
+  std::istringstream out(run_text(r, py + " -c " + exec::shell_quote(kPythonProbe) + " 2>/dev/null"));
+  std::string line, executable, packages;
+  bool first = true;
+  while (std::getline(out, line)) {
+    if (first) p.python = trim(line);
+    first = false;
+    if (line.rfind("KCAT_EXECUTABLE=", 0) == 0) executable = trim(line.substr(16));
+    if (line.rfind("KCAT_PACKAGES=", 0) == 0) packages = line.substr(14);
+  }
+  if (packages.empty()) {
+    // The interpreter itself, not its shim, when it said where it is; no network check.
+    auto pip = executable.empty() ? py : exec::shell_quote(executable);
+    packages = run_text(r, pip + " -m pip list --format=json --disable-pip-version-check 2>/dev/null");
+  }
+  p.packages = parse_pip_list(packages);  // no pip, or not JSON: unknown, and the checks say "missing"
+}
+
+}  // namespace
+
 Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& python) {
   Probe p;
   p.where = r.describe();
@@ -257,9 +300,7 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
   parse_npu_smi(run_text(r, "npu-smi info 2>/dev/null"), p);
   if (!p.npu_smi.empty()) parse_npu_board(run_text(r, "npu-smi info -t board -i 0 2>/dev/null"), p);
   auto py = exec::shell_quote(python);
-  p.python = trim(run_text(r, py + " -c 'import sys; print(sys.version.split()[0])'"));
-  auto pip = run_text(r, py + " -m pip list --format=json 2>/dev/null");
-  p.packages = parse_pip_list(pip);  // no pip, or not JSON: unknown, and the checks say "missing"
+  probe_python(r, python, p);
   std::istringstream env(run_text(r, "env"));
   std::string line;
   while (std::getline(env, line)) {

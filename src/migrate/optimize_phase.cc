@@ -59,7 +59,11 @@ void loop_settings(optimize::Options& o, const cli::Config& config, const Optimi
   o.max_iterations = ov.max_iterations > 0 ? ov.max_iterations : config.optimize.max_iterations;
   o.max_minutes = ov.max_minutes;
   o.min_gain = config.optimize.min_gain;
-  if (ov.max_pairs > 0) o.max_pairs = ov.max_pairs;
+  if (ov.max_pairs > 0) {
+    o.max_pairs = ov.max_pairs;
+  } else if (config.optimize.max_pairs > 0) {
+    o.max_pairs = config.optimize.max_pairs;
+  }
   o.only = ov.recipes.empty() ? config.optimize.recipes : ov.recipes;
   o.prefer = ov.prefer;
   if (!config.optimize.output.empty()) {

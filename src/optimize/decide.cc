@@ -142,19 +142,70 @@ Decision judge(const std::vector<double>& baseline, const std::vector<double>& c
   return d;
 }
 
+int keep_clean_runs(const DecideOptions& o) {
+  int n = o.min_pairs;
+  const double rate = o.exclude_failure_rate, alpha = 1 - o.keep_confidence;
+  if (rate > 0 && rate < 1 && alpha > 0 && alpha < 1) {
+    // 1e-9: (1 - 0.3)^13 is 0.0097 but a rate like 0.5 with alpha 0.25 is exact
+    n = std::max(n, static_cast<int>(std::ceil(std::log(alpha) / std::log(1 - rate) - 1e-9)));
+  }
+  return n;
+}
+
+namespace {
+
+std::string failed_run(int n, const bench::RunResult& r) {
+  return fmt::format("candidate run {} failed: {}", n, r.failure.empty() ? "no number" : r.failure);
+}
+
+// The interval says keep: the candidate alone runs until it has keep_clean_runs(o) runs without a
+// failure; one failure fails it, a spent time budget makes it inconclusive.
+Decision confirm(Decision d, const std::function<bench::RunResult(Side)>& run, const DecideOptions& o,
+                 const std::function<bool()>& out_of_time, int& runs, int& clean) {
+  const int need = keep_clean_runs(o);
+  const int before = clean;
+  while (clean < need) {
+    if (out_of_time && out_of_time()) {
+      d.verdict = "inconclusive";
+      d.reason = fmt::format(
+          "the time budget ran out after {} of the {} candidate runs without a failure a keep needs ({}): "
+          "inconclusive, reverted",
+          clean, need, d.evidence());
+      return d;
+    }
+    auto r = run(Side::candidate);
+    ++runs;
+    if (!r.value) {
+      d.verdict = "failed";
+      d.reason = failed_run(clean + 1, r) + fmt::format(" (the interval said keep: {})", d.evidence());
+      return d;
+    }
+    d.confirmation.push_back(*r.value);
+    ++clean;
+  }
+  if (clean > before) {
+    d.reason += fmt::format("; {} more candidate runs made it {} without a failure", clean - before, clean);
+  }
+  return d;
+}
+
+}  // namespace
+
 Decision decide(const std::function<bench::RunResult(Side)>& run, const DecideOptions& o,
                 const std::function<bool()>& out_of_time) {
   std::vector<double> a, b;
-  int runs = 0, baseline_failures = 0, attempt = 0;
+  int runs = 0, baseline_failures = 0, attempt = 0, clean = 0;
   std::string baseline_failure;
   constexpr int kBaselineFailuresAllowed = 3;
   auto finish = [&](Decision d) {
     d.runs = runs;
+    d.clean_runs = clean;
     return d;
   };
   for (;; ++attempt) {
     const bool spent = static_cast<int>(a.size()) >= o.max_pairs;
     auto d = judge(a, b, o, spent);
+    if (d.kept()) d = confirm(std::move(d), run, o, out_of_time, runs, clean);
     if (!d.verdict.empty()) return finish(d);
     if (out_of_time && out_of_time()) {
       d = judge(a, b, o, true);
@@ -172,11 +223,11 @@ Decision decide(const std::function<bench::RunResult(Side)>& run, const DecideOp
         if (!r.value) {
           d = judge(a, b, o, false);
           d.verdict = "failed";
-          d.reason = fmt::format("candidate run {} failed: {}", static_cast<int>(b.size()) + 1,
-                                 r.failure.empty() ? "no number" : r.failure);
+          d.reason = failed_run(clean + 1, r);
           return finish(d);
         }
         vb = r.value;
+        ++clean;
       } else if (r.value) {
         va = r.value;
       } else if (baseline_failure.empty()) {
@@ -205,10 +256,18 @@ bool legacy_keep(const bench::Stats& best, const bench::Stats& candidate, double
 
 nlohmann::json to_json(const Decision& d) {
   auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
-  return {{"verdict", d.verdict},    {"reason", d.reason},  {"ratio", num(d.ratio)},
-          {"low", num(d.low)},       {"high", num(d.high)}, {"confidence", d.confidence},
-          {"pairs", d.pairs},        {"runs", d.runs},      {"baseline", d.baseline},
-          {"candidate", d.candidate}};
+  return {{"verdict", d.verdict},
+          {"reason", d.reason},
+          {"ratio", num(d.ratio)},
+          {"low", num(d.low)},
+          {"high", num(d.high)},
+          {"confidence", d.confidence},
+          {"pairs", d.pairs},
+          {"runs", d.runs},
+          {"baseline", d.baseline},
+          {"candidate", d.candidate},
+          {"confirmation", d.confirmation},
+          {"clean_runs", d.clean_runs}};
 }
 
 }  // namespace kcat::optimize

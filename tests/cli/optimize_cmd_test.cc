@@ -135,6 +135,56 @@ TEST(OptimizeCommand, BadConfigurationNamesTheLine) {
   EXPECT_NE(r.err.find("runs must be"), std::string::npos) << r.err;
 }
 
+// [optimize] max_pairs bounds each keep-or-revert decision (--max-pairs over it), checked like
+// every key; --help says what --runs means now that decisions run A/B pairs.
+TEST(OptimizeCommand, MaxPairsComesFromKcatTomlAndRunsIsExplained) {
+  Workload bad("[optimize]\nmax_pairs = 3\n");
+  auto r = test::kcat({"optimize", bad.dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("kcat.toml:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[optimize] max_pairs must be a whole number from 8"), std::string::npos) << r.err;
+
+  // A benchmark whose numbers do not depend on the code: pseudo-random 100..140, so no interval
+  // is clear and the decision runs until its pairs are spent.
+  test::TempDir job;
+  test::write(job / "bench.sh",
+              "n=$(cat " + (job / "n").string() + " 2>/dev/null || echo 0); n=$((n + 1)); echo $n > " +
+                  (job / "n").string() + "; echo \"throughput: $((100 + (n * 37) % 41))\"\n");
+  std::string toml = kToml;
+  toml.replace(toml.find("command = \"./wl"),
+               std::string("command = \"./wl --tokens 3000 --dump out.npy\"").size(),
+               "command = \"sh " + (job / "bench.sh").string() + "\"");
+  toml.replace(toml.find("[optimize]\noutput = \"out.npy\"\n"),
+               std::string("[optimize]\noutput = \"out.npy\"\n").size(), "[optimize]\nmax_pairs = 9\n");
+  for (const auto& [extra, pairs] :
+       std::vector<std::pair<std::vector<std::string>, int>>{{{}, 9}, {{"--max-pairs", "8"}, 8}}) {
+    Workload w(toml);
+    std::vector<std::string> args = {"optimize", w.dir.path().string(), "--max-iterations",
+                                     "1",        "--log-format",        "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto run = test::kcat(w.trusted(args));
+    ASSERT_NE(run.out.find('{'), std::string::npos) << run.out << run.err;
+    auto j = nlohmann::json::parse(run.out.substr(run.out.find('{')));
+    int decided = 0;
+    for (const auto& it : j["iterations"]) {
+      if (it["decision"].is_null()) continue;
+      ++decided;
+      EXPECT_EQ(it["decision"]["verdict"], "inconclusive") << it.dump(1);
+      EXPECT_EQ(it["decision"]["pairs"], pairs) << it.dump(1);
+    }
+    EXPECT_EQ(decided, 1) << j.dump(1);
+  }
+
+  auto help = test::kcat({"optimize", "--help"}).out;
+  auto runs = help.find("--runs");
+  ASSERT_NE(runs, std::string::npos) << help;
+  auto runs_help = help.substr(runs, help.find("--target-metric") - runs);
+  EXPECT_NE(runs_help.find("baseline"), std::string::npos) << runs_help;
+  EXPECT_NE(runs_help.find("pairs"), std::string::npos) << runs_help;
+  EXPECT_NE(runs_help.find("--max-pairs"), std::string::npos) << runs_help;
+  EXPECT_NE(help.find("[optimize] max_pairs"), std::string::npos) << help;
+}
+
 TEST(OptimizeCommand, OnceRecipesRunOutTheLlmProposesAndTheLoopJudges) {
   Workload w(kToml);
   // Only the harmful recipe is allowed, so the recipes run out below the target; the LLM proposes

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
+#include "kcat/exec/shell_quote.h"
 #include "testsupport/support.h"
 
 namespace kcat::env {
@@ -324,6 +327,37 @@ TEST(Doctor, WhatBreaksInPractice) {
   EXPECT_EQ(find(check(p, matrix()), "driver (HDK) for CANN 8.1.RC1").status, "mismatch");
   p.npu_smi = "24.1.0";
   EXPECT_EQ(find(check(p, matrix()), "driver (HDK) for CANN 8.1.RC1").status, "ok");
+}
+
+// `kcat bench --format json` spent ~17 s in doctor's Python probe: two starts of the interpreter
+// (each seconds through a pyenv shim) and `pip list` (10-13 s, pip importing itself and checking
+// PyPI). One start now lists the version and the packages; pip only where importlib.metadata is
+// missing. The real python3, behind a wrapper that logs each start.
+TEST(Doctor, OneStartOfPythonListsItsVersionAndPackagesWithoutPip) {
+  if (test::run({"python3", "-c", "import importlib.metadata"}).exit_code != 0) {
+    GTEST_SKIP() << "python3 with importlib.metadata (3.8+) is not installed";
+  }
+  test::TempDir dir;
+  auto log = dir / "starts.log";
+  test::write(dir / "python", R"(#!/bin/sh
+printf 'start: %s\n' "$1 $2" | head -n 1 >> )" +
+                                  exec::shell_quote(log.string()) +
+                                  R"(
+exec python3 "$@"
+)");
+  std::filesystem::permissions(dir / "python", std::filesystem::perms::owner_all);
+  auto runner = exec::local_runner();
+  auto p = probe(*runner, (dir / "no-ascend").string(), (dir / "python").string());
+  auto version = test::run({"python3", "-c", "import sys; print(sys.version.split()[0])"}).out;
+  EXPECT_EQ(p.python + "\n", version);
+  auto pip = test::run({"python3", "-m", "pip", "--version"});
+  if (pip.exit_code == 0) {
+    EXPECT_TRUE(p.packages.count("pip")) << "pip is installed: it is listed";
+  }
+  EXPECT_FALSE(p.packages.empty());
+  auto starts = test::read(log);
+  EXPECT_EQ(std::count(starts.begin(), starts.end(), '\n'), 1) << starts;
+  EXPECT_EQ(starts.find("-m pip"), std::string::npos) << starts;
 }
 
 TEST(Doctor, ProbesTheCannVersionLayout) {

@@ -101,7 +101,9 @@ TEST(Decide, InterleavesABBAAndStopsWhenClear) {
       DecideOptions{});
   EXPECT_EQ(d.verdict, "keep");
   EXPECT_EQ(d.pairs, 8);  // clear at the first look
-  EXPECT_EQ(d.runs, 16);
+  EXPECT_EQ(d.runs, 21);  // and 5 candidate-only runs: 13 without a failure (keep_clean_runs)
+  EXPECT_EQ(d.clean_runs, 13);
+  EXPECT_EQ(d.confirmation.size(), 5u);
   ASSERT_GE(sides.size(), 4u);
   EXPECT_EQ(sides[0], Side::baseline);
   EXPECT_EQ(sides[1], Side::candidate);
@@ -137,6 +139,54 @@ TEST(Decide, ACandidateThatFailsOnceIsNeverKept) {
   EXPECT_EQ(candidate_runs, 4);  // it stops at the failure
 }
 
+TEST(Decide, AKeepNeedsEnoughCleanCandidateRunsToExcludeTheFailureRate) {
+  DecideOptions o;
+  EXPECT_EQ(keep_clean_runs(o), 13);  // 0.7^13 = 0.97% <= 1%; 0.7^12 = 1.4%
+  o.exclude_failure_rate = 0.5;
+  EXPECT_EQ(keep_clean_runs(o), 8);  // 0.5^7 = 0.8%, but never before min_pairs
+  o.exclude_failure_rate = 0.1;
+  EXPECT_EQ(keep_clean_runs(o), 44);  // 0.9^44 = 0.97%
+  // Clear at 8 pairs, then the 11th candidate run hangs: failed, not kept.
+  int candidate_runs = 0;
+  auto d = decide(
+      [&](Side s) {
+        if (s == Side::baseline) return value(100);
+        if (++candidate_runs == 11) return failure("timed out after 600.0 s");
+        return value(130);
+      },
+      DecideOptions{});
+  EXPECT_EQ(d.verdict, "failed") << d.reason;
+  EXPECT_NE(d.reason.find("candidate run 11 failed: timed out"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("the interval said keep"), std::string::npos) << d.reason;
+  EXPECT_EQ(d.pairs, 8);
+  // The time budget running out during those runs: inconclusive, not kept.
+  int asked = 0;
+  d = decide([&](Side s) { return value(s == Side::baseline ? 100 : 130); }, DecideOptions{},
+             [&] { return ++asked > 10; });
+  EXPECT_EQ(d.verdict, "inconclusive") << d.reason;
+  EXPECT_NE(d.reason.find("candidate runs without a failure a keep needs"), std::string::npos) << d.reason;
+}
+
+TEST(Decide, AChangeThatHangsInThirtyPercentOfItsRunsIsKeptAtMostOnePercent) {
+  // +20% at 5% noise, so the interval is clear at 8 pairs; 30% of its runs time out. Before the
+  // clean-run count it was kept whenever its first 8 runs passed: 0.7^8 = 5.8%.
+  std::mt19937_64 rng(19);
+  std::normal_distribution<double> noise(0, 0.05);
+  std::uniform_real_distribution<double> u(0, 1);
+  int kept = 0;
+  const int trials = 3000;
+  for (int i = 0; i < trials; ++i) {
+    auto d = decide(
+        [&](Side s) {
+          if (s == Side::candidate && u(rng) < 0.3) return failure("timed out");
+          return value((s == Side::baseline ? 100 : 120) * std::exp(noise(rng)));
+        },
+        DecideOptions{});
+    kept += d.kept();
+  }
+  EXPECT_LE(kept, trials * 0.015) << kept;  // 0.7^13 = 0.97% expected: 29 of 3000
+}
+
 TEST(Decide, BaselineFailuresDropThePairThenEndInconclusive) {
   int base_runs = 0;
   auto d = decide(
@@ -147,7 +197,7 @@ TEST(Decide, BaselineFailuresDropThePairThenEndInconclusive) {
       DecideOptions{});
   EXPECT_EQ(d.verdict, "keep");
   EXPECT_EQ(d.pairs, 8);
-  EXPECT_EQ(d.runs, 18);
+  EXPECT_EQ(d.runs, 18 + 4);  // the dropped pair's candidate run was clean: 9 + 4 more make 13
   d = decide([&](Side s) { return s == Side::baseline ? failure("exit 1") : value(130); }, DecideOptions{});
   EXPECT_EQ(d.verdict, "inconclusive");
   EXPECT_NE(d.reason.find("3 baseline runs failed (first: exit 1)"), std::string::npos) << d.reason;

@@ -36,6 +36,7 @@ struct BenchConfig {
 struct OptimizeConfig {
   int max_iterations = 10;
   double min_gain = 0.02;
+  int max_pairs = 0;      // A/B pairs at most per keep-or-revert decision; 0: the loop's default (20)
   std::string output;     // the dump the bench command writes, checked after each kept change
   std::string reference;  // the expected dump (default: the baseline's output)
   double rtol = 1e-3, atol = 1e-5;

@@ -31,7 +31,7 @@ struct OptimizeOverrides {
   std::optional<double> target;
   double target_speedup = 0;
   int max_iterations = 0;
-  int max_pairs = 0;  // 0: optimize::Options' default (20)
+  int max_pairs = 0;  // 0: [optimize] max_pairs, else optimize::Options' default (20)
   double max_minutes = 0;
   std::vector<std::string> recipes;
   std::vector<std::string> prefer;  // e.g. from a profile's hints

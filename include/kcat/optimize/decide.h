@@ -9,8 +9,13 @@
 //   keep   when the 99% interval's low end is above 1 + min_gain (clearly a gain worth having),
 //   revert when the 95% interval's high end is below 1 + min_gain (clearly not),
 // and once max_pairs are spent with neither, "inconclusive" (reverted, and said so). A candidate
-// run that fails (crash, timeout, no number, wrong output) ends it at once: "failed", with why;
-// a change that fails in some runs is never kept.
+// run that fails (crash, timeout, no number, wrong output) ends it at once: "failed", with why.
+// A failure that shows in only some runs can hide in the few a clear keep needs (a change that
+// hangs in 30% of its runs passes 8 of them 6% of the time), so a keep also needs
+// keep_clean_runs(o) candidate runs without a failure: when the interval says keep earlier, the
+// candidate alone runs until it has them (its values are not used for the ratio), and any failure
+// there fails it. A change failing in at least o.exclude_failure_rate of its runs is then kept with
+// probability at most 1 - o.keep_confidence; a rarer failure can pass (docs/PERFORMANCE.md).
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,7 +39,13 @@ struct DecideOptions {
   // revert on a 95% one. bench/decide_sim.cc measures what this gives.
   double keep_confidence = 0.99;
   double revert_confidence = 0.95;
+  // The failure rate (crash, timeout, wrong output per run) a keep must exclude at keep_confidence.
+  double exclude_failure_rate = 0.3;
 };
+
+// The candidate runs without a failure a keep needs: the smallest n with
+// (1 - exclude_failure_rate)^n <= 1 - keep_confidence (13 at the defaults), and at least min_pairs.
+int keep_clean_runs(const DecideOptions& o);
 
 // The centre of a sample and its interval; low/high are -inf/+inf when the sample is too small
 // for the confidence asked.
@@ -54,6 +65,8 @@ struct Decision {
   int pairs = 0;             // completed pairs
   int runs = 0;              // runs made, both sides
   std::vector<double> baseline, candidate;  // the values of the completed pairs, in run order
+  std::vector<double> confirmation;         // candidate-only runs after the interval said keep
+  int clean_runs = 0;                       // candidate runs without a failure
   bool kept() const { return verdict == "keep"; }
   // "1.06x [1.03x, 1.09x] (95%, 8 pairs, 16 runs)"
   std::string evidence() const;
