@@ -105,7 +105,7 @@ void agent_phase(Run& r) {
   if (r.o.mode != "source" || !r.o.use_llm || r.out.budget_exhausted) return;
   const auto& llm_config = r.env.config.llm;
   auto scanned = r.scan();
-  auto pl = plan::make_plan(scanned.findings, r.out.report.repo, r.o.target);
+  auto pl = run_plan(r, scanned.findings);
   std::set<std::string> declined;
   for (auto& [key, rec] : r.book.records) {
     if (rec.status == "declined") declined.insert(key);
