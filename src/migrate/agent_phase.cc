@@ -41,26 +41,9 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
                      res.usage.requests};
   for (size_t i = 0; i < res.steps.size(); ++i) {
     auto& st = res.steps[i];
-    report::StepRecord rec;
-    rec.id = st.id;
-    rec.title = tasks[i].title;
-    rec.action = "llm";
+    r.book.agent_records.push_back(agent_step_record(st, tasks[i].title, r.p.repo));
     r.book.agent_tasks.emplace_back(st.id, tasks[i].findings);
-    rec.status = st.status == "done" ? "done" : "needs-person";
-    rec.reason = st.reason;
-    // A disputed finding was not fixed: a person reviews the model's reason.
-    for (const auto& d : st.disputed) rec.reason += (rec.reason.empty() ? "" : "; ") + ("disputed " + d);
-    // The edits of a step not done were reverted; the report names where they are kept.
-    if (!st.attempt_ref.empty())
-      rec.reason +=
-          (rec.reason.empty() ? "" : "; ") + ("its edits were reverted and kept for review on " +
-                                              st.attempt_ref + " (git log -p " + st.attempt_ref + ")");
-    rec.commit = st.commits.empty() ? "" : st.commits.back();
-    if (!st.commits.empty()) {
-      rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());
-      r.out.changed_anything = true;
-    }
-    r.book.agent_records.push_back(rec);
+    if (!st.commits.empty()) r.out.changed_anything = true;
     if (!st.commits.empty()) r.book.llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
   }
 }

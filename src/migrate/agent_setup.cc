@@ -1,5 +1,7 @@
 #include "kcat/migrate/agent_setup.h"
 
+#include <algorithm>
+
 #include "kcat/core/cancel.h"
 
 namespace kcat::migrate {
@@ -26,6 +28,32 @@ agent::Options agent_options(const llm::LlmConfig& llm, const cli::Config& confi
                              const std::filesystem::path& root, const std::string& run_id,
                              report::Ledger& ledger) {
   return agent_options(llm, config.build_command, config.bench.command, config, root, run_id, ledger);
+}
+
+report::StepRecord agent_step_record(const agent::StepOutcome& st, const std::string& title,
+                                     const patch::GitRepo& repo) {
+  report::StepRecord rec;
+  rec.id = st.id;
+  rec.title = title;
+  rec.action = "llm";
+  rec.status = st.status == "done" ? "done" : "needs-person";
+  rec.reason = st.reason;
+  // A disputed finding was not fixed: a person reviews the model's reason.
+  for (const auto& d : st.disputed) rec.reason += (rec.reason.empty() ? "" : "; ") + ("disputed " + d);
+  // The edits of a step not done were reverted; the report names where they are kept.
+  if (!st.attempt_ref.empty())
+    rec.reason +=
+        (rec.reason.empty() ? "" : "; ") + ("its edits were reverted and kept for review on " +
+                                            st.attempt_ref + " (git log -p " + st.attempt_ref + ")");
+  rec.commit = st.commits.empty() ? "" : st.commits.back();
+  if (!st.commits.empty()) rec.diff = repo.diff(st.commits.front() + "~1", st.commits.back());
+  return rec;
+}
+
+bool still_found(const Finding& f, const std::vector<Finding>& after) {
+  return std::any_of(after.begin(), after.end(), [&](const Finding& g) {
+    return g.file == f.file && g.rule_id == f.rule_id && g.matched == f.matched;
+  });
 }
 
 }  // namespace kcat::migrate

@@ -6,6 +6,7 @@
 #include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/migrate/agent_setup.h"
 #include "kcat/migrate/optimize_phase.h"
 #include "kcat/migrate/phases.h"
 
@@ -49,10 +50,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
   rep.sites = r.book.fixed;
   for (auto& [step, entry] : r.book.llm_fixed) {
     for (auto& f : entry.first) {
-      bool still = std::any_of(final_findings.begin(), final_findings.end(), [&](const Finding& g) {
-        return g.file == f.file && g.rule_id == f.rule_id && g.matched == f.matched;
-      });
-      if (!still) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
+      if (!still_found(f, final_findings)) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
     }
   }
   for (auto& [f, why] : r.not_editable) {
