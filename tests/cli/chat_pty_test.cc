@@ -1,7 +1,9 @@
 // The interactive session through a real pseudo-terminal: tmux runs kcat, send-keys types, and
 // capture-pane reads the screen.
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <regex>
 
 #include <chrono>
 #include <thread>
@@ -228,6 +230,30 @@ TEST(ChatPty, ReportRenderedForTheTerminal) {
   // Through a pipe: the Markdown itself.
   auto piped = test::kcat({"report", "-C", (dir / "repo").string()});
   EXPECT_NE(piped.out.find("|---"), std::string::npos) << piped.out;
+}
+
+// Issue 16: at 60 and 80 columns the totals table was cut at the terminal's edge with its numbers.
+// On a narrow terminal it is stacked: each total on the line of its header, whole.
+TEST(ChatPty, ReportOnANarrowTerminalCutsNoNumber) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  basic_repo(dir);
+  auto r = test::kcat({"migrate", (dir / "repo").string(), "--author", "Tester <t@example.com>"});
+  ASSERT_LE(r.exit_code, 1) << r.err;
+  for (int width : {60, 80}) {
+    // Tall enough that the whole report stays on the screen.
+    Tmux t(on_terminal(dir, "NO_COLOR=1", "report -C " + (dir / "repo").string()), width, 400);
+    ASSERT_TRUE(t.started());
+    ASSERT_TRUE(t.wait_for("KCAT-EXIT=0", 600)) << t.screen();
+    auto screen = t.screen();
+    // The basic fixture: 17 found, 16 fixed by codemod, 1 left for an LLM, 1 blocking.
+    for (auto* total : {"found  +17", "fixed by codemod  +16", "left for an LLM  +1", "blocking left  +1"}) {
+      EXPECT_TRUE(std::regex_search(screen, std::regex(std::string("\n") + total + "\n")))
+          << total << " at " << width << " columns:\n"
+          << screen;
+    }
+  }
 }
 
 }  // namespace kcat
