@@ -314,4 +314,27 @@ TEST(ChatPty, BenchShowsEachRunAsItEnds) {
   EXPECT_NE(t.screen().find("bench run 3: 100 tok/s"), std::string::npos) << t.screen();
 }
 
+// Issue 16: the summary cut lines at 90 characters mid-word, also into a file. On a terminal a line
+// is cut at its width with …; through a pipe it stays whole.
+TEST(ChatPty, TheSummaryIsCutAtTheTerminalsWidthOnlyOnATerminal) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  const std::string title = "Port device API (torch.cuda, device strings, environment variables) by codemod";
+  test::TempDir dir;
+  basic_repo(dir);
+  Tmux t(on_terminal(dir, "NO_COLOR=1", "--ci migrate " + (dir / "repo").string() + kAuthor), 80, 60);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("KCAT-EXIT=", 1200)) << t.screen();
+  auto screen = t.screen();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(screen, m, std::regex("\\n(  device-api-1 +codemod +done [^\\n]*)\\n")))
+      << screen;
+  EXPECT_TRUE(m[1].str().ends_with("…")) << m[1];
+  EXPECT_EQ(screen.find(title), std::string::npos) << screen;
+  test::TempDir piped;
+  basic_repo(piped);
+  auto r = test::kcat({"migrate", (piped / "repo").string(), "--author", "Tester <t@example.com>"});
+  EXPECT_NE(r.out.find(title + "\n"), std::string::npos) << r.out;
+}
+
 }  // namespace kcat
