@@ -25,6 +25,8 @@
 #include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"
+#include "kcat/report/run_report.h"
+#include "kcat/report/runs.h"
 #include "kcat/scan/scanner.h"
 #include "kcat/session/approver.h"
 #include "kcat/session/child.h"
@@ -44,6 +46,29 @@ std::filesystem::path history_file() {
 llm::Totals& session_usage() {
   static llm::Totals totals;
   return totals;
+}
+
+// The report of one request: its step and the findings it was given, fixed (no longer found after
+// it) or left.
+report::RunReport request_report(const std::string& run_id, const std::filesystem::path& root,
+                                 const std::string& target, const std::string& branch,
+                                 const std::string& base, const agent::Outcome& out, const agent::Task& task,
+                                 const patch::GitRepo& repo, const std::vector<Finding>& after) {
+  report::RunReport rep;
+  rep.run_id = run_id;
+  rep.repo = root.filename().string();
+  rep.target = target;
+  rep.branch = branch;
+  rep.base_commit = base;
+  const auto& st = out.steps.at(0);
+  rep.steps.push_back(migrate::agent_step_record(st, task.title, repo));
+  for (const auto& f : task.findings) {
+    if (f.severity == Severity::Info) continue;
+    bool fixed = !st.commits.empty() && !migrate::still_found(f, after);
+    rep.sites.push_back({f, fixed ? "fixed" : "left", "llm", st.id, fixed ? st.commits.back() : ""});
+  }
+  rep.outcome = out.llm_failed ? "failed" : rep.totals().blocking_left ? "findings-left" : "done";
+  return rep;
 }
 
 // Plain-language requests go to the agent, on the migration branch, asking before every edit and
@@ -94,10 +119,12 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     kb.annotate(findings);
     if (findings.size() > 40) findings.resize(40);
     auto run_id = report::make_run_id();
-    report::Ledger ledger(root / ".kcat" / "runs" / run_id / "ledger.jsonl");
+    auto run_dir = root / ".kcat" / "runs" / run_id;
+    report::Ledger ledger(run_dir / "ledger.jsonl");
     auto ao = migrate::agent_options(config, cfg, root, run_id, ledger);
+    auto base = repo.head_id();
     ledger.append("run-started",
-                  {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", repo.head_id()}});
+                  {{"command", "chat"}, {"request", request}, {"branch", branch}, {"base", base}});
     const char* ci_env = std::getenv("CI");
     auto style = session::diff_style(colour, !::isatty(0) || (ci_env && *ci_env));
     auto show = [style](const std::string& diff) { session::show_diff(std::cout, diff, style); };
@@ -148,6 +175,10 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
         st.commits.empty()
             ? ""
             : fmt::format(" ({} commit(s); /diff shows them, /undo reverts)", st.commits.size()));
+    // A request's edits are a run like any other: its report is the latest `kcat report` renders.
+    auto rep =
+        request_report(run_id, root, target, branch, base, out, task, repo, scan::scan(so, rules).findings);
+    report::write_run_report(root, run_dir, rep);
     ledger.append("run-finished", {{"outcome", st.status}, {"commits", st.commits}});
     return out.llm_failed ? 4 : st.status == "done" ? 0 : 1;
   };

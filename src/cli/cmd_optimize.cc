@@ -131,11 +131,8 @@ int run(const OptimizeCmd& c, Globals& g) {
     return e.exit_code();
   }
   rep.outcome = !out.target ? "done" : out.target_met ? "target-met" : "target-missed";
-  write_file_atomic(run_dir / "report.json", report::render_json(rep));
-  write_file_atomic(run_dir / "report.md",
-                    report::render_markdown(rep) + "\n" + optimize::render_markdown(out));
+  report::write_run_report(root, run_dir, rep, optimize::render_markdown(out));
   write_file_atomic(run_dir / "optimize.json", json_text(optimize::to_json(out), 2));
-  write_file_atomic(root / ".kcat" / "report.json", report::render_json(rep));
   ledger.append("run-finished", {{"outcome", rep.outcome}, {"stop_reason", out.stop_reason}});
 
   if (g.log_format == "json") {

@@ -25,7 +25,7 @@ struct ReportOptions {
 };
 
 // The run to report: the one named, or the latest with a report. A finished run without one (a
-// request in the session: its commits are on the branch, `kcat status` lists them) is passed over;
+// request in the session made by a kcat before requests wrote their report) is passed over;
 // an unfinished one is not, so an interrupted migration is said to be one.
 std::filesystem::path chosen_run(const ReportOptions& o) {
   auto dir = report::run_dir(o.repo, o.run);

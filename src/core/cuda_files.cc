@@ -44,4 +44,13 @@ std::string describe_kernels(const CudaFileGroup& g, size_t shown) {
   return out;
 }
 
+std::string cuda_files_summary(const std::vector<CudaFileGroup>& groups, std::optional<size_t> of) {
+  size_t sites = 0;
+  for (const auto& g : groups) sites += g.sites;
+  if (of)
+    return fmt::format("{} of the {} sites are in {} CUDA source file(s) (.cu/.cuh)", sites, *of,
+                       groups.size());
+  return fmt::format("{} site(s) in {} CUDA source file(s) (.cu/.cuh)", sites, groups.size());
+}
+
 }  // namespace kcat

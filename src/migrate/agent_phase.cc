@@ -52,34 +52,9 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
                      res.usage.requests};
   for (size_t i = 0; i < res.steps.size(); ++i) {
     auto& st = res.steps[i];
-    report::StepRecord rec;
-    rec.id = st.id;
-    rec.title = tasks[i].title;
-    rec.action = "llm";
+    r.book.agent_records.push_back(agent_step_record(st, tasks[i].title, r.p.repo));
     r.book.agent_tasks.emplace_back(st.id, tasks[i].findings);
-    rec.status = st.status == "done" ? "done" : "needs-person";
-    rec.reason = st.reason;
-    // A disputed finding was not fixed: a person reviews the model's reason.
-    for (const auto& d : st.disputed) rec.reason += (rec.reason.empty() ? "" : "; ") + ("disputed " + d);
-    // The edits of a step not done were reverted; the report names where they are kept.
-    if (!st.attempt_ref.empty())
-      rec.reason +=
-          (rec.reason.empty() ? "" : "; ") + ("its edits were reverted and kept for review on " +
-                                              st.attempt_ref + " (git log -p " + st.attempt_ref + ")");
-    // Edits a person approved (-i) of a step not done stay on the branch: the report says what is left.
-    if (st.status != "done" && !st.commits.empty())
-      rec.reason +=
-          (rec.reason.empty() ? "" : "; ") +
-          fmt::format("not done: its {} edit(s) approved at the terminal stay on the branch; left: {}",
-                      st.commits.size(),
-                      st.left.empty() ? std::string("no site kcat flags")
-                                      : fmt::format("{}", fmt::join(st.left, ", ")));
-    rec.commit = st.commits.empty() ? "" : st.commits.back();
-    if (!st.commits.empty()) {
-      rec.diff = r.p.repo.diff(st.commits.front() + "~1", st.commits.back());
-      r.out.changed_anything = true;
-    }
-    r.book.agent_records.push_back(rec);
+    if (!st.commits.empty()) r.out.changed_anything = true;
     if (!st.commits.empty()) r.book.llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
   }
 }
@@ -152,7 +127,7 @@ void agent_phase(Run& r) {
   if (r.o.mode != "source" || !r.o.use_llm || r.out.budget_exhausted) return;
   const auto& llm_config = r.env.config.llm;
   auto scanned = r.scan();
-  auto pl = plan::make_plan(scanned.findings, r.out.report.repo, r.o.target);
+  auto pl = run_plan(r, scanned.findings);
   std::set<std::string> declined;
   for (auto& [key, rec] : r.book.records) {
     if (rec.status == "declined") declined.insert(key);

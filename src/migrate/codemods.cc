@@ -26,6 +26,32 @@ std::string step_key(const plan::Step& s) {
   return std::string(plan::to_string(s.phase)) + "/" + plan::to_string(s.action) + "/" + s.recipe;
 }
 
+void name_steps(plan::Plan& plan, StepBook& book) {
+  for (auto& [key, rec] : book.records) book.ids.emplace(key, rec.id);  // a resumed run's records
+  std::set<std::string> taken;
+  for (auto& [key, id] : book.ids) taken.insert(id);
+  for (auto& s : plan.steps) {
+    auto key = step_key(s) + (s.extension ? "/" + s.extension->name : "");  // one item per extension
+    if (auto known = book.ids.find(key); known != book.ids.end()) {
+      s.id = known->second;
+      continue;
+    }
+    if (taken.count(s.id)) {
+      int n = 1;
+      while (taken.count(fmt::format("{}-{}", plan::to_string(s.phase), n))) ++n;
+      s.id = fmt::format("{}-{}", plan::to_string(s.phase), n);
+    }
+    book.ids[key] = s.id;
+    taken.insert(s.id);
+  }
+}
+
+plan::Plan run_plan(Run& r, const std::vector<Finding>& findings) {
+  auto pl = plan::make_plan(findings, r.out.report.repo, r.o.target);
+  name_steps(pl, r.book);
+  return pl;
+}
+
 const plan::Step* next_codemod(const plan::Plan& plan, const std::set<std::string>& attempted) {
   for (auto& s : plan.steps) {
     if (s.action == plan::Action::Codemod && !attempted.count(step_key(s))) return &s;
@@ -49,7 +75,7 @@ void port_with_rules(Run& r) {
       break;
     }
     auto scanned = r.scan();
-    auto pl = plan::make_plan(scanned.findings, r.out.report.repo, r.o.target);
+    auto pl = run_plan(r, scanned.findings);
     if (const auto* next = next_codemod(pl, r.book.attempted)) {
       r.book.attempted.insert(step_key(*next));
       run_step(r, codemod_work(*next, r.p.root, r.o.target));

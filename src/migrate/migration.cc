@@ -8,6 +8,7 @@
 #include "kcat/core/fs.h"
 #include "kcat/migrate/optimize_phase.h"
 #include "kcat/migrate/phases.h"
+#include "kcat/report/runs.h"
 
 namespace kcat::migrate {
 
@@ -35,10 +36,7 @@ void finish(Run& r) {
                 : r.out.target_missed                  ? "target-missed"
                 : r.out.optimized && rep.target_metric ? "target-met"
                                                        : "done";
-  write_file_atomic(r.run_dir / "report.json", report::render_json(rep));
-  write_file_atomic(r.run_dir / "report.md", report::render_markdown(rep));
-  write_file_atomic(r.p.root / ".kcat" / "report.json", report::render_json(rep));
-  write_file_atomic(r.p.root / ".kcat" / "report.md", report::render_markdown(rep));
+  report::write_run_report(r.p.root, r.run_dir, rep);
   // A budget stop is a pause: no run-finished, so `--resume` picks this run up again.
   r.ledger->append(r.out.budget_exhausted ? "run-paused" : "run-finished",
                    {{"outcome", rep.outcome},

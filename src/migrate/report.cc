@@ -6,6 +6,7 @@
 #include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/migrate/agent_setup.h"
 #include "kcat/migrate/optimize_phase.h"
 #include "kcat/migrate/phases.h"
 
@@ -25,8 +26,8 @@ std::string how_left(const Finding& f) {
 }
 
 // The report's step a finding left belongs to ("" when none): the agent task it was given to (by file,
-// rule and matched text: its line may have moved), else the final plan's step that covers it, named
-// as the step's record is when the step ran (plan ids are positional; a step's key is not).
+// rule and matched text: its line may have moved), else the final plan's step that covers it (named
+// by name_steps: as its record is when the step ran).
 std::string step_of(const StepBook& book, const plan::Plan& plan, const Finding& f) {
   for (auto& [task, findings] : book.agent_tasks) {
     for (auto& g : findings) {
@@ -37,8 +38,7 @@ std::string step_of(const StepBook& book, const plan::Plan& plan, const Finding&
     for (auto& g : s.findings) {
       if (g.file == f.file && g.rule_id == f.rule_id && g.span.start.line == f.span.start.line &&
           g.span.start.column == f.span.start.column) {
-        auto rec = book.records.find(step_key(s));
-        return rec != book.records.end() ? rec->second.id : s.id;
+        return s.id;
       }
     }
   }
@@ -50,10 +50,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
   rep.sites = r.book.fixed;
   for (auto& [step, entry] : r.book.llm_fixed) {
     for (auto& f : entry.first) {
-      bool still = std::any_of(final_findings.begin(), final_findings.end(), [&](const Finding& g) {
-        return g.file == f.file && g.rule_id == f.rule_id && g.matched == f.matched;
-      });
-      if (!still) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
+      if (!still_found(f, final_findings)) rep.sites.push_back({f, "fixed", "llm", step, entry.second});
     }
   }
   for (auto& [f, why] : r.not_editable) {
@@ -123,9 +120,10 @@ void add_steps(Run& r, const plan::Plan& final_plan) {
 std::vector<Finding> report_phase(Run& r) {
   auto final_scan = r.scan();
   auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
-  plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
   plan::add_extensions(final_plan, plan::find_cuda_extensions(r.p.root),
                        r.o.use_llm && r.env.config.llm.configured(), !r.env.config.remote.host.empty());
+  name_steps(final_plan, r.book);  // the extension items too; the route's step has its own name
+  plan::add_routes(final_plan, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
   if (!r.framework_note.empty()) {
     // first among the notes (push_back + rotate: GCC 12 reports a false null dereference in insert)
     final_plan.notes.push_back(r.framework_note);

@@ -365,16 +365,9 @@ std::string render_markdown(const Plan& p) {
       for (auto& f : st.findings) all.push_back(&f);
     }
     auto groups = group_cuda_files(all);
-    size_t sites = 0;
-    for (auto& g : groups) {
-      sites += g.sites;
-      kernels_of[g.file] = g.kernels;
-    }
-    if (!groups.empty()) {
-      md += fmt::format(
-          "\n{} site(s) in {} CUDA source file(s) (.cu/.cuh): one line per file below, with its kernels.\n",
-          sites, groups.size());
-    }
+    for (auto& g : groups) kernels_of[g.file] = g.kernels;
+    if (!groups.empty())
+      md += "\n" + cuda_files_summary(groups) + ": one line per file below, with its kernels.\n";
   }
   md += "\n| step | phase | action | risk | findings | title |\n|---|---|---|---|---:|---|\n";
   for (auto& s : p.steps) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "kcat/core/cuda_files.h"
@@ -147,9 +149,11 @@ namespace {
 
 // A big step diff is cut here, with a note naming the command that shows all of it.
 constexpr size_t kMaxDiffLines = 400;
-// Up to this many sites, the page opens every phase and file; above it, they start closed (their
-// summaries carry the counts) so that a report of thousands of sites opens fast. Steps, with their
-// diffs, always start closed: the list of steps stays short enough to read.
+// Up to this many sites, the page opens every phase and file. Above it, what matters starts open:
+// the phases with a step not done, and the files with sites left, up to this many rows in all;
+// the rest starts closed (their summaries carry the counts), so that a report of thousands of sites
+// opens fast. Steps, with their diffs, always start closed: the list of steps stays short enough to
+// read. The page's script measures its rows only up to this many too (kScript).
 constexpr size_t kOpenAllUpTo = 400;
 
 // What a site counts as for the page's filters: fixed, left (work to do) or a note (an Info
@@ -289,9 +293,9 @@ void render_filters(std::string& h, const RunReport& r) {
 // The plan's phases in order, each with its steps: status, checks, the sites in its scope, the diff.
 void render_phases(std::string& h, const RunReport& r, bool open) {
   if (r.steps.empty()) return;
-  // A done step counts the sites it fixed, any other step the sites left in its scope: the final
-  // plan numbers its steps afresh, so "device-api-1" can name both a committed codemod step and a
-  // pending one after it.
+  // A done step counts the sites it fixed, any other step the sites left in its scope (a report of a
+  // run before step ids were unique can name a committed codemod step and a pending one after it
+  // alike, "device-api-1").
   std::map<std::pair<std::string, bool>, Tally> by_step;
   for (auto& s : r.sites) {
     if (s.status != "suppressed" && !s.step.empty()) by_step[{s.step, s.status == "fixed"}].add(s);
@@ -311,7 +315,7 @@ void render_phases(std::string& h, const RunReport& r, bool open) {
     size_t rest = phases[p].size() - done;
     h +=
         fmt::format("<details class=\"grp phase{}{}\"{}><summary><b>{}</b> &mdash; {} step{}{}{}</summary>\n",
-                    done ? " h-fixed" : "", rest ? " h-left" : "", open ? " open" : "", xml_escape(p),
+                    done ? " h-fixed" : "", rest ? " h-left" : "", open || rest ? " open" : "", xml_escape(p),
                     phases[p].size(), phases[p].size() == 1 ? "" : "s",
                     done ? fmt::format("<span class=\"pill fixed\">{} done</span>", done) : "",
                     rest ? fmt::format("<span class=\"pill left\">{} not done</span>", rest) : "");
@@ -382,15 +386,36 @@ void cuda_files_note(std::string& h, const RunReport& r) {
   }
   auto cuda = group_cuda_files(counted);
   if (cuda.empty()) return;
-  size_t sites = 0;
-  for (auto& g : cuda) sites += g.sites;
-  h += fmt::format(
-      "<p id=\"kcat-cuda-files\">{} of the {} sites are in {} CUDA source file(s) (.cu/.cuh): one row "
-      "per file.</p>\n",
-      sites, counted.size(), cuda.size());
+  h += "<p id=\"kcat-cuda-files\">" + cuda_files_summary(cuda, counted.size()) + ": one row per file.</p>\n";
 }
 
 // Every file with sites, in path order, each a table of its sites by line.
+// On a big page, the files with sites left that start open: those with blocking sites first, then
+// the smaller first (more files on screen), up to kOpenAllUpTo rows in all.
+std::set<std::string> files_to_open(const std::map<std::string, std::vector<const Site*>>& files) {
+  struct Candidate {
+    size_t blocking, rows;
+    std::string file;
+  };
+  std::vector<Candidate> candidates;
+  for (auto& [file, sites] : files) {
+    Tally tally;
+    for (auto* s : sites) tally.add(*s);
+    if (tally.left) candidates.push_back({tally.blocking, is_cuda_source(file) ? 1 : sites.size(), file});
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return (a.blocking > 0) != (b.blocking > 0) ? a.blocking > 0 : a.rows < b.rows;
+  });
+  std::set<std::string> out;
+  size_t budget = kOpenAllUpTo;
+  for (auto& c : candidates) {
+    if (c.rows > budget) continue;
+    budget -= c.rows;
+    out.insert(c.file);
+  }
+  return out;
+}
+
 void render_files(std::string& h, const RunReport& r, bool open) {
   std::map<std::string, std::vector<const Site*>> files;
   for (auto& s : r.sites) {
@@ -399,12 +424,14 @@ void render_files(std::string& h, const RunReport& r, bool open) {
   h += "<h2>By file</h2>\n";
   cuda_files_note(h, r);
   h += "<div id=\"kcat-sites\">\n";
+  auto opened = open ? std::set<std::string>() : files_to_open(files);
   for (auto& [file, sites] : files) {
     std::stable_sort(sites.begin(), sites.end(), [](const Site* a, const Site* b) {
       return a->finding.span.start.line < b->finding.span.start.line;
     });
     Tally tally;
     for (auto* s : sites) tally.add(*s);
+    bool open_file = open || opened.count(file);
     h += fmt::format(
         "<details class=\"grp file{}\"{}><summary><code>{}</code>{}</summary>\n<table><colgroup><col "
         "class=\"c-line\"><col class=\"c-rule\"><col class=\"c-sev\"><col class=\"c-msg\"><col "
@@ -412,7 +439,7 @@ void render_files(std::string& h, const RunReport& r, bool open) {
         "<col "
         "class=\"c-left\"></colgroup><thead><tr><th>line</th><th>rule</th><th>severity</th><th>found</th>"
         "<th>done</th><th class=\"col-left\">left</th></tr></thead><tbody>\n",
-        tally.classes(), open ? " open" : "", xml_escape(file), tally.pills());
+        tally.classes(), open_file ? " open" : "", xml_escape(file), tally.pills());
     if (is_cuda_source(file)) {
       render_cuda_file_row(h, sites);
     } else {
@@ -425,7 +452,9 @@ void render_files(std::string& h, const RunReport& r, bool open) {
 
 // The filters (#left, #fixed, #notes in the address), and measurements a headless browser (and a
 // test) reads back from the DOM: where the totals and the "left" column are, how many rows and
-// steps the filter shows (on a page of more than 400 rows only with ?measure in the address).
+// steps the filter shows (on a page of more than kOpenAllUpTo rows only with ?measure in the
+// address), and how many rows or steps left the first screen shows. KCAT_OPEN_ALL_UP_TO is replaced by
+// kOpenAllUpTo (render_html).
 const char* kScript = R"js(<script>
 (function () {
   var kinds = {all: 1, left: 1, fixed: 1, notes: 1};
@@ -449,8 +478,16 @@ const char* kScript = R"js(<script>
     b.setAttribute('data-totals-bottom', String(Math.round(totals.bottom + window.scrollY)));
     // The rest measures rows and columns, most of them in closed sections on a big page, where
     // that costs seconds (a style each): there only when the address asks (report.html?measure).
+    // What the first screen shows of the work left: rows of open files, steps of open phases.
+    var first = 0, lefts = document.querySelectorAll(
+      '#kcat-sites details[open] tr.k-left, #kcat-phases details[open] > details.step.k-left > summary');
+    for (var j = 0; j < lefts.length; j++) {
+      var q = lefts[j].getBoundingClientRect();
+      if (q.height > 0 && q.top + window.scrollY < window.innerHeight) ++first;
+    }
+    b.setAttribute('data-first-screen-left', String(first));
     var rows = document.querySelectorAll('#kcat-sites tbody tr');
-    if (rows.length > 400 && location.search.indexOf('measure') < 0) return;
+    if (rows.length > KCAT_OPEN_ALL_UP_TO && location.search.indexOf('measure') < 0) return;
     b.setAttribute('data-table-rows', String(Array.prototype.filter.call(rows,
       function (r) { return r.getBoundingClientRect().height > 0; }).length));
     b.setAttribute('data-shown-left', String(count('#kcat-sites tr.k-left')));
@@ -509,7 +546,10 @@ std::string render_html(const RunReport& r) {
   render_filters(h, r);
   render_phases(h, r, open);
   render_files(h, r, open);
-  h += kScript;
+  std::string script = kScript;
+  auto at = script.find("KCAT_OPEN_ALL_UP_TO");
+  script.replace(at, std::strlen("KCAT_OPEN_ALL_UP_TO"), std::to_string(kOpenAllUpTo));
+  h += script;
   h += "</body></html>\n";
   return h;
 }

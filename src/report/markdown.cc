@@ -102,13 +102,7 @@ std::string render_markdown(const RunReport& r) {
     of.push_back(&s);
   }
   auto cuda = group_cuda_files(counted);
-  if (!cuda.empty()) {
-    size_t sites = 0;
-    for (auto& g : cuda) sites += g.sites;
-    md += fmt::format(
-        "{} of the {} sites are in {} CUDA source file(s) (.cu/.cuh): one row per file below.\n\n", sites,
-        t.found, cuda.size());
-  }
+  if (!cuda.empty()) md += cuda_files_summary(cuda, t.found) + ": one row per file below.\n\n";
   md += "## Sites\n\n| file:line | rule | severity | status | how | message |\n|---|---|---|---|---|---|\n";
   for (auto& g : cuda) {
     size_t fixed = 0;

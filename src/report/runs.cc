@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "kcat/core/error.h"
+#include "kcat/core/fs.h"
+#include "kcat/report/run_report.h"
 
 namespace kcat::report {
 
@@ -35,6 +37,16 @@ std::filesystem::path run_dir(const std::filesystem::path& repo, const std::stri
   for (auto& r : ids) known += (known.empty() ? "" : ", ") + r;
   throw Error(ErrorKind::Usage, hits.empty() ? "no run '" + id + "'" : "run id '" + id + "' is ambiguous",
               (repo / ".kcat" / "runs").string(), "known runs: " + known);
+}
+
+void write_run_report(const std::filesystem::path& repo, const std::filesystem::path& dir, const RunReport& r,
+                      const std::string& more_markdown) {
+  auto json = render_json(r);
+  auto md = render_markdown(r) + (more_markdown.empty() ? "" : "\n" + more_markdown);
+  write_file_atomic(dir / "report.json", json);
+  write_file_atomic(dir / "report.md", md);
+  write_file_atomic(repo / ".kcat" / "report.json", json);
+  write_file_atomic(repo / ".kcat" / "report.md", md);
 }
 
 }  // namespace kcat::report

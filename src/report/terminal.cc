@@ -60,14 +60,45 @@ std::string pad(const std::string& s, size_t width, bool right) {
   return right ? std::string(width - w, ' ') + s : s + std::string(width - w, ' ');
 }
 
+// A table too wide for the terminal, stacked: each row a block of "header  value" lines (values of
+// number columns to the right), blocks apart by a blank line. Only free text is cut at the width.
+std::string stacked(const std::vector<Row>& rows, const std::vector<bool>& right, size_t width) {
+  const auto& head = rows.front();
+  size_t key = 0, value = 0;
+  for (auto& h : head) key = std::max(key, display_width(h));
+  for (size_t n = 1; n < rows.size(); ++n) {
+    for (size_t i = 0; i < rows[n].size(); ++i) {
+      if (i < right.size() && right[i]) value = std::max(value, display_width(rows[n][i]));
+    }
+  }
+  std::string out;
+  for (size_t n = 1; n < rows.size(); ++n) {
+    if (n > 1) out += "\n";
+    for (size_t i = 0; i < rows[n].size(); ++i) {
+      bool number = i < right.size() && right[i];
+      auto line = pad(i < head.size() ? head[i] : "", key, false) + "  " + pad(rows[n][i], value, number);
+      out += (number ? line : fit_width(line, width)) + "\n";
+    }
+  }
+  return out;
+}
+
 // A table: columns as wide as their widest cell, two spaces apart, numbers (---: columns) to the
-// right, a rule under the header.
+// right, a rule under the header. Wider than `width`, the last column's text is cut with …; when
+// that would cut a number or leave the text under 12 columns, the table is stacked.
 std::string table(const std::vector<Row>& rows, const std::vector<bool>& right, size_t width) {
   size_t columns = 0;
   for (auto& r : rows) columns = std::max(columns, r.size());
   std::vector<size_t> widths(columns, 0);
   for (auto& r : rows) {
     for (size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], display_width(r[i]));
+  }
+  if (width > 0 && rows.size() > 1) {
+    size_t before_last = 2 * (columns - 1);
+    for (size_t i = 0; i + 1 < columns; ++i) before_last += widths[i];
+    bool last_is_number = columns - 1 < right.size() && right[columns - 1];
+    if (before_last + widths[columns - 1] > width && (last_is_number || before_last + 12 > width))
+      return stacked(rows, right, width);
   }
   std::string out;
   for (size_t n = 0; n < rows.size(); ++n) {

@@ -2,11 +2,16 @@
 // Driven through standard input (the pseudo-terminal test covers line editing and Ctrl-C).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "kcat/report/runs.h"
 #include "testsupport/fake_llm.h"
 #include "testsupport/support.h"
 
 namespace kcat {
 namespace {
+
+namespace fs = std::filesystem;
 
 const char* kOps = "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return cp.asarray(x) * 2\n";
 
@@ -63,6 +68,45 @@ TEST(ChatLlm, AChatsEditsAreARunLikeAnyOther) {
   EXPECT_NE(out.find("kcat migration report"), std::string::npos) << out;
   EXPECT_EQ(out.find("nothing to undo"), std::string::npos) << out;
   EXPECT_EQ(test::read(dir / "ops.py"), kOps) << out;
+}
+
+// A request writes its own report like any run (report.json in its run folder and as the latest):
+// its step, and the site it fixed, by the LLM, in its commit.
+TEST(ChatLlm, ARequestWritesItsRunReport) {
+  test::TempDir dir;
+  test::write(dir / "ops.py", kOps);
+  test::git_init_commit(dir.path());
+  test::FakeLlm fake(
+      {edit(),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy replaced by numpy"})")});
+  auto out = chat(dir, fake, "replace cupy in ops.py\\ny\\n/quit\\n");
+  auto runs = report::list_runs(dir.path());
+  ASSERT_EQ(runs.size(), 1u) << out;
+  auto file = dir / ".kcat" / "runs" / runs[0] / "report.json";
+  ASSERT_TRUE(fs::exists(file)) << out;
+  auto rep = nlohmann::json::parse(test::read(file));
+  EXPECT_EQ(rep["run_id"], runs[0]);
+  EXPECT_EQ(rep["branch"], "kcat/ascend-a2");
+  ASSERT_EQ(rep["steps"].size(), 1u) << rep.dump();
+  auto step = rep["steps"][0];
+  EXPECT_EQ(step["id"].get<std::string>().rfind("request-", 0), 0u) << step;
+  EXPECT_EQ(step["status"], "done");
+  EXPECT_EQ(step["title"], "replace cupy in ops.py");
+  auto head = test::sh("git rev-parse HEAD", dir.path()).out;
+  EXPECT_EQ(step["commit"].get<std::string>() + "\n", head);
+  EXPECT_NE(step["diff"].get<std::string>().find("+import numpy as cp"), std::string::npos) << step;
+  bool fixed = false;
+  for (auto& site : rep["sites"]) {
+    if (site["finding"]["file"] == "ops.py" && site["status"] == "fixed") {
+      fixed = true;
+      EXPECT_EQ(site["how"], "llm");
+      EXPECT_EQ(site["step"], step["id"]);
+    }
+  }
+  EXPECT_TRUE(fixed) << rep["sites"].dump();
+  EXPECT_EQ(test::read(dir / ".kcat" / "report.json"), test::read(file));  // the latest, for `kcat report`
+  auto shown = test::kcat({"report", "-C", dir.path().string(), "--format", "markdown"});
+  EXPECT_NE(shown.out.find(runs[0]), std::string::npos) << shown.out;
 }
 
 TEST(ChatLlm, DecliningTheEditLeavesTheFileAlone) {

@@ -1,11 +1,14 @@
 // The interactive session through a real pseudo-terminal: tmux runs kcat, send-keys types, and
 // capture-pane reads the screen.
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <regex>
 
 #include <chrono>
 #include <thread>
 
+#include "testsupport/fake_llm.h"
 #include "testsupport/support.h"
 
 namespace kcat {
@@ -233,6 +236,110 @@ TEST(ChatPty, ReportRenderedForTheTerminal) {
   // Through a pipe: the Markdown itself.
   auto piped = test::kcat({"report", "-C", (dir / "repo").string()});
   EXPECT_NE(piped.out.find("|---"), std::string::npos) << piped.out;
+}
+
+// Issue 16: at 60 and 80 columns the totals table was cut at the terminal's edge with its numbers.
+// On a narrow terminal it is stacked: each total on the line of its header, whole.
+TEST(ChatPty, ReportOnANarrowTerminalCutsNoNumber) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  basic_repo(dir);
+  auto r = test::kcat({"migrate", (dir / "repo").string(), "--author", "Tester <t@example.com>"});
+  ASSERT_LE(r.exit_code, 1) << r.err;
+  for (int width : {60, 80}) {
+    // Tall enough that the whole report stays on the screen.
+    Tmux t(on_terminal(dir, "NO_COLOR=1", "report -C " + (dir / "repo").string()), width, 400);
+    ASSERT_TRUE(t.started());
+    ASSERT_TRUE(t.wait_for("KCAT-EXIT=0", 600)) << t.screen();
+    auto screen = t.screen();
+    // The basic fixture: 17 found, 16 fixed by codemod, 1 left for an LLM, 1 blocking.
+    for (auto* total : {"found  +17", "fixed by codemod  +16", "left for an LLM  +1", "blocking left  +1"}) {
+      EXPECT_TRUE(std::regex_search(screen, std::regex(std::string("\n") + total + "\n")))
+          << total << " at " << width << " columns:\n"
+          << screen;
+    }
+  }
+}
+
+// Issue 16: with an LLM, each tool call of the agent is one labelled line as it happens, and a
+// retry says why it waits; the scripted server stands in for the endpoint.
+TEST(ChatPty, AnLlmRunShowsEachToolCallAndEachRetryAsItHappens) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  test::write(dir / "repo" / "ops.py",
+              "import torch\nimport cupy as cp\n\n\ndef double(x):\n    return cp.asarray(x) * 2\n");
+  test::git_init_commit(dir / "repo");
+  auto busy = test::reply_status(503, "overloaded");
+  busy.headers["Retry-After"] = "1";
+  test::FakeLlm fake(
+      {busy, test::reply_tool_call("kb_lookup", R"({"name": "cupy"})"),
+       test::reply_tool_call(
+           "edit_file",
+           R"({"path": "ops.py", "search": "import cupy as cp\n", "replace": "import numpy as cp\n", "why": "cupy is CUDA-only"})"),
+       test::reply_tool_call("finish_step", R"({"status": "done", "summary": "cupy -> numpy"})")});
+  auto env = "NO_COLOR=1 KCAT_LLM_BASE_URL=" + fake.base_url() +
+             " KCAT_LLM_MODEL=fake KCAT_LLM_API_KEY=sk-pty HOME=" + dir.path().string();
+  Tmux t(on_terminal(dir, env, "migrate " + (dir / "repo").string() + kAuthor), 160, 120);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("KCAT-EXIT=", 1200)) << t.screen();
+  auto screen = t.screen();
+  EXPECT_NE(screen.find("KCAT-EXIT=0"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("  agent: 1 step(s) with fake"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("  LLM: try 1 failed ("), std::string::npos) << screen;
+  EXPECT_NE(screen.find("waiting 1"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("  tool kb_lookup"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("  tool edit_file ops.py -> "), std::string::npos) << screen;
+  EXPECT_NE(screen.find(": done: cupy -> numpy"), std::string::npos) << screen;
+  // In that order, before the summary.
+  EXPECT_LT(screen.find("  LLM: try 1 failed"), screen.find("  tool kb_lookup")) << screen;
+  EXPECT_LT(screen.find("  tool kb_lookup"), screen.find("  tool edit_file")) << screen;
+  EXPECT_LT(screen.find("  tool edit_file"), screen.find("kcat migrate: ascend-a2")) << screen;
+  EXPECT_EQ(screen.find("sk-pty"), std::string::npos) << screen;
+}
+
+// Issue 16: `kcat bench` was silent while it ran: each run is a line as it ends, the rest still
+// running.
+TEST(ChatPty, BenchShowsEachRunAsItEnds) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  Tmux t(on_terminal(dir, "NO_COLOR=1",
+                     "bench --no-doctor --warmup 1 --runs 3 --unit tok/s --metric \"throughput: ([0-9.]+)\" "
+                     "--cmd \"sleep 1; echo throughput: 100\""),
+         160, 50);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("bench run 1: 100 tok/s", 600)) << t.screen();
+  auto during = t.screen();
+  EXPECT_NE(during.find("bench warm-up: 100 tok/s"), std::string::npos) << during;
+  EXPECT_EQ(during.find("bench run 3:"), std::string::npos) << during;  // still running
+  EXPECT_EQ(during.find("KCAT-EXIT="), std::string::npos) << during;
+  ASSERT_TRUE(t.wait_for("KCAT-EXIT=0", 600)) << t.screen();
+  EXPECT_NE(t.screen().find("bench run 3: 100 tok/s"), std::string::npos) << t.screen();
+}
+
+// Issue 16: the summary cut lines at 90 characters mid-word, also into a file. On a terminal a line
+// is cut at its width with …; through a pipe it stays whole.
+TEST(ChatPty, TheSummaryIsCutAtTheTerminalsWidthOnlyOnATerminal) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  const std::string title = "Port device API (torch.cuda, device strings, environment variables) by codemod";
+  test::TempDir dir;
+  basic_repo(dir);
+  Tmux t(on_terminal(dir, "NO_COLOR=1", "--ci migrate " + (dir / "repo").string() + kAuthor), 80, 60);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("KCAT-EXIT=", 1200)) << t.screen();
+  auto screen = t.screen();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(screen, m, std::regex("\\n(  device-api-1 +codemod +done [^\\n]*)\\n")))
+      << screen;
+  EXPECT_TRUE(m[1].str().ends_with("…")) << m[1];
+  EXPECT_EQ(screen.find(title), std::string::npos) << screen;
+  test::TempDir piped;
+  basic_repo(piped);
+  auto r = test::kcat({"migrate", (piped / "repo").string(), "--author", "Tester <t@example.com>"});
+  EXPECT_NE(r.out.find(title + "\n"), std::string::npos) << r.out;
 }
 
 }  // namespace kcat

@@ -88,6 +88,51 @@ TEST(MigratePhases, TheCodemodPhaseCommitsOneStepPerPlanStep) {
   EXPECT_EQ(count(t, "run-finished"), 0u);  // only the phase ran, not the finish
 }
 
+// Plan ids are positional: once the device-API codemod step is done, the re-made plan numbers the
+// phase's LLM step device-api-1 too. In a run's report, plan.json and commits each step has one id
+// of its own, the one the run first knew it by, and the site left is attributed to that step.
+TEST(MigratePhases, StepIdsAreUniqueAndKeptAcrossReplanning) {
+  Repo repo;
+  auto out = migrate::run(repo.options());
+  std::set<std::string> ids;
+  std::string codemod, llm;
+  for (auto& s : out.report.steps) {
+    EXPECT_TRUE(ids.insert(s.id).second) << "step id " << s.id << " repeats";
+    if (s.action == "codemod" && s.title.find("device API") != std::string::npos) codemod = s.id;
+    if (s.action == "llm") llm = s.id;
+  }
+  EXPECT_EQ(codemod, "device-api-1");
+  EXPECT_EQ(llm, "device-api-2");  // its id in the run's first plan, beside the codemod step
+  size_t left = 0;
+  for (auto& site : out.report.sites) {
+    if (site.status != "left") continue;
+    ++left;
+    EXPECT_EQ(site.step, llm) << site.finding.file << ":" << site.finding.span.start.line;
+  }
+  EXPECT_EQ(left, 1u);
+  auto plan = nlohmann::json::parse(test::read(repo.dir / ".kcat" / "plan.json"));
+  std::set<std::string> plan_ids;
+  for (auto& s : plan["steps"]) EXPECT_TRUE(plan_ids.insert(s["id"].get<std::string>()).second) << s["id"];
+  EXPECT_TRUE(plan_ids.count(llm)) << plan["steps"].dump();
+  EXPECT_FALSE(plan_ids.count(codemod)) << plan["steps"].dump();  // done: not in the plan of what is left
+}
+
+TEST(MigratePhases, NameStepsKeepsAKnownStepsIdAndGivesANewStepAFreeOne) {
+  migrate::StepBook book;
+  book.records["device-api/codemod/"].id = "device-api-1";  // done, e.g. by a resumed run
+  plan::Plan p;
+  plan::Step llm;
+  llm.id = "device-api-1";
+  llm.phase = plan::Phase::DeviceApi;
+  llm.action = plan::Action::Llm;
+  p.steps = {llm};
+  migrate::name_steps(p, book);
+  EXPECT_EQ(p.steps[0].id, "device-api-2");
+  p.steps[0].id = "device-api-1";  // the next re-plan numbers it 1 again: it keeps its id
+  migrate::name_steps(p, book);
+  EXPECT_EQ(p.steps[0].id, "device-api-2");
+}
+
 TEST(MigratePhases, TheFallbackPhaseRoutesAKernelEntryPointAndTheReportListsIt) {
   Repo repo(test::fixtures_dir() / "migrate" / "fallback");
   auto o = repo.options();

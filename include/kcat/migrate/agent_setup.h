@@ -7,7 +7,9 @@
 #include "kcat/agent/agent.h"
 #include "kcat/config/config.h"
 #include "kcat/llm/config.h"
+#include "kcat/patch/git.h"
 #include "kcat/report/ledger.h"
+#include "kcat/report/run_report.h"
 
 namespace kcat::migrate {
 
@@ -24,5 +26,14 @@ agent::Options agent_options(const llm::LlmConfig& llm, const std::string& build
 agent::Options agent_options(const llm::LlmConfig& llm, const cli::Config& config,
                              const std::filesystem::path& root, const std::string& run_id,
                              report::Ledger& ledger);
+
+// The report's record of one agent step (a migrate task or a session's request), titled `title`:
+// its status, its reason with the findings the model disputed and where reverted edits are kept,
+// and the diff of its commits.
+report::StepRecord agent_step_record(const agent::StepOutcome& st, const std::string& title,
+                                     const patch::GitRepo& repo);
+// Whether a finding given to the agent is still found after it (same file, rule and matched text:
+// its line may have moved).
+bool still_found(const Finding& f, const std::vector<Finding>& after);
 
 }  // namespace kcat::migrate

@@ -98,6 +98,7 @@ struct StepBook {
   std::map<std::string, std::pair<std::vector<Finding>, std::string>> llm_fixed;  // step -> findings, commit
   std::vector<report::StepRecord> agent_records;
   std::vector<std::pair<std::string, std::vector<Finding>>> agent_tasks;  // task id -> the findings given
+  std::map<std::string, std::string> ids;  // step key -> the step's id in this run (name_steps)
 };
 // The steps a resumed run already committed or failed (step-committed / step-failed events).
 StepBook restore_steps(const std::vector<nlohmann::json>& previous);
@@ -162,6 +163,14 @@ std::optional<std::string> run_hooks(Run& r, const std::string& stage, const std
 
 // The key of a plan step that survives re-planning: phase, action and recipe.
 std::string step_key(const plan::Step& s);
+// Gives the plan's steps the ids this run knows them by: plan ids are positional (`device-api-1` is
+// the phase's first step in *this* plan), so once a step is done a re-plan would give its id to
+// another step. A step keeps the id it had when the run first saw it (or that its record has); a
+// step new to the run keeps its plan id unless that is taken, then the phase's next free number.
+// Ids are unique within a run's report, its commits' Kcat-Step trailers and its plan.json.
+void name_steps(plan::Plan& plan, StepBook& book);
+// plan::make_plan of the findings, named with name_steps.
+plan::Plan run_plan(Run& r, const std::vector<Finding>& findings);
 // The first codemod step of the plan not yet attempted.
 const plan::Step* next_codemod(const plan::Plan& plan, const std::set<std::string>& attempted);
 // Its patch, with the commit message naming each rule's change.
