@@ -615,6 +615,7 @@ class RepositoryFeatures(StandInVllmCase):
         self.assertEqual(plan["prompts"], ["<image>\nFree OCR."] * 2)
         self.assertEqual(plan["repo_preprocess"]["module"], "process.image_process")
         self.assertEqual(plan["repo_preprocess"]["env"], {"VLLM_USE_V1": "0"})
+        self.assertIn("MODEL_PATH = None", r.stderr)  # the tokenizer the processor loads is not --model's
 
     def test_another_vllm_use_v1_is_a_clear_error(self):
         r = run(VLLM, "--model", self.model, *self.args("--repo-preprocess"), env={

@@ -95,7 +95,7 @@ PRE_CONFIG = "config.py"
 PRE_ENV = {"VLLM_USE_V1": "0"}
 
 
-def _literal(tree, name, path):
+def _literal(tree, name, path, required=True):
     import ast
 
     for node in tree.body:
@@ -104,6 +104,8 @@ def _literal(tree, name, path):
                 return ast.literal_eval(node.value)
             except ValueError:
                 break
+    if not required:
+        return None
     raise hc.HarnessError(f"--repo-preprocess: {path} sets no literal {name}; the repository's call cannot be "
                           "determined from its source, so it is not guessed (run without --repo-preprocess)",
                           hc.EXIT_USAGE)
@@ -146,8 +148,12 @@ def repo_preprocess(code):
             raise hc.HarnessError(f"--repo-preprocess: {var}={os.environ[var]}, but the repository's scripts run "
                                   f"with {var}={want} (their in-process model registration needs it); unset it or "
                                   f"set {var}={want}", hc.EXIT_USAGE)
+    # config.py:11,30 `MODEL_PATH = 'deepseek-ai/DeepSeek-OCR-2' # change to your model path` and
+    # `TOKENIZER = AutoTokenizer.from_pretrained(MODEL_PATH, ...)`: the processor's tokenizer comes from there.
+    model_path = _literal(config, "MODEL_PATH", config_path, required=False)
     return {"module": PRE_MODULE, "class": PRE_CLASS, "method": PRE_METHOD, "config": config_path,
-            "kwargs": {"bos": True, "eos": True, "cropping": crop}, "prompt": prompt, "env": dict(PRE_ENV)}
+            "kwargs": {"bos": True, "eos": True, "cropping": crop}, "prompt": prompt, "env": dict(PRE_ENV),
+            "config_model_path": model_path}
 
 
 def plan(args):
@@ -190,6 +196,10 @@ def plan(args):
                                   "config.PROMPT whatever the request says; drop --prompts (edit config.py instead)",
                                   hc.EXIT_USAGE)
         pre = repo_preprocess(code)
+        if pre["config_model_path"] != args.model:
+            sys.stderr.write(f"vllm: warning: {pre['config']} sets MODEL_PATH = {pre['config_model_path']!r}, and "
+                             "the repository's processor loads its tokenizer from there, not from --model; set it "
+                             "to the weights directory as its comment says\n")
         prompts, source = [pre["prompt"]], f"the repository's config.PROMPT ({pre['config']})"
     llm_kwargs = {
         "model": args.model,
