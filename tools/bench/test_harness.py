@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import unittest.mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -426,7 +427,12 @@ class LLM:
         raise AssertionError("not used")
 
     def generate(self, requests, sampling, use_tqdm=False):
+        with open(os.environ["STANDIN_RECORD"] + ".requests", "w") as f:
+            json.dump({"VLLM_USE_V1": _V1_AT_IMPORT, "requests": requests}, f, default=lambda o: type(o).__name__)
         return [_Result(sampling.kw["max_tokens"]) for _ in requests]
+
+
+_V1_AT_IMPORT = os.environ.get("VLLM_USE_V1")
 '''
 STANDIN_PLATFORMS = '''
 import os
@@ -438,7 +444,7 @@ current_platform = _Platform()
 '''
 
 
-class StandInVllm(TempDirCase):
+class StandInVllmCase(TempDirCase):
     def setUp(self):
         super().setUp()
         pkg = os.path.join(self.dir, "site", "vllm")
@@ -467,6 +473,8 @@ class StandInVllm(TempDirCase):
         with open(self.record) as f:
             return objs[0], json.load(f), r.stderr
 
+
+class StandInVllm(StandInVllmCase):
     def test_caches_are_off_unless_asked(self):
         out, engine, _ = self.result("--image", self.image, "--batch", "2", "--output-len", "4")
         self.assertIs(engine["enable_prefix_caching"], False)
@@ -537,6 +545,108 @@ class StandInVllm(TempDirCase):
         r = run(VLLM, "--model", self.model, "--image", self.image, "--mm-processor-cache-gb", "-1", "--dry-run")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--mm-processor-cache-gb", json_lines(r.stdout)[1][0]["error"])
+
+
+# A stand-in of deepseek-ai/DeepSeek-OCR-2's DeepSeek-OCR2-vllm directory: its run scripts' imports and the
+# signature of DeepseekOCR2Processor.tokenize_with_images (process/image_process.py), which, like the real one,
+# builds its ids from config.PROMPT; CROP_MODE is False here so that a default cannot pass for the config's value.
+OCR2_CHECKOUT = {
+    "DeepSeek-OCR2-vllm/deepseek_ocr2.py": "from process.image_process import DeepseekOCR2Processor\n\n\n"
+                                           "class DeepseekOCR2ForCausalLM:\n    pass\n",
+    "DeepSeek-OCR2-vllm/config.py": "CROP_MODE = False\nPROMPT = '<image>\\nFree OCR.'\n",
+    "DeepSeek-OCR2-vllm/process/__init__.py": "",
+    "DeepSeek-OCR2-vllm/process/image_process.py":
+        "from config import PROMPT\n\n\nclass DeepseekOCR2Processor:\n"
+        "    def tokenize_with_images(self, images, bos=True, eos=True, cropping=True):\n"
+        "        return [['features', PROMPT, len(images), type(images[0]).__name__, bos, eos, cropping]]\n",
+}
+
+
+class RepositoryFeatures(StandInVllmCase):
+    """--repo-preprocess: the repository's own processor output is what every request carries."""
+
+    def setUp(self):
+        super().setUp()
+        self.repo = os.path.join(self.dir, "checkout")
+        write_tree(self.repo, OCR2_CHECKOUT)
+        if installed("PIL"):
+            from PIL import Image
+
+            Image.new("RGB", (4, 4)).save(self.image, "PNG")
+        else:
+            with open(os.path.join(self.dir, "site", "PIL", "ImageOps.py"), "w") as f:
+                f.write("def exif_transpose(image):\n    return image\n")
+        env = dict(os.environ)
+        env.pop("VLLM_USE_V1", None)
+        patcher = unittest.mock.patch.dict(os.environ, env, clear=True)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def args(self, *extra):
+        return ("--image", self.image, "--batch", "2", "--output-len", "3", "--repo", self.repo, "--model-class",
+                "deepseek_ocr2.DeepseekOCR2ForCausalLM", *extra)
+
+    def requests(self):
+        with open(self.record + ".requests") as f:
+            return json.load(f)
+
+    def test_the_repositorys_features_are_sent(self):
+        out, _, _ = self.result(*self.args("--repo-preprocess"))
+        sent = self.requests()
+        self.assertEqual(sent["VLLM_USE_V1"], "0")  # set before vllm was imported, as the scripts do
+        features = ["features", "<image>\nFree OCR.", 1, "Image" if installed("PIL") else "_Image", True, True,
+                    False]
+        self.assertEqual(sent["requests"], [{"prompt": "<image>\nFree OCR.", "multi_modal_data": {"image": [
+            features]}}] * 2)
+        self.assertEqual(out["input"], "repository-features")
+        self.assertEqual(out["repo_preprocess"]["kwargs"], {"bos": True, "eos": True, "cropping": False})
+        self.assertEqual(out["stack"], "faithful")
+        out, _, _ = self.result(*self.args())  # without the flag: the PIL image, as before
+        self.assertEqual(out["input"], "image")
+        self.assertIsNone(out["repo_preprocess"])
+        self.assertEqual(self.requests()["requests"][0]["multi_modal_data"]["image"],
+                         "Image" if installed("PIL") else "_Image")
+
+    def test_the_dry_run_shows_the_call(self):
+        r = run(VLLM, "--model", self.model, *self.args("--repo-preprocess", "--dry-run"))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        plan = json.loads(r.stdout)
+        self.assertEqual(plan["input"], "repository-features")
+        self.assertEqual(plan["prompts"], ["<image>\nFree OCR."] * 2)
+        self.assertEqual(plan["repo_preprocess"]["module"], "process.image_process")
+        self.assertEqual(plan["repo_preprocess"]["env"], {"VLLM_USE_V1": "0"})
+        self.assertIn("MODEL_PATH = None", r.stderr)  # the tokenizer the processor loads is not --model's
+
+    def test_another_vllm_use_v1_is_a_clear_error(self):
+        r = run(VLLM, "--model", self.model, *self.args("--repo-preprocess"), env={
+            "PYTHONPATH": os.path.join(self.dir, "site"), "STANDIN_RECORD": self.record, "VLLM_USE_V1": "1"})
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("VLLM_USE_V1=1", json.loads(r.stdout)["error"])
+        self.assertIn("VLLM_USE_V1=0", json.loads(r.stdout)["error"])
+        self.assertFalse(os.path.exists(self.record))  # refused before any engine was built
+
+    def test_what_cannot_be_determined_is_refused(self):
+        def error(*extra):
+            r = run(VLLM, "--model", self.model, *extra, "--dry-run")
+            self.assertEqual(r.returncode, 2, r.stdout)
+            return json.loads(r.stdout)["error"]
+
+        self.assertIn("--image", error(*self.args("--repo-preprocess")[2:]))
+        self.assertIn("--repo", error("--image", self.image, "--repo-preprocess"))
+        prompts = self.write("p.txt", "<image>\nhello\n")
+        self.assertIn("config.PROMPT", error(*self.args("--repo-preprocess", "--prompts", prompts)))
+        write_tree(self.repo, {"DeepSeek-OCR2-vllm/config.py":
+                               "import os\nCROP_MODE = False\nPROMPT = os.environ['P']\n"})
+        self.assertIn("literal PROMPT", error(*self.args("--repo-preprocess")))
+        write_tree(self.repo, {"DeepSeek-OCR2-vllm/config.py": "CROP_MODE = True\nPROMPT = 'Free OCR.'\n"})
+        self.assertIn("'<image>'", error(*self.args("--repo-preprocess")))
+        write_tree(self.repo, {"DeepSeek-OCR2-vllm/config.py": OCR2_CHECKOUT["DeepSeek-OCR2-vllm/config.py"],
+                               "DeepSeek-OCR2-vllm/process/image_process.py":
+                                   "class DeepseekOCR2Processor:\n    def tokenize_with_images(self, images, prompt):\n"
+                                   "        pass\n"})
+        msg = error(*self.args("--repo-preprocess"))
+        self.assertIn("takes (self, images, prompt)", msg)
+        self.assertIn("not guessed", msg)
 
 
 # The tutorial's serve command (vllm-ascend docs/source/tutorials/models/DeepSeekOCR2.md section 5.1), with

@@ -3,6 +3,9 @@
 
     python3 vllm_throughput.py --model /models/Qwen2.5-7B-Instruct --batch 32 --output-len 256
     python3 vllm_throughput.py --model /models/DeepSeek-OCR-2 --image page.png --trust-remote-code
+    python3 vllm_throughput.py --model /models/DeepSeek-OCR-2 --image page.png --trust-remote-code \
+        --repo ~/src/DeepSeek-OCR-2 --model-class deepseek_ocr2.DeepseekOCR2ForCausalLM --repo-preprocess \
+        --hf-overrides '{"architectures": ["DeepseekOCR2ForCausalLM"]}'   # the repository's own path
 
 Every request generates exactly --output-len tokens (ignore_eos), so tokens/s compares like with
 like across runs, devices and harnesses. On an Atlas host vLLM runs through the vllm-ascend
@@ -63,9 +66,94 @@ def build_parser():
     p.add_argument("--code-dir", help="with --repo: the directory of that module, relative to the checkout "
                                       "(default: the one directory holding it)")
     p.add_argument("--register-as", help="with --repo: the architecture name to register (default: the class name)")
+    p.add_argument("--repo-preprocess", action="store_true",
+                   help="with --repo and --image: send the features of the repository's own processor "
+                        "(DeepSeek-OCR-2: DeepseekOCR2Processor().tokenize_with_images) with its config.PROMPT, "
+                        "as its run scripts do, instead of the PIL image; needs VLLM_USE_V1=0 (set if unset)")
     p.add_argument("--dry-run", action="store_true", help="validate the arguments and print the plan as JSON; "
                                                           "imports nothing heavy")
     return p
+
+
+# What DeepSeek-OCR-2's vLLM scripts send, read from deepseek-ai/DeepSeek-OCR-2@2f3699ebbb96fa8af32212e8c170f2cc28730fad
+# (paths under DeepSeek-OCR2-master/DeepSeek-OCR2-vllm/). Only this exact call is supported: any other repository
+# layout is refused rather than guessed at.
+# run_dpsk_ocr2_image.py:21 `from process.image_process import DeepseekOCR2Processor`
+PRE_MODULE = "process.image_process"
+PRE_CLASS = "DeepseekOCR2Processor"  # process/image_process.py:111 `class DeepseekOCR2Processor(ProcessorMixin)`
+PRE_METHOD = "tokenize_with_images"  # process/image_process.py:330 `def tokenize_with_images(self, images, bos, eos,
+#                                      cropping)`; it ignores any prompt: line 341 `conversation = PROMPT` (config)
+PRE_PARAMS = ["self", "images", "bos", "eos", "cropping"]
+# run_dpsk_ocr2_image.py:215 (and run_dpsk_ocr2_pdf.py:228, run_dpsk_ocr2_eval_batch.py:114):
+# `DeepseekOCR2Processor().tokenize_with_images(images = [image], bos=True, eos=True, cropping=CROP_MODE)`,
+# CROP_MODE and PROMPT from config.py (`CROP_MODE = True`, `PROMPT = '<image>\n<|grounding|>Convert the document
+# to markdown.'`); the request is {"prompt": PROMPT, "multi_modal_data": {"image": those features}}
+# (run_dpsk_ocr2_image.py:179-182) and is sent only when '<image>' is in PROMPT (line 213).
+PRE_CONFIG = "config.py"
+# run_dpsk_ocr2_image.py:9, run_dpsk_ocr2_pdf.py:13, run_dpsk_ocr2_eval_batch.py:7: `os.environ['VLLM_USE_V1'] = '0'`
+# before vllm is imported (their in-process ModelRegistry.register_model needs the V0 engine).
+PRE_ENV = {"VLLM_USE_V1": "0"}
+
+
+def _literal(tree, name, path, required=True):
+    import ast
+
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                break
+    if not required:
+        return None
+    raise hc.HarnessError(f"--repo-preprocess: {path} sets no literal {name}; the repository's call cannot be "
+                          "determined from its source, so it is not guessed (run without --repo-preprocess)",
+                          hc.EXIT_USAGE)
+
+
+def repo_preprocess(code):
+    """The repository's own preprocessing call (--repo-preprocess), read from its source without importing it:
+    its processor's method must have the signature the run scripts call, and config.py must set PROMPT and
+    CROP_MODE as literals. Anything else is a usage error naming the file."""
+    import ast
+
+    where = code["code_dir"]
+    module_path = os.path.join(where, PRE_MODULE.replace(".", os.sep) + ".py")
+    config_path = os.path.join(where, PRE_CONFIG)
+    for path in (module_path, config_path):
+        if not os.path.isfile(path):
+            raise hc.HarnessError(f"--repo-preprocess: no {path}; only DeepSeek-OCR-2's layout (config.py and "
+                                  f"{PRE_MODULE} beside {code['module']}.py) is supported", hc.EXIT_USAGE)
+    with open(module_path, encoding="utf-8", errors="replace") as f:
+        tree = ast.parse(f.read(), module_path)
+    params = None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == PRE_CLASS:
+            for fn in node.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name == PRE_METHOD:
+                    params = [a.arg for a in fn.args.args]
+    if params != PRE_PARAMS:
+        found = "is not defined" if params is None else f"takes ({', '.join(params)})"
+        raise hc.HarnessError(f"--repo-preprocess: {module_path}: {PRE_CLASS}.{PRE_METHOD} {found}, not "
+                              f"({', '.join(PRE_PARAMS)}) as in deepseek-ai/DeepSeek-OCR-2@2f3699eb; the call is not "
+                              "guessed", hc.EXIT_USAGE)
+    with open(config_path, encoding="utf-8", errors="replace") as f:
+        config = ast.parse(f.read(), config_path)
+    prompt, crop = _literal(config, "PROMPT", config_path), _literal(config, "CROP_MODE", config_path)
+    if not isinstance(prompt, str) or "<image>" not in prompt:
+        raise hc.HarnessError(f"--repo-preprocess: {config_path}: PROMPT has no '<image>', so the repository's "
+                              "scripts send no image features; set an image prompt there", hc.EXIT_USAGE)
+    for var, want in PRE_ENV.items():
+        if os.environ.get(var, want) != want:
+            raise hc.HarnessError(f"--repo-preprocess: {var}={os.environ[var]}, but the repository's scripts run "
+                                  f"with {var}={want} (their in-process model registration needs it); unset it or "
+                                  f"set {var}={want}", hc.EXIT_USAGE)
+    # config.py:11,30 `MODEL_PATH = 'deepseek-ai/DeepSeek-OCR-2' # change to your model path` and
+    # `TOKENIZER = AutoTokenizer.from_pretrained(MODEL_PATH, ...)`: the processor's tokenizer comes from there.
+    model_path = _literal(config, "MODEL_PATH", config_path, required=False)
+    return {"module": PRE_MODULE, "class": PRE_CLASS, "method": PRE_METHOD, "config": config_path,
+            "kwargs": {"bos": True, "eos": True, "cropping": crop}, "prompt": prompt, "env": dict(PRE_ENV),
+            "config_model_path": model_path}
 
 
 def plan(args):
@@ -98,6 +186,21 @@ def plan(args):
     code = hc.repo_code(args.repo, *hc.split_class(args.model_class), args.code_dir) if args.repo else None
     if code:
         code["register_as"] = args.register_as or code["class"]
+    pre = None
+    if args.repo_preprocess:
+        if not code or not args.image:
+            raise hc.HarnessError("--repo-preprocess sends the repository's features of --image: add --repo "
+                                  "CHECKOUT --model-class MODULE.CLASS and --image PAGE", hc.EXIT_USAGE)
+        if args.prompts:
+            raise hc.HarnessError("--repo-preprocess: the repository's processor builds its token ids from its "
+                                  "config.PROMPT whatever the request says; drop --prompts (edit config.py instead)",
+                                  hc.EXIT_USAGE)
+        pre = repo_preprocess(code)
+        if pre["config_model_path"] != args.model:
+            sys.stderr.write(f"vllm: warning: {pre['config']} sets MODEL_PATH = {pre['config_model_path']!r}, and "
+                             "the repository's processor loads its tokenizer from there, not from --model; set it "
+                             "to the weights directory as its comment says\n")
+        prompts, source = [pre["prompt"]], f"the repository's config.PROMPT ({pre['config']})"
     llm_kwargs = {
         "model": args.model,
         "tensor_parallel_size": args.tensor_parallel_size,
@@ -129,6 +232,8 @@ def plan(args):
         "output_len": args.output_len,
         "warmup": args.warmup,
         "image": args.image,
+        "input": "repository-features" if pre else ("image" if args.image else "text"),
+        "repo_preprocess": pre,
         "prompt_source": source,
         "prompts": hc.take(prompts, num),
         "dump": args.dump,
@@ -153,11 +258,38 @@ def detected_device():
         return None
 
 
+def repo_features(pre, code, pil, image_path):
+    """The repository's own features of the page, made as its scripts make them (the constants above): the
+    page opened with EXIF orientation applied (run_dpsk_ocr2_image.py:28-35,210 load_image(...).convert('RGB')),
+    then PRE_CLASS().PRE_METHOD(images=[page], bos=True, eos=True, cropping=config.CROP_MODE), imported from the
+    checkout's code directory as the scripts import it (that directory on sys.path)."""
+    import importlib
+
+    ops = hc.require(HARNESS, "PIL.ImageOps", "install Pillow")
+    page = pil.open(image_path)
+    try:
+        page = ops.exif_transpose(page)
+    except Exception:  # load_image falls back to the image as opened
+        page = pil.open(image_path)
+    page = page.convert("RGB")
+    if code["code_dir"] not in sys.path:
+        sys.path.insert(0, code["code_dir"])
+    config = importlib.import_module("config")
+    processor = getattr(importlib.import_module(pre["module"]), pre["class"])
+    if config.PROMPT != pre["prompt"] or config.CROP_MODE != pre["kwargs"]["cropping"]:
+        raise hc.HarnessError(f"{pre['config']}: PROMPT or CROP_MODE changed when imported; run again",
+                              hc.EXIT_USAGE)
+    return getattr(processor(), pre["method"])(images=[page], **pre["kwargs"])
+
+
 def run(p):
     prov = hc.provenance(p["llm_kwargs"]["seed"])
+    pre = p["repo_preprocess"]
+    if pre:
+        os.environ.update(pre["env"])  # before vllm is imported, as the repository's scripts do (plan() checked)
     vllm = hc.require(HARNESS, "vllm", "install vllm (and vllm-ascend on an Atlas host); see tools/bench/README.md")
     image = None
-    if p["image"]:
+    if p["image"] and not pre:
         pil = hc.require(HARNESS, "PIL.Image", "install Pillow")
         image = pil.open(p["image"]).convert("RGB")
     with hc.stdout_to_stderr():
@@ -170,6 +302,10 @@ def run(p):
             # A registration in this process does not reach engine worker processes (patches/routes/
             # deepseek-ocr2.toml, ocr2-faithful-v085 caveats): run as the faithful route does (VLLM_USE_V1=0).
             vllm.ModelRegistry.register_model(p["repo"]["register_as"], hc.repo_class(p["repo"]))
+        if pre:
+            # Made once and sent with every request (the pages are the same); outside the timed region, as the
+            # scripts preprocess before generate().
+            image = repo_features(pre, p["repo"], hc.require(HARNESS, "PIL.Image", "install Pillow"), p["image"])
         llm = vllm.LLM(**p["llm_kwargs"])
         requests = []
         tokenizer = llm.get_tokenizer() if p["input_len"] else None
@@ -209,6 +345,8 @@ def run(p):
         sampling=p["sampling"],
         warmup=p["warmup"],
         image=hc.file_digest(p["image"]),
+        input=p["input"],  # "image": a PIL image; "repository-features": the repository's processor output
+        repo_preprocess=pre,
         provenance=prov,
         machine=hc.machine(),
         versions=hc.versions("vllm", "vllm_ascend", "torch", "torch_npu", "transformers"),
