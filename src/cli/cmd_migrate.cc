@@ -124,12 +124,14 @@ migrate::Outcome run_here(const MigrateCmd& c, const session::DiffStyle& style) 
   std::unique_ptr<session::Approver> approver;
   if (c.interactive) {
     reader = session::stream_reader(std::cin, std::cout);
-    auto show = [style](const std::string& diff) { session::show_diff(std::cout, diff, style); };
-    approver = session::prompt_approver(*reader, std::cout, show);
-    o.approve = [&approver, show](const std::string& question, const std::string& diff) {
+    // The diff is on screen before the question; "s" (show more) gives why: the commit message
+    // with each rule's reason and source (issue 16: "s" used to print the same diff again).
+    approver = session::prompt_approver(*reader, std::cout);
+    o.approve = [&approver, style](const std::string& question, const std::string& diff,
+                                   const std::string& why) {
       std::cout << "\n";
-      show(diff);
-      auto a = approver->ask(question, diff);
+      session::show_diff(std::cout, diff, style);
+      auto a = approver->ask(question, why.empty() ? diff : why);
       return a == session::Answer::No    ? migrate::Approval::No
              : a == session::Answer::All ? migrate::Approval::All
                                          : migrate::Approval::Yes;

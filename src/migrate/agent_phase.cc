@@ -36,7 +36,10 @@ agent::Options migrate_agent_options(Run& r, const llm::LlmConfig& llm_config) {
     ao.policy.keep_unfinished = true;
     auto record = ao.record;
     ao.record = [&r, record](const std::string& type, const nlohmann::json& j) {
-      if (type == "agent-step-started") r.current_step = j.value("step", "");  // the question names it
+      if (type == "agent-step-started") {  // the question names it; "show more" gives its task
+        r.current_step = j.value("step", "");
+        r.current_why = "agent step " + r.current_step + ": " + j.value("title", "");
+      }
       record(type, j);
     };
   }

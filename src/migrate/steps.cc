@@ -43,7 +43,8 @@ void at_point(const Run& r, const char* point) {
 
 std::optional<std::string> ask_before_commit(Run& r, const std::vector<std::string>& files) {
   auto diff = r.p.repo.diff(r.p.repo.head_id(), "");
-  auto a = r.o.approve(fmt::format("Commit step {} ({} file(s))?", r.current_step, files.size()), diff);
+  auto a = r.o.approve(fmt::format("Commit step {} ({} file(s))?", r.current_step, files.size()), diff,
+                       r.current_why);
   r.ledger->append("approval", {{"step", r.current_step}, {"answer", a == Approval::No ? "no" : "yes"}});
   if (a == Approval::All) r.approve_all = true;
   if (a == Approval::No) {
@@ -73,6 +74,7 @@ patch::GateOptions gate_options(Run& r, const std::string& message, const std::s
     r.ledger->append("step-journal", {{"step", step_id}, {"files", patch::journal_json(j)}});
   };
   r.current_step = step_id;
+  r.current_why = message;
   return g;
 }
 

@@ -366,8 +366,15 @@ TEST(MigrateInteractive, EachStepIsShownAndAskedBeforeItsCommit) {
   auto res = test::sh("printf 's\\nn\\na\\n' | CI= " + test::kcat_binary().string() + " migrate " +
                           r.dir.path().string() + " -i --author 'T <t@example.com>' 2>&1",
                       r.dir.path());
-  // The first step's diff was shown (twice: before the question and on "s"), then declined.
-  EXPECT_NE(res.out.find("+++ b/"), std::string::npos) << res.out;
+  // The first step's diff was shown before the question, once; "s" showed why (the commit message
+  // with each rule's reason), not the same diff again (issue 16); then it was declined.
+  auto first = res.out.find("+++ b/");
+  ASSERT_NE(first, std::string::npos) << res.out;
+  auto asked = res.out.find("[s]how more: ");
+  ASSERT_NE(asked, std::string::npos) << res.out;
+  auto shown = res.out.substr(asked, res.out.find("[s]how more: ", asked + 1) - asked);
+  EXPECT_NE(shown.find("What changed, and why"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("+++ b/"), std::string::npos) << "s printed the diff again:\n" << shown;
   // The question and its choices are on screen although the answers come from a pipe (issue 16).
   EXPECT_NE(res.out.find("Commit step"), std::string::npos) << res.out;
   EXPECT_NE(res.out.find("[y]es / [n]o / [a]ll / [s]how more: "), std::string::npos) << res.out;

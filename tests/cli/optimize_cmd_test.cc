@@ -97,7 +97,7 @@ TEST(OptimizeCommand, ASignalStopsTheRunInProgressRollsTheChangeBackAndSaysHowTo
     auto pidfile = (job / "sleep.pid").string();
     std::string toml = kToml;
     // The baseline measures as usual; a candidate (a commit with a Kcat-Recipe trailer) hangs.
-    auto at = toml.find("command = \"./wl");
+    auto at = toml.find("command = \"", toml.find("[bench]"));
     toml.replace(at, std::string("command = \"").size(),
                  "command = \"if git log -1 --format=%B | grep -q Kcat-Recipe; then echo $$ > " + pidfile +
                      "; exec sleep 60; fi; ");
@@ -151,9 +151,8 @@ TEST(OptimizeCommand, MaxPairsComesFromKcatTomlAndRunsIsExplained) {
               "n=$(cat " + (job / "n").string() + " 2>/dev/null || echo 0); n=$((n + 1)); echo $n > " +
                   (job / "n").string() + "; echo \"throughput: $((100 + (n * 37) % 41))\"\n");
   std::string toml = kToml;
-  toml.replace(toml.find("command = \"./wl"),
-               std::string("command = \"./wl --tokens 3000 --dump out.npy\"").size(),
-               "command = \"sh " + (job / "bench.sh").string() + "\"");
+  auto at = toml.find("command = \"", toml.find("[bench]"));  // the [bench] command's whole line
+  toml.replace(at, toml.find('\n', at) - at, "command = \"sh " + (job / "bench.sh").string() + "\"");
   toml.replace(toml.find("[optimize]\noutput = \"out.npy\"\n"),
                std::string("[optimize]\noutput = \"out.npy\"\n").size(), "[optimize]\nmax_pairs = 9\n");
   for (const auto& [extra, pairs] :

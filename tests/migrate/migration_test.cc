@@ -363,9 +363,12 @@ TEST(MigratePhases, ApprovalIsAskedBeforeEachCommitAndNoVetoesTheStep) {
   Repo repo;
   auto o = repo.options();
   std::vector<std::string> questions;
-  o.approve = [&](const std::string& question, const std::string& diff) {
+  o.approve = [&](const std::string& question, const std::string& diff, const std::string& why) {
     questions.push_back(question);
     EXPECT_NE(diff.find("+++ b/"), std::string::npos);
+    // "show more" is why: the commit message with the rule (not the diff again).
+    EXPECT_NE(why.find("py."), std::string::npos) << why;
+    EXPECT_EQ(why.find("+++ b/"), std::string::npos) << why;
     return questions.size() == 1 ? migrate::Approval::No : migrate::Approval::All;
   };
   auto out = migrate::run(o);

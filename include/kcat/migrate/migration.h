@@ -41,9 +41,11 @@ struct Options {
   std::vector<std::string> rules;
   scan::SiteFilter filter;  // --select / --exclude: sites outside it are neither edited nor counted as left
 
-  // Set by the caller. -i: asked before each step's commit (question, the step's diff); unset =
-  // commit without asking.
-  std::function<Approval(const std::string& question, const std::string& diff)> approve;
+  // Set by the caller. -i: asked before each step's commit (question, the step's diff, why: the
+  // commit message kcat will write, with each rule's reason and source, or the agent step's task);
+  // unset = commit without asking.
+  std::function<Approval(const std::string& question, const std::string& diff, const std::string& why)>
+      approve;
   // The model's words as they stream (a terminal); unset = not shown.
   std::function<void(std::string_view text)> on_text;
   // Progress lines of the optimize phase; unset = not shown.

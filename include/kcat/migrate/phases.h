@@ -115,6 +115,7 @@ struct Run {
   Outcome out;
   std::chrono::steady_clock::time_point started;
   std::string current_step;    // for the hooks' KCAT_STEP
+  std::string current_why;     // -i: what "show more" shows at the question (the commit message)
   std::string framework_note;  // set when the repository is a framework ported by configuration
   // From the latest scan: findings kcat leaves to the user (untracked, in a submodule), with why.
   mutable std::vector<std::pair<Finding, std::string>> not_editable;
