@@ -89,9 +89,24 @@ std::set<std::string> failure_lines(const std::string& output) {
     for (char c : l) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!has(lower, "fail") && !has(lower, "error") && !has(lower, "exception") && !has(lower, "assert"))
       continue;
-    for (char c : trim(l)) {
-      bool digit = std::isdigit(static_cast<unsigned char>(c));
-      if (!digit || folded.empty() || folded.back() != '#') folded += digit ? '#' : c;
+    // Counts and timings are folded ("3 failed, 10 passed in 0.12s" -> "# failed, # passed in #s"),
+    // a number that is part of a name is not: test_fwd[1-128] and test_fwd[2-128] are two failures.
+    auto t = trim(l);
+    for (size_t i = 0; i < t.size();) {
+      auto c = static_cast<unsigned char>(t[i]);
+      bool starts = std::isdigit(c) && (i == 0 || std::strchr(" (=,/", t[i - 1]) != nullptr);
+      if (!starts) {
+        folded += t[i++];
+        continue;
+      }
+      size_t j = i;
+      while (j < t.size() && (std::isdigit(static_cast<unsigned char>(t[j])) || t[j] == '.')) ++j;
+      if (j == t.size() || std::strchr(" )s%,m", t[j]) != nullptr) {
+        folded += '#';
+      } else {
+        folded.append(t, i, j - i);
+      }
+      i = j;
     }
     out.insert(folded);
   }
@@ -134,7 +149,7 @@ CheckVerdict judge_check(const CheckRun& now, const CheckRun* base) {
   }
   auto before = failure_lines(base->output), after = failure_lines(now.output);
   std::string at_base = "the check already fails at the base: " + first_lines(base->output);
-  if (!before.empty() && !after.empty()) {
+  if (!after.empty()) {  // with none named at the base, every one named now is new
     std::string added;
     size_t n = 0;
     for (const auto& l : after) {

@@ -330,7 +330,9 @@ const CheckRun& Workspace::run_check(const std::string& commit) {
              : !r.error.empty() ? "could not start"
              : r.signal != 0    ? fmt::format("killed by signal {}", r.signal)
                                 : fmt::format("exit {}", r.exit_code);
-  run.output = tail(r.out + r.err, 3000);
+  // Kept long enough to compare failure lines (a pytest summary of many FAILED lines); the model
+  // is shown the last 3000 bytes.
+  run.output = tail(r.out + r.err, 256 * 1024);
   // The run at the step's base is the reference the step's edits are judged against.
   if (o_.record)
     o_.record(commit == step_base_ && step_before_.empty() ? "agent-check-base" : "agent-check",
@@ -353,7 +355,7 @@ Workspace::Check Workspace::check() {
   c.note = v.note;
   c.text = fmt::format("The check `{}` {} ({}).\n{}", o_.check_command, now.ok ? "passed" : "FAILED",
                        now.kind, v.text);
-  if (!now.ok) c.text += "--- output (tail)\n" + now.output + "\n";
+  if (!now.ok) c.text += "--- output (tail)\n" + tail(now.output, 3000) + "\n";
   return c;
 }
 

@@ -8,6 +8,10 @@ namespace kcat::kb {
 
 NpuOverload parse_npu_schema(std::string_view params) {
   NpuOverload o;
+  if (params == "...") {
+    o.any = true;
+    return o;
+  }
   bool keyword_only = false;
   int depth = 0;
   size_t start = 0;

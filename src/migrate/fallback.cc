@@ -114,7 +114,9 @@ std::map<std::string, std::string> per_entry_point(Run& r, const patch::Fallback
     }
     auto why = gate_step(r, "fallback:" + key, fmt::format("fallback-{}", ++n), plan, {key});
     if (why.empty()) continue;
-    rejected[key] = "the gate refused its edit: " + why;
+    // -i: a person's "no" is theirs, not the gate's.
+    rejected[key] =
+        r.step_declined ? "declined by the person at the terminal" : "the gate refused its edit: " + why;
     left[key] = rejected[key];
   }
   return left;

@@ -394,7 +394,9 @@ std::string conditional_name(TSNode root, const std::string& bytes, const std::s
     if (!is(as, "assignment") || !is(field(as, "left"), "identifier")) continue;
     auto value = literal_text(field(as, "right"), bytes);
     auto hole = "{" + std::string(scan::node_text(field(as, "left"), bytes)) + "}";
-    for (auto p = name.find(hole); value && p != std::string::npos; p = name.find(hole))
+    // Each hole once, searching on after the value put in: a value that holds its own hole
+    // (`v = "x{v}"`, a hostile setup.py) must not loop or grow without end.
+    for (auto p = name.find(hole); value && p != std::string::npos; p = name.find(hole, p + value->size()))
       name.replace(p, hole.size(), *value);
   }
   return name;
@@ -830,7 +832,7 @@ std::optional<std::string> own_path(const Module& m, TSNode fn, const std::vecto
                          p.name);
   }
   std::string names =
-      R"(\.is_cuda\b|\.device\.type\b|\bdevice\s*==|cuda\.is_available\s*\(|(?i:\buse_\w*(cuda|kernel)\w*)|(?i:\bhas_\w*(cuda|kernel|ext)\w*))";
+      R"(\.is_cuda\b|\.device\.type\b|\bdevice\s*==|cuda\.is_available\s*\(|(?i:\buse_\w*(cuda|kernel)\w*)|(?i:\bhas_(?:\w*_)?(?:cuda|kernel|ext)(?:_\w*)?\b))";
   for (auto& x : exts) names += "|\\b" + RE2::QuoteMeta(x) + "\\s+is\\s+(not\\s+)?None\\b";
   RE2 device(names);
   auto rejects = [&](TSNode block) {

@@ -374,6 +374,7 @@ std::optional<std::string> npu_api_misuse(const std::string& file, const std::st
     }
     if (splat) return;
     for (auto& o : it->second) {
+      if (o.any) return;
       if (positional > o.positional) continue;
       bool all = std::all_of(keywords.begin(), keywords.end(), [&](const std::string& k) {
         auto p = std::find(o.params.begin(), o.params.end(), k);

@@ -1030,6 +1030,29 @@ TEST(AgentCheck, AnUncomparableOldFailureIsSaidAndAHangIsANewFailure) {
       << refused;
 }
 
+// Two failures told apart only by a number in the test's name are two failures (counts and timings
+// are what is folded); a base whose output named no failure makes every failure named now new.
+TEST(AgentCheck, ANumberInATestsNameTellsFailuresApartAndNoneNamedAtTheBaseMakesEveryOneNew) {
+  for (const char* check :
+       {"echo 'FAILED t.py::test_fwd[1-128] - AssertionError'\n"
+        "grep -q torch_npu model/attn.py && echo 'FAILED t.py::test_fwd[2-128] - AssertionError'\n"
+        "echo '1 failed, 3 passed in 0.52s'\nexit 1\n",
+        "grep -q torch_npu model/attn.py && echo 'AssertionError: the port broke it'\nexit 1\n"}) {
+    SCOPED_TRACE(check);
+    Fixture fx(Files{{"model/attn.py", kAttn}, {"check.sh", check}});
+    fx.options.check_command = "sh check.sh";
+    FakeLlm fake(port_attn_then_finish());
+    auto client = fx.client(fake);
+    auto out = run(client, *fx.repo, fx.tasks_for("py.flash-attn-import"), fx.rules, fx.kb, fx.options);
+    ASSERT_EQ(out.steps.size(), 1u);
+    EXPECT_EQ(out.steps[0].status, "needs-person") << out.steps[0].reason;
+    ASSERT_GE(fake.request_count(), 4u);
+    EXPECT_NE(tool_result(fake, 3).find("Failures that are new since the step's base"), std::string::npos)
+        << tool_result(fake, 3);
+    EXPECT_EQ(fx.repo->head_id(), fx.base);  // reverted
+  }
+}
+
 // Issue 18 §3: the knowledge base reaches the model without a lookup: the task carries the fused
 // operator for the finding's name with how its arguments map.
 TEST(AgentKnowledge, TheTaskCarriesTheKnowledgeForItsFindingsNames) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+
 #include <algorithm>
 
 #include "kcat/core/fs.h"
@@ -546,6 +549,21 @@ TEST(RefFallback, OneReaderOfASetupScriptsCudaExtensions) {
               "extension = CUDAExtension if use_cuda else CppExtension\n"
               "mods = [extension('cond_ext', sources)]\n");
   EXPECT_EQ(built_extensions(t.path(), {"setup.py"}), std::vector<std::string>{"pos_cuda"});
+}
+
+// A hostile setup.py whose name variable holds its own hole: filled once, no endless loop.
+TEST(RefFallback, ANameThatHoldsItsOwnHoleIsFilledOnce) {
+  auto done = std::async(std::launch::async, [] {
+    return cuda_extension_calls(
+        "from torch.utils.cpp_extension import CUDAExtension, CppExtension\n"
+        "library_name = \"x{library_name}\"\n"
+        "extension = CUDAExtension if use_cuda else CppExtension\n"
+        "mods = [extension(f\"{library_name}._C\", sources)]\n");
+  });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "the name filling loops";
+  auto calls = done.get();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].name, "x{library_name}._C");
 }
 
 }  // namespace kcat::patch

@@ -123,6 +123,10 @@ TEST(MeaningCheck, LetsThroughTheTorchNpuApiAsItIsAndUsesTheFileHad) {
                               "input_layout='BNSD', scale_value=0.125)\n"));
   EXPECT_FALSE(
       check(dir, before, before + "o = torch_npu.npu_fusion_attention(q, k, v, 8, 'BNSD', **opts)\n"));
+  // torch_npu's own ops (npu_native_functions.yaml), not only op-plugin's; and a Python-only op.
+  EXPECT_FALSE(check(dir, before, before + "w = torch_npu.npu_format_cast(w, 29)\n"));
+  EXPECT_FALSE(
+      check(dir, before, before + "y = torch_npu.npu_fusion_attention_graph(q, k, v, anything=1)\n"));
   // Not torch_npu's ops: other torch_npu modules, and a name the old file already used.
   EXPECT_FALSE(check(dir, before, before + "from torch_npu.contrib import transfer_to_npu\n"));
   std::string had = before + "a = torch.npu.get_arch_list()\n";

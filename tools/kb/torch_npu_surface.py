@@ -8,6 +8,8 @@ Sources, read from git checkouts (bare is fine) at the commits given:
     quant sections that has an implementation (acl_op, op_api or sparse) for the torch version, as
     torchnpugen/gen_op_plugin_functions.py selects them; torch_npu exports each op of torch.ops.npu
     as torch_npu.<op> (Ascend/pytorch torch_npu/_init/core/_exports.py, _export_npu_ops).
+  - Ascend/pytorch torch_npu/csrc/aten/npu_native_functions.yaml: torch_npu's own ops (custom and
+    symint sections, e.g. npu_format_cast), registered in the same torch.ops.npu namespace.
   - Ascend/pytorch torch_npu/npu/__init__.py: the names torch.npu has (its __all__, every name the
     module binds at top level, and its submodules).
 
@@ -85,6 +87,30 @@ def ops(yaml_text, version):
     return out
 
 
+def native_ops(yaml_text):
+    """torch_npu's own ops (torch_npu/csrc/aten/npu_native_functions.yaml, its custom and symint
+    sections): registered in the same torch.ops.npu namespace as op-plugin's, for this torch_npu."""
+    out = {}
+    section = None
+    for line in yaml_text.splitlines():
+        m = re.match(r"^([a-z_]+):", line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r"^  - func: ([A-Za-z0-9_]+)(\.[A-Za-z0-9_]+)?\((.*)\)\s*->", line)
+        if m and section in ("custom", "symint"):
+            out.setdefault(m.group(1), []).append(m.group(3))
+    return out
+
+
+def python_assigned_ops(repo, commit):
+    """`torch_npu.npu_X = ...` in torch_npu's own Python (its onnx wrappers, inductor passes): names
+    whose signature is the wrapper's, recorded as "..." (any arguments)."""
+    out = subprocess.run(["git", "--git-dir", repo, "grep", "-ohE", r"torch_npu\.npu_[A-Za-z0-9_]+ = ", commit, "--",
+                          "torch_npu/*.py"], capture_output=True, text=True).stdout
+    return sorted({line.split(".", 1)[1].split(" ")[0] for line in out.splitlines() if line})
+
+
 def npu_module_names(init_text, submodules):
     tree = ast.parse(init_text)
     names = set(submodules)
@@ -118,6 +144,12 @@ def main():
     a = ap.parse_args()
     version = "v" + ".".join(a.torch.split(".")[:2])
     table = ops(git_show(a.op_plugin, a.op_plugin_commit, "op_plugin/config/op_plugin_functions.yaml"), version)
+    own = native_ops(git_show(a.pytorch, a.pytorch_commit, "torch_npu/csrc/aten/npu_native_functions.yaml"))
+    for name, schemas in own.items():
+        table.setdefault(name, []).extend(x for x in schemas if x not in table.get(name, []))
+    for name in python_assigned_ops(a.pytorch, a.pytorch_commit):
+        if name not in table:  # the onnx wrappers keep their op's parameters; only a new name is unknown
+            table[name] = ["..."]
     subs = [re.sub(r"\.py$", "", n) for n in git_ls(a.pytorch, a.pytorch_commit, "torch_npu/npu")
             if n.endswith(".py") or "." not in n]
     npu = npu_module_names(git_show(a.pytorch, a.pytorch_commit, "torch_npu/npu/__init__.py"), subs)
@@ -128,6 +160,9 @@ def main():
     w(f"#   of its custom/autograd/symint/quant sections implemented for torch {version} (torchnpugen/\n")
     w("#   gen_op_plugin_functions.py); torch_npu exports every torch.ops.npu op as torch_npu.<op>\n")
     w(f"#   (Ascend/pytorch@{a.pytorch_commit}:torch_npu/_init/core/_exports.py, _export_npu_ops).\n")
+    w(f"#   Also torch_npu's own ops: Ascend/pytorch@{a.pytorch_commit}:torch_npu/csrc/aten/\n")
+    w("#   npu_native_functions.yaml (custom and symint sections), in the same torch.ops.npu namespace.\n")
+    w("#   And the torch_npu.npu_X = ... assignments of its Python (schema \"...\": any arguments).\n")
     w(f"# npu_module: Ascend/pytorch@{a.pytorch_commit}:torch_npu/npu/__init__.py (__all__, its top-level\n")
     w("#   names, and the submodules of torch_npu/npu/).\n")
     w("# op-plugin's master may hold ops newer than the pinned torch_npu release: the check is lenient there.\n")

@@ -15,6 +15,7 @@ namespace kcat::kb {
 struct NpuOverload {
   std::vector<std::string> params;  // every parameter's name, in order
   size_t positional = 0;            // how many may be passed by position (those before `*`)
+  bool any = false;                 // "...": a Python wrapper whose arguments are not known
 };
 
 struct NpuSurface {
