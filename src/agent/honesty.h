@@ -34,11 +34,12 @@ struct CheckVerdict {
 };
 // `now` judged against `base` (the run at the step's base; nullptr when there is none). A failed run
 // counts unless the base failed too and: the two end the same way (kind) and the lines naming a
-// failure (FAIL, error, exception, assert; digits folded, as counts and timings change) add nothing
-// at `now`; or neither output names its failures, so kcat cannot tell new from old (then it says so).
+// failure (FAIL, error, exception, assert; counts and timings folded) add nothing at `now`; or `now`
+// names no failure, so kcat cannot tell new from old (then it says so).
 CheckVerdict judge_check(const CheckRun& now, const CheckRun* base);
 
-// The lines of a check's output that name a failure, trimmed, each run of digits folded to '#'.
+// The lines of a check's output that name a failure, trimmed, each count or timing (a number standing
+// alone: "3 failed in 0.52s") folded to '#'; a number inside a name (test_fwd[1-128]) is kept.
 std::set<std::string> failure_lines(const std::string& output);
 
 }  // namespace kcat::agent

@@ -379,7 +379,7 @@ std::vector<std::string> broken(const fs::path& root, const std::map<std::string
 
 }  // namespace
 
-std::vector<std::string> Workspace::left() {
+std::vector<std::string> Workspace::sites_left() {
   std::vector<std::string> out;
   if (!task_.check_findings) return out;
   std::set<std::string> files;
@@ -404,16 +404,19 @@ std::vector<std::string> Workspace::left() {
       out.push_back(fmt::format("{}:{} {} [{}]", f.file, f.span.start.line, f.rule_id, f.matched));
     }
   }
+  return out;
+}
+
+std::vector<std::string> Workspace::left() {
+  auto out = sites_left();
+  if (!task_.check_findings) return out;
   for (auto& why : broken(root_, step_before_)) out.push_back("broken: " + why);
   return out;
 }
 
 std::string Workspace::unfinished() {
   std::string out;
-  std::vector<std::string> sites;
-  for (auto& site : left()) {
-    if (!site.starts_with("broken: ")) sites.push_back(std::move(site));
-  }
+  auto sites = sites_left();
   if (!sites.empty())
     out += fmt::format("kcat re-scanned the step's files; these findings remain:\n- {}\n",
                        fmt::join(sites, "\n- "));

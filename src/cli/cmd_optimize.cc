@@ -174,7 +174,7 @@ void setup(CLI::App& root, Globals& g) {
       "`Kcat-Metric: 550.45 tok/s (median of 8); 1.062x [1.031x, 1.090x] ...`. Environment recipes write\n"
       "kcat_ascend_env.sh (source it before launching). Settings come from kcat.toml:\n\n"
       "  [build]    command = \"pip install -e .\"\n"
-      "  [bench]    command = \"python tools/bench/vllm_throughput.py --model ./model\"\n"
+      "  [bench]    command = \"python3 $KCAT_HARNESS/vllm_throughput.py --model ./model\"\n"
       "             metric_json = \"output_tokens_per_s\"   unit = \"tok/s\"   runs = 5   target = 550\n"
       "  [optimize] max_iterations = 10   max_pairs = 20   output = \"out.npy\"   rtol = 1e-3\n\n"
       "Examples:\n"

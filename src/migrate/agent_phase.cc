@@ -57,8 +57,9 @@ void record_agent_steps(Run& r, const std::vector<agent::Task>& tasks, const age
     auto& st = res.steps[i];
     r.book.agent_records.push_back(agent_step_record(st, tasks[i].title, r.p.repo));
     r.book.agent_tasks.emplace_back(st.id, tasks[i].findings);
-    if (!st.commits.empty()) r.out.changed_anything = true;
-    if (!st.commits.empty()) r.book.llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
+    if (st.commits.empty()) continue;
+    r.out.changed_anything = true;
+    r.book.llm_fixed[st.id] = {tasks[i].findings, st.commits.back()};
   }
 }
 

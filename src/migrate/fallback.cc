@@ -16,6 +16,12 @@ namespace kcat::migrate {
 
 namespace {
 
+// Routed in this plan, not through an entry point routed earlier.
+bool routed_now(const patch::FallbackPair& e) {
+  return e.status == "routed" &&
+         std::none_of(e.why.begin(), e.why.end(), [](auto& w) { return w.starts_with("routed by"); });
+}
+
 std::string fallback_message(const patch::FallbackPlan& plan, const std::string& target,
                              const std::set<std::string>& only = {}) {
   std::string msg = fmt::format(
@@ -26,8 +32,7 @@ std::string fallback_message(const patch::FallbackPlan& plan, const std::string&
       "NotImplementedError. Each one is a performance item: port the kernel for speed.\n",
       target);
   for (auto& e : plan.entries) {
-    if (e.status != "routed" || (!only.empty() && !only.count(patch::fallback_key(e)))) continue;
-    if (std::any_of(e.why.begin(), e.why.end(), [](auto& w) { return w.starts_with("routed by"); })) continue;
+    if (!routed_now(e) || (!only.empty() && !only.count(patch::fallback_key(e)))) continue;
     msg += fmt::format("- {} ({}:{}) -> {} ({})", e.entry, e.file, e.line, e.reference, e.reference_file);
     if (!e.unsupported.empty()) msg += fmt::format(", refuses: {}", fmt::join(e.unsupported, ", "));
     msg += "\n";
@@ -55,11 +60,6 @@ std::vector<std::string> python_files(const std::filesystem::path& root) {
 }
 
 namespace {
-
-bool routed_now(const patch::FallbackPair& e) {
-  return e.status == "routed" &&
-         std::none_of(e.why.begin(), e.why.end(), [](auto& w) { return w.starts_with("routed by"); });
-}
 
 // One step through the gate: "" when committed, else why not.
 std::string gate_step(Run& r, const std::string& key, const std::string& id, const patch::FallbackPlan& plan,

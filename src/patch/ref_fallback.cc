@@ -18,6 +18,7 @@
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/patch/codemod.h"
+#include "kcat/patch/worktree_safety.h"
 #include "kcat/scan/parser.h"
 
 namespace kcat::patch {
@@ -348,10 +349,6 @@ std::optional<std::string> read_or_skip(const std::filesystem::path& path, std::
   }
 }
 
-}  // namespace
-
-namespace {
-
 // A string literal's text between its quotes (prefixes such as f or r dropped); nullopt for a
 // triple-quoted or concatenated string.
 std::optional<std::string> literal_text(TSNode n, const std::string& bytes) {
@@ -537,10 +534,6 @@ std::string eol_of(const std::string& bytes) {
   return p != std::string::npos && p > 0 && bytes[p - 1] == '\r' ? "\r\n" : "\n";
 }
 
-bool inside(const std::string& file, const std::string& within) {
-  return within.empty() || within == "." || file == within || file.starts_with(within + "/");
-}
-
 // An import of the extension kcat may turn into a guard: inside the path given and not in a test
 // file. A test that imports the extension itself tests the kernel: it is reported, not edited. An
 // import elsewhere outside the path would still fail on the NPU: the extension is not guardable.
@@ -555,7 +548,7 @@ void plan_guards(Analysis& a, FallbackPlan& out, const std::string& within) {
             where, imp.ext));
         continue;
       }
-      if (!imp.guarded && !inside(m.file, within)) {
+      if (!imp.guarded && !within_path(m.file, within)) {
         if (!a.unguardable.count(imp.ext)) {
           a.unguardable[imp.ext] = fmt::format(
               "{}: `{}` is outside the path given ({}): not guarded, so the fallback could not load", where,
@@ -935,7 +928,7 @@ std::optional<Edit> route(Builder& b, const Module& m, const std::string& f, Fal
       return std::nullopt;
     }
   }
-  if (!inside(m.file, b.within)) {
+  if (!within_path(m.file, b.within)) {
     e.reason = "outside the path given (" + b.within + ")";
     return std::nullopt;
   }

@@ -311,13 +311,14 @@ std::optional<std::string> missing_import(const std::filesystem::path& root, con
 
 // (d) A use of torch_npu the step adds that its API surface (kb/npu_surface.h) does not have:
 // `torch.npu.X` / `torch_npu.npu.X` where torch_npu.npu has no X; `torch_npu.npu_X(...)` /
-// `torch.ops.npu.X(...)` where op-plugin has no such op; or such a call with a keyword no overload
+// `torch.ops.npu.X(...)` where the surface has no such op; or such a call with a keyword no overload
 // accepts, or more positional arguments than any overload takes. Uses the old file already had
 // (the same text) are not the step's. Aliases (`import torch_npu as t`) are not followed.
 std::optional<std::string> npu_api_misuse(const std::string& file, const std::string& old, TSNode old_root,
                                           const std::string& now, TSNode new_root,
                                           const kb::NpuSurface& api) {
-  if (api.empty()) return std::nullopt;
+  // Every form checked below names "npu": a file without it is not walked.
+  if (api.empty() || now.find("npu") == std::string::npos) return std::nullopt;
   auto attribute_texts = [](TSNode root, const std::string& bytes) {
     std::set<std::string> out;
     each(root, [&](TSNode n) {

@@ -31,6 +31,10 @@ bool under(const std::string& file, const std::string& dir) {
 
 }  // namespace
 
+bool within_path(const std::string& file, const std::string& within) {
+  return under(normal(file), normal(within));
+}
+
 std::optional<std::string> not_editable(const GitRepo& repo, const std::string& file,
                                         const std::string& within,
                                         const std::vector<std::string>& submodules) {

@@ -85,6 +85,18 @@ TEST(WorktreeSafety, TheGateKeepsToTheScopeAndOutOfSubmodules) {
   EXPECT_EQ(git(dir, "ls-tree HEAD projA/lib").substr(0, 11), "160000 comm");
 }
 
+// One reading of "inside the path given", for the gate's scope and the reference fallback's.
+TEST(WorktreeSafety, WithinPathNormalisesBothSides) {
+  EXPECT_TRUE(within_path("src/a.py", ""));
+  EXPECT_TRUE(within_path("src/a.py", "."));
+  EXPECT_TRUE(within_path("src/a.py", "src"));
+  EXPECT_TRUE(within_path("src/a.py", "./src/"));
+  EXPECT_TRUE(within_path("./src/a.py", "src"));
+  EXPECT_TRUE(within_path("src", "src"));
+  EXPECT_FALSE(within_path("srcx/a.py", "src"));
+  EXPECT_FALSE(within_path("lib/a.py", "src/"));
+}
+
 TEST(WorktreeSafety, ABranchWithoutKcatCommitsIsNotKcats) {
   test::TempDir dir;
   test::write(dir / "a.py", "x = 1\n");

@@ -207,6 +207,9 @@ class Workspace {
   // The check's run at a commit (the steps' bases and each edit's HEAD), run at most once each.
   std::map<std::string, CheckRun> check_runs_;
   const CheckRun& run_check(const std::string& commit);
+  // The step's findings still there and not guarded, disputed or the environment's (left() without
+  // the names the edits broke).
+  std::vector<std::string> sites_left();
   struct Dispute {
     std::string file, rule_id, matched, reason;
     uint32_t line = 0;

@@ -9,9 +9,9 @@
 // (c) an added `from X import a, b` where X is a module of the repository (resolved by path)
 //     that does not define a or b; packages outside the repository are not checked;
 // (d) an added use of torch_npu outside its API surface (patches/torch_npu_surface.toml, from
-//     op-plugin's op list and torch_npu/npu/__init__.py): `torch.npu.X` that torch_npu.npu lacks,
-//     a `torch_npu.npu_*` / `torch.ops.npu.*` op that does not exist for the stack's torch, or a
-//     call of one with a keyword or more positional arguments than any overload accepts.
+//     op-plugin's op list, torch_npu's own ops and torch_npu/npu/__init__.py): `torch.npu.X` that
+//     torch_npu.npu lacks, a `torch_npu.npu_*` / `torch.ops.npu.*` op that does not exist for the stack's
+//     torch, or a call of one with a keyword or more positional arguments than any overload accepts.
 #include <cstdint>
 #include <filesystem>
 #include <map>

@@ -26,6 +26,10 @@ std::optional<std::string> not_editable(const GitRepo& repo, const std::string& 
                                         const std::string& within,
                                         const std::vector<std::string>& submodules);
 
+// Whether `file` is `within` or below it (both repository-relative, normalised: "./src/" is "src";
+// "" or "." is the whole repository).
+bool within_path(const std::string& file, const std::string& within);
+
 // The files a migration of `within` may touch, for filtering findings before they become edits.
 class EditScope {
  public:
