@@ -1,6 +1,7 @@
 #include "kcat/report/ledger.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,15 +165,19 @@ std::vector<nlohmann::json> Ledger::read(const std::filesystem::path& file) {
 }
 
 std::string make_run_id() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  auto now = std::chrono::system_clock::now();
+  auto t = std::chrono::system_clock::to_time_t(now);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  // The suffix starts with the millisecond, so runs of one second still sort in the order they
+  // started (list_runs, "latest"); three random hex digits after it keep two at once apart.
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::random_device rd;
   static const char* hex = "0123456789abcdef";
-  std::string suffix;
-  for (int i = 0; i < 6; ++i) suffix += hex[rd() % 16];
+  std::string suffix = fmt::format("{:03d}", ms);
+  for (int i = 0; i < 3; ++i) suffix += hex[rd() % 16];
   return std::string(buf) + "-" + suffix;
 }
 

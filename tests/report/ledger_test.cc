@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "testsupport/support.h"
 
 namespace kcat::report {
@@ -68,6 +71,20 @@ TEST(Ledger, RunIdsSortByTimeAndDiffer) {
   EXPECT_EQ(a.size(), 23u);
   EXPECT_EQ(a[8], 'T');
   EXPECT_NE(a, b);
+}
+
+// Runs started in one second sort in the order they started: `latest` and `list_runs` follow it
+// (a test read the first of two runs as the second when both started in the same second).
+TEST(Ledger, RunIdsOfOneSecondSortInTheOrderTheyStarted) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(make_run_id());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (size_t i = 1; i < ids.size(); ++i) {
+    // Across a second's boundary the timestamp orders them anyway.
+    EXPECT_LT(ids[i - 1], ids[i]) << ids[i - 1] << " then " << ids[i];
+  }
 }
 
 }  // namespace kcat::report
