@@ -192,7 +192,7 @@ void reap_all(pid_t pid, std::set<pid_t> members, const std::string& token, Outc
     members = tree::reap(members);
     if (!members.empty()) ::usleep(5000);
   }
-  tree::end_run(token);
+  tree::end_run(token, pid);
   tree::collect_leftovers();
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
@@ -230,13 +230,12 @@ Outcome LocalRunner::run(const Command& cmd) {
     return failed(out, fmt::format("pipe: {}", std::strerror(errno)), 127, t0);
   }
 
-  tree::begin_run(token);
+  auto spawn = [&](pid_t& child) {
+    return spawn_child(cmd, program, argv, env, in_r, out_w, err_w, capture, own_group, child);
+  };
   pid_t pid = 0;
-  int rc = spawn_child(cmd, program, argv, env, in_r, out_w, err_w, capture, own_group, pid);
-  if (rc != 0) {
-    tree::end_run(token);
+  if (int rc = tree::begin_run(token, spawn, pid); rc != 0)
     return failed(out, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)), 127, t0);
-  }
   in_r.reset();
   out_w.reset();
   err_w.reset();

@@ -106,6 +106,7 @@ std::string own_prefix() { return std::to_string(::getpid()) + "-"; }
 
 std::mutex g_mu;
 std::set<std::string> g_active;  // tokens of runs in progress
+std::set<pid_t> g_direct;        // the direct children of runs in progress: only their run reaps them
 std::set<pid_t> g_leftovers;     // adopted children of finished runs, not yet reaped
 
 }  // namespace
@@ -167,23 +168,38 @@ std::set<pid_t> reap(const std::set<pid_t>& pids) {
   return rest;
 }
 
-void begin_run(const std::string& token) {
+int begin_run(const std::string& token, const std::function<int(pid_t&)>& spawn, pid_t& pid) {
   std::lock_guard lock(g_mu);
+  pid = 0;
+  int rc = spawn(pid);
+  if (rc != 0) return rc;
   g_active.insert(token);
+  g_direct.insert(pid);
+  return 0;
 }
 
-void end_run(const std::string& token) {
+void end_run(const std::string& token, pid_t pid) {
   std::lock_guard lock(g_mu);
   g_active.erase(token);
+  g_direct.erase(pid);
 }
 
 void collect_leftovers() {
   std::lock_guard lock(g_mu);
   const auto prefix = own_prefix();
   for (pid_t c : own_children()) {
-    if (g_leftovers.count(c)) continue;
+    if (g_leftovers.count(c) || g_direct.count(c)) continue;
     auto t = token_of(c);
-    if (t.compare(0, prefix.size(), prefix) == 0 && !g_active.count(t)) g_leftovers.insert(c);
+    if (t.compare(0, prefix.size(), prefix) == 0 && !g_active.count(t)) {
+      g_leftovers.insert(c);
+    } else if (t.empty() && !alive(c)) {
+      // A zombie's environment cannot be read: an adopted process that died before a collection
+      // saw it alive (it was mid-exec, or killed at once) would stay a zombie for good. Every
+      // child kcat starts is a run's direct child (excluded above) or an adopted one, so it is
+      // reaped here; a run's own stopped members it reaps itself, and tolerate this (ECHILD).
+      int status = 0;
+      ::waitpid(c, &status, WNOHANG);
+    }
   }
   for (auto it = g_leftovers.begin(); it != g_leftovers.end();) {
     int status = 0;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -29,9 +30,11 @@ bool alive(pid_t pid);
 // ones that are gone; returns the rest.
 std::set<pid_t> reap(const std::set<pid_t>& pids);
 
-// Tokens of runs in progress: their processes are their own run's to reap.
-void begin_run(const std::string& token);
-void end_run(const std::string& token);
+// Runs in progress: their processes are their own run's to reap. `spawn` starts the direct child
+// (0 or an errno) under the lock collect_leftovers takes, so a child that exits at once is never
+// taken for a leftover; nothing is registered when it fails.
+int begin_run(const std::string& token, const std::function<int(pid_t&)>& spawn, pid_t& pid);
+void end_run(const std::string& token, pid_t pid);
 // Remembers kcat's adopted children that came from finished runs (a daemon a command left
 // behind, such as ssh's ControlMaster) and reaps those that have exited since.
 void collect_leftovers();

@@ -139,6 +139,29 @@ TEST(Runner, ADaemonThatLetGoOfThePipesIsLeftAloneAndReapedLater) {
   EXPECT_TRUE(gone(pid)) << "kcat adopted the daemon and left its zombie";
 }
 
+// A daemon whose environment kcat cannot read (it cleared it, or it was read mid-exec or after
+// it died) is still kcat's adopted child: once it has exited, the next run reaps it. Before, only
+// children whose environment showed a finished run's token were reaped, so this one stayed a
+// zombie for good (the CI failure of stop 23 was the mid-exec case).
+TEST(Runner, AnAdoptedZombieWithoutAReadableTokenIsReaped) {
+  test::TempDir dir;
+  Command c;
+  c.shell = "setsid -f env -i sh -c 'echo $$ > " + (dir / "pid").string() +
+            "; exec sleep 30' </dev/null >/dev/null 2>&1";
+  auto o = run_local(c);
+  EXPECT_TRUE(o.ok()) << o.describe();
+  auto pid = pid_in(dir / "pid");
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGKILL);
+  Command next;
+  next.argv = {"true"};
+  for (int i = 0; i < 100 && !gone(pid); ++i) {
+    usleep(50000);
+    run_local(next);
+  }
+  EXPECT_TRUE(gone(pid)) << "the killed daemon was left a zombie";
+}
+
 TEST(Runner, StdinData) {
   Command c;
   c.argv = {"sh", "-c", "read a; read b; echo got:$a,$b"};
