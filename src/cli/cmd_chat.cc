@@ -135,6 +135,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     ao.policy.keep_unfinished = true;  // the person approved each edit
     ao.policy.approve_edit = [&](const std::string& file, const std::string& diff) {
       if (all_edits) return true;
+      events::end_stream_line();
       std::cout << "\n";
       show(diff);
       auto a = approver->ask("Apply this edit to " + file + "?", diff);
@@ -142,6 +143,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
       return a != session::Answer::No;
     };
     ao.policy.approve_command = [&](const std::string& command) {
+      events::end_stream_line();  // the question on a line of its own, not after the model's words
       return approver->ask("Run `" + command + "` in " + root.string() + "?", command) != session::Answer::No;
     };
     ao.hook = [&](const std::string& stage, const std::vector<std::string>& files) {
@@ -170,6 +172,7 @@ std::function<int(const std::string&)> agent_request_handler(const std::string& 
     u.completion_tokens += out.usage.completion_tokens;
     u.cost += out.usage.cost;
     auto& st = out.steps.at(0);
+    events::end_stream_line();
     std::cout << fmt::format(
         "\n{}: {}{}\n", st.status, st.reason,
         st.commits.empty()

@@ -129,6 +129,7 @@ migrate::Outcome run_here(const MigrateCmd& c, const session::DiffStyle& style) 
     approver = session::prompt_approver(*reader, std::cout);
     o.approve = [&approver, style](const std::string& question, const std::string& diff,
                                    const std::string& why) {
+      events::end_stream_line();
       std::cout << "\n";
       session::show_diff(std::cout, diff, style);
       auto a = approver->ask(question, why.empty() ? diff : why);

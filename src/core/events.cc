@@ -100,6 +100,13 @@ void write_stream(std::string_view text) {
   g_mid_line = text.back() != '\n';
 }
 
+void end_stream_line() {
+  std::lock_guard lock(g_mu);
+  if (!g_mid_line.exchange(false)) return;
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
 void emit(const std::string& event, nlohmann::json fields) {
   if (g_json) {
     nlohmann::json line = {{"ts", now_iso()}, {"event", event}};

@@ -299,6 +299,39 @@ TEST(ChatPty, AnLlmRunShowsEachToolCallAndEachRetryAsItHappens) {
   EXPECT_EQ(screen.find("sk-pty"), std::string::npos) << screen;
 }
 
+// Issue 16: the model's streamed words are one text, and what follows them starts a line of its own:
+// the question before a command (it used to run on after the prose: "the tests.Run `touch ran`"),
+// the tool line saying the person refused it, and the outcome.
+TEST(ChatPty, StreamedProseThenARefusedCommandEachOnALineOfItsOwn) {
+  KCAT_NEED_PROGRAM(test::run({"tmux", "-V"}).exit_code == 0,
+                    "tmux is not installed (tools/install.sh --test installs it)");
+  test::TempDir dir;
+  test::write(dir / "repo" / "ops.py", "import torch\nimport cupy as cp\n");
+  test::git_init_commit(dir / "repo");
+  test::FakeLlm fake(
+      {test::stream_text({"Let me run ", "the tests."}),
+       test::reply_tool_call("run_command", R"({"command": "touch ran"})"),
+       test::reply_tool_call("finish_step", R"({"status": "needs-person", "summary": "not run"})")});
+  auto env = "NO_COLOR=1 KCAT_LLM_BASE_URL=" + fake.base_url() +
+             " KCAT_LLM_MODEL=fake KCAT_LLM_API_KEY=sk-pty HOME=" + dir.path().string();
+  Tmux t(on_terminal(dir, env, "chat " + (dir / "repo").string()), 160, 60);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for("kcat>", 400)) << t.screen();
+  t.keys({"run the tests", "Enter"});
+  ASSERT_TRUE(t.wait_for("Run `touch ran`", 400)) << t.screen();
+  t.keys({"n", "Enter"});
+  ASSERT_TRUE(t.wait_for("needs-person: not run", 400)) << t.screen();
+  auto screen = t.screen();
+  EXPECT_NE(screen.find("Let me run the tests.\n"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("\nRun `touch ran` in"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("\n  tool run_command touch ran -> refused: touch ran: the person declined it\n"),
+            std::string::npos)
+      << screen;
+  EXPECT_LT(screen.find("Run `touch ran`"), screen.find("  tool run_command")) << screen;
+  EXPECT_FALSE(fs::exists(dir / "repo" / "ran")) << "the refused command ran";
+  t.keys({"/quit", "Enter"});
+}
+
 // Issue 16: `kcat bench` was silent while it ran: each run is a line as it ends, the rest still
 // running.
 TEST(ChatPty, BenchShowsEachRunAsItEnds) {

@@ -24,5 +24,8 @@ std::string text_line(const std::string& event, const nlohmann::json& fields);
 // Streamed prose (the model's words) on standard output: remembered, so that a progress line
 // that follows a partial line starts on a new one instead of running into it.
 void write_stream(std::string_view text);
+// Ends the line streamed prose left open (a newline on standard output), so that what is printed
+// next (a question to the person) starts on its own line; nothing when the prose ended its line.
+void end_stream_line();
 
 }  // namespace kcat::events
