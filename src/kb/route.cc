@@ -36,12 +36,12 @@ std::map<std::string, std::string> table(const toml::table& t, const char* key, 
 Route parse(const toml::table& t, const std::string& file) {
   Route r;
   r.origin = fmt::format("{}:{}", file, t.source().begin.line);
-  r.id = t["id"].value_or(std::string());
-  r.model = t["model"].value_or(std::string());
-  r.title = t["title"].value_or(std::string());
-  r.summary = t["summary"].value_or(std::string());
-  r.expected_note = t["expected_note"].value_or(std::string());
-  r.run = t["run"].value_or(std::string());
+  r.id = text_field(t, "id");
+  r.model = text_field(t, "model");
+  r.title = text_field(t, "title");
+  r.summary = text_field(t, "summary");
+  r.expected_note = text_field(t, "expected_note");
+  r.run = text_field(t, "run");
   if (const auto* e = t.get("expected_throughput")) {
     auto v = e->value<double>();
     if (!v || *v <= 0)
@@ -55,6 +55,13 @@ Route parse(const toml::table& t, const std::string& file) {
   r.sources = list(t, "sources", r.origin);
   r.stack = table(t, "stack", r.origin);
   r.env = table(t, "env", r.origin);
+  if (t.contains("replaces")) {
+    auto rep = table(t, "replaces", r.origin);
+    RouteReplaces x{rep["defines"], rep["registers"], rep["why"]};
+    if (x.defines.empty() || x.registers.empty() || x.why.empty())
+      throw Error(ErrorKind::Usage, "route: replaces needs defines, registers and why", r.origin, kHint);
+    r.replaces = x;
+  }
   if (r.id.empty() || r.title.empty())
     throw Error(ErrorKind::Usage, "route needs id and title", r.origin, kHint);
   if (r.detect.empty())

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "kcat/core/events.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/route.h"
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
 #include "kcat/migrate/agent_setup.h"
@@ -132,6 +134,8 @@ void agent_phase(Run& r) {
   const auto& llm_config = r.env.config.llm;
   auto scanned = r.scan();
   auto pl = run_plan(r, scanned.findings);
+  // The chosen route's plan: sites in code the route does not run are not the model's to port.
+  plan::add_routes(pl, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
   std::set<std::string> declined;
   for (auto& [key, rec] : r.book.records) {
     if (rec.status == "declined") declined.insert(key);

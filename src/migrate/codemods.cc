@@ -30,8 +30,11 @@ void name_steps(plan::Plan& plan, StepBook& book) {
   for (auto& [key, rec] : book.records) book.ids.emplace(key, rec.id);  // a resumed run's records
   std::set<std::string> taken;
   for (auto& [key, id] : book.ids) taken.insert(id);
+  std::set<std::string> keys;  // this plan's: a key twice would give two steps one id
   for (auto& s : plan.steps) {
-    auto key = step_key(s) + (s.extension ? "/" + s.extension->name : "");  // one item per extension
+    // One item per extension, and per build file: two setup.py files may build modules of one name.
+    auto key = step_key(s) + (s.extension ? "/" + s.extension->name + "@" + s.extension->build_file : "");
+    while (!keys.insert(key).second) key += "+";
     if (auto known = book.ids.find(key); known != book.ids.end()) {
       s.id = known->second;
       continue;

@@ -83,6 +83,11 @@ report::StepRecord left_step(const plan::Step& s, const kb::RecipeSet& recipes) 
   r.title = s.title;
   r.action = plan::to_string(s.action);
   r.status = s.action == plan::Action::Manual ? "needs-person" : "pending";
+  if (s.status == plan::Status::Skipped) {  // moot on the chosen route (plan::add_routes)
+    r.status = "skipped";
+    r.reason = s.status_reason;
+    return r;
+  }
   const auto* rc = s.action == plan::Action::Recipe ? recipes.find(s.recipe) : nullptr;
   r.reason = s.extension ? s.rationale
              : s.action == plan::Action::Llm

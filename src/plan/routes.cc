@@ -1,8 +1,11 @@
 // Routes in the plan: which known stacks fit the repository, and which one is the default.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "kcat/core/error.h"
 #include "kcat/core/fs.h"
@@ -34,6 +37,74 @@ bool repo_contains_any(const std::filesystem::path& root, const std::vector<std:
     }
   }
   return false;
+}
+
+// The folders the route replaces (kb::RouteReplaces): a folder below the root holding a Python file
+// that defines the model, where some file registers it out of tree.
+std::vector<std::string> replaced_folders(const std::filesystem::path& root, const kb::Route& route) {
+  std::vector<std::string> out;
+  if (!route.replaces) return out;
+  std::map<std::string, std::string> text;  // .py files, relative path -> bytes
+  for (const auto& rel : repository_files(root)) {
+    std::error_code ec;
+    if (std::filesystem::path(rel).extension() != ".py" ||
+        std::filesystem::file_size(root / rel, ec) > (2u << 20))
+      continue;
+    try {
+      text[rel] = read_file(root / rel);
+    } catch (const Error&) {
+    }
+  }
+  std::set<std::string> folders;
+  for (auto& [rel, bytes] : text) {
+    auto folder = std::filesystem::path(rel).parent_path().generic_string();
+    if (!folder.empty() && bytes.find(route.replaces->defines) != std::string::npos) folders.insert(folder);
+  }
+  for (auto& folder : folders) {
+    bool registered = std::any_of(text.begin(), text.end(), [&](auto& kv) {
+      return kv.first.rfind(folder + "/", 0) == 0 &&
+             kv.second.find(route.replaces->registers) != std::string::npos;
+    });
+    if (registered) out.push_back(folder);
+  }
+  return out;
+}
+
+// The agent's steps (Action::Llm) hold no site in a folder the route replaces: those sites move to
+// one skipped step per phase that says why, so no model is asked to port code the route does not run.
+void set_aside_moot(Plan& plan, const std::filesystem::path& root, const kb::Route& route) {
+  auto folders = replaced_folders(root, route);
+  if (folders.empty()) return;
+  auto replaced = [&](const Finding& f) {
+    return std::any_of(folders.begin(), folders.end(),
+                       [&](auto& d) { return f.file.rfind(d + "/", 0) == 0; });
+  };
+  std::map<Phase, Step> moot;
+  for (auto it = plan.steps.begin(); it != plan.steps.end();) {
+    if (it->action != Action::Llm) {
+      ++it;
+      continue;
+    }
+    auto& fs = it->findings;
+    auto cut = std::stable_partition(fs.begin(), fs.end(), [&](auto& f) { return !replaced(f); });
+    auto& m = moot[it->phase];
+    m.findings.insert(m.findings.end(), cut, fs.end());
+    fs.erase(cut, fs.end());
+    it = fs.empty() ? plan.steps.erase(it) : it + 1;
+  }
+  for (auto& [phase, m] : moot) {
+    if (m.findings.empty()) continue;
+    m.id = fmt::format("{}-moot", to_string(phase));
+    m.phase = phase;
+    m.action = Action::Manual;
+    m.status = Status::Skipped;
+    m.risk = "low";
+    m.title = fmt::format("Not ported on route {}: {} site(s) in {}", route.id, m.findings.size(),
+                          fmt::join(folders, ", "));
+    m.status_reason = route.replaces->why + " Another route (--route) ports them.";
+    m.rationale = m.status_reason;
+    plan.steps.push_back(std::move(m));
+  }
 }
 
 std::string stack_text(const kb::Route& r) {
@@ -137,6 +208,7 @@ std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
                  ". Verified by `kcat doctor` on the host and the bench phase.";
   s.commands = pick.install;
   plan.steps.insert(plan.steps.begin(), std::move(s));
+  set_aside_moot(plan, root, pick);
   return fit;
 }
 

@@ -44,8 +44,9 @@ void step_cases(const RunReport& r, std::vector<Case>& cases) {
     Case c{"plan", s.id, "", "", ""};
     if (int n = ++seen[s.id]; n > 1) c.name += fmt::format(" #{}", n);
     auto& sites = left[i];
-    if (s.status == "declined") {
-      c.skipped = s.reason.empty() ? "declined" : s.reason;
+    if (s.status == "declined" || s.status == "skipped") {
+      c.skipped = s.reason.empty() ? s.status : s.reason;
+      c.skipped += list(sites);
     } else if (s.status == "failed" || s.status == "needs-person" || !sites.empty()) {
       c.failure = s.status == "failed" || s.status == "needs-person"
                       ? (s.reason.empty() ? s.status : s.reason)

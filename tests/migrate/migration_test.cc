@@ -133,6 +133,34 @@ TEST(MigratePhases, NameStepsKeepsAKnownStepsIdAndGivesANewStepAFreeOne) {
   EXPECT_EQ(p.steps[0].id, "device-api-2");
 }
 
+// Two setup.py files may each build a module of the same name (a package and its vendored copy):
+// their plan items are two steps with two ids, and each keeps its id when the plan is named again.
+// Before, the key held only the module's name, so the second took the first one's id.
+TEST(MigratePhases, TwoExtensionsOfOneNameInTwoBuildFilesGetTwoIds) {
+  migrate::StepBook book;
+  plan::Plan p;
+  for (auto file : {"setup.py", "third_party/setup.py"}) {
+    plan::Step s;
+    s.id = "custom-kernels-build-1";  // as a plan that numbers one of them could
+    s.phase = plan::Phase::CustomKernelsBuild;
+    s.action = plan::Action::Manual;
+    plan::CudaExtension e;
+    e.name = "ops_cuda";
+    e.build_file = file;
+    s.extension = e;
+    p.steps.push_back(s);
+  }
+  migrate::name_steps(p, book);
+  EXPECT_NE(p.steps[0].id, p.steps[1].id);
+  auto first = p.steps[0].id, second = p.steps[1].id;
+  std::swap(p.steps[0], p.steps[1]);         // planned again in another order, numbered by position:
+  p.steps[0].id = "custom-kernels-build-1";  // each keeps the id the run first gave it
+  p.steps[1].id = "custom-kernels-build-2";
+  migrate::name_steps(p, book);
+  EXPECT_EQ(p.steps[0].id, second);
+  EXPECT_EQ(p.steps[1].id, first);
+}
+
 TEST(MigratePhases, TheFallbackPhaseRoutesAKernelEntryPointAndTheReportListsIt) {
   Repo repo(test::fixtures_dir() / "migrate" / "fallback");
   auto o = repo.options();

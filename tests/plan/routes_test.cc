@@ -83,6 +83,93 @@ TEST(Routes, UnrelatedRepoGetsNoRouteAndAnUnknownRouteIsAUsageError) {
   EXPECT_THROW(add_routes(p, d.path(), shipped(), "nope"), Error);
 }
 
+// Issue 18 §8: the default DeepSeek-OCR-2 route runs vLLM's own model, so the repository's vLLM
+// folder (its model class, registered out of tree, and the scripts beside it) is not the agent's to
+// port: those sites go to a skipped step that says why; the rest stay with the agent. The faithful
+// route runs that folder: nothing is set aside.
+struct OcrRepo {
+  test::TempDir d;
+  OcrRepo() {
+    test::write(d / "ocr_vllm/model.py",
+                "import torch\nclass DeepseekOCR2ForCausalLM(torch.nn.Module):\n    pass\n");
+    test::write(d / "ocr_vllm/run.py",
+                "from vllm import ModelRegistry\nfrom model import DeepseekOCR2ForCausalLM as M\n"
+                "ModelRegistry.register_model(\"DeepseekOCR2ForCausalLM\", M)\n");
+    test::write(d / "ocr_hf/run.py", "import torch\n");
+  }
+  static Plan agent_plan() {
+    Plan p;
+    Step s;
+    s.id = "attention-fused-ops-1";
+    s.phase = Phase::AttentionFusedOps;
+    s.action = Action::Llm;
+    for (auto file : {"ocr_vllm/model.py", "ocr_hf/run.py", "ocr_vllm/run.py"}) {
+      Finding f;
+      f.rule_id = "py.flash-attn-call";
+      f.severity = Severity::Blocking;
+      f.file = file;
+      s.findings.push_back(f);
+    }
+    p.steps.push_back(s);
+    return p;
+  }
+};
+
+TEST(Routes, TheDefaultOcrRouteSetsAsideTheFolderVllmsOwnModelReplaces) {
+  OcrRepo r;
+  auto p = OcrRepo::agent_plan();
+  auto fit = add_routes(p, r.d.path(), shipped());
+  ASSERT_EQ(fit.at(0).id, "ocr2-native-vllm-ascend");
+  const Step* agent = nullptr;
+  const Step* moot = nullptr;
+  for (auto& s : p.steps) {
+    if (s.id == "attention-fused-ops-1") agent = &s;
+    if (s.id == "attention-moot") moot = &s;
+  }
+  ASSERT_NE(agent, nullptr);
+  ASSERT_EQ(agent->findings.size(), 1u);
+  EXPECT_EQ(agent->findings[0].file, "ocr_hf/run.py");
+  ASSERT_NE(moot, nullptr);
+  EXPECT_EQ(moot->findings.size(), 2u);
+  EXPECT_EQ(moot->action, Action::Manual);  // not the agent's
+  EXPECT_EQ(moot->status, Status::Skipped);
+  EXPECT_NE(moot->title.find("2 site(s) in ocr_vllm"), std::string::npos) << moot->title;
+  EXPECT_NE(moot->status_reason.find("vLLM's own DeepseekOCR2ForCausalLM"), std::string::npos);
+  EXPECT_NE(render_markdown(p).find("Not done: on this route"), std::string::npos) << render_markdown(p);
+
+  auto faithful = OcrRepo::agent_plan();
+  add_routes(faithful, r.d.path(), shipped(), "ocr2-faithful-v085");
+  for (auto& s : faithful.steps) EXPECT_NE(s.status, Status::Skipped) << s.id;
+  EXPECT_EQ(faithful.steps.back().findings.size(), 3u);
+}
+
+// Only a folder of its own that registers the class out of tree: vLLM's own source (the class,
+// never registered with ModelRegistry) and a model at the repository's root are not set aside.
+TEST(Routes, NothingIsSetAsideWithoutAnOutOfTreeModelFolder) {
+  {
+    OcrRepo r;
+    test::write(r.d / "ocr_vllm/run.py", "import vllm\n");  // no registration: vLLM's own tree
+    auto p = OcrRepo::agent_plan();
+    add_routes(p, r.d.path(), shipped());
+    for (auto& s : p.steps) EXPECT_NE(s.status, Status::Skipped) << s.id;
+  }
+  {
+    test::TempDir d;
+    test::write(d / "model.py",
+                "class DeepseekOCR2ForCausalLM:\n    pass\n"
+                "ModelRegistry.register_model(\"DeepseekOCR2ForCausalLM\", DeepseekOCR2ForCausalLM)\n");
+    Plan p;
+    Step s;
+    s.action = Action::Llm;
+    Finding f;
+    f.file = "model.py";
+    s.findings = {f};
+    p.steps = {s};
+    add_routes(p, d.path(), shipped());
+    for (auto& st : p.steps) EXPECT_NE(st.status, Status::Skipped) << st.id;
+  }
+}
+
 TEST(Routes, BadRouteFilesNameTheFile) {
   test::TempDir d;
   test::write(d / "r.toml", "[[route]]\nid = 'x'\ntitle = 't'\ndetect = ['a']\n");

@@ -11,6 +11,15 @@
 
 namespace kcat::kb {
 
+// What a route makes unused: the folder of a file that defines `defines` (a model class), when a
+// file in that folder registers it out of tree (`registers`), is replaced by the route's own code.
+// Never the repository's root: a model defined there is not a folder of its own.
+struct RouteReplaces {
+  std::string defines;    // "class DeepseekOCR2ForCausalLM("
+  std::string registers;  // "ModelRegistry.register_model(\"DeepseekOCR2ForCausalLM\""
+  std::string why;        // one sentence: what replaces the folder on this route
+};
+
 struct Route {
   std::string id;
   std::string model;  // "DeepSeek-OCR-2"
@@ -27,7 +36,8 @@ struct Route {
   std::vector<std::string> recipes;  // recipes this route applies
   std::vector<std::string> caveats;  // what stays a risk on this route
   std::vector<std::string> sources;
-  std::string origin;  // file:line
+  std::optional<RouteReplaces> replaces;  // the repository's code this route does not run
+  std::string origin;                     // file:line
 };
 
 // Every *.toml under dir ([[route]] tables); a missing dir gives none. Throws Error(Usage) naming

@@ -89,6 +89,10 @@ void add_environment(Plan& plan, const std::vector<env::Check>& checks);
 // detect texts. The one with the highest published throughput is the default, unless `chosen`
 // names another. Adds a note per route (what it is, its stack, why it is or is not the default)
 // and a first environment step with the chosen route's install commands and environment.
+// When the chosen route replaces a folder of the repository (kb::Route::replaces: vLLM's own model
+// class instead of the repository's out-of-tree one), the agent's sites in it move to a skipped
+// step per phase, "<phase>-moot", that says why: no model is asked to port code the route does not
+// run (issue 18 §8). Codemods and recipes still apply there (cheap, and right on either route).
 // Returns the fitting routes, the chosen one first. Throws Error(Usage) for an unknown `chosen`.
 std::vector<kb::Route> add_routes(Plan& plan, const std::filesystem::path& root,
                                   const std::vector<kb::Route>& routes, const std::string& chosen = "");
