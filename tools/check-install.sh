@@ -31,6 +31,19 @@ grep -q '^\.SS kcat migrate' "$tmp/prefix/share/man/man1/kcat.1" || fail "kcat.1
 if strings "$kcat" | grep -F "$root"; then
   fail "the installed kcat holds the source tree's path $root (above)"
 fi
+# Any build type: every compile of kcat's sources maps the source tree away, so the debug information
+# of a plain (RelWithDebInfo, -g) build holds no path of it either.
+if [[ -f "$build/compile_commands.json" ]]; then
+  python3 - "$build/compile_commands.json" "$root" <<'PY' || fail "a compile command keeps the source tree's path"
+import json, sys
+entries, root = json.load(open(sys.argv[1])), sys.argv[2]
+flag = "-ffile-prefix-map=" + root + "/="
+bad = [e["file"] for e in entries if e["file"].startswith(root + "/src/") and flag not in e["command"]]
+for f in bad[:5]:
+    print("check-install: compiled without " + flag + ": " + f, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+fi
 
 # From elsewhere, with nothing pointing at the source tree.
 cp -r "$root/examples/ddp-llm" "$tmp/ddp-llm"

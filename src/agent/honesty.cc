@@ -85,8 +85,7 @@ std::string hides_flagged_line(const std::string& search, const std::string& rep
 std::set<std::string> failure_lines(const std::string& output) {
   std::set<std::string> out;
   for (const auto& l : split_lines(output)) {
-    std::string lower, folded;
-    for (char c : l) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = kcat::lower(l), folded;
     if (!has(lower, "fail") && !has(lower, "error") && !has(lower, "exception") && !has(lower, "assert"))
       continue;
     // Counts and timings are folded ("3 failed, 10 passed in 0.12s" -> "# failed, # passed in #s"),

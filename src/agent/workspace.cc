@@ -58,11 +58,6 @@ std::string tail(const std::string& s, size_t n) {
   return "…" + s.substr(from);
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string last_part(const std::string& s) {
   auto dot = s.find_last_of('.');
   return dot == std::string::npos ? s : s.substr(dot + 1);

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "kcat/core/error.h"
+#include "kcat/core/text.h"
 
 namespace kcat::bench {
 
@@ -27,12 +28,6 @@ struct Record {
   size_t line = 0;  // 1-based line where the record starts
   std::vector<std::string> fields;
 };
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 4180 plus what the profiler and spreadsheets add: a BOM, CRLF, blank lines.
 std::vector<Record> read_csv(std::string_view text, std::string_view source) {
@@ -50,7 +45,7 @@ std::vector<Record> read_csv(std::string_view text, std::string_view source) {
   };
   auto end_record = [&] {
     end_field();
-    bool blank = rec.fields.size() == 1 && trim(rec.fields[0]).empty();
+    bool blank = rec.fields.size() == 1 && trim_view(rec.fields[0]).empty();
     if (!blank) out.push_back(std::move(rec));
     rec = Record{};
     rec.line = line;
@@ -71,7 +66,7 @@ std::vector<Record> read_csv(std::string_view text, std::string_view source) {
       }
       continue;
     }
-    if (c == '"' && trim(field).empty()) {
+    if (c == '"' && trim_view(field).empty()) {
       field.clear();
       quoted = true;
       field_started = true;
@@ -93,16 +88,10 @@ std::vector<Record> read_csv(std::string_view text, std::string_view source) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
-
 class Columns {
  public:
   Columns(const Record& header, std::string_view source) : source_(source), line_(header.line) {
-    for (size_t i = 0; i < header.fields.size(); ++i) index_.emplace(lower(trim(header.fields[i])), i);
+    for (size_t i = 0; i < header.fields.size(); ++i) index_.emplace(lower(trim_view(header.fields[i])), i);
   }
   // The first of `names` present in the header.
   std::optional<size_t> find(std::initializer_list<std::string_view> names) const {
@@ -128,7 +117,7 @@ class Columns {
 
 double number(const Record& r, std::optional<size_t> col, std::string_view name, std::string_view source,
               bool required) {
-  std::string_view v = (col && *col < r.fields.size()) ? trim(r.fields[*col]) : std::string_view{};
+  std::string_view v = (col && *col < r.fields.size()) ? trim_view(r.fields[*col]) : std::string_view{};
   if (v.empty() || v == "N/A") {
     if (!required) return 0;
     throw Error(ErrorKind::Parse, fmt::format("no value in column \"{}\"", name),
@@ -145,7 +134,7 @@ double number(const Record& r, std::optional<size_t> col, std::string_view name,
 
 std::string text_field(const Record& r, std::optional<size_t> col) {
   if (!col || *col >= r.fields.size()) return {};
-  return std::string(trim(r.fields[*col]));
+  return std::string(trim_view(r.fields[*col]));
 }
 
 // ---- hints -----------------------------------------------------------------------------------
@@ -210,7 +199,7 @@ constexpr std::array<Related, 6> kRelated{{
 }  // namespace
 
 std::string normalize_op_type(std::string_view op) {
-  op = trim(op);
+  op = trim_view(op);
   if (op.substr(0, 5) == "aclnn") op.remove_prefix(5);
   // Version suffixes: MatMulV2, SoftmaxV2, GatherV2, TopKV2.
   size_t digits = op.size();

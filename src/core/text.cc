@@ -85,10 +85,24 @@ bool is_valid_utf8(std::string_view bytes) {
   return true;
 }
 
-std::string trim(std::string_view s) {
+std::string_view trim_view(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
+  return s;
+}
+
+std::string trim(std::string_view s) { return std::string(trim_view(s)); }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string last_line(std::string_view s) {
+  auto t = trim_view(s);
+  auto nl = t.rfind('\n');
+  return trim(nl == std::string_view::npos ? t : t.substr(nl + 1));
 }
 
 std::string visible_text(std::string_view text) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "kcat/core/text.h"
 #include "kcat/env/pep508.h"
 #include "kcat/exec/shell_quote.h"
 
@@ -40,11 +41,6 @@ std::string run_text(exec::Runner& r, const std::string& shell) {
   return o.ok() ? o.out : std::string();
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::string install_torch_npu(const kb::TorchNpuRow& r) {
   return fmt::format(
       "pip install torch=={} --index-url https://download.pytorch.org/whl/cpu && pip install torch-npu=={}",
@@ -74,11 +70,7 @@ std::vector<std::string> cells(const std::string& line) {
       cur += line[i];
     }
   }
-  for (auto& c : out) {
-    auto b = c.find_first_not_of(" \t\r");
-    auto e = c.find_last_not_of(" \t\r");
-    c = b == std::string::npos ? std::string() : c.substr(b, e - b + 1);
-  }
+  for (auto& c : out) c = trim(c);
   return out;
 }
 
@@ -328,16 +320,6 @@ Probe probe(exec::Runner& r, const std::string& ascend_home, const std::string& 
   }
   return p;
 }
-
-namespace {
-
-std::string last_line(const std::string& s) {
-  auto t = trim(s);
-  auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
-}  // namespace
 
 bool smoke_passed(const std::string& out, bool vllm) {
   return out.find("KCAT_SMOKE matmul=262144.0") != std::string::npos &&

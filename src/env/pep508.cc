@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kcat/core/error.h"
+#include "kcat/core/text.h"
 
 namespace kcat::env::pep {
 
@@ -19,19 +20,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
 bool is_space(char c) { return c == ' ' || c == '\t'; }
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = lower(c);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 [[noreturn]] void fail(std::string_view what, std::string_view text, size_t at) {
   throw Error(ErrorKind::Usage, fmt::format("{}: `{}` (at column {})", what, text, at + 1));
@@ -124,7 +112,7 @@ int compare_local(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::optional<Version> Version::try_parse(std::string_view text) {
-  VersionCursor c{lowered(trim(text))};
+  VersionCursor c{lower(trim_view(text))};
   Version v;
   if (c.peek() == 'v') ++c.i;
   auto first = c.number();
@@ -249,7 +237,7 @@ bool prefix_match(const Version& prefix, const Version& v) {
 }  // namespace
 
 bool Specifier::contains(const Version& v) const {
-  if (op == "===") return lowered(version) == lowered(v.str());
+  if (op == "===") return lower(version) == lower(v.str());
   bool wildcard = version.size() > 2 && version.compare(version.size() - 2, 2, ".*") == 0;
   Version spec = Version::parse(wildcard ? std::string_view(version).substr(0, version.size() - 2) : version);
   if (op == "==" || op == "!=") {
@@ -284,12 +272,13 @@ bool Specifier::contains(const Version& v) const {
 
 SpecifierSet SpecifierSet::parse(std::string_view text) {
   SpecifierSet set;
-  auto t = trim(text);
+  auto t = trim_view(text);
   if (t.empty()) return set;
   size_t i = 0;
   while (i <= t.size()) {
     size_t comma = t.find(',', i);
-    auto clause = trim(t.substr(i, comma == std::string_view::npos ? std::string_view::npos : comma - i));
+    auto clause =
+        trim_view(t.substr(i, comma == std::string_view::npos ? std::string_view::npos : comma - i));
     const char* op = nullptr;
     for (const char* o : kOps) {
       if (clause.rfind(o, 0) == 0) {
@@ -298,7 +287,7 @@ SpecifierSet SpecifierSet::parse(std::string_view text) {
       }
     }
     if (!op) fail("not a version specifier", text, i);
-    auto ver = trim(clause.substr(std::string_view(op).size()));
+    auto ver = trim_view(clause.substr(std::string_view(op).size()));
     if (ver.empty()) fail("a version specifier without a version", text, i);
     Specifier s{op, std::string(ver)};
     if (s.op != "===") {
@@ -489,7 +478,7 @@ Marker parse_marker(std::string_view text) {
   m.root = p.parse_or();
   p.ws();
   if (p.i != text.size()) fail("unexpected text after the marker", text, p.i);
-  m.text = std::string(trim(text));
+  m.text = std::string(trim_view(text));
   return m;
 }
 
@@ -530,7 +519,7 @@ std::string canonical_name(std::string_view name) {
     }
     if (sep && !out.empty()) out += '-';
     sep = false;
-    out += lower(c);
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return out;
 }
@@ -605,7 +594,7 @@ Requirement parse_requirement(std::string_view text) {
     if (paren) ++i;
     size_t e = i;
     while (e < s.size() && s[e] != ';' && s[e] != ')') ++e;
-    auto spec = trim(s.substr(i, e - i));
+    auto spec = trim_view(s.substr(i, e - i));
     if (!spec.empty()) {
       try {
         r.specifier = SpecifierSet::parse(spec);

@@ -374,6 +374,148 @@ struct Solver {
     outs.push_back(x);
   }
 
+  // An index or host option (--index-url, --extra-index-url, --find-links, --trusted-host).
+  void take_index(const Entry& e, Out x, bool& cpu_index) {
+    const auto& k = e.kind;
+    if ((k == "index-url" || k == "extra-index-url") && is_cuda_index(e.value)) {
+      s.dropped.push_back({e.text, e.file, "the CPU wheel index (torch) plus torch-npu from PyPI"});
+      if (!cpu_index) {
+        Out c = x;
+        c.line = "--extra-index-url https://download.pytorch.org/whl/cpu";
+        c.why = "CPU torch wheels; the NPU comes from torch-npu (was: " + e.text + ")";
+        outs.push_back(c);
+        cpu_index = true;
+      }
+      return;
+    }
+    if (e.value.find("download.pytorch.org/whl/cpu") != std::string::npos) {
+      if (!cpu_index) {
+        x.line = "--extra-index-url https://download.pytorch.org/whl/cpu";
+        x.why = "CPU torch wheels (was: " + e.text + ")";
+        outs.push_back(x);
+        cpu_index = true;
+      }
+      return;
+    }
+    if (e.value.empty() || e.value.find('$') != std::string::npos) {
+      s.notes.push_back(e.where() + ": `" + e.text + "` names no usable value: not kept");
+      return;
+    }
+    if (e.optional) {
+      s.notes.push_back(e.where() + ": `" + e.text +
+                        "` not kept: from an optional image or alternative setup");
+      return;
+    }
+    // an index or host from the repository: only with consent
+    outs.push_back(kept_with_consent(e, x));
+  }
+
+  // Something to install: kept, replaced, pinned, dropped or left out, with the reason.
+  void take_package(const Entry& e, Out x, std::set<std::string>& seen,
+                    const std::map<std::string, std::string>& env) {
+    const auto& k = e.kind;
+    std::string name = e.name();
+    if (k == "path" || (!own.empty() && name == own) || own_url(e)) {
+      if (k == "path" && e.value != "." && e.value.rfind(".[", 0) != 0 && e.value != "./") {
+        s.notes.push_back(e.where() + ": local path `" + e.text +
+                          "` not kept (install it from the checkout)");
+      } else {
+        s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
+      }
+      return;
+    }
+    if (k == "editable" &&
+        (e.text.find(" .") != std::string::npos || e.text.find("=.") != std::string::npos)) {
+      s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
+      return;
+    }
+    if (e.optional) {
+      left_out(e, x, seen);
+      return;
+    }
+    if (!name.empty() && !seen.insert(name).second) {
+      // constraints bound the listed requirement
+      if (e.constraint && e.req) {
+        if (auto* prev = find(name); prev && prev->e.req && prev->e.req->url.empty()) {
+          auto& spec = prev->e.req->specifier.clauses;
+          for (auto& c : e.req->specifier.clauses) spec.push_back(c);
+          prev->line = prev->e.req->str();
+          prev->why = "bounded by " + e.where() + " (" + e.text + ")";
+        }
+      }
+      return;
+    }
+    if (e.constraint) {
+      s.notes.push_back(e.where() + ": constraint `" + e.text + "` bounds a package nothing here requires");
+      seen.erase(name);
+      return;
+    }
+    if (!name.empty()) {
+      if (auto* c = cuda_only(m, name)) {
+        if (name == "triton") triton_dropped = true;
+        drop(x, "CUDA-only; on Ascend: " + c->replacement);
+        outs.push_back(x);
+        return;
+      }
+    }
+    // After the CUDA-only check: a CUDA package behind a platform marker (whisper's
+    // `triton; platform_machine == "x86_64"`) is still named in the file with what replaces it.
+    if (e.req && e.req->marker && !e.req->marker->evaluate(env)) {
+      s.notes.push_back(fmt::format("{}: `{}` not kept: its marker is false on Linux {}, Python {}",
+                                    e.where(), e.text, env.at("platform_machine"), python_for(s.python)));
+      return;
+    }
+    if (k == "vcs" || k == "url" || k == "editable") {
+      outs.push_back(kept_with_consent(e, x));
+      return;
+    }
+    if (name == "torch-npu" || name == "vllm-ascend") return;  // kcat pins them below
+    if (name == "torch") {
+      auto spec = pep::SpecifierSet::parse("==" + s.torch);
+      x.line = requirement_text(*e.req, spec);
+      x.why = fmt::format("the CPU build that torch-npu {} needs (was: {})", s.torch_npu, e.text);
+      if (e.req->specifier.contains(s.torch) == false && !e.req->specifier.empty()) {
+        s.resolved.push_back(
+            {"torch " + e.req->specifier.str(),
+             fmt::format("torch-npu {} is built for torch {}, the project asks for torch{} ({}); "
+                         "re-test the code that relied on the old torch",
+                         s.torch_npu, s.torch, e.req->specifier.str(), e.where()),
+             "Ascend/pytorch COMPATIBILITY.en.md"});
+      }
+      outs.push_back(x);
+      return;
+    }
+    if (name == "vllm") {
+      x.comment = true;
+      x.line = "vllm==" + (s.vllm_ascend ? s.vllm_ascend->vllm : std::string("?"));
+      x.why =
+          "build from source with VLLM_TARGET_DEVICE=empty, then vllm-ascend (vllm-ascend installation "
+          "guide); was: " +
+          e.text;
+      outs.push_back(x);
+      return;
+    }
+    if (k == "wheel" || (e.req && !e.req->specifier.empty() &&
+                         std::any_of(e.req->specifier.clauses.begin(), e.req->specifier.clauses.end(),
+                                     [](auto& c) { return c.version.find('+') != std::string::npos; }))) {
+      // a CUDA build (+cu118) or a wheel file: the generic release of the same version
+      pep::SpecifierSet spec;
+      for (auto c : e.req->specifier.clauses) {
+        auto v = pep::Version::try_parse(c.version);
+        if (v) c.version = v->public_part().str();
+        spec.clauses.push_back(c);
+      }
+      pep::Requirement r = *e.req;
+      r.specifier = spec;
+      x.e.req = r;
+      x.line = r.str();
+      x.why = "CPU / generic build (was: " + e.text + ")";
+      outs.push_back(x);
+      return;
+    }
+    outs.push_back(x);
+  }
+
   void take(std::vector<Entry> entries) {
     std::set<std::string> seen;
     bool cpu_index = false;
@@ -399,141 +541,10 @@ struct Solver {
         continue;
       }
       if (k == "index-url" || k == "extra-index-url" || k == "find-links" || k == "trusted-host") {
-        if ((k == "index-url" || k == "extra-index-url") && is_cuda_index(e.value)) {
-          s.dropped.push_back({e.text, e.file, "the CPU wheel index (torch) plus torch-npu from PyPI"});
-          if (!cpu_index) {
-            Out c = x;
-            c.line = "--extra-index-url https://download.pytorch.org/whl/cpu";
-            c.why = "CPU torch wheels; the NPU comes from torch-npu (was: " + e.text + ")";
-            outs.push_back(c);
-            cpu_index = true;
-          }
-          continue;
-        }
-        if (e.value.find("download.pytorch.org/whl/cpu") != std::string::npos) {
-          if (!cpu_index) {
-            x.line = "--extra-index-url https://download.pytorch.org/whl/cpu";
-            x.why = "CPU torch wheels (was: " + e.text + ")";
-            outs.push_back(x);
-            cpu_index = true;
-          }
-          continue;
-        }
-        if (e.value.empty() || e.value.find('$') != std::string::npos) {
-          s.notes.push_back(e.where() + ": `" + e.text + "` names no usable value: not kept");
-          continue;
-        }
-        if (e.optional) {
-          s.notes.push_back(e.where() + ": `" + e.text +
-                            "` not kept: from an optional image or alternative setup");
-          continue;
-        }
-        // an index or host from the repository: only with consent
-        outs.push_back(kept_with_consent(e, x));
+        take_index(e, x, cpu_index);
         continue;
       }
-      // something to install
-      std::string name = e.name();
-      if (k == "path" || (!own.empty() && name == own) || own_url(e)) {
-        if (k == "path" && e.value != "." && e.value.rfind(".[", 0) != 0 && e.value != "./") {
-          s.notes.push_back(e.where() + ": local path `" + e.text +
-                            "` not kept (install it from the checkout)");
-        } else {
-          s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
-        }
-        continue;
-      }
-      if (k == "editable" &&
-          (e.text.find(" .") != std::string::npos || e.text.find("=.") != std::string::npos)) {
-        s.notes.push_back(e.where() + ": `" + e.text + "` is the repository's own package: not re-added");
-        continue;
-      }
-      if (e.optional) {
-        left_out(e, x, seen);
-        continue;
-      }
-      if (!name.empty() && !seen.insert(name).second) {
-        // constraints bound the listed requirement
-        if (e.constraint && e.req) {
-          if (auto* prev = find(name); prev && prev->e.req && prev->e.req->url.empty()) {
-            auto& spec = prev->e.req->specifier.clauses;
-            for (auto& c : e.req->specifier.clauses) spec.push_back(c);
-            prev->line = prev->e.req->str();
-            prev->why = "bounded by " + e.where() + " (" + e.text + ")";
-          }
-        }
-        continue;
-      }
-      if (e.constraint) {
-        s.notes.push_back(e.where() + ": constraint `" + e.text + "` bounds a package nothing here requires");
-        seen.erase(name);
-        continue;
-      }
-      if (!name.empty()) {
-        if (auto* c = cuda_only(m, name)) {
-          if (name == "triton") triton_dropped = true;
-          drop(x, "CUDA-only; on Ascend: " + c->replacement);
-          outs.push_back(x);
-          continue;
-        }
-      }
-      // After the CUDA-only check: a CUDA package behind a platform marker (whisper's
-      // `triton; platform_machine == "x86_64"`) is still named in the file with what replaces it.
-      if (e.req && e.req->marker && !e.req->marker->evaluate(env)) {
-        s.notes.push_back(fmt::format("{}: `{}` not kept: its marker is false on Linux {}, Python {}",
-                                      e.where(), e.text, env.at("platform_machine"), python_for(s.python)));
-        continue;
-      }
-      if (k == "vcs" || k == "url" || k == "editable") {
-        outs.push_back(kept_with_consent(e, x));
-        continue;
-      }
-      if (name == "torch-npu" || name == "vllm-ascend") continue;  // kcat pins them below
-      if (name == "torch") {
-        auto spec = pep::SpecifierSet::parse("==" + s.torch);
-        x.line = requirement_text(*e.req, spec);
-        x.why = fmt::format("the CPU build that torch-npu {} needs (was: {})", s.torch_npu, e.text);
-        if (e.req->specifier.contains(s.torch) == false && !e.req->specifier.empty()) {
-          s.resolved.push_back(
-              {"torch " + e.req->specifier.str(),
-               fmt::format("torch-npu {} is built for torch {}, the project asks for torch{} ({}); "
-                           "re-test the code that relied on the old torch",
-                           s.torch_npu, s.torch, e.req->specifier.str(), e.where()),
-               "Ascend/pytorch COMPATIBILITY.en.md"});
-        }
-        outs.push_back(x);
-        continue;
-      }
-      if (name == "vllm") {
-        x.comment = true;
-        x.line = requirement_text(*e.req, {});
-        x.line = "vllm==" + (s.vllm_ascend ? s.vllm_ascend->vllm : std::string("?"));
-        x.why =
-            "build from source with VLLM_TARGET_DEVICE=empty, then vllm-ascend (vllm-ascend installation "
-            "guide); was: " +
-            e.text;
-        outs.push_back(x);
-        continue;
-      }
-      if (k == "wheel" || (e.req && !e.req->specifier.empty() &&
-                           std::any_of(e.req->specifier.clauses.begin(), e.req->specifier.clauses.end(),
-                                       [](auto& c) { return c.version.find('+') != std::string::npos; }))) {
-        // a CUDA build (+cu118) or a wheel file: the generic release of the same version
-        pep::SpecifierSet spec;
-        for (auto c : e.req->specifier.clauses) {
-          auto v = pep::Version::try_parse(c.version);
-          if (v) c.version = v->public_part().str();
-          spec.clauses.push_back(c);
-        }
-        pep::Requirement r = *e.req;
-        r.specifier = spec;
-        x.e.req = r;
-        x.line = r.str();
-        x.why = "CPU / generic build (was: " + e.text + ")";
-        outs.push_back(x);
-        continue;
-      }
-      outs.push_back(x);
+      take_package(e, x, seen, env);
     }
   }
 

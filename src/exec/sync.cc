@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kcat/core/error.h"
+#include "kcat/core/text.h"
 #include "kcat/exec/shell_quote.h"
 
 namespace kcat::exec {
@@ -19,18 +20,6 @@ namespace kcat::exec {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// The last non-empty line: a chatty ~/.bashrc may print before the answer.
-std::string last_line(const std::string& s) {
-  auto t = trim(s);
-  auto nl = t.rfind('\n');
-  return trim(nl == std::string::npos ? t : t.substr(nl + 1));
-}
 
 // The end of stderr, a few lines, indented under the message.
 std::string tail(const std::string& err) {

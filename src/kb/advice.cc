@@ -36,12 +36,12 @@ AdviceSet load_advice(const std::filesystem::path& dir) {
       std::string where = fmt::format("{}:{}", file.string(), n.source().begin.line);
       if (!p) throw Error(ErrorKind::Usage, "[[package]] must be a table", where, kHint);
       PackageAdvice a;
-      a.package = (*p)["name"].value_or(std::string());
-      a.advice = (*p)["advice"].value_or(std::string());
-      a.guarded = (*p)["guarded"].value_or(std::string());
+      a.package = text_field(*p, "name");
+      a.advice = text_field(*p, "advice");
+      a.guarded = text_field(*p, "guarded");
       a.guarded_no_change = (*p)["guarded_no_change"].value_or(false);
-      a.recipe = (*p)["recipe"].value_or(std::string());
-      a.source = (*p)["source"].value_or(std::string());
+      a.recipe = text_field(*p, "recipe");
+      a.source = text_field(*p, "source");
       if (a.package.empty() || a.advice.empty() || a.source.empty())
         throw Error(ErrorKind::Usage, "package advice without name, advice or source", where, kHint);
       if (set.find(a.package))

@@ -24,10 +24,10 @@ std::vector<Framework> load_frameworks(const std::filesystem::path& file) {
     if (!t) continue;
     Framework f;
     auto where = fmt::format("{}:{}", file.string(), t->source().begin.line);
-    f.id = (*t)["id"].value_or(std::string());
+    f.id = text_field(*t, "id");
     f.name = (*t)["name"].value_or(f.id);
-    f.configure = (*t)["configure"].value_or(std::string());
-    f.source = (*t)["source"].value_or(std::string());
+    f.configure = text_field(*t, "configure");
+    f.source = text_field(*t, "source");
     f.signals = string_list(*t, "signals", where, hint);
     if (f.id.empty() || f.signals.empty() || f.configure.empty() || f.source.empty())
       throw Error(ErrorKind::Usage, "framework needs id, signals, configure and source", where, hint);

@@ -8,16 +8,6 @@
 
 namespace kcat::kb {
 
-namespace {
-std::vector<std::string> list(const toml::table& t, const char* k) {
-  std::vector<std::string> out;
-  if (auto* a = t[k].as_array()) {
-    for (auto& v : *a) out.push_back(v.value_or(std::string{}));
-  }
-  return out;
-}
-}  // namespace
-
 std::vector<FusedOp> load_fused_ops(const std::filesystem::path& dir) {
   std::vector<FusedOp> out;
   auto file = dir / "fused_ops.toml";
@@ -27,13 +17,9 @@ std::vector<FusedOp> load_fused_ops(const std::filesystem::path& dir) {
   if (auto* arr = doc["op"].as_array()) {
     for (auto& n : *arr) {
       auto& t = *n.as_table();
-      FusedOp op{t["id"].value_or(std::string{}),
-                 t["signature"].value_or(std::string{}),
-                 t["notes"].value_or(std::string{}),
-                 t["source"].value_or(std::string{}),
-                 list(t, "replaces"),
-                 list(t, "layouts"),
-                 list(t, "mapping")};
+      FusedOp op{text_field(t, "id"),      text_field(t, "signature"), text_field(t, "notes"),
+                 text_field(t, "source"),  string_list(t, "replaces"), string_list(t, "layouts"),
+                 string_list(t, "mapping")};
       if (op.id.empty() || op.source.empty() || op.replaces.empty() || op.signature.empty()) {
         throw Error(ErrorKind::Usage, "a fused op needs id, signature, replaces and source",
                     fmt::format("{}:{}", file.string(), t.source().begin.line));

@@ -35,15 +35,15 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
         ApiEntry e;
         e.name = need(*t, "cuda", api_file);
         e.source = need(*t, "source", api_file);
-        auto v = parse_verdict(t->get("verdict") ? (*t)["verdict"].value_or(std::string{}) : std::string{});
+        auto v = parse_verdict(text_field(*t, "verdict"));
         if (!v || *v == Verdict::None) {
           throw Error(ErrorKind::Usage, "verdict must be supported, unsupported, unknown or cpu-fallback",
                       fmt::format("{}:{}", api_file.string(), t->source().begin.line));
         }
         e.verdict = *v;
-        e.equivalent = (*t)["npu"].value_or(std::string{});
-        e.note = (*t)["note"].value_or(std::string{});
-        e.behaviour = (*t)["behaviour"].value_or(std::string{});
+        e.equivalent = text_field(*t, "npu");
+        e.note = text_field(*t, "note");
+        e.behaviour = text_field(*t, "behaviour");
         if (!kb.apis_.emplace(e.name, e).second) {
           throw Error(ErrorKind::Usage, "duplicate API entry '" + e.name + "'", api_file.string());
         }
@@ -61,8 +61,8 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
         e.name = need(*t, "cuda", env_file);
         e.source = need(*t, "source", env_file);
         e.action = need(*t, "action", env_file);
-        e.ascend = (*t)["ascend"].value_or(std::string{});
-        e.note = (*t)["note"].value_or(std::string{});
+        e.ascend = text_field(*t, "ascend");
+        e.note = text_field(*t, "note");
         if (e.action == "rename" && e.ascend.empty()) {
           throw Error(ErrorKind::Usage, "rename entry '" + e.name + "' has no 'ascend' name",
                       env_file.string());
@@ -76,9 +76,8 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& dir) {
       for (auto& node : *arr) {
         auto* t = node.as_table();
         if (!t) continue;
-        kb.perf_.push_back({need(*t, "name", env_file), need(*t, "value", env_file),
-                            (*t)["for"].value_or(std::string{}), need(*t, "what", env_file),
-                            need(*t, "source", env_file)});
+        kb.perf_.push_back({need(*t, "name", env_file), need(*t, "value", env_file), text_field(*t, "for"),
+                            need(*t, "what", env_file), need(*t, "source", env_file)});
       }
     }
   }

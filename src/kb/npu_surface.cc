@@ -55,9 +55,9 @@ NpuSurface load_npu_surface(const std::filesystem::path& data_dir) {
   if (!std::filesystem::is_regular_file(file, ec)) return s;
   auto doc = parse_toml_file(file);
   const std::string where = file.string();
-  s.torch = doc["torch"].value_or(std::string{});
-  s.source = "op-plugin@" + doc["op_plugin_commit"].value_or(std::string{}).substr(0, 8) +
-             ", Ascend/pytorch@" + doc["pytorch_commit"].value_or(std::string{}).substr(0, 8);
+  s.torch = text_field(doc, "torch");
+  s.source = "op-plugin@" + text_field(doc, "op_plugin_commit").substr(0, 8) + ", Ascend/pytorch@" +
+             text_field(doc, "pytorch_commit").substr(0, 8);
   for (auto& n : string_list(doc, "npu_module", where)) s.npu_module.insert(n);
   if (auto* ops = doc["ops"].as_table()) {
     for (auto& [name, v] : *ops) {

@@ -18,11 +18,7 @@ const std::set<std::string> kPhases = {"environment", "device-api",    "distribu
 const std::set<std::string> kKinds = {"port", "performance", "agent"};
 constexpr const char* kHint = "see docs/recipes.md for the recipe format";
 
-std::string str(const toml::table& t, const char* key) { return t[key].value_or(std::string()); }
-
-std::vector<std::string> strings(const toml::table& t, const char* key, const std::string& where) {
-  return string_list(t, key, where, kHint);
-}
+std::string str(const toml::table& t, const char* key) { return text_field(t, key, {}, kHint); }
 
 // Calls f(table, where) for each table of the array `key` ([[recipe.edit]] ...).
 template <class F>
@@ -63,12 +59,12 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
     if (!v || *v <= 0) throw bad("expected_gain must be a number above 0");
     r.expected_gain = *v;
   }
-  r.when_findings = strings(t, "when_findings", where);
-  r.when_files = strings(t, "when_files", where);
-  r.addresses = strings(t, "addresses", where);
-  r.imports = strings(t, "imports", where);
+  r.when_findings = string_list(t, "when_findings", where, kHint);
+  r.when_files = string_list(t, "when_files", where, kHint);
+  r.addresses = string_list(t, "addresses", where, kHint);
+  r.imports = string_list(t, "imports", where, kHint);
   r.module = str(t, "module");
-  r.provides = strings(t, "provides", where);
+  r.provides = string_list(t, "provides", where, kHint);
   r.outcome = str(t, "outcome");
   r.site_action = str(t, "site_action");
   if (!r.outcome.empty() && r.outcome != "kept" && r.outcome != "left")
@@ -85,9 +81,9 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
     edit.regex = e["regex"].value_or(false);
     edit.at_findings = e["at_findings"].value_or(false);
     edit.check_imports = e["check_imports"].value_or(false);
-    edit.require = strings(e, "require", w);
-    edit.refuse = strings(e, "refuse", w);
-    edit.refuse_enclosing = strings(e, "refuse_enclosing", w);
+    edit.require = string_list(e, "require", w, kHint);
+    edit.refuse = string_list(e, "refuse", w, kHint);
+    edit.refuse_enclosing = string_list(e, "refuse_enclosing", w, kHint);
     edit.reason = str(e, "reason");
     if (edit.file.empty()) edit.file = "**/*";
     if (edit.check_imports && r.provides.empty()) {

@@ -28,38 +28,6 @@ std::string where_of(const toml::node& n, const std::string& file, const std::st
   return fmt::format("{}:{}{}", file, n.source().begin.line, id.empty() ? "" : " (rule " + id + ")");
 }
 
-// A text value, or "" when absent; any other type is an error naming the key.
-std::string str(const toml::table& t, std::string_view key, const std::string& where) {
-  auto* n = t.get(key);
-  if (!n) return {};
-  if (!n->is_string())
-    throw Error(ErrorKind::Usage, fmt::format("'{}' must be text", key), where,
-                fmt::format("write {} = \"...\"", key));
-  return n->value_or(std::string{});
-}
-
-// A text or a list of texts; any other type (`names = 5`) is an error naming the key.
-std::vector<std::string> strings(const toml::table& t, std::string_view key, const std::string& where) {
-  std::vector<std::string> out;
-  auto* n = t.get(key);
-  if (!n) return out;
-  auto bad = [&] {
-    return Error(ErrorKind::Usage, fmt::format("'{}' must be text or a list of text", key), where,
-                 fmt::format("write {} = [\"...\"]", key));
-  };
-  if (auto* arr = n->as_array()) {
-    for (auto& v : *arr) {
-      if (!v.is_string()) throw bad();
-      out.push_back(v.value_or(std::string{}));
-    }
-  } else if (n->is_string()) {
-    out.push_back(n->value_or(std::string{}));
-  } else {
-    throw bad();
-  }
-  return out;
-}
-
 void refuse_unknown_keys(const toml::table& t, const std::set<std::string, std::less<>>& known,
                          const std::string& what, const std::string& where) {
   for (auto& [k, v] : t) {
@@ -96,14 +64,14 @@ void check_match(const toml::table& m, const std::string& where) {
     throw Error(ErrorKind::Usage, "match.kind must be one of the python match kinds", where,
                 "use one of: " + list);
   }
-  for (auto key : {"names", "values", "words", "globs", "exclude"}) strings(m, key, where);
-  for (auto key : {"swap", "name_replacement"}) str(m, key, where);
+  for (auto key : {"names", "values", "words", "globs", "exclude"}) string_list(m, key, where);
+  for (auto key : {"swap", "name_replacement"}) text_field(m, key, where);
   for (auto key : {"cuda_sources", "whole", "call"}) {
     if (auto* n = m.get(key); n && !n->is_boolean())
       throw Error(ErrorKind::Usage, fmt::format("match.{} must be true or false", key), where);
   }
   for (auto key : {"guarded_severity", "comparison_severity"}) {
-    if (m.get(key) && !parse_severity(str(m, key, where)))
+    if (m.get(key) && !parse_severity(text_field(m, key, where)))
       throw Error(ErrorKind::Usage, fmt::format("match.{} must be blocking, warning or info", key), where);
   }
 }
@@ -127,10 +95,14 @@ Rule parse_rule(const toml::table& t, const std::string& file) {
       "source", "prefilter", "examples", "counter_examples"};
   Rule r;
   r.origin = file;
-  r.id = kb::str(t, "id", where_of(t, file, ""));
+  r.id = kb::text_field(t, "id", where_of(t, file, ""));
   auto where = [&](const std::string& id) { return where_of(t, file, id); };
-  auto text = [&](const toml::table& tt, std::string_view key) { return kb::str(tt, key, where(r.id)); };
-  auto texts = [&](const toml::table& tt, std::string_view key) { return kb::strings(tt, key, where(r.id)); };
+  auto text = [&](const toml::table& tt, std::string_view key) {
+    return kb::text_field(tt, key, where(r.id));
+  };
+  auto texts = [&](const toml::table& tt, std::string_view key) {
+    return kb::string_list(tt, key, where(r.id));
+  };
   if (r.id.empty()) throw Error(ErrorKind::Usage, "rule has no id", where(""), "add id = \"...\"");
   refuse_unknown_keys(t, keys, "a [[rule]]", where(r.id));
   r.languages = texts(t, "languages");

@@ -30,13 +30,13 @@ std::vector<Target> load_targets(const std::filesystem::path& dir) {
     for (auto& n : *arr) {
       auto& t = *n.as_table();
       Target x;
-      x.id = t["id"].value_or(std::string{});
-      x.name = t["name"].value_or(std::string{});
-      x.device = t["device"].value_or(std::string{});
-      x.dist_backend = t["dist_backend"].value_or(std::string{});
-      x.soc_version = t["soc_version"].value_or(std::string{});
-      x.detect = t["detect"].value_or(std::string{});
-      x.source = t["source"].value_or(std::string{});
+      x.id = text_field(t, "id");
+      x.name = text_field(t, "name");
+      x.device = text_field(t, "device");
+      x.dist_backend = text_field(t, "dist_backend");
+      x.soc_version = text_field(t, "soc_version");
+      x.detect = text_field(t, "detect");
+      x.source = text_field(t, "source");
       if (auto* d = t["dtypes"].as_array()) {
         for (auto& v : *d) x.dtypes.push_back(v.value_or(std::string{}));
       }

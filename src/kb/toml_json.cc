@@ -41,22 +41,40 @@ toml::table parse_toml_file(const std::filesystem::path& file, const std::string
   }
 }
 
-std::vector<std::string> string_list(const toml::table& t, const char* key, const std::string& where,
+namespace {
+
+std::string where_of(const toml::node& n, const std::string& where) {
+  if (!where.empty()) return where;
+  const auto& src = n.source();
+  return fmt::format("{}:{}", src.path ? *src.path : std::string("(TOML)"), src.begin.line);
+}
+
+}  // namespace
+
+std::string text_field(const toml::table& t, std::string_view key, const std::string& where,
+                       const std::string& hint) {
+  const auto* node = t.get(key);
+  if (!node) return {};
+  if (node->is_string()) return node->value_or(std::string{});
+  throw Error(ErrorKind::Usage, fmt::format("'{}' must be text", key), where_of(*node, where),
+              hint.empty() ? fmt::format("write {} = \"...\"", key) : hint);
+}
+
+std::vector<std::string> string_list(const toml::table& t, std::string_view key, const std::string& where,
                                      const std::string& hint) {
   std::vector<std::string> out;
   const auto* node = t.get(key);
   if (!node) return out;
-  if (auto s = node->value<std::string>()) return {*s};
+  if (node->is_string()) return {node->value_or(std::string{})};
   const auto* arr = node->as_array();
   auto bad = [&] {
-    return Error(ErrorKind::Usage, fmt::format("'{}' must be a string or a list of strings", key), where,
-                 hint);
+    return Error(ErrorKind::Usage, fmt::format("'{}' must be text or a list of text", key),
+                 where_of(*node, where), hint.empty() ? fmt::format("write {} = [\"...\"]", key) : hint);
   };
   if (!arr) throw bad();
   for (const auto& v : *arr) {
-    auto s = v.value<std::string>();
-    if (!s) throw bad();
-    out.push_back(*s);
+    if (!v.is_string()) throw bad();
+    out.push_back(v.value_or(std::string{}));
   }
   return out;
 }

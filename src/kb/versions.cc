@@ -14,12 +14,6 @@ namespace kcat::kb {
 
 namespace {
 
-std::string str(const toml::table& t, const char* k) { return t[k].value_or(std::string{}); }
-
-}  // namespace
-
-namespace {
-
 // Splits "0.9.0rc1.post2" into comparable pieces: numbers, and a rank for the letters between.
 std::vector<std::pair<int, long>> pieces(std::string_view v) {
   v = v.substr(0, v.find('+'));
@@ -135,20 +129,21 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
     if (auto* a = doc["torch"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        m.torch_family.push_back(
-            {str(t, "torch"), str(t, "torchvision"), str(t, "torchaudio"), str(t, "source")});
+        m.torch_family.push_back({text_field(t, "torch"), text_field(t, "torchvision"),
+                                  text_field(t, "torchaudio"), text_field(t, "source")});
       }
     }
     if (auto* a = doc["tokenizers"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        m.tokenizers.push_back({str(t, "transformers"), str(t, "tokenizers"), str(t, "source")});
+        m.tokenizers.push_back(
+            {text_field(t, "transformers"), text_field(t, "tokenizers"), text_field(t, "source")});
       }
     }
     if (auto* a = doc["cuda_only"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        m.cuda_only.push_back({str(t, "name"), str(t, "replacement"), str(t, "source")});
+        m.cuda_only.push_back({text_field(t, "name"), text_field(t, "replacement"), text_field(t, "source")});
       }
     }
   }
@@ -160,15 +155,15 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
       if (auto* a = doc[key].as_array()) {
         for (auto& n : *a) {
           auto& t = *n.as_table();
-          rows->push_back(
-              {str(t, "torch_npu"), str(t, "branch"), str(t, "torch"), str(t, "cann"), str(t, "source")});
+          rows->push_back({text_field(t, "torch_npu"), text_field(t, "branch"), text_field(t, "torch"),
+                           text_field(t, "cann"), text_field(t, "source")});
         }
       }
     }
     if (auto* a = doc["torch_python"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        TorchPythonRow r{str(t, "torch"), {}, str(t, "source")};
+        TorchPythonRow r{text_field(t, "torch"), {}, text_field(t, "source")};
         if (auto* py = t["python"].as_array()) {
           for (auto& p : *py) r.python.push_back(p.value_or(std::string{}));
         }
@@ -182,7 +177,7 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
     if (auto* a = doc["hdk"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        m.hdk.push_back({str(t, "cann"), str(t, "min_driver"), str(t, "source")});
+        m.hdk.push_back({text_field(t, "cann"), text_field(t, "min_driver"), text_field(t, "source")});
       }
     }
   }
@@ -193,8 +188,10 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
       if (auto* a = doc[key].as_array()) {
         for (auto& n : *a) {
           auto& t = *n.as_table();
-          RequirementNote note{
-              pkg, str(t, std::string(pkg) == "vllm" ? "vllm" : "vllm_ascend"), {}, str(t, "source")};
+          RequirementNote note{pkg,
+                               text_field(t, std::string(pkg) == "vllm" ? "vllm" : "vllm_ascend"),
+                               {},
+                               text_field(t, "source")};
           if (auto* r = t["requires"].as_array()) {
             for (auto& x : *r) note.needs.push_back(x.value_or(std::string{}));
           }
@@ -205,8 +202,9 @@ VersionMatrix VersionMatrix::load(const std::filesystem::path& dir) {
     if (auto* a = doc["vllm_ascend"].as_array()) {
       for (auto& n : *a) {
         auto& t = *n.as_table();
-        m.vllm_ascend.push_back({str(t, "vllm_ascend"), str(t, "vllm"), str(t, "python"), str(t, "cann"),
-                                 str(t, "torch"), str(t, "torch_npu"), str(t, "source")});
+        m.vllm_ascend.push_back({text_field(t, "vllm_ascend"), text_field(t, "vllm"), text_field(t, "python"),
+                                 text_field(t, "cann"), text_field(t, "torch"), text_field(t, "torch_npu"),
+                                 text_field(t, "source")});
       }
     }
   }

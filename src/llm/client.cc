@@ -39,11 +39,6 @@ std::string seconds(milliseconds ms) {
   return fmt::format("{:g}s", static_cast<double>(ms.count()) / 1000.0);
 }
 
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 // The server's own words about an error, shortened: {"error":{"message":...}} or the raw text.
 std::string server_message(const std::string& body) {
   json j = json::parse(body, nullptr, false);

@@ -11,6 +11,7 @@
 
 #include "kcat/core/cuda_files.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/scan/scanner.h"
 
 namespace kcat::plan {
 
@@ -82,11 +83,10 @@ Phase phase_of(const Finding& f) {
   return phase_for_category(f.category);
 }
 
+// Source code (the scan's one extension table): Python, notebooks, CUDA and C++.
 bool is_code(const std::string& file) {
-  for (auto ext : {".py", ".pyi", ".cu", ".cuh", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".ipynb"}) {
-    if (file.size() > std::strlen(ext) && file.ends_with(ext)) return true;
-  }
-  return false;
+  auto lang = scan::language_of(file);
+  return lang == "python" || lang == "notebook" || lang == "cuda" || lang == "cpp";
 }
 
 std::string title_for(Phase p, Action a, const std::string& recipe) {
@@ -375,7 +375,9 @@ std::string render_markdown(const Plan& p) {
                       s.risk, s.findings.size(), s.title);
   }
   for (auto& s : p.steps) {
-    if (s.commands.empty()) {
+    if (s.status == Status::Skipped) {
+      md += fmt::format("\n## {}: {}\n\nNot done: {}\n\n", s.id, s.title, s.status_reason);
+    } else if (s.commands.empty()) {
       md += fmt::format("\n## {}: {}\n\nVerified by: {}.\n\n", s.id, s.title, s.rationale);
     } else {
       md += fmt::format("\n## {}: {}\n\n{}\n\n```sh\n", s.id, s.title, s.rationale);

@@ -80,4 +80,16 @@ TEST(Text, FitWidthCutsWithAnEllipsisNeverMidCharacter) {
   EXPECT_EQ(display_width("añb"), 3u);
 }
 
+// One trim, lower and last_line for every layer (issue 13 §3: five trims and two lowers before).
+TEST(Text, TrimLowerAndTheLastLineOfAnAnswer) {
+  EXPECT_EQ(trim(" \t a b \r\n"), "a b");
+  EXPECT_EQ(trim_view("  x  "), "x");
+  EXPECT_EQ(trim("   "), "");
+  EXPECT_EQ(lower("MatMul_V2"), "matmul_v2");
+  // A chatty ~/.bashrc prints before the answer; blank lines and spaces after it do not count.
+  EXPECT_EQ(last_line("Welcome!\n/home/u/venv\r\n\n  \n"), "/home/u/venv");
+  EXPECT_EQ(last_line("only"), "only");
+  EXPECT_EQ(last_line("\n \n"), "");
+}
+
 }  // namespace kcat

@@ -30,4 +30,29 @@ TEST(FusedOps, AnEntryWithoutASourceIsRefused) {
   EXPECT_THROW(load_fused_ops(dir.path()), Error);
 }
 
+// Issue 13 §3: one reading of a text field for the whole knowledge base. A value of the wrong type
+// was read as "" (a number for a note, a list's number silently dropped): now an error naming the
+// key and the file:line of the value.
+TEST(FusedOps, AFieldOfTheWrongTypeIsRefusedByNameAndLine) {
+  test::TempDir dir;
+  test::write(dir / "fused_ops.toml",
+              "[[op]]\nid = \"x\"\nsignature = \"x()\"\nsource = \"s\"\nreplaces = [\"y\"]\nnotes = 5\n");
+  try {
+    load_fused_ops(dir.path());
+    ADD_FAILURE() << "accepted notes = 5";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'notes' must be text"), std::string::npos) << e.what();
+    EXPECT_NE(e.where().find("fused_ops.toml:6"), std::string::npos) << e.where();
+  }
+  test::write(dir / "fused_ops.toml",
+              "[[op]]\nid = \"x\"\nsignature = \"x()\"\nsource = \"s\"\nreplaces = [\"y\", 3]\n");
+  try {
+    load_fused_ops(dir.path());
+    ADD_FAILURE() << "accepted replaces = [\"y\", 3]";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'replaces' must be text or a list of text"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace kcat::kb

@@ -33,8 +33,15 @@ class LineIndex {
   bool crlf_ = false;
 };
 
-// `s` without leading and trailing whitespace (std::isspace in the C locale).
+// `s` without leading and trailing whitespace (std::isspace in the C locale); trim_view for a
+// parser that keeps pointing into the text.
+std::string_view trim_view(std::string_view s);
 std::string trim(std::string_view s);
+// `s` with its ASCII letters in lower case.
+std::string lower(std::string_view s);
+// The last line of `s` that is not blank, trimmed: the answer after what a chatty ~/.bashrc or a
+// tool printed before it ("" when there is none).
+std::string last_line(std::string_view s);
 
 // True when the bytes look like a binary file (a NUL byte in the first 8 KiB).
 bool looks_binary(std::string_view bytes);
