@@ -46,7 +46,6 @@ void step_cases(const RunReport& r, std::vector<Case>& cases) {
     auto& sites = left[i];
     if (s.status == "declined" || s.status == "skipped") {
       c.skipped = s.reason.empty() ? s.status : s.reason;
-      c.skipped += list(sites);
     } else if (s.status == "failed" || s.status == "needs-person" || !sites.empty()) {
       c.failure = s.status == "failed" || s.status == "needs-person"
                       ? (s.reason.empty() ? s.status : s.reason)

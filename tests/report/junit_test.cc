@@ -78,6 +78,20 @@ TEST(Junit, ADeclinedStepIsSkippedNotFailed) {
   EXPECT_NE(xml.find("tests=\"4\" failures=\"0\" skipped=\"1\""), std::string::npos) << xml;
 }
 
+// A step the chosen route makes moot (plan::add_routes) is skipped with its reason, although its
+// blocking sites are left: they are in code the route does not run.
+TEST(Junit, AStepMootOnTheRouteIsSkippedWithItsSitesLeft) {
+  auto r = test_data::sample();
+  r.steps[1].status = "skipped";
+  r.steps[1].reason = "on this route vLLM's own model runs. Another route (--route) ports them.";
+  r.steps[1].failed_checks.clear();
+  r.sites[2].step = r.steps[1].id;  // a blocking site left in its scope
+  auto xml = render_junit(r);
+  EXPECT_NE(xml.find("<skipped message=\"on this route vLLM&#39;s own model runs."), std::string::npos)
+      << xml;
+  EXPECT_EQ(xml.find("blocking site(s) left\">"), std::string::npos) << xml;
+}
+
 TEST(Junit, TargetMissedIsAFailure) {
   auto r = test_data::sample();
   r.target_metric = 500;

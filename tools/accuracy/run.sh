@@ -16,6 +16,8 @@
 # per-repository tables and totals of docs/accuracy.md. The corpus stays on kcat/<target> after a
 # run, which verdicts.py needs.
 #   NAME...      only these repositories (default: all of corpus.tsv)
+# KCAT_CORPUS_TSV=tools/accuracy/heldout.tsv runs the held-out corpus instead (repositories no fix
+# was tuned on: read once with a new binary, then they join the review corpus).
 #
 # The script fetches nothing. The corpus is made once, per corpus.tsv row, with the session's
 # `fetch` tool (source "github:<upstream>") which returns a bare git dir, then
@@ -82,4 +84,4 @@ while IFS=$'\t' read -r name upstream commit _why; do
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$upstream" "$commit" "$rc" \
     "$ncommits" "${files:-0}" "${ins:-0}" "${del:-0}" "$secs" "$line" >>"$summary"
   echo "$name: exit $rc, $ncommits commits, ${files:-0} files, +${ins:-0} -${del:-0} (${secs}s): $line"
-done <"$here/corpus.tsv"
+done <"${KCAT_CORPUS_TSV:-$here/corpus.tsv}"
