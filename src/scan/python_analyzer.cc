@@ -356,13 +356,28 @@ class PythonAnalyzer {
   }
 
   // One info finding per line of a comment, docstring or message that names CUDA.
+  // An f-string's interpolations are code (visited as such), not words of the message: only its
+  // other parts are read. A mention there took the span of the code's own finding (`cuda` of
+  // `f"{torch.cuda.memory_reserved()}"`) and, one finding per span, hid it from the port.
   void mention(TSNode n, Context ctx) {
+    if (!is(n, S.string)) {
+      uint32_t last_line = 0;
+      mention_text(n, ctx, last_line);
+      return;
+    }
+    uint32_t last_line = 0;
+    for (uint32_t i = 0; i < ts_node_child_count(n); ++i) {
+      TSNode c = ts_node_child(n, i);
+      if (!is(c, S.interpolation)) mention_text(c, ctx, last_line);
+    }
+  }
+
+  void mention_text(TSNode n, Context ctx, uint32_t& last_line) {
     const PyRule* it = rules_.mention;
     if (!it) return;
     auto t = text(n);
     re2::StringPiece rest(t.data(), t.size());
     re2::StringPiece word;
-    uint32_t last_line = 0;
     while (RE2::FindAndConsume(&rest, mention_re(), nullptr, &word)) {
       auto begin = static_cast<uint32_t>(ts_node_start_byte(n) + (word.data() - t.data()));
       auto line = file_.index.position(begin).line;

@@ -292,6 +292,32 @@ TEST(PythonAnalyzer, DeeplyNestedCodeDoesNotOverflow) {
 }
 
 }  // namespace
+// Held-out review (yolov5's train.py): the first torch.cuda call of an f-string's interpolation was
+// not found (a mention of the word "cuda" took its span), so kcat ported the second call and not
+// the first. Code in an interpolation is code; only the literal parts are a message.
+TEST(PythonAnalyzer, CodeInsideAnFStringIsFoundLikeAnyCode) {
+  auto found =
+      run("import torch\n"
+          "mem = f\"{torch.cuda.memory_reserved() / 1e9 if torch.cuda.is_available() else 0:.3g}G\"\n"
+          "x = f\"{torch.cuda.memory_reserved()}\"\n"
+          "msg = f\"cuda devices: {torch.cuda.device_count()}\"\n");
+  std::vector<std::string> api;
+  for (auto& f : of_rule(found, "py.torch-cuda-api")) api.push_back(f.matched);
+  for (auto& f : found) {
+    if (f.rule_id != "py.cuda-mention") {
+      EXPECT_EQ(f.context, Context::Code) << describe(f);
+    }
+  }
+  EXPECT_THAT(api, ::testing::ElementsAre("torch.cuda.memory_reserved", "torch.cuda.is_available",
+                                          "torch.cuda.memory_reserved", "torch.cuda.device_count"))
+      << ::testing::PrintToString(api);
+  // The message's own word is still a mention (info), at its own column.
+  auto mentions = of_rule(found, "py.cuda-mention");
+  ASSERT_EQ(mentions.size(), 1u);
+  EXPECT_EQ(mentions[0].span.start.line, 4u);
+  EXPECT_EQ(mentions[0].span.start.column, 9u);  // the word "cuda" after f"
+}
+
 }  // namespace kcat::scan
 
 namespace kcat::scan {
