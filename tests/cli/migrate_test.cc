@@ -396,6 +396,27 @@ TEST(MigrateInteractive, EachStepIsShownAndAskedBeforeItsCommit) {
 
 // Issue 12: compared literals are rewritten only where kcat proved it keeps the meaning; the
 // rest is left, with the reason, and a training script still ports completely.
+// Held-out review (yolov5's train.py): 'nccl' became 'hccl' while the condition that chooses it
+// stayed `dist.is_nccl_available()`, False on an Ascend host, so the run always fell back to gloo.
+// Both halves are ported in the same step, and code in an f-string is ported whole.
+TEST(Migrate, ABackendChosenByIsNcclAvailableIsPortedWhole) {
+  test::TempDir dir;
+  test::write(dir / "train.py",
+              "import torch\nimport torch.distributed as dist\n"
+              "dist.init_process_group(backend=\"nccl\" if dist.is_nccl_available() else \"gloo\")\n"
+              "mem = f\"{torch.cuda.memory_reserved() / 1e9 if torch.cuda.is_available() else 0:.3g}G\"\n");
+  test::git_init_commit(dir.path());
+  auto r = test::kcat(
+      {"migrate", dir.path().string(), "--target", "ascend-a2", "--author", "Tester <t@example.com>"});
+  EXPECT_NE(r.exit_code, 2) << r.err;
+  auto train = test::read(dir / "train.py");
+  EXPECT_NE(train.find("backend=\"hccl\" if dist.is_hccl_available() else \"gloo\""), std::string::npos)
+      << train;
+  EXPECT_NE(train.find("f\"{torch.npu.memory_reserved() / 1e9 if torch.npu.is_available() else 0:.3g}G\""),
+            std::string::npos)
+      << train;
+}
+
 TEST(Migrate, ComparedLiteralsAreRewrittenOnlyWhenProven) {
   test::TempDir dir;
   auto lit = test::fixtures_dir() / "scan" / "python" / "literals";
