@@ -17,6 +17,13 @@ bool Target::supports(std::string_view dtype) const {
 std::vector<Target> load_targets(const std::filesystem::path& dir) {
   std::vector<Target> out;
   std::error_code ec;
+  // No knowledge base at all (a copied binary, a removed share/kcat): say so, not "unknown target
+  // 'ascend-a2'" with an empty list.
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(ErrorKind::Environment, "kcat's knowledge base is missing", dir.string(),
+                "set KCAT_DATA_DIR to a patches/ folder (the source tree's, or share/kcat/patches of an "
+                "installation), or reinstall kcat");
+  }
   if (!std::filesystem::is_directory(dir / "targets", ec)) return out;
   std::vector<std::filesystem::path> files;
   for (auto& e : std::filesystem::directory_iterator(dir / "targets")) {

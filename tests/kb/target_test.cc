@@ -29,4 +29,20 @@ TEST(Targets, UnknownTargetListsTheKnownOnes) {
   }
 }
 
+// A kcat without its knowledge base (a binary copied away from its build or installation) said
+// "unknown target 'ascend-a2'" with "known targets: ascend-a2, ..." as the hint: it says the
+// knowledge base is missing, where it looked, and how to point at one.
+TEST(Targets, AMissingKnowledgeBaseIsSaidSo) {
+  test::TempDir dir;
+  try {
+    load_targets(dir / "nowhere");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "kcat's knowledge base is missing");
+    EXPECT_NE(e.where().find("nowhere"), std::string::npos) << e.where();
+    EXPECT_NE(e.hint().find("KCAT_DATA_DIR"), std::string::npos) << e.hint();
+  }
+  EXPECT_TRUE(load_targets(dir.path()).empty());  // a knowledge base without targets: none
+}
+
 }  // namespace kcat::kb

@@ -15,6 +15,8 @@ struct Target {
   bool supports(std::string_view dtype) const;
 };
 
+// The targets of data_dir/targets/*.toml; throws Error(Environment) when data_dir itself is missing
+// (kcat's knowledge base is not where it looked).
 std::vector<Target> load_targets(const std::filesystem::path& data_dir);
 // The target with `id`; throws Error(Usage) listing the known ids.
 const Target& find_target(const std::vector<Target>& targets, std::string_view id);
