@@ -176,6 +176,24 @@ TEST(Requirements, TheIssuesReadmeAndCondaCasesAndTheOwnPackage) {
   EXPECT_TRUE(own);
 }
 
+// transformers 4.49-4.55 require tokenizers>=0.21,<0.22 and 4.56 >=0.22,<=0.23 (the
+// families.toml rows; litgpt's transformers 4.51.3 beside tokenizers 0.23.0 cannot install).
+TEST(Requirements, TokenizersFollowTransformers449To456) {
+  auto m = kb::VersionMatrix::load(test::source_dir() / "patches");
+  struct Case {
+    const char *transformers, *line;
+  };
+  for (auto c : {Case{"4.51.3", "tokenizers>=0.21,<0.22  # kcat: transformers 4.51.3 requires it"},
+                 Case{"4.55.4", "tokenizers>=0.21,<0.22  # kcat: transformers 4.55.4 requires it"},
+                 Case{"4.56.0", "tokenizers>=0.22.0,<=0.23.0  # kcat: transformers 4.56.0 requires it"}}) {
+    test::TempDir dir;
+    test::write(dir / "requirements.txt",
+                std::string("transformers==") + c.transformers + "\ntokenizers==0.20.3\n");
+    auto s = solve(dir.path(), "8.5.1", m);
+    EXPECT_TRUE(line_starts(s, c.line)) << c.transformers;
+  }
+}
+
 TEST(Requirements, MarkersFalseOnLinuxAreLeftOut) {
   test::TempDir dir;
   test::write(dir / "requirements.txt",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "kcat/core/error.h"
@@ -22,6 +23,24 @@ TEST(FusedOps, CatalogCoversTheFamiliesAndEveryEntryIsSourced) {
         "npu_rotary_mul", "npu_swiglu", "npu_moe_gating_top_k_softmax", "npu_grouped_matmul"}) {
     EXPECT_TRUE(ids.count(want)) << want;
   }
+}
+
+// Issue 15: npu_fusion_attention is documented for training; the inference API is
+// npu_fused_infer_attention_score (op-plugin docs, graph mode included). Its entry says how
+// flash_attn's arguments map and which output to take.
+TEST(FusedOps, TheInferenceAttentionApiIsInTheCatalogWithItsMapping) {
+  auto ops = load_fused_ops(test::source_dir() / "patches");
+  auto it =
+      std::find_if(ops.begin(), ops.end(), [](auto& o) { return o.id == "npu_fused_infer_attention_score"; });
+  ASSERT_NE(it, ops.end());
+  EXPECT_NE(it->source.find("torch_npu-npu_fused_infer_attention_score.md@"), std::string::npos)
+      << it->source;
+  EXPECT_NE(it->signature.find("sparse_mode=0"), std::string::npos);
+  std::string mapping;
+  for (auto& m : it->mapping) mapping += m + "\n";
+  for (const char* want : {"output[0]", "sparse_mode=3", "pse_shift", "block_table", "scale", "TND"})
+    EXPECT_NE(mapping.find(want), std::string::npos) << want << " in\n" << mapping;
+  EXPECT_NE(it->notes.find("inference only"), std::string::npos) << it->notes;
 }
 
 TEST(FusedOps, AnEntryWithoutASourceIsRefused) {

@@ -42,6 +42,30 @@ TEST(Routes, TheOcrAnchorIsQuotedAsTheTutorialStatesIt) {
   FAIL() << "no route ocr2-native-vllm-ascend";
 }
 
+// vllm-ascend v0.19.1rc1 .. v0.25.1rc1 fail to start DeepSeek-OCR-2 ("'AscendQwen2DecoderLayer' object
+// has no attribute 'attention_type'", issues #11661 / #11926 / #11991, transformers >= 5.5); v0.18.0
+// with transformers below 5 runs. The default route is that release, keeps transformers below 5, and
+// keeps n-gram blocking through vLLM's V1 NGramPerReqLogitsProcessor instead of dropping it.
+TEST(Routes, TheOcrDefaultIsTheReleaseThatStartsAndKeepsNgramBlocking) {
+  for (const auto& r : shipped()) {
+    if (r.id != "ocr2-native-vllm-ascend") continue;
+    EXPECT_EQ(r.stack.at("vllm_ascend"), "0.18.0");
+    EXPECT_EQ(r.stack.at("vllm"), "0.18.0");
+    EXPECT_NE(r.stack.at("transformers").find("<5"), std::string::npos) << r.stack.at("transformers");
+    bool pins_transformers = false;
+    for (auto& c : r.install) pins_transformers |= c.find("'transformers>=4.57.4,<5'") != std::string::npos;
+    EXPECT_TRUE(pins_transformers);
+    std::string caveats;
+    for (auto& c : r.caveats) caveats += c + "\n";
+    EXPECT_NE(caveats.find("NGramPerReqLogitsProcessor"), std::string::npos) << caveats;
+    EXPECT_NE(caveats.find("extra_args"), std::string::npos) << caveats;
+    EXPECT_EQ(caveats.find("or is lost"), std::string::npos) << caveats;
+    EXPECT_NE(caveats.find("SamplingMetadata"), std::string::npos) << caveats;
+    return;
+  }
+  FAIL() << "no route ocr2-native-vllm-ascend";
+}
+
 TEST(Routes, OcrShapedRepoGetsBothRoutesAndTheFasterOneByDefault) {
   Plan p;
   auto fit = add_routes(p, test::fixtures_dir() / "ocr2/repo", shipped());
@@ -52,7 +76,7 @@ TEST(Routes, OcrShapedRepoGetsBothRoutesAndTheFasterOneByDefault) {
   EXPECT_NE(p.steps[0].title.find("ocr2-native-vllm-ascend"), std::string::npos);
   bool installs_ascend = false;
   for (auto& c : p.steps[0].commands)
-    installs_ascend |= c.find("pip install vllm-ascend==0.19.1rc1") != std::string::npos;
+    installs_ascend |= c.find("pip install vllm-ascend==0.18.0") != std::string::npos;
   EXPECT_TRUE(installs_ascend);
   ASSERT_EQ(p.notes.size(), 2u);
   EXPECT_NE(p.notes[0].find("the default: the highest expected throughput"), std::string::npos) << p.notes[0];
