@@ -127,6 +127,10 @@ class Judge {
         withhold(f, *reason);
         continue;
       }
+      if (auto reason = collective_fp64_reason(s)) {
+        withhold(f, *reason);
+        continue;
+      }
       kept_[ts_node_start_byte(s)] = f.replacement;
     }
     for (auto& [f, site] : compared) {
@@ -318,6 +322,9 @@ class Judge {
           "the file runs " + dsl_name +
           " kernels, which do not run on the NPU as written (recipe kernel-dsl-port: route the entry point "
           "to the repository's Triton path or its reference instead)";
+    static const RE2 collective(
+        R"(\b(all_reduce|all_gather|all_gather_into_tensor|reduce_scatter|reduce_scatter_tensor|broadcast|reduce|all_to_all)\()");
+    collective_ = RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), collective);
     static const RE2 build(R"((?m)^\s*(import|from)\s+(setuptools|distutils|skbuild)\b)");
     if (RE2::PartialMatch(re2::StringPiece(src_.data(), src_.size()), build))
       build_ =
@@ -697,6 +704,30 @@ class Judge {
     return std::nullopt;
   }
 
+  // `device='cuda'` beside `dtype=torch.float64` in a file that runs a collective (all_reduce, ...):
+  // HCCL rejects float64 on Atlas A2/A3 (torch_npu ProcessGroupHCCL.cpp checkSupportedDataType:
+  // fp64 only on Ascend950), so moving the tensor to the NPU alone fails at the collective (the
+  // held-out review: dino's utils.py:249). The dtype is the program's choice: a person decides.
+  std::optional<std::string> collective_fp64_reason(TSNode s) const {
+    if (!collective_) return std::nullopt;
+    TSNode kw = ts_node_parent(s);
+    if (!is(kw, "keyword_argument") || text(field(kw, "name")) != "device") return std::nullopt;
+    TSNode args = ts_node_parent(kw);
+    if (!is(args, "argument_list")) return std::nullopt;
+    for (uint32_t i = 0; i < ts_node_named_child_count(args); ++i) {
+      TSNode a = ts_node_named_child(args, i);
+      if (!is(a, "keyword_argument") || text(field(a, "name")) != "dtype") continue;
+      auto dtype = text(field(a, "value"));
+      if (dtype.ends_with("float64") || dtype.ends_with("double")) {
+        return std::string(
+            "a float64 tensor in a file that runs a collective: HCCL rejects float64 on Atlas A2/A3 "
+            "(torch_npu ProcessGroupHCCL.cpp checkSupportedDataType), so moving it to the NPU fails at "
+            "the collective; use float32 there, or keep it on the CPU for a gloo group");
+      }
+    }
+    return std::nullopt;
+  }
+
   std::optional<std::string> file_reason() const {
     if (knows_npu_) return *knows_npu_;
     if (abstraction_) return *abstraction_;
@@ -866,6 +897,7 @@ class Judge {
   std::string_view src_;
   TSNode root_;
   std::optional<std::string> knows_npu_, abstraction_, build_, dsl_, custom_op_test_;
+  bool collective_ = false;  // the file calls a torch.distributed collective
   std::vector<TSNode> version_checks_;
   std::vector<std::pair<TSNode, std::string>> graph_scopes_;  // a function (or module) -> its graph
   std::map<std::string, std::vector<TSNode>> bindings_;

@@ -118,6 +118,29 @@ TEST(PythonLiterals, TrainingScriptComparisonsFollowTheDevice) {
   EXPECT_EQ(value->codemod, "replace");
 }
 
+// Held-out review (dino utils.py:249): a float64 tensor made on 'cuda' for a collective became an
+// 'npu' tensor, and HCCL rejects float64 on A2 at the all_reduce. The site is left with the reason;
+// a float32 tensor, or a float64 one in a file without collectives, is ported as before.
+TEST(PythonLiterals, AFloat64TensorForACollectiveIsLeftWithTheReason) {
+  auto sync = run_code(
+      "import torch\nimport torch.distributed as dist\n"
+      "def sync(count, total):\n"
+      "    t = torch.tensor([count, total], dtype=torch.float64, device='cuda')\n"
+      "    f = torch.tensor([count], dtype=torch.float32, device='cuda')\n"
+      "    dist.all_reduce(t)\n");
+  auto* fp64 = at(sync, "py.device-string", 4);
+  ASSERT_NE(fp64, nullptr);
+  EXPECT_TRUE(fp64->codemod.empty());
+  EXPECT_NE(fp64->action.find("HCCL rejects float64"), std::string::npos) << fp64->action;
+  auto* fp32 = at(sync, "py.device-string", 5);
+  ASSERT_NE(fp32, nullptr);
+  EXPECT_FALSE(fp32->codemod.empty());
+  auto local = run_code("import torch\nt = torch.zeros(3, dtype=torch.float64, device='cuda')\n");
+  auto* alone = at(local, "py.device-string", 2);
+  ASSERT_NE(alone, nullptr);
+  EXPECT_FALSE(alone->codemod.empty());
+}
+
 TEST(PythonLiterals, PathsAndMessagesAreNoDeviceStrings) {
   auto all = run_file("paths.py");
   for (uint32_t line : {8u, 9u, 10u, 11u, 12u, 13u}) {
