@@ -97,6 +97,8 @@ class Judge {
           withhold(f, *reason);
         } else if (auto why = availability_reason(f)) {
           withhold(f, *why);
+        } else if (auto flag = cuda_choice_flag_reason(f)) {
+          withhold(f, *flag);
         }
         continue;
       }
@@ -442,6 +444,64 @@ class Judge {
         line.find("get_device_properties") != std::string_view::npos)
       return std::string("the same condition reads the CUDA compute capability, which has no NPU meaning");
     return std::nullopt;
+  }
+
+  // `cuda = torch.cuda.is_available() and ...` whose every use chooses a CUDA-only package, execution
+  // provider or GPU setting ("onnxruntime-gpu" if cuda else "onnxruntime", CUDAExecutionProvider,
+  // config.enable_use_gpu): on the NPU the non-CUDA choice is the right one, and the rename would ask
+  // an NPU host for the CUDA packages (held-out review: yolov5 export.py, models/common.py).
+  std::optional<std::string> cuda_choice_flag_reason(const Finding& f) const {
+    if (f.matched != "torch.cuda.is_available") return std::nullopt;
+    TSNode asg{};
+    for (TSNode a = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end); !ts_node_is_null(a);
+         a = ts_node_parent(a)) {
+      if (is(a, "assignment")) {
+        asg = a;
+        break;
+      }
+      if (is(a, "expression_statement") || is(a, "block") || is(a, "if_statement")) break;
+    }
+    if (ts_node_is_null(asg) || !is(field(asg, "left"), "identifier")) return std::nullopt;
+    auto name = text(field(asg, "left"));
+    TSNode scope = root_;
+    for (TSNode a = ts_node_parent(asg); !ts_node_is_null(a); a = ts_node_parent(a)) {
+      if (is(a, "function_definition")) {
+        scope = a;
+        break;
+      }
+    }
+    static const RE2 cuda_only(
+        R"((?i)(-gpu\b|_gpu\b|\bgpu\b|CUDAExecutionProvider|TensorrtExecutionProvider))");
+    size_t uses = 0;
+    bool all_choose_cuda_only = true;
+    each(scope, [&](TSNode n) {
+      if (!is(n, "identifier") || text(n) != name || within(n, field(asg, "left"))) return;
+      TSNode p = ts_node_parent(n);
+      if (is(p, "attribute") && ts_node_eq(field(p, "attribute"), n)) return;  // torch.cuda: not the flag
+      if (is(p, "keyword_argument") && ts_node_eq(field(p, "name"), n)) return;
+      ++uses;
+      TSNode choice{};
+      for (TSNode a = ts_node_parent(n); !ts_node_is_null(a); a = ts_node_parent(a)) {
+        if (is(a, "conditional_expression") && ts_node_named_child_count(a) == 3 &&
+            within(n, ts_node_named_child(a, 1))) {
+          choice = ts_node_named_child(a, 0);
+          break;
+        }
+        if (is(a, "if_statement") && within(n, field(a, "condition"))) {
+          choice = field(a, "consequence");
+          break;
+        }
+        if (is(a, "expression_statement") || is(a, "block")) break;
+      }
+      auto chosen = text(choice);
+      if (ts_node_is_null(choice) ||
+          !RE2::PartialMatch(re2::StringPiece(chosen.data(), chosen.size()), cuda_only))
+        all_choose_cuda_only = false;
+    });
+    if (uses == 0 || !all_choose_cuda_only) return std::nullopt;
+    return "`" + std::string(name) +
+           "` only chooses CUDA-only packages or settings (a -gpu package, CUDAExecutionProvider, a GPU "
+           "option): on the NPU the non-CUDA choice is the right one";
   }
 
   std::optional<std::string> everywhere_reason(const Finding& f) const {

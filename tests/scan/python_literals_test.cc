@@ -141,6 +141,34 @@ TEST(PythonLiterals, AFloat64TensorForACollectiveIsLeftWithTheReason) {
   EXPECT_FALSE(alone->codemod.empty());
 }
 
+// Held-out review (yolov5 export.py, models/common.py): a flag from torch.cuda.is_available() whose
+// every use picks a CUDA-only package or provider became torch.npu.is_available(), so an NPU host
+// asked for onnxruntime-gpu and the CUDA provider (harmful: the CPU packages were right). Left with
+// the reason; a flag that also chooses the device is ported.
+TEST(PythonLiterals, AFlagThatOnlyChoosesCudaPackagesIsLeft) {
+  auto onnx = run_code(
+      "import torch\n"
+      "def load(device):\n"
+      "    cuda = torch.cuda.is_available() and device.type != 'cpu'\n"
+      "    check_requirements(('onnx', 'onnxruntime-gpu' if cuda else 'onnxruntime'))\n"
+      "    providers = ['CUDAExecutionProvider', 'CPUExecutionProvider'] if cuda else "
+      "['CPUExecutionProvider']\n"
+      "    if cuda:\n"
+      "        config.enable_use_gpu(memory_pool_init_size_mb=2048, device_id=0)\n");
+  auto* flag = at(onnx, "py.torch-cuda-api", 3);
+  ASSERT_NE(flag, nullptr);
+  EXPECT_TRUE(flag->codemod.empty());
+  EXPECT_NE(flag->action.find("only chooses CUDA-only packages"), std::string::npos) << flag->action;
+  auto device = run_code(
+      "import torch\n"
+      "cuda = torch.cuda.is_available()\n"
+      "check_requirements('onnxruntime-gpu' if cuda else 'onnxruntime')\n"
+      "dev = torch.device('cuda:0' if cuda else 'cpu')\n");
+  auto* chooses = at(device, "py.torch-cuda-api", 2);
+  ASSERT_NE(chooses, nullptr);
+  EXPECT_FALSE(chooses->codemod.empty());
+}
+
 TEST(PythonLiterals, PathsAndMessagesAreNoDeviceStrings) {
   auto all = run_file("paths.py");
   for (uint32_t line : {8u, 9u, 10u, 11u, 12u, 13u}) {
