@@ -169,6 +169,24 @@ TEST(PythonLiterals, AFlagThatOnlyChoosesCudaPackagesIsLeft) {
   EXPECT_FALSE(chooses->codemod.empty());
 }
 
+// Held-out review (yolov5 train.py): `assert torch.cuda.device_count() > LOCAL_RANK` was left as
+// "reading a compute capability" while kcat moved the set_device beside it to the NPU, so the DDP
+// branch failed at the assert. A count compared is ported; a capability compared is still left.
+TEST(PythonLiterals, ACountComparedIsNoCapabilityRead) {
+  auto all = run_code(
+      "import torch\n"
+      "assert torch.cuda.device_count() > LOCAL_RANK, 'insufficient CUDA devices for DDP command'\n"
+      "torch.cuda.set_device(LOCAL_RANK)\n"
+      "ok = torch.cuda.get_device_capability() >= (8, 0)\n");
+  auto* count = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(count, nullptr);
+  EXPECT_FALSE(count->codemod.empty()) << count->action;
+  auto* cap = at(all, "py.torch-cuda-api", 4);
+  ASSERT_NE(cap, nullptr);
+  EXPECT_TRUE(cap->codemod.empty());
+  EXPECT_NE(cap->action.find("compute capability"), std::string::npos) << cap->action;
+}
+
 TEST(PythonLiterals, PathsAndMessagesAreNoDeviceStrings) {
   auto all = run_file("paths.py");
   for (uint32_t line : {8u, 9u, 10u, 11u, 12u, 13u}) {
