@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kcat/core/error.h"
+#include "kcat/kb/data_dir.h"
 #include "kcat/kb/toml_json.h"
 
 namespace kcat::kb {
@@ -15,6 +16,17 @@ const PackageAdvice* AdviceSet::find(std::string_view package) const {
     if (p.package == package) return &p;
   }
   return nullptr;
+}
+
+const AdviceSet& shipped_advice() {
+  static const AdviceSet set = load_advice(default_data_dir() / "advice");
+  return set;
+}
+
+std::string cuda_only_package(std::string_view matched) {
+  auto pkg = std::string(matched.substr(0, matched.find('.')));
+  if (pkg == "flash_attn_interface" || pkg == "flash_attn_2_cuda") pkg = "flash_attn";
+  return pkg;
 }
 
 AdviceSet load_advice(const std::filesystem::path& dir) {

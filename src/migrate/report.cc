@@ -2,6 +2,7 @@
 // environment routes), every site (fixed, and by what; or left, and for whom) and every step.
 #include <algorithm>
 
+#include "kcat/core/error.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/json.h"
 #include "kcat/kb/data_dir.h"
@@ -9,6 +10,7 @@
 #include "kcat/migrate/agent_setup.h"
 #include "kcat/migrate/optimize_phase.h"
 #include "kcat/migrate/phases.h"
+#include "kcat/patch/semantic_check.h"
 
 namespace kcat::migrate {
 
@@ -120,6 +122,60 @@ void add_steps(Run& r, const plan::Plan& final_plan) {
   }
 }
 
+// The line a names-check reason names: "file:12: ..." or "... `x` (line 12)"; 1 when neither.
+uint32_t reason_line(const std::string& file, const std::string& why) {
+  auto digits = [&](size_t at) {
+    uint32_t line = 0;
+    while (at < why.size() && why[at] >= '0' && why[at] <= '9') line = line * 10 + (why[at++] - '0');
+    return line;
+  };
+  uint32_t line = why.rfind(file + ":", 0) == 0 ? digits(file.size() + 1) : 0;
+  if (auto at = why.find("(line "); !line && at != std::string::npos) line = digits(at + 6);
+  return line ? line : 1;
+}
+
+// What the run's commits broke (issue 12): each Python file changed since the run's base, through
+// the gate's names check against its bytes at the base (an import that does not resolve, a kcat
+// module the file cannot reach, a name left undefined). Only what the port added counts; the files
+// the port created are its own modules. Each is a blocking site: the outcome is never `done` while
+// one exists.
+std::vector<Finding> introduced_breakage(Run& r) {
+  std::vector<Finding> out;
+  if (r.p.base.empty()) return out;
+  std::vector<std::string> changed, placed;
+  try {
+    changed = r.p.repo.changed_files(r.p.base, "HEAD");
+  } catch (const Error&) {
+    return out;  // no base commit to compare with (a repository made by --init has one)
+  }
+  std::map<std::string, std::string> old;
+  for (auto& f : changed) {
+    auto was = r.p.repo.file_at(r.p.base, f);
+    if (!was) placed.push_back(f);
+    old[f] = was.value_or("");
+  }
+  for (auto& f : changed) {
+    if (!f.ends_with(".py")) continue;
+    auto now = r.p.repo.file_at("HEAD", f);
+    if (!now) continue;
+    auto why = patch::names_check(r.p.root, f, old[f], *now, placed);
+    if (!why) continue;
+    Finding b;
+    b.rule_id = "kcat.introduced-breakage";
+    b.category = "import";
+    b.severity = Severity::Blocking;
+    b.file = f;
+    b.span.start.line = b.span.stop.line = reason_line(f, *why);
+    b.span.start.column = b.span.stop.column = 1;
+    b.matched = f;
+    b.message = "kcat's port broke this file: " + *why;
+    b.action = "fix the import or name, or revert the kcat commit that changed " + f + " (git log " +
+               r.p.base.substr(0, 12) + "..HEAD -- " + f + ")";
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<Finding> report_phase(Run& r) {
@@ -140,6 +196,10 @@ std::vector<Finding> report_phase(Run& r) {
   write_file_atomic(r.run_dir / "plan.json", json_text(plan_json, 2));
   write_file_atomic(r.p.root / ".kcat" / "plan.json", json_text(plan_json, 2));
   add_sites(r, final_scan.findings, final_plan);
+  for (auto& b : introduced_breakage(r)) {
+    r.ledger->append("introduced-breakage", {{"file", b.file}, {"reason", b.message}});
+    r.out.report.sites.push_back({b, "left", "manual", "", ""});
+  }
   for (auto& s : final_scan.suppressed) {
     r.out.report.sites.push_back(
         {s.finding, "suppressed",

@@ -69,6 +69,9 @@ patch::GateOptions gate_options(Run& r, const std::string& message, const std::s
     return run_hooks(r, stage, files);
   };
   g.within = r.p.within;
+  // A step that leaves a name undefined or imports a module it cannot reach is refused (issue 12):
+  // only what the step adds counts, never what the repository already had.
+  g.names = patch::NameCheck::Refuse;
   g.cancelled = [] { return cancel::requested(); };
   g.journal = [&r, step_id](const patch::StepJournal& j) {
     r.ledger->append("step-journal", {{"step", step_id}, {"files", patch::journal_json(j)}});

@@ -201,10 +201,11 @@ GateOutcome apply_verify_commit(GitRepo& repo, const Patch& patch, const GateOpt
   }
   if (g.failed_checks.empty() && o.names != NameCheck::Off) {
     g.checks.push_back("names");
+    const std::vector<std::string> placed(created.begin(), created.end());
     for (auto& [f, old] : changed) {
       std::optional<std::string> why;
       try {
-        why = names_check(root, f, old, read_file(root / f));
+        why = names_check(root, f, old, read_file(root / f), placed);
       } catch (const Error&) {
         continue;
       }

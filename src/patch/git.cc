@@ -442,6 +442,43 @@ std::vector<CommitInfo> GitRepo::log(const std::string& from, const std::string&
   return out;
 }
 
+std::vector<std::string> GitRepo::changed_files(const std::string& from, const std::string& to) const {
+  Tree trees[2];
+  const std::string* specs[2] = {&from, &to};
+  for (int i = 0; i < 2; ++i) {
+    auto oid = impl_->resolve(*specs[i]);
+    Commit c;
+    check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit", *specs[i]);
+    check(git_commit_tree(trees[i].out(), c.get()), "cannot read tree", *specs[i]);
+  }
+  Diff d;
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  check(git_diff_tree_to_tree(d.out(), impl_->repo, trees[0].get(), trees[1].get(), &opts),
+        "git diff failed");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < git_diff_num_deltas(d.get()); ++i) {
+    const git_diff_delta* delta = git_diff_get_delta(d.get(), i);
+    if (delta->status != GIT_DELTA_DELETED && delta->new_file.path) out.push_back(delta->new_file.path);
+  }
+  return out;
+}
+
+std::optional<std::string> GitRepo::file_at(const std::string& commit, const std::string& path) const {
+  auto oid = impl_->resolve(commit);
+  Commit c;
+  check(git_commit_lookup(c.out(), impl_->repo, &oid), "cannot read commit", commit);
+  Tree t;
+  check(git_commit_tree(t.out(), c.get()), "cannot read tree", commit);
+  Object o;
+  if (git_object_lookup_bypath(o.out(), reinterpret_cast<const git_object*>(t.get()), path.c_str(),
+                               GIT_OBJECT_BLOB) != 0) {
+    return std::nullopt;
+  }
+  auto* blob = reinterpret_cast<const git_blob*>(o.get());
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
+                     static_cast<size_t>(git_blob_rawsize(blob)));
+}
+
 std::string GitRepo::diff(const std::string& from, const std::string& to) const {
   auto a = impl_->resolve(from);
   Commit ca;

@@ -293,10 +293,30 @@ std::optional<bool> repository_module(const fs::path& root, const std::string& f
   return std::nullopt;
 }
 
+// The file of `placed` that an absolute import of `dotted` means (its top-level name is the file's
+// module name, or its package's folder), when `file` cannot reach it: "" when none.
+std::string unreachable_placed(const fs::path& root, const std::string& file, const std::string& dotted,
+                               const std::vector<std::string>& placed) {
+  if (dotted.empty() || dotted.front() == '.') return "";
+  auto first = dotted.substr(0, dotted.find('.'));
+  for (auto& p : placed) {
+    fs::path path(p);
+    bool names_it = path.extension() == ".py" &&
+                    (path.stem() == first ||
+                     (path.filename() == "__init__.py" && path.parent_path().filename() == first));
+    if (!names_it) continue;
+    // It can be reached at the root or beside the file (repository_module said whether it is there).
+    if (repository_module(root, file, dotted)) return "";
+    return p;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::optional<std::string> unresolved_import(const fs::path& root, const std::string& file,
-                                             const std::string& old, const std::string& now) {
+                                             const std::string& old, const std::string& now,
+                                             const std::vector<std::string>& placed) {
   std::set<std::string> had;
   auto old_tree = scan::parse("python", old);
   scan::each_named_node(ts_tree_root_node(old_tree.get()), [&](TSNode n) {
@@ -325,16 +345,24 @@ std::optional<std::string> unresolved_import(const fs::path& root, const std::st
                              file, ts_node_start_point(n).row + 1, m);
         return;
       }
+      if (auto at = unreachable_placed(root, file, m, placed); !at.empty()) {
+        reason = fmt::format(
+            "{}:{}: the change imports `{}` from {}, which it cannot reach: the change places that "
+            "module at {}, neither at the repository's root nor beside {} (import it relatively from "
+            "inside its package, or place it where the importing file can reach it)",
+            file, ts_node_start_point(n).row + 1, m, file, at, file);
+        return;
+      }
     }
   });
   return reason;
 }
 
 std::optional<std::string> names_check(const fs::path& root, const std::string& file, const std::string& old,
-                                       const std::string& now) {
+                                       const std::string& now, const std::vector<std::string>& placed) {
   auto ext = fs::path(file).extension();
   if (ext != ".py") return std::nullopt;
-  if (auto r = unresolved_import(root, file, old, now)) return r;
+  if (auto r = unresolved_import(root, file, old, now, placed)) return r;
   auto fresh = new_unbound_names(old, now);
   if (fresh.empty()) return std::nullopt;
   std::string list;

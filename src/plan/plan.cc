@@ -126,10 +126,7 @@ std::string verification_for(Action a) {
 
 }  // namespace
 
-const kb::AdviceSet& shipped_advice() {
-  static const kb::AdviceSet set = kb::load_advice(kb::default_data_dir() / "advice");
-  return set;
-}
+const kb::AdviceSet& shipped_advice() { return kb::shipped_advice(); }
 
 namespace {
 
@@ -193,8 +190,7 @@ Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::strin
   }
   if (f.rule_id != "py.cuda-only-import" && f.rule_id != "py.cuda-only-use")
     return with_outcome(std::move(f));
-  auto pkg = top_name(f.matched);
-  if (pkg == "flash_attn_interface" || pkg == "flash_attn_2_cuda") pkg = "flash_attn";
+  auto pkg = kb::cuda_only_package(f.matched);
   if (own_packages.count(pkg)) {
     f.severity = Severity::Info;
     f.recipe.clear();

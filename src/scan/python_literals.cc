@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "kcat/kb/advice.h"
 #include "kcat/scan/parser.h"
 #include "python_ts.h"
 
@@ -147,6 +148,7 @@ class Judge {
         f->codemod = "replace-compared";  // the gate's meaning check accepts it (semantic_check.h)
       }
     }
+    withhold_unsafe_guards(findings);
   }
 
  private:
@@ -613,20 +615,60 @@ class Judge {
     return found;
   }
 
+  // The branch a device check chooses (the consequence of the if / elif whose condition holds `at`);
+  // null when `at` is not in such a condition.
+  TSNode guarded_block(TSNode at) const {
+    for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
+      if (is(a, "function_definition") || is(a, "class_definition") || is(a, "block")) return TSNode{};
+      if ((is(a, "if_statement") || is(a, "elif_clause")) && within(at, field(a, "condition")))
+        return field(a, "consequence");
+    }
+    return TSNode{};
+  }
+
   // A device check (x.is_cuda, torch.cuda.is_available(), == 'cuda') whose branch runs CUDA-only
   // code: on the NPU the flipped check would send NPU tensors into CUDA kernels (F12, whisper
   // timing.py `if x.is_cuda: median_filter_cuda(x)`).
   std::optional<std::string> guarded_cuda_code(TSNode at) const {
-    for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
-      if (is(a, "function_definition") || is(a, "class_definition") || is(a, "block")) return std::nullopt;
-      if ((is(a, "if_statement") || is(a, "elif_clause")) && within(at, field(a, "condition"))) {
-        auto what = cuda_only_code(field(a, "consequence"));
-        if (what.empty()) return std::nullopt;
-        return "the check guards CUDA-only code (" + what +
-               "): on the NPU the branch must not be taken until that code has an NPU path";
-      }
+    auto what = cuda_only_code(guarded_block(at));
+    if (what.empty()) return std::nullopt;
+    return "the check guards CUDA-only code (" + what +
+           "): on the NPU the branch must not be taken until that code has an NPU path";
+  }
+
+  // A finding that still fails on the NPU after this run's rules: no codemod rewrites it and no
+  // port recipe handles it. A CUDA-only package (py.cuda-only-import / -use) counts even when its
+  // guard made it a warning: flipping that guard is what would run it on the NPU; only a package
+  // whose advice names a port recipe (flash_attn, patches/advice) is handled.
+  static bool stays_blocking(const Finding& g) {
+    if (g.context != Context::Code || !g.codemod.empty()) return false;
+    if (g.rule_id == "py.cuda-only-import" || g.rule_id == "py.cuda-only-use") {
+      const auto* a = kb::shipped_advice().find(kb::cuda_only_package(g.matched));
+      return !a || a->recipe.empty();
     }
-    return std::nullopt;
+    return g.severity == Severity::Blocking && g.recipe.empty();
+  }
+
+  // Class 1 of issue 12: a device check (torch.cuda.is_available(), x.is_cuda, == 'cuda') is
+  // rewritten to take its branch on the NPU only where that branch is NPU-safe: when a finding
+  // that stays blocking lies in it (bitsandbytes, apex, a CUDA graph kept whole, ...), the check
+  // is left, with that finding as the reason, and the code keeps its non-CUDA path.
+  void withhold_unsafe_guards(std::vector<Finding>& findings) const {
+    for (auto& f : findings) {
+      if (f.codemod.empty() || f.context != Context::Code) continue;
+      TSNode body = guarded_block(ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end));
+      if (ts_node_is_null(body)) continue;
+      auto left = std::find_if(findings.begin(), findings.end(), [&](const Finding& g) {
+        return &g != &f && g.span.begin >= ts_node_start_byte(body) && g.span.end <= ts_node_end_byte(body) &&
+               stays_blocking(g);
+      });
+      if (left == findings.end()) continue;
+      withhold(f, "the check guards code that stays blocking on the NPU (" + left->rule_id + " `" +
+                      left->matched + "` on line " + std::to_string(left->span.start.line) +
+                      ": no rule or recipe of this run ports it): on the NPU the branch must not be taken "
+                      "until that code has an NPU path");
+      if (f.severity == Severity::Blocking) f.severity = Severity::Warning;  // it keeps its non-CUDA path
+    }
   }
 
   // bitsandbytes' Params4bit / Int8Params quantize in their .cuda() override: `.npu()` does not

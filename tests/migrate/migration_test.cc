@@ -1,5 +1,6 @@
 // A migration's phases in process, on small repositories: a codemod phase, resume after an
 // interrupted step, update, shim mode, and -i approval, without the kcat binary.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -538,6 +539,90 @@ TEST(AgentTasks, AnAgentRecipeStepIsAnAgentTaskWithTheContract) {
   r.kind = "port";
   port.recipes.push_back(r);
   EXPECT_TRUE(migrate::agent_tasks(pl, port, {}).empty());
+}
+
+// Issue 12: migrate's steps pass the gate's names check. A step that places its module where the
+// importing script cannot reach it (a folder without __init__.py, not beside the script) is refused
+// with the reason, every byte put back; the same step with the module beside the script commits,
+// though the script already used a name nothing defines (what the repository had never counts).
+TEST(MigratePhases, AStepImportingAModuleItPlacesOutOfReachIsRefusedWithTheReason) {
+  test::TempDir src;
+  const std::string train =
+      "from flash_attn import flash_attn_func\n\nprint(undefined_before)\ny = flash_attn_func(1)\n";
+  test::write(src / "scripts/train.py", train);
+  test::write(src / "tools/notes.txt", "not a package\n");
+  Repo repo(src.path());
+  auto o = repo.options();
+  migrate::Run r(o, migrate::prepare(o), std::chrono::steady_clock::now());
+  migrate::open_run(r);
+  auto step = [](const std::string& module_at) {
+    migrate::StepWork w;
+    w.key = "attention:recipe:flash-attn@" + module_at;
+    w.id = "attention-1";
+    w.title = "flash-attn";
+    w.recipe_id = "flash-attn";
+    w.patch.message = "flash-attn on the NPU";
+    w.patch.edits.push_back({module_at, 0, 0, "def flash_attn_func(x):\n    return x\n", "recipe"});
+    w.patch.edits.push_back(
+        {"scripts/train.py", 0, 38, "from flash_attn_npu import flash_attn_func", "recipe"});
+    return w;
+  };
+  auto far = step("tools/flash_attn_npu.py");
+  migrate::run_step(r, far);
+  auto& rec = r.book.records[far.key];
+  EXPECT_EQ(rec.status, "failed");
+  EXPECT_THAT(rec.failed_checks, testing::Contains("names"));
+  EXPECT_THAT(rec.reason, testing::HasSubstr("scripts/train.py:1"));
+  EXPECT_THAT(rec.reason, testing::HasSubstr("`flash_attn_npu`"));
+  EXPECT_THAT(rec.reason, testing::HasSubstr("tools/flash_attn_npu.py"));
+  EXPECT_EQ(test::read(repo.dir / "scripts/train.py"), train);
+  EXPECT_FALSE(fs::exists(repo.dir / "tools/flash_attn_npu.py"));
+
+  auto near = step("scripts/flash_attn_npu.py");
+  migrate::run_step(r, near);
+  EXPECT_EQ(r.book.records[near.key].status, "done") << r.book.records[near.key].reason;
+  EXPECT_EQ(repo.git("rev-list --count main..kcat/ascend-a2"), "1\n");
+}
+
+// Issue 12: after the port, what kcat's commits broke (here an earlier commit on the branch, as an
+// agent's step gated with warnings only may leave) is a blocking site in the report, and the outcome
+// is not `done`; a name the repository left undefined before the port is not reported.
+TEST(MigratePhases, BreakageTheBranchIntroducedIsABlockingSiteAndTheOutcomeIsNotDone) {
+  test::TempDir src;
+  test::write(src / "helper.py", "def f():\n    return 1\n");
+  test::write(src / "use.py", "from helper import f\n\nprint(f(), undefined_before)\n");
+  test::write(src / "train.py", "import torch\n\nx = torch.ones(1)\n");
+  Repo repo(src.path());
+  auto o = repo.options();
+  migrate::Run r(o, migrate::prepare(o), std::chrono::steady_clock::now());
+  migrate::open_run(r);
+  migrate::port_with_rules(r);
+  migrate::report_phase(r);
+  migrate::finish(r);
+  EXPECT_EQ(r.out.report.outcome, "done");  // nothing broken: the repository's own gap is not kcat's
+
+  test::write(repo.dir / "use.py", "import torch_npu\n\nprint(f(), undefined_before)\n");
+  test::sh("git -c user.name=U -c user.email=u@x commit -qam 'an agent step that dropped an import'",
+           repo.dir.path());
+  migrate::Run again(o, migrate::prepare(o), std::chrono::steady_clock::now());
+  migrate::open_run(again);
+  again.p.base = r.p.base;
+  migrate::port_with_rules(again);
+  migrate::report_phase(again);
+  migrate::finish(again);
+  EXPECT_EQ(again.out.report.outcome, "findings-left");
+  size_t broken = 0;
+  for (auto& s : again.out.report.sites) {
+    if (s.finding.rule_id != "kcat.introduced-breakage") continue;
+    ++broken;
+    EXPECT_EQ(s.status, "left");
+    EXPECT_EQ(s.finding.severity, Severity::Blocking);
+    EXPECT_EQ(s.finding.file, "use.py");
+    EXPECT_EQ(s.finding.span.start.line, 3u);
+    EXPECT_THAT(s.finding.message, testing::HasSubstr("`f` (line 3)"));
+    EXPECT_THAT(s.finding.message, testing::Not(testing::HasSubstr("undefined_before")));
+  }
+  EXPECT_EQ(broken, 1u);
 }
 
 }  // namespace

@@ -112,6 +112,25 @@ TEST(NamesCheck, AnImportOfAMissingRepositoryModuleIsUnresolved) {
                   "from . import ops\nfrom .ops import y\nimport pkg.attn\nimport torch_npu\nx = 1\n"));
 }
 
+// Issue 12: a module the change itself creates is the repository's: an absolute import of it from
+// a file that cannot reach it (it sits in a folder without __init__.py, not beside the file, not at
+// the root) is unresolved, and the reason says where the module is. Beside the file it resolves.
+TEST(NamesCheck, AnImportOfAModuleTheChangePlacesOutOfReachIsUnresolved) {
+  test::TempDir dir;
+  test::write(dir / "tools/flash_attn_npu.py", "def f(x):\n    return x\n");
+  test::write(dir / "scripts/flash_attn_npu.py", "def f(x):\n    return x\n");
+  const std::string now = "from flash_attn_npu import f\nx = f\n";
+  auto why = names_check(dir.path(), "app/x.py", "x = 1\n", now, {"tools/flash_attn_npu.py"});
+  ASSERT_TRUE(why);
+  EXPECT_THAT(*why, testing::HasSubstr("app/x.py:1"));
+  EXPECT_THAT(*why, testing::HasSubstr("at tools/flash_attn_npu.py"));
+  // not the change's own module: a package installed elsewhere, not checked
+  EXPECT_FALSE(names_check(dir.path(), "app/x.py", "x = 1\n", now));
+  // placed beside the importing file, or the import was there before: fine
+  EXPECT_FALSE(names_check(dir.path(), "scripts/x.py", "x = 1\n", now, {"scripts/flash_attn_npu.py"}));
+  EXPECT_FALSE(names_check(dir.path(), "app/x.py", now, now + "y = 2\n", {"tools/flash_attn_npu.py"}));
+}
+
 TEST(NamesCheck, TheGateWarnsOrRefusesByOption) {
   test::TempDir dir;
   const char* kBefore =

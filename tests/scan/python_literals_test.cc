@@ -609,5 +609,54 @@ TEST(PythonLiterals, ADeclarationOfTheDevicesAnImplementationIsForStays) {
   EXPECT_EQ(placed->codemod, "replace") << placed->action;
 }
 
+// Issue 12 class 1: a device check is rewritten to take its branch on the NPU only where that branch
+// is NPU-safe. A branch that runs bitsandbytes (no rule or recipe ports it) keeps its CUDA check, with
+// the blocking finding as the reason; a branch whose findings this run ports flips.
+TEST(PythonLiterals, AnAvailabilityGuardIsRewrittenOnlyWhereItsBranchIsNpuSafe) {
+  std::string unsafe =
+      "import torch\n"
+      "if torch.cuda.is_available():\n"
+      "    import bitsandbytes as bnb\n"
+      "    opt = bnb.optim.Adam8bit(params, lr=1e-3)\n"
+      "else:\n"
+      "    opt = torch.optim.Adam(params, lr=1e-3)\n";
+  auto all = run_code(unsafe);
+  auto* f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("stays blocking on the NPU (py.cuda-only-"));
+  EXPECT_THAT(f->action, testing::HasSubstr("bitsandbytes"));
+  EXPECT_EQ(f->severity, Severity::Warning);  // the code keeps its non-CUDA path
+  // The same in a function, through x.is_cuda, with apex.
+  all = run_code(
+      "from apex.optimizers import FusedAdam\n"
+      "def make(x, params):\n"
+      "    if x.is_cuda:\n"
+      "        return FusedAdam(params)\n"
+      "    return None\n");
+  f = at(all, "py.is-cuda", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "");
+  EXPECT_THAT(f->action, testing::HasSubstr("FusedAdam"));
+
+  std::string safe =
+      "import torch\n"
+      "if torch.cuda.is_available():\n"
+      "    model = model.cuda()\n"
+      "    torch.cuda.synchronize()\n";
+  all = run_code(safe);
+  f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+  // flash_attn has a port recipe (patches/advice): its branch is not a reason to keep the check.
+  all = run_code(
+      "import torch\n"
+      "if torch.cuda.is_available():\n"
+      "    from flash_attn import flash_attn_func\n");
+  f = at(all, "py.torch-cuda-api", 2);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->codemod, "replace");
+}
+
 }  // namespace
 }  // namespace kcat::scan

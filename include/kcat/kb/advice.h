@@ -25,4 +25,11 @@ struct AdviceSet {
 // Throws Error(Usage) naming file:line for a package without name, advice or source.
 AdviceSet load_advice(const std::filesystem::path& dir);
 
+// patches/advice of the shipped knowledge base (default_data_dir), read once.
+const AdviceSet& shipped_advice();
+
+// The top-level package a CUDA-only finding names (`matched`: "bitsandbytes.optim.Adam8bit"), with
+// flash_attn's compiled modules (flash_attn_interface, flash_attn_2_cuda) as flash_attn.
+std::string cuda_only_package(std::string_view matched);
+
 }  // namespace kcat::kb

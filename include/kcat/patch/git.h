@@ -87,6 +87,10 @@ class GitRepo {
                               size_t max = 1000) const;
   // Unified diff between two commits (or commit and work tree when `to` is empty).
   std::string diff(const std::string& from, const std::string& to) const;
+  // The paths a commit `to` changed since `from` (added, modified or renamed to; not deleted).
+  std::vector<std::string> changed_files(const std::string& from, const std::string& to) const;
+  // The bytes of `path` (repository-relative) at `commit`; nullopt when it has no such file.
+  std::optional<std::string> file_at(const std::string& commit, const std::string& path) const;
   // A linked work tree at `path` with `branch` checked out (the branch is created at HEAD when
   // missing); reused when it already exists. Returns the work tree's repository.
   GitRepo add_worktree(const std::string& name, const std::filesystem::path& path, const std::string& branch);

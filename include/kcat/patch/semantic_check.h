@@ -41,12 +41,17 @@ std::vector<UnboundName> unbound_names(const std::string& python_source);
 std::vector<UnboundName> new_unbound_names(const std::string& old, const std::string& now);
 // An import `now` adds (not in `old`) of a module of the repository that does not exist: a relative
 // import, or an absolute one whose top-level package or module is the repository's (at the root or
-// beside `file`). Packages installed elsewhere are not checked.
+// beside `file`). Packages installed elsewhere are not checked, with one exception: `placed`, the
+// repository-relative files the same change creates (kcat's own modules): an absolute import of one
+// of them that `file` cannot reach (it is neither at the root nor beside `file`, e.g. in a folder
+// without __init__.py elsewhere) is unresolved too, and the reason says where the module is.
 std::optional<std::string> unresolved_import(const std::filesystem::path& root, const std::string& file,
-                                             const std::string& old, const std::string& now);
+                                             const std::string& old, const std::string& now,
+                                             const std::vector<std::string>& placed = {});
 // Both checks on one .py file (`file` repository-relative): the reason names the file, the names and
 // their lines, or nothing.
 std::optional<std::string> names_check(const std::filesystem::path& root, const std::string& file,
-                                       const std::string& old, const std::string& now);
+                                       const std::string& old, const std::string& now,
+                                       const std::vector<std::string>& placed = {});
 
 }  // namespace kcat::patch
