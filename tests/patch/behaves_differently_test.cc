@@ -38,7 +38,7 @@ Ported port(const std::vector<std::string>& files) {
   Ported out;
   out.findings = scan::scan(o, kb::load_rules(test::source_dir() / "patches" / "rules")).findings;
   kb::KnowledgeBase::load(test::source_dir() / "patches").annotate(out.findings);
-  auto p = codemod_patch(dir.path(), out.findings);
+  auto p = codemod_patch(dir.path(), out.findings, nullptr, &out.unported);
   for (auto& f : files) {
     std::vector<Edit> mine;
     std::copy_if(p.edits.begin(), p.edits.end(), std::back_inserter(mine),
@@ -61,6 +61,26 @@ TEST(BehavesDifferently, ShellReadsOfAnEnvironmentVariableAreRenamedWithItsAssig
   auto p = port({"run.sh"});
   EXPECT_EQ(count(p, "shell.env-var-read"), 4u);
   EXPECT_EQ(p.after["run.sh"], test::read(fixture("expected/run.sh")));
+}
+
+}  // namespace kcat::patch
+
+namespace kcat::patch {
+
+// (g) A file that names the NPU after the port but imports no torch gets no `import torch_npu`
+// (there is no `import torch` to put it after): it was silent; now the site is reported, with why.
+TEST(BehavesDifferently, AFileThatUsesTheNpuWithoutImportingTorchIsReported) {
+  auto p = port({"helper.py"});
+  EXPECT_EQ(
+      p.after["helper.py"],
+      "\"\"\"Helpers handed tensors by their callers: this file imports no torch (issue 12).\"\"\"\n\n\n"
+      "def to_device(batch):\n    return [t.npu(non_blocking=True) for t in batch]\n");
+  ASSERT_EQ(p.unported.size(), 1u);
+  EXPECT_EQ(p.unported[0].rule_id, "patch.torch-npu-import");
+  EXPECT_EQ(p.unported[0].file, "helper.py");
+  EXPECT_EQ(p.unported[0].span.start.line, 5u);
+  EXPECT_NE(p.unported[0].message.find("imports no torch"), std::string::npos);
+  EXPECT_NE(p.unported[0].action.find("import torch_npu"), std::string::npos);
 }
 
 }  // namespace kcat::patch
