@@ -84,3 +84,47 @@ TEST(BehavesDifferently, AFileThatUsesTheNpuWithoutImportingTorchIsReported) {
 }
 
 }  // namespace kcat::patch
+
+namespace kcat::patch {
+
+namespace {
+
+const Finding* find(const Ported& p, const std::string& rule, uint32_t line) {
+  for (auto& f : p.findings) {
+    if (f.rule_id == rule && f.span.start.line == line) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// (c) After the port the code calls torch.npu.is_available; a mock of "torch.cuda.is_available" no
+// longer replaces it. kcat cannot tell which code a target stands for: it reports the target.
+TEST(BehavesDifferently, AMockTargetNamingTorchCudaIsReportedBesideThePortedCode) {
+  auto p = port({"test_mocks.py"});
+  auto* mock = find(p, "py.mock-cuda-target", 10);
+  ASSERT_NE(mock, nullptr);
+  EXPECT_EQ(mock->severity, Severity::Warning);
+  EXPECT_EQ(mock->context, Context::Code);
+  EXPECT_TRUE(mock->replacement.empty());
+  EXPECT_NE(p.after["test_mocks.py"].find("return torch.npu.is_available()"), std::string::npos);
+  EXPECT_NE(p.after["test_mocks.py"].find("mock.patch(\"torch.cuda.is_available\""), std::string::npos);
+}
+
+// (a) transformers raises ValueError for tf32=True / --tf32 True where CUDA TF32 is not available
+// (training_args.py, __post_init__). Reported, blocking, never rewritten (on CUDA it means TF32).
+TEST(BehavesDifferently, Tf32TrueForTransformersIsReportedInPythonAndShell) {
+  auto py = port({"args.py"});
+  EXPECT_EQ(count(py, "py.hf-tf32"), 1u);
+  auto* f = find(py, "py.hf-tf32", 3);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::Blocking);
+  EXPECT_EQ(f->matched, "tf32=True");
+  EXPECT_EQ(py.after["args.py"], test::read(fixture("args.py")));
+  auto sh = port({"train.sh"});
+  EXPECT_EQ(count(sh, "shell.hf-tf32"), 1u);
+  EXPECT_NE(find(sh, "shell.hf-tf32", 4), nullptr);
+  EXPECT_EQ(sh.after["train.sh"], test::read(fixture("train.sh")));
+}
+
+}  // namespace kcat::patch
