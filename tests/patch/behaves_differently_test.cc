@@ -128,3 +128,24 @@ TEST(BehavesDifferently, Tf32TrueForTransformersIsReportedInPythonAndShell) {
 }
 
 }  // namespace kcat::patch
+
+namespace kcat::patch {
+
+// (e) `except torch.cuda.CudaError`: nothing on the NPU raises it (torch_npu raises a plain
+// RuntimeError), so the clause lets the NPU's error through. Reported with what to catch; the
+// synchronize beside it is ported.
+TEST(BehavesDifferently, ExceptCudaErrorIsReportedWithWhatTheNpuRaises) {
+  auto p = port({"errors.py"});
+  auto* f = find(p, "py.torch-cuda-api", 7);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->matched, "torch.cuda.CudaError");
+  EXPECT_EQ(f->verdict, Verdict::Unsupported);
+  EXPECT_TRUE(f->codemod.empty());
+  EXPECT_NE(f->action.find("plain RuntimeError"), std::string::npos) << f->action;
+  EXPECT_EQ(
+      p.after["errors.py"],
+      "import torch\nimport torch_npu\n\n\ndef safe_sync():\n    try:\n        torch.npu.synchronize()\n"
+      "    except torch.cuda.CudaError as e:\n        print(\"device error\", e)\n");
+}
+
+}  // namespace kcat::patch
