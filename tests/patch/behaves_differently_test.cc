@@ -149,3 +149,28 @@ TEST(BehavesDifferently, ExceptCudaErrorIsReportedWithWhatTheNpuRaises) {
 }
 
 }  // namespace kcat::patch
+
+namespace kcat::patch {
+
+// (d) torch.compile's default backend (inductor) generates Triton kernels: on the NPU that needs
+// triton-ascend. A finding with the choices, never an edit.
+TEST(BehavesDifferently, TorchCompileIsReportedWithTheNpuChoicesAndLeftAsIs) {
+  auto p = port({"compile.py"});
+  auto* f = find(p, "py.torch-compile", 4);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::Warning);
+  EXPECT_TRUE(f->codemod.empty());
+  EXPECT_NE(f->action.find("triton-ascend"), std::string::npos);
+  EXPECT_EQ(p.after["compile.py"], test::read(fixture("compile.py")));
+}
+
+// (f) torch.cuda calls inside an f-string's replacement fields are code, not text: ported like any
+// other call (python_literals.cc: a span inside an interpolation is not a string literal's).
+TEST(BehavesDifferently, GetDeviceNameInsideAnFStringIsPorted) {
+  auto p = port({"fstring.py"});
+  EXPECT_EQ(p.after["fstring.py"],
+            "import torch\nimport torch_npu\n\n"
+            "print(f\"running on {torch.npu.get_device_name(0)} ({torch.npu.device_count()} devices)\")\n");
+}
+
+}  // namespace kcat::patch
