@@ -63,8 +63,8 @@ const plan::Step* next_codemod(const plan::Plan& plan, const std::set<std::strin
 }
 
 StepWork codemod_work(const plan::Step& step, const std::filesystem::path& root, const std::string& target) {
-  StepWork w{step_key(step), step.id, step.title, {}, {}, {}};
-  w.patch = patch::codemod_patch(root, step.findings, &w.applied);
+  StepWork w{step_key(step), step.id, step.title, {}, {}, {}, {}};
+  w.patch = patch::codemod_patch(root, step.findings, &w.applied, &w.unported);
   w.patch.message = step_message(step, w.applied, target);
   return w;
 }

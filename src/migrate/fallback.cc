@@ -73,7 +73,7 @@ std::string gate_step(Run& r, const std::string& key, const std::string& id, con
     if (e != plan.entries.end())
       title = fmt::format("Reference fallback: {} runs {} without the kernel", e->entry, e->reference);
   }
-  StepWork w{key, id, title, plan.patch, {}, {}};
+  StepWork w{key, id, title, plan.patch, {}, {}, {}};
   w.patch.message = fallback_message(plan, r.o.target, only);
   run_step(r, w);
   auto& rec = r.book.records[key];

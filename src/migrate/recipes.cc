@@ -25,8 +25,13 @@ std::optional<RecipeChoice> next_port_recipe(const plan::Plan& plan, const std::
 StepWork recipe_work(const RecipeChoice& c, const std::filesystem::path& root,
                      const std::vector<Finding>& findings, const std::string& target) {
   const auto& recipe = *c.recipe;
-  StepWork w{step_key(*c.step), c.step->id, recipe.title, optimize::recipe_patch(recipe, root, findings),
-             c.step->findings,  recipe.id};
+  StepWork w{step_key(*c.step),
+             c.step->id,
+             recipe.title,
+             optimize::recipe_patch(recipe, root, findings),
+             c.step->findings,
+             recipe.id,
+             {}};
   w.patch.message = fmt::format("kcat: {} for {}\n\n{}\n\nRecipe: {} (patches/recipes)\nSource: {}\n",
                                 recipe.title, target, recipe.description, recipe.id, recipe.source);
   return w;

@@ -58,6 +58,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
   for (auto& [f, why] : r.not_editable) {
     if (f.severity != Severity::Info) rep.sites.push_back({f, "left", why, "", ""});
   }
+  for (auto& f : r.unported) rep.sites.push_back({f, "left", "manual", "", ""});
   for (auto& f : final_findings) {
     if (f.severity == Severity::Info) continue;
     // In shim mode, what transfer_to_npu maps at run time is covered; the rest (its gaps and

@@ -34,6 +34,7 @@ StepWork shim_work(const std::filesystem::path& root, const std::vector<Finding>
              "Shim: torch_npu + transfer_to_npu at entry points",
              patch::shim_patch(root, std::vector<std::string>(py.begin(), py.end())),
              {},
+             {},
              {}};
   w.patch.message = fmt::format(
       "kcat: shim mode for {}: import torch_npu and transfer_to_npu at each entry point\n\n"

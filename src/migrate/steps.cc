@@ -2,6 +2,7 @@
 // commit gate, with the team's [hooks], -i approval, the ledger's step events and the kill points.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 
@@ -94,6 +95,15 @@ void record_committed(Run& r, const StepWork& w, const patch::GateOutcome& g, lo
   for (auto& f : w.applied) {
     r.book.fixed.push_back(
         {f, "fixed", w.recipe_id.empty() ? f.codemod : "recipe:" + w.recipe_id, w.id, g.commit});
+  }
+  for (auto& f : w.unported) {
+    // Once per site: two steps that both edit a file report its missing torch_npu import once.
+    bool known = std::any_of(r.unported.begin(), r.unported.end(),
+                             [&](auto& e) { return e.rule_id == f.rule_id && e.file == f.file; });
+    if (known) continue;
+    r.unported.push_back(f);
+    r.ledger->append("site-unported",
+                     {{"step", w.id}, {"file", f.file}, {"rule", f.rule_id}, {"why", f.message}});
   }
   r.ledger->append("step-committed", {{"step", w.id},
                                       {"key", w.key},

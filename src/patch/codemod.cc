@@ -110,10 +110,31 @@ std::vector<Edit> insert_after_torch_import(const std::string& file, const std::
   return {Edit{file, at, at, block, "import-torch-npu"}};
 }
 
+namespace {
+
+// The report of a file that got NPU names but no `import torch_npu` (see codemod_patch).
+Finding no_torch_import(const Finding& first_edit) {
+  Finding f = first_edit;
+  f.rule_id = "patch.torch-npu-import";
+  f.category = "import";
+  f.severity = Severity::Warning;
+  f.codemod.clear();
+  f.replacement.clear();
+  f.message = "after the port this file names the NPU (" + first_edit.matched + " -> " +
+              first_edit.replacement +
+              "), but it imports no torch, so kcat did not insert `import torch_npu` here";
+  f.action =
+      "make sure torch_npu is imported before this code runs: `import torch_npu` in this file, or in "
+      "every entry point that imports it (without it torch has no npu device and no .npu())";
+  return f;
+}
+
+}  // namespace
+
 Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding>& findings,
-                    std::vector<Finding>* applied) {
+                    std::vector<Finding>* applied, std::vector<Finding>* unported) {
   Patch p;
-  std::map<std::string, bool> needs_torch_npu;
+  std::map<std::string, const Finding*> needs_torch_npu;  // file -> its first NPU-naming edit
   for (auto& f : findings) {
     bool compared = f.codemod == "replace-compared";
     if ((f.codemod != "replace" && f.codemod != "env-rename" && !compared) || f.replacement.empty()) continue;
@@ -121,10 +142,9 @@ Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding
     p.edits.push_back(Edit{f.file, f.span.begin, f.span.end, f.replacement, f.rule_id, compared});
     if (applied) applied->push_back(f);
     if (parse_language_is_python(f.file) && npu_categories().count(f.category))
-      needs_torch_npu[f.file] = true;
+      needs_torch_npu.emplace(f.file, &f);
   }
-  for (auto& [file, needed] : needs_torch_npu) {
-    if (!needed) continue;
+  for (auto& [file, first] : needs_torch_npu) {
     auto bytes = read_file(root / file);
     if (is_build_file(file, bytes)) {
       // A build script also runs where torch_npu is not installed (an sdist, a CPU CI job): it
@@ -137,7 +157,12 @@ Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding
       }
       continue;
     }
-    for (auto& e : insert_after_torch_import(file, bytes, {"import torch_npu"}, true)) p.edits.push_back(e);
+    auto edits = insert_after_torch_import(file, bytes, {"import torch_npu"}, true);
+    // No `import torch` to put it after (a helper handed tensors by its callers): a person decides
+    // where torch_npu is imported; the site is reported rather than left silent (issue 12).
+    if (edits.empty() && bytes.find("import torch_npu") == std::string::npos && unported)
+      unported->push_back(no_torch_import(*first));
+    for (auto& e : edits) p.edits.push_back(e);
   }
   return p;
 }

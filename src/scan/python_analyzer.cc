@@ -516,6 +516,10 @@ class PythonAnalyzer {
     if (!rules_.keyword_names.count(name)) return;
     for (auto& r : rules_.rules) {
       if (r.kind == Kind::Keyword && std::find(r.names.begin(), r.names.end(), name) != r.names.end()) {
+        // `values`: only these written values (tf32=True raises off CUDA; tf32=False does not).
+        auto value = text(field(n, "value"));
+        if (!r.values.empty() && std::find(r.values.begin(), r.values.end(), value) == r.values.end())
+          continue;
         TSNode key = field(n, "name");
         add(r, ts_node_start_byte(key), ts_node_end_byte(n), std::string(text(n)));
       }

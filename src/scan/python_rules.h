@@ -27,7 +27,7 @@ struct PyRule {
   std::shared_ptr<const kb::Rule> rule;  // a copy: the compiled set outlives the caller's RuleSet
   Kind kind = Kind::Api;
   std::vector<std::string> names;   // api / import / method / keyword / sdpa: globs or identifiers
-  std::vector<std::string> values;  // string: exact literal contents
+  std::vector<std::string> values;  // string: exact literal contents; keyword: the value as written
   std::vector<std::string> words;   // string: a literal starting with one of these as a word (a command line)
   std::vector<std::string> globs;   // string: globs the whole content matches (interpolations are {})
   std::vector<std::string> excludes;  // api / import: globs that never match (more specific rules own them)

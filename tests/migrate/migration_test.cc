@@ -252,6 +252,32 @@ TEST(MigratePhases, ACodemodStepNamesEachRuleInItsMessage) {
   EXPECT_EQ(migrate::next_codemod(pl, {w.key}), nullptr);  // attempted: not offered again
 }
 
+// Issue 12 (g): a helper that uses the NPU after the port but imports no torch gets no `import
+// torch_npu`; the committed step leaves the site for a person, with why, in the report and the ledger.
+TEST(MigratePhases, AFileUsingTheNpuWithoutATorchImportIsLeftWithTheReason) {
+  test::TempDir src;
+  test::write(src / "train.py", "import torch\nfrom helper import to_device\nx = torch.ones(1).cuda()\n");
+  test::write(src / "helper.py", "def to_device(t):\n    return t.cuda()\n");
+  Repo repo(src.path());
+  auto o = repo.options();
+  migrate::Run r(o, migrate::prepare(o), std::chrono::steady_clock::now());
+  migrate::open_run(r);
+  migrate::port_with_rules(r);
+  EXPECT_EQ(test::read(repo.dir / "helper.py"), "def to_device(t):\n    return t.npu()\n");
+  EXPECT_EQ(test::read(repo.dir / "train.py"),
+            "import torch\nimport torch_npu\nfrom helper import to_device\nx = torch.ones(1).npu()\n");
+  ASSERT_EQ(r.unported.size(), 1u);
+  EXPECT_EQ(r.unported[0].rule_id, "patch.torch-npu-import");
+  EXPECT_EQ(r.unported[0].file, "helper.py");
+  EXPECT_EQ(count(types(repo.ledger()), "site-unported"), 1u);
+  migrate::report_phase(r);
+  size_t left = 0;
+  for (auto& s : r.out.report.sites) {
+    if (s.finding.rule_id == "patch.torch-npu-import" && s.status == "left" && s.how == "manual") ++left;
+  }
+  EXPECT_EQ(left, 1u);
+}
+
 // An interruption that is not a kcat error: the process stops mid-step.
 struct Interrupted {};
 

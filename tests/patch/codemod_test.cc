@@ -112,9 +112,14 @@ TEST(Codemod, ProvenComparedLiteralsAreMarkedOnTheEdit) {
   f.replacement = "npu";
   f.span.begin = 21;
   f.span.end = 25;
-  auto p = codemod_patch(dir.path(), {f});
+  std::vector<Finding> unported;
+  auto p = codemod_patch(dir.path(), {f}, nullptr, &unported);
   ASSERT_EQ(p.edits.size(), 1u);  // no torch import to anchor torch_npu's
   EXPECT_TRUE(p.edits[0].proven_compared);
+  // ... which is reported, not silent (issue 12)
+  ASSERT_EQ(unported.size(), 1u);
+  EXPECT_EQ(unported[0].rule_id, "patch.torch-npu-import");
+  EXPECT_EQ(unported[0].file, "t.py");
 }
 
 }  // namespace kcat::patch

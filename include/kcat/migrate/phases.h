@@ -119,6 +119,8 @@ struct Run {
   std::string framework_note;  // set when the repository is a framework ported by configuration
   // From the latest scan: findings kcat leaves to the user (untracked, in a submodule), with why.
   mutable std::vector<std::pair<Finding, std::string>> not_editable;
+  // Sites committed steps reported instead of editing (StepWork::unported), once each: left for a person.
+  std::vector<Finding> unported;
   bool approve_all = false;    // -i: the person answered "all"
   bool step_declined = false;  // -i: the person answered "no" for the step in progress
 
@@ -146,6 +148,9 @@ struct StepWork {
   patch::Patch patch;
   std::vector<Finding> applied;  // the findings it fixes
   std::string recipe_id;         // a port recipe's id; empty for a codemod
+  // Sites the step reports instead of editing (patch::codemod_patch's `unported`): left for a person
+  // (the finding says why), once the step is committed.
+  std::vector<Finding> unported;
 };
 // Applies, verifies and commits one step, recorded in the ledger and the step book. After Ctrl-C or
 // SIGTERM (core/cancel) the step is rolled back unless it got to its commit, and

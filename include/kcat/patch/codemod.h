@@ -14,9 +14,11 @@
 namespace kcat::patch {
 
 // The edits for `findings` (those that carry a usable codemod), plus import insertions.
-// `applied` receives the findings the edits cover.
+// `applied` receives the findings the edits cover. `unported` receives one finding
+// (patch.torch-npu-import) per Python file whose code now names the NPU but that has no `import
+// torch` to put `import torch_npu` after (nor an `import torch_npu`): it is not inserted there.
 Patch codemod_patch(const std::filesystem::path& root, const std::vector<Finding>& findings,
-                    std::vector<Finding>* applied = nullptr);
+                    std::vector<Finding>* applied = nullptr, std::vector<Finding>* unported = nullptr);
 
 // A build script (setup.py, build.py, or a file importing setuptools / distutils / scikit-build /
 // torch.utils.cpp_extension): it runs where torch_npu may be missing, so its `import torch_npu`
