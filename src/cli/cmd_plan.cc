@@ -94,8 +94,7 @@ void setup(CLI::App& root, Globals& g) {
       "verified. The same repository always gives the same plan. `kcat migrate` executes it.\n\n"
       "Examples:\n  kcat plan . --target ascend-a2\n  kcat plan . --format json -o plan.json");
   add_repo_option(cmd, o->path);
-  cmd->add_option("-t,--target", o->target, kb::target_list(kb::load_targets(kb::default_data_dir()), " or "))
-      ->capture_default_str();
+  cmd->add_option("-t,--target", o->target, kb::target_help(kb::default_data_dir()))->capture_default_str();
   cmd->add_option("-f,--format", o->format, "markdown or json")->check(CLI::IsMember({"markdown", "json"}));
   cmd->add_option("-o,--output", o->output, "Write to FILE instead of standard output");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");

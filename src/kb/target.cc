@@ -82,6 +82,15 @@ std::vector<std::string> target_ids(const std::vector<Target>& targets) {
   return out;
 }
 
+std::string target_help(const std::filesystem::path& dir) {
+  try {
+    auto ts = load_targets(dir);
+    if (!ts.empty()) return target_list(ts, " or ");
+  } catch (const Error&) {
+  }
+  return "a target id from patches/targets";
+}
+
 std::string target_list(const std::vector<Target>& targets, std::string_view last_joiner) {
   std::string out;
   for (size_t i = 0; i < targets.size(); ++i) {

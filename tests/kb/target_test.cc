@@ -54,6 +54,9 @@ TEST(Targets, TritonRunsOnA2AndA3Only) {
   EXPECT_FALSE(find_target(ts, "ascend-310p").triton);
   EXPECT_EQ(target_list(ts, " or "), "ascend-a2, ascend-a3 or ascend-310p");
   EXPECT_EQ(target_ids(ts), (std::vector<std::string>{"ascend-a2", "ascend-a3", "ascend-310p"}));
+  EXPECT_EQ(target_help(test::source_dir() / "patches"), "ascend-a2, ascend-a3 or ascend-310p");
+  test::TempDir dir;
+  EXPECT_EQ(target_help(dir / "nowhere"), "a target id from patches/targets");  // help never throws
 }
 
 TEST(Targets, ATritonThatIsNotABooleanIsRefusedByNameAndLine) {

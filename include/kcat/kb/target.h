@@ -24,5 +24,9 @@ const Target& find_target(const std::vector<Target>& targets, std::string_view i
 // The ids, in file order: "ascend-a2, ascend-a3, ascend-310p" (help text, hints, completion).
 std::vector<std::string> target_ids(const std::vector<Target>& targets);
 std::string target_list(const std::vector<Target>& targets, std::string_view last_joiner = ", ");
+// For --target's help, built at every start: "ascend-a2, ascend-a3 or ascend-310p", or a pointer
+// to patches/targets when the knowledge base cannot be read (`kcat --version` still works; the
+// command that needs a target says what is missing).
+std::string target_help(const std::filesystem::path& data_dir);
 
 }  // namespace kcat::kb
