@@ -4,7 +4,6 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -17,6 +16,8 @@
 
 #include "kcat/core/error.h"
 #include "kcat/core/text.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/profile_hints.h"
 
 namespace kcat::bench {
 
@@ -136,65 +137,6 @@ std::string text_field(const Record& r, std::optional<size_t> col) {
   if (!col || *col >= r.fields.size()) return {};
   return std::string(trim_view(r.fields[*col]));
 }
-
-// ---- hints -----------------------------------------------------------------------------------
-
-// A recipe is suggested when every op of one of its signatures was profiled, unless an op that
-// already implements it fused is present too. Names are normalized (normalize_op_type).
-struct HintRule {
-  std::string_view recipe;
-  std::array<std::string_view, 3> signature;  // all must be present ("" = unused)
-  std::array<std::string_view, 5> fused;      // any present: already done
-  std::string_view why;
-};
-
-// Attention needs BatchMatMul, not MatMul: the linear layers are MatMul(V2) and would drown the signal.
-constexpr std::array<HintRule, 6> kHintRules{{
-    {"fused-attention",
-     {"Softmax", "BatchMatMul", ""},
-     {"FlashAttentionScore", "PromptFlashAttention", "IncreFlashAttention", "FusedInferAttentionScore",
-      "PagedAttention"},
-     "attention computed as matmul + softmax + matmul; torch_npu.npu_fusion_attention / "
-     "npu_prompt_flash_attention fuse it"},
-    {"fused-rmsnorm",
-     {"Pow", "ReduceMean", "Mul"},
-     {"RmsNorm", "AddRmsNorm", "", "", ""},
-     "RMSNorm built from pow + mean + rsqrt + mul; torch_npu.npu_rms_norm is one kernel"},
-    {"fused-rotary",
-     {"Neg", "Concat", "Mul"},
-     {"RotaryMul", "RotaryPositionEmbedding", "ApplyRotaryPosEmb", "", ""},
-     "rotary embedding built from rotate_half (neg + cat) and mul/add; torch_npu.npu_rotary_mul is one "
-     "kernel"},
-    {"native-moe",
-     {"TopK", "Index", ""},
-     {"GroupedMatmul", "MoeGatingTopKSoftmax", "MoeInitRouting", "MoeFinalizeRouting", "MoeGatingTopK"},
-     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) "
-     "avoid the loop"},
-    {"native-moe",
-     {"TopK", "Gather", ""},
-     {"GroupedMatmul", "MoeGatingTopKSoftmax", "MoeInitRouting", "MoeFinalizeRouting", "MoeGatingTopK"},
-     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) "
-     "avoid the loop"},
-    {"native-moe",
-     {"TopK", "IndexPut", ""},
-     {"GroupedMatmul", "MoeGatingTopKSoftmax", "MoeInitRouting", "MoeFinalizeRouting", "MoeGatingTopK"},
-     "MoE routed with topk + index/gather per expert; grouped-matmul MoE kernels (vllm-ascend fused MoE) "
-     "avoid the loop"},
-}};
-
-// Generic ops that count towards a recipe's share besides its signature (the rest of the pattern).
-struct Related {
-  std::string_view recipe;
-  std::string_view op;
-};
-constexpr std::array<Related, 6> kRelated{{
-    {"fused-attention", "Transpose"},
-    {"fused-rmsnorm", "Rsqrt"},
-    {"fused-rmsnorm", "Add"},
-    {"fused-rotary", "Slice"},
-    {"fused-rotary", "StridedSlice"},
-    {"native-moe", "Sort"},
-}};
 
 }  // namespace
 
@@ -344,26 +286,26 @@ Summary summarize(const Profile& profile, const std::vector<CpuFallback>& fallba
 
   std::map<std::string, RecipeHint> hints;
   std::map<std::string, std::set<const OpStat*>> counted;
-  for (const auto& rule : kHintRules) {
-    bool all = std::all_of(rule.signature.begin(), rule.signature.end(),
-                           [&](std::string_view n) { return n.empty() || has(n); });
-    bool fused = std::any_of(rule.fused.begin(), rule.fused.end(), has);
-    if (!all || fused) continue;
-    auto& h = hints[std::string(rule.recipe)];
-    auto& seen = counted[std::string(rule.recipe)];
-    h.recipe = rule.recipe;
-    h.why = rule.why;
-    auto add = [&](std::string_view n) {
-      if (!has(n)) return;
-      for (const OpStat* op : present[std::string(n)]) {
-        if (!seen.insert(op).second) continue;
-        h.share += op->share;
-        if (std::find(h.ops.begin(), h.ops.end(), op->op_type) == h.ops.end()) h.ops.push_back(op->op_type);
-      }
-    };
-    for (auto n : rule.signature) add(n);
-    for (const auto& r : kRelated) {
-      if (r.recipe == rule.recipe) add(r.op);
+  // patches/profile_hints.toml, loaded once.
+  static const auto rules = kb::load_profile_hints(kb::default_data_dir(), normalize_op_type);
+  for (const auto& rule : rules) {
+    if (std::any_of(rule.fused.begin(), rule.fused.end(), has)) continue;
+    for (const auto& signature : rule.signatures) {
+      if (!std::all_of(signature.begin(), signature.end(), has)) continue;
+      auto& h = hints[rule.recipe];
+      auto& seen = counted[rule.recipe];
+      h.recipe = rule.recipe;
+      h.why = rule.why;
+      auto add = [&](std::string_view n) {
+        if (!has(n)) return;
+        for (const OpStat* op : present[std::string(n)]) {
+          if (!seen.insert(op).second) continue;
+          h.share += op->share;
+          if (std::find(h.ops.begin(), h.ops.end(), op->op_type) == h.ops.end()) h.ops.push_back(op->op_type);
+        }
+      };
+      for (const auto& n : signature) add(n);
+      for (const auto& n : rule.related) add(n);
     }
   }
   for (auto& [_, h] : hints) s.hints.push_back(std::move(h));

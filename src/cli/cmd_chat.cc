@@ -19,6 +19,8 @@
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/text.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/target.h"
 #include "kcat/llm/client.h"
 #include "kcat/llm/config.h"
 #include "kcat/migrate/agent_setup.h"
@@ -193,6 +195,7 @@ int run_chat(const ChatOptions& o) {
   cancel::install_handler();
   auto repo = o.repo;
   auto target = o.target;
+  const auto targets = kb::load_targets(kb::default_data_dir());  // /target's help and completion
   // Each slash command runs the matching subcommand as a child on this terminal.
   auto sub = [&](std::vector<std::string> base, bool with_target) {
     return [base, with_target, &repo, &target](const std::vector<std::string>& args) {
@@ -238,9 +241,7 @@ int run_chat(const ChatOptions& o) {
          return session::run_self(argv);
        },
        true},
-      {"target",
-       "NAME",
-       "switch the target (ascend-a2, ascend-a3, ascend-310p)",
+      {"target", "NAME", "switch the target (" + kb::target_list(targets) + ")",
        [&target](const std::vector<std::string>& a) {
          if (a.size() != 1) {
            std::cout << "current target: " << target << "\n";
@@ -250,8 +251,7 @@ int run_chat(const ChatOptions& o) {
          std::cout << "target: " << target << "\n";
          return 0;
        },
-       false,
-       {"ascend-a2", "ascend-a3", "ascend-310p"}},
+       false, kb::target_ids(targets)},
   };
   if (o.request_handler) {
     ro.on_request = o.request_handler;

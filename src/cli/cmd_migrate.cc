@@ -14,6 +14,8 @@
 #include "kcat/core/error.h"
 #include "kcat/core/events.h"
 #include "kcat/core/text.h"
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/target.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
@@ -167,8 +169,7 @@ void setup(CLI::App& root, Globals& g) {
       "target missed; --exit-zero makes it 0); 2 usage; 3 environment; 4 LLM endpoint;\n"
       "5 budget; 6 agent loop; 130/143 interrupted (docs/cli.md#exit-codes).");
   add_repo_option(cmd, o->path);
-  cmd->add_option("-t,--target", o->target, "ascend-a2 (Atlas A2 / 910B), ascend-a3 or ascend-310p")
-      ->capture_default_str();
+  cmd->add_option("-t,--target", o->target, kb::target_help(kb::default_data_dir()))->capture_default_str();
   cmd->add_option("--mode", o->mode,
                   "source: rewrite the code (default); shim: transfer_to_npu at entry points")
       ->check(CLI::IsMember({"source", "shim"}));

@@ -11,6 +11,7 @@
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/framework.h"
 #include "kcat/kb/route.h"
+#include "kcat/kb/target.h"
 #include "kcat/migrate/migration.h"
 #include "kcat/migrate/optimize_phase.h"
 #include "kcat/plan/plan.h"
@@ -32,11 +33,7 @@ struct PlanCmd {
 };
 
 void run(const PlanCmd& o, const std::string& config_file) {
-  if (std::find(migrate::known_targets().begin(), migrate::known_targets().end(), o.target) ==
-      migrate::known_targets().end()) {
-    throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
-                "known targets: ascend-a2 (Atlas A2 / 910B), ascend-a3, ascend-310p");
-  }
+  kb::find_target(kb::load_targets(kb::default_data_dir()), o.target);  // unknown: lists the known ones
   auto rules = load_rule_catalog(o.rules);
   scan::ScanOptions so;
   so.root = o.path;
@@ -97,7 +94,7 @@ void setup(CLI::App& root, Globals& g) {
       "verified. The same repository always gives the same plan. `kcat migrate` executes it.\n\n"
       "Examples:\n  kcat plan . --target ascend-a2\n  kcat plan . --format json -o plan.json");
   add_repo_option(cmd, o->path);
-  cmd->add_option("-t,--target", o->target, "ascend-a2, ascend-a3 or ascend-310p")->capture_default_str();
+  cmd->add_option("-t,--target", o->target, kb::target_help(kb::default_data_dir()))->capture_default_str();
   cmd->add_option("-f,--format", o->format, "markdown or json")->check(CLI::IsMember({"markdown", "json"}));
   cmd->add_option("-o,--output", o->output, "Write to FILE instead of standard output");
   cmd->add_option("--rules", o->rules, "Extra rule file (TOML, repeatable)");

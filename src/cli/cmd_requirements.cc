@@ -13,6 +13,7 @@
 #include "kcat/env/requirements.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/kb/target.h"
 #include "kcat/plan/plan.h"
 #include "kcat/scan/scanner.h"
 
@@ -53,11 +54,13 @@ int run(const ReqCmd& o, const Globals& g) {
       return a == "y" || a == "Y" || a == "yes";
     };
   }
-  // The same file migrate writes: with triton-ascend where Triton kernels stay in the code.
+  // The same file migrate writes: with triton-ascend where Triton kernels stay in the code and the
+  // target runs it (its `triton`, patches/targets).
+  const bool triton = kb::find_target(kb::load_targets(kb::default_data_dir()), o.target).triton;
   scan::ScanOptions scan_options;
   scan_options.root = o.path;
   auto found = scan::scan(scan_options, load_rule_catalog({})).findings;
-  so.triton_kernels = env::has_triton_kernels(found);
+  so.triton_kernels = triton && env::has_triton_kernels(found);
   auto s = env::solve(o.path, so, matrix);
   std::optional<env::CheckResult> chk;
   auto out = std::filesystem::path(o.path) / "requirements-ascend.txt";

@@ -50,6 +50,14 @@ std::vector<Target> load_targets(const std::filesystem::path& dir) {
       if (auto* env = t["env"].as_table()) {
         for (auto& [k, v] : *env) x.env[std::string(k.str())] = v.value_or(std::string{});
       }
+      if (const auto* tr = t.get("triton")) {
+        if (!tr->is_boolean()) {
+          throw Error(ErrorKind::Usage, "'triton' must be true or false",
+                      fmt::format("{}:{}", f.string(), tr->source().begin.line),
+                      "write triton = false where triton-ascend does not run (cite the source)");
+        }
+        x.triton = tr->value_or(true);
+      }
       if (x.id.empty() || x.device.empty() || x.source.empty()) {
         throw Error(ErrorKind::Usage, "a target needs id, device and source",
                     fmt::format("{}:{}", f.string(), t.source().begin.line));
@@ -64,9 +72,32 @@ const Target& find_target(const std::vector<Target>& targets, std::string_view i
   for (auto& t : targets) {
     if (t.id == id) return t;
   }
-  std::string known;
-  for (auto& t : targets) known += (known.empty() ? "" : ", ") + t.id;
-  throw Error(ErrorKind::Usage, fmt::format("unknown target '{}'", id), "", "known targets: " + known);
+  throw Error(ErrorKind::Usage, fmt::format("unknown target '{}'", id), "",
+              "known targets: " + target_list(targets));
+}
+
+std::vector<std::string> target_ids(const std::vector<Target>& targets) {
+  std::vector<std::string> out;
+  for (auto& t : targets) out.push_back(t.id);
+  return out;
+}
+
+std::string target_help(const std::filesystem::path& dir) {
+  try {
+    auto ts = load_targets(dir);
+    if (!ts.empty()) return target_list(ts, " or ");
+  } catch (const Error&) {
+  }
+  return "a target id from patches/targets";
+}
+
+std::string target_list(const std::vector<Target>& targets, std::string_view last_joiner) {
+  std::string out;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (i > 0) out += i + 1 == targets.size() ? std::string(last_joiner) : std::string(", ");
+    out += targets[i].id;
+  }
+  return out;
 }
 
 }  // namespace kcat::kb

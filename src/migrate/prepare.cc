@@ -15,24 +15,12 @@
 
 namespace kcat::migrate {
 
-const std::vector<std::string>& known_targets() {
-  static const std::vector<std::string> ids = [] {
-    std::vector<std::string> out;
-    for (auto& t : kb::load_targets(kb::default_data_dir())) out.push_back(t.id);
-    return out;
-  }();
-  return ids;
-}
-
 namespace {
 
 namespace fs = std::filesystem;
 
 void check_options(const Options& o) {
-  if (std::find(known_targets().begin(), known_targets().end(), o.target) == known_targets().end()) {
-    throw Error(ErrorKind::Usage, "unknown target '" + o.target + "'", "",
-                "known targets: ascend-a2 (Atlas A2 / 910B), ascend-a3, ascend-310p");
-  }
+  kb::find_target(kb::load_targets(kb::default_data_dir()), o.target);  // unknown: lists the known ones
   if (o.mode != "source" && o.mode != "shim") throw Error(ErrorKind::Usage, "--mode must be source or shim");
   std::error_code ec;
   if (!fs::is_directory(o.path, ec)) {

@@ -12,6 +12,7 @@
 #include "kcat/env/requirements.h"
 #include "kcat/kb/data_dir.h"
 #include "kcat/kb/route.h"
+#include "kcat/kb/target.h"
 #include "kcat/migrate/phases.h"
 #include "kcat/plan/plan.h"
 
@@ -26,8 +27,9 @@ void requirements_phase(Run& r) {
     so.route = route->id;
   }
   auto scanned = r.scan();
-  // triton-ascend supports Atlas A2/A3 products only (triton-lang/triton-ascend:README.md@a84b1eb5).
-  so.triton_kernels = r.o.target != "ascend-310p" && env::has_triton_kernels(scanned.findings);
+  // Where triton-ascend runs: the target's `triton` (patches/targets).
+  so.triton_kernels = kb::find_target(kb::load_targets(kb::default_data_dir()), r.o.target).triton &&
+                      env::has_triton_kernels(scanned.findings);
   env::Solution s;
   try {
     s = env::solve(r.p.root, so, kb::VersionMatrix::load(kb::default_data_dir()));

@@ -2,25 +2,18 @@
 // (one step), and the report counts what transfer_to_npu maps at run time as covered.
 #include <fmt/format.h>
 
+#include "kcat/kb/data_dir.h"
+#include "kcat/kb/shim.h"
 #include "kcat/migrate/phases.h"
 #include "kcat/patch/codemod.h"
 #include "kcat/patch/gate.h"
 
 namespace kcat::migrate {
 
-// What torch_npu.contrib.transfer_to_npu maps at run time (Ascend/pytorch:
-// torch_npu/contrib/transfer_to_npu.py, facts sheet §1): device strings and .cuda() / .is_cuda,
-// torch.cuda names torch_npu provides, torch.cuda.amp, and the backend argument of
-// init_process_group. A comparison with 'nccl' is one of its documented gaps.
+// What torch_npu.contrib.transfer_to_npu maps at run time: patches/shim_coverage.toml.
 bool covered_by_shim(const Finding& f) {
-  static const std::set<std::string> rules = {"py.cuda-method",           "py.is-cuda",
-                                              "py.device-string",         "py.torch-cuda-amp",
-                                              "py.torch-cuda-amp-import", "py.torch-cuda-module-import",
-                                              "py.nccl-backend"};
-  if (f.rule_id == "py.torch-cuda-api") return f.verdict == Verdict::Supported;
-  if (f.rule_id == "py.nccl-backend" || f.rule_id == "py.device-string")
-    return f.severity == Severity::Blocking;
-  return rules.count(f.rule_id) > 0;
+  static const auto coverage = kb::load_shim_coverage(kb::default_data_dir());
+  return kb::covered_by_shim(coverage, f);
 }
 
 StepWork shim_work(const std::filesystem::path& root, const std::vector<Finding>& findings,

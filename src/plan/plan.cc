@@ -11,6 +11,7 @@
 
 #include "kcat/core/cuda_files.h"
 #include "kcat/kb/data_dir.h"
+#include "kcat/kb/phases.h"
 #include "kcat/scan/scanner.h"
 
 namespace kcat::plan {
@@ -63,25 +64,35 @@ const char* to_string(Status s) noexcept {
   return "pending";
 }
 
-Phase phase_for_category(std::string_view c) noexcept {
-  if (c == "requirements") return Phase::Environment;
-  if (c == "dist-backend") return Phase::Distributed;
-  if (c == "attn-impl") return Phase::AttentionFusedOps;
-  if (c == "container") return Phase::Environment;
-  if (c == "kernel" || c == "build" || c == "triton-kernel" || c == "kernel-dsl")
-    return Phase::CustomKernelsBuild;
-  return Phase::DeviceApi;
-}
-
 namespace {
 
-Phase phase_of(const Finding& f) {
-  if (f.recipe.find("attn") != std::string::npos || f.recipe.find("sdpa") != std::string::npos) {
-    return Phase::AttentionFusedOps;
-  }
-  if (f.category == "import" && f.recipe.empty()) return Phase::Environment;
-  return phase_for_category(f.category);
+constexpr Phase kPhases[] = {Phase::Environment,       Phase::DeviceApi,          Phase::Distributed,
+                             Phase::AttentionFusedOps, Phase::CustomKernelsBuild, Phase::Performance};
+
+// patches/phases.toml, loaded once; its ids checked against the plan's phases.
+const kb::PhaseMap& shipped_phases() {
+  static const kb::PhaseMap m = [] {
+    std::vector<std::string> ids;
+    for (Phase p : kPhases) ids.push_back(to_string(p));
+    return kb::load_phase_map(kb::default_data_dir(), ids);
+  }();
+  return m;
 }
+
+Phase phase_named(std::string_view id) {
+  for (Phase p : kPhases) {
+    if (id == to_string(p)) return p;
+  }
+  return Phase::DeviceApi;  // unreachable: load_phase_map refused any other id
+}
+
+Phase phase_of(const Finding& f) { return phase_named(shipped_phases().phase_of(f.category, f.recipe)); }
+
+}  // namespace
+
+Phase phase_for_category(std::string_view c) { return phase_named(shipped_phases().phase_of_category(c)); }
+
+namespace {
 
 // Source code (the scan's one extension table): Python, notebooks, CUDA and C++.
 bool is_code(const std::string& file) {

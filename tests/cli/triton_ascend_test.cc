@@ -20,6 +20,24 @@ const nlohmann::json* site(const nlohmann::json& report, const std::string& rule
   return nullptr;
 }
 
+// Issue 13 §4: `kcat requirements` asks the target's `triton` as migrate does: the code's Triton
+// kernels bring in triton-ascend for ascend-a2, not for ascend-310p (it named it there, where
+// migrate's file did not). The requirements name no triton here: only the kernels decide.
+TEST(TritonAscend, RequirementsLeaveTritonAscendOutWhereTheTargetHasNone) {
+  test::TempDir dir;
+  test::copy_tree(test::fixtures_dir() / "migrate" / "triton", dir.path());
+  test::write(dir / "requirements.txt", "torch\n");
+  auto a2 = test::kcat({"requirements", dir.path().string(), "--target", "ascend-a2"});
+  ASSERT_EQ(a2.exit_code, 0) << a2.out << a2.err;
+  EXPECT_NE(a2.out.find("triton-ascend=="), std::string::npos) << a2.out;
+  auto p310 = test::kcat({"requirements", dir.path().string(), "--target", "ascend-310p"});
+  ASSERT_EQ(p310.exit_code, 0) << p310.out << p310.err;
+  EXPECT_EQ(p310.out.find("triton-ascend=="), std::string::npos) << p310.out;
+  auto bad = test::kcat({"requirements", dir.path().string(), "--target", "gpu"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.err.find("known targets: ascend-a2, ascend-a3, ascend-310p"), std::string::npos) << bad.err;
+}
+
 TEST(TritonAscend, KernelsStayLaunchesArePortedChecksAreReported) {
   test::TempDir dir;
   test::copy_tree(test::fixtures_dir() / "migrate" / "triton", dir.path());

@@ -45,4 +45,31 @@ TEST(Targets, AMissingKnowledgeBaseIsSaidSo) {
   EXPECT_TRUE(load_targets(dir.path()).empty());  // a knowledge base without targets: none
 }
 
+// Issue 13 §4: where triton-ascend runs is the target's `triton` (it was a string comparison with
+// "ascend-310p" in migrate, and missing from `kcat requirements`).
+TEST(Targets, TritonRunsOnA2AndA3Only) {
+  auto ts = load_targets(test::source_dir() / "patches");
+  EXPECT_TRUE(find_target(ts, "ascend-a2").triton);
+  EXPECT_TRUE(find_target(ts, "ascend-a3").triton);
+  EXPECT_FALSE(find_target(ts, "ascend-310p").triton);
+  EXPECT_EQ(target_list(ts, " or "), "ascend-a2, ascend-a3 or ascend-310p");
+  EXPECT_EQ(target_ids(ts), (std::vector<std::string>{"ascend-a2", "ascend-a3", "ascend-310p"}));
+  EXPECT_EQ(target_help(test::source_dir() / "patches"), "ascend-a2, ascend-a3 or ascend-310p");
+  test::TempDir dir;
+  EXPECT_EQ(target_help(dir / "nowhere"), "a target id from patches/targets");  // help never throws
+}
+
+TEST(Targets, ATritonThatIsNotABooleanIsRefusedByNameAndLine) {
+  test::TempDir dir;
+  test::write(dir / "targets" / "t.toml",
+              "[[target]]\nid = \"x\"\ndevice = \"npu\"\nsource = \"s\"\ntriton = \"no\"\n");
+  try {
+    load_targets(dir.path());
+    ADD_FAILURE() << "accepted triton = \"no\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'triton' must be true or false"), std::string::npos) << e.what();
+    EXPECT_NE(e.where().find("t.toml:5"), std::string::npos) << e.where();
+  }
+}
+
 }  // namespace kcat::kb

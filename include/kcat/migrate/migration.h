@@ -75,7 +75,4 @@ struct Outcome {
 // Error(Environment) for a folder that is not a git repository or has uncommitted changes.
 Outcome run(const Options& options);
 
-// The targets kcat knows, for validation and help.
-const std::vector<std::string>& known_targets();
-
 }  // namespace kcat::migrate

@@ -74,8 +74,8 @@ const kb::Recipe* keeping_recipe(const Finding& f);
 // What will handle a finding (as routed with the shipped advice): its codemod, its recipe, the LLM
 // agent (blocking code without either) or a person.
 Action action_for(const Finding& f);
-// Which phase a finding category belongs to.
-Phase phase_for_category(std::string_view category) noexcept;
+// Which phase a finding category belongs to (patches/phases.toml).
+Phase phase_for_category(std::string_view category);
 
 // Deterministic: the same findings and target give the same plan (steps ordered by phase, then
 // action, findings in stable order).
