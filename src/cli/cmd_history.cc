@@ -10,6 +10,7 @@
 #include "kcat/core/error.h"
 #include "kcat/migrate/recover.h"
 #include "kcat/patch/git.h"
+#include "kcat/plan/plan.h"
 #include "kcat/report/ledger.h"
 #include "kcat/report/runs.h"
 #include "kcat/scan/scanner.h"
@@ -76,22 +77,22 @@ void status(const Opts& o) {
                              it->summary);
   }
   if (current != m.branch) {
-    std::cout << fmt::format("findings left: check out {} to count them (git checkout {})\n", m.branch,
-                             m.branch);
+    std::cout << fmt::format("sites: check out {} to count them (git checkout {})\n", m.branch, m.branch);
     return;
   }
   scan::ScanOptions so;
   so.root = m.repo.workdir();
   auto r = scan::scan(so, load_rule_catalog({}));
   load_knowledge_base().annotate(r.findings);
+  // Counted as scan, the plan and migrate's report count them (plan::route_all, plan::account).
+  auto routed = plan::route_all(std::move(r.findings), so.root);
+  auto a = plan::account(routed);
   std::map<std::string, size_t> by_cat;
-  size_t blocking = 0;
-  for (auto& f : r.findings) {
-    ++by_cat[f.category];
-    blocking += f.severity == Severity::Blocking;
+  for (auto& f : routed) by_cat[f.category] += plan::standing_of(f) == plan::Standing::Left;
+  std::cout << "sites: " << plan::account_line(a);
+  for (auto& [c, n] : by_cat) {
+    if (n) std::cout << fmt::format("; {} {}", c, n);
   }
-  std::cout << fmt::format("findings left: {} ({} blocking)", r.findings.size(), blocking);
-  for (auto& [c, n] : by_cat) std::cout << fmt::format("; {} {}", c, n);
   std::cout << "\n";
 }
 

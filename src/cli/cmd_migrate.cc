@@ -49,13 +49,15 @@ void print_summary(const migrate::Outcome& out, const std::filesystem::path& rep
   if (!out.changed_anything) {
     std::cout << "  nothing to change: every finding a rule can port is already ported on this branch\n";
   }
-  auto done = t.fixed_by_codemod + t.fixed_by_recipe + t.covered_by_shim;
+  // found = fixed + left + notes (a note is found, not work: docs/report.md)
   std::cout << fmt::format(
-      "\n  found {}; fixed by codemod {}{}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} "
-      "blocking)\n",
+      "\n  found {}; fixed by codemod {}{}{}{}; left {}: {} for a recipe, {} for an LLM, {} for a person ({} "
+      "blocking){}\n",
       t.found, t.fixed_by_codemod, t.fixed_by_recipe ? fmt::format("; by recipe {}", t.fixed_by_recipe) : "",
+      t.fixed_by_llm ? fmt::format("; by the agent {}", t.fixed_by_llm) : "",
       t.covered_by_shim ? fmt::format("; covered by the shim at run time {}", t.covered_by_shim) : "",
-      t.found - done, t.left_for_recipe, t.left_for_llm, t.left_for_person, t.blocking_left);
+      t.left_for_recipe + t.left_for_llm + t.left_for_person, t.left_for_recipe, t.left_for_llm,
+      t.left_for_person, t.blocking_left, t.notes ? fmt::format("; notes {} (not work)", t.notes) : "");
   if (t.suppressed) {
     std::cout << fmt::format(
         "  suppressed {} (a `kcat: ignore` comment or --select/--exclude; kcat report lists them)\n",

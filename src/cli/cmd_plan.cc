@@ -41,7 +41,7 @@ void run(const PlanCmd& o, const std::string& config_file) {
   auto r = scan::scan(so, rules);
   load_knowledge_base().annotate(r.findings);
   auto root = std::filesystem::canonical(o.path);
-  auto p = plan::make_plan(r.findings, root.filename().string(), o.target);
+  auto p = plan::make_plan(r.findings, root.filename().string(), o.target, root);
   plan::add_routes(p, root, kb::load_routes(kb::default_data_dir() / "routes"), o.route);
   if (auto fw = kb::detect_framework(root, kb::load_frameworks(kb::default_data_dir() / "frameworks.toml")))
     p.notes.insert(p.notes.begin(), kb::framework_note(*fw));

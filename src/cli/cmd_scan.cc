@@ -8,6 +8,7 @@
 #include "kcat/core/events.h"
 #include "kcat/core/fs.h"
 #include "kcat/core/text.h"
+#include "kcat/plan/plan.h"
 #include "kcat/scan/output.h"
 #include "kcat/scan/scanner.h"
 
@@ -30,12 +31,15 @@ struct ScanCmd {
 
 std::string render(const ScanCmd& o, const Globals& g, const scan::ScanResult& result,
                    const kb::RuleSet& rules) {
-  if (o.format == "json") return scan::render_json(result);
+  auto a = plan::account(result.findings);
+  if (o.format == "json")
+    return scan::render_json(result, {{"left", a.left}, {"notes", a.notes}, {"kept", a.kept}});
   if (o.format == "sarif") return scan::render_sarif(result, rules, KCAT_VERSION);
   if (o.format == "markdown") return scan::render_markdown(result);
   // Cut to the terminal's width only on a terminal: a file or a pipe gets whole lines.
   return scan::render_table(result, o.output.empty() && g.use_color(1),
-                            o.output.empty() ? terminal_width(1) : 0);
+                            o.output.empty() ? terminal_width(1) : 0) +
+         "sites: " + plan::account_line(a) + "\n";
 }
 
 // What to scan: the repository (no path, or one folder: scanned as the root, as always), or
@@ -80,6 +84,8 @@ int run(const ScanCmd& o, const Globals& g) {
   auto kb = load_knowledge_base();
   auto result = scan::scan(so, rules);
   kb.annotate(result.findings);
+  // Routed as the plan, migrate's report and status route them: an own-package import is a note.
+  result.findings = plan::route_all(std::move(result.findings), scan::repository_root_of(so.root));
   size_t blocking = 0;
   for (auto& f : result.findings) blocking += f.severity == Severity::Blocking;
   auto text = render(o, g, result, rules);

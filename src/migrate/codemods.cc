@@ -50,7 +50,7 @@ void name_steps(plan::Plan& plan, StepBook& book) {
 }
 
 plan::Plan run_plan(Run& r, const std::vector<Finding>& findings) {
-  auto pl = plan::make_plan(findings, r.out.report.repo, r.o.target);
+  auto pl = plan::make_plan(findings, r.out.report.repo, r.o.target, r.p.root);
   name_steps(pl, r.book);
   return pl;
 }

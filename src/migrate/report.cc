@@ -59,8 +59,15 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
     if (f.severity != Severity::Info) rep.sites.push_back({f, "left", why, "", ""});
   }
   for (auto& f : r.unported) rep.sites.push_back({f, "left", "manual", "", ""});
-  for (auto& f : final_findings) {
-    if (f.severity == Severity::Info) continue;
+  // Routed once, as the plan, scan and status route them (plan::route_all): a note is found, not work.
+  auto routed = plan::route_all(final_findings, r.p.root);
+  for (size_t i = 0; i < final_findings.size(); ++i) {
+    auto& f = final_findings[i];
+    auto standing = plan::standing_of(routed[i]);
+    if (standing == plan::Standing::Note) {
+      rep.sites.push_back({routed[i], "note", "", "", ""});
+      continue;
+    }
     // In shim mode, what transfer_to_npu maps at run time is covered; the rest (its gaps and
     // everything it never touches) stays a finding.
     if (r.o.mode == "shim" && covered_by_shim(f)) {
@@ -69,7 +76,7 @@ void add_sites(Run& r, const std::vector<Finding>& final_findings, const plan::P
     }
     // A site a recipe keeps as it is (a Triton kernel on triton-ascend): handled by the recipe,
     // with what it relies on as its action.
-    if (const auto* keep = plan::keeping_recipe(f)) {
+    if (const auto* keep = standing == plan::Standing::Kept ? plan::keeping_recipe(routed[i]) : nullptr) {
       Finding kept = f;
       kept.action = keep->site_action;
       rep.sites.push_back({kept, "fixed", "recipe:" + keep->id, "", ""});
@@ -181,7 +188,7 @@ std::vector<Finding> introduced_breakage(Run& r) {
 
 std::vector<Finding> report_phase(Run& r) {
   auto final_scan = r.scan();
-  auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target);
+  auto final_plan = plan::make_plan(final_scan.findings, r.out.report.repo, r.o.target, r.p.root);
   plan::add_extensions(final_plan, plan::find_cuda_extensions(r.p.root),
                        r.o.use_llm && r.env.config.llm.configured(), !r.env.config.remote.host.empty());
   name_steps(final_plan, r.book);  // the extension items too; the route's step has its own name

@@ -224,6 +224,52 @@ Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::strin
   return with_outcome(std::move(f));
 }
 
+std::vector<Finding> route_all(std::vector<Finding> findings, const std::filesystem::path& root) {
+  auto own = own_packages_of(findings);
+  std::error_code ec;
+  for (const auto& top : {root, root / "src"}) {
+    if (root.empty() || !std::filesystem::is_directory(top, ec)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(top, ec)) {
+      if (e.is_directory(ec) && std::filesystem::exists(e.path() / "__init__.py", ec))
+        own.insert(e.path().filename().string());
+    }
+  }
+  for (auto& f : findings) f = routed(std::move(f), shipped_advice(), own);
+  return findings;
+}
+
+Standing standing_of(const Finding& f) {
+  if (f.severity != Severity::Info) return Standing::Left;
+  return keeping_recipe(f) ? Standing::Kept : Standing::Note;
+}
+
+Account account(const std::vector<Finding>& routed_findings) {
+  Account a;
+  for (auto& f : routed_findings) {
+    ++a.found;
+    switch (standing_of(f)) {
+      case Standing::Left:
+        ++a.left;
+        a.blocking += f.severity == Severity::Blocking;
+        break;
+      case Standing::Note:
+        ++a.notes;
+        break;
+      case Standing::Kept:
+        ++a.kept;
+        break;
+    }
+  }
+  return a;
+}
+
+std::string account_line(const Account& a) {
+  auto line =
+      fmt::format("{} left ({} blocking), {} note{}", a.left, a.blocking, a.notes, a.notes == 1 ? "" : "s");
+  if (a.kept) line += fmt::format(", {} kept by a recipe", a.kept);
+  return line;
+}
+
 Action action_for(const Finding& raw) {
   auto f = routed(raw, shipped_advice());
   if (!f.codemod.empty() && !f.replacement.empty()) return Action::Codemod;
@@ -257,16 +303,18 @@ std::string effort_for(const std::vector<Finding>& fs) {
   return "none";
 }
 
-Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target) {
+Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target,
+               const std::filesystem::path& root) {
   std::sort(findings.begin(), findings.end());
   Plan plan;
   {
-    auto own = own_packages_of(findings);
+    std::vector<bool> was_info;
+    for (auto& f : findings) was_info.push_back(f.severity == Severity::Info);
+    findings = route_all(std::move(findings), root);
     std::map<std::string, std::pair<size_t, std::string>> notes;  // what -> (sites, advice)
-    for (auto& f : findings) {
-      bool was_info = f.severity == Severity::Info;
-      f = routed(std::move(f), shipped_advice(), own);
-      if (!was_info && f.severity == Severity::Info) {
+    for (size_t i = 0; i < findings.size(); ++i) {
+      auto& f = findings[i];
+      if (!was_info[i] && f.severity == Severity::Info) {
         auto& n = notes[f.rule_id == "py.sdpa-float-mask" ? f.rule_id
                         : keeping_recipe(f)               ? "recipe " + f.recipe
                                                           : top_name(f.matched)];
@@ -277,6 +325,7 @@ Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std
     for (auto& [what, n] : notes)
       plan.notes.push_back(fmt::format("{}: {} site(s), a note, not work: {}", what, n.first, n.second));
   }
+  plan.sites = account(findings);
   {
     std::map<std::string, std::vector<Finding>> by_file;
     for (auto& f : findings) by_file[f.file].push_back(f);
@@ -351,6 +400,11 @@ void to_json(nlohmann::json& j, const Step& s) {
 void to_json(nlohmann::json& j, const Plan& p) {
   j = {{"schema", "kcat-plan/1"}, {"repo", p.repo},     {"target", p.target},
        {"notes", p.notes},        {"effort", p.effort}, {"steps", nlohmann::json::array()}};
+  j["sites"] = {{"found", p.sites.found},
+                {"left", p.sites.left},
+                {"blocking", p.sites.blocking},
+                {"notes", p.sites.notes},
+                {"kept", p.sites.kept}};
   for (auto& s : p.steps) j["steps"].push_back(s);
 }
 
@@ -358,6 +412,7 @@ std::string render_markdown(const Plan& p) {
   std::string md = fmt::format("# Migration plan: {} -> {}\n\n", p.repo, p.target);
   for (auto& n : p.notes) md += "- " + n + "\n";
   if (!p.notes.empty()) md += "\n";
+  md += fmt::format("Sites: {} found: {}.\n\n", p.sites.found, account_line(p.sites));
   std::map<std::string, size_t> buckets;
   for (auto& [file, e] : p.effort) ++buckets[e];
   md += fmt::format("Effort by file after codemods: {} none, {} low, {} medium, {} high.\n\n",

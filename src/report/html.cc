@@ -160,6 +160,7 @@ constexpr size_t kOpenAllUpTo = 400;
 // finding left, e.g. a mention in a comment: nothing to port).
 const char* kind_of(const Site& s) {
   if (s.status == "fixed") return "fixed";
+  if (s.status == "note") return "note";
   return s.finding.severity == Severity::Info ? "note" : "left";
 }
 
@@ -234,7 +235,8 @@ std::string render_totals_chart(const RunReport::Totals& t) {
                       {"covered by the shim", t.covered_by_shim, "#8ddb9f"},
                       {"left for a recipe", t.left_for_recipe, "#bf8700"},
                       {"left for an LLM", t.left_for_llm, "#fb8f44"},
-                      {"left for a person", t.left_for_person, "#cf222e"}};
+                      {"left for a person", t.left_for_person, "#cf222e"},
+                      {"notes (not work)", t.notes, "#afb8c1"}};
   const int width = 480, label_w = 140, num_w = 50, row = 22, bar_h = 14;
   const int height = row * static_cast<int>(std::size(bars)) + 4;
   size_t max_n = 1;
@@ -275,6 +277,7 @@ void render_totals(std::string& h, const RunReport& r) {
        fmt::format("{} for a recipe, {} for an LLM, {} for a person", t.left_for_recipe, t.left_for_llm,
                    t.left_for_person));
   card("blocking left", t.blocking_left, t.blocking_left ? "bad" : "good");
+  card("notes", t.notes, "", "found, not work");
   h += "</div>\n" + render_totals_chart(t) + "</section>\n";
 }
 

@@ -58,11 +58,11 @@ std::string render_markdown(const RunReport& r) {
   md += fmt::format("- outcome: **{}**\n\n", r.outcome);
   md +=
       "| found | fixed by codemod | fixed by recipe | fixed by LLM | left for a recipe | left for an LLM | "
-      "left for a person | blocking left |\n";
-  md += "|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n\n", t.found, t.fixed_by_codemod,
+      "left for a person | blocking left | notes |\n";
+  md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\n", t.found, t.fixed_by_codemod,
                     t.fixed_by_recipe, t.fixed_by_llm, t.left_for_recipe, t.left_for_llm, t.left_for_person,
-                    t.blocking_left);
+                    t.blocking_left, t.notes);
   if (t.suppressed) {
     md += fmt::format(
         "{} site(s) suppressed (a `kcat: ignore` comment or --select/--exclude): listed below, "

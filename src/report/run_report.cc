@@ -11,6 +11,10 @@ RunReport::Totals RunReport::totals() const {
       continue;
     }
     ++t.found;
+    if (s.status == "note") {
+      ++t.notes;
+      continue;
+    }
     if (s.status == "fixed") {
       if (s.how == "llm")
         ++t.fixed_by_llm;
@@ -54,6 +58,7 @@ void to_json(nlohmann::json& j, const RunReport& r) {
                        {"left_for_llm", t.left_for_llm},
                        {"left_for_person", t.left_for_person},
                        {"blocking_left", t.blocking_left},
+                       {"notes", t.notes},
                        {"suppressed", t.suppressed}}}};
   if (!r.config.empty()) j["config"] = r.config;
   auto& sites = j["sites"] = nlohmann::json::array();

@@ -216,7 +216,7 @@ void append_findings_json(std::string& out, const std::vector<Finding>& findings
 
 }  // namespace
 
-std::string render_json(const ScanResult& r) {
+std::string render_json(const ScanResult& r, const nlohmann::json& accounting) {
   auto c = count(r);
   // The findings are spliced in where this placeholder lands (its dump is unique: a control
   // character never comes out of dump unescaped, and no other value holds it).
@@ -240,6 +240,7 @@ std::string render_json(const ScanResult& r) {
                         {"seconds", r.seconds}}}};
   for (auto& s : r.skipped) j["skipped"].push_back({{"path", s.path}, {"reason", s.reason}});
   j["summary"]["suppressed"] = r.suppressed.size();
+  for (auto& [k, v] : accounting.items()) j["summary"][k] = v;
   j["suppressed"] = nlohmann::json::array();
   for (auto& s : r.suppressed) {
     j["suppressed"].push_back({{"file", s.finding.file},

@@ -151,6 +151,15 @@ TEST(Plan, CudaOnlyFindingsAreRoutedByPackage) {
       << notes;
   EXPECT_NE(notes.find("causal_conv1d: 1 site(s), a note, not work: no change needed"), std::string::npos)
       << notes;
+  // Issue 12, honest accounting: the plan counts as route_all routes (the same for scan and status).
+  EXPECT_EQ(p.sites.found, 3u);
+  EXPECT_EQ(p.sites.left, 1u);
+  EXPECT_EQ(p.sites.blocking, 1u);
+  EXPECT_EQ(p.sites.notes, 2u);
+  EXPECT_EQ(account_line(p.sites), "1 left (1 blocking), 2 notes");
+  nlohmann::json j = p;
+  EXPECT_EQ(j["sites"]["notes"], 2);
+  EXPECT_NE(render_markdown(p).find("Sites: 3 found: 1 left (1 blocking), 2 notes."), std::string::npos);
 }
 
 // Issue 12 R2: SDPA with a float mask runs on the NPU: a performance note, not a blocker.

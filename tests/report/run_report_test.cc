@@ -15,6 +15,31 @@ TEST(RunReport, TotalsCountEachWayASiteWasHandled) {
   EXPECT_EQ(t.blocking_left, 1u);
 }
 
+// Issue 12, honest accounting: a note (a site found that is not work) is found, never left or
+// blocking: found = fixed + left + notes in every rendering.
+TEST(RunReport, ANoteIsFoundButNotLeft) {
+  auto r = test_data::sample();
+  Site note;
+  note.finding.file = "train.py";
+  note.finding.rule_id = "py.cuda-only-import";
+  note.finding.severity = Severity::Info;
+  note.status = "note";
+  r.sites.push_back(note);
+  auto t = r.totals();
+  EXPECT_EQ(t.found, 5u);
+  EXPECT_EQ(t.notes, 1u);
+  EXPECT_EQ(t.left_for_person, 1u);
+  EXPECT_EQ(t.blocking_left, 1u);
+  EXPECT_EQ(t.found, t.fixed_by_codemod + t.left_for_recipe + t.left_for_person + t.notes);
+  nlohmann::json j = r;
+  EXPECT_EQ(j["totals"]["notes"], 1);
+  EXPECT_EQ(j.get<RunReport>().sites.back().status, "note");
+  EXPECT_NE(render_markdown(r).find("| blocking left | notes |"), std::string::npos);
+  EXPECT_NE(render_markdown(r).find("| 5 | 2 | 0 | 0 | 1 | 0 | 1 | 1 | 1 |"), std::string::npos)
+      << render_markdown(r);
+  EXPECT_NE(render_html(r).find("<b>1</b>notes<small>found, not work</small>"), std::string::npos);
+}
+
 TEST(RunReport, JsonRoundTripKeepsEverything) {
   auto r = test_data::sample();
   nlohmann::json j = r;

@@ -1,4 +1,5 @@
 #pragma once
+#include <filesystem>
 // Plan / Step: the ordered work of a migration, from findings + target (+ environment).
 // `kcat plan` prints it; `kcat migrate` executes it step by step, one commit per step.
 #include <map>
@@ -40,6 +41,15 @@ struct Step {
   std::optional<CudaExtension> extension;  // a CUDA extension's item (add_extensions)
 };
 
+// Where a routed finding stands: work left (for a codemod, recipe, the LLM or a person), a note (not
+// work: Severity::Info) or kept as it is by a recipe (a note the report counts as fixed by the recipe).
+enum class Standing { Left, Note, Kept };
+Standing standing_of(const Finding& routed_finding);
+// The counts of routed findings: found = left + notes + kept; blocking counts the left ones.
+struct Account {
+  size_t found = 0, left = 0, blocking = 0, notes = 0, kept = 0;
+};
+
 struct Plan {
   std::string repo;
   std::string target;  // e.g. "ascend-a2"
@@ -47,6 +57,7 @@ struct Plan {
   std::vector<std::string> notes;  // route choices and other explanations
   // Effort per file by what is left after codemods: none | low | medium | high.
   std::map<std::string, std::string> effort;
+  Account sites;  // the findings as routed (route_all): left, notes, kept
 };
 
 // none: nothing left after codemods; low: only warnings or packaging; medium: recipes or up to
@@ -65,6 +76,15 @@ const char* to_string(Status s) noexcept;
 // "kept" makes it a note (Severity::Info: handled by the recipe, e.g. a Triton kernel kept on
 // triton-ascend), "left" leaves it for a person (a kernel DSL with no NPU backend).
 Finding routed(Finding f, const kb::AdviceSet& advice, const std::set<std::string>& own_packages = {});
+// The one routing of a scan's findings (issue 12, honest accounting): every finding routed with the
+// shipped advice and the repository's own packages: as the findings' files show them, and, given its
+// root, the repository's top-level folders (and src/'s) with an __init__.py (a package whose CUDA
+// calls were all ported shows in no finding). scan's output, the plan, migrate's report and status
+// all count from this.
+std::vector<Finding> route_all(std::vector<Finding> findings, const std::filesystem::path& root = {});
+Account account(const std::vector<Finding>& routed_findings);
+// "3 left (1 blocking), 2 notes, 1 kept by a recipe": the one line scan, plan and status print.
+std::string account_line(const Account& a);
 // The shipped advice (patches/advice under kb::default_data_dir()), loaded once.
 const kb::AdviceSet& shipped_advice();
 // The shipped recipes (patches/recipes under kb::default_data_dir()), loaded once.
@@ -79,7 +99,9 @@ Phase phase_for_category(std::string_view category);
 
 // Deterministic: the same findings and target give the same plan (steps ordered by phase, then
 // action, findings in stable order).
-Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target);
+// `root`: the repository, for its own packages (route_all).
+Plan make_plan(std::vector<Finding> findings, const std::string& repo, const std::string& target,
+               const std::filesystem::path& root = {});
 
 // The doctor's environment in the plan: its failing checks become the first environment step
 // (for a person, each with its fix command), ahead of every code change.

@@ -14,7 +14,8 @@ namespace kcat::report {
 // What happened to one finding.
 struct Site {
   Finding finding;
-  std::string status;  // fixed | left | suppressed (kcat: ignore comment or --select/--exclude)
+  std::string
+      status;  // fixed | left | note (not work) | suppressed (kcat: ignore comment or --select/--exclude)
   std::string how;     // codemod id, "recipe:<id>", "llm", "manual", "shim:transfer_to_npu"
   std::string step;    // plan step id
   std::string commit;  // commit that fixed it, if fixed
@@ -77,6 +78,7 @@ struct RunReport {
   struct Totals {
     size_t found = 0, fixed_by_codemod = 0, fixed_by_recipe = 0, fixed_by_llm = 0, covered_by_shim = 0;
     size_t left_for_recipe = 0, left_for_llm = 0, left_for_person = 0, blocking_left = 0;
+    size_t notes = 0;       // found and not work (a note): found = fixed + left + notes
     size_t suppressed = 0;  // not in `found`: set aside by a comment or an option
   };
   Totals totals() const;
