@@ -336,8 +336,11 @@ class Judge {
     each(root_, [&](TSNode n) {
       if (is(n, "if_statement")) {
         auto conds = chain_conditions(n);
-        // `== "cuda"` beside `== "npu"`, or `== DeviceType.CUDA` beside `== DeviceType.NPU`.
-        static const RE2 cuda_word(R"((?i)\bcuda\b)"), npu_word(R"((?i)\bnpu\b)");
+        // `== "cuda"` beside `== "npu"`, `== DeviceType.CUDA` beside `== DeviceType.NPU`, or
+        // `torch.cuda...` beside `torch.npu...`. A member, not a bare name: a variable called `cuda`
+        // beside kcat's own earlier `torch.npu.device_count()` (yolov5's `if cuda and RANK == -1
+        // and torch.npu.device_count() > 1:`, held-out review) is no NPU branch of the project's.
+        static const RE2 cuda_word(R"((?i)\.cuda\b)"), npu_word(R"((?i)\.npu\b)");
         if (!knows_npu_ &&
             ((RE2::PartialMatch(conds, cuda_literal_re()) && RE2::PartialMatch(conds, npu_literal_re())) ||
              (RE2::PartialMatch(conds, cuda_word) && RE2::PartialMatch(conds, npu_word))))
@@ -513,11 +516,16 @@ class Judge {
     if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), marker_re()))
       return std::string("the line carries the project's own marker to leave it as is");
     TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
-    if (f.matched == "torch.cuda.is_available") {
+    if (f.matched.rfind("torch.cuda.", 0) == 0) {
       // `assert torch.cuda.is_available(), 'CUDA required for APEX'`: the guard protects a
-      // CUDA-only dependency; on the NPU it would pass and the failure move later (F5).
+      // CUDA-only dependency; on the NPU it would pass and the failure move later (F5). The whole
+      // assert stays: porting its device_count() beside the kept is_available() changes nothing
+      // but reads as ported (held-out review, yolov5 utils/torch_utils.py).
       for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
         if (!is(a, "assert_statement")) continue;
+        auto cond = text(ts_node_named_child(a, 0));
+        if (f.matched != "torch.cuda.is_available" && cond.find("is_available") == std::string_view::npos)
+          break;
         if (ts_node_named_child_count(a) >= 2) {
           auto msg = text(ts_node_named_child(a, 1));
           if (msg.find("CUDA") != std::string_view::npos || msg.find("cuda") != std::string_view::npos ||

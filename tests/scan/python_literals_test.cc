@@ -187,6 +187,52 @@ TEST(PythonLiterals, ACountComparedIsNoCapabilityRead) {
   EXPECT_NE(cap->action.find("compute capability"), std::string::npos) << cap->action;
 }
 
+// Held-out review (yolov5 train.py, a later round): a variable named `cuda` in a condition beside the
+// `torch.npu.device_count()` kcat itself wrote in an earlier step made the file "already have an NPU
+// branch", so the DDP backend line was left. A project's own NPU branch still counts.
+TEST(PythonLiterals, AVariableNamedCudaBesideKcatsOwnNpuCallIsNoNpuBranch) {
+  auto later = run_code(
+      "import torch\nimport torch.distributed as dist\n"
+      "cuda = device.type != 'cpu'\n"
+      "if cuda and RANK == -1 and torch.npu.device_count() > 1:\n"
+      "    pass\n"
+      "dist.init_process_group(backend='nccl' if dist.is_nccl_available() else 'gloo')\n");
+  auto* backend = at(later, "py.nccl-backend", 6);
+  ASSERT_NE(backend, nullptr);
+  EXPECT_FALSE(backend->codemod.empty()) << backend->action;
+  auto own = run_code(
+      "import torch\nimport torch.distributed as dist\n"
+      "if torch.cuda.is_available():\n    d = 'a'\nelif torch.npu.is_available():\n    d = 'b'\n"
+      "dist.init_process_group(backend='nccl')\n");
+  auto* kept = at(own, "py.nccl-backend", 7);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_TRUE(kept->codemod.empty());
+}
+
+// The assert that guards CUDA itself stays whole: its is_available() was kept while the
+// device_count() beside it was ported (held-out review, yolov5 utils/torch_utils.py:119).
+TEST(PythonLiterals, AnAssertThatNeedsCudaStaysWhole) {
+  auto all = run_code(
+      "import torch\n"
+      "assert torch.cuda.is_available() and torch.cuda.device_count() >= n, f'Invalid CUDA --device {d}'\n"
+      "assert torch.cuda.device_count() > rank, 'insufficient CUDA devices'\n");
+  for (auto* f : {at(all, "py.torch-cuda-api", 2)}) {
+    ASSERT_NE(f, nullptr);
+    EXPECT_TRUE(f->codemod.empty()) << f->matched;
+  }
+  int line2 = 0;
+  for (auto& f : all) {
+    if (f.rule_id == "py.torch-cuda-api" && f.span.start.line == 2) {
+      ++line2;
+      EXPECT_TRUE(f.codemod.empty()) << f.matched;
+    }
+  }
+  EXPECT_EQ(line2, 2);
+  auto* count = at(all, "py.torch-cuda-api", 3);  // no is_available(): a count, ported
+  ASSERT_NE(count, nullptr);
+  EXPECT_FALSE(count->codemod.empty());
+}
+
 TEST(PythonLiterals, PathsAndMessagesAreNoDeviceStrings) {
   auto all = run_file("paths.py");
   for (uint32_t line : {8u, 9u, 10u, 11u, 12u, 13u}) {
