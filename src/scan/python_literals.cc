@@ -457,6 +457,26 @@ class Judge {
   // an NPU host for the CUDA packages (held-out review: yolov5 export.py, models/common.py).
   std::optional<std::string> cuda_choice_flag_reason(const Finding& f) const {
     if (f.matched != "torch.cuda.is_available") return std::nullopt;
+    static const RE2 cuda_only(
+        R"((?i)(-gpu\b|_gpu\b|\bgpu\b|CUDAExecutionProvider|TensorrtExecutionProvider))");
+    static const RE2 cpu_build(R"((?i)-cpu\b)");
+    // Directly: `f"tensorflow{'' if torch.cuda.is_available() else '-cpu'}"` picks the GPU build or the
+    // -cpu one; on an NPU host the -cpu build is the right one (held-out review, yolov5 export.py).
+    for (TSNode a = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end); !ts_node_is_null(a);
+         a = ts_node_parent(a)) {
+      if (is(a, "conditional_expression") && ts_node_named_child_count(a) == 3) {
+        TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
+        if (!within(at, ts_node_named_child(a, 1))) break;
+        auto yes = text(ts_node_named_child(a, 0)), no = text(ts_node_named_child(a, 2));
+        if (RE2::PartialMatch(re2::StringPiece(yes.data(), yes.size()), cuda_only) ||
+            RE2::PartialMatch(re2::StringPiece(no.data(), no.size()), cpu_build))
+          return std::string(
+              "the condition only picks a CUDA build of a package (or its -cpu build): on the NPU the "
+              "non-CUDA choice is the right one");
+        break;
+      }
+      if (is(a, "expression_statement") || is(a, "block") || is(a, "assignment")) break;
+    }
     TSNode asg{};
     for (TSNode a = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end); !ts_node_is_null(a);
          a = ts_node_parent(a)) {
@@ -475,8 +495,6 @@ class Judge {
         break;
       }
     }
-    static const RE2 cuda_only(
-        R"((?i)(-gpu\b|_gpu\b|\bgpu\b|CUDAExecutionProvider|TensorrtExecutionProvider))");
     size_t uses = 0;
     bool all_choose_cuda_only = true;
     each(scope, [&](TSNode n) {

@@ -167,6 +167,18 @@ TEST(PythonLiterals, AFlagThatOnlyChoosesCudaPackagesIsLeft) {
   auto* chooses = at(device, "py.torch-cuda-api", 2);
   ASSERT_NE(chooses, nullptr);
   EXPECT_FALSE(chooses->codemod.empty());
+  // Directly in the choice (yolov5 export.py:749): the GPU build or the -cpu one is left; a device
+  // chosen the same way is ported.
+  auto direct = run_code(
+      "import torch\n"
+      "check_requirements(f\"tensorflow{'' if torch.cuda.is_available() else '-cpu'}<=2.15.1\")\n"
+      "dev = 'cuda' if torch.cuda.is_available() else 'cpu'\n");
+  auto* pkg = at(direct, "py.torch-cuda-api", 2);
+  ASSERT_NE(pkg, nullptr);
+  EXPECT_TRUE(pkg->codemod.empty());
+  auto* dev = at(direct, "py.torch-cuda-api", 3);
+  ASSERT_NE(dev, nullptr);
+  EXPECT_FALSE(dev->codemod.empty());
 }
 
 // Held-out review (yolov5 train.py): `assert torch.cuda.device_count() > LOCAL_RANK` was left as
