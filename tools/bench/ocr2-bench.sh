@@ -110,10 +110,12 @@ fi
 [ -d "$input" ] || die "page directory $input does not exist"
 pages="$input"
 # The route's run line (patches/routes/deepseek-ocr2.toml, ocr2-native-vllm-ascend: vllm-ascend's
-# docs/source/tutorials/models/DeepSeekOCR2.md section 5.1) with the model of this host.
+# docs/source/tutorials/models/DeepSeekOCR2.md at v0.18.0) with the model of this host; the harness
+# test checks the two agree.
 if [ -z "$serve" ]; then
   serve="vllm serve $(q "$model") --served-model-name deepseekocr2 --trust-remote-code --tensor-parallel-size 1"
-  serve+=" --max_model_len 8192 --no-enable-prefix-caching --gpu-memory-utilization 0.8 --allowed-local-media-path /"
+  serve+=" --max-model-len 8192 --no-enable-prefix-caching --gpu-memory-utilization 0.8 --allowed-local-media-path /"
+  serve+=" --async-scheduling"
   serve+=" --additional-config '{\"enable_cpu_binding\": true, \"multistream_overlap_shared_expert\": true,"
   serve+=" \"ascend_compilation_config\": {\"fuse_qknorm_rope\": false}}' --mm-processor-cache-gb 0"
 fi
