@@ -41,25 +41,22 @@ AdviceSet load_advice(const std::filesystem::path& dir) {
   constexpr const char* kHint = "[[package]] needs name, advice and source (docs/recipes.md)";
   for (const auto& file : files) {
     auto t = parse_toml_file(file, kHint);
-    const auto* arr = t["package"].as_array();
-    if (!arr) continue;
-    for (const auto& n : *arr) {
-      const auto* p = n.as_table();
-      std::string where = fmt::format("{}:{}", file.string(), n.source().begin.line);
-      if (!p) throw Error(ErrorKind::Usage, "[[package]] must be a table", where, kHint);
-      PackageAdvice a;
-      a.package = text_field(*p, "name");
-      a.advice = text_field(*p, "advice");
-      a.guarded = text_field(*p, "guarded");
-      a.guarded_no_change = (*p)["guarded_no_change"].value_or(false);
-      a.recipe = text_field(*p, "recipe");
-      a.source = text_field(*p, "source");
-      if (a.package.empty() || a.advice.empty() || a.source.empty())
-        throw Error(ErrorKind::Usage, "package advice without name, advice or source", where, kHint);
-      if (set.find(a.package))
-        throw Error(ErrorKind::Usage, "duplicate package advice " + a.package, where, kHint);
-      set.packages.push_back(std::move(a));
-    }
+    each_table(t, "package", file.string(), "[[package]]", kHint,
+               [&](const toml::table& pt, const std::string& where) {
+                 PackageAdvice a;
+                 a.package = text_field(pt, "name");
+                 a.advice = text_field(pt, "advice");
+                 a.guarded = text_field(pt, "guarded");
+                 a.guarded_no_change = pt["guarded_no_change"].value_or(false);
+                 a.recipe = text_field(pt, "recipe");
+                 a.source = text_field(pt, "source");
+                 if (a.package.empty() || a.advice.empty() || a.source.empty())
+                   throw Error(ErrorKind::Usage, "package advice without name, advice or source", where,
+                               kHint);
+                 if (set.find(a.package))
+                   throw Error(ErrorKind::Usage, "duplicate package advice " + a.package, where, kHint);
+                 set.packages.push_back(std::move(a));
+               });
   }
   return set;
 }

@@ -14,19 +14,16 @@ std::vector<FusedOp> load_fused_ops(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return out;
   auto doc = parse_toml_file(file);
-  if (auto* arr = doc["op"].as_array()) {
-    for (auto& n : *arr) {
-      auto& t = *n.as_table();
-      FusedOp op{text_field(t, "id"),      text_field(t, "signature"), text_field(t, "notes"),
-                 text_field(t, "source"),  string_list(t, "replaces"), string_list(t, "layouts"),
-                 string_list(t, "mapping")};
-      if (op.id.empty() || op.source.empty() || op.replaces.empty() || op.signature.empty()) {
-        throw Error(ErrorKind::Usage, "a fused op needs id, signature, replaces and source",
-                    fmt::format("{}:{}", file.string(), t.source().begin.line));
-      }
-      out.push_back(std::move(op));
-    }
-  }
+  each_table(doc, "op", file.string(), "[[op]]", "write [[op]] tables (docs/knowledge-base.md)",
+             [&](const toml::table& t, const std::string& where) {
+               FusedOp op{text_field(t, "id"),      text_field(t, "signature"), text_field(t, "notes"),
+                          text_field(t, "source"),  string_list(t, "replaces"), string_list(t, "layouts"),
+                          string_list(t, "mapping")};
+               if (op.id.empty() || op.source.empty() || op.replaces.empty() || op.signature.empty()) {
+                 throw Error(ErrorKind::Usage, "a fused op needs id, signature, replaces and source", where);
+               }
+               out.push_back(std::move(op));
+             });
   return out;
 }
 

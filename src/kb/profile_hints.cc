@@ -41,30 +41,28 @@ std::vector<ProfileHint> load_profile_hints(const std::filesystem::path& dir,
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return out;
   auto doc = parse_toml_file(file);
-  auto* arr = doc["hint"].as_array();
-  if (!arr) return out;
-  for (auto& n : *arr) {
-    auto where = fmt::format("{}:{}", file.string(), n.source().begin.line);
-    auto* t = n.as_table();
-    if (!t) throw Error(ErrorKind::Usage, "'hint' must be a table", where, "write [[hint]]");
-    ProfileHint h{text_field(*t, "recipe"), text_field(*t, "why"),    text_field(*t, "source"),  where,
-                  signatures(*t, where),    string_list(*t, "fused"), string_list(*t, "related")};
-    if (h.recipe.empty() || h.why.empty() || h.source.empty() || h.signatures.empty()) {
-      throw Error(ErrorKind::Usage, "a hint needs recipe, signatures, why and source", where);
-    }
-    auto check = [&](const std::string& op) {
-      if (normalized && normalized(op) != op) {
-        throw Error(
-            ErrorKind::Usage, fmt::format("op '{}' in hint {} is not a normalized name", op, h.recipe), where,
-            fmt::format("write '{}' (the profiler's name without version or D suffix)", normalized(op)));
-      }
-    };
-    for (auto& sig : h.signatures)
-      for (auto& op : sig) check(op);
-    for (auto& op : h.fused) check(op);
-    for (auto& op : h.related) check(op);
-    out.push_back(std::move(h));
-  }
+  each_table(
+      doc, "hint", file.string(), "'hint'", "write [[hint]]",
+      [&](const toml::table& t, const std::string& where) {
+        ProfileHint h{text_field(t, "recipe"), text_field(t, "why"),    text_field(t, "source"),  where,
+                      signatures(t, where),    string_list(t, "fused"), string_list(t, "related")};
+        if (h.recipe.empty() || h.why.empty() || h.source.empty() || h.signatures.empty()) {
+          throw Error(ErrorKind::Usage, "a hint needs recipe, signatures, why and source", where);
+        }
+        auto check = [&](const std::string& op) {
+          if (normalized && normalized(op) != op) {
+            throw Error(
+                ErrorKind::Usage, fmt::format("op '{}' in hint {} is not a normalized name", op, h.recipe),
+                where,
+                fmt::format("write '{}' (the profiler's name without version or D suffix)", normalized(op)));
+          }
+        };
+        for (auto& sig : h.signatures)
+          for (auto& op : sig) check(op);
+        for (auto& op : h.fused) check(op);
+        for (auto& op : h.related) check(op);
+        out.push_back(std::move(h));
+      });
   return out;
 }
 

@@ -20,19 +20,6 @@ constexpr const char* kHint = "see docs/recipes.md for the recipe format";
 
 std::string str(const toml::table& t, const char* key) { return text_field(t, key, {}, kHint); }
 
-// Calls f(table, where) for each table of the array `key` ([[recipe.edit]] ...).
-template <class F>
-void each_table(const toml::table& t, const char* key, const std::string& file, F&& f) {
-  const auto* arr = t[key].as_array();
-  if (!arr) return;
-  for (const auto& n : *arr) {
-    const auto* sub = n.as_table();
-    std::string where = fmt::format("{}:{}", file, n.source().begin.line);
-    if (!sub) throw Error(ErrorKind::Usage, fmt::format("[[recipe.{}]] must be a table", key), where, kHint);
-    f(*sub, where);
-  }
-}
-
 Recipe parse_recipe(const toml::table& t, const std::string& file) {
   Recipe r;
   r.origin = fmt::format("{}:{}", file, t.source().begin.line);
@@ -73,7 +60,7 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
     throw bad("a recipe with an outcome is a port recipe and needs site_action (what its sites are told)");
   if (r.outcome.empty() && !r.site_action.empty())
     throw bad("site_action needs outcome = \"kept\" or \"left\"");
-  each_table(t, "edit", file, [&](const toml::table& e, const std::string& w) {
+  each_table(t, "edit", file, "[[recipe.edit]]", kHint, [&](const toml::table& e, const std::string& w) {
     RecipeEdit edit;
     edit.file = str(e, "file");
     edit.search = str(e, "search");
@@ -105,7 +92,7 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
     }
     r.edits.push_back(std::move(edit));
   });
-  each_table(t, "env", file, [&](const toml::table& e, const std::string& w) {
+  each_table(t, "env", file, "[[recipe.env]]", kHint, [&](const toml::table& e, const std::string& w) {
     RecipeEnv env{str(e, "name"), str(e, "value")};
     if (env.name.empty() || env.name.find_first_of("= \t\n") != std::string::npos) {
       throw Error(ErrorKind::Usage, fmt::format("recipe '{}': an env entry needs a valid name", r.id), w,
@@ -113,7 +100,7 @@ Recipe parse_recipe(const toml::table& t, const std::string& file) {
     }
     r.env.push_back(std::move(env));
   });
-  each_table(t, "file", file, [&](const toml::table& e, const std::string& w) {
+  each_table(t, "file", file, "[[recipe.file]]", kHint, [&](const toml::table& e, const std::string& w) {
     RecipeFile f{str(e, "path"), str(e, "content")};
     if (f.path.empty() || f.path.front() == '/' || f.path.find("..") != std::string::npos) {
       throw Error(ErrorKind::Usage,

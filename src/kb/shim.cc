@@ -14,28 +14,24 @@ std::vector<ShimCover> load_shim_coverage(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return out;
   auto doc = parse_toml_file(file);
-  auto* arr = doc["covered"].as_array();
-  if (!arr) return out;
-  for (auto& n : *arr) {
-    auto* t = n.as_table();
-    auto where = fmt::format("{}:{}", file.string(), n.source().begin.line);
-    if (!t) throw Error(ErrorKind::Usage, "'covered' must be a table", where, "write [[covered]]");
-    ShimCover c{text_field(*t, "rule"), text_field(*t, "source")};
-    auto when = text_field(*t, "when");
-    if (when == "blocking") {
-      c.when = ShimCover::When::Blocking;
-    } else if (when == "supported") {
-      c.when = ShimCover::When::Supported;
-    } else if (!when.empty() && when != "always") {
-      throw Error(ErrorKind::Usage, fmt::format("unknown when = \"{}\" for {}", when, c.rule), where,
-                  "when is \"always\", \"blocking\" or \"supported\"");
-    }
-    if (c.rule.empty() || c.source.empty()) {
-      throw Error(ErrorKind::Usage, "a covered rule needs rule and source", where,
-                  "write rule = \"<rule id>\" and source = \"<where transfer_to_npu maps it>\"");
-    }
-    out.push_back(std::move(c));
-  }
+  each_table(doc, "covered", file.string(), "'covered'", "write [[covered]]",
+             [&](const toml::table& t, const std::string& where) {
+               ShimCover c{text_field(t, "rule"), text_field(t, "source")};
+               auto when = text_field(t, "when");
+               if (when == "blocking") {
+                 c.when = ShimCover::When::Blocking;
+               } else if (when == "supported") {
+                 c.when = ShimCover::When::Supported;
+               } else if (!when.empty() && when != "always") {
+                 throw Error(ErrorKind::Usage, fmt::format("unknown when = \"{}\" for {}", when, c.rule),
+                             where, "when is \"always\", \"blocking\" or \"supported\"");
+               }
+               if (c.rule.empty() || c.source.empty()) {
+                 throw Error(ErrorKind::Usage, "a covered rule needs rule and source", where,
+                             "write rule = \"<rule id>\" and source = \"<where transfer_to_npu maps it>\"");
+               }
+               out.push_back(std::move(c));
+             });
   return out;
 }
 

@@ -74,4 +74,18 @@ TEST(FusedOps, AFieldOfTheWrongTypeIsRefusedByNameAndLine) {
   }
 }
 
+// An [[op]] that is not a table (`op = [1]`) was dereferenced as one: an error naming the file now,
+// from the knowledge base's one array-of-tables reader (kb::each_table).
+TEST(FusedOps, AnOpThatIsNotATableIsRefusedByName) {
+  test::TempDir dir;
+  test::write(dir / "fused_ops.toml", "op = [1]\n");
+  try {
+    load_fused_ops(dir.path());
+    ADD_FAILURE() << "accepted op = [1]";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[[op]] must be a table"), std::string::npos) << e.what();
+    EXPECT_NE(e.where().find("fused_ops.toml:1"), std::string::npos) << e.where();
+  }
+}
+
 }  // namespace kcat::kb

@@ -1,10 +1,14 @@
 #pragma once
 // toml++ -> nlohmann::json, so data loaded from TOML can be handed around as plain JSON values.
+#include <fmt/format.h>
 #include <toml++/toml.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "kcat/core/error.h"
 
 namespace kcat::kb {
 
@@ -23,5 +27,21 @@ std::string text_field(const toml::table& table, std::string_view key, const std
 // file:line) with `hint`.
 std::vector<std::string> string_list(const toml::table& table, std::string_view key,
                                      const std::string& where = {}, const std::string& hint = {});
+
+// Calls f(table, where) for each table of the array `key` in `t` ([[key]]), `where` being
+// "file:line"; an element that is not a table throws Error(Usage) "<name> must be a table" there,
+// with `hint`. No array: no call.
+template <class F>
+void each_table(const toml::table& t, std::string_view key, const std::string& file, std::string_view name,
+                const std::string& hint, F&& f) {
+  const auto* arr = t[key].as_array();
+  if (!arr) return;
+  for (const auto& n : *arr) {
+    const auto* sub = n.as_table();
+    std::string where = fmt::format("{}:{}", file, n.source().begin.line);
+    if (!sub) throw Error(ErrorKind::Usage, fmt::format("{} must be a table", name), where, hint);
+    f(*sub, where);
+  }
+}
 
 }  // namespace kcat::kb
