@@ -133,7 +133,8 @@ void agent_phase(Run& r) {
   if (r.o.mode != "source" || !r.o.use_llm || r.out.budget_exhausted) return;
   const auto& llm_config = r.env.config.llm;
   auto scanned = r.scan();
-  auto pl = run_plan(r, scanned.findings);
+  auto pl = run_plan(r, scanned.findings);  // names the steps in the book, with or without an LLM
+  if (!llm_config.configured()) return;
   // The chosen route's plan: sites in code the route does not run are not the model's to port.
   plan::add_routes(pl, r.p.root, kb::load_routes(kb::default_data_dir() / "routes"), r.o.route);
   std::set<std::string> declined;
@@ -141,7 +142,7 @@ void agent_phase(Run& r) {
     if (rec.status == "declined") declined.insert(key);
   }
   auto tasks = agent_tasks(pl, r.env.recipes, r.book.attempted, declined);
-  if (tasks.empty() || !llm_config.configured()) return;
+  if (tasks.empty()) return;
   auto ao = migrate_agent_options(r, llm_config);
   llm::Client client(llm_config);
   r.ledger->append("agent-started",

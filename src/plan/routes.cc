@@ -21,22 +21,32 @@ bool searchable(const std::filesystem::path& p) {
   return std::any_of(std::begin(exts), std::end(exts), [&](const char* e) { return ext == e; });
 }
 
-bool repo_contains_any(const std::filesystem::path& root, const std::vector<std::string>& texts) {
+// Calls f(rel, bytes) for each repository file `want` accepts that is readable and at most 2 MiB;
+// stops when f returns false.
+template <class Want, class F>
+void each_file_text(const std::filesystem::path& root, Want&& want, F&& f) {
   for (const auto& rel : repository_files(root)) {
     auto path = root / rel;
     std::error_code ec;
-    if (!searchable(path) || std::filesystem::file_size(path, ec) > (2u << 20)) continue;
+    if (!want(path) || std::filesystem::file_size(path, ec) > (2u << 20)) continue;
     std::string bytes;
     try {
       bytes = read_file(path);
     } catch (const Error&) {
       continue;
     }
-    for (const auto& t : texts) {
-      if (bytes.find(t) != std::string::npos) return true;
-    }
+    if (!f(rel, bytes)) return;
   }
-  return false;
+}
+
+bool repo_contains_any(const std::filesystem::path& root, const std::vector<std::string>& texts) {
+  bool found = false;
+  each_file_text(root, searchable, [&](const std::string&, const std::string& bytes) {
+    found =
+        std::any_of(texts.begin(), texts.end(), [&](auto& t) { return bytes.find(t) != std::string::npos; });
+    return !found;
+  });
+  return found;
 }
 
 // The folders the route replaces (kb::RouteReplaces): a folder below the root holding a Python file
@@ -44,28 +54,18 @@ bool repo_contains_any(const std::filesystem::path& root, const std::vector<std:
 std::vector<std::string> replaced_folders(const std::filesystem::path& root, const kb::Route& route) {
   std::vector<std::string> out;
   if (!route.replaces) return out;
-  std::map<std::string, std::string> text;  // .py files, relative path -> bytes
-  for (const auto& rel : repository_files(root)) {
-    std::error_code ec;
-    if (std::filesystem::path(rel).extension() != ".py" ||
-        std::filesystem::file_size(root / rel, ec) > (2u << 20))
-      continue;
-    try {
-      text[rel] = read_file(root / rel);
-    } catch (const Error&) {
-    }
-  }
-  std::set<std::string> folders;
-  for (auto& [rel, bytes] : text) {
+  std::set<std::string> folders, registering;  // folders defining the model; .py files registering it
+  auto python = [](const std::filesystem::path& p) { return p.extension() == ".py"; };
+  each_file_text(root, python, [&](const std::string& rel, const std::string& bytes) {
     auto folder = std::filesystem::path(rel).parent_path().generic_string();
     if (!folder.empty() && bytes.find(route.replaces->defines) != std::string::npos) folders.insert(folder);
-  }
+    if (bytes.find(route.replaces->registers) != std::string::npos) registering.insert(rel);
+    return true;
+  });
   for (auto& folder : folders) {
-    bool registered = std::any_of(text.begin(), text.end(), [&](auto& kv) {
-      return kv.first.rfind(folder + "/", 0) == 0 &&
-             kv.second.find(route.replaces->registers) != std::string::npos;
-    });
-    if (registered) out.push_back(folder);
+    if (std::any_of(registering.begin(), registering.end(),
+                    [&](auto& rel) { return rel.rfind(folder + "/", 0) == 0; }))
+      out.push_back(folder);
   }
   return out;
 }

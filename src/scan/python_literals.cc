@@ -462,10 +462,9 @@ class Judge {
     static const RE2 cpu_build(R"((?i)-cpu\b)");
     // Directly: `f"tensorflow{'' if torch.cuda.is_available() else '-cpu'}"` picks the GPU build or the
     // -cpu one; on an NPU host the -cpu build is the right one (held-out review, yolov5 export.py).
-    for (TSNode a = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end); !ts_node_is_null(a);
-         a = ts_node_parent(a)) {
+    const TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
+    for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
       if (is(a, "conditional_expression") && ts_node_named_child_count(a) == 3) {
-        TSNode at = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end);
         if (!within(at, ts_node_named_child(a, 1))) break;
         auto yes = text(ts_node_named_child(a, 0)), no = text(ts_node_named_child(a, 2));
         if (RE2::PartialMatch(re2::StringPiece(yes.data(), yes.size()), cuda_only) ||
@@ -478,8 +477,7 @@ class Judge {
       if (is(a, "expression_statement") || is(a, "block") || is(a, "assignment")) break;
     }
     TSNode asg{};
-    for (TSNode a = ts_node_descendant_for_byte_range(root_, f.span.begin, f.span.end); !ts_node_is_null(a);
-         a = ts_node_parent(a)) {
+    for (TSNode a = at; !ts_node_is_null(a); a = ts_node_parent(a)) {
       if (is(a, "assignment")) {
         asg = a;
         break;
